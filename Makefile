@@ -1,0 +1,28 @@
+# Quick start targets: each sets up .venv on a fresh machine and then does its job.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup sample test lint bench
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Run the main job on the bundled vendor-a sample: V2.1 files, rejects, findings, manifest.
+sample: $(STAMP)
+	$(BIN)/chukan run --vendor vendor-a --gyomu all --dump fixtures/vendor-a/sample --out out/sample
+
+## Lint, type-check and run the test suite (pytest exit 5, "no tests", counts as failure).
+test: $(STAMP)
+	$(BIN)/ruff check etl tests fixtures benchmarks
+	$(BIN)/ruff format --check etl tests fixtures benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_run.py

@@ -1,0 +1,95 @@
+"""Failures that stop the work. Problems *in the data* are findings (etl.findings), never these.
+
+Each stage has one subclass; context lives in attributes and the message is built from them,
+so the CLI (the only place that catches broadly) can print where things went wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ChukanError(Exception):
+    """Root of every error chukan raises on purpose. The CLI maps it to exit code 2."""
+
+
+class ResourceError(ChukanError):
+    """A bundled data folder (layouts/, mappings/ …) or file could not be found."""
+
+
+class LayoutError(ChukanError):
+    """A layout or code-table file is malformed or inconsistent."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ProfileError(ChukanError):
+    """A SourceProfile (mappings/<vendor>/source.yaml) is malformed."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ExtractError(ChukanError):
+    """An input file cannot be read at all (missing, wrong size, undecodable as a whole).
+
+    Single bad records are *rejected*, not raised.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        *,
+        record_no: int | None = None,
+        byte_offset: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.record_no = record_no
+        self.byte_offset = byte_offset
+        where = []
+        if record_no is not None:
+            where.append(f"record {record_no}")
+        if byte_offset is not None:
+            where.append(f"byte offset {byte_offset}")
+        loc = f" ({', '.join(where)})" if where else ""
+        super().__init__(f"{self.path}{loc}: {reason}")
+
+
+class UnknownExtractor(ChukanError):
+    """No extractor is registered under the requested format name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown extractor {name!r}; known: {', '.join(sorted(known)) or 'none'}")
+
+
+class MappingError(ChukanError):
+    """A mapping spec is malformed: names the spec file and, where known, the place in it."""
+
+    def __init__(self, path: Path | str, reason: str, *, where: str | None = None) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.where = where
+        loc = f" [{where}]" if where else ""
+        super().__init__(f"{self.path}{loc}: {reason}")
+
+
+class RuleError(ChukanError):
+    """A validator rule file is malformed."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class WriteError(ChukanError):
+    """An output could not be written."""

@@ -1,0 +1,17 @@
+"""The standard as data: layouts/<version>/*.yaml loaded into Layout objects."""
+
+from etl.layout.load import DEFAULT_VERSION, get_layout, load_code_tables, load_layouts
+from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
+
+__all__ = [
+    "DEFAULT_VERSION",
+    "CodeTable",
+    "Item",
+    "ItemType",
+    "Layout",
+    "Provenance",
+    "RecordFile",
+    "get_layout",
+    "load_code_tables",
+    "load_layouts",
+]

@@ -1,0 +1,88 @@
+"""The V2.1 standard as objects: Layout (one 業務) → RecordFile → Item, plus CodeTable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ItemType(StrEnum):
+    """Data types of layout items (authored vocabulary; see docs/layouts.md)."""
+
+    TEXT = "text"  # free text, 桁数 = maximum characters
+    DIGITS = "digits"  # digit string that keeps leading zeros (宛名番号, 郵便番号, 個人番号)
+    INTEGER = "integer"  # signed whole number, 桁数 = maximum digits (amounts)
+    DATE = "date"  # 西暦 YYYYMMDD
+    CODE = "code"  # value from the Item's code table, 桁数 = code length
+
+
+@dataclass(frozen=True, slots=True)
+class CodeTable:
+    """A code table (コード表): code → 名称. ``authored`` says it is not copied from the workbook."""
+
+    id: str
+    name: str
+    values: dict[str, str]
+    authored: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One item (項目) of a record file."""
+
+    name: str  # 項目名, also the output column header
+    type: ItemType
+    digits: int  # 桁数
+    required: bool = False
+    code_table: str | None = None  # CodeTable id when type is CODE
+    sensitive: bool = False  # masked in findings, reports and logs (個人番号 …)
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFile:
+    """One migration file of a 業務: ordered items and the key that identifies a record."""
+
+    id: str
+    name: str  # Japanese file name, e.g. 住民情報
+    items: tuple[Item, ...]
+    key: tuple[str, ...]
+
+    def item(self, name: str) -> Item:
+        for it in self.items:
+            if it.name == name:
+                return it
+        raise KeyError(name)
+
+    @property
+    def item_names(self) -> list[str]:
+        return [it.name for it in self.items]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Which parts of a layout were authored here rather than copied from the official workbook."""
+
+    source: str  # "authored" | "official" | "mixed"
+    authored_parts: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The V2.1 standard for one 業務 (住民基本台帳, 印鑑登録, 国民年金 …)."""
+
+    id: str  # short id used on the CLI and in file names: juki, inkan, kokunen
+    name: str  # 業務名
+    version: str
+    record_files: tuple[RecordFile, ...]
+    provenance: Provenance
+    code_tables: dict[str, CodeTable] = field(default_factory=dict)
+
+    def record_file(self, file_id: str) -> RecordFile:
+        for rf in self.record_files:
+            if rf.id == file_id or rf.name == file_id:
+                return rf
+        known = ", ".join(rf.id for rf in self.record_files)
+        raise KeyError(f"{self.id} has no record file {file_id!r}; known: {known}")
