@@ -1,3 +1,3 @@
-"""chukan-etl: legacy municipal dumps → 中間標準レイアウト仕様 V2.1 files, checked and accounted for."""
+"""chukan-etl: legacy municipal dumps → 中間標準レイアウト仕様 V2.1 files, checked, accounted."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Findings: problems in the data, kept as data (a polars frame), counted and reported, never raised.
+"""Findings: problems in the data, kept as data (a polars frame), counted, reported, never raised.
 
 Every stage that notices something wrong with a record (extract: unmapped gaiji; mapping: unknown
 code, impossible 和暦 date; validate: schema and rule failures) emits rows in FINDING_SCHEMA.
@@ -47,6 +47,16 @@ def mask_expr(value: pl.Expr) -> pl.Expr:
     '**********12'
     """
     n = value.str.len_chars()
-    return pl.when(n <= 2).then(pl.lit("**")).otherwise(
-        pl.lit("*").repeat_by(n - 2).list.join("") + value.str.slice(-2)
+    return (
+        pl.when(n <= 2)
+        .then(pl.lit("**"))
+        .otherwise(pl.lit("*").repeat_by(n - 2).list.join("") + value.str.slice(-2))
     )
+
+
+def key_expr(key_items: list[str], sensitive: set[str]) -> pl.Expr:
+    """The record key as one string "a|b", sensitive parts masked."""
+    parts = [
+        (mask_expr(pl.col(k)) if k in sensitive else pl.col(k)).fill_null("") for k in key_items
+    ]
+    return pl.concat_str(parts, separator="|")

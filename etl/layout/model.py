@@ -18,7 +18,7 @@ class ItemType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CodeTable:
-    """A code table (コード表): code → 名称. ``authored`` says it is not copied from the workbook."""
+    """A code table (コード表): code → 名称; ``authored``: not copied from the workbook."""
 
     id: str
     name: str

@@ -1,0 +1,163 @@
+"""Run a compiled target over extracted source frames: join lookups, filter, select, check.
+
+Output frame: ``_record_no``, ``_source`` and one String column per item, in layout order.
+Every primary record is either in the output or in ``filtered`` with the filter's reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from etl.extract.base import BYTE_OFFSET, FILTER_SCHEMA, RECORD_NO
+from etl.findings import Severity, concat_findings, key_expr, mask_expr
+from etl.layout.model import ItemType, RecordFile
+from etl.mapping.compile import CompiledTarget
+from etl.mapping.model import LookupSpec
+from etl.text.gaiji import pua_chars, pua_code
+
+SOURCE_COL = "_source"
+REASON_COL = "_filter_reason"
+
+
+@dataclass(frozen=True, slots=True)
+class MappedTarget:
+    record_file: RecordFile
+    source: str
+    source_records: int  # data records of the primary source offered to this target
+    frame: pl.DataFrame
+    filtered: pl.DataFrame  # FILTER_SCHEMA
+    findings: pl.DataFrame  # FINDING_SCHEMA
+
+
+def _join_lookup(
+    primary: pl.DataFrame, lk: LookupSpec, side: pl.DataFrame, gyomu: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Left-join a lookup; a duplicated lookup key is a finding and its first record is used."""
+    theirs = [t for _, t in lk.on]
+    dup = side.filter(pl.struct(theirs).is_duplicated())
+    findings = dup.select(
+        rule=pl.lit("mapping.lookup_duplicate"),
+        severity=pl.lit(Severity.ERROR.value),
+        gyomu=pl.lit(gyomu),
+        file=pl.lit(lk.source),
+        record_no=pl.col(RECORD_NO),
+        key=pl.concat_str([pl.col(t).cast(pl.String) for t in theirs], separator="|"),
+        item=pl.lit(",".join(theirs)),
+        value=pl.lit(None, dtype=pl.String),
+        message=pl.lit(f"参照先「{lk.source}」でキーが重複しています（先頭のレコードを使用）"),
+    )
+    side = side.unique(subset=theirs, keep="first", maintain_order=True)
+    fields = [c for c in side.columns if c not in (RECORD_NO, BYTE_OFFSET)]
+    renamed = side.select([pl.col(c).alias(f"{lk.name}.{c}") for c in fields])
+    joined = primary.join(
+        renamed,
+        left_on=[m for m, _ in lk.on],
+        right_on=[f"{lk.name}.{t}" for t in theirs],
+        how="left",
+        coalesce=False,
+        maintain_order="left",
+    )
+    return joined, findings
+
+
+def _filter(frame: pl.DataFrame, target: CompiledTarget) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if not target.filters:
+        return frame, pl.DataFrame(schema=FILTER_SCHEMA)
+    reason = pl.lit(None, dtype=pl.String)
+    for f in reversed(target.filters):  # the first matching filter names the reason
+        reason = pl.when(f.condition).then(pl.lit(f.reason)).otherwise(reason)
+    tagged = frame.with_columns(reason.alias(REASON_COL))
+    dropped = tagged.filter(pl.col(REASON_COL).is_not_null()).select(
+        source=pl.lit(target.source),
+        record_no=pl.col(RECORD_NO),
+        byte_offset=pl.col(BYTE_OFFSET),
+        reason=pl.col(REASON_COL),
+    )
+    kept = tagged.filter(pl.col(REASON_COL).is_null()).drop(REASON_COL)
+    return kept, dropped
+
+
+def _gaiji_findings(
+    out: pl.DataFrame, target: CompiledTarget, gyomu: str, key: pl.Expr
+) -> list[pl.DataFrame]:
+    """Unmapped 外字 (left as private-use characters): one finding per value, naming the codes."""
+    rf = target.record_file
+    frames = []
+    for item in rf.items:
+        if item.type is not ItemType.TEXT:
+            continue
+        hits = out.filter(pua_chars(pl.col(item.name)).list.len() > 0)
+        if not hits.height:
+            continue
+        # Per-row Python only on the few rows that carry unmapped gaiji (codec lookup per char).
+        codes = hits.select(
+            pua_chars(pl.col(item.name))
+            .list.eval(pl.element().map_elements(pua_code, return_dtype=pl.String))
+            .list.join(",")
+        ).to_series()
+        value = mask_expr(pl.col(item.name)) if item.sensitive else pl.col(item.name)
+        frames.append(
+            hits.with_columns(codes.alias("_codes")).select(
+                rule=pl.lit("gaiji.unmapped"),
+                severity=pl.lit(Severity.ERROR.value),
+                gyomu=pl.lit(gyomu),
+                file=pl.lit(rf.id),
+                record_no=pl.col(RECORD_NO),
+                key=key,
+                item=pl.lit(item.name),
+                value=value,
+                message=pl.format(
+                    f"{item.name}に外字表にない外字（コード {{}}）があります。"
+                    "元のコードのまま保持しています",
+                    pl.col("_codes"),
+                ),
+            )
+        )
+    return frames
+
+
+def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: str) -> MappedTarget:
+    primary = frames[target.source]
+    finding_frames: list[pl.DataFrame] = []
+    for lk in target.lookups:
+        primary, dup = _join_lookup(primary, lk, frames[lk.source], gyomu)
+        finding_frames.append(dup)
+    kept, filtered = _filter(primary, target)
+
+    rf = target.record_file
+    checks = [(item, chk) for item, comp in target.items for chk in comp.checks]
+    check_cols = []
+    for i, (_, chk) in enumerate(checks):
+        check_cols += [
+            chk.problem.fill_null(False).alias(f"_p{i}"),
+            chk.value.cast(pl.String).alias(f"_v{i}"),
+            chk.message.alias(f"_m{i}"),
+        ]
+    wide = kept.select(
+        pl.col(RECORD_NO),
+        pl.lit(target.source).alias(SOURCE_COL),
+        *[comp.expr.alias(item.name) for item, comp in target.items],
+        *check_cols,
+    )
+    key = key_expr(list(rf.key), {it.name for it in rf.items if it.sensitive})
+    for i, (item, chk) in enumerate(checks):
+        value = mask_expr(pl.col(f"_v{i}")) if item.sensitive else pl.col(f"_v{i}")
+        finding_frames.append(
+            wide.filter(pl.col(f"_p{i}")).select(
+                rule=pl.lit(chk.rule),
+                severity=pl.lit(Severity.ERROR.value),
+                gyomu=pl.lit(gyomu),
+                file=pl.lit(rf.id),
+                record_no=pl.col(RECORD_NO),
+                key=key,
+                item=pl.lit(item.name),
+                value=value,
+                message=pl.col(f"_m{i}"),
+            )
+        )
+    out = wide.select(pl.col(RECORD_NO), pl.col(SOURCE_COL), *rf.item_names)
+    finding_frames += _gaiji_findings(out, target, gyomu, key)
+    findings = concat_findings(finding_frames)
+    return MappedTarget(rf, target.source, primary.height, out, filtered, findings)

@@ -1,0 +1,56 @@
+"""What every vocabulary word works with: the compiled expression, its checks, the context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl.errors import MappingError
+from etl.layout.model import Item
+from etl.text.wareki import EraTable
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A data problem a word can detect row by row; each True row becomes a Finding."""
+
+    rule: str  # e.g. "mapping.unknown_code"
+    problem: pl.Expr  # True where the row has the problem
+    value: pl.Expr  # the original (offending) value, kept for the finding
+    message: pl.Expr  # Japanese message (may embed the value)
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    expr: pl.Expr
+    checks: tuple[Check, ...] = ()
+
+    def then(self, expr: pl.Expr, *checks: Check) -> Compiled:
+        return replace(self, expr=expr, checks=(*self.checks, *checks))
+
+
+@dataclass(frozen=True, slots=True)
+class CompileContext:
+    path: Path  # the spec file, for errors
+    item: Item  # the target item being produced
+    fields: frozenset[str]  # columns available: source fields and <lookup>.<field>
+    tables: dict[str, dict[str, str]]
+    eras: EraTable
+    compile_nested: Callable[[Any, str], Compiled]  # for words that contain item specs (concat)
+
+    def fail(self, where: str, reason: str) -> MappingError:
+        return MappingError(self.path, reason, where=where)
+
+    def column(self, name: Any, where: str) -> pl.Expr:
+        """A source column, checked to exist so a typo fails at compile time."""
+        if not isinstance(name, str) or name not in self.fields:
+            known = ", ".join(sorted(self.fields))
+            raise self.fail(where, f"unknown source field {name!r}; known: {known}")
+        return pl.col(name)
+
+
+StepFn = Callable[[Compiled, Any, CompileContext, str], Compiled]

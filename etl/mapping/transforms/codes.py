@@ -1,0 +1,34 @@
+"""code_map: vendor code → standard code through a table; unknown codes become findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from etl.mapping.transforms.base import Check, CompileContext, Compiled
+
+
+def code_map(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compiled:
+    name, unmapped = (args, "keep") if isinstance(args, str) else (None, None)
+    if isinstance(args, dict):
+        name, unmapped = args.get("table"), args.get("unmapped", "keep")
+    if name not in ctx.tables or unmapped not in ("keep", "null"):
+        known = ", ".join(sorted(ctx.tables)) or "none"
+        raise ctx.fail(
+            where, f"code_map needs a known table (known: {known}) and unmapped: keep|null"
+        )
+    table = ctx.tables[str(name)]
+    src = c.expr
+    known_code = src.is_in(list(table))
+    mapped = src.replace_strict(table, default=None, return_dtype=pl.String)
+    out = pl.when(known_code).then(mapped)
+    expr = out.otherwise(src) if unmapped == "keep" else out.otherwise(None)
+    blank = src.is_null() | (src == "")
+    check = Check(
+        rule="mapping.unknown_code",
+        problem=~blank & ~known_code,
+        value=src,
+        message=pl.format(f"{ctx.item.name}のコード「{{}}」は変換表「{name}」にありません", src),
+    )
+    return c.then(expr, check)

@@ -1,0 +1,28 @@
+"""Source words: where an item's value starts (take, const, concat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from etl.mapping.transforms.base import CompileContext, Compiled
+
+
+def take(args: Any, ctx: CompileContext, where: str) -> Compiled:
+    """A source field as text (zoned/packed integers are rendered as digits)."""
+    return Compiled(ctx.column(args, where).cast(pl.String))
+
+
+def const(args: Any, ctx: CompileContext, where: str) -> Compiled:
+    if isinstance(args, (dict, list)):
+        raise ctx.fail(where, "const takes a single value")
+    return Compiled(pl.lit(None if args is None else str(args), dtype=pl.String))
+
+
+def concat(args: Any, ctx: CompileContext, where: str, sep: str = "") -> Compiled:
+    if not isinstance(args, list) or not args:
+        raise ctx.fail(where, "concat takes a non-empty list of item specs")
+    parts = [ctx.compile_nested(p, f"{where}[{i}]") for i, p in enumerate(args)]
+    expr = pl.concat_str([p.expr.fill_null("") for p in parts], separator=sep)
+    return Compiled(expr, tuple(c for p in parts for c in p.checks))

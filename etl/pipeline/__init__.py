@@ -1,0 +1,6 @@
+"""A job end to end: extract, map, validate, write (run_job)."""
+
+from etl.pipeline.job import JobOptions, JobResult, run_job
+from etl.pipeline.sources import ExtractedSource, ProgressFn
+
+__all__ = ["ExtractedSource", "JobOptions", "JobResult", "ProgressFn", "run_job"]

@@ -1,0 +1,152 @@
+"""One job: a vendor dump through extract → map → validate → write, for the chosen 業務.
+
+Accounting (docs/accounting.md): per source file ``records_in = data + rejected + filtered``
+(control records are filtered), and per target ``data = written + filtered`` (mapping filters).
+Both are checked here and written to the manifest; a mismatch is a bug and stops the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from etl import __version__
+from etl.errors import ChukanError, MappingError
+from etl.extract.profile import SourceProfile, load_profile
+from etl.findings import Severity, concat_findings
+from etl.layout import DEFAULT_VERSION, Layout, get_layout, load_layouts
+from etl.load import CsvFormat, WrittenFile, staged_dir, write_csv
+from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
+from etl.mapping.apply import SOURCE_COL
+from etl.pipeline.manifest import build_manifest, write_findings, write_manifest, write_rejects
+from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
+from etl.text.gaiji import GaijiTable, load_gaiji_table
+from etl.text.wareki import load_eras
+from etl.validate import load_layout_rules, validate_layout
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    vendor_folder: Path  # mappings/<vendor>: source.yaml + <layout>.yaml specs
+    dump_dir: Path  # the vendor's delivered files
+    out_dir: Path
+    gyomu: tuple[str, ...] = ()  # layout ids or 業務名; empty = every layout the vendor maps
+    layout_version: str = DEFAULT_VERSION
+    csv: CsvFormat = field(default_factory=CsvFormat)
+    chunk_records: int = 200_000
+    replace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    out_dir: Path
+    manifest: dict[str, object]
+    findings: pl.DataFrame
+    sources: tuple[ExtractedSource, ...]
+    targets: tuple[tuple[str, MappedTarget, WrittenFile], ...]  # (layout id, mapped, file)
+
+    @property
+    def blocking(self) -> int:
+        return int(self.findings.filter(pl.col("severity") == Severity.ERROR.value).height)
+
+
+def select_layouts(opts: JobOptions) -> list[Layout]:
+    if opts.gyomu and opts.gyomu != ("all",):
+        layouts = [get_layout(g, opts.layout_version) for g in opts.gyomu]
+    else:
+        layouts = list(load_layouts(opts.layout_version).values())
+    mapped = [lay for lay in layouts if (opts.vendor_folder / f"{lay.id}.yaml").is_file()]
+    missing = [lay.id for lay in layouts if lay not in mapped]
+    if opts.gyomu and opts.gyomu != ("all",) and missing:
+        raise MappingError(opts.vendor_folder, f"no mapping spec for {', '.join(missing)}")
+    if not mapped:
+        raise MappingError(opts.vendor_folder, "the vendor folder maps none of the chosen 業務")
+    return mapped
+
+
+def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMapping]:
+    eras = load_eras()
+    compiled = []
+    for layout in select_layouts(opts):
+        spec = load_mapping(opts.vendor_folder / f"{layout.id}.yaml")
+        compiled.append(compile_mapping(spec, layout, profile, eras))
+    return compiled
+
+
+def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
+    profile = load_profile(opts.vendor_folder)
+    mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
+    gaiji: GaijiTable | None = (
+        load_gaiji_table(profile.gaiji_table) if profile.gaiji_table else None
+    )
+    needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
+    sources = {
+        name: extract_source(
+            opts.dump_dir,
+            profile,
+            profile.file(name),
+            gaiji,
+            chunk_records=opts.chunk_records,
+            progress=progress,
+        )
+        for name in needed
+    }
+    frames = {name: s.records for name, s in sources.items()}
+
+    mapped: list[tuple[str, MappedTarget]] = []
+    for cm in mappings:
+        for target in cm.targets:
+            if progress:
+                progress(f"map {cm.layout.id}/{target.record_file.id}", 0, None)
+            mt = map_target(target, frames, cm.layout.id)
+            if mt.source_records != mt.frame.height + mt.filtered.height:
+                raise ChukanError(f"mapping lost records in {cm.layout.id}/{target.record_file.id}")
+            mapped.append((cm.layout.id, mt))
+
+    outputs = {(lay, mt.record_file.id): mt.frame for lay, mt in mapped}
+    finding_frames = [s.findings for s in sources.values()]
+    finding_frames += [mt.findings for _, mt in mapped]
+    for cm in mappings:
+        if progress:
+            progress(f"validate {cm.layout.id}", 0, None)
+        own = {rf: f for (lay, rf), f in outputs.items() if lay == cm.layout.id}
+        finding_frames.append(
+            validate_layout(cm.layout, own, load_layout_rules(cm.layout.id), outputs)
+        )
+    findings = concat_findings(finding_frames).sort(["gyomu", "file", "record_no"], nulls_last=True)
+
+    with staged_dir(opts.out_dir, replace=opts.replace) as stage:
+        written: list[tuple[str, MappedTarget, WrittenFile]] = []
+        for lay, mt in mapped:
+            if progress:
+                progress(f"write {lay}/{mt.record_file.id}", 0, None)
+            frame = mt.frame.drop("_record_no", SOURCE_COL)
+            wf = write_csv(frame, stage / lay / f"{mt.record_file.id}.csv", opts.csv)
+            written.append((lay, mt, wf))
+        rejects = write_rejects(stage, list(sources.values()))
+        findings_file = write_findings(stage, findings)
+        manifest = build_manifest(
+            tool_version=__version__,
+            created_at=datetime.now(UTC),
+            vendor=profile.vendor,
+            layout_version=opts.layout_version,
+            dump_dir=opts.dump_dir,
+            csv=opts.csv,
+            sources=list(sources.values()),
+            written=written,
+            rejects=rejects,
+            findings=findings,
+            findings_file=findings_file,
+            stage=stage,
+        )
+        write_manifest(stage, manifest)
+    return JobResult(
+        out_dir=opts.out_dir,
+        manifest=manifest,
+        findings=findings,
+        sources=tuple(sources.values()),
+        targets=tuple(written),
+    )

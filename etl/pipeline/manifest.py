@@ -1,0 +1,130 @@
+"""The run manifest (manifest.json), the rejects files and the findings file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl.load import CsvFormat, WrittenFile, write_bytes_atomic, write_csv
+from etl.load.csv_out import LineEnding
+from etl.mapping.apply import MappedTarget
+from etl.pipeline.sources import ExtractedSource
+
+# Findings are read by municipal staff: Japanese headers, UTF-8 with BOM so Excel opens it.
+FINDING_HEADERS = {
+    "severity": "重大度",
+    "rule": "ルール",
+    "gyomu": "業務",
+    "file": "ファイル",
+    "record_no": "レコード番号",
+    "key": "キー",
+    "item": "項目",
+    "value": "値",
+    "message": "内容",
+}
+STAFF_CSV = CsvFormat(encoding="utf-8-sig", line_ending=LineEnding.CRLF)
+
+
+def _reason_counts(frame: pl.DataFrame) -> dict[str, int]:
+    if not frame.height:
+        return {}
+    counts = frame.group_by("reason").len().sort("reason")
+    return {str(r): int(n) for r, n in counts.iter_rows()}
+
+
+def write_rejects(stage: Path, sources: list[ExtractedSource]) -> dict[str, WrittenFile]:
+    """One rejects file per input file: reason, record no., byte offset, item, raw bytes (hex)."""
+    return {
+        s.source.name: write_csv(s.rejects, stage / "rejects" / f"{s.source.name}.csv", CsvFormat())
+        for s in sources
+    }
+
+
+def write_findings(stage: Path, findings: pl.DataFrame) -> WrittenFile:
+    ordered = findings.select(list(FINDING_HEADERS)).rename(FINDING_HEADERS)
+    return write_csv(ordered, stage / "findings.csv", STAFF_CSV)
+
+
+def _rel(path: Path, stage: Path) -> str:
+    return path.relative_to(stage).as_posix()
+
+
+def build_manifest(
+    *,
+    tool_version: str,
+    created_at: datetime,
+    vendor: str,
+    layout_version: str,
+    dump_dir: Path,
+    csv: CsvFormat,
+    sources: list[ExtractedSource],
+    written: list[tuple[str, MappedTarget, WrittenFile]],
+    rejects: dict[str, WrittenFile],
+    findings: pl.DataFrame,
+    findings_file: WrittenFile,
+    stage: Path,
+) -> dict[str, Any]:
+    src_entries = []
+    for s in sources:
+        control = _reason_counts(s.filtered)
+        data = s.records.height
+        src_entries.append(
+            {
+                "name": s.source.name,
+                "file": s.path.name,
+                "bytes": s.bytes,
+                "sha256": s.sha256,
+                "records_in": s.records_in,
+                "data_records": data,
+                "rejected": s.rejects.height,
+                "filtered": control,
+                "balanced": s.records_in == data + s.rejects.height + sum(control.values()),
+                "rejects_file": _rel(rejects[s.source.name].path, stage),
+            }
+        )
+    out_entries = []
+    for layout_id, mt, wf in written:
+        filt = _reason_counts(mt.filtered)
+        out_entries.append(
+            {
+                "gyomu": layout_id,
+                "record_file": mt.record_file.id,
+                "name": mt.record_file.name,
+                "path": _rel(wf.path, stage),
+                "bytes": wf.bytes,
+                "sha256": wf.sha256,
+                "source": mt.source,
+                "source_data_records": mt.source_records,
+                "written": mt.frame.height,
+                "filtered": filt,
+                "balanced": mt.source_records == mt.frame.height + sum(filt.values()),
+            }
+        )
+    by_sev = findings.group_by("severity").len().sort("severity").iter_rows()
+    by_rule = findings.group_by("rule").len().sort("rule").iter_rows()
+    return {
+        "tool": {"name": "chukan-etl", "version": tool_version},
+        "created_at": created_at.isoformat(timespec="seconds"),
+        "vendor": vendor,
+        "layout_version": layout_version,
+        "dump_dir": str(dump_dir),
+        "output": {"encoding": csv.encoding, "line_ending": csv.line_ending.value},
+        "sources": src_entries,
+        "outputs": out_entries,
+        "findings": {
+            "file": _rel(findings_file.path, stage),
+            "sha256": findings_file.sha256,
+            "total": findings.height,
+            "by_severity": {str(k): int(v) for k, v in by_sev},
+            "by_rule": {str(k): int(v) for k, v in by_rule},
+        },
+    }
+
+
+def write_manifest(stage: Path, manifest: dict[str, Any]) -> WrittenFile:
+    data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    return write_bytes_atomic(stage / "manifest.json", data)

@@ -1,0 +1,113 @@
+"""Extract every source file a job needs, once, and account for each physical record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from etl.errors import ExtractError
+from etl.extract.base import FILTER_SCHEMA, REJECT_SCHEMA, ExtractChunk
+from etl.extract.profile import FieldType, SourceFile, SourceProfile
+from etl.extract.registry import get_extractor
+from etl.findings import Severity, concat_findings
+from etl.load.atomic import sha256_file
+from etl.text.gaiji import GaijiTable
+
+ProgressFn = Callable[[str, int, int | None], None]  # (label, done, total)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedSource:
+    source: SourceFile
+    path: Path
+    sha256: str
+    bytes: int
+    records_in: int
+    records: pl.DataFrame
+    rejects: pl.DataFrame  # REJECT_SCHEMA
+    filtered: pl.DataFrame  # FILTER_SCHEMA (control records)
+    findings: pl.DataFrame
+
+
+def find_source_path(dump_dir: Path, source: SourceFile) -> Path:
+    matches = sorted(p for p in dump_dir.glob(source.path) if p.is_file())
+    if len(matches) != 1:
+        found = ", ".join(p.name for p in matches) or "nothing"
+        raise ExtractError(
+            dump_dir / source.path,
+            f"source file {source.name!r} must match exactly one file; found {found}",
+        )
+    return matches[0]
+
+
+def _reject_findings(rejects: pl.DataFrame, gyomu: str) -> pl.DataFrame:
+    return rejects.select(
+        rule=pl.lit("extract.rejected"),
+        severity=pl.lit(Severity.ERROR.value),
+        gyomu=pl.lit(gyomu),
+        file=pl.col("source"),
+        record_no=pl.col("record_no"),
+        key=pl.lit(""),
+        item=pl.col("item"),
+        value=pl.lit(None, dtype=pl.String),
+        message=pl.format(
+            "レコード{}（{}バイト目）を読み取れず除外しました: {}",
+            pl.col("record_no"),
+            pl.col("byte_offset"),
+            pl.col("reason"),
+        ),
+    )
+
+
+def extract_source(
+    dump_dir: Path,
+    profile: SourceProfile,
+    source: SourceFile,
+    gaiji: GaijiTable | None,
+    *,
+    chunk_records: int,
+    progress: ProgressFn | None = None,
+) -> ExtractedSource:
+    path = find_source_path(dump_dir, source)
+    size = path.stat().st_size
+    extractor = get_extractor(profile.format)
+    total = size // source.record_length if source.record_length else None
+    chunks: list[ExtractChunk] = []
+    done = 0
+    for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
+        chunks.append(chunk)
+        done += chunk.records_in
+        if progress:
+            progress(source.name, done, total)
+    records = pl.concat([c.records for c in chunks]) if chunks else pl.DataFrame()
+    text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
+    if gaiji is not None and text_fields and records.height:
+        records = records.with_columns([gaiji.apply(pl.col(n)).alias(n) for n in text_fields])
+    rejects = (
+        pl.concat([c.rejects for c in chunks]) if chunks else pl.DataFrame(schema=REJECT_SCHEMA)
+    )
+    filtered = (
+        pl.concat([c.filtered for c in chunks]) if chunks else pl.DataFrame(schema=FILTER_SCHEMA)
+    )
+    findings = concat_findings([*(c.findings for c in chunks), _reject_findings(rejects, "")])
+    records_in = sum(c.records_in for c in chunks)
+    if records_in != records.height + rejects.height + filtered.height:
+        raise ExtractError(
+            path,
+            f"extractor {profile.format} lost records: in={records_in} records={records.height} "
+            f"rejected={rejects.height} filtered={filtered.height}",
+        )
+    return ExtractedSource(
+        source=source,
+        path=path,
+        sha256=sha256_file(path),
+        bytes=size,
+        records_in=records_in,
+        records=records,
+        rejects=rejects,
+        filtered=filtered,
+        findings=findings,
+    )

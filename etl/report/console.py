@@ -1,0 +1,132 @@
+"""Console rendering with rich: layout listings, inspect previews, the run summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import polars as pl
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from etl.extract.inspect import InspectReport
+from etl.layout.model import Layout
+from etl.pipeline import JobResult, ProgressFn
+
+
+def layouts_table(layouts: list[Layout]) -> Table:
+    t = Table(title="Layouts")
+    for col in ("id", "業務", "version", "record files", "items", "provenance"):
+        t.add_column(col)
+    for lay in layouts:
+        t.add_row(
+            lay.id,
+            lay.name,
+            lay.version,
+            ", ".join(f"{rf.id} ({rf.name})" for rf in lay.record_files),
+            str(sum(len(rf.items) for rf in lay.record_files)),
+            lay.provenance.source,
+        )
+    return t
+
+
+def layout_tables(layout: Layout) -> list[Table]:
+    tables = []
+    for rf in layout.record_files:
+        t = Table(title=f"{layout.id} / {rf.id} {rf.name}  key: {', '.join(rf.key)}")
+        for col in ("#", "項目名", "type", "桁数", "required", "code table", "sensitive"):
+            t.add_column(col)
+        for i, it in enumerate(rf.items, 1):
+            t.add_row(
+                str(i),
+                it.name,
+                it.type.value,
+                str(it.digits),
+                "yes" if it.required else "",
+                it.code_table or "",
+                "masked" if it.sensitive else "",
+            )
+        tables.append(t)
+    return tables
+
+
+def frame_table(frame: pl.DataFrame, title: str) -> Table:
+    t = Table(title=title)
+    for col in frame.columns:
+        t.add_column(col)
+    for row in frame.iter_rows():
+        t.add_row(*["" if v is None else str(v) for v in row])
+    return t
+
+
+def inspect_tables(report: InspectReport) -> list[Table]:
+    facts = Table(title=str(report.path), show_header=False)
+    facts.add_column("what")
+    facts.add_column("value")
+    for k, v in report.facts().items():
+        facts.add_row(k, v)
+    out = [facts]
+    if report.preview is not None:
+        out.append(frame_table(report.preview, "first records, decoded per field"))
+    return out
+
+
+def summary_tables(result: JobResult) -> list[Table]:
+    src = Table(title="Input files: records in = data + rejected + filtered")
+    for col in ("source", "file", "in", "data", "rejected", "filtered", "balanced"):
+        src.add_column(
+            col, justify="right" if col in ("in", "data", "rejected", "filtered") else "left"
+        )
+    for s in result.manifest["sources"]:  # type: ignore[union-attr]
+        src.add_row(
+            s["name"],
+            s["file"],
+            str(s["records_in"]),
+            str(s["data_records"]),
+            str(s["rejected"]),
+            str(sum(s["filtered"].values())),
+            "yes" if s["balanced"] else "NO",
+        )
+    out = Table(title="V2.1 files: data = written + filtered")
+    for col in ("業務/file", "from", "data", "written", "filtered", "balanced"):
+        out.add_column(col)
+    for o in result.manifest["outputs"]:  # type: ignore[union-attr]
+        out.add_row(
+            f"{o['gyomu']}/{o['record_file']} {o['name']}",
+            o["source"],
+            str(o["source_data_records"]),
+            str(o["written"]),
+            str(sum(o["filtered"].values())),
+            "yes" if o["balanced"] else "NO",
+        )
+    fnd = Table(title="Findings by rule")
+    for col in ("severity", "rule", "count"):
+        fnd.add_column(col)
+    counts = result.findings.group_by("severity", "rule").len().sort("severity", "rule")
+    for sev, rule, n in counts.iter_rows():
+        fnd.add_row(str(sev), str(rule), str(n))
+    return [src, out, fnd]
+
+
+@contextmanager
+def progress_display(console: Console) -> Iterator[ProgressFn]:
+    """A progress bar per source file, and a spinner-like line for the later stages."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total if total else done or 1)
+            if not total:
+                bar.update(tasks[label], completed=done or 1)
+
+        yield update
