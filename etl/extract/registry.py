@@ -29,4 +29,4 @@ def get_extractor(name: str) -> Extractor:
     extractor = cls()
     if not isinstance(extractor, Extractor):
         raise UnknownExtractor(name, list(eps))
-    return extractor  # type: ignore[no-any-return]
+    return extractor

@@ -24,5 +24,7 @@ def concat(args: Any, ctx: CompileContext, where: str, sep: str = "") -> Compile
     if not isinstance(args, list) or not args:
         raise ctx.fail(where, "concat takes a non-empty list of item specs")
     parts = [ctx.compile_nested(p, f"{where}[{i}]") for i, p in enumerate(args)]
-    expr = pl.concat_str([p.expr.fill_null("") for p in parts], separator=sep)
+    # Empty parts are skipped, so a missing 方書 does not leave a dangling separator.
+    non_empty = [pl.when(p.expr != "").then(p.expr) for p in parts]
+    expr = pl.concat_str(non_empty, separator=sep, ignore_nulls=True)
     return Compiled(expr, tuple(c for p in parts for c in p.checks))
