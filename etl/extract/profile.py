@@ -129,7 +129,9 @@ def _record_types(path: Path, raw: dict[str, Any] | None) -> RecordTypes | None:
         data=_as_tuple(raw["data"]),
         header=_as_tuple(raw.get("header")),
         trailer=_as_tuple(raw.get("trailer")),
-        trailer_count=_field(path, {"name": "trailer_count", "type": "digits", **tc}) if tc else None,
+        trailer_count=_field(path, {"name": "trailer_count", "type": "digits", **tc})
+        if tc
+        else None,
     )
 
 

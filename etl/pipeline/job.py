@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -43,7 +44,7 @@ class JobOptions:
 @dataclass(frozen=True, slots=True)
 class JobResult:
     out_dir: Path
-    manifest: dict[str, object]
+    manifest: dict[str, Any]
     findings: pl.DataFrame
     sources: tuple[ExtractedSource, ...]
     targets: tuple[tuple[str, MappedTarget, WrittenFile], ...]  # (layout id, mapped, file)

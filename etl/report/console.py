@@ -7,7 +7,14 @@ from contextlib import contextmanager
 
 import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from etl.extract.inspect import InspectReport
@@ -64,11 +71,25 @@ def inspect_tables(report: InspectReport) -> list[Table]:
     facts = Table(title=str(report.path), show_header=False)
     facts.add_column("what")
     facts.add_column("value")
-    for k, v in report.facts().items():
+    enc = report.encoding
+    lb = report.line_break
+    lengths = ", ".join(f"{n} ({score:.2f})" for n, score in report.record_lengths[:3])
+    rows = {
+        "size": f"{report.size:,} bytes",
+        "encoding (guess)": f"{enc.encoding} (confidence {enc.confidence:.2f}) {enc.reason}",
+        "line breaks": f"{lb.line_break.value}, line length {lb.line_length}",
+        "record length (guess)": lengths or "-",
+        "encoding used": report.encoding_used or "-",
+    }
+    if report.problem:
+        rows["problem"] = report.problem
+    for k, v in rows.items():
         facts.add_row(k, v)
     out = [facts]
     if report.preview is not None:
         out.append(frame_table(report.preview, "first records, decoded per field"))
+    if report.rejects is not None and report.rejects.height:
+        out.append(frame_table(report.rejects, "rejected while previewing"))
     return out
 
 
@@ -78,7 +99,7 @@ def summary_tables(result: JobResult) -> list[Table]:
         src.add_column(
             col, justify="right" if col in ("in", "data", "rejected", "filtered") else "left"
         )
-    for s in result.manifest["sources"]:  # type: ignore[union-attr]
+    for s in result.manifest["sources"]:
         src.add_row(
             s["name"],
             s["file"],
@@ -91,7 +112,7 @@ def summary_tables(result: JobResult) -> list[Table]:
     out = Table(title="V2.1 files: data = written + filtered")
     for col in ("業務/file", "from", "data", "written", "filtered", "balanced"):
         out.add_column(col)
-    for o in result.manifest["outputs"]:  # type: ignore[union-attr]
+    for o in result.manifest["outputs"]:
         out.add_row(
             f"{o['gyomu']}/{o['record_file']} {o['name']}",
             o["source"],
@@ -120,7 +141,7 @@ def progress_display(console: Console) -> Iterator[ProgressFn]:
         console=console,
         transient=False,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(label: str, done: int, total: int | None) -> None:
             if label not in tasks:
