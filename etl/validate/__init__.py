@@ -1,0 +1,46 @@
+"""Validation stage: schema checks generated from the layout plus business rules, as findings."""
+
+from etl.validate.checks import ItemCheck, SchemaRule, item_checks
+from etl.validate.rule_checks import FILE_MISSING, TARGET_MISSING, rule_findings
+from etl.validate.rules import (
+    Compare,
+    CompareOp,
+    ExactlyOne,
+    ExistsIn,
+    RequiredIf,
+    Rule,
+    RuleSet,
+    Target,
+    Unique,
+    Where,
+    check_rules,
+    load_layout_rules,
+    load_rules,
+)
+from etl.validate.schema import build_schema, schema_findings
+from etl.validate.validate import validate_layout
+
+__all__ = [
+    "FILE_MISSING",
+    "TARGET_MISSING",
+    "Compare",
+    "CompareOp",
+    "ExactlyOne",
+    "ExistsIn",
+    "ItemCheck",
+    "RequiredIf",
+    "Rule",
+    "RuleSet",
+    "SchemaRule",
+    "Target",
+    "Unique",
+    "Where",
+    "build_schema",
+    "check_rules",
+    "item_checks",
+    "load_layout_rules",
+    "load_rules",
+    "rule_findings",
+    "schema_findings",
+    "validate_layout",
+]

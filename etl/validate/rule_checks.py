@@ -1,0 +1,238 @@
+"""Run a RuleSet over mapped frames: each rule kind is a few polars expressions, no row loops.
+
+Conventions of rule findings: ``rule`` is the rule id from the YAML, ``message`` its message;
+when a finding is about several items, ``item`` and ``value`` join them with "|" like ``key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import reduce
+from operator import and_
+
+import polars as pl
+
+from etl.errors import RuleError
+from etl.findings import Severity, concat_findings
+from etl.layout.model import ItemType, Layout, RecordFile
+from etl.validate.checks import KEY_SEPARATOR, RECORD_NO, key_expr, shown_expr
+from etl.validate.rules import (
+    Compare,
+    CompareOp,
+    ExactlyOne,
+    ExistsIn,
+    RequiredIf,
+    Rule,
+    RuleSet,
+    Unique,
+    check_rules,
+)
+
+TARGET_MISSING = "rule.target_missing"
+FILE_MISSING = "rule.file_missing"
+
+Others = Mapping[tuple[str, str], pl.DataFrame]
+
+
+def _all_present(names: tuple[str, ...] | list[str]) -> pl.Expr:
+    return reduce(and_, [pl.col(n).is_not_null() for n in names])
+
+
+def _joined(record_file: RecordFile, names: tuple[str, ...] | list[str]) -> pl.Expr:
+    parts = [shown_expr(record_file.item(n)).fill_null("") for n in names]
+    return pl.concat_str(parts, separator=KEY_SEPARATOR)
+
+
+def _findings(
+    rule: Rule,
+    layout: Layout,
+    rows: pl.DataFrame,
+    *,
+    record_no: pl.Expr,
+    key: pl.Expr,
+    item: str,
+    value: pl.Expr,
+    rule_id: str | None = None,
+    severity: Severity | None = None,
+    message: str | None = None,
+) -> pl.DataFrame:
+    return rows.select(
+        pl.lit(rule_id or rule.id).alias("rule"),
+        pl.lit((severity or rule.severity).value).alias("severity"),
+        pl.lit(layout.id).alias("gyomu"),
+        pl.lit(rule.file).alias("file"),
+        record_no.cast(pl.Int64).alias("record_no"),
+        key.cast(pl.String).alias("key"),
+        pl.lit(item).alias("item"),
+        value.cast(pl.String).alias("value"),
+        pl.lit(message or rule.message).alias("message"),
+    )
+
+
+def _skipped(rule: Rule, layout: Layout, rule_id: str, what: str) -> pl.DataFrame:
+    """A warning that a rule could not run: a skipped check must not look like a passed one."""
+    return _findings(
+        rule,
+        layout,
+        pl.DataFrame({"_": [None]}),
+        record_no=pl.lit(None),
+        key=pl.lit(None),
+        item="",
+        value=pl.lit(None),
+        rule_id=rule_id,
+        severity=Severity.WARNING,
+        message=f"{what}がないため、規則 {rule.id} を検査できませんでした",
+    )
+
+
+def _row_findings(
+    rule: Rule, layout: Layout, record_file: RecordFile, rows: pl.DataFrame, items: list[str]
+) -> pl.DataFrame:
+    return _findings(
+        rule,
+        layout,
+        rows,
+        record_no=pl.col(RECORD_NO),
+        key=key_expr(record_file),
+        item=KEY_SEPARATOR.join(items),
+        value=_joined(record_file, items),
+    )
+
+
+def _exactly_one(
+    rule: ExactlyOne, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
+) -> pl.DataFrame:
+    # One finding per failing group, not per row: the group is what is wrong (a 世帯 with no
+    # 世帯主 has no row to blame). key = the group values, record_no = its first record,
+    # value = how many rows matched. Rows without group values are left to schema.required.
+    groups = (
+        frame.filter(_all_present(rule.group_by))
+        .group_by(rule.group_by)
+        .agg(
+            pl.col(rule.where.item).is_in(list(rule.where.values)).sum().alias("_matched"),
+            pl.col(RECORD_NO).min(),
+        )
+        .filter(pl.col("_matched") != 1)
+        .sort(RECORD_NO)
+    )
+    return _findings(
+        rule,
+        layout,
+        groups,
+        record_no=pl.col(RECORD_NO),
+        key=_joined(record_file, rule.group_by),
+        item=rule.where.item,
+        value=pl.col("_matched"),
+    )
+
+
+_OPS: dict[CompareOp, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    CompareOp.LT: pl.Expr.lt,
+    CompareOp.LE: pl.Expr.le,
+    CompareOp.EQ: pl.Expr.eq,
+    CompareOp.NE: pl.Expr.ne,
+    CompareOp.GE: pl.Expr.ge,
+    CompareOp.GT: pl.Expr.gt,
+}
+
+
+def _compare(
+    rule: Compare, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
+) -> pl.DataFrame:
+    left, right = pl.col(rule.left), pl.col(rule.right)
+    if record_file.item(rule.left).type is ItemType.INTEGER:
+        # "-5" < "10" fails as strings; a value that is no integer becomes null and passes here
+        # (schema.type reports it).
+        left, right = left.cast(pl.Int64, strict=False), right.cast(pl.Int64, strict=False)
+    # YYYYMMDD strings compare like the dates they stand for.
+    holds = _OPS[rule.op](left, right)
+    rows = frame.filter(holds.not_())  # null (either side null) is dropped by filter: passes
+    return _row_findings(rule, layout, record_file, rows, [rule.left, rule.right])
+
+
+def _exists_in(
+    rule: ExistsIn, layout: Layout, record_file: RecordFile, frame: pl.DataFrame, others: Others
+) -> pl.DataFrame:
+    target = rule.target
+    found = others.get((target.layout, target.file))
+    if found is None:
+        return _skipped(
+            rule, layout, TARGET_MISSING, f"参照先（{target.layout}の{target.file}）のデータ"
+        )
+    keys = found.select(
+        pl.col(t).cast(pl.String).alias(i) for t, i in zip(target.items, rule.items, strict=True)
+    ).unique()
+    # Rows with a missing item cannot be looked up; schema.required reports them.
+    rows = frame.filter(_all_present(rule.items)).join(keys, on=list(rule.items), how="anti")
+    return _row_findings(rule, layout, record_file, rows, list(rule.items))
+
+
+def _unique(
+    rule: Unique, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
+) -> pl.DataFrame:
+    present = frame.filter(_all_present(rule.items))
+    rows = present.filter(pl.struct(rule.items).is_duplicated())  # every duplicate row
+    return _row_findings(rule, layout, record_file, rows, list(rule.items))
+
+
+def _required_if(
+    rule: RequiredIf, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
+) -> pl.DataFrame:
+    matching = frame.filter(pl.col(rule.when.item).is_in(list(rule.when.values)))
+    parts = [
+        _row_findings(rule, layout, record_file, matching.filter(pl.col(n).is_null()), [n])
+        for n in rule.then
+    ]
+    return concat_findings(parts)
+
+
+def _run(
+    rule: Rule, layout: Layout, record_file: RecordFile, frame: pl.DataFrame, targets: Others
+) -> pl.DataFrame:
+    match rule:
+        case ExactlyOne():
+            return _exactly_one(rule, layout, record_file, frame)
+        case Compare():
+            return _compare(rule, layout, record_file, frame)
+        case ExistsIn():
+            return _exists_in(rule, layout, record_file, frame, targets)
+        case Unique():
+            return _unique(rule, layout, record_file, frame)
+        case RequiredIf():
+            return _required_if(rule, layout, record_file, frame)
+    raise TypeError(rule)  # pragma: no cover - every kind is matched above
+
+
+def _check_target(rules: RuleSet, rule: ExistsIn, targets: Others) -> None:
+    found = targets.get((rule.target.layout, rule.target.file))
+    absent = [] if found is None else [n for n in rule.target.items if n not in found.columns]
+    if absent:
+        where = rules.path or f"validators/{rules.layout}.yaml"
+        t = rule.target
+        raise RuleError(where, f"rule {rule.id}: {t.layout}/{t.file} has no items {absent}")
+
+
+def rule_findings(
+    rules: RuleSet, layout: Layout, frames: dict[str, pl.DataFrame], others: Others
+) -> pl.DataFrame:
+    """Findings of every rule; ``frames`` by RecordFile id, ``others`` by (layout id, file id).
+
+    Raises RuleError when a rule names items or files the layout does not have.
+    """
+    check_rules(rules, layout)
+    # A rule may point at another file of the same layout.
+    targets: dict[tuple[str, str], pl.DataFrame] = {
+        **{(layout.id, fid): f for fid, f in frames.items()},
+        **others,
+    }
+    parts: list[pl.DataFrame] = []
+    for rule in rules.rules:
+        frame = frames.get(rule.file)
+        if frame is None:
+            parts.append(_skipped(rule, layout, FILE_MISSING, f"{rule.file}のデータ"))
+            continue
+        record_file = layout.record_file(rule.file)
+        if isinstance(rule, ExistsIn):
+            _check_target(rules, rule, targets)
+        parts.append(_run(rule, layout, record_file, frame, targets))
+    return concat_findings(parts)

@@ -1,0 +1,162 @@
+"""Schema validation of one record file: a pandera schema generated from the layout.
+
+pandera runs the checks (etl.validate.checks) and reports which row failed which check; the same
+ItemCheck objects then say how that row is reported as a Finding.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+from pandera.config import ValidationDepth, config_context
+from pandera.errors import SchemaErrors
+
+from etl.findings import Severity, concat_findings, empty_findings
+from etl.layout.model import Layout, RecordFile
+from etl.validate.checks import RECORD_NO, SOURCE, ItemCheck, SchemaRule, item_checks, key_expr
+
+_ROW = "_row"  # pandera's failure-case index: the row position in the validated frame
+
+
+def _pandera_check(check: ItemCheck) -> pa.Check:
+    passes = check.passes
+
+    def run(data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(passes)
+
+    # ignore_na=False: `passes` already decides what a null means.
+    return pa.Check(run, name=check.rule.value, ignore_na=False)
+
+
+def build_schema(layout: Layout, record_file: RecordFile) -> pa.DataFrameSchema:
+    """The pandera schema of a mapped record file: every item a String column with its checks.
+
+    Columns are nullable in pandera's sense because ``schema.required`` is one of our checks.
+    ``strict`` makes a missing or unknown column a failure: the frame must be exactly the
+    layout's items plus the bookkeeping columns.
+    """
+    checks: dict[str, list[pa.Check]] = {name: [] for name in record_file.item_names}
+    for check in item_checks(layout, record_file):
+        checks[check.column].append(_pandera_check(check))
+    columns = {
+        name: pa.Column(pl.String, checks=col_checks, nullable=True)
+        for name, col_checks in checks.items()
+    }
+    columns[RECORD_NO] = pa.Column(pl.Int64, nullable=False)
+    columns[SOURCE] = pa.Column(pl.String, nullable=True)
+    return pa.DataFrameSchema(columns, strict=True, name=f"{layout.id}.{record_file.id}")
+
+
+def _failure_cases(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame | None:
+    # Pin the depth: a LazyFrame, or PANDERA_VALIDATION_DEPTH / PANDERA_VALIDATION_ENABLED in the
+    # environment, would otherwise skip the data checks without a word (MEASURED.md).
+    with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        try:
+            schema.validate(frame, lazy=True)
+        except SchemaErrors as exc:
+            failures: pl.DataFrame = exc.failure_cases
+            return failures.select(
+                pl.col("column").cast(pl.String),
+                pl.col("check").cast(pl.String),
+                pl.col("failure_case").cast(pl.String),
+                pl.col("index").cast(pl.Int64).alias(_ROW),
+            )
+    return None
+
+
+def _report_frame(record_file: RecordFile, frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame as String columns, missing ones null, so that every row can be reported."""
+    # A column of the wrong type is itself a check error; its values are not reported.
+    strings = {name for name, dtype in frame.schema.items() if dtype == pl.String}
+    cols = [
+        pl.col(name) if name in strings else pl.lit(None, pl.String).alias(name)
+        for name in record_file.item_names
+    ]
+    record_no = (
+        pl.col(RECORD_NO) if frame.schema.get(RECORD_NO) == pl.Int64 else pl.lit(None, pl.Int64)
+    )
+    return frame.select(*cols, record_no.alias(RECORD_NO))
+
+
+def _finding_columns(
+    layout: Layout, record_file: RecordFile, rule: pl.Expr, item: pl.Expr
+) -> list[pl.Expr]:
+    return [
+        rule.alias("rule"),
+        pl.lit(Severity.ERROR.value).alias("severity"),
+        pl.lit(layout.id).alias("gyomu"),
+        pl.lit(record_file.id).alias("file"),
+        pl.col(RECORD_NO).alias("record_no"),
+        key_expr(record_file).alias("key"),
+        item.alias("item"),
+    ]
+
+
+def _check_findings(
+    layout: Layout, record_file: RecordFile, check: ItemCheck, rows: pl.DataFrame
+) -> pl.DataFrame:
+    return rows.select(
+        *_finding_columns(layout, record_file, pl.lit(check.rule.value), pl.lit(check.item)),
+        check.shown.alias("value"),
+        check.message(check.value, check.shown).alias("message"),
+    )
+
+
+def _error_findings(
+    layout: Layout, record_file: RecordFile, failures: pl.DataFrame, report: pl.DataFrame
+) -> pl.DataFrame:
+    """Failures no ItemCheck explains: a check that raised (null row), a missing column …"""
+    sensitive = [it.name for it in record_file.items if it.sensitive]
+    # pandera's failure_case can be a raw value (a column name, an error text, a datum):
+    # never shown for a sensitive column.
+    detail = (
+        pl.when(pl.col("column").is_in(sensitive))
+        .then(pl.lit(""))
+        .otherwise(pl.concat_str(pl.lit("（"), pl.col("failure_case"), pl.lit("）")))
+        .fill_null("")
+    )
+    rows = failures.join(report.with_row_index(_ROW).cast({_ROW: pl.Int64}), on=_ROW, how="left")
+    return rows.select(
+        *_finding_columns(
+            layout, record_file, pl.lit(SchemaRule.CHECK_ERROR.value), pl.col("column")
+        ),
+        pl.lit(None, pl.String).alias("value"),
+        pl.concat_str(
+            pl.col("column").fill_null(record_file.id),
+            pl.lit("の検査「"),
+            pl.col("check").fill_null("?"),
+            pl.lit("」を実行できませんでした"),
+            detail,
+        ).alias("message"),
+    )
+
+
+def schema_findings(layout: Layout, record_file: RecordFile, frame: pl.DataFrame) -> pl.DataFrame:
+    """Validate a mapped record file against its layout; one Finding row per failing row and check.
+
+    ``frame`` must be collected: pandera skips data checks on a LazyFrame.
+    """
+    schema = build_schema(layout, record_file)
+    failures = _failure_cases(schema, frame)
+    if failures is None:
+        return empty_findings()
+    report = _report_frame(record_file, frame)
+    checks = {(c.column, c.rule.value): c for c in item_checks(layout, record_file)}
+    known = pl.DataFrame(
+        {"column": [col for col, _ in checks], "check": [rule for _, rule in checks]}
+    )
+    located = failures.filter(pl.col(_ROW).is_not_null())
+    explained = located.join(known, on=["column", "check"], how="semi")
+    unexplained = pl.concat(
+        [
+            failures.filter(pl.col(_ROW).is_null()),
+            located.join(known, on=["column", "check"], how="anti"),
+        ]
+    )
+    parts = [_error_findings(layout, record_file, unexplained, report)]
+    # One pass per failing check (a few dozen at most), never per row.
+    for (column, rule), group in explained.partition_by("column", "check", as_dict=True).items():
+        rows = report.select(pl.all().gather(group[_ROW]))
+        parts.append(_check_findings(layout, record_file, checks[(str(column), str(rule))], rows))
+    return concat_findings(parts)
