@@ -80,10 +80,11 @@ def _lookups(path: Path, raw: Any, where: str) -> tuple[LookupSpec, ...]:
         if (
             not isinstance(spec, dict)
             or "source" not in spec
-            or not isinstance(spec.get("on"), dict)
+            or not isinstance(spec.get("join"), dict)
         ):
-            raise MappingError(path, "a lookup needs 'source' and 'on: {field: field}'", where=w)
-        on = tuple((str(a), str(b)) for a, b in spec["on"].items())
+            raise MappingError(path, "a lookup needs 'source' and 'join: {field: field}'", where=w)
+        # `join`, not `on`: YAML 1.1 reads a bare `on` key as the boolean True.
+        on = tuple((str(a), str(b)) for a, b in spec["join"].items())
         out.append(LookupSpec(name=str(name), source=str(spec["source"]), on=on))
     return tuple(out)
 

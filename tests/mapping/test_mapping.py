@@ -63,7 +63,7 @@ SPEC: dict[str, Any] = {
     "record_files": {
         "p": {
             "from": "person",
-            "lookups": {"s": {"source": "setai", "on": {"setai": "setai"}}},
+            "lookups": {"s": {"source": "setai", "join": {"setai": "setai"}}},
             "filters": [{"when": {"field": "st", "in": ["9"]}, "reason": "消除者は移行対象外"}],
             "items": {
                 "宛名番号": {"take": "no", "then": ["trim", {"pad": {"length": 5, "char": "0"}}]},
