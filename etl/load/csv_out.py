@@ -54,4 +54,8 @@ def encode_csv(frame: pl.DataFrame, fmt: CsvFormat) -> bytes:
 
 
 def write_csv(frame: pl.DataFrame, path: Path, fmt: CsvFormat) -> WrittenFile:
-    return write_bytes_atomic(path, encode_csv(frame, fmt))
+    try:
+        data = encode_csv(frame, fmt)
+    except WriteError as exc:
+        raise WriteError(f"{path.name}: {exc}") from exc
+    return write_bytes_atomic(path, data)

@@ -1,0 +1,179 @@
+"""End to end on the bundled samples: accounting, broken records, gaiji, outputs, golden files."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from etl.errors import WriteError
+from etl.load import CsvFormat, LineEnding, encode_csv
+from etl.pipeline import JobOptions, JobResult, run_job
+from etl.resources import data_dir
+from etl.text.gaiji import load_gaiji_table
+from tests.golden import assert_golden
+
+SAMPLES = data_dir("fixtures")
+
+
+def _expected(vendor: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / vendor / "sample" / "expected.json").read_text("utf-8"))
+
+
+def _run(vendor: str, out: Path, **kw: Any) -> JobResult:
+    opts = JobOptions(
+        vendor_folder=data_dir("mappings") / vendor,
+        dump_dir=SAMPLES / vendor / "sample",
+        out_dir=out,
+        **kw,
+    )
+    return run_job(opts)
+
+
+@pytest.fixture(scope="module")
+def vendor_a(tmp_path_factory: pytest.TempPathFactory) -> JobResult:
+    return _run("vendor-a", tmp_path_factory.mktemp("a") / "out")
+
+
+def _findings(result: JobResult) -> pl.DataFrame:
+    return result.findings
+
+
+def test_every_record_accounted_for(vendor_a: JobResult) -> None:
+    exp = _expected("vendor-a")
+    by_source = {s["name"]: s for s in vendor_a.manifest["sources"]}
+    for file, facts in exp["files"].items():
+        s = by_source[facts["source"]]
+        assert s["file"] == file
+        assert s["records_in"] == facts["records_in"]
+        assert s["records_in"] == s["data_records"] + s["rejected"] + sum(s["filtered"].values())
+        assert s["balanced"] is True
+    for o in vendor_a.manifest["outputs"]:
+        key = f"{o['gyomu']}/{o['record_file']}"
+        assert o["written"] == exp["expected_rows"][key], key
+        assert o["source_data_records"] == o["written"] + sum(o["filtered"].values())
+    jumin = next(o for o in vendor_a.manifest["outputs"] if o["record_file"] == "jumin")
+    filt = exp["filtered"]["juki/jumin"]
+    assert jumin["filtered"] == {filt["reason"]: filt["count"]}
+
+
+def test_broken_records_are_found_where_they_are(vendor_a: JobResult) -> None:
+    findings = _findings(vendor_a)
+    rejects = {s.source.name: s.rejects for s in vendor_a.sources}
+    for b in _expected("vendor-a")["broken_records"]:
+        if b["stage"] == "extract":
+            r = rejects[b["source"]].filter(pl.col("record_no") == b["record_no"])
+            assert r.height == 1, b
+            assert r["byte_offset"][0] == b["offset"], b
+            assert r["item"][0] == b["field"], b
+            assert r["raw"][0], "raw bytes are kept"
+            assert str(b["record_no"]) in r["reason"][0] or r["reason"][0]
+        else:
+            rule = b.get("rule")
+            hits = findings.filter(pl.col("file") != "")
+            hits = hits.filter(pl.col("rule") == rule) if rule else hits
+            hits = hits.filter(pl.col("record_no") == b["record_no"])
+            assert hits.height >= 1, b
+            assert hits["message"][0], "a Japanese message"
+    # the reject reason names item and byte offset
+    jumin = rejects["jumin"]
+    assert "shimei" in jumin["reason"][0] and "29158" in jumin["reason"][0]
+
+
+def test_nothing_else_is_reported(vendor_a: JobResult) -> None:
+    exp = _expected("vendor-a")
+    expected_records = {(b["source"], b["record_no"]) for b in exp["broken_records"]}
+    expected_records |= {(g["source"], g["record_no"]) for g in exp["gaiji"]["unmapped"]}
+    per_record = _findings(vendor_a).filter(pl.col("record_no").is_not_null())
+    source_of = {"jumin": "jumin", "setai": "setai", "inkan": "inkan", "kokunen": "nenkin"}
+    seen = {(source_of.get(f, f), n) for f, n in per_record.select("file", "record_no").iter_rows()}
+    assert seen == expected_records
+    file_level = _findings(vendor_a).filter(pl.col("record_no").is_null())
+    assert file_level["rule"].to_list() == ["extract.trailer_missing"]
+
+
+def test_gaiji_mapped_with_ivs_and_unmapped_kept(vendor_a: JobResult) -> None:
+    table = load_gaiji_table(data_dir("mappings") / "vendor-a" / "gaiji.csv")
+    exp = _expected("vendor-a")["gaiji"]
+    names = {e.code: e.text for e in table.entries}
+    out = pl.read_csv(vendor_a.out_dir / "juki" / "jumin.csv", infer_schema=False)
+    text = "\n".join(out["氏名"].drop_nulls().to_list())
+    for code, count in exp["mapped_occurrences"].items():
+        assert text.count(names[code]) >= count, code
+    assert any(len(names[c]) == 2 for c in exp["mapped_occurrences"]), "an IVS sequence is mapped"
+    for u in exp["unmapped"]:
+        pua = bytes.fromhex(u["code"]).decode("cp932")
+        f = _findings(vendor_a).filter(
+            (pl.col("rule") == "gaiji.unmapped") & (pl.col("record_no") == u["record_no"])
+        )
+        assert f.height == 1 and u["code"] in f["message"][0]
+        assert f["key"][0] in out["宛名番号"].to_list()
+        assert pua in text, "the original code is preserved in the output"
+
+
+def test_outputs_are_private_and_atomic(vendor_a: JobResult, tmp_path: Path) -> None:
+    for path in vendor_a.out_dir.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), path
+    assert not list(vendor_a.out_dir.parent.glob(".*partial*"))
+    with pytest.raises(WriteError, match="already exists"):
+        _run("vendor-a", vendor_a.out_dir)
+
+
+def test_manifest_hashes_match_files(vendor_a: JobResult) -> None:
+    import hashlib
+
+    for o in vendor_a.manifest["outputs"]:
+        data = (vendor_a.out_dir / o["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == o["sha256"]
+        assert len(data) == o["bytes"]
+
+
+def _manifest_golden(result: JobResult) -> bytes:
+    m = dict(result.manifest)
+    m.pop("created_at")
+    m.pop("dump_dir")
+    return json.dumps(m, ensure_ascii=False, indent=2).encode() + b"\n"
+
+
+@pytest.mark.parametrize("vendor", ["vendor-a", "vendor-b"])
+def test_golden_outputs(vendor: str, tmp_path: Path, update_golden: bool) -> None:
+    result = _run(vendor, tmp_path / "out")
+    for path in sorted(result.out_dir.rglob("*.csv")):
+        rel = path.relative_to(result.out_dir).as_posix()
+        assert_golden(path.read_bytes(), f"pipeline/{vendor}/{rel}", update_golden)
+    assert_golden(_manifest_golden(result), f"pipeline/{vendor}/manifest.json", update_golden)
+
+
+def test_vendor_b_needs_no_engine_change(tmp_path: Path) -> None:
+    result = _run("vendor-b", tmp_path / "out")
+    exp = _expected("vendor-b")
+    for o in result.manifest["outputs"]:
+        assert o["written"] == exp["expected_rows"][f"{o['gyomu']}/{o['record_file']}"]
+    assert all(s["balanced"] for s in result.manifest["sources"])
+    assert result.blocking == 0
+
+
+def test_chunking_does_not_change_results(vendor_a: JobResult, tmp_path: Path) -> None:
+    small = _run("vendor-a", tmp_path / "out", chunk_records=7)
+    for lay, mt, wf in small.targets:
+        other = vendor_a.out_dir / lay / f"{mt.record_file.id}.csv"
+        assert wf.path.name == other.name
+        assert (small.out_dir / lay / other.name).read_bytes() == other.read_bytes()
+    assert small.findings.equals(vendor_a.findings)
+
+
+def test_output_encoding_and_line_endings(tmp_path: Path) -> None:
+    fmt = CsvFormat(encoding="cp932", line_ending=LineEnding.CRLF)
+    data = encode_csv(pl.DataFrame({"氏名": ["山田　ﾀﾛｳ", None]}), fmt)
+    assert data == "氏名\r\n山田　ﾀﾛｳ\r\n\r\n".encode("cp932")
+    # an IVS sequence has no CP932 form: say which row, do not write a lossy file
+    with pytest.raises(
+        WriteError, match=r"jumin.csv: .* in data row \d+ cannot be written as cp932"
+    ):
+        _run("vendor-a", tmp_path / "out-a", csv=fmt)
+    assert not (tmp_path / "out-a").exists()
