@@ -127,6 +127,9 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
     kept, filtered = _filter(primary, target)
 
     rf = target.record_file
+    for _, comp in target.items:
+        for name, expr in comp.stages:  # in order: a stage may read an earlier one
+            kept = kept.with_columns(expr.alias(name))
     checks = [(item, chk) for item, comp in target.items for chk in comp.checks]
     check_cols = []
     for i, (_, chk) in enumerate(checks):

@@ -41,5 +41,5 @@ def compile_top_item(spec: ItemSpec, ctx: CompileContext) -> Compiled:
 
     ctx = replace(ctx, compile_nested=nested)
     compiled = compile_item(spec, ctx)
-    expr = compiled.expr
-    return replace(compiled, expr=pl.when(expr != "").then(expr).otherwise(None))
+    # replace() evaluates the item once; when(expr != "").then(expr) would evaluate it twice.
+    return replace(compiled, expr=compiled.expr.replace("", None))

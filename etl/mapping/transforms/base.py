@@ -28,9 +28,17 @@ class Check:
 class Compiled:
     expr: pl.Expr
     checks: tuple[Check, ...] = ()
+    # Costly values that both the item and its checks use (a converted date) are computed once
+    # into a named column before the item is selected: (column name, expression), in order.
+    stages: tuple[tuple[str, pl.Expr], ...] = ()
 
     def then(self, expr: pl.Expr, *checks: Check) -> Compiled:
         return replace(self, expr=expr, checks=(*self.checks, *checks))
+
+    def staged(self, name: str, expr: pl.Expr) -> tuple[Compiled, pl.Expr]:
+        """Register ``expr`` as a stage column and return the expression that reads it."""
+        column = f"_stage:{name}"
+        return replace(self, stages=(*self.stages, (column, expr))), pl.col(column)
 
 
 @dataclass(frozen=True, slots=True)

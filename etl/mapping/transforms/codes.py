@@ -20,14 +20,15 @@ def code_map(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compile
         )
     table = ctx.tables[str(name)]
     src = c.expr
-    known_code = src.is_in(list(table))
-    mapped = src.replace_strict(table, default=None, return_dtype=pl.String)
-    out = pl.when(known_code).then(mapped)
-    expr = out.otherwise(src) if unmapped == "keep" else out.otherwise(None)
+    # replace() keeps unknown values as they are; replace_strict(default=None) nulls them.
+    if unmapped == "keep":
+        expr = src.replace(table)
+    else:
+        expr = src.replace_strict(table, default=None, return_dtype=pl.String)
     blank = src.is_null() | (src == "")
     check = Check(
         rule="mapping.unknown_code",
-        problem=~blank & ~known_code,
+        problem=~blank & ~src.is_in(list(table)),
         value=src,
         message=pl.format(f"{ctx.item.name}のコード「{{}}」は変換表「{name}」にありません", src),
     )

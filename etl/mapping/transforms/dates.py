@@ -41,10 +41,10 @@ def wareki(args: Any, ctx: CompileContext, where: str) -> Compiled:
         if table not in ctx.tables:
             raise ctx.fail(where, f"unknown era_table {table!r}")
         era = raw_era.replace_strict(ctx.tables[table], default=None, return_dtype=pl.String)
-    result = wareki_to_seireki(era, ymd, ctx.eras)
+    base, result = Compiled(pl.lit(None)).staged(where, wareki_to_seireki(era, ymd, ctx.eras))
     # The finding keeps the vendor's own era code and digits, e.g. "H310230".
     original = pl.concat_str([raw_era, ymd], ignore_nulls=True)
-    return Compiled(result, (_invalid(ctx, ymd, result, "和暦日付", original),))
+    return base.then(result, _invalid(ctx, ymd, result, "和暦日付", original))
 
 
 SEIREKI_PARTS = {"all": (0, 8), "era": (0, 2), "yymmdd": (2, 6)}
@@ -57,9 +57,9 @@ def seireki(args: Any, ctx: CompileContext, where: str) -> Compiled:
     if part not in SEIREKI_PARTS:
         raise ctx.fail(where, f"seireki part must be one of {', '.join(SEIREKI_PARTS)}")
     ymd = strip_spaces(ctx.column(args["date"], f"{where}.date"))
-    full = seireki_to_wareki(ymd, ctx.eras)
+    base, full = Compiled(pl.lit(None)).staged(where, seireki_to_wareki(ymd, ctx.eras))
     start, length = SEIREKI_PARTS[part]
-    return Compiled(full.str.slice(start, length), (_invalid(ctx, ymd, full, "西暦日付"),))
+    return base.then(full.str.slice(start, length), _invalid(ctx, ymd, full, "西暦日付"))
 
 
 def date_format(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compiled:
@@ -70,5 +70,5 @@ def date_format(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Comp
     # strict=False may accept partial matches: format back and compare to be sure.
     ok = parsed.dt.strftime(args) == src
     result = pl.when(ok).then(parsed.dt.strftime("%Y%m%d")).otherwise(None)
-    ymd = pl.when(result.str.contains(YMD)).then(result)
+    c, ymd = c.staged(where, pl.when(result.str.contains(YMD)).then(result))
     return c.then(ymd, _invalid(ctx, src, ymd, "日付"))

@@ -27,4 +27,5 @@ def concat(args: Any, ctx: CompileContext, where: str, sep: str = "") -> Compile
     # Empty parts are skipped, so a missing 方書 does not leave a dangling separator.
     non_empty = [pl.when(p.expr != "").then(p.expr) for p in parts]
     expr = pl.concat_str(non_empty, separator=sep, ignore_nulls=True)
-    return Compiled(expr, tuple(c for p in parts for c in p.checks))
+    checks = tuple(c for p in parts for c in p.checks)
+    return Compiled(expr, checks, tuple(st for p in parts for st in p.stages))
