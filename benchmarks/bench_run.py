@@ -68,7 +68,7 @@ def main() -> None:
         generate_vendor_a(dump, args.persons, seed=7, broken=True)
         print(f"generated {args.persons} persons in {time.perf_counter() - t0:.1f}s", flush=True)
     profile = vendor_profile("vendor-a")
-    rec_lens = {Path(f.path).name: f.record_length for f in profile.files}
+    rec_lens = {Path(f.path).name: f.record_length or 0 for f in profile.files}
     records = sum((dump / f).stat().st_size // rec_lens[f] for f in FILES)
     size = sum((dump / f).stat().st_size for f in FILES)
 
@@ -81,8 +81,18 @@ def main() -> None:
         out = WORK / "out"
         shutil.rmtree(out, ignore_errors=True)
         run = timed(
-            [chukan, "run", "--vendor", "vendor-a", "--gyomu", "juki", "--dump", str(dump),
-             "--out", str(out)]
+            [
+                chukan,
+                "run",
+                "--vendor",
+                "vendor-a",
+                "--gyomu",
+                "juki",
+                "--dump",
+                str(dump),
+                "--out",
+                str(out),
+            ]
         )
         if run[2] not in (0, 1):
             sys.exit(f"chukan run failed with exit code {run[2]}")

@@ -113,7 +113,8 @@ def inspect(file: Path, vendor: str | None, source_name: str | None, rows: int) 
             source = profile.file(source_name)
         else:
             source = next((f for f in profile.files if Path(f.path).name == file.name), None)
-    for table in render.inspect_tables(inspect_file(file, profile, source, rows)):
+    sensitive = {f.name for f in source.fields if f.sensitive} if source else set()
+    for table in render.inspect_tables(inspect_file(file, profile, source, rows), sensitive):
         out.print(table)
 
 

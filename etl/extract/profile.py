@@ -40,6 +40,7 @@ class SourceField:
     column: str | None = None  # delimited: header name …
     index: int | None = None  # … or 0-based column position
     scale: int = 0  # implied decimals for zoned/packed (reported, values stay integers)
+    sensitive: bool = False  # masked wherever chukan shows source values (inspect previews)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ def _field(path: Path, raw: dict[str, Any]) -> SourceField:
             column=raw.get("column"),
             index=raw.get("index"),
             scale=int(raw.get("scale", 0)),
+            sensitive=bool(raw.get("sensitive", False)),
         )
     except (KeyError, ValueError) as exc:
         raise ProfileError(path, f"bad field {raw!r}: {exc}") from exc

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import polars as pl
-
 from etl.mapping.load import parse_item
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms import SOURCES, STEPS, CompileContext, Compiled

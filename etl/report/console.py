@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from etl.extract.inspect import InspectReport
+from etl.findings import mask_expr
 from etl.layout.model import Layout
 from etl.pipeline import JobResult, ProgressFn
 
@@ -67,7 +68,23 @@ def frame_table(frame: pl.DataFrame, title: str) -> Table:
     return t
 
 
-def inspect_tables(report: InspectReport) -> list[Table]:
+def fields_table(frame: pl.DataFrame, title: str, sensitive: set[str]) -> Table:
+    """Records as columns, fields as rows (legacy records have dozens of fields); masked."""
+    masked = [mask_expr(pl.col(c).cast(pl.String)).alias(c) for c in sensitive & set(frame.columns)]
+    frame = frame.with_columns(masked)
+    t = Table(title=title)
+    t.add_column("field")
+    numbers = frame["_record_no"].to_list() if "_record_no" in frame.columns else []
+    for i in range(frame.height):
+        t.add_column(f"#{numbers[i]}" if numbers else str(i + 1))
+    for col in frame.columns:
+        if col == "_record_no":
+            continue
+        t.add_row(col, *["" if v is None else str(v) for v in frame[col].to_list()])
+    return t
+
+
+def inspect_tables(report: InspectReport, sensitive: set[str]) -> list[Table]:
     facts = Table(title=str(report.path), show_header=False)
     facts.add_column("what")
     facts.add_column("value")
@@ -87,7 +104,8 @@ def inspect_tables(report: InspectReport) -> list[Table]:
         facts.add_row(k, v)
     out = [facts]
     if report.preview is not None:
-        out.append(frame_table(report.preview, "first records, decoded per field"))
+        title = "first records, decoded per field (sensitive fields masked)"
+        out.append(fields_table(report.preview, title, sensitive))
     if report.rejects is not None and report.rejects.height:
         out.append(frame_table(report.rejects, "rejected while previewing"))
     return out
