@@ -10,8 +10,11 @@ against the data records read.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +33,7 @@ from etl.extract.decode import BadBytes, check_digits, decode_field
 from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, finding, resolve_encoding
 from etl.extract.framing import RecordBlock, read_blocks
 from etl.extract.numeric import ZonedSign, decode_packed, decode_zoned
-from etl.extract.profile import FieldType, LineBreak, SourceFile, SourceProfile
+from etl.extract.profile import FieldType, LineBreak, SourceField, SourceFile, SourceProfile
 from etl.findings import Severity, concat_findings, empty_findings
 
 log = logging.getLogger(__name__)
@@ -234,39 +237,51 @@ def _extract_block(
     )
 
 
+_FieldResult = tuple[pl.Series, tuple[BadBytes, ...]]
+
+
+def _decode_one(data: NDArray[np.uint8], plan: _Plan, f: SourceField) -> _FieldResult:
+    off, length = f.offset or 0, f.length or 0
+    if f.type is FieldType.TEXT:
+        col = decode_field(data, off, length, plan.codec)
+        return col.values, col.bad
+    if f.type is FieldType.DIGITS:
+        col = check_digits(data, off, length)
+        return col.values, col.bad
+    raw = data[:, off : off + length]
+    nums = decode_packed(raw) if f.type is FieldType.PACKED else decode_zoned(raw, plan.zoned)
+    kind = "packed" if f.type is FieldType.PACKED else f"zoned ({plan.zoned.value})"
+    problems = tuple(
+        BadBytes(
+            row,
+            off + col,
+            bytes(raw[row, col : col + 1]),
+            f"invalid {kind} decimal byte 0x{raw[row, col]:02X}",
+        )
+        for row, col in zip(
+            np.flatnonzero(nums.invalid).tolist(),
+            nums.bad_byte[nums.invalid].tolist(),
+            strict=True,
+        )
+    )
+    return nums.values, problems
+
+
+@lru_cache(maxsize=1)
+def _field_threads() -> ThreadPoolExecutor:
+    # Most of a field's decoding is numpy and pyarrow work that releases the GIL, so fields
+    # decoded on two threads overlap well; only bytes.decode itself is serial.
+    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="decode")
+
+
 def _decode_fields(
     data: NDArray[np.uint8], plan: _Plan
 ) -> tuple[dict[str, pl.Series], dict[int, list[tuple[str, BadBytes]]]]:
     columns: dict[str, pl.Series] = {}
     bad: dict[int, list[tuple[str, BadBytes]]] = {}
-    for f in plan.source.fields:
-        off, length = f.offset or 0, f.length or 0
-        if f.type is FieldType.TEXT:
-            col = decode_field(data, off, length, plan.codec)
-            values, problems = col.values, col.bad
-        elif f.type is FieldType.DIGITS:
-            col = check_digits(data, off, length)
-            values, problems = col.values, col.bad
-        else:
-            raw = data[:, off : off + length]
-            nums = (
-                decode_packed(raw) if f.type is FieldType.PACKED else decode_zoned(raw, plan.zoned)
-            )
-            values = nums.values
-            kind = "packed" if f.type is FieldType.PACKED else f"zoned ({plan.zoned.value})"
-            problems = tuple(
-                BadBytes(
-                    row,
-                    off + col,
-                    bytes(raw[row, col : col + 1]),
-                    f"invalid {kind} decimal byte 0x{raw[row, col]:02X}",
-                )
-                for row, col in zip(
-                    np.flatnonzero(nums.invalid).tolist(),
-                    nums.bad_byte[nums.invalid].tolist(),
-                    strict=True,
-                )
-            )
+    fields = plan.source.fields
+    results = _field_threads().map(partial(_decode_one, data, plan), fields)
+    for f, (values, problems) in zip(fields, results, strict=True):
         columns[f.name] = values.alias(f.name)
         for p in problems:
             bad.setdefault(p.row, []).append((f.name, p))

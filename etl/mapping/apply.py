@@ -36,7 +36,8 @@ def _join_lookup(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Left-join a lookup; a duplicated lookup key is a finding and its first record is used."""
     theirs = [t for _, t in lk.on]
-    dup = side.filter(pl.struct(theirs).is_duplicated())
+    duplicated = side.select(pl.struct(theirs).is_duplicated()).to_series()
+    dup = side.filter(duplicated)
     findings = dup.select(
         rule=pl.lit("mapping.lookup_duplicate"),
         severity=pl.lit(Severity.ERROR.value),
@@ -48,7 +49,8 @@ def _join_lookup(
         value=pl.lit(None, dtype=pl.String),
         message=pl.lit(f"参照先「{lk.source}」でキーが重複しています（先頭のレコードを使用）"),
     )
-    side = side.unique(subset=theirs, keep="first", maintain_order=True)
+    if dup.height:
+        side = side.unique(subset=theirs, keep="first", maintain_order=True)
     fields = [c for c in side.columns if c not in (RECORD_NO, BYTE_OFFSET)]
     renamed = side.select([pl.col(c).alias(f"{lk.name}.{c}") for c in fields])
     joined = primary.join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,13 +76,17 @@ def extract_source(
     size = path.stat().st_size
     extractor = get_extractor(profile.format)
     total = size // source.record_length if source.record_length else None
+    # hashlib releases the GIL on large buffers: hash the input while it is being decoded.
     chunks: list[ExtractChunk] = []
     done = 0
-    for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
-        chunks.append(chunk)
-        done += chunk.records_in
-        if progress:
-            progress(source.name, done, total)
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        hashing = hasher.submit(sha256_file, path)
+        for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
+            chunks.append(chunk)
+            done += chunk.records_in
+            if progress:
+                progress(source.name, done, total)
+        sha256 = hashing.result()
     records = pl.concat([c.records for c in chunks]) if chunks else pl.DataFrame()
     text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
     if gaiji is not None and text_fields and records.height:
@@ -103,7 +108,7 @@ def extract_source(
     return ExtractedSource(
         source=source,
         path=path,
-        sha256=sha256_file(path),
+        sha256=sha256,
         bytes=size,
         records_in=records_in,
         records=records,
