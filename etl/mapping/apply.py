@@ -15,9 +15,10 @@ from etl.findings import Severity, concat_findings, key_expr, mask_expr
 from etl.layout.model import ItemType, RecordFile
 from etl.mapping.compile import CompiledTarget
 from etl.mapping.model import LookupSpec
-from etl.text.gaiji import pua_chars, pua_code
+from etl.text.gaiji import has_pua, pua_chars, pua_code
 
 SOURCE_COL = "_source"
+ITEM_PREFIX = "_item:"
 REASON_COL = "_filter_reason"
 
 
@@ -90,7 +91,7 @@ def _gaiji_findings(
     for item in rf.items:
         if item.type is not ItemType.TEXT:
             continue
-        hits = out.filter(pua_chars(pl.col(item.name)).list.len() > 0)
+        hits = out.filter(has_pua(pl.col(item.name)))
         if not hits.height:
             continue
         # Per-row Python only on the few rows that carry unmapped gaiji (codec lookup per char).
@@ -133,24 +134,23 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
         for name, expr in comp.stages:  # in order: a stage may read an earlier one
             kept = kept.with_columns(expr.alias(name))
     checks = [(item, chk) for item, comp in target.items for chk in comp.checks]
-    check_cols = []
-    for i, (_, chk) in enumerate(checks):
-        check_cols += [
-            chk.problem.fill_null(False).alias(f"_p{i}"),
-            chk.value.cast(pl.String).alias(f"_v{i}"),
-            chk.message.alias(f"_m{i}"),
-        ]
-    wide = kept.select(
-        pl.col(RECORD_NO),
-        pl.lit(target.source).alias(SOURCE_COL),
-        *[comp.expr.alias(item.name) for item, comp in target.items],
-        *check_cols,
+    # Items go into prefixed columns beside the source fields, so a check's value and message
+    # can be computed on the few failing rows only, from the source fields they name.
+    wide = kept.with_columns(
+        *[comp.expr.alias(ITEM_PREFIX + item.name) for item, comp in target.items],
+        *[chk.problem.fill_null(False).alias(f"_p{i}") for i, (_, chk) in enumerate(checks)],
     )
-    key = key_expr(list(rf.key), {it.name for it in rf.items if it.sensitive})
+    key = key_expr(
+        [ITEM_PREFIX + k for k in rf.key],
+        {ITEM_PREFIX + it.name for it in rf.items if it.sensitive},
+    )
     for i, (item, chk) in enumerate(checks):
-        value = mask_expr(pl.col(f"_v{i}")) if item.sensitive else pl.col(f"_v{i}")
+        failing = wide.filter(pl.col(f"_p{i}"))
+        if not failing.height:
+            continue
+        value = chk.value.cast(pl.String)
         finding_frames.append(
-            wide.filter(pl.col(f"_p{i}")).select(
+            failing.select(
                 rule=pl.lit(chk.rule),
                 severity=pl.lit(Severity.ERROR.value),
                 gyomu=pl.lit(gyomu),
@@ -158,11 +158,16 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
                 record_no=pl.col(RECORD_NO),
                 key=key,
                 item=pl.lit(item.name),
-                value=value,
-                message=pl.col(f"_m{i}"),
+                value=mask_expr(value) if item.sensitive else value,
+                message=chk.message,
             )
         )
-    out = wide.select(pl.col(RECORD_NO), pl.col(SOURCE_COL), *rf.item_names)
+    out = wide.select(
+        pl.col(RECORD_NO),
+        pl.lit(target.source).alias(SOURCE_COL),
+        *[pl.col(ITEM_PREFIX + n).alias(n) for n in rf.item_names],
+    )
+    key = key_expr(list(rf.key), {it.name for it in rf.items if it.sensitive})
     finding_frames += _gaiji_findings(out, target, gyomu, key)
     findings = concat_findings(finding_frames)
     return MappedTarget(rf, target.source, primary.height, out, filtered, findings)
