@@ -54,7 +54,7 @@ def timed(cmd: list[str]) -> tuple[float, int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--persons", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the generated dump")
     args = ap.parse_args()
 
@@ -76,26 +76,18 @@ def main() -> None:
     script.write_text(BASELINE.format(rec_lens=rec_lens, files=FILES))
     chukan = str(Path(sys.executable).parent / "chukan")
     results = []
+    baseline_cmd = [sys.executable, str(script), str(dump), str(WORK / "baseline.csv")]
+    out = WORK / "out"
+    chukan_cmd = [chukan, "run", "--vendor", "vendor-a", "--gyomu", "juki", "--dump", str(dump)]
+    chukan_cmd += ["--out", str(out), "--replace"]
     for i in range(args.repeat):
-        base = timed([sys.executable, str(script), str(dump), str(WORK / "baseline.csv")])
-        out = WORK / "out"
-        shutil.rmtree(out, ignore_errors=True)
-        run = timed(
-            [
-                chukan,
-                "run",
-                "--vendor",
-                "vendor-a",
-                "--gyomu",
-                "juki",
-                "--dump",
-                str(dump),
-                "--out",
-                str(out),
-            ]
-        )
+        # baseline before and after each chukan run: load on a shared machine drifts
+        before = timed(baseline_cmd)
+        run = timed(chukan_cmd)
+        after = timed(baseline_cmd)
         if run[2] not in (0, 1):
             sys.exit(f"chukan run failed with exit code {run[2]}")
+        base = ((before[0] + after[0]) / 2, max(before[1], after[1]), 0)
         row = {
             "repeat": i + 1,
             "records": records,
@@ -110,9 +102,10 @@ def main() -> None:
         }
         results.append(row)
         print(json.dumps(row), flush=True)
-    best = max(results, key=lambda r: r["ratio"])
-    verdict = "meets" if best["ratio"] >= 0.30 else "MISSES"
-    print(f"chukan run = {best['ratio']:.0%} of the raw baseline's throughput ({verdict} ≥ 30%)")
+    median = sorted(r["ratio"] for r in results)[len(results) // 2]
+    verdict = "meets" if median >= 0.30 else "MISSES"
+    print(f"chukan run = {median:.0%} of the raw baseline's throughput, median of {len(results)}")
+    print(f"target ≥ 30%: {verdict}")
     if not args.keep:
         shutil.rmtree(WORK / "out", ignore_errors=True)
         (WORK / "baseline.csv").unlink(missing_ok=True)
