@@ -6,9 +6,14 @@ code, impossible 和暦 date; validate: schema and rule failures) emits rows in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 import polars as pl
+
+from etl.layout.model import Item, RecordFile
+
+KEY_SEPARATOR = "|"
 
 
 class Severity(StrEnum):
@@ -54,9 +59,48 @@ def mask_expr(value: pl.Expr) -> pl.Expr:
     )
 
 
-def key_expr(key_items: list[str], sensitive: set[str]) -> pl.Expr:
-    """The record key as one string "a|b", sensitive parts masked."""
-    parts = [
-        (mask_expr(pl.col(k)) if k in sensitive else pl.col(k)).fill_null("") for k in key_items
+def shown_expr(item: Item, prefix: str = "") -> pl.Expr:
+    """An item's value as it may appear in findings and reports: masked when sensitive."""
+    col = pl.col(prefix + item.name)
+    return mask_expr(col) if item.sensitive else col
+
+
+def joined_expr(record_file: RecordFile, names: Sequence[str], prefix: str = "") -> pl.Expr:
+    """Several items as one string "a|b", sensitive parts masked, a null part shown as ""."""
+    parts = [shown_expr(record_file.item(n), prefix).fill_null("") for n in names]
+    return pl.concat_str(parts, separator=KEY_SEPARATOR)
+
+
+def record_key_expr(record_file: RecordFile, prefix: str = "") -> pl.Expr:
+    """The record key of each row (items read from columns named ``prefix + 項目名``)."""
+    return joined_expr(record_file, record_file.key, prefix)
+
+
+def finding_exprs(
+    *,
+    rule: str,
+    severity: Severity,
+    gyomu: str,
+    file: str | pl.Expr,
+    record_no: pl.Expr,
+    key: pl.Expr,
+    item: str | pl.Expr,
+    value: pl.Expr,
+    message: str | pl.Expr,
+) -> list[pl.Expr]:
+    """The columns of FINDING_SCHEMA, in order, for a ``select`` over the offending rows."""
+
+    def lit(v: str | pl.Expr) -> pl.Expr:
+        return pl.lit(v) if isinstance(v, str) else v
+
+    return [
+        pl.lit(rule).alias("rule"),
+        pl.lit(severity.value).alias("severity"),
+        pl.lit(gyomu).alias("gyomu"),
+        lit(file).cast(pl.String).alias("file"),
+        record_no.cast(pl.Int64).alias("record_no"),
+        key.cast(pl.String).alias("key"),
+        lit(item).cast(pl.String).alias("item"),
+        value.cast(pl.String).alias("value"),
+        lit(message).cast(pl.String).alias("message"),
     ]
-    return pl.concat_str(parts, separator="|")

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 import polars as pl
 
 from etl.extract.base import BYTE_OFFSET, FILTER_SCHEMA, RECORD_NO
-from etl.findings import Severity, concat_findings, key_expr, mask_expr
+from etl.findings import (
+    KEY_SEPARATOR,
+    Severity,
+    concat_findings,
+    finding_exprs,
+    mask_expr,
+    record_key_expr,
+    shown_expr,
+)
 from etl.layout.model import ItemType, RecordFile
 from etl.mapping.compile import CompiledTarget
 from etl.mapping.model import LookupSpec
@@ -40,15 +48,17 @@ def _join_lookup(
     duplicated = side.select(pl.struct(theirs).is_duplicated()).to_series()
     dup = side.filter(duplicated)
     findings = dup.select(
-        rule=pl.lit("mapping.lookup_duplicate"),
-        severity=pl.lit(Severity.ERROR.value),
-        gyomu=pl.lit(gyomu),
-        file=pl.lit(lk.source),
-        record_no=pl.col(RECORD_NO),
-        key=pl.concat_str([pl.col(t).cast(pl.String) for t in theirs], separator="|"),
-        item=pl.lit(",".join(theirs)),
-        value=pl.lit(None, dtype=pl.String),
-        message=pl.lit(f"参照先「{lk.source}」でキーが重複しています（先頭のレコードを使用）"),
+        finding_exprs(
+            rule="mapping.lookup_duplicate",
+            severity=Severity.ERROR,
+            gyomu=gyomu,
+            file=lk.source,
+            record_no=pl.col(RECORD_NO),
+            key=pl.concat_str([pl.col(t).cast(pl.String) for t in theirs], separator=KEY_SEPARATOR),
+            item=KEY_SEPARATOR.join(theirs),
+            value=pl.lit(None),
+            message=f"参照先「{lk.source}」でキーが重複しています（先頭のレコードを使用）",
+        )
     )
     if dup.height:
         side = side.unique(subset=theirs, keep="first", maintain_order=True)
@@ -100,22 +110,23 @@ def _gaiji_findings(
             .list.eval(pl.element().map_elements(pua_code, return_dtype=pl.String))
             .list.join(",")
         ).to_series()
-        value = mask_expr(pl.col(item.name)) if item.sensitive else pl.col(item.name)
         frames.append(
             hits.with_columns(codes.alias("_codes")).select(
-                rule=pl.lit("gaiji.unmapped"),
-                severity=pl.lit(Severity.ERROR.value),
-                gyomu=pl.lit(gyomu),
-                file=pl.lit(rf.id),
-                record_no=pl.col(RECORD_NO),
-                key=key,
-                item=pl.lit(item.name),
-                value=value,
-                message=pl.format(
-                    f"{item.name}に外字表にない外字（コード {{}}）があります。"
-                    "元のコードのまま保持しています",
-                    pl.col("_codes"),
-                ),
+                finding_exprs(
+                    rule="gaiji.unmapped",
+                    severity=Severity.ERROR,
+                    gyomu=gyomu,
+                    file=rf.id,
+                    record_no=pl.col(RECORD_NO),
+                    key=key,
+                    item=item.name,
+                    value=shown_expr(item),
+                    message=pl.format(
+                        f"{item.name}に外字表にない外字（コード {{}}）があります。"
+                        "元のコードのまま保持しています",
+                        pl.col("_codes"),
+                    ),
+                )
             )
         )
     return frames
@@ -140,10 +151,7 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
         *[comp.expr.alias(ITEM_PREFIX + item.name) for item, comp in target.items],
         *[chk.problem.fill_null(False).alias(f"_p{i}") for i, (_, chk) in enumerate(checks)],
     )
-    key = key_expr(
-        [ITEM_PREFIX + k for k in rf.key],
-        {ITEM_PREFIX + it.name for it in rf.items if it.sensitive},
-    )
+    key = record_key_expr(rf, ITEM_PREFIX)
     for i, (item, chk) in enumerate(checks):
         failing = wide.filter(pl.col(f"_p{i}"))
         if not failing.height:
@@ -151,15 +159,17 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
         value = chk.value.cast(pl.String)
         finding_frames.append(
             failing.select(
-                rule=pl.lit(chk.rule),
-                severity=pl.lit(Severity.ERROR.value),
-                gyomu=pl.lit(gyomu),
-                file=pl.lit(rf.id),
-                record_no=pl.col(RECORD_NO),
-                key=key,
-                item=pl.lit(item.name),
-                value=mask_expr(value) if item.sensitive else value,
-                message=chk.message,
+                finding_exprs(
+                    rule=chk.rule,
+                    severity=Severity.ERROR,
+                    gyomu=gyomu,
+                    file=rf.id,
+                    record_no=pl.col(RECORD_NO),
+                    key=key,
+                    item=item.name,
+                    value=mask_expr(value) if item.sensitive else value,
+                    message=chk.message,
+                )
             )
         )
     out = wide.select(
@@ -167,7 +177,7 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
         pl.lit(target.source).alias(SOURCE_COL),
         *[pl.col(ITEM_PREFIX + n).alias(n) for n in rf.item_names],
     )
-    key = key_expr(list(rf.key), {it.name for it in rf.items if it.sensitive})
+    key = record_key_expr(rf)
     finding_frames += _gaiji_findings(out, target, gyomu, key)
     findings = concat_findings(finding_frames)
     return MappedTarget(rf, target.source, primary.height, out, filtered, findings)

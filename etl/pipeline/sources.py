@@ -13,7 +13,7 @@ from etl.errors import ExtractError
 from etl.extract.base import FILTER_SCHEMA, REJECT_SCHEMA, ExtractChunk
 from etl.extract.profile import FieldType, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
-from etl.findings import Severity, concat_findings
+from etl.findings import Severity, concat_findings, finding_exprs
 from etl.load.atomic import sha256_file
 from etl.text.gaiji import GaijiTable
 
@@ -46,20 +46,22 @@ def find_source_path(dump_dir: Path, source: SourceFile) -> Path:
 
 def _reject_findings(rejects: pl.DataFrame, gyomu: str) -> pl.DataFrame:
     return rejects.select(
-        rule=pl.lit("extract.rejected"),
-        severity=pl.lit(Severity.ERROR.value),
-        gyomu=pl.lit(gyomu),
-        file=pl.col("source"),
-        record_no=pl.col("record_no"),
-        key=pl.lit(""),
-        item=pl.col("item"),
-        value=pl.lit(None, dtype=pl.String),
-        message=pl.format(
-            "レコード{}（{}バイト目）を読み取れず除外しました: {}",
-            pl.col("record_no"),
-            pl.col("byte_offset"),
-            pl.col("reason"),
-        ),
+        finding_exprs(
+            rule="extract.rejected",
+            severity=Severity.ERROR,
+            gyomu=gyomu,
+            file=pl.col("source"),
+            record_no=pl.col("record_no"),
+            key=pl.lit(""),
+            item=pl.col("item"),
+            value=pl.lit(None),
+            message=pl.format(
+                "レコード{}（{}バイト目）を読み取れず除外しました: {}",
+                pl.col("record_no"),
+                pl.col("byte_offset"),
+                pl.col("reason"),
+            ),
+        )
     )
 
 

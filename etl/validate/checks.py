@@ -14,12 +14,11 @@ from enum import StrEnum
 
 import polars as pl
 
-from etl.findings import mask_expr
+from etl.findings import KEY_SEPARATOR, mask_expr, record_key_expr
 from etl.layout.model import Item, ItemType, Layout, RecordFile
 
 RECORD_NO = "_record_no"
 SOURCE = "_source"
-KEY_SEPARATOR = "|"
 DATE_FORMAT = "%Y%m%d"
 DATE_DIGITS = 8
 
@@ -60,18 +59,6 @@ class ItemCheck:
     def shown(self) -> pl.Expr:
         """The reported value, masked when the item is sensitive."""
         return mask_expr(self.value) if self.sensitive else self.value
-
-
-def shown_expr(item: Item) -> pl.Expr:
-    """An item's value as it may appear in findings (masked when sensitive)."""
-    col = pl.col(item.name)
-    return mask_expr(col) if item.sensitive else col
-
-
-def key_expr(record_file: RecordFile) -> pl.Expr:
-    """The record key as one string, sensitive parts masked; a null part shows as empty."""
-    parts = [shown_expr(record_file.item(name)).fill_null("") for name in record_file.key]
-    return pl.concat_str(parts, separator=KEY_SEPARATOR)
 
 
 def _null_passes(col: pl.Expr, ok: pl.Expr) -> pl.Expr:
@@ -191,7 +178,7 @@ def _key_check(record_file: RecordFile) -> ItemCheck:
         column=keys[0],
         item=KEY_SEPARATOR.join(keys),
         passes=pl.struct(keys).is_duplicated().not_(),
-        value=key_expr(record_file),  # already masked part by part
+        value=record_key_expr(record_file),  # already masked part by part
         sensitive=False,
         # Counted over the failing rows only: every row of a duplicate group fails, so the
         # group is complete there.

@@ -13,9 +13,16 @@ from operator import and_
 import polars as pl
 
 from etl.errors import RuleError
-from etl.findings import Severity, concat_findings
+from etl.findings import (
+    KEY_SEPARATOR,
+    Severity,
+    concat_findings,
+    finding_exprs,
+    joined_expr,
+    record_key_expr,
+)
 from etl.layout.model import ItemType, Layout, RecordFile
-from etl.validate.checks import KEY_SEPARATOR, RECORD_NO, key_expr, shown_expr
+from etl.validate.checks import RECORD_NO
 from etl.validate.rules import (
     Compare,
     CompareOp,
@@ -38,11 +45,6 @@ def _all_present(names: tuple[str, ...] | list[str]) -> pl.Expr:
     return reduce(and_, [pl.col(n).is_not_null() for n in names])
 
 
-def _joined(record_file: RecordFile, names: tuple[str, ...] | list[str]) -> pl.Expr:
-    parts = [shown_expr(record_file.item(n)).fill_null("") for n in names]
-    return pl.concat_str(parts, separator=KEY_SEPARATOR)
-
-
 def _findings(
     rule: Rule,
     layout: Layout,
@@ -57,15 +59,17 @@ def _findings(
     message: str | None = None,
 ) -> pl.DataFrame:
     return rows.select(
-        pl.lit(rule_id or rule.id).alias("rule"),
-        pl.lit((severity or rule.severity).value).alias("severity"),
-        pl.lit(layout.id).alias("gyomu"),
-        pl.lit(rule.file).alias("file"),
-        record_no.cast(pl.Int64).alias("record_no"),
-        key.cast(pl.String).alias("key"),
-        pl.lit(item).alias("item"),
-        value.cast(pl.String).alias("value"),
-        pl.lit(message or rule.message).alias("message"),
+        finding_exprs(
+            rule=rule_id or rule.id,
+            severity=severity or rule.severity,
+            gyomu=layout.id,
+            file=rule.file,
+            record_no=record_no,
+            key=key,
+            item=item,
+            value=value,
+            message=message or rule.message,
+        )
     )
 
 
@@ -93,9 +97,9 @@ def _row_findings(
         layout,
         rows,
         record_no=pl.col(RECORD_NO),
-        key=key_expr(record_file),
+        key=record_key_expr(record_file),
         item=KEY_SEPARATOR.join(items),
-        value=_joined(record_file, items),
+        value=joined_expr(record_file, items),
     )
 
 
@@ -120,7 +124,7 @@ def _exactly_one(
         layout,
         groups,
         record_no=pl.col(RECORD_NO),
-        key=_joined(record_file, rule.group_by),
+        key=joined_expr(record_file, rule.group_by),
         item=rule.where.item,
         value=pl.col("_matched"),
     )

@@ -12,9 +12,9 @@ from pandera.api.polars.types import PolarsData
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
-from etl.findings import Severity, concat_findings, empty_findings
+from etl.findings import Severity, concat_findings, empty_findings, record_key_expr
 from etl.layout.model import Layout, RecordFile
-from etl.validate.checks import RECORD_NO, SOURCE, ItemCheck, SchemaRule, item_checks, key_expr
+from etl.validate.checks import RECORD_NO, SOURCE, ItemCheck, SchemaRule, item_checks
 
 _ROW = "_row"  # pandera's failure-case index: the row position in the validated frame
 
@@ -88,7 +88,7 @@ def _finding_columns(
         pl.lit(layout.id).alias("gyomu"),
         pl.lit(record_file.id).alias("file"),
         pl.col(RECORD_NO).alias("record_no"),
-        key_expr(record_file).alias("key"),
+        record_key_expr(record_file).alias("key"),
         item.alias("item"),
     ]
 
