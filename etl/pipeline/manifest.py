@@ -83,7 +83,11 @@ def build_manifest(
                 "rejected": s.rejects.height,
                 "filtered": control,
                 "balanced": s.records_in == data + s.rejects.height + sum(control.values()),
-                "rejects_file": _rel(rejects[s.source.name].path, stage),
+                "rejects": {
+                    "path": _rel(rejects[s.source.name].path, stage),
+                    "bytes": rejects[s.source.name].bytes,
+                    "sha256": rejects[s.source.name].sha256,
+                },
             }
         )
     out_entries = []
