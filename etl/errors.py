@@ -10,7 +10,9 @@ from pathlib import Path
 
 
 class ChukanError(Exception):
-    """Root of every error chukan raises on purpose. The CLI maps it to exit code 2."""
+    """Root of every error chukan raises on purpose. The CLI exits with ``exit_code``."""
+
+    exit_code = 2  # usage or input error; a refused gate uses 1 like blocking findings
 
 
 class ResourceError(ChukanError):

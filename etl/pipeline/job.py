@@ -7,6 +7,7 @@ Both are checked here and written to the manifest; a mismatch is a bug and stops
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from etl.errors import ChukanError, MappingError
 from etl.extract.profile import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
 from etl.layout import DEFAULT_VERSION, Layout, get_layout, load_layouts
-from etl.load import CsvFormat, WrittenFile, staged_dir, write_csv
+from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
 from etl.mapping.apply import SOURCE_COL
 from etl.pipeline.manifest import build_manifest, write_findings, write_manifest, write_rejects
@@ -39,6 +40,7 @@ class JobOptions:
     csv: CsvFormat = field(default_factory=CsvFormat)
     chunk_records: int = 200_000
     replace: bool = False
+    run_meta: dict[str, Any] | None = None  # written as run.json beside the manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,9 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             findings_file=findings_file,
             stage=stage,
         )
+        if opts.run_meta is not None:
+            meta = json.dumps(opts.run_meta, ensure_ascii=False, indent=2) + "\n"
+            write_bytes_atomic(stage / "run.json", meta.encode("utf-8"))
         write_manifest(stage, manifest)
     return JobResult(
         out_dir=opts.out_dir,

@@ -1,0 +1,61 @@
+"""The `chukan` command: one module per command; parsing and printing only.
+
+Exit codes: 0 ok, 1 blocking findings or a refused gate, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import click
+
+from etl import __version__
+from etl.cli.common import err
+from etl.cli.inspect_cmd import inspect
+from etl.cli.layouts import layouts
+from etl.cli.project import init, runs, signoff
+from etl.cli.run import run
+from etl.errors import ChukanError
+
+
+class ChukanGroup(click.Group):
+    """Turns a ChukanError into a one-line message and its exit code (``--debug`` re-raises)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ChukanError as exc:
+            if isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
+                raise
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=ChukanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chukan")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """chukan: move a municipality's legacy dumps into 中間標準レイアウト仕様 V2.1 files.
+
+    \b
+    A migration project (three passes: test1, test2, production):
+      chukan init mig --code 012345 --name 模擬市 --vendor vendor-a
+      chukan run --pass test1                  runs/test1/<run-id>/ + catalog
+      chukan signoff --pass test2 --by NAME --reason TEXT
+      chukan run --pass production             gated: clean, unchanged, signed-off test2
+    Looking at data:
+      chukan layouts list                      what the standard holds
+      chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
+      chukan run --vendor vendor-a --dump DUMP --out OUT   one-off conversion
+    """
+    ctx.obj = {"debug": debug}
+
+
+for command in (layouts, inspect, run, init, signoff, runs):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli()
+
+
+__all__ = ["cli", "main"]

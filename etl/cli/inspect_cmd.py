@@ -1,0 +1,37 @@
+"""`chukan inspect FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from etl.cli.common import out, vendor_folder
+from etl.extract.inspect import inspect_file
+from etl.extract.profile import load_profile
+from etl.report import console as render
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--vendor", help="Vendor folder or bundled vendor name, to decode per field.")
+@click.option(
+    "--source", "source_name", help="Source file name in the profile (default: by file name)."
+)
+@click.option("-n", "rows", default=5, show_default=True, help="Records to preview.")
+def inspect(file: Path, vendor: str | None, source_name: str | None, rows: int) -> None:
+    """Guess encoding, line breaks and record length of FILE and preview its first records.
+
+    With --vendor, the records are decoded field by field with that vendor's profile
+    (sensitive fields masked).
+    """
+    profile = load_profile(vendor_folder(vendor)) if vendor else None
+    source = None
+    if profile is not None:
+        if source_name:
+            source = profile.file(source_name)
+        else:
+            source = next((f for f in profile.files if Path(f.path).name == file.name), None)
+    sensitive = {f.name for f in source.fields if f.sensitive} if source else set()
+    for table in render.inspect_tables(inspect_file(file, profile, source, rows), sensitive):
+        out.print(table)

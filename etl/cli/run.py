@@ -1,0 +1,139 @@
+"""`chukan run`: a pass of the project (--pass), or a one-off conversion (--vendor/--dump/--out)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out, vendor_folder
+from etl.load import OUTPUT_ENCODINGS, CsvFormat, LineEnding
+from etl.passes import PassName, find_project, load_project, run_pass
+from etl.pipeline import JobOptions, JobResult, run_job
+from etl.report import console as render
+
+
+@click.command()
+@click.option(
+    "--pass",
+    "pass_name",
+    type=click.Choice([p.value for p in PassName]),
+    help="Run this pass of the project (chukan.toml here or above, or --project).",
+)
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), help="Project folder.")
+@click.option("--by", "started_by", help="Who runs the pass (default: the login name).")
+@click.option("--override", help="Run production although a gate fails; the REASON is recorded.")
+@click.option("--vendor", help="One-off mode: vendor folder (source.yaml + specs) or bundled name.")
+@click.option(
+    "--dump",
+    "dump_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder holding the vendor's delivered files (pass mode: default from chukan.toml).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="One-off mode: output folder (must not exist unless --replace).",
+)
+@click.option(
+    "--gyomu",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="One-off mode: layout id or 業務名; repeat for several.",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(OUTPUT_ENCODINGS),
+    default="utf-8",
+    show_default=True,
+    help="One-off mode: encoding of the V2.1 files.",
+)
+@click.option(
+    "--line-ending",
+    type=click.Choice([e.value for e in LineEnding]),
+    default="lf",
+    show_default=True,
+)
+@click.option(
+    "--chunk-records",
+    default=200_000,
+    show_default=True,
+    help="Records decoded per chunk (bounds memory).",
+)
+@click.option("--replace", is_flag=True, help="One-off mode: replace an existing output folder.")
+def run(
+    pass_name: str | None,
+    project: Path | None,
+    started_by: str | None,
+    override: str | None,
+    vendor: str | None,
+    dump_dir: Path | None,
+    out_dir: Path | None,
+    gyomu: tuple[str, ...],
+    encoding: str,
+    line_ending: str,
+    chunk_records: int,
+    replace: bool,
+) -> None:
+    """Decode, map, validate and write V2.1 files.
+
+    \b
+    Pass mode (a migration project, see `chukan init`):
+      chukan run --pass test1        → runs/test1/<run-id>/, recorded in catalog.duckdb
+      chukan run --pass production   refused unless test2 is clean, unchanged and signed off
+    One-off mode (no project):
+      chukan run --vendor vendor-a --dump DUMP --out OUT
+    \b
+    Writes:
+      <gyomu>/<file>.csv   V2.1 record files (header = 項目名)
+      rejects/<src>.csv    undecodable records: reason, record no., byte offset, raw hex
+      findings.csv         every finding, Japanese, sensitive values masked
+      manifest.json        counts per file (in = written + rejected + filtered), SHA-256
+    Exit 0 when no finding blocks, 1 when some do or a gate refuses, 2 on bad input or usage.
+    """
+    if pass_name is not None:
+        if vendor or out_dir or replace:
+            raise click.UsageError("--vendor/--out/--replace are for one-off mode, not --pass")
+        proj = load_project(project or find_project(Path.cwd()))
+        with render.progress_display(err) as progress:
+            done = run_pass(
+                proj,
+                PassName(pass_name),
+                dump_dir=dump_dir,
+                started_by=started_by,
+                override=override,
+                progress=progress,
+            )
+        for path in done.swept:
+            err.print(f"removed the unrecorded run folder {path} (an interrupted run)")
+        for warning in done.run.gate_warnings:
+            err.print(f"[yellow]warning:[/] {warning}")
+        _summary(done.result)
+        out.print(f"run {done.run.run_id} ({pass_name}) recorded in {proj.catalog_path.name}")
+        sys.exit(EXIT_BLOCKING if done.result.blocking else EXIT_OK)
+    if not (vendor and dump_dir and out_dir):
+        raise click.UsageError("give --pass (project mode) or --vendor, --dump and --out")
+    opts = JobOptions(
+        vendor_folder=vendor_folder(vendor),
+        dump_dir=dump_dir,
+        out_dir=out_dir,
+        gyomu=gyomu,
+        csv=CsvFormat(encoding=encoding, line_ending=LineEnding(line_ending)),
+        chunk_records=chunk_records,
+        replace=replace,
+    )
+    with render.progress_display(err) as progress:
+        result = run_job(opts, progress)
+    _summary(result)
+    sys.exit(EXIT_BLOCKING if result.blocking else EXIT_OK)
+
+
+def _summary(result: JobResult) -> None:
+    for table in render.summary_tables(result):
+        out.print(table)
+    out.print(
+        f"wrote {result.out_dir} ({result.findings.height} findings, {result.blocking} blocking)"
+    )

@@ -1,0 +1,189 @@
+"""The run catalog: an embedded DuckDB file, no server.
+
+A run is written under a hidden folder, renamed into ``runs/<pass>/<run-id>/`` when complete, and
+only then recorded here in one transaction. So the catalog is the truth: a run folder the
+catalog does not know (a crash between rename and commit) or a hidden partial folder (a crash
+while writing) is swept away by the next command, and nothing half-written is ever listed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import astuple
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from etl.passes.model import PassName, RunRecord, Signoff
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, pass VARCHAR NOT NULL, status VARCHAR NOT NULL,
+    started_at VARCHAR NOT NULL, finished_at VARCHAR NOT NULL, started_by VARCHAR NOT NULL,
+    tool_version VARCHAR NOT NULL, vendor VARCHAR NOT NULL, layout_version VARCHAR NOT NULL,
+    mapping_fingerprint VARCHAR NOT NULL, layout_fingerprint VARCHAR NOT NULL,
+    path VARCHAR NOT NULL, total_findings BIGINT NOT NULL, blocking_findings BIGINT NOT NULL,
+    override_reason VARCHAR, gate_warnings VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_sources (
+    run_id VARCHAR NOT NULL, name VARCHAR NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+    bytes BIGINT NOT NULL, records_in BIGINT NOT NULL, data_records BIGINT NOT NULL,
+    rejected BIGINT NOT NULL, filtered BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_outputs (
+    run_id VARCHAR NOT NULL, gyomu VARCHAR NOT NULL, record_file VARCHAR NOT NULL,
+    path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, bytes BIGINT NOT NULL,
+    written BIGINT NOT NULL, filtered BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS findings (
+    run_id VARCHAR NOT NULL, rule VARCHAR, severity VARCHAR, gyomu VARCHAR, file VARCHAR,
+    record_no BIGINT, key VARCHAR, item VARCHAR, value VARCHAR, message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS fingerprints (
+    run_id VARCHAR NOT NULL, gyomu VARCHAR NOT NULL, record_file VARCHAR NOT NULL,
+    key VARCHAR, hash UBIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signoffs (
+    pass VARCHAR NOT NULL, run_id VARCHAR NOT NULL, signed_by VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL, signed_at VARCHAR NOT NULL
+);
+"""
+
+RUN_COLUMNS = (
+    "run_id, pass, status, started_at, finished_at, started_by, tool_version, vendor, "
+    "layout_version, mapping_fingerprint, layout_fingerprint, path, total_findings, "
+    "blocking_findings, override_reason, gate_warnings"
+)
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    values = list(row)
+    values[1] = PassName(values[1])
+    values[-1] = tuple(json.loads(values[-1]))
+    return RunRecord(*values)
+
+
+class Catalog:
+    """Open with ``with Catalog(path) as cat:``; every write is one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.con = duckdb.connect(str(path))
+        path.chmod(0o600)
+        self.con.execute(SCHEMA)
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.con.close()
+
+    def record_run(
+        self,
+        run: RunRecord,
+        manifest: dict[str, Any],
+        findings: pl.DataFrame,
+        fingerprints: pl.DataFrame,
+    ) -> None:
+        """Insert a finished run with its counts, findings and record fingerprints, atomically."""
+        values = list(astuple(run))
+        values[1] = run.pass_name.value
+        values[-1] = json.dumps(list(run.gate_warnings), ensure_ascii=False)
+        sources = [
+            (
+                run.run_id,
+                s["name"],
+                s["file"],
+                s["sha256"],
+                s["bytes"],
+                s["records_in"],
+                s["data_records"],
+                s["rejected"],
+                sum(s["filtered"].values()),
+            )
+            for s in manifest["sources"]
+        ]
+        outputs = [
+            (
+                run.run_id,
+                o["gyomu"],
+                o["record_file"],
+                o["path"],
+                o["sha256"],
+                o["bytes"],
+                o["written"],
+                sum(o["filtered"].values()),
+            )
+            for o in manifest["outputs"]
+        ]
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 16)})", values)
+            if sources:
+                con.executemany("INSERT INTO run_sources VALUES (?,?,?,?,?,?,?,?,?)", sources)
+            if outputs:
+                con.executemany("INSERT INTO run_outputs VALUES (?,?,?,?,?,?,?,?)", outputs)
+            for table, frame in (("findings", findings), ("fingerprints", fingerprints)):
+                arrow = frame.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan below
+                con.execute(f"INSERT INTO {table} SELECT ?, * FROM arrow", [run.run_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def runs(self, pass_name: PassName | None = None) -> list[RunRecord]:
+        sql = f"SELECT {RUN_COLUMNS} FROM runs"
+        params: list[Any] = []
+        if pass_name is not None:
+            sql += " WHERE pass = ?"
+            params.append(pass_name.value)
+        rows = self.con.execute(sql + " ORDER BY finished_at, run_id", params).fetchall()
+        return [_record(r) for r in rows]
+
+    def latest(self, pass_name: PassName) -> RunRecord | None:
+        runs = self.runs(pass_name)
+        return runs[-1] if runs else None
+
+    def run_ids(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
+
+    def add_signoff(self, signoff: Signoff) -> None:
+        self.con.execute(
+            "INSERT INTO signoffs VALUES (?, ?, ?, ?, ?)",
+            [signoff.pass_name.value, signoff.run_id, signoff.by, signoff.reason, signoff.at],
+        )
+
+    def signoffs(self, run_id: str) -> list[Signoff]:
+        rows = self.con.execute(
+            "SELECT pass, run_id, signed_by, reason, signed_at FROM signoffs "
+            "WHERE run_id = ? ORDER BY signed_at",
+            [run_id],
+        ).fetchall()
+        return [Signoff(PassName(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+    def fingerprints(self, run_id: str) -> pl.DataFrame:
+        rel = self.con.sql(
+            "SELECT gyomu, record_file, key, hash FROM fingerprints WHERE run_id = $run_id",
+            params={"run_id": run_id},
+        )
+        return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
+
+
+def sweep_unrecorded(runs_dir: Path, known: set[str]) -> list[Path]:
+    """Remove run folders the catalog does not know: leftovers of interrupted runs."""
+    removed: list[Path] = []
+    if not runs_dir.is_dir():
+        return removed
+    for pass_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        for run_dir in sorted(p for p in pass_dir.iterdir() if p.is_dir()):
+            if run_dir.name not in known:
+                shutil.rmtree(run_dir)
+                removed.append(run_dir)
+    return removed

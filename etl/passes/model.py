@@ -1,0 +1,51 @@
+"""Passes and runs: the three extractions of a migration and each execution of one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PassName(StrEnum):
+    TEST1 = "test1"
+    TEST2 = "test2"
+    PRODUCTION = "production"
+
+
+PASS_ORDER = (PassName.TEST1, PassName.TEST2, PassName.PRODUCTION)
+
+
+def previous_pass(name: PassName) -> PassName | None:
+    i = PASS_ORDER.index(name)
+    return PASS_ORDER[i - 1] if i else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as the catalog knows it."""
+
+    run_id: str
+    pass_name: PassName
+    status: str  # "complete"
+    started_at: str
+    finished_at: str
+    started_by: str
+    tool_version: str
+    vendor: str
+    layout_version: str
+    mapping_fingerprint: str
+    layout_fingerprint: str
+    path: str  # relative to the project root
+    total_findings: int
+    blocking_findings: int
+    override_reason: str | None
+    gate_warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Signoff:
+    pass_name: PassName
+    run_id: str
+    by: str
+    reason: str
+    at: str

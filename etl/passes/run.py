@@ -1,0 +1,163 @@
+"""Run a pass of a project: gates, an immutable run folder, then the catalog record."""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl import __version__
+from etl.errors import ChukanError
+from etl.layout import DEFAULT_VERSION
+from etl.passes.catalog import Catalog, sweep_unrecorded
+from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
+from etl.passes.gates import GateCheck, GateRefused, check_gates
+from etl.passes.model import PassName, RunRecord, Signoff
+from etl.passes.project import Project, ProjectError
+from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
+
+
+@dataclass(frozen=True, slots=True)
+class PassRun:
+    run: RunRecord
+    result: JobResult
+    gates: GateCheck
+    swept: tuple[Path, ...]  # leftovers of interrupted runs removed before this one
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    """Sortable and unique: UTC time plus random bits."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def open_catalog(project: Project) -> Catalog:
+    try:
+        return Catalog(project.catalog_path)
+    except duckdb.IOException as exc:
+        raise ProjectError(
+            project.catalog_path, f"the run catalog is in use by another chukan command ({exc})"
+        ) from exc
+
+
+def record_fingerprints(result: JobResult) -> pl.DataFrame:
+    """Record key → hash of the whole record, per V2.1 file: what later diffs compare first."""
+    frames = []
+    for layout_id, mt, _ in result.targets:
+        items = mt.record_file.item_names
+        frames.append(
+            mt.frame.select(
+                pl.lit(layout_id).alias("gyomu"),
+                pl.lit(mt.record_file.id).alias("record_file"),
+                pl.concat_str(
+                    [pl.col(k).fill_null("") for k in mt.record_file.key], separator="|"
+                ).alias("key"),
+                pl.struct(items).hash(seed=0).alias("hash"),
+            )
+        )
+    schema = {"gyomu": pl.String, "record_file": pl.String, "key": pl.String, "hash": pl.UInt64}
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def run_pass(
+    project: Project,
+    pass_name: PassName,
+    *,
+    dump_dir: Path | None = None,
+    started_by: str | None = None,
+    override: str | None = None,
+    progress: ProgressFn | None = None,
+) -> PassRun:
+    dump = dump_dir or project.dumps.get(pass_name)
+    if dump is None or not dump.is_dir():
+        raise ProjectError(project.root, f"no dump folder for {pass_name.value}: {dump}")
+    if override is not None and not override.strip():
+        raise ChukanError("--override needs a reason")
+    vendor_folder = project.vendor_folder
+    mapping_fp = mapping_fingerprint(vendor_folder)
+    layout_fp = layout_fingerprint(DEFAULT_VERSION)
+    # Holding the catalog open for the whole run also keeps a second run of this project out.
+    with open_catalog(project) as catalog:
+        swept = sweep_unrecorded(project.runs_dir, catalog.run_ids())
+        gates = check_gates(catalog, pass_name, mapping_fp, layout_fp)
+        if gates.failures and override is None:
+            raise GateRefused(pass_name, gates.failures)
+        warnings = gates.warnings
+        if gates.failures:
+            warnings = (*warnings, *(f"gate overridden: {f}" for f in gates.failures))
+        run_id = new_run_id()
+        started_at = _now()
+        who = started_by or getpass.getuser()
+        meta = {
+            "pass": pass_name.value,
+            "run_id": run_id,
+            "municipality": {"code": project.municipality_code, "name": project.municipality_name},
+            "started_by": who,
+            "started_at": started_at,
+            "override": override,
+            "gate_warnings": list(warnings),
+            "mapping_fingerprint": mapping_fp,
+            "layout_fingerprint": layout_fp,
+            "dump_dir": str(dump),
+        }
+        out = project.runs_dir / pass_name.value / run_id
+        result = run_job(
+            JobOptions(
+                vendor_folder=vendor_folder,
+                dump_dir=dump,
+                out_dir=out,
+                gyomu=project.gyomu,
+                csv=project.csv,
+                run_meta=meta,
+            ),
+            progress,
+        )
+        run = RunRecord(
+            run_id=run_id,
+            pass_name=pass_name,
+            status="complete",
+            started_at=started_at,
+            finished_at=_now(),
+            started_by=who,
+            tool_version=__version__,
+            vendor=str(result.manifest["vendor"]),
+            layout_version=DEFAULT_VERSION,
+            mapping_fingerprint=mapping_fp,
+            layout_fingerprint=layout_fp,
+            path=out.relative_to(project.root).as_posix(),
+            total_findings=result.findings.height,
+            blocking_findings=result.blocking,
+            override_reason=override,
+            gate_warnings=warnings,
+        )
+        catalog.record_run(run, result.manifest, result.findings, record_fingerprints(result))
+    return PassRun(run, result, gates, tuple(swept))
+
+
+def sign_off(project: Project, pass_name: PassName, by: str, reason: str) -> Signoff:
+    """Record a named sign-off of the latest run of a pass."""
+    if not by.strip() or not reason.strip():
+        raise ChukanError("a sign-off needs --by and --reason")
+    with open_catalog(project) as catalog:
+        latest = catalog.latest(pass_name)
+        if latest is None:
+            raise ProjectError(project.root, f"no completed {pass_name.value} run to sign off")
+        signoff = Signoff(pass_name, latest.run_id, by, reason, _now())
+        catalog.add_signoff(signoff)
+    return signoff
+
+
+def list_runs(project: Project) -> list[RunRecord]:
+    with open_catalog(project) as catalog:
+        return catalog.runs()
+
+
+__all__ = ["PassRun", "list_runs", "new_run_id", "run_pass", "sign_off"]
