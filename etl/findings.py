@@ -80,7 +80,7 @@ def finding_exprs(
     *,
     rule: str,
     severity: Severity,
-    gyomu: str,
+    gyomu: str | pl.Expr,
     file: str | pl.Expr,
     record_no: pl.Expr,
     key: pl.Expr,
@@ -96,7 +96,7 @@ def finding_exprs(
     return [
         pl.lit(rule).alias("rule"),
         pl.lit(severity.value).alias("severity"),
-        pl.lit(gyomu).alias("gyomu"),
+        lit(gyomu).cast(pl.String).alias("gyomu"),
         lit(file).cast(pl.String).alias("file"),
         record_no.cast(pl.Int64).alias("record_no"),
         key.cast(pl.String).alias("key"),

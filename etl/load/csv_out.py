@@ -59,3 +59,12 @@ def write_csv(frame: pl.DataFrame, path: Path, fmt: CsvFormat) -> WrittenFile:
     except WriteError as exc:
         raise WriteError(f"{path.name}: {exc}") from exc
     return write_bytes_atomic(path, data)
+
+
+def read_csv_columns(path: Path, fmt: CsvFormat, columns: list[str]) -> pl.DataFrame:
+    """Read back some columns of a CSV this module wrote, all as strings (no type inference)."""
+    if fmt.encoding == "cp932":
+        source: Path | io.BytesIO = io.BytesIO(path.read_bytes().decode("cp932").encode("utf-8"))
+    else:
+        source = path  # polars reads UTF-8 and skips a BOM
+    return pl.read_csv(source, columns=columns, infer_schema=False)

@@ -38,6 +38,9 @@ class MappedTarget:
     frame: pl.DataFrame
     filtered: pl.DataFrame  # FILTER_SCHEMA
     findings: pl.DataFrame  # FINDING_SCHEMA
+    # control totals read from every primary record (before filters): _record_no, _ctl<i>
+    control_values: pl.DataFrame
+    controls: tuple[tuple[str, str], ...]  # (kind, 項目名) of each _ctl<i>
 
 
 def _join_lookup(
@@ -138,6 +141,9 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
     for lk in target.lookups:
         primary, dup = _join_lookup(primary, lk, frames[lk.source], gyomu)
         finding_frames.append(dup)
+    control_values = primary.select(
+        pl.col(RECORD_NO), *[c.source.alias(f"_ctl{i}") for i, c in enumerate(target.controls)]
+    )
     kept, filtered = _filter(primary, target)
 
     rf = target.record_file
@@ -180,4 +186,7 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
     key = record_key_expr(rf)
     finding_frames += _gaiji_findings(out, target, gyomu, key)
     findings = concat_findings(finding_frames)
-    return MappedTarget(rf, target.source, primary.height, out, filtered, findings)
+    controls = tuple((c.kind, c.item.name) for c in target.controls)
+    return MappedTarget(
+        rf, target.source, primary.height, out, filtered, findings, control_values, controls
+    )

@@ -16,7 +16,7 @@ from etl.extract.profile import SourceProfile
 from etl.layout.model import Item, Layout, RecordFile
 from etl.mapping.conditions import compile_condition
 from etl.mapping.items import compile_item, compile_top_item
-from etl.mapping.model import LookupSpec, Mapping, TargetSpec
+from etl.mapping.model import ItemSpec, LookupSpec, Mapping, TargetSpec
 from etl.mapping.transforms import CompileContext, Compiled
 from etl.text.wareki import EraTable
 
@@ -28,12 +28,22 @@ class CompiledFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledControl:
+    """A control total: ``source`` read from the primary records, ``item`` from the output."""
+
+    kind: str  # "sum" | "count_by"
+    item: Item
+    source: pl.Expr
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledTarget:
     record_file: RecordFile
     source: str
     lookups: tuple[LookupSpec, ...]
     filters: tuple[CompiledFilter, ...]
     items: tuple[tuple[Item, Compiled], ...]  # in the layout's item order
+    controls: tuple[CompiledControl, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +100,8 @@ def _target(
             where=where,
         )
     fields = _fields(spec, profile, str(mapping.path))
-    items = []
-    for item in rf.items:
+
+    def compile_for(item: Item, item_spec: ItemSpec) -> Compiled:
         ctx = CompileContext(
             path=mapping.path,
             item=item,
@@ -100,12 +110,25 @@ def _target(
             eras=eras,
             compile_nested=partial(_unbound, mapping),
         )
-        items.append((item, compile_top_item(spec.items[item.name], ctx)))
+        return compile_top_item(item_spec, ctx)
+
+    items = tuple((item, compile_for(item, spec.items[item.name])) for item in rf.items)
     filters = tuple(
         CompiledFilter(compile_condition(f.when, fields, mapping.path, f.where), f.reason)
         for f in spec.filters
     )
-    return CompiledTarget(rf, spec.source, spec.lookups, filters, tuple(items))
+    controls = []
+    for c in (c for c in mapping.controls if c.record_file == spec.record_file):
+        if c.item not in rf.item_names:
+            raise MappingError(mapping.path, f"unknown item {c.item!r} in {rf.id}", where=c.where)
+        item = rf.item(c.item)
+        source = compile_for(item, c.source)
+        if source.stages:
+            raise MappingError(
+                mapping.path, "a control's source cannot use date conversions", where=c.where
+            )
+        controls.append(CompiledControl(c.kind, item, source.expr))
+    return CompiledTarget(rf, spec.source, spec.lookups, filters, items, tuple(controls))
 
 
 def _unbound(mapping: Mapping, raw: object, where: str) -> Compiled:
@@ -121,7 +144,22 @@ def compile_mapping(
             mapping.path, f"spec is for layout {mapping.layout!r}, not {layout.id!r}"
         )
     targets = tuple(_target(mapping, layout, profile, t, eras) for t in mapping.targets)
+    mapped = {t.record_file.id for t in targets}
+    orphans = [c for c in mapping.controls if c.record_file not in mapped]
+    if orphans:
+        raise MappingError(
+            mapping.path,
+            f"control for unmapped record file {orphans[0].record_file!r}",
+            where=orphans[0].where,
+        )
     return CompiledMapping(mapping=mapping, layout=layout, targets=targets)
 
 
-__all__ = ["CompiledFilter", "CompiledMapping", "CompiledTarget", "compile_item", "compile_mapping"]
+__all__ = [
+    "CompiledControl",
+    "CompiledFilter",
+    "CompiledMapping",
+    "CompiledTarget",
+    "compile_item",
+    "compile_mapping",
+]

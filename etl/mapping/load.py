@@ -9,7 +9,15 @@ from typing import Any
 import yaml
 
 from etl.errors import MappingError
-from etl.mapping.model import FilterSpec, ItemSpec, LookupSpec, Mapping, StepSpec, TargetSpec
+from etl.mapping.model import (
+    ControlSpec,
+    FilterSpec,
+    ItemSpec,
+    LookupSpec,
+    Mapping,
+    StepSpec,
+    TargetSpec,
+)
 from etl.resources import data_dir
 
 SOURCE_WORDS = ("take", "const", "concat", "wareki", "seireki")
@@ -131,7 +139,47 @@ def load_mapping(path: Path) -> Mapping:
                 items=items,
             )
         )
-    return Mapping(path=path, layout=str(doc["layout"]), tables=tables, targets=tuple(targets))
+    controls = _controls(path, doc.get("controls"))
+    return Mapping(
+        path=path,
+        layout=str(doc["layout"]),
+        tables=tables,
+        targets=tuple(targets),
+        controls=controls,
+    )
+
+
+CONTROL_KINDS = ("sum", "count_by")
+
+
+def _controls(path: Path, raw: Any) -> tuple[ControlSpec, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise MappingError(path, "'controls' must be a list", where="controls")
+    out = []
+    for i, c in enumerate(raw):
+        where = f"controls[{i}]"
+        kinds = [k for k in CONTROL_KINDS if isinstance(c, dict) and k in c]
+        if (
+            not isinstance(c, dict)
+            or len(kinds) != 1
+            or "record_file" not in c
+            or "source" not in c
+        ):
+            raise MappingError(
+                path, "a control needs record_file, one of sum/count_by, and source", where=where
+            )
+        out.append(
+            ControlSpec(
+                record_file=str(c["record_file"]),
+                kind=kinds[0],
+                item=str(c[kinds[0]]),
+                source=parse_item(path, c["source"], f"{where}.source"),
+                where=where,
+            )
+        )
+    return tuple(out)
 
 
 def vendor_mapping_path(vendor_folder: Path, layout_id: str) -> Path:

@@ -45,6 +45,17 @@ class LookupSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ControlSpec:
+    """A control total for 件数・金額の突合: the source side as an item spec, the target item."""
+
+    record_file: str
+    kind: str  # "sum" (an amount) | "count_by" (records per code value)
+    item: str  # 項目名 in the written V2.1 file
+    source: ItemSpec  # how to read the same quantity from the source records
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
 class TargetSpec:
     """Mapping of one V2.1 RecordFile."""
 
@@ -61,3 +72,4 @@ class Mapping:
     layout: str
     tables: dict[str, dict[str, str]]  # code_map tables, already read
     targets: tuple[TargetSpec, ...]
+    controls: tuple[ControlSpec, ...] = ()

@@ -21,10 +21,12 @@ from etl.extract.profile import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
 from etl.layout import DEFAULT_VERSION, Layout, get_layout, load_layouts
 from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
+from etl.load.csv_out import read_csv_columns
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
 from etl.mapping.apply import SOURCE_COL
 from etl.pipeline.manifest import build_manifest, write_findings, write_manifest, write_rejects
 from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
+from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.text.gaiji import GaijiTable, load_gaiji_table
 from etl.text.wareki import load_eras
 from etl.validate import load_layout_rules, validate_layout
@@ -79,6 +81,18 @@ def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMappin
     return compiled
 
 
+def _reconcile(
+    written: list[tuple[str, MappedTarget, WrittenFile]], csv: CsvFormat
+) -> list[ControlRow]:
+    """Control totals of every V2.1 file that declares some, its target side read from disk."""
+    rows: list[ControlRow] = []
+    for lay, mt, wf in written:
+        if mt.controls:
+            items = list(dict.fromkeys(item for _, item in mt.controls))
+            rows += reconcile_target(lay, mt, read_csv_columns(wf.path, csv, items))
+    return rows
+
+
 def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
     profile = load_profile(opts.vendor_folder)
     mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
@@ -129,6 +143,8 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             frame = mt.frame.drop("_record_no", SOURCE_COL)
             wf = write_csv(frame, stage / lay / f"{mt.record_file.id}.csv", opts.csv)
             written.append((lay, mt, wf))
+        controls = _reconcile(written, opts.csv)
+        findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         findings_file = write_findings(stage, findings)
         manifest = build_manifest(
@@ -143,6 +159,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             rejects=rejects,
             findings=findings,
             findings_file=findings_file,
+            controls=controls,
             stage=stage,
         )
         if opts.run_meta is not None:

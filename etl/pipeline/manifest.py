@@ -13,6 +13,7 @@ from etl.load import CsvFormat, WrittenFile, write_bytes_atomic, write_csv
 from etl.load.csv_out import LineEnding
 from etl.mapping.apply import MappedTarget
 from etl.pipeline.sources import ExtractedSource
+from etl.reconcile import ControlRow
 
 # Findings are read by municipal staff: Japanese headers, UTF-8 with BOM so Excel opens it.
 FINDING_HEADERS = {
@@ -66,6 +67,7 @@ def build_manifest(
     rejects: dict[str, WrittenFile],
     findings: pl.DataFrame,
     findings_file: WrittenFile,
+    controls: list[ControlRow],
     stage: Path,
 ) -> dict[str, Any]:
     src_entries = []
@@ -119,6 +121,10 @@ def build_manifest(
         "output": {"encoding": csv.encoding, "line_ending": csv.line_ending.value},
         "sources": src_entries,
         "outputs": out_entries,
+        "reconciliation": {
+            "controls": [c.as_dict() for c in controls],
+            "unexplained": sum(1 for c in controls if c.unexplained),
+        },
         "findings": {
             "file": _rel(findings_file.path, stage),
             "sha256": findings_file.sha256,
