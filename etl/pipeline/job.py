@@ -8,6 +8,7 @@ Both are checked here and written to the manifest; a mismatch is a bug and stops
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,9 @@ class JobOptions:
     chunk_records: int = 200_000
     replace: bool = False
     run_meta: dict[str, Any] | None = None  # written as run.json beside the manifest
+    # called with the staged folder once everything is written, before it is published
+    # (reports are rendered here, so they are part of the immutable run)
+    finalize: Callable[[Path], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,8 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             meta = json.dumps(opts.run_meta, ensure_ascii=False, indent=2) + "\n"
             write_bytes_atomic(stage / "run.json", meta.encode("utf-8"))
         write_manifest(stage, manifest)
+        if opts.finalize is not None:
+            opts.finalize(stage)
     return JobResult(
         out_dir=opts.out_dir,
         manifest=manifest,
