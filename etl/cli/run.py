@@ -12,6 +12,7 @@ from etl.load import OUTPUT_ENCODINGS, CsvFormat, LineEnding
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.report import console as render
+from etl.report import write_run_reports
 
 
 @click.command()
@@ -92,6 +93,7 @@ def run(
       rejects/<src>.csv    undecodable records: reason, record no., byte offset, raw hex
       findings.csv         every finding, Japanese, sensitive values masked
       manifest.json        counts per file (in = written + rejected + filtered), SHA-256
+      report.html/.xlsx/.json   the run report in Japanese (self-contained HTML)
     Exit 0 when no finding blocks, 1 when some do or a gate refuses, 2 on bad input or usage.
     """
     if pass_name is not None:
@@ -124,6 +126,7 @@ def run(
         csv=CsvFormat(encoding=encoding, line_ending=LineEnding(line_ending)),
         chunk_records=chunk_records,
         replace=replace,
+        finalize=write_run_reports,
     )
     with render.progress_display(err) as progress:
         result = run_job(opts, progress)

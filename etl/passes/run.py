@@ -20,6 +20,7 @@ from etl.passes.gates import GateCheck, GateRefused, check_gates
 from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import Project, ProjectError
 from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
+from etl.report import write_run_reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ def run_pass(
                 gyomu=project.gyomu,
                 csv=project.csv,
                 run_meta=meta,
+                finalize=write_run_reports,
             ),
             progress,
         )

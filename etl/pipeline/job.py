@@ -46,7 +46,7 @@ class JobOptions:
     run_meta: dict[str, Any] | None = None  # written as run.json beside the manifest
     # called with the staged folder once everything is written, before it is published
     # (reports are rendered here, so they are part of the immutable run)
-    finalize: Callable[[Path], None] | None = None
+    finalize: Callable[[Path], object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

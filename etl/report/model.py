@@ -1,0 +1,280 @@
+"""What a run report shows, read back from a finished run folder (never from engine internals).
+
+A report is rebuilt from the files a run leaves behind (manifest.json, findings.csv and the
+optional run.json of a pass), so it can be rendered again later, for any past run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl.errors import ChukanError
+from etl.findings import FINDING_SCHEMA, Severity
+from etl.pipeline.manifest import FINDING_HEADERS
+
+DEFAULT_TOP = 200  # finding rows shown per rule in the HTML; the XLSX always has all of them
+SEVERITY_LABELS = {Severity.ERROR.value: "エラー", Severity.WARNING.value: "警告"}
+# run.json keys taken as extra report sections, with their Japanese titles.
+EXTRA_SECTION_TITLES = {"diff": "差分", "reconciliation": "突合"}
+
+
+class ReportError(ChukanError):
+    """A run folder cannot be reported on: a file is missing or not what a run writes."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class RunMeta:
+    """Pass metadata from run.json; every field is optional (a plain `chukan run` has none)."""
+
+    pass_name: str | None = None  # test1 / test2 / production
+    run_id: str | None = None
+    started_by: str | None = None
+    started_at: str | None = None
+    override: str | None = None  # reason a production gate was overridden: shown on every report
+    gate_warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCount:
+    """One input file: records_in = data_records + rejected + filtered."""
+
+    name: str
+    file: str
+    records_in: int
+    data_records: int
+    rejected: int
+    filtered: tuple[tuple[str, int], ...]  # (reason, count)
+    balanced: bool
+
+    @property
+    def filtered_total(self) -> int:
+        return sum(n for _, n in self.filtered)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputCount:
+    """One V2.1 file: source_data_records = written + filtered."""
+
+    gyomu: str
+    record_file: str
+    name: str
+    path: str
+    source: str
+    source_data_records: int
+    written: int
+    filtered: tuple[tuple[str, int], ...]
+    balanced: bool
+
+    @property
+    def filtered_total(self) -> int:
+        return sum(n for _, n in self.filtered)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCount:
+    rule: str
+    severity: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileCount:
+    gyomu: str  # "" for findings on an input file (extract stage)
+    file: str
+    errors: int
+    warnings: int
+
+    @property
+    def total(self) -> int:
+        return self.errors + self.warnings
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # eq=False: frames do not compare as booleans
+class RunReport:
+    vendor: str
+    layout_version: str
+    tool_version: str
+    created_at: str
+    meta: RunMeta
+    sources: tuple[SourceCount, ...]
+    outputs: tuple[OutputCount, ...]
+    findings: pl.DataFrame  # every finding, FINDING_SCHEMA, in findings.csv order
+    rule_counts: tuple[RuleCount, ...]  # most frequent first
+    file_counts: tuple[FileCount, ...]
+    samples: pl.DataFrame  # the first `top` findings of each rule (what the HTML lists)
+    top: int = DEFAULT_TOP
+    extra_sections: Mapping[str, object] = field(default_factory=dict)  # key → JSON-like data
+
+    @property
+    def total(self) -> int:
+        return self.findings.height
+
+    def severity_total(self, severity: Severity) -> int:
+        return sum(c.count for c in self.rule_counts if c.severity == severity.value)
+
+    @property
+    def balanced(self) -> bool:
+        return all(s.balanced for s in self.sources) and all(o.balanced for o in self.outputs)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ReportError(path, "not found; is this a run output folder?") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(path, f"unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ReportError(path, "expected a JSON object")
+    return data
+
+
+def read_findings(path: Path) -> pl.DataFrame:
+    """findings.csv (Japanese headers, BOM, CRLF) back into FINDING_SCHEMA."""
+    to_column = {ja: col for col, ja in FINDING_HEADERS.items()}
+    try:
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except (OSError, pl.exceptions.ComputeError) as exc:
+        raise ReportError(path, f"unreadable findings file: {exc}") from exc
+    headers = [h.lstrip("\ufeff") for h in raw.columns]
+    if set(headers) != set(to_column):
+        raise ReportError(path, f"unexpected headers {headers}; want {list(to_column)}")
+    frame = raw.rename(dict(zip(raw.columns, [to_column[h] for h in headers], strict=True)))
+    # A blank and a missing value look the same to staff; one spelling keeps rendering simple.
+    text = [c for c, t in FINDING_SCHEMA.items() if t == pl.String()]
+    typed = frame.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+    return typed.with_columns(pl.col(text).fill_null(""))
+
+
+def _meta(data: Mapping[str, Any]) -> RunMeta:
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return None if value is None or value == "" else str(value)
+
+    warnings = data.get("gate_warnings") or []
+    return RunMeta(
+        pass_name=text("pass"),
+        run_id=text("run_id"),
+        started_by=text("started_by"),
+        started_at=text("started_at"),
+        override=text("override"),
+        gate_warnings=tuple(str(w) for w in warnings),
+    )
+
+
+def _reasons(counts: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    return tuple((str(k), int(v)) for k, v in counts.items())
+
+
+def _counts(findings: pl.DataFrame) -> tuple[tuple[RuleCount, ...], tuple[FileCount, ...]]:
+    by_rule = (
+        findings.group_by("rule", "severity")
+        .len()
+        .sort(["len", "rule", "severity"], descending=[True, False, False])
+    )
+    sev = pl.col("severity")
+    by_file = (
+        findings.group_by("gyomu", "file")
+        .agg(
+            (sev == Severity.ERROR.value).sum().alias("errors"),
+            (sev != Severity.ERROR.value).sum().alias("warnings"),
+        )
+        .sort("gyomu", "file")
+    )
+    return (
+        tuple(RuleCount(r, s, int(n)) for r, s, n in by_rule.iter_rows()),
+        tuple(FileCount(g, f, int(e), int(w)) for g, f, e, w in by_file.iter_rows()),
+    )
+
+
+def top_per_rule(findings: pl.DataFrame, top: int) -> pl.DataFrame:
+    """The first ``top`` rows of each rule, in file order (a window, not a loop)."""
+    rank = pl.int_range(pl.len()).over("rule")
+    return findings.filter(rank < top)
+
+
+def load_run_report(
+    run_dir: Path,
+    *,
+    top: int = DEFAULT_TOP,
+    extra_sections: Mapping[str, object] | None = None,
+) -> RunReport:
+    """Read a run folder: manifest.json, findings.csv and, when a pass wrote one, run.json.
+
+    ``diff`` / ``reconciliation`` objects in run.json become the sections 差分 / 突合;
+    ``extra_sections`` (key → JSON-like data) adds or replaces sections.
+    """
+    manifest = _read_json(run_dir / "manifest.json")
+    run_file = run_dir / "run.json"
+    run = _read_json(run_file) if run_file.exists() else {}
+    try:
+        findings_name = manifest["findings"]["file"]
+        findings = read_findings(run_dir / findings_name)
+        sources = tuple(
+            SourceCount(
+                name=s["name"],
+                file=s["file"],
+                records_in=int(s["records_in"]),
+                data_records=int(s["data_records"]),
+                rejected=int(s["rejected"]),
+                filtered=_reasons(s["filtered"]),
+                balanced=bool(s["balanced"]),
+            )
+            for s in manifest["sources"]
+        )
+        outputs = tuple(
+            OutputCount(
+                gyomu=o["gyomu"],
+                record_file=o["record_file"],
+                name=o["name"],
+                path=o["path"],
+                source=o["source"],
+                source_data_records=int(o["source_data_records"]),
+                written=int(o["written"]),
+                filtered=_reasons(o["filtered"]),
+                balanced=bool(o["balanced"]),
+            )
+            for o in manifest["outputs"]
+        )
+        header = (
+            str(manifest["vendor"]),
+            str(manifest["layout_version"]),
+            str(manifest["tool"]["version"]),
+            str(manifest["created_at"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportError(run_dir / "manifest.json", f"not a run manifest ({exc!r})") from exc
+    if findings.height != manifest["findings"].get("total", findings.height):
+        raise ReportError(run_dir / findings_name, "row count differs from manifest.json")
+    extra: dict[str, object] = {
+        key: run[key] for key in EXTRA_SECTION_TITLES if run.get(key) is not None
+    }
+    extra.update(extra_sections or {})
+    rule_counts, file_counts = _counts(findings)
+    vendor, layout_version, tool_version, created_at = header
+    return RunReport(
+        vendor=vendor,
+        layout_version=layout_version,
+        tool_version=tool_version,
+        created_at=created_at,
+        meta=_meta(run),
+        sources=sources,
+        outputs=outputs,
+        findings=findings,
+        rule_counts=rule_counts,
+        file_counts=file_counts,
+        samples=top_per_rule(findings, top),
+        top=top,
+        extra_sections=extra,
+    )

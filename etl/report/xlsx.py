@@ -1,0 +1,204 @@
+"""The run report as an Excel workbook municipal staff can filter: 概要, 件数, 不備一覧, a sheet
+per V2.1 file. Built in memory, then written atomically and owner-only (findings hold personal
+data, even masked).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
+
+from etl.findings import Severity
+from etl.load import write_bytes_atomic
+from etl.pipeline.manifest import FINDING_HEADERS
+from etl.report.html import PASS_LABELS
+from etl.report.model import SEVERITY_LABELS, RunReport
+
+MAX_ROWS = 1_048_576 - 1  # Excel's sheet limit, minus the header row
+MAX_CELL = 32_767  # Excel's limit on characters in one cell
+SHEET_NAME_MAX = 31
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+WIDTHS = {"重大度": 8, "ルール": 24, "業務": 8, "ファイル": 10, "レコード番号": 12, "キー": 20,
+          "項目": 14, "値": 20, "内容": 70}  # fmt: skip
+
+
+def sheet_name(name: str, taken: set[str]) -> str:
+    """A legal, unique sheet name: no []:*?/\\, not quoted, at most 31 characters."""
+    base = _BAD_SHEET_CHARS.sub("_", name).strip("'").strip() or "sheet"
+    candidate = base[:SHEET_NAME_MAX]
+    n = 2
+    while candidate.lower() in taken:  # Excel compares sheet names case-insensitively
+        suffix = f" ({n})"
+        candidate = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+        n += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _created(report: RunReport) -> datetime:
+    """The run's own timestamp, so the same run always gives the same bytes."""
+    try:
+        ts = datetime.fromisoformat(report.created_at)
+    except ValueError:
+        ts = datetime(2000, 1, 1, tzinfo=UTC)
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+def _staff_rows(findings: pl.DataFrame) -> pl.DataFrame:
+    """Findings with Japanese headers and severities, cells cut to Excel's limit."""
+    sev = pl.col("severity").replace_strict(SEVERITY_LABELS, default=pl.col("severity"))
+    text = [c for c in FINDING_HEADERS if c not in ("severity", "record_no")]
+    return (
+        findings.with_columns(sev, pl.col(text).str.slice(0, MAX_CELL))
+        .select(list(FINDING_HEADERS))
+        .rename(FINDING_HEADERS)
+    )
+
+
+class _Book:
+    """A thin wrapper keeping the workbook's formats and sheet names in one place."""
+
+    def __init__(self, buffer: io.BytesIO, report: RunReport) -> None:
+        # Values are data: never let a leading "=" or "http" turn into a formula or a link.
+        self.wb: Any = xlsxwriter.Workbook(
+            buffer,
+            {
+                "in_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        self.wb.set_properties(
+            {
+                "title": f"移行実行レポート {report.vendor}",
+                "author": "chukan-etl",
+                "created": _created(report),
+            }
+        )
+        self.head = self.wb.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1})
+        self.title = self.wb.add_format({"bold": True, "font_size": 14})
+        self.bold = self.wb.add_format({"bold": True})
+        self.alert = self.wb.add_format(
+            {"bold": True, "font_color": "#FFFFFF", "bg_color": "#C62828"}
+        )
+        self.wrap = self.wb.add_format({"text_wrap": True, "valign": "top"})
+        self.taken: set[str] = set()
+
+    def sheet(self, name: str) -> Any:
+        return self.wb.add_worksheet(sheet_name(name, self.taken))
+
+    def table(
+        self, ws: Any, row: int, headers: Sequence[str], rows: Iterable[Sequence[object]]
+    ) -> int:
+        """Header + rows from ``row``; returns the next free row. One Python call per row is
+        unavoidable here: xlsxwriter writes cell by cell."""
+        ws.write_row(row, 0, headers, self.head)
+        for r in rows:
+            row += 1
+            ws.write_row(row, 0, ["" if v is None else v for v in r])
+        return row + 2
+
+    def findings(self, ws: Any, frame: pl.DataFrame) -> int:
+        """A filterable list: frozen header, autofilter, Japanese headers. Returns rows written."""
+        rows = _staff_rows(frame.head(MAX_ROWS))
+        for col, header in enumerate(rows.columns):
+            ws.set_column(col, col, WIDTHS.get(header, 12), self.wrap if header == "内容" else None)
+        self.table(ws, 0, rows.columns, rows.iter_rows())
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(rows.height, 1), len(rows.columns) - 1)
+        return rows.height
+
+
+def _overview(book: _Book, report: RunReport) -> None:
+    ws = book.sheet("概要")
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 60)
+    ws.write(0, 0, "移行実行レポート", book.title)
+    row = 2
+    meta = report.meta
+    if meta.override:
+        ws.write_string(row, 0, "ゲートを上書きして実行されました", book.alert)
+        ws.write_string(row, 1, f"理由: {meta.override}", book.alert)
+        row += 2
+    facts: list[tuple[str, object]] = [
+        ("ベンダー", report.vendor),
+        ("パス", PASS_LABELS.get(meta.pass_name or "", meta.pass_name or "")),
+        ("実行ID", meta.run_id or ""),
+        ("実行者", meta.started_by or ""),
+        ("開始日時", meta.started_at or ""),
+        ("作成日時", report.created_at),
+        ("レイアウト版", report.layout_version),
+        ("ツール版", f"chukan-etl {report.tool_version}"),
+        ("件数の整合", "一致" if report.balanced else "不一致あり"),
+        ("不備 合計", report.total),
+        ("エラー", report.severity_total(Severity.ERROR)),
+        ("警告", report.severity_total(Severity.WARNING)),
+    ]
+    facts += [("ゲートの警告", w) for w in meta.gate_warnings]
+    if report.total > MAX_ROWS:
+        facts.append(("注意", f"不備一覧は先頭 {MAX_ROWS:,} 件のみ。全件は findings.csv を参照"))
+    for label, value in facts:
+        ws.write_string(row, 0, label, book.bold)
+        ws.write(row, 1, value)
+        row += 1
+    row += 1
+    rules = (
+        (c.rule, SEVERITY_LABELS.get(c.severity, c.severity), c.count) for c in report.rule_counts
+    )
+    book.table(ws, row, ["ルール", "重大度", "件数"], rules)
+
+
+def _counts(book: _Book, report: RunReport) -> None:
+    ws = book.sheet("件数")
+    ws.set_column(0, 8, 14)
+    row = book.table(
+        ws,
+        0,
+        ["ソース", "ファイル", "入力件数", "出力", "除外(読取不可)", "対象外", "整合"],
+        (
+            (s.name, s.file, s.records_in, s.data_records, s.rejected, s.filtered_total,
+             "一致" if s.balanced else "不一致")
+            for s in report.sources
+        ),
+    )  # fmt: skip
+    book.table(
+        ws,
+        row,
+        ["業務", "ファイル", "名称", "元データ", "元データ件数", "出力件数", "対象外", "整合"],
+        (
+            (o.gyomu, o.path, o.name, o.source, o.source_data_records, o.written,
+             o.filtered_total, "一致" if o.balanced else "不一致")
+            for o in report.outputs
+        ),
+    )  # fmt: skip
+
+
+def workbook_bytes(report: RunReport) -> bytes:
+    buffer = io.BytesIO()
+    book = _Book(buffer, report)
+    _overview(book, report)
+    _counts(book, report)
+    book.findings(book.sheet("不備一覧"), report.findings)
+    for o in report.outputs:
+        own = report.findings.filter(
+            (pl.col("gyomu") == o.gyomu) & (pl.col("file") == o.record_file)
+        )
+        book.findings(book.sheet(f"{o.gyomu}_{o.record_file} {o.name}"), own)
+    # Findings on input files (undecodable records, missing trailers) belong to no V2.1 file.
+    inputs = report.findings.filter(pl.col("gyomu") == "")
+    if inputs.height:
+        book.findings(book.sheet("入力ファイル"), inputs)
+    book.wb.close()
+    return buffer.getvalue()
+
+
+def write_xlsx(report: RunReport, path: Path) -> None:
+    write_bytes_atomic(path, workbook_bytes(report))

@@ -1,0 +1,95 @@
+"""A finished vendor-a sample run, shared by the report tests (the job runs once per session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etl.pipeline import JobOptions, run_job
+from etl.report import RunReport, load_run_report
+from etl.resources import data_dir
+
+FIXED_CREATED_AT = "2026-04-01T09:00:00+09:00"  # the only volatile field a report shows
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "run"
+    run_job(
+        JobOptions(
+            vendor_folder=data_dir("mappings") / "vendor-a",
+            dump_dir=data_dir("fixtures") / "vendor-a" / "sample",
+            out_dir=out,
+        )
+    )
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest["created_at"] = FIXED_CREATED_AT
+    manifest["dump_dir"] = "fixtures/vendor-a/sample"  # absolute in a real run
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    return out
+
+
+def copy_run(sample_run: Path, dest: Path, run_meta: dict[str, Any] | None = None) -> Path:
+    """A private copy of the sample run, optionally with a pass's run.json."""
+    shutil.copytree(sample_run, dest)
+    if run_meta is not None:
+        (dest / "run.json").write_text(json.dumps(run_meta, ensure_ascii=False), "utf-8")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def sample_report(sample_run: Path) -> RunReport:
+    return load_run_report(sample_run)
+
+
+PASS_META: dict[str, Any] = {
+    "pass": "test1",
+    "run_id": "test1-20260401-0900",
+    "started_by": "移行 太郎",
+    "started_at": "2026-04-01T08:59:30+09:00",
+    "override": None,
+    "gate_warnings": [],
+}
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium, plus Japanese fonts so the screenshot shows text, not empty boxes.
+CHROMIUM_PACKAGES = ("chromium", "fonts-noto-cjk")
+
+
+def _install_chromium() -> str | None:
+    """Install Debian's chromium once; returns why it could not be installed, or None."""
+    apt = shutil.which("apt-get")
+    if apt is None:
+        return "apt-get is not available (not a Debian-like machine)"
+    if os.geteuid() != 0:
+        return "not running as root, so apt-get cannot install chromium"
+    # apt's key check runs as the _apt user and writes to TMPDIR; a private /tmp (0700) breaks
+    # it, so point it at the world-writable /var/tmp.
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "TMPDIR": "/var/tmp"}
+    install = [apt, "install", "-y", "-q", *CHROMIUM_PACKAGES]
+    for step in ([apt, "update", "-q"], install):  # a failed update may still install
+        try:
+            done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=1200)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{' '.join(step[:2])} failed: {exc}"
+        if done.returncode and step is install:
+            return f"apt-get install failed: {done.stderr.strip()[-500:]}"
+    return None if CHROMIUM.exists() else f"{CHROMIUM} still missing after apt-get install"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's headless Chromium, installed by this fixture when missing (once per session)."""
+    if not CHROMIUM.exists():
+        reason = _install_chromium()
+        if reason:
+            pytest.skip(f"headless Chromium unavailable: {reason}")
+    return CHROMIUM

@@ -1,0 +1,85 @@
+"""The XLSX workbook, read back with openpyxl: every finding, filterable, one sheet per file."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import stat
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+
+from etl.pipeline.manifest import FINDING_HEADERS
+from etl.report import REPORT_FILES, RunReport, write_reports, write_xlsx
+from etl.report.model import top_per_rule
+from etl.report.xlsx import sheet_name, workbook_bytes
+
+
+def test_workbook_lists_every_finding(sample_report: RunReport, tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+    write_xlsx(sample_report, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    wb = openpyxl.load_workbook(path, read_only=False)
+    names = wb.sheetnames
+    assert names[:3] == ["概要", "件数", "不備一覧"]
+    assert all(len(n) <= 31 for n in names)
+    sheet = wb["不備一覧"]
+    header = [c.value for c in sheet[1]]
+    assert header == list(FINDING_HEADERS.values())
+    assert sheet.max_row - 1 == sample_report.total
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:I{sample_report.total + 1}"
+    assert {sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)} == {"エラー"}
+    # one sheet per V2.1 file, holding that file's findings
+    for o in sample_report.outputs:
+        (own,) = [n for n in names if n.startswith(f"{o.gyomu}_{o.record_file}")]
+        expected = sample_report.findings.filter(
+            (pl.col("gyomu") == o.gyomu) & (pl.col("file") == o.record_file)
+        ).height
+        assert wb[own].max_row - 1 == expected
+    counts = wb["件数"]
+    assert counts.cell(2, 3).value == sample_report.sources[0].records_in
+
+
+def test_override_on_the_overview(sample_report: RunReport) -> None:
+    report = dataclasses.replace(
+        sample_report, meta=dataclasses.replace(sample_report.meta, override="課長承認")
+    )
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(report)))
+    cells = [c.value for row in wb["概要"].iter_rows() for c in row if c.value]
+    assert "ゲートを上書きして実行されました" in cells and "理由: 課長承認" in cells
+
+
+def test_values_are_never_formulas(sample_report: RunReport, tmp_path: Path) -> None:
+    findings = sample_report.findings.with_columns(pl.lit('=HYPERLINK("x")').alias("value"))
+    report = dataclasses.replace(
+        sample_report, findings=findings, samples=top_per_rule(findings, 5)
+    )
+    path = tmp_path / "r.xlsx"
+    write_xlsx(report, path)
+    cell = openpyxl.load_workbook(path)["不備一覧"]["H2"]
+    assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s"
+
+
+def test_same_run_same_bytes(sample_report: RunReport) -> None:
+    assert workbook_bytes(sample_report) == workbook_bytes(sample_report)
+
+
+def test_sheet_names_are_legal_and_unique() -> None:
+    taken: set[str] = set()
+    a = sheet_name("juki/jumin [住民]: *?" + "長" * 40, taken)
+    b = sheet_name("juki/jumin [住民]: *?" + "長" * 40, taken)
+    assert len(a) <= 31 and len(b) <= 31 and a != b
+    assert not set("[]:*?/\\") & set(a + b)
+    assert sheet_name("'quoted'", taken) == "quoted"
+
+
+def test_write_reports_owner_only(sample_report: RunReport, tmp_path: Path) -> None:
+    written = write_reports(sample_report, tmp_path / "reports")
+    assert set(written) == set(REPORT_FILES)
+    for kind, path in written.items():
+        assert path.name == REPORT_FILES[kind]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.stat().st_size > 1000
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(REPORT_FILES.values())
