@@ -1,0 +1,64 @@
+"""Pass-to-pass diff: records added / removed / changed by key, findings delta, layout changes.
+
+``diff_runs`` compares two run folders; ``diff_record_file``, ``findings_delta`` and
+``diff_layouts`` are its parts, usable on frames and Layout objects directly.
+"""
+
+from etl.diff.errors import DiffError
+from etl.diff.findings_delta import findings_delta, read_findings_csv
+from etl.diff.frames import diff_record_file
+from etl.diff.layouts import diff_layouts
+from etl.diff.model import (
+    ChangeSample,
+    CodeRename,
+    CodeTableChange,
+    CountPair,
+    DuplicateKeys,
+    FileDiff,
+    FindingSample,
+    FindingsDelta,
+    ItemChange,
+    ItemChangeCount,
+    LayoutDiff,
+    OutputCounts,
+    ReasonCount,
+    RecordFileChange,
+    RecordSample,
+    RuleDelta,
+    RunDiff,
+    RunInfo,
+    SourceCounts,
+)
+from etl.diff.runs import diff_runs, read_manifest, read_output, scan_output, transcode_cp932
+
+__all__ = [
+    "ChangeSample",
+    "CodeRename",
+    "CodeTableChange",
+    "CountPair",
+    "DiffError",
+    "DuplicateKeys",
+    "FileDiff",
+    "FindingSample",
+    "FindingsDelta",
+    "ItemChange",
+    "ItemChangeCount",
+    "LayoutDiff",
+    "OutputCounts",
+    "ReasonCount",
+    "RecordFileChange",
+    "RecordSample",
+    "RuleDelta",
+    "RunDiff",
+    "RunInfo",
+    "SourceCounts",
+    "diff_layouts",
+    "diff_record_file",
+    "diff_runs",
+    "findings_delta",
+    "read_findings_csv",
+    "read_manifest",
+    "read_output",
+    "scan_output",
+    "transcode_cp932",
+]
