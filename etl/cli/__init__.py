@@ -11,7 +11,7 @@ from etl import __version__
 from etl.cli.common import err
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
-from etl.cli.project import init, runs, signoff
+from etl.cli.project import diff, init, runs, signoff
 from etl.cli.run import run
 from etl.errors import ChukanError
 
@@ -42,6 +42,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       chukan run --pass test1                  runs/test1/<run-id>/ + catalog
       chukan signoff --pass test2 --by NAME --reason TEXT
       chukan run --pass production             gated: clean, unchanged, signed-off test2
+      chukan diff test1 test2                  what changed between two passes
     Looking at data:
       chukan layouts list                      what the standard holds
       chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
@@ -50,7 +51,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (layouts, inspect, run, init, signoff, runs):
+for command in (layouts, inspect, run, init, signoff, runs, diff):
     cli.add_command(command)
 
 

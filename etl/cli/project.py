@@ -9,6 +9,9 @@ from rich.table import Table
 
 from etl.cli.common import out
 from etl.passes import PassName, find_project, init_project, list_runs, load_project, sign_off
+from etl.passes.compare import compare, resolve_run
+from etl.passes.run import open_catalog
+from etl.report import console as render
 
 
 @click.command()
@@ -65,3 +68,23 @@ def runs(project: Path | None) -> None:
             r.path,
         )
     out.print(table)
+
+
+@click.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path))
+def diff(old: str, new: str, project: Path | None) -> None:
+    """Compare two runs: OLD and NEW are pass names (their latest runs) or run ids.
+
+    \b
+    Example: chukan diff test1 test2
+    Writes diffs/<old-run>__<new-run>/ (diff.json and reports): records added, removed and
+    changed per V2.1 file and item, findings fixed / new / persisting, counts side by side.
+    """
+    proj = load_project(project or find_project(Path.cwd()))
+    with open_catalog(proj) as catalog:
+        old_run, new_run = resolve_run(catalog, old), resolve_run(catalog, new)
+    done = compare(proj, old_run, new_run)
+    for table in render.diff_tables(done.diff, str(done.folder.relative_to(proj.root))):
+        out.print(table)

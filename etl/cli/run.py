@@ -115,6 +115,10 @@ def run(
             err.print(f"[yellow]warning:[/] {warning}")
         _summary(done.result)
         out.print(f"run {done.run.run_id} ({pass_name}) recorded in {proj.catalog_path.name}")
+        if done.comparison is not None:
+            folder = str(done.comparison.folder.relative_to(proj.root))
+            for table in render.diff_tables(done.comparison.diff, folder):
+                out.print(table)
         sys.exit(EXIT_BLOCKING if done.result.blocking else EXIT_OK)
     if not (vendor and dump_dir and out_dir):
         raise click.UsageError("give --pass (project mode) or --vendor, --dump and --out")

@@ -260,9 +260,11 @@ class OutputCounts:
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
-    """Identity of a run as its manifest states it."""
+    """Identity of a run as its manifest (and run.json, for a pass) states it."""
 
     path: str
+    pass_name: str  # test1 | test2 | production, "" for a one-off run
+    run_id: str  # the run id, or the folder name of a one-off run
     created_at: str
     vendor: str
     layout_version: str

@@ -101,8 +101,13 @@ def _empty(record_file: RecordFile) -> pl.LazyFrame:
 
 
 def _run_info(run_dir: Path, m: dict[str, Any]) -> RunInfo:
+    # run.json exists for runs of a project pass; one-off runs have only the manifest
+    meta_file = run_dir / "run.json"
+    meta = json.loads(meta_file.read_text("utf-8")) if meta_file.is_file() else {}
     return RunInfo(
         path=str(run_dir),
+        pass_name=str(meta.get("pass", "")),
+        run_id=str(meta.get("run_id", run_dir.name)),
         created_at=str(m.get("created_at", "")),
         vendor=str(m.get("vendor", "")),
         layout_version=str(m.get("layout_version", "")),

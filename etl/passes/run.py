@@ -15,6 +15,7 @@ from etl import __version__
 from etl.errors import ChukanError
 from etl.layout import DEFAULT_VERSION
 from etl.passes.catalog import Catalog, sweep_unrecorded
+from etl.passes.compare import Comparison, baseline_for, compare
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates
 from etl.passes.model import PassName, RunRecord, Signoff
@@ -29,6 +30,7 @@ class PassRun:
     result: JobResult
     gates: GateCheck
     swept: tuple[Path, ...]  # leftovers of interrupted runs removed before this one
+    comparison: Comparison | None  # against the latest run of the previous pass
 
 
 def _now() -> str:
@@ -142,7 +144,9 @@ def run_pass(
             gate_warnings=warnings,
         )
         catalog.record_run(run, result.manifest, result.findings, record_fingerprints(result))
-    return PassRun(run, result, gates, tuple(swept))
+        baseline = baseline_for(catalog, run)
+    comparison = compare(project, baseline, run) if baseline is not None else None
+    return PassRun(run, result, gates, tuple(swept), comparison)
 
 
 def sign_off(project: Project, pass_name: PassName, by: str, reason: str) -> Signoff:

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from etl.diff import RunDiff
 from etl.extract.inspect import InspectReport
 from etl.findings import mask_expr
 from etl.layout.model import Layout
@@ -169,3 +170,37 @@ def progress_display(console: Console) -> Iterator[ProgressFn]:
                 bar.update(tasks[label], completed=done or 1)
 
         yield update
+
+
+def diff_tables(diff: RunDiff, folder: str) -> list[Table]:
+    files = Table(title=f"{diff.old_run.run_id} → {diff.new_run.run_id}  ({folder})")
+    for col in ("業務/file", "old", "new", "added", "removed", "changed", "changed items"):
+        files.add_column(col)
+    for f in diff.files:
+        items = ", ".join(f"{c.item} {c.changed}" for c in f.item_changes)
+        files.add_row(
+            f"{f.gyomu}/{f.record_file} {f.name}",
+            str(f.old_records),
+            str(f.new_records),
+            str(f.added),
+            str(f.removed),
+            str(f.changed),
+            items,
+        )
+    fd = diff.findings
+    findings = Table(title="Findings: fixed / new / persisting")
+    for col in ("rule", "old", "new", "fixed", "new findings", "persisting"):
+        findings.add_column(col)
+    for r in fd.by_rule:
+        findings.add_row(
+            r.rule, str(r.old_total), str(r.new_total), str(r.fixed), str(r.new), str(r.persisting)
+        )
+    findings.add_row(
+        "total",
+        str(fd.old_total),
+        str(fd.new_total),
+        str(fd.fixed),
+        str(fd.new),
+        str(fd.persisting),
+    )
+    return [files, findings]

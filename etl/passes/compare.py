@@ -1,0 +1,54 @@
+"""Compare two runs of a project (`chukan diff`, and automatically after each run).
+
+A diff belongs to neither run, so it lives beside them: ``diffs/<old-run>__<new-run>/`` holds
+diff.json (and the rendered reports), built in a hidden folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.diff import RunDiff, diff_runs
+from etl.layout import load_layouts
+from etl.load import staged_dir, write_bytes_atomic
+from etl.passes.catalog import Catalog
+from etl.passes.model import PassName, RunRecord, previous_pass
+from etl.passes.project import Project, ProjectError
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    old: RunRecord
+    new: RunRecord
+    diff: RunDiff
+    folder: Path
+
+
+def resolve_run(catalog: Catalog, ref: str) -> RunRecord:
+    """A run by id, or the latest run of a pass name."""
+    if ref in {p.value for p in PassName}:
+        run = catalog.latest(PassName(ref))
+        if run is None:
+            raise ProjectError(catalog.path, f"no completed {ref} run")
+        return run
+    for run in catalog.runs():
+        if run.run_id == ref:
+            return run
+    raise ProjectError(catalog.path, f"no run {ref!r} (give a pass name or a run id)")
+
+
+def baseline_for(catalog: Catalog, run: RunRecord) -> RunRecord | None:
+    """What a new run is compared with: the latest run of the previous pass, if any."""
+    before = previous_pass(run.pass_name)
+    return catalog.latest(before) if before is not None else None
+
+
+def compare(project: Project, old: RunRecord, new: RunRecord) -> Comparison:
+    diff = diff_runs(project.root / old.path, project.root / new.path, load_layouts())
+    folder = project.root / "diffs" / f"{old.run_id}__{new.run_id}"
+    with staged_dir(folder, replace=True) as stage:
+        data = json.dumps(diff.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        write_bytes_atomic(stage / "diff.json", data.encode("utf-8"))
+    return Comparison(old, new, diff, folder)
