@@ -62,6 +62,10 @@ class ExtractChunk:
     rejects: pl.DataFrame
     filtered: pl.DataFrame
     findings: pl.DataFrame
+    # Rejected data records decoded as far as they go (a bad field holds what its bytes gave),
+    # in the ``records`` schema. Only used to name a rejected record's key in its finding, so
+    # a fixed record and a newly broken one are told apart between passes. None: not known.
+    partial: pl.DataFrame | None = None
 
 
 @runtime_checkable

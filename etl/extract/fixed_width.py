@@ -84,13 +84,19 @@ class FixedWidthExtractor:
         for block in read_blocks(
             path, plan.record_length, source.line_break, chunk_records, start=encoding.bom_length
         ):
-            records, rejects, filtered = _extract_block(block, plan, totals)
+            records, rejects, filtered, partial = _extract_block(block, plan, totals)
             findings = [encoding.findings] if first else []
             if block.last:
                 findings.append(_trailer_findings(source, totals))
             first = False
             yield ExtractChunk(
-                source.name, block.records_in, records, rejects, filtered, concat_findings(findings)
+                source.name,
+                block.records_in,
+                records,
+                rejects,
+                filtered,
+                concat_findings(findings),
+                partial,
             )
         if first:  # empty file: still one chunk, so the schema and findings travel
             yield ExtractChunk(
@@ -175,7 +181,7 @@ def _classify(recs: NDArray[np.uint8], plan: _Plan) -> NDArray[np.int8]:
 
 def _extract_block(
     block: RecordBlock, plan: _Plan, totals: _Totals
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
     recs = block.records
     kind = _classify(recs, plan)
     src = plan.source.name
@@ -227,13 +233,16 @@ def _extract_block(
         reject(int(numbers[row]), base + first.offset, item, reason, data[row].tobytes())
         keep[row] = False
     columns = {RECORD_NO: pl.Series(RECORD_NO, numbers), BYTE_OFFSET: pl.Series(offsets)} | columns
-    records = _records_frame(plan.source, columns)
+    decoded = _records_frame(plan.source, columns)
+    records, partial = decoded, None
     if not keep.all():
-        records = records.filter(pl.Series(keep))
+        records = decoded.filter(pl.Series(keep))
+        partial = decoded.filter(~pl.Series(keep))
     return (
         records,
         pl.DataFrame(rejects, schema=REJECT_SCHEMA).sort("record_no", maintain_order=True),
         pl.DataFrame(filtered, schema=FILTER_SCHEMA).sort("record_no", maintain_order=True),
+        partial,
     )
 
 

@@ -190,3 +190,24 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
     return MappedTarget(
         rf, target.source, primary.height, out, filtered, findings, control_values, controls
     )
+
+
+def record_keys(
+    target: CompiledTarget, frames: dict[str, pl.DataFrame], records: pl.DataFrame
+) -> pl.DataFrame:
+    """The output key each of ``records`` (primary-source rows) would get: record_no, key.
+
+    Used for rejected records, decoded as far as they go, so their findings name a key.
+    """
+    rf = target.record_file
+    frame = records
+    for lk in target.lookups:
+        frame, _ = _join_lookup(frame, lk, frames[lk.source], "")
+    for item, comp in target.items:
+        if item.name in rf.key:
+            for name, expr in comp.stages:
+                frame = frame.with_columns(expr.alias(name))
+            frame = frame.with_columns(comp.expr.alias(ITEM_PREFIX + item.name))
+    return frame.select(
+        pl.col(RECORD_NO).alias("record_no"), record_key_expr(rf, ITEM_PREFIX).alias("key")
+    )

@@ -24,7 +24,7 @@ from etl.layout import DEFAULT_VERSION, Layout, get_layout, load_layouts
 from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
 from etl.load.csv_out import read_csv_columns
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
-from etl.mapping.apply import SOURCE_COL
+from etl.mapping.apply import SOURCE_COL, record_keys
 from etl.pipeline.manifest import build_manifest, write_findings, write_manifest, write_rejects
 from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
@@ -97,6 +97,43 @@ def _reconcile(
     return rows
 
 
+def _rejected_keys(
+    mappings: list[CompiledMapping],
+    sources: dict[str, ExtractedSource],
+    frames: dict[str, pl.DataFrame],
+) -> pl.DataFrame:
+    """file, record_no → the key (and 業務) a rejected record would have had in its first
+    V2.1 file."""
+    parts, seen = [], set()
+    for cm in mappings:
+        for target in cm.targets:
+            partial = sources[target.source].partial
+            if target.source in seen or not partial.height:
+                continue
+            seen.add(target.source)
+            keys = record_keys(target, frames, partial)
+            parts.append(
+                keys.with_columns(
+                    pl.lit(target.source).alias("file"), pl.lit(cm.layout.id).alias("_gyomu")
+                )
+            )
+    schema = {"record_no": pl.Int64, "key": pl.String, "file": pl.String, "_gyomu": pl.String}
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+
+def _name_rejected(findings: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """Fill the key of extract.rejected findings, so passes can tell fixed from new ones."""
+    if not keys.height:
+        return findings
+    named = findings.join(
+        keys.rename({"key": "_key"}), on=["file", "record_no"], how="left", maintain_order="left"
+    )
+    rejected = (pl.col("rule") == "extract.rejected") & pl.col("_key").is_not_null()
+    key = pl.when(rejected).then(pl.col("_key")).otherwise(pl.col("key")).alias("key")
+    gyomu = pl.when(rejected).then(pl.col("_gyomu")).otherwise(pl.col("gyomu")).alias("gyomu")
+    return named.with_columns(key, gyomu).drop("_key", "_gyomu")
+
+
 def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
     profile = load_profile(opts.vendor_folder)
     mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
@@ -128,6 +165,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             mapped.append((cm.layout.id, mt))
 
     outputs = {(lay, mt.record_file.id): mt.frame for lay, mt in mapped}
+    keys = _rejected_keys(mappings, sources, frames)
     finding_frames = [s.findings for s in sources.values()]
     finding_frames += [mt.findings for _, mt in mapped]
     for cm in mappings:
@@ -137,7 +175,8 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         finding_frames.append(
             validate_layout(cm.layout, own, load_layout_rules(cm.layout.id), outputs)
         )
-    findings = concat_findings(finding_frames).sort(["gyomu", "file", "record_no"], nulls_last=True)
+    findings = _name_rejected(concat_findings(finding_frames), keys)
+    findings = findings.sort(["gyomu", "file", "record_no"], nulls_last=True)
 
     with staged_dir(opts.out_dir, replace=opts.replace) as stage:
         written: list[tuple[str, MappedTarget, WrittenFile]] = []

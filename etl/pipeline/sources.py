@@ -31,6 +31,7 @@ class ExtractedSource:
     rejects: pl.DataFrame  # REJECT_SCHEMA
     filtered: pl.DataFrame  # FILTER_SCHEMA (control records)
     findings: pl.DataFrame
+    partial: pl.DataFrame  # rejected data records decoded as far as they go (names their keys)
 
 
 def find_source_path(dump_dir: Path, source: SourceFile) -> Path:
@@ -91,8 +92,12 @@ def extract_source(
         sha256 = hashing.result()
     records = pl.concat([c.records for c in chunks]) if chunks else pl.DataFrame()
     text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
-    if gaiji is not None and text_fields and records.height:
-        records = records.with_columns([gaiji.apply(pl.col(n)).alias(n) for n in text_fields])
+    partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
+    partial = pl.concat(partials) if partials else records.clear()
+    if gaiji is not None and text_fields:
+        apply = [gaiji.apply(pl.col(n)).alias(n) for n in text_fields]
+        records = records.with_columns(apply) if records.height else records
+        partial = partial.with_columns(apply) if partial.height else partial
     rejects = (
         pl.concat([c.rejects for c in chunks]) if chunks else pl.DataFrame(schema=REJECT_SCHEMA)
     )
@@ -117,4 +122,5 @@ def extract_source(
         rejects=rejects,
         filtered=filtered,
         findings=findings,
+        partial=partial,
     )
