@@ -1,21 +1,21 @@
 """Compare two runs of a project (`chukan diff`, and automatically after each run).
 
 A diff belongs to neither run, so it lives beside them: ``diffs/<old-run>__<new-run>/`` holds
-diff.json (and the rendered reports), built in a hidden folder and renamed into place.
+diff.json, diff.html and diff.xlsx, built in a hidden folder and renamed into place.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from etl.diff import RunDiff, diff_runs
 from etl.layout import load_layouts
-from etl.load import staged_dir, write_bytes_atomic
+from etl.load import staged_dir
 from etl.passes.catalog import Catalog
 from etl.passes.model import PassName, RunRecord, previous_pass
 from etl.passes.project import Project, ProjectError
+from etl.report import write_diff_reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,5 @@ def compare(project: Project, old: RunRecord, new: RunRecord) -> Comparison:
     diff = diff_runs(project.root / old.path, project.root / new.path, load_layouts())
     folder = project.root / "diffs" / f"{old.run_id}__{new.run_id}"
     with staged_dir(folder, replace=True) as stage:
-        data = json.dumps(diff.to_dict(), ensure_ascii=False, indent=2) + "\n"
-        write_bytes_atomic(stage / "diff.json", data.encode("utf-8"))
+        write_diff_reports(diff.to_dict(), stage)  # diff.json, diff.html, diff.xlsx
     return Comparison(old, new, diff, folder)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from etl import __version__
-from etl.errors import ChukanError, MappingError
+from etl.errors import ChukanError, MappingError, WriteError
 from etl.extract.profile import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
 from etl.layout import DEFAULT_VERSION, Layout, get_layout, load_layouts
@@ -28,7 +29,7 @@ from etl.mapping.apply import SOURCE_COL, record_keys
 from etl.pipeline.manifest import build_manifest, write_findings, write_manifest, write_rejects
 from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
-from etl.text.gaiji import GaijiTable, load_gaiji_table
+from etl.text.gaiji import load_gaiji_table
 from etl.text.wareki import load_eras
 from etl.validate import load_layout_rules, validate_layout
 
@@ -134,14 +135,15 @@ def _name_rejected(findings: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     return named.with_columns(key, gyomu).drop("_key", "_gyomu")
 
 
-def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
-    profile = load_profile(opts.vendor_folder)
-    mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
-    gaiji: GaijiTable | None = (
-        load_gaiji_table(profile.gaiji_table) if profile.gaiji_table else None
-    )
+def _extract_all(
+    opts: JobOptions,
+    profile: SourceProfile,
+    mappings: list[CompiledMapping],
+    progress: ProgressFn | None,
+) -> dict[str, ExtractedSource]:
+    gaiji = load_gaiji_table(profile.gaiji_table) if profile.gaiji_table else None
     needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
-    sources = {
+    return {
         name: extract_source(
             opts.dump_dir,
             profile,
@@ -152,8 +154,11 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         )
         for name in needed
     }
-    frames = {name: s.records for name, s in sources.items()}
 
+
+def _map_all(
+    mappings: list[CompiledMapping], frames: dict[str, pl.DataFrame], progress: ProgressFn | None
+) -> list[tuple[str, MappedTarget]]:
     mapped: list[tuple[str, MappedTarget]] = []
     for cm in mappings:
         for target in cm.targets:
@@ -163,9 +168,17 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             if mt.source_records != mt.frame.height + mt.filtered.height:
                 raise ChukanError(f"mapping lost records in {cm.layout.id}/{target.record_file.id}")
             mapped.append((cm.layout.id, mt))
+    return mapped
 
+
+def _validate_all(
+    mappings: list[CompiledMapping],
+    mapped: list[tuple[str, MappedTarget]],
+    sources: dict[str, ExtractedSource],
+    frames: dict[str, pl.DataFrame],
+    progress: ProgressFn | None,
+) -> pl.DataFrame:
     outputs = {(lay, mt.record_file.id): mt.frame for lay, mt in mapped}
-    keys = _rejected_keys(mappings, sources, frames)
     finding_frames = [s.findings for s in sources.values()]
     finding_frames += [mt.findings for _, mt in mapped]
     for cm in mappings:
@@ -175,17 +188,41 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         finding_frames.append(
             validate_layout(cm.layout, own, load_layout_rules(cm.layout.id), outputs)
         )
+    keys = _rejected_keys(mappings, sources, frames)
     findings = _name_rejected(concat_findings(finding_frames), keys)
-    findings = findings.sort(["gyomu", "file", "record_no"], nulls_last=True)
+    return findings.sort(["gyomu", "file", "record_no"], nulls_last=True)
 
-    with staged_dir(opts.out_dir, replace=opts.replace) as stage:
-        written: list[tuple[str, MappedTarget, WrittenFile]] = []
-        for lay, mt in mapped:
-            if progress:
-                progress(f"write {lay}/{mt.record_file.id}", 0, None)
-            frame = mt.frame.drop("_record_no", SOURCE_COL)
-            wf = write_csv(frame, stage / lay / f"{mt.record_file.id}.csv", opts.csv)
-            written.append((lay, mt, wf))
+
+def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
+    if opts.out_dir.exists() and not opts.replace:  # fail before the work, not after it
+        raise WriteError(f"{opts.out_dir} already exists; choose another --out or pass --replace")
+    profile = load_profile(opts.vendor_folder)
+    mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
+    sources = _extract_all(opts, profile, mappings, progress)
+    frames = {name: s.records for name, s in sources.items()}
+    mapped = _map_all(mappings, frames, progress)
+
+    # Exit order matters: the writer threads finish before a failed stage is removed.
+    with staged_dir(opts.out_dir, replace=opts.replace) as stage, ThreadPoolExecutor(2) as pool:
+        # V2.1 files are encoded, hashed and written on other threads while validation runs
+        # here: polars, hashlib and file I/O release the GIL, so both use the two cores.
+        pending = [
+            (
+                lay,
+                mt,
+                pool.submit(
+                    write_csv,
+                    mt.frame.drop("_record_no", SOURCE_COL),
+                    stage / lay / f"{mt.record_file.id}.csv",
+                    opts.csv,
+                ),
+            )
+            for lay, mt in mapped
+        ]
+        findings = _validate_all(mappings, mapped, sources, frames, progress)
+        if progress:
+            progress("write V2.1 files", 0, None)
+        written = [(lay, mt, future.result()) for lay, mt, future in pending]
         controls = _reconcile(written, opts.csv)
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))

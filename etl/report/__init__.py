@@ -2,20 +2,27 @@
 
 The run report is read back from a run folder (``load_run_report``) and written next to it
 (``write_reports``): report.html (self-contained), report.xlsx (filterable), report.json.
+A pass-to-pass diff (``RunDiff.to_dict()``) is written the same way by ``write_diff_reports``:
+diff.html, diff.xlsx, diff.json.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from etl.load import write_bytes_atomic
+from etl.report.diff_html import render_diff_html
+from etl.report.diff_xlsx import diff_workbook_bytes, write_diff_xlsx
 from etl.report.html import render_html
 from etl.report.json_report import render_json
 from etl.report.model import ReportError, RunMeta, RunReport, load_run_report
 from etl.report.xlsx import workbook_bytes, write_xlsx
 
 REPORT_FILES = {"html": "report.html", "xlsx": "report.xlsx", "json": "report.json"}
+DIFF_REPORT_FILES = {"html": "diff.html", "xlsx": "diff.xlsx", "json": "diff.json"}
 
 
 def write_reports(report: RunReport, out_dir: Path) -> dict[str, Path]:
@@ -38,14 +45,37 @@ def write_run_reports(run_dir: Path) -> dict[str, Path]:
     return write_reports(load_run_report(run_dir, extra_sections=extra), run_dir)
 
 
+def render_diff_json(diff: Mapping[str, Any]) -> bytes:
+    """The diff dict as stored: key order as given (RunDiff's field order), UTF-8, indented."""
+    return json.dumps(diff, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+
+
+def write_diff_reports(diff: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Write diff.html, diff.xlsx and diff.json into ``out_dir``, atomically and owner-only."""
+    contents = {
+        "html": render_diff_html(diff).encode("utf-8"),
+        "xlsx": diff_workbook_bytes(diff),
+        "json": render_diff_json(diff),
+    }
+    return {
+        kind: write_bytes_atomic(out_dir / DIFF_REPORT_FILES[kind], data).path
+        for kind, data in contents.items()
+    }
+
+
 __all__ = [
+    "DIFF_REPORT_FILES",
     "REPORT_FILES",
     "ReportError",
     "RunMeta",
     "RunReport",
     "load_run_report",
+    "render_diff_html",
+    "render_diff_json",
     "render_html",
     "render_json",
+    "write_diff_reports",
+    "write_diff_xlsx",
     "write_reports",
     "write_run_reports",
     "write_xlsx",

@@ -14,8 +14,18 @@ import polars as pl
 
 from etl.findings import Severity
 from etl.report.model import EXTRA_SECTION_TITLES, SEVERITY_LABELS, RuleCount, RunReport
-from etl.report.templates import SCRIPT, STYLE
-from etl.report.templates.markup import NONE_HTML, bar_chart, cell, esc, num, table, value_html
+from etl.report.reconciliation import reconciliation_html
+from etl.report.templates.markup import (
+    NONE_HTML,
+    bar_chart,
+    cards,
+    cell,
+    esc,
+    num,
+    page,
+    table,
+    value_html,
+)
 
 PASS_LABELS = {"test1": "テスト移行 1回目", "test2": "テスト移行 2回目", "production": "本番移行"}
 CHART_RULES = 15  # bars in the chart; the table below it lists every rule
@@ -35,7 +45,7 @@ def when(value: str | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S") + zone
 
 
-def _severity(sev: str) -> str:
+def severity_badge(sev: str) -> str:
     return f'<span class="sev {esc(sev)}">{esc(SEVERITY_LABELS.get(sev, sev))}</span>'
 
 
@@ -75,18 +85,13 @@ def _summary(report: RunReport) -> str:
     meta = report.meta
     errors = report.severity_total(Severity.ERROR)
     warnings = report.severity_total(Severity.WARNING)
-    cards = [
+    card_items = [
         ("", "入力レコード", num(sum(s.records_in for s in report.sources))),
         ("", "出力レコード (V2.1)", num(sum(o.written for o in report.outputs))),
         ("error" if errors else "ok", "エラー", num(errors)),
         ("warning" if warnings else "ok", "警告", num(warnings)),
         ("ok" if report.balanced else "error", "件数の整合", "✓" if report.balanced else "✗"),
     ]
-    cards_html = "".join(
-        f'<div class="card {css}"><div class="label">{esc(label)}</div>'
-        f'<div class="value">{value}</div></div>'
-        for css, label, value in cards
-    )
     if errors:
         status = f"エラー {num(errors)} 件: 本番移行の前に解消が必要です"
         status_html = f'<span class="status error">{status}</span>'
@@ -112,7 +117,7 @@ def _summary(report: RunReport) -> str:
         notice = f'<div class="notice"><strong>ゲートの警告</strong><ul>{items}</ul></div>'
     return (
         f'<section id="summary"><h2>概要</h2><p>{status_html}</p>'
-        f'<div class="cards">{cards_html}</div>{notice}'
+        f"{cards(card_items)}{notice}"
         f'<dl class="facts">{facts_html}</dl></section>'
     )
 
@@ -184,7 +189,7 @@ def _rule_details(
     )
     return (
         f'<details class="rule" id="rule-{index}" open><summary><code>{esc(rc.rule)}</code> '
-        f"{_severity(rc.severity)} {num(rc.count)} 件</summary><div>{search}{body}{note}</div>"
+        f"{severity_badge(rc.severity)} {num(rc.count)} 件</summary><div>{search}{body}{note}</div>"
         "</details>"
     )
 
@@ -200,7 +205,7 @@ def _findings(report: RunReport) -> str:
     by_rule = table(
         ["ルール", "重大度", "件数", "明細"],
         (
-            [f"<code>{esc(c.rule)}</code>", _severity(c.severity), num(c.count),
+            [f"<code>{esc(c.rule)}</code>", severity_badge(c.severity), num(c.count),
              f'<a href="#rule-{i}">表示</a>']
             for i, c in enumerate(report.rule_counts, 1)
         ),
@@ -230,25 +235,29 @@ def _findings(report: RunReport) -> str:
     )
 
 
+def _extra_section(report: RunReport, key: str, data: object) -> str:
+    if key == "reconciliation":
+        return reconciliation_html(data, report)
+    return value_html(data)
+
+
 def render_html(report: RunReport) -> str:
     extra = [
-        (f"extra-{i}", EXTRA_SECTION_TITLES.get(key, key), value_html(data))
+        (
+            "reconciliation" if key == "reconciliation" else f"extra-{i}",
+            EXTRA_SECTION_TITLES.get(key, key),
+            _extra_section(report, key, data),
+        )
         for i, (key, data) in enumerate(report.extra_sections.items(), 1)
     ]
     toc = [("summary", "概要"), ("counts", "件数"), ("findings", "検査結果")]
     toc += [(anchor, title) for anchor, title, _ in extra]
-    nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in toc)
     sections = [_summary(report), _counts(report), _findings(report)]
     sections += [f'<section id="{a}"><h2>{esc(t)}</h2>{h}</section>' for a, t, h in extra]
-    title = f"移行実行レポート {report.vendor} {report.meta.pass_name or ''}".strip()
-    return (
-        '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"{_header(report)}\n"
-        f'<nav class="toc"><div class="wrap">{nav}</div></nav>\n'
-        '<main class="wrap">\n' + "\n".join(sections) + "\n</main>\n"
-        f'<footer class="wrap">chukan-etl {esc(report.tool_version)} が作成しました。'
-        "このファイルは外部のリソースを読み込みません。</footer>\n"
-        f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    return page(
+        title=f"移行実行レポート {report.vendor} {report.meta.pass_name or ''}".strip(),
+        header_html=_header(report),
+        toc=toc,
+        sections=sections,
+        tool_version=report.tool_version,
     )

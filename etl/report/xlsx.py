@@ -20,6 +20,7 @@ from etl.load import write_bytes_atomic
 from etl.pipeline.manifest import FINDING_HEADERS
 from etl.report.html import PASS_LABELS
 from etl.report.model import SEVERITY_LABELS, RunReport
+from etl.report.reconciliation import write_reconciliation_sheet
 
 MAX_ROWS = 1_048_576 - 1  # Excel's sheet limit, minus the header row
 MAX_CELL = 32_767  # Excel's limit on characters in one cell
@@ -186,6 +187,7 @@ def workbook_bytes(report: RunReport) -> bytes:
     book = _Book(buffer, report)
     _overview(book, report)
     _counts(book, report)
+    write_reconciliation_sheet(book, report)
     book.findings(book.sheet("不備一覧"), report.findings)
     for o in report.outputs:
         own = report.findings.filter(

@@ -72,7 +72,8 @@ def test_three_passes(scenario: tuple[Path, dict[str, Any]]) -> None:
     test2 = run_pass(project, PassName.TEST2, started_by="移行担当")
     assert test2.comparison is not None and test2.comparison.old.run_id == test1.run.run_id
     _assert_diff_matches(test2.comparison.diff, changes["transitions"][0])
-    assert (test2.comparison.folder / "diff.json").is_file()
+    for name in ("diff.json", "diff.html", "diff.xlsx"):
+        assert (test2.comparison.folder / name).is_file()
 
     for run, pass_name in ((test1, "test1"), (test2, "test2")):
         want = changes["passes"][pass_name]["control_totals"]["targets"]

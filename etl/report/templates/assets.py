@@ -45,6 +45,7 @@ h3 { font-size: 1.05rem; margin: 22px 0 8px; }
 .card.error { border-color: #f1b0b0; background: var(--error-bg); }
 .card.error .value { color: var(--error); }
 .card.warning .value { color: var(--warning); }
+.card.warning { border-color: #f3d19c; background: var(--warning-bg); }
 .card.ok { border-color: #a5d6a7; background: var(--ok-bg); }
 .card.ok .value { color: var(--ok); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px; margin: 18px 0 0; }
@@ -94,6 +95,51 @@ details.rule > summary { cursor: pointer; padding: 8px 14px; font-weight: 700;
 details.rule > div { padding: 4px 14px 12px; }
 input.filter { width: 22em; max-width: 100%; padding: 4px 8px; margin: 8px 0 2px;
   border: 1px solid var(--line); border-radius: 4px; font: inherit; }
+td.num.ng { text-align: right; }
+.alert { border: 1px solid #f1b0b0; border-left: 6px solid var(--error);
+  background: var(--error-bg); color: var(--error); font-weight: 700; padding: 10px 14px;
+  margin: 12px 0; border-radius: 4px; }
+table.recon { table-layout: fixed; margin-bottom: 14px; }
+.cards .card.accent .value { color: var(--accent); }
+.cards .card.added { border-left: 5px solid var(--ok); }
+.cards .card.removed { border-left: 5px solid var(--error); }
+.cards .card.changed { border-left: 5px solid var(--accent); }
+.cards .card.same { border-left: 5px solid #9aa6b5; }
+.cards + h3, .group { margin-top: 18px; }
+header.top .runs { margin: 8px 0 0; font-size: 1.05rem; font-weight: 600; }
+header.top .runs .arrow { color: #8fb3e0; padding: 0 10px; }
+header.top .runs code { background: rgba(255,255,255,.12); padding: 1px 6px; border-radius: 4px; }
+.chart .bar.change { fill: var(--accent); }
+.delta { display: inline-block; min-width: 3.2em; margin-left: 6px; padding: 0 6px;
+  border-radius: 4px; font-size: .85rem; text-align: right; font-weight: 700; }
+.delta.up { background: var(--ok-bg); color: var(--ok); }
+.delta.down { background: var(--error-bg); color: var(--error); }
+.delta.same { color: var(--muted); font-weight: 400; }
+td.old { background: #fdf1f0; }
+td.new { background: #eef8ef; }
+svg.mix rect.added { fill: #43a047; }
+svg.mix rect.removed { fill: var(--error); }
+svg.mix rect.changed { fill: var(--accent); }
+svg.mix rect.same { fill: #d5dbe3; }
+.legend { color: var(--muted); font-size: .85rem; margin: 2px 0 8px; }
+.legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
+  margin: 0 4px 0 12px; vertical-align: -1px; }
+.legend i.added { background: #43a047; } .legend i.removed { background: var(--error); }
+.legend i.changed { background: var(--accent); } .legend i.same { background: #d5dbe3; }
+h4 { font-size: .98rem; margin: 18px 0 6px; color: var(--brand); }
+.split { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: 24px;
+  align-items: start; }
+.split svg { max-width: 100%; height: auto; }
+details.file { border: 1px solid var(--line); border-radius: 6px; margin: 14px 0;
+  background: #fff; }
+details.file > summary { cursor: pointer; padding: 10px 14px; font-weight: 700;
+  background: #f7f9fc; }
+details.file > div { padding: 4px 14px 12px; }
+.tag { display: inline-block; padding: 0 8px; border-radius: 4px; font-size: .85rem;
+  font-weight: 700; margin-left: 6px; background: #eef2f7; color: var(--brand); }
+.tag.ok { background: var(--ok-bg); color: var(--ok); }
+.tag.error { background: var(--error-bg); color: var(--error); }
+.tag.warning { background: var(--warning-bg); color: var(--warning); }
 code { font-family: "Noto Sans Mono CJK JP", monospace; font-size: .92em; }
 footer { color: var(--muted); font-size: .85rem; padding: 8px 0 28px; }
 @media print {

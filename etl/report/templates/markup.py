@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
+from etl.report.templates.assets import SCRIPT, STYLE
+
 NONE_HTML = '<span class="muted">なし</span>'
 
 
@@ -23,6 +25,43 @@ def num(value: int) -> str:
 def cell(html: str, css_class: str = "") -> str:
     """A cell with its own class (ok / ng / value …), for ``table`` rows."""
     return f'<td class="{esc(css_class)}">{html}</td>' if css_class else f"<td>{html}</td>"
+
+
+def cards(items: Iterable[tuple[str, str, str]]) -> str:
+    """Summary cards from (css class: "" / ok / warning / error / accent, label, value markup)."""
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card {esc(css)}"><div class="label">{esc(label)}</div>'
+            f'<div class="value">{value}</div></div>'
+            for css, label, value in items
+        )
+        + "</div>"
+    )
+
+
+def page(
+    *,
+    title: str,
+    header_html: str,
+    toc: Sequence[tuple[str, str]],
+    sections: Sequence[str],
+    tool_version: str,
+) -> str:
+    """The whole self-contained document: inline style and script, table of contents (anchor,
+    title), sections (markup) and the footer."""
+    nav = "".join(f'<a href="#{esc(a)}">{esc(t)}</a>' for a, t in toc)
+    return (
+        '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"{header_html}\n"
+        f'<nav class="toc"><div class="wrap">{nav}</div></nav>\n'
+        '<main class="wrap">\n' + "\n".join(sections) + "\n</main>\n"
+        f'<footer class="wrap">chukan-etl {esc(tool_version)} が作成しました。'
+        "このファイルは外部のリソースを読み込みません。</footer>\n"
+        f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    )
 
 
 def table(
@@ -62,12 +101,14 @@ def table(
     )
 
 
-def bar_chart(bars: Sequence[tuple[str, int, str]], label: str) -> str:
+def bar_chart(
+    bars: Sequence[tuple[str, int, str]], label: str, *, label_w: int = 230, bar_w: int = 560
+) -> str:
     """Horizontal bars (label, value, css class) as inline SVG: no library, nothing fetched.
 
     No xmlns attribute: inline SVG in HTML does not need it, and the page stays free of URLs.
     """
-    label_w, bar_w, row_h, pad = 230, 560, 26, 8
+    row_h, pad = 26, 8
     width, height = label_w + bar_w + 70, pad * 2 + row_h * len(bars)
     peak = max((v for _, v, _ in bars), default=1) or 1
     parts = [
