@@ -211,3 +211,18 @@ def record_keys(
     return frame.select(
         pl.col(RECORD_NO).alias("record_no"), record_key_expr(rf, ITEM_PREFIX).alias("key")
     )
+
+
+def merge_mapped(parts: list[MappedTarget]) -> MappedTarget:
+    """One MappedTarget from the same target mapped chunk by chunk (every step is per row)."""
+    first = parts[0]
+    return MappedTarget(
+        first.record_file,
+        first.source,
+        sum(p.source_records for p in parts),
+        pl.concat([p.frame for p in parts]),
+        pl.concat([p.filtered for p in parts]),
+        concat_findings([p.findings for p in parts]),
+        pl.concat([p.control_values for p in parts]),
+        first.controls,
+    )

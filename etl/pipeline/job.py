@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from etl.layout import DEFAULT_VERSION, Layout, get_layout, load_layouts
 from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
 from etl.load.csv_out import read_csv_columns
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
-from etl.mapping.apply import SOURCE_COL, record_keys
+from etl.mapping.apply import SOURCE_COL, merge_mapped, record_keys
 from etl.pipeline.manifest import build_manifest, write_findings, write_manifest, write_rejects
 from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
@@ -108,11 +109,11 @@ def _rejected_keys(
     parts, seen = [], set()
     for cm in mappings:
         for target in cm.targets:
-            partial = sources[target.source].partial
-            if target.source in seen or not partial.height:
+            rejected = sources[target.source].partial
+            if target.source in seen or not rejected.height:
                 continue
             seen.add(target.source)
-            keys = record_keys(target, frames, partial)
+            keys = record_keys(target, frames, rejected)
             parts.append(
                 keys.with_columns(
                     pl.lit(target.source).alias("file"), pl.lit(cm.layout.id).alias("_gyomu")
@@ -135,40 +136,58 @@ def _name_rejected(findings: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     return named.with_columns(key, gyomu).drop("_key", "_gyomu")
 
 
-def _extract_all(
+MappedKey = tuple[str, str]  # (Layout id, RecordFile id)
+
+
+def _extract_and_map(
     opts: JobOptions,
     profile: SourceProfile,
     mappings: list[CompiledMapping],
     progress: ProgressFn | None,
-) -> dict[str, ExtractedSource]:
+) -> tuple[dict[str, ExtractedSource], list[tuple[str, MappedTarget]]]:
+    """Extract every source once and map every target.
+
+    A target without lookups is mapped chunk by chunk on a second thread while the next chunk
+    is decoded: decoding holds the GIL, polars does not, so the two overlap on two cores.
+    Targets with lookups need their lookup sources complete and are mapped afterwards.
+    """
     gaiji = load_gaiji_table(profile.gaiji_table) if profile.gaiji_table else None
     needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
-    return {
-        name: extract_source(
-            opts.dump_dir,
-            profile,
-            profile.file(name),
-            gaiji,
-            chunk_records=opts.chunk_records,
-            progress=progress,
-        )
-        for name in needed
-    }
+    streamed: dict[MappedKey, list[Future[MappedTarget]]] = {}
+    with ThreadPoolExecutor(max_workers=1) as mapper:
 
+        def on_chunk(name: str, records: pl.DataFrame) -> None:
+            for cm in mappings:
+                for t in cm.targets:
+                    if t.source == name and not t.lookups:
+                        job = mapper.submit(map_target, t, {name: records}, cm.layout.id)
+                        streamed.setdefault((cm.layout.id, t.record_file.id), []).append(job)
 
-def _map_all(
-    mappings: list[CompiledMapping], frames: dict[str, pl.DataFrame], progress: ProgressFn | None
-) -> list[tuple[str, MappedTarget]]:
+        sources = {
+            name: extract_source(
+                opts.dump_dir,
+                profile,
+                profile.file(name),
+                gaiji,
+                chunk_records=opts.chunk_records,
+                progress=progress,
+                on_chunk=partial(on_chunk, name),
+            )
+            for name in needed
+        }
+        done = {key: merge_mapped([f.result() for f in jobs]) for key, jobs in streamed.items()}
+    frames = {name: s.records for name, s in sources.items()}
     mapped: list[tuple[str, MappedTarget]] = []
     for cm in mappings:
         for target in cm.targets:
+            key = (cm.layout.id, target.record_file.id)
             if progress:
-                progress(f"map {cm.layout.id}/{target.record_file.id}", 0, None)
-            mt = map_target(target, frames, cm.layout.id)
+                progress(f"map {key[0]}/{key[1]}", 0, None)
+            mt = done[key] if key in done else map_target(target, frames, cm.layout.id)
             if mt.source_records != mt.frame.height + mt.filtered.height:
-                raise ChukanError(f"mapping lost records in {cm.layout.id}/{target.record_file.id}")
+                raise ChukanError(f"mapping lost records in {key[0]}/{key[1]}")
             mapped.append((cm.layout.id, mt))
-    return mapped
+    return sources, mapped
 
 
 def _validate_all(
@@ -198,9 +217,8 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         raise WriteError(f"{opts.out_dir} already exists; choose another --out or pass --replace")
     profile = load_profile(opts.vendor_folder)
     mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
-    sources = _extract_all(opts, profile, mappings, progress)
+    sources, mapped = _extract_and_map(opts, profile, mappings, progress)
     frames = {name: s.records for name, s in sources.items()}
-    mapped = _map_all(mappings, frames, progress)
 
     # Exit order matters: the writer threads finish before a failed stage is removed.
     with staged_dir(opts.out_dir, replace=opts.replace) as stage, ThreadPoolExecutor(2) as pool:

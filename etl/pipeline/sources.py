@@ -74,30 +74,37 @@ def extract_source(
     *,
     chunk_records: int,
     progress: ProgressFn | None = None,
+    on_chunk: Callable[[pl.DataFrame], object] | None = None,
 ) -> ExtractedSource:
+    """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded."""
     path = find_source_path(dump_dir, source)
     size = path.stat().st_size
     extractor = get_extractor(profile.format)
     total = size // source.record_length if source.record_length else None
     # hashlib releases the GIL on large buffers: hash the input while it is being decoded.
+    text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
+    apply = [gaiji.apply(pl.col(n)).alias(n) for n in text_fields] if gaiji is not None else []
+
+    def with_gaiji(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(apply) if apply and frame.height else frame
+
     chunks: list[ExtractChunk] = []
+    parts: list[pl.DataFrame] = []
     done = 0
     with ThreadPoolExecutor(max_workers=1) as hasher:
         hashing = hasher.submit(sha256_file, path)
         for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
             chunks.append(chunk)
+            parts.append(with_gaiji(chunk.records))
+            if on_chunk is not None:
+                on_chunk(parts[-1])
             done += chunk.records_in
             if progress:
                 progress(source.name, done, total)
         sha256 = hashing.result()
-    records = pl.concat([c.records for c in chunks]) if chunks else pl.DataFrame()
-    text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
+    records = pl.concat(parts) if parts else pl.DataFrame()
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
-    partial = pl.concat(partials) if partials else records.clear()
-    if gaiji is not None and text_fields:
-        apply = [gaiji.apply(pl.col(n)).alias(n) for n in text_fields]
-        records = records.with_columns(apply) if records.height else records
-        partial = partial.with_columns(apply) if partial.height else partial
+    partial = with_gaiji(pl.concat(partials)) if partials else records.clear()
     rejects = (
         pl.concat([c.rejects for c in chunks]) if chunks else pl.DataFrame(schema=REJECT_SCHEMA)
     )

@@ -69,8 +69,11 @@ def width(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compiled:
 def split(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compiled:
     if not isinstance(args, dict) or not isinstance(args.get("index"), int) or not args.get("sep"):
         raise ctx.fail(where, "split needs {sep: '-', index: N}")
-    parts = c.expr.str.split(str(args["sep"]))
-    return c.then(parts.list.get(int(args["index"]), null_on_oob=True))
+    index = int(args["index"])
+    # splitn into index+2 parts puts exactly part ``index`` in field_<index> (null when there
+    # are fewer parts) without building a list per row.
+    parts = c.expr.str.splitn(str(args["sep"]), index + 2)
+    return c.then(parts.struct.field(f"field_{index}"))
 
 
 def slice_(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compiled:
