@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import polars as pl
@@ -10,26 +9,17 @@ import polars as pl
 from etl.diff.errors import DiffError
 from etl.diff.model import FindingSample, FindingsDelta, RuleDelta
 from etl.findings import FINDING_SCHEMA
-from etl.pipeline.manifest import FINDING_HEADERS
+from etl.pipeline.manifest import read_findings
 
 IDENTITY = ("rule", "gyomu", "file", "key", "item")
 _OCC = "__occurrence"
-_BOM = b"\xef\xbb\xbf"
 
 
 def read_findings_csv(path: Path) -> pl.DataFrame:
-    """Read a run's findings.csv (Japanese headers, UTF-8 BOM, CRLF) back into FINDING_SCHEMA."""
-    try:
-        data = path.read_bytes().removeprefix(_BOM)
-    except FileNotFoundError as exc:
-        raise DiffError(path, "findings file is missing") from exc
-    frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
-    by_header = {ja: col for col, ja in FINDING_HEADERS.items()}
-    missing = [ja for ja in by_header if ja not in frame.columns]
-    if missing:
-        raise DiffError(path, f"not a findings file: no column {', '.join(missing)}")
-    frame = frame.rename(by_header)
-    return frame.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+    """A run's findings.csv back into FINDING_SCHEMA (etl.pipeline.manifest writes and reads it)."""
+    if not path.is_file():
+        raise DiffError(path, "findings file is missing")
+    return read_findings(path)
 
 
 def _numbered(findings: pl.DataFrame) -> pl.DataFrame:

@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 
+from etl.errors import ChukanError
+from etl.findings import FINDING_SCHEMA
 from etl.load import CsvFormat, WrittenFile, write_bytes_atomic, write_csv
 from etl.load.csv_out import LineEnding
 from etl.mapping.apply import MappedTarget
@@ -48,6 +50,20 @@ def write_rejects(stage: Path, sources: list[ExtractedSource]) -> dict[str, Writ
 def write_findings(stage: Path, findings: pl.DataFrame) -> WrittenFile:
     ordered = findings.select(list(FINDING_HEADERS)).rename(FINDING_HEADERS)
     return write_csv(ordered, stage / "findings.csv", STAFF_CSV)
+
+
+def read_findings(path: Path) -> pl.DataFrame:
+    """findings.csv as written by ``write_findings`` back into FINDING_SCHEMA."""
+    try:
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except (OSError, pl.exceptions.ComputeError) as exc:
+        raise ChukanError(f"{path}: unreadable findings file: {exc}") from exc
+    to_column = {ja: col for col, ja in FINDING_HEADERS.items()}
+    headers = [h.lstrip("\ufeff") for h in raw.columns]
+    if set(headers) != set(to_column):
+        raise ChukanError(f"{path}: not a findings file: headers {headers}")
+    frame = raw.rename(dict(zip(raw.columns, [to_column[h] for h in headers], strict=True)))
+    return frame.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
 
 
 def _rel(path: Path, stage: Path) -> str:

@@ -16,7 +16,7 @@ import polars as pl
 
 from etl.errors import ChukanError
 from etl.findings import FINDING_SCHEMA, Severity
-from etl.pipeline.manifest import FINDING_HEADERS
+from etl.pipeline.manifest import read_findings as read_findings_csv
 
 DEFAULT_TOP = 200  # finding rows shown per rule in the HTML; the XLSX always has all of them
 SEVERITY_LABELS = {Severity.ERROR.value: "エラー", Severity.WARNING.value: "警告"}
@@ -141,19 +141,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def read_findings(path: Path) -> pl.DataFrame:
-    """findings.csv (Japanese headers, BOM, CRLF) back into FINDING_SCHEMA."""
-    to_column = {ja: col for col, ja in FINDING_HEADERS.items()}
-    try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (OSError, pl.exceptions.ComputeError) as exc:
-        raise ReportError(path, f"unreadable findings file: {exc}") from exc
-    headers = [h.lstrip("\ufeff") for h in raw.columns]
-    if set(headers) != set(to_column):
-        raise ReportError(path, f"unexpected headers {headers}; want {list(to_column)}")
-    frame = raw.rename(dict(zip(raw.columns, [to_column[h] for h in headers], strict=True)))
-    # A blank and a missing value look the same to staff; one spelling keeps rendering simple.
+    """findings.csv read back, blanks and missing values spelled the same (as staff see them)."""
+    typed = read_findings_csv(path)
     text = [c for c, t in FINDING_SCHEMA.items() if t == pl.String()]
-    typed = frame.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
     return typed.with_columns(pl.col(text).fill_null(""))
 
 
