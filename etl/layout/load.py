@@ -45,8 +45,11 @@ def load_code_table(path: Path) -> CodeTable:
 
 @lru_cache(maxsize=8)
 def load_code_tables(version: str = DEFAULT_VERSION) -> dict[str, CodeTable]:
-    folder = layouts_root(version) / "codes"
-    tables = [load_code_table(p) for p in sorted(folder.glob("*.yaml"))]
+    return _code_tables(layouts_root(version))
+
+
+def _code_tables(root: Path) -> dict[str, CodeTable]:
+    tables = [load_code_table(p) for p in sorted((root / "codes").glob("*.yaml"))]
     return {t.id: t for t in tables}
 
 
@@ -102,10 +105,14 @@ def load_layout_file(path: Path, tables: dict[str, CodeTable]) -> Layout:
 @lru_cache(maxsize=8)
 def load_layouts(version: str = DEFAULT_VERSION) -> dict[str, Layout]:
     """All layouts of a version, by id."""
-    tables = load_code_tables(version)
-    root = layouts_root(version)
+    return load_layout_folder(layouts_root(version))
+
+
+def load_layout_folder(root: Path) -> dict[str, Layout]:
+    """All layouts in a folder shaped like layouts/<version>/ (e.g. a run's snapshot of it)."""
     if not root.is_dir():
         raise LayoutError(root, "layout version folder not found")
+    tables = _code_tables(root)
     layouts = [load_layout_file(p, tables) for p in sorted(root.glob("*.yaml"))]
     return {lay.id: lay for lay in layouts}
 

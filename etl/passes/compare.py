@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.diff import RunDiff, diff_runs
-from etl.layout import load_layouts
+from etl.layout import Layout, load_layout_folder, load_layouts
 from etl.load import staged_dir
 from etl.passes.catalog import Catalog
-from etl.passes.model import PassName, RunRecord, previous_pass
+from etl.passes.model import STANDARD, PassName, RunRecord, previous_pass
 from etl.passes.project import Project, ProjectError
 from etl.report import write_diff_reports
 
@@ -45,8 +45,20 @@ def baseline_for(catalog: Catalog, run: RunRecord) -> RunRecord | None:
     return catalog.latest(before) if before is not None else None
 
 
+def _standard(project: Project, run: RunRecord) -> dict[str, Layout] | None:
+    folder = project.root / run.path / STANDARD / run.layout_version
+    return load_layout_folder(folder) if folder.is_dir() else None
+
+
 def compare(project: Project, old: RunRecord, new: RunRecord) -> Comparison:
-    diff = diff_runs(project.root / old.path, project.root / new.path, load_layouts())
+    """Diff two runs with the layouts each used (layout changes show as a layout diff)."""
+    new_layouts = _standard(project, new) or load_layouts()
+    diff = diff_runs(
+        project.root / old.path,
+        project.root / new.path,
+        new_layouts,
+        old_layouts=_standard(project, old),
+    )
     folder = project.root / "diffs" / f"{old.run_id}__{new.run_id}"
     with staged_dir(folder, replace=True) as stage:
         write_diff_reports(diff.to_dict(), stage)  # diff.json, diff.html, diff.xlsx

@@ -14,6 +14,10 @@ class PassName(StrEnum):
 
 PASS_ORDER = (PassName.TEST1, PassName.TEST2, PassName.PRODUCTION)
 
+# A run keeps a copy of the layouts it used under runs/<pass>/<id>/standard/<version>/, so a
+# later diff can show what changed in the standard between two runs.
+STANDARD = "standard"
+
 
 def previous_pass(name: PassName) -> PassName | None:
     i = PASS_ORDER.index(name)

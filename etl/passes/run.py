@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +14,12 @@ import polars as pl
 
 from etl import __version__
 from etl.errors import ChukanError
-from etl.layout import DEFAULT_VERSION
+from etl.layout import DEFAULT_VERSION, layouts_root
 from etl.passes.catalog import Catalog, sweep_unrecorded
 from etl.passes.compare import Comparison, baseline_for, compare
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates
-from etl.passes.model import PassName, RunRecord, Signoff
+from etl.passes.model import STANDARD, PassName, RunRecord, Signoff
 from etl.passes.project import Project, ProjectError
 from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
 from etl.report import write_run_reports
@@ -71,6 +72,12 @@ def record_fingerprints(result: JobResult) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
+def _finalize(stage: Path) -> None:
+    """Before a pass run is published: keep the layouts it used, render its reports."""
+    shutil.copytree(layouts_root(DEFAULT_VERSION), stage / STANDARD / DEFAULT_VERSION)
+    write_run_reports(stage)
+
+
 def run_pass(
     project: Project,
     pass_name: PassName,
@@ -121,7 +128,7 @@ def run_pass(
                 gyomu=project.gyomu,
                 csv=project.csv,
                 run_meta=meta,
-                finalize=write_run_reports,
+                finalize=_finalize,
             ),
             progress,
         )

@@ -153,3 +153,23 @@ def test_unrecorded_run_folders_are_swept(tmp_path: Path) -> None:
     assert set(done.swept) == {ghost, partial}
     visible = {p.name for p in (project.runs_dir / "test1").iterdir()}
     assert visible == {kept.run.run_id, done.run.run_id}
+
+
+def test_a_layout_change_between_runs_shows_in_the_diff(tmp_path: Path) -> None:
+    project = load_project(_project(tmp_path))
+    test1 = run_pass(project, PassName.TEST1)
+    # the test1 run keeps the layouts it used; pretend they were an older edition of the standard
+    snapshot = project.root / test1.run.path / "standard" / "v2.1" / "juki.yaml"
+    text = snapshot.read_text("utf-8")
+    snapshot.write_text(
+        text.replace("{name: 氏名, type: text, digits: 60", "{name: 氏名, type: text, digits: 40"),
+        "utf-8",
+    )
+    test2 = run_pass(project, PassName.TEST2)
+    assert test2.comparison is not None
+    juki = next(d for d in test2.comparison.diff.layouts if d.gyomu == "juki")
+    (jumin,) = [c for c in juki.record_files_changed if c.record_file == "jumin"]
+    assert [(c.item, c.attribute, c.old, c.new) for c in jumin.items_changed] == [
+        ("氏名", "digits", "40", "60")
+    ]
+    assert all(d.identical for d in test2.comparison.diff.layouts if d.gyomu != "juki")
