@@ -173,3 +173,17 @@ def test_a_layout_change_between_runs_shows_in_the_diff(tmp_path: Path) -> None:
         ("氏名", "digits", "40", "60")
     ]
     assert all(d.identical for d in test2.comparison.diff.layouts if d.gyomu != "juki")
+
+
+def test_layout_change_since_test2_refuses_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = load_project(_project(tmp_path))
+    run_pass(project, PassName.TEST2)
+    sign_off(project, PassName.TEST2, "山田", "確認済み")
+    # the standard (layouts, eras or validators) changed after test2
+    monkeypatch.setattr("etl.passes.run.layout_fingerprint", lambda version: "changed")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["run", "--pass", "production", "--project", str(project.root)])
+    assert refused.exit_code == 1
+    assert "layouts or validators changed since test2" in refused.output
