@@ -123,3 +123,17 @@ def test_docs_cover_every_command_and_word() -> None:
     spec_doc = (Path(__file__).parent.parent / "docs" / "mapping-spec.md").read_text("utf-8")
     for word in (*SOURCES, *STEPS):
         assert f"`{word}" in spec_doc or f"{{{word}" in spec_doc, word
+
+
+def test_load_into_duckdb(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    ran = runner.invoke(
+        cli, ["run", "--vendor", "vendor-a", "--dump", str(SAMPLE_A), "--out", str(out)]
+    )
+    assert ran.exit_code == 1  # the sample's broken records
+    db = f"duckdb:{tmp_path / 'load.duckdb'}"
+    strict = runner.invoke(cli, ["load", str(out), "--to", db])
+    assert strict.exit_code == 2 and "生年月日" in strict.output  # a required item left empty
+    relaxed = runner.invoke(cli, ["load", str(out), "--to", db, "--relax-not-null"])
+    assert relaxed.exit_code == 0, relaxed.output
+    assert "juki_jumin: 198 rows" in relaxed.output and "loaded into duckdb:" in relaxed.output

@@ -11,7 +11,7 @@ from etl import __version__
 from etl.cli.common import err
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
-from etl.cli.project import diff, init, runs, signoff
+from etl.cli.project import diff, init, load, runs, signoff
 from etl.cli.run import run
 from etl.errors import ChukanError
 
@@ -43,6 +43,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       chukan signoff --pass test2 --by NAME --reason TEXT
       chukan run --pass production             gated: clean, unchanged, signed-off test2
       chukan diff test1 test2                  what changed between two passes
+      chukan load runs/production/<id> --to postgresql://…   into the new system's database
     Looking at data:
       chukan layouts list                      what the standard holds
       chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
@@ -51,7 +52,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (layouts, inspect, run, init, signoff, runs, diff):
+for command in (layouts, inspect, run, init, signoff, runs, diff, load):
     cli.add_command(command)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from etl.cli.common import out
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out
+from etl.layout import load_layouts
+from etl.load.db import describe, load_run
 from etl.passes import PassName, find_project, init_project, list_runs, load_project, sign_off
 from etl.passes.compare import compare, resolve_run
 from etl.passes.run import open_catalog
@@ -88,3 +92,36 @@ def diff(old: str, new: str, project: Path | None) -> None:
     done = compare(proj, old_run, new_run)
     for table in render.diff_tables(done.diff, str(done.folder.relative_to(proj.root))):
         out.print(table)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--to",
+    "target",
+    envvar="CHUKAN_LOAD_TO",
+    default="duckdb:load.duckdb",
+    show_default=True,
+    help="duckdb:PATH or postgresql://… (or env CHUKAN_LOAD_TO; the password is never shown).",
+)
+@click.option("--schema", help="Database schema for the tables (default: the main one).")
+@click.option(
+    "--relax-not-null",
+    is_flag=True,
+    help="Create required columns that hold empty values without NOT NULL (listed in the result).",
+)
+def load(run_dir: Path, target: str, schema: str | None, relax_not_null: bool) -> None:
+    """Load a run's V2.1 files into DuckDB or PostgreSQL, then reconcile inside the database.
+
+    Tables come from the layout (types, NOT NULL, primary keys, comments with the 項目名); one
+    transaction per load; loading a run again replaces its data. Exit 1 when the counts or control
+    totals in the database differ from the run's manifest.
+    """
+    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
+    layouts = load_layouts(str(manifest["layout_version"]))
+    result = load_run(run_dir, target, layouts, schema=schema, relax_not_null=relax_not_null)
+    for line in describe(result):
+        out.print(line, highlight=False)
+    status = "loaded" if result.ok else "NOT loaded"
+    out.print(f"{status} into {result.target}", highlight=False, soft_wrap=True)
+    sys.exit(EXIT_OK if result.ok else EXIT_BLOCKING)

@@ -1,0 +1,102 @@
+"""Benchmark `load_run` into PostgreSQL against `psql \\copy` of the same CSV files.
+
+For N generated 住民記録 persons (`chukan run --gyomu juki` once: juki/jumin.csv + setai.csv),
+a throwaway PostgreSQL server (Debian's, as the test fixture starts it) receives, alternately:
+  load_run:  the whole load: DROP/CREATE typed tables (varchar(桁数), date, bigint, NOT NULL),
+             COPY FROM STDIN streamed by psycopg 3, primary keys, comments, reconciliation of
+             counts + control totals by SQL, chukan_loads, one transaction, commit;
+  \\copy:     `psql \\copy … FROM file CSV HEADER` of the same files into tables of plain text
+             columns with no constraints or keys (the floor any CSV load pays), one per file.
+Reports records/s of each (best of --repeat) and the ratio (target for issue 5: ≥ 0.70).
+
+    python benchmarks/bench_load.py [--persons 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.load.pgserver: the same throwaway server as the tests
+
+from etl.layout import load_layouts  # noqa: E402
+from etl.load.db import load_run  # noqa: E402
+from fixtures.generate import generate_vendor_a  # noqa: E402
+from tests.load import pgserver  # noqa: E402
+
+WORK = ROOT / "benchmarks" / "work"
+
+
+def prepare(persons: int) -> Path:
+    dump = WORK / f"vendor-a-{persons}"
+    if not (dump / "JUMIN.DAT").is_file():
+        generate_vendor_a(dump, persons)
+    run = WORK / f"run-juki-{persons}"
+    if not (run / "manifest.json").is_file():
+        chukan = [str(Path(sys.executable).parent / "chukan"), "run", "--vendor", "vendor-a"]
+        args = ["--dump", str(dump), "--out", str(run), "--gyomu", "juki", "--replace"]
+        done = subprocess.run(chukan + args, capture_output=True, text=True)
+        if done.returncode not in (0, 1):  # 1: blocking findings of the deliberately broken records
+            raise SystemExit(f"chukan run failed: {done.stderr}")
+    return run
+
+
+def copy_baseline(server: pgserver.PgServer, run: Path, files: list[tuple[str, Path]]) -> float:
+    """Seconds for psql \\copy of every file into fresh text-column tables."""
+    script = []
+    for table, path in files:
+        header = path.open(encoding="utf-8").readline().rstrip("\r\n").split(",")
+        cols = ", ".join(f'"{c}" text' for c in header)
+        script.append(f'DROP TABLE IF EXISTS "{table}"; CREATE TABLE "{table}" ({cols});')
+    setup = server.psql("-c", "\n".join(script))
+    assert setup.returncode == 0, setup.stderr
+    start = time.perf_counter()
+    for table, path in files:
+        done = server.psql("-c", f"\\copy \"{table}\" FROM '{path}' WITH (FORMAT csv, HEADER)")
+        assert done.returncode == 0, done.stderr
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--persons", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    run = prepare(args.persons)
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    files = [(f"copy_{o['record_file']}", run / o["path"]) for o in manifest["outputs"]]
+    rows = sum(int(o["written"]) for o in manifest["outputs"])
+    size = sum(p.stat().st_size for _, p in files)
+    why = pgserver.install()
+    bindir = pgserver.find_bindir()
+    if why or bindir is None:
+        raise SystemExit(f"no PostgreSQL server: {why}")
+    server = pgserver.start(bindir)
+    layouts = load_layouts("v2.1")
+    try:
+        ours, base = [], []
+        for _ in range(args.repeat):
+            base.append(copy_baseline(server, run, files))
+            # the generated dump holds deliberately broken records (an empty 生年月日)
+            result = load_run(run, server.url, layouts, relax_not_null=True)
+            if not result.ok:
+                raise SystemExit(f"load not ok: {result.mismatches}")
+            ours.append(result.seconds)
+    finally:
+        server.stop()
+    best_ours, best_base = min(ours), min(base)
+    print(f"{rows:,} records ({size / 1e6:.0f} MB UTF-8 CSV: juki/jumin + juki/setai)")
+    print(f"psql \\copy (text cols): {best_base:6.2f} s  {rows / best_base:>10,.0f} records/s")
+    print(f"load_run (PostgreSQL):  {best_ours:6.2f} s  {rows / best_ours:>10,.0f} records/s")
+    print(f"ratio load_run / \\copy: {best_base / best_ours:.2f} (target ≥ 0.70)")
+    print(f"all runs: \\copy {[round(s, 2) for s in base]}, load_run {[round(s, 2) for s in ours]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""A finished run folder as the loader sees it: manifest, V2.1 files and their tables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from etl.layout import Layout
+from etl.load.csv_out import OUTPUT_ENCODINGS
+from etl.load.db.errors import LoadError
+from etl.load.db.schema import TableSpec
+
+
+@dataclass(frozen=True, slots=True)
+class FileToLoad:
+    table: TableSpec
+    path: Path
+    written: int  # manifest outputs[].written
+    sha256: str  # manifest outputs[].sha256
+
+
+@dataclass(frozen=True, slots=True)
+class RunToLoad:
+    run_dir: Path
+    run_id: str
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    encoding: str  # the run's output encoding (manifest output.encoding)
+    files: tuple[FileToLoad, ...]
+
+    @property
+    def controls(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("reconciliation", {}).get("controls", []))
+
+
+def read_run(
+    run_dir: Path, layouts: Mapping[str, Layout], schema: str | None, target: str
+) -> RunToLoad:
+    manifest_path = run_dir / "manifest.json"
+    try:
+        raw = manifest_path.read_bytes()
+        manifest = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        raise LoadError(target, f"{manifest_path}: not a readable run manifest: {exc}") from exc
+    encoding = str(manifest.get("output", {}).get("encoding", ""))
+    if encoding not in OUTPUT_ENCODINGS:
+        raise LoadError(target, f"{manifest_path}: unknown output encoding {encoding!r}")
+    files = []
+    for out in manifest.get("outputs", []):
+        layout = layouts.get(out["gyomu"])
+        if layout is None:
+            raise LoadError(target, f"{manifest_path}: no layout for 業務 {out['gyomu']!r}")
+        try:
+            rf = layout.record_file(out["record_file"])
+        except KeyError as exc:
+            raise LoadError(target, f"{manifest_path}: {exc.args[0]}") from exc
+        files.append(
+            FileToLoad(
+                TableSpec(layout, rf, schema),
+                run_dir / out["path"],
+                int(out["written"]),
+                str(out["sha256"]),
+            )
+        )
+    if not files:
+        raise LoadError(target, f"{manifest_path}: the run wrote no V2.1 files")
+    run_id = run_dir.name  # a plain `chukan run`; a pass run names itself in run.json
+    meta_path = run_dir / "run.json"
+    if meta_path.is_file():
+        run_id = str(json.loads(meta_path.read_text(encoding="utf-8")).get("run_id", run_id))
+    return RunToLoad(
+        run_dir=run_dir,
+        run_id=run_id,
+        manifest=manifest,
+        manifest_sha256=hashlib.sha256(raw).hexdigest(),
+        encoding=encoding,
+        files=tuple(files),
+    )
+
+
+def check_header(f: FileToLoad, encoding: str, target: str) -> None:
+    """The CSV header must be the layout's 項目名 in order: loads map columns by position."""
+    with f.path.open("rb") as fh:
+        first = fh.readline()
+    text = first.decode("cp932" if encoding == "cp932" else "utf-8-sig", errors="replace")
+    header = text.rstrip("\r\n").split(",")
+    expected = f.table.record_file.item_names
+    if header != expected:
+        raise LoadError(
+            target,
+            f"{f.path}: header {header} does not match the layout's items {expected}",
+            table=f.table.name,
+        )

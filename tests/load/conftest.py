@@ -1,0 +1,78 @@
+"""Runs to load (the vendor-a sample, a bigger generated one) and a PostgreSQL server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from etl.pipeline.job import JobOptions, run_job
+from etl.resources import data_dir
+from fixtures.generate import generate_vendor_a
+from tests.load import pgserver
+
+BIG_PERSONS = 200_000  # big enough that a COPY lasts long enough to be killed in the middle
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("load") / "sample"
+    run_job(
+        JobOptions(
+            vendor_folder=data_dir("mappings") / "vendor-a",
+            dump_dir=data_dir("fixtures") / "vendor-a" / "sample",
+            out_dir=out,
+        )
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("load-big")
+    generate_vendor_a(base / "dump", BIG_PERSONS, broken=False)
+    out = base / "run"
+    run_job(
+        JobOptions(
+            vendor_folder=data_dir("mappings") / "vendor-a",
+            dump_dir=base / "dump",
+            out_dir=out,
+            gyomu=("juki",),
+        )
+    )
+    shutil.rmtree(base / "dump")
+    return out
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PgServer]:
+    why = pgserver.install()
+    if why is not None:
+        pytest.skip(f"no PostgreSQL server for the load tests: {why}")
+    bindir = pgserver.find_bindir()
+    assert bindir is not None
+    server = pgserver.start(bindir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: pgserver.PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database per test, so each starts empty."""
+    name = "t_" + request.node.name.lower().translate(str.maketrans("[]-", "___"))[:50]
+    done = pg_server.psql("-c", f'CREATE DATABASE "{name}"')
+    assert done.returncode == 0, done.stderr
+    yield pg_server.url.rsplit("/", 1)[0] + "/" + name
+    pg_server.psql("-c", f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "duckdb":
+        return f"duckdb:{tmp_path / 'load.duckdb'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
