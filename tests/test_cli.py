@@ -137,3 +137,21 @@ def test_load_into_duckdb(runner: CliRunner, tmp_path: Path) -> None:
     relaxed = runner.invoke(cli, ["load", str(out), "--to", db, "--relax-not-null"])
     assert relaxed.exit_code == 0, relaxed.output
     assert "juki_jumin: 198 rows" in relaxed.output and "loaded into duckdb:" in relaxed.output
+
+
+def test_keys_package_verify(runner: CliRunner, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    runner.invoke(cli, ["run", "--vendor", "vendor-a", "--dump", str(SAMPLE_A), "--out", str(run)])
+    priv, pub = tmp_path / "k.pem", tmp_path / "k.pub"
+    made = runner.invoke(cli, ["keys", "generate", "--private", str(priv), "--public", str(pub)])
+    assert made.exit_code == 0 and "PRIVATE" not in made.output
+    assert (priv.stat().st_mode & 0o777) == 0o600
+    packed = runner.invoke(cli, ["package", str(run), "--sign", str(priv)])
+    assert packed.exit_code == 0, packed.output
+    archive = tmp_path / "run.package.tar.gz"
+    good = runner.invoke(cli, ["verify", str(archive), "--trust", str(pub)])
+    assert good.exit_code == 0 and "OK" in good.output, good.output
+    csv = tmp_path / "run.package" / "data" / "juki" / "jumin.csv"
+    csv.write_bytes(csv.read_bytes().replace("竹井".encode(), "竹田".encode(), 1))
+    bad = runner.invoke(cli, ["verify", str(tmp_path / "run.package"), "--trust", str(pub)])
+    assert bad.exit_code == 1 and "data/juki/jumin.csv" in bad.output

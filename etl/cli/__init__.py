@@ -11,6 +11,7 @@ from etl import __version__
 from etl.cli.common import err
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
+from etl.cli.package_cmd import keys, package, verify
 from etl.cli.project import diff, init, load, runs, signoff
 from etl.cli.run import run
 from etl.errors import ChukanError
@@ -44,6 +45,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       chukan run --pass production             gated: clean, unchanged, signed-off test2
       chukan diff test1 test2                  what changed between two passes
       chukan load runs/production/<id> --to postgresql://…   into the new system's database
+      chukan package runs/production/<id> --sign KEY   sealed handover; chukan verify PKG
     Looking at data:
       chukan layouts list                      what the standard holds
       chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
@@ -52,7 +54,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (layouts, inspect, run, init, signoff, runs, diff, load):
+for command in (layouts, inspect, run, init, signoff, runs, diff, load, keys, package, verify):
     cli.add_command(command)
 
 

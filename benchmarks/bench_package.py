@@ -1,0 +1,100 @@
+"""Benchmark `build_package` and `verify_package` on N 住民記録 records next to sha256sum.
+
+In one benchmark run, on the same files: `sha256sum` of the package's files (the hashing
+limit), packaging the run (copy, hash, schema check, dictionary, .tar.gz), and verifying the
+package folder and its archive (hash, size, record count, Table Schema, signature). Throughput
+is package bytes / wall seconds; the target for verify is ≥ 70% of sha256sum's.
+
+    python benchmarks/bench_package.py [--persons 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "work"
+
+
+def _sha256sum(files: list[Path]) -> float:
+    start = time.perf_counter()
+    subprocess.run(["sha256sum", *map(str, files)], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--persons", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from etl.layout import load_layouts
+    from etl.package import build_package, generate_keys, load_private_key, verify_package
+    from etl.resources import data_dir
+    from fixtures.generate import generate_vendor_a
+
+    dump = WORK / f"vendor-a-{args.persons}"
+    if not (dump / "JUMIN.DAT").exists():
+        generate_vendor_a(dump, args.persons, seed=7, broken=True)
+    run = WORK / f"run-juki-{args.persons}"
+    if not (run / "manifest.json").exists():
+        chukan = str(Path(sys.executable).parent / "chukan")
+        cmd = [chukan, "run", "--vendor", "vendor-a", "--gyomu", "juki", "--dump", str(dump)]
+        done = subprocess.run([*cmd, "--out", str(run), "--replace"], check=False)
+        if done.returncode not in (0, 1):
+            sys.exit(f"chukan run failed with exit code {done.returncode}")
+    keys = WORK / "bench-keys"
+    shutil.rmtree(keys, ignore_errors=True)
+    pair = generate_keys(keys / "seal.pem", keys / "seal.pub.pem")
+    key = load_private_key(pair.private_path)
+    out = WORK / "package" / "pkg"
+    gaiji = data_dir("mappings") / "vendor-a" / "gaiji.csv"
+    ratios = []
+    for i in range(args.repeat):
+        start = time.perf_counter()
+        result = build_package(
+            run, out, layouts=load_layouts(), gaiji_table=gaiji, key=key, replace=True
+        )
+        build_s = time.perf_counter() - start
+        files = sorted(p for p in out.rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for p in files)
+        base_before = _sha256sum(files)
+        start = time.perf_counter()
+        report = verify_package(out, trust=pair.public_path)
+        verify_s = time.perf_counter() - start
+        base_after = _sha256sum(files)
+        start = time.perf_counter()
+        arch = verify_package(result.archive, trust=pair.public_path)
+        arch_s = time.perf_counter() - start
+        if not (report.ok and arch.ok):
+            sys.exit(f"verify failed: {report.problems or arch.problems}")
+        base = (base_before + base_after) / 2  # load on a shared machine drifts
+        mb = size / 1e6
+        row = {
+            "repeat": i + 1,
+            "package_mb": round(mb, 1),
+            "archive_mb": round(result.archive.stat().st_size / 1e6, 1),
+            "sha256sum_mb_s": round(mb / base),
+            "package_mb_s": round(mb / build_s),
+            "verify_dir_mb_s": round(mb / verify_s),
+            "verify_archive_mb_s": round(mb / arch_s),
+            "verify_ratio": round(base / verify_s, 3),
+            "verify_archive_ratio": round(base / arch_s, 3),
+        }
+        ratios.append(row["verify_ratio"])
+        print(json.dumps(row), flush=True)
+    median = sorted(ratios)[len(ratios) // 2]
+    print(f"verify (folder) = {median:.0%} of sha256sum's throughput, median of {len(ratios)}")
+    print(f"target ≥ 70%: {'meets' if median >= 0.70 else 'MISSES'}")
+    shutil.rmtree(WORK / "package", ignore_errors=True)
+    shutil.rmtree(keys, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

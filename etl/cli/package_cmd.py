@@ -1,0 +1,99 @@
+"""`chukan keys generate`, `chukan package`, `chukan verify`: sealed handover packages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out, vendor_folder
+from etl.extract.profile import load_profile
+from etl.layout import load_layout_folder, load_layouts
+from etl.package import build_package, generate_keys, load_private_key, verify_package
+from etl.passes.model import STANDARD
+
+
+@click.group()
+def keys() -> None:
+    """Ed25519 keys for signing packages."""
+
+
+@keys.command("generate")
+@click.option("--private", "private_path", required=True, type=click.Path(path_type=Path))
+@click.option("--public", "public_path", required=True, type=click.Path(path_type=Path))
+def keys_generate(private_path: Path, public_path: Path) -> None:
+    """Write a new key pair (the private key owner-only; it is never printed)."""
+    pair = generate_keys(private_path, public_path)
+    out.print(f"private key {pair.private_path} (0600), public key {pair.public_path}")
+    out.print(f"fingerprint {pair.fingerprint}", highlight=False)
+
+
+def _layouts_of(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    # a pass run keeps the layouts it used; a one-off run names its layout version
+    snapshot = run_dir / STANDARD / str(manifest["layout_version"])
+    if snapshot.is_dir():
+        return dict(load_layout_folder(snapshot))
+    return dict(load_layouts(str(manifest["layout_version"])))
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Default: RUN.package")
+@click.option("--vendor", help="Vendor whose gaiji table the run used (default: the run's vendor).")
+@click.option("--sign", "key_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace an existing package of the same name.")
+def package(
+    run_dir: Path, out_dir: Path | None, vendor: str | None, key_path: Path | None, replace: bool
+) -> None:
+    """Seal a run into a handover package: a folder and a deterministic .tar.gz.
+
+    \b
+    V2.1 files, the gaiji table used (with every unmapped gaiji), a data dictionary (HTML, XLSX),
+    the run's validation and reconciliation summary, and datapackage.json (Frictionless Data
+    Package / Table Schema) with the size and SHA-256 of every file; --sign adds an Ed25519
+    signature. Packaging the same run twice gives the same archive.
+    """
+    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
+    meta_file = run_dir / "run.json"
+    meta = json.loads(meta_file.read_text("utf-8")) if meta_file.is_file() else {}
+    profile = load_profile(vendor_folder(vendor or str(manifest["vendor"])))
+    result = build_package(
+        run_dir,
+        out_dir or run_dir.with_name(run_dir.name + ".package"),
+        layouts=_layouts_of(run_dir, manifest),
+        gaiji_table=profile.gaiji_table,
+        municipality=meta.get("municipality"),
+        key=load_private_key(key_path) if key_path else None,
+        replace=replace,
+    )
+    out.print(f"package {result.package_dir}", highlight=False, soft_wrap=True)
+    out.print(f"archive {result.archive} sha256 {result.archive_sha256}", soft_wrap=True)
+    if result.signed_by:
+        out.print(f"signed by {result.signed_by}", highlight=False)
+    for r in result.relaxed:
+        out.print(
+            f"constraint left out (the data breaks it; see the findings): {r}", soft_wrap=True
+        )
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--trust",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Public key the package must be signed with.",
+)
+def verify(path: Path, trust: Path | None) -> None:
+    """Check a package (folder or .tar.gz): hashes, sizes, record counts, schemas, signature.
+
+    Exit 0 when everything holds, 1 naming each file and what differs.
+    """
+    report = verify_package(path, trust=trust)
+    for p in report.problems:
+        out.print(f"{p.file}: {p.message}", highlight=False, soft_wrap=True)
+    out.print(f"signature: {report.signature.value}; {report.files} files, {report.bytes:,} bytes")
+    out.print("OK" if report.ok else f"{len(report.problems)} problem(s)")
+    sys.exit(EXIT_OK if report.ok else EXIT_BLOCKING)

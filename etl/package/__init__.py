@@ -1,0 +1,29 @@
+"""Sealed handover packages (datapackage.json, data dictionary, signature) and their check."""
+
+from etl.package.build import PackageResult, archive_path, build_package
+from etl.package.errors import PackageError
+from etl.package.signing import (
+    KeyPair,
+    SignatureStatus,
+    generate_keys,
+    load_private_key,
+    load_public_key,
+    sign_manifest,
+)
+from etl.package.verify import Problem, VerifyReport, verify_package
+
+__all__ = [
+    "KeyPair",
+    "PackageError",
+    "PackageResult",
+    "Problem",
+    "SignatureStatus",
+    "VerifyReport",
+    "archive_path",
+    "build_package",
+    "generate_keys",
+    "load_private_key",
+    "load_public_key",
+    "sign_manifest",
+    "verify_package",
+]

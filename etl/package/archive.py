@@ -1,0 +1,186 @@
+"""The package as one deterministic .tar.gz, and a strict sequential reader for it.
+
+tar.gz rather than zip: the canonical form is fully described by public APIs
+(``TarInfo.tobuf``, ``gzip.GzipFile(mtime=0)``), so the writer makes it and the reader can
+demand it byte for byte. Every member header is one 512-byte ustar block built from the name
+and size only (fixed mtime, owner 0/0, no user names, 0600 files / 0700 folders); members come
+in a fixed order with datapackage.json first, so a reader knows every schema before the data.
+The gzip header carries no name and mtime 0. A changed byte anywhere therefore shows up as a
+differing header, padding or data hash, or as a gzip error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.load.atomic import FILE_MODE
+from etl.package.errors import PackageError
+
+BLOCK = tarfile.BLOCKSIZE
+RECORD = tarfile.RECORDSIZE
+COMPRESS_LEVEL = 6
+ARCHIVE_MTIME = 0
+CHUNK = 4 << 20
+# What GzipFile(filename="", mtime=0, compresslevel=6) writes: magic, deflate, no flags, mtime 0,
+# no extra flags, OS "unknown" (255).
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+FIRST = ("datapackage.json", "datapackage.json.sig")
+
+
+def member_order(paths: Sequence[str]) -> list[str]:
+    """datapackage.json and its signature first, then every other file in path order."""
+    first = [p for p in FIRST if p in paths]
+    return first + sorted(p for p in paths if p not in FIRST)
+
+
+def canonical_info(name: str, size: int, *, is_dir: bool = False) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = 0 if is_dir else size
+    info.mtime = ARCHIVE_MTIME
+    info.mode = 0o700 if is_dir else FILE_MODE
+    info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def canonical_header(info: tarfile.TarInfo) -> bytes:
+    return info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict")
+
+
+def canonical_entries(prefix: str, files: Sequence[tuple[str, int]]) -> list[tarfile.TarInfo]:
+    """The archive's members in order: the top folder, then each file after its folders."""
+    sizes = dict(files)
+    entries = [canonical_info(prefix, 0, is_dir=True)]
+    seen = {""}
+    for rel in member_order(list(sizes)):
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            folder = "/".join(parts[:i])
+            if folder not in seen:
+                seen.add(folder)
+                entries.append(canonical_info(f"{prefix}/{folder}", 0, is_dir=True))
+        entries.append(canonical_info(f"{prefix}/{rel}", sizes[rel]))
+    return entries
+
+
+def write_archive(src: Path, prefix: str, files: Sequence[str], dest: Path) -> str:
+    """Write ``dest`` (.tar.gz) from the files of ``src`` atomically; returns its SHA-256."""
+    entries = canonical_entries(prefix, [(f, (src / f).stat().st_size) for f in files])
+    if not prefix.isascii() or not all(f.isascii() for f in files):
+        raise PackageError(dest, "archive member names must be ASCII")
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as raw:
+            with (
+                gzip.GzipFile(
+                    filename="", mode="wb", fileobj=raw, compresslevel=COMPRESS_LEVEL, mtime=0
+                ) as gz,
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+            ):
+                for info in entries:
+                    if info.isdir():
+                        tar.addfile(info)
+                        continue
+                    with (src / info.name.removeprefix(prefix + "/")).open("rb") as fh:
+                        tar.addfile(info, fh)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    h = hashlib.sha256()
+    with dest.open("rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveMember:
+    """One file read from the archive: its data streamed as chunks (read them before the next)."""
+
+    name: str  # path inside the package (prefix removed)
+    size: int
+    header_ok: bool  # the header block is the canonical one for this name and size
+    chunks: Iterator[bytes]
+
+
+class ArchiveReader:
+    """Walk a package .tar.gz block by block, demanding the canonical form.
+
+    ``problems`` collects (member or "", message) for anything that is not canonical.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[tuple[str, str]] = []
+        self.prefix = ""
+
+    def _read_exact(self, stream: gzip.GzipFile, n: int) -> bytes:
+        data = stream.read(n)
+        if len(data) != n:
+            raise EOFError
+        return data
+
+    def members(self) -> Iterator[ArchiveMember]:
+        with self.path.open("rb") as raw:
+            if raw.read(len(GZIP_HEADER)) != GZIP_HEADER:
+                self.problems.append(("", "gzip ヘッダが規定の形ではありません"))
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                yield from self._walk(stream)
+
+    def _walk(self, stream: gzip.GzipFile) -> Iterator[ArchiveMember]:
+        pos = 0
+        while True:
+            block = self._read_exact(stream, BLOCK)
+            pos += BLOCK
+            if block == bytes(BLOCK):
+                break
+            try:
+                info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+            except tarfile.HeaderError as exc:
+                self.problems.append(("", f"tar ヘッダが壊れています (位置 {pos - BLOCK}): {exc}"))
+                return
+            name = info.name.rstrip("/")
+            if not self.prefix:
+                self.prefix = name.split("/")[0]
+            rel = name.removeprefix(self.prefix + "/") if "/" in name else ""
+            expected = canonical_header(canonical_info(name, info.size, is_dir=info.isdir()))
+            header_ok = block == expected and name.split("/")[0] == self.prefix
+            if info.isdir():
+                if not header_ok or info.size:
+                    self.problems.append((rel, "フォルダの tar ヘッダが規定の形ではありません"))
+                continue
+            member = ArchiveMember(rel, info.size, header_ok, self._data(stream, rel, info.size))
+            yield member
+            for _ in member.chunks:  # whatever the reader left, so the next header lines up
+                pass
+            pad = (-info.size) % BLOCK
+            pos += info.size + pad
+        # End of archive: zero blocks up to the record size, then the end of the stream.
+        rest = stream.read()
+        if rest.strip(b"\x00") or (pos + len(rest)) % RECORD:
+            self.problems.append(("", "アーカイブの末尾が規定の形ではありません"))
+
+    def _data(self, stream: gzip.GzipFile, rel: str, size: int) -> Iterator[bytes]:
+        left = size
+        while left:
+            chunk = stream.read(min(CHUNK, left))
+            if not chunk:
+                raise EOFError
+            left -= len(chunk)
+            yield chunk
+        pad = (-size) % BLOCK
+        if pad and stream.read(pad) != bytes(pad):
+            self.problems.append((rel, "tar のパディングが 0 ではありません"))

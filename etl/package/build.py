@@ -1,0 +1,362 @@
+"""build_package: a sealed handover package (folder + .tar.gz) from a completed run folder.
+
+Everything in it derives from the run (no clock, no host names), so the same run packaged twice
+gives byte-identical files and archives; with a key, also the same signature (Ed25519 is
+deterministic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from etl import __version__
+from etl.layout import Layout, RecordFile
+from etl.load import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
+from etl.load.atomic import FILE_MODE, make_private_dir
+from etl.package.archive import CHUNK, write_archive
+from etl.package.descriptor import MANIFEST, SIGNATURE, Resource, manifest_bytes, resource_name
+from etl.package.dictionary import render_dictionary_html, render_dictionary_xlsx
+from etl.package.errors import PackageError
+from etl.package.schema import FieldRule, Violation, check_table, relax_schema, table_fields
+from etl.package.signing import key_fingerprint, sign_manifest
+from etl.pipeline.manifest import read_findings
+from etl.text.gaiji import pua_chars, pua_code
+
+UNMAPPED_HEADERS = {
+    "code": "外字コード",
+    "gyomu": "業務",
+    "file": "ファイル",
+    "record_no": "レコード番号",
+    "key": "キー",
+    "item": "項目",
+    "message": "内容",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PackageResult:
+    package_dir: Path
+    archive: Path
+    archive_sha256: str
+    name: str
+    resources: tuple[Resource, ...]
+    signed_by: str | None  # public-key fingerprint
+    relaxed: tuple[dict[str, Any], ...]  # constraints the sealed data already breaks
+
+
+def archive_path(out_dir: Path) -> Path:
+    return out_dir.with_name(out_dir.name + ".tar.gz")
+
+
+def read_table(data: bytes | Path, encoding: str) -> pl.DataFrame:
+    """A V2.1 CSV, every column a string (no inference: leading zeros and codes stay as is)."""
+    if encoding.lower() in ("cp932", "shift_jis", "ms932"):
+        raw = data.read_bytes() if isinstance(data, Path) else data
+        data = raw.decode("cp932").encode("utf-8")
+    source: Path | io.BytesIO = data if isinstance(data, Path) else io.BytesIO(data)
+    return pl.read_csv(source, infer_schema=False)
+
+
+def _copy_hashed(src: Path, dest: Path) -> tuple[int, str]:
+    """Byte copy that hashes on the way (one read of the source)."""
+    h, size = hashlib.sha256(), 0
+    with src.open("rb") as fin, dest.open("xb") as fout:
+        dest.chmod(FILE_MODE)
+        while block := fin.read(CHUNK):
+            h.update(block)
+            fout.write(block)
+            size += len(block)
+    return size, h.hexdigest()
+
+
+def _check_v21(
+    path: Path, encoding: str, rf: RecordFile, layout: Layout
+) -> tuple[int, list[Violation], list[str]]:
+    frame = read_table(path, encoding)
+    return (
+        frame.height,
+        check_table(frame, table_fields(rf, layout.code_tables), rf.key),
+        frame.columns,
+    )
+
+
+def _unmapped_gaiji(findings: pl.DataFrame) -> pl.DataFrame:
+    """Every gaiji.unmapped finding with the vendor code of the PUA character(s) it holds."""
+    rows = findings.filter(pl.col("rule") == "gaiji.unmapped")
+    chars = rows.select(pua_chars(pl.col("value")).alias("c")).explode("c")["c"]
+    # One Python call per distinct character (a handful), not per row.
+    codes = {c: pua_code(c) for c in chars.drop_nulls().unique().to_list()}
+    code = (
+        pua_chars(pl.col("value"))
+        .list.eval(pl.element().replace_strict(codes, default="?"))
+        .list.join(" ")
+    )
+    return (
+        rows.with_columns(code.fill_null("").alias("code"), pl.col("record_no").cast(pl.String))
+        .select(list(UNMAPPED_HEADERS))
+        .rename(UNMAPPED_HEADERS)
+    )
+
+
+def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    findings = manifest.get("findings", {})
+    return {
+        "validation": {
+            "total": findings.get("total", 0),
+            "blocking": findings.get("by_severity", {}).get("error", 0),
+            "by_severity": findings.get("by_severity", {}),
+            "by_rule": findings.get("by_rule", {}),
+        },
+        "accounting": {
+            "sources": [
+                {
+                    k: s.get(k)
+                    for k in (
+                        "name",
+                        "records_in",
+                        "data_records",
+                        "rejected",
+                        "filtered",
+                        "balanced",
+                    )
+                }
+                for s in manifest.get("sources", [])
+            ],
+            "outputs": [
+                {
+                    k: o.get(k)
+                    for k in (
+                        "gyomu",
+                        "record_file",
+                        "source_data_records",
+                        "written",
+                        "filtered",
+                        "balanced",
+                    )
+                }
+                for o in manifest.get("outputs", [])
+            ],
+        },
+        "reconciliation": manifest.get("reconciliation", {}),
+    }
+
+
+def _json(doc: Any) -> bytes:
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def build_package(
+    run_dir: Path,
+    out_dir: Path,
+    *,
+    layouts: Mapping[str, Layout],
+    gaiji_table: Path | None,
+    municipality: dict[str, Any] | None = None,
+    key: Ed25519PrivateKey | None = None,
+    replace: bool = False,
+) -> PackageResult:
+    """Package a completed run folder into ``out_dir`` and ``out_dir``.tar.gz (atomic, 0600)."""
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PackageError(run_dir, f"not a completed run folder (manifest.json: {exc})") from exc
+    run_meta: dict[str, Any] = {}
+    if (run_dir / "run.json").is_file():
+        run_meta = json.loads((run_dir / "run.json").read_bytes())
+    muni = municipality or run_meta.get("municipality") or {}
+    archive = archive_path(out_dir)
+    if archive.exists() and not replace:
+        raise PackageError(archive, "already exists; pass replace to overwrite")
+    encoding = str(manifest.get("output", {}).get("encoding", "utf-8"))
+    eol = "\r\n" if manifest.get("output", {}).get("line_ending") == "crlf" else "\n"
+    outputs = manifest.get("outputs", [])
+    try:
+        targets = [(o, layouts[o["gyomu"]]) for o in outputs]
+        rfs = [lay.record_file(o["record_file"]) for o, lay in targets]
+    except KeyError as exc:
+        raise PackageError(run_dir, f"layout not given for a file of the run: {exc}") from exc
+    created = str(manifest.get("created_at", ""))
+    run_id = run_meta.get("run_id")
+    name = resource_name(
+        "-".join(
+            str(p)
+            for p in ("chukan", muni.get("code"), run_meta.get("pass"), run_id or created)
+            if p
+        )
+    )
+
+    with staged_dir(out_dir, replace=replace) as stage, ThreadPoolExecutor(4) as pool:
+        for folder in sorted({f"data/{Path(o['path']).parent.as_posix()}" for o in outputs}):
+            make_private_dir(stage / "data")  # each level 0700: mkdir(parents=True) uses umask
+            make_private_dir(stage / folder)
+        checks = [
+            pool.submit(_check_v21, run_dir / o["path"], encoding, rf, lay)
+            for (o, lay), rf in zip(targets, rfs, strict=True)
+        ]
+        copies = {
+            f"data/{o['path']}": pool.submit(
+                _copy_hashed, run_dir / o["path"], stage / "data" / o["path"]
+            )
+            for o in outputs
+        }
+        resources: list[Resource] = []
+        relaxed: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}
+        for (o, lay), rf, check in zip(targets, rfs, checks, strict=True):
+            rel = f"data/{o['path']}"
+            size, digest = copies[rel].result()
+            if digest != o["sha256"]:
+                raise PackageError(run_dir / o["path"], "differs from the run's manifest.json")
+            records, violations, columns = check.result()
+            if columns != rf.item_names:
+                raise PackageError(
+                    run_dir / o["path"], f"header is not the layout's 項目名: {columns}"
+                )
+            fields, pkey = relax_schema(table_fields(rf, lay.code_tables), rf.key, violations)
+            relaxed += [
+                {"resource": rel, "field": v.field, "constraint": v.constraint, "rows": v.rows}
+                for v in violations
+            ]
+            counts[rel] = records
+            meta = {
+                "gyomu": lay.id,
+                "gyomuName": lay.name,
+                "recordFile": rf.id,
+                "recordFileName": rf.name,
+                "records": records,
+            }
+            resources.append(
+                Resource(
+                    resource_name(f"{lay.id}-{rf.id}"),
+                    rel,
+                    size,
+                    digest,
+                    encoding,
+                    eol,
+                    fields,
+                    pkey,
+                    meta,
+                )
+            )
+
+        def listed(rel: str, size: int, digest: str, enc: str | None, eol_: str | None) -> None:
+            rname = resource_name(rel.replace("/", "-"))
+            if not rel.endswith(".csv"):
+                resources.append(Resource(rname, rel, size, digest, enc))
+                return
+            # Side tables (findings, gaiji): every column text, no constraints.
+            frame = read_table(stage / rel, enc or "utf-8")
+            fields = tuple(FieldRule(c, "string") for c in frame.columns)
+            meta = {"records": frame.height}
+            resources.append(Resource(rname, rel, size, digest, enc, eol_, fields, (), meta))
+
+        def add(rel: str, data: bytes, enc: str | None = None, eol_: str | None = None) -> None:
+            wf = write_bytes_atomic(stage / rel, data)
+            listed(rel, wf.bytes, wf.sha256, enc, eol_)
+
+        def copy(rel: str, src: Path, enc: str | None = None, eol_: str | None = None) -> None:
+            make_private_dir((stage / rel).parent)
+            listed(rel, *_copy_hashed(src, stage / rel), enc, eol_)
+
+        findings = read_findings(run_dir / manifest["findings"]["file"])
+        if gaiji_table is not None:
+            copy("gaiji/gaiji_table.csv", gaiji_table, "utf-8", _eol_of(gaiji_table))
+        add(
+            "gaiji/unmapped.csv",
+            encode_csv(_unmapped_gaiji(findings), CsvFormat()),
+            "utf-8",
+            "\n",
+        )
+        selection = _selection(targets, rfs)
+        title = f"データ項目定義書 {muni.get('name', '')}".strip()
+        tool = __version__
+        add(
+            "dictionary/data_dictionary.html",
+            render_dictionary_html(selection, title=title, tool_version=tool),
+            "utf-8",
+        )
+        add(
+            "dictionary/data_dictionary.xlsx",
+            render_dictionary_xlsx(selection, title=title, created=_created(created)),
+        )
+        copy("run/manifest.json", run_dir / "manifest.json", "utf-8")
+        copy(
+            "run/findings.csv",
+            run_dir / manifest["findings"]["file"],
+            "utf-8-sig",
+            "\r\n",
+        )
+        if run_meta:
+            copy("run/run.json", run_dir / "run.json", "utf-8")
+        add("summary.json", _json(_summary(manifest)), "utf-8")
+
+        chukan = {
+            "municipality": {"code": muni.get("code"), "name": muni.get("name")},
+            "gyomu": sorted({lay.id for _, lay in targets}),
+            "layoutVersion": manifest.get("layout_version"),
+            "pass": run_meta.get("pass"),
+            "runId": run_id,
+            "runCreatedAt": created,
+            "vendor": manifest.get("vendor"),
+            "records": counts,
+            "controlTotals": manifest.get("reconciliation", {}).get("controls", []),
+            "findings": _summary(manifest)["validation"],
+            "relaxedConstraints": relaxed,
+            "tool": {
+                "name": "chukan-etl",
+                "version": tool,
+                "runVersion": manifest.get("tool", {}).get("version"),
+            },
+        }
+        resources.sort(key=lambda r: r.path)
+        data = manifest_bytes(
+            name,
+            f"中間標準レイアウト移行データ {muni.get('name', '')}".strip(),
+            created,
+            resources,
+            chukan,
+        )
+        write_bytes_atomic(stage / MANIFEST, data)
+        files = [MANIFEST, *(r.path for r in resources)]
+        signed_by = None
+        if key is not None:
+            write_bytes_atomic(stage / SIGNATURE, sign_manifest(data, key))
+            files.append(SIGNATURE)
+            signed_by = key_fingerprint(key.public_key())
+        digest = write_archive(stage, name, files, archive)
+    return PackageResult(
+        out_dir, archive, digest, name, tuple(resources), signed_by, tuple(relaxed)
+    )
+
+
+def _eol_of(path: Path) -> str:
+    with path.open("rb") as fh:
+        return "\r\n" if b"\r\n" in fh.read(65536) else "\n"
+
+
+def _created(created: str) -> datetime:
+    try:
+        ts = datetime.fromisoformat(created)
+    except ValueError:
+        ts = datetime(2000, 1, 1, tzinfo=UTC)
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+def _selection(
+    targets: list[tuple[dict[str, Any], Layout]], rfs: list[RecordFile]
+) -> list[tuple[Layout, list[RecordFile]]]:
+    by_layout: dict[str, tuple[Layout, list[RecordFile]]] = {}
+    for (_, lay), rf in zip(targets, rfs, strict=True):
+        by_layout.setdefault(lay.id, (lay, []))[1].append(rf)
+    return [by_layout[k] for k in sorted(by_layout)]

@@ -1,0 +1,16 @@
+"""Failures that stop packaging or verification (a damaged package is a report, not these)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from etl.errors import ChukanError
+
+
+class PackageError(ChukanError):
+    """A run folder cannot be packaged, or a key or package cannot be read at all."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
