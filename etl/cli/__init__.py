@@ -9,6 +9,7 @@ import click
 
 from etl import __version__
 from etl.cli.common import err
+from etl.cli.export_cmd import export
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
 from etl.cli.package_cmd import keys, package, verify
@@ -46,6 +47,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       chukan diff test1 test2                  what changed between two passes
       chukan load runs/production/<id> --to postgresql://…   into the new system's database
       chukan package runs/production/<id> --sign KEY   sealed handover; chukan verify PKG
+      chukan export --fiscal-year 2025 --sign KEY      the year-end standard-layout export
     Looking at data:
       chukan layouts list                      what the standard holds
       chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
@@ -54,7 +56,20 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (layouts, inspect, run, init, signoff, runs, diff, load, keys, package, verify):
+for command in (
+    layouts,
+    inspect,
+    run,
+    init,
+    signoff,
+    runs,
+    diff,
+    load,
+    keys,
+    package,
+    verify,
+    export,
+):
     cli.add_command(command)
 
 

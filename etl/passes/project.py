@@ -99,7 +99,7 @@ def init_project(
         (root / sub).mkdir(parents=True, exist_ok=True)
     # owner-only: the folder will hold personal data
     write_bytes_atomic(root / CONFIG, text.encode("utf-8"))
-    write_bytes_atomic(root / ".gitignore", b"runs/\ncatalog.duckdb*\ndumps/\n")
+    write_bytes_atomic(root / ".gitignore", b"runs/\ndiffs/\nexports/\ncatalog.duckdb*\ndumps/\n")
     project = load_project(root)
     project.vendor_folder  # noqa: B018 - fail now, not at the first run, on a wrong vendor
     return project

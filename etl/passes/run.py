@@ -72,8 +72,8 @@ def record_fingerprints(result: JobResult) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
-def _finalize(stage: Path) -> None:
-    """Before a pass run is published: keep the layouts it used, render its reports."""
+def finalize_run(stage: Path) -> None:
+    """Before a run is published: keep the layouts it used (later diffs need them), reports."""
     shutil.copytree(layouts_root(DEFAULT_VERSION), stage / STANDARD / DEFAULT_VERSION)
     write_run_reports(stage)
 
@@ -128,7 +128,7 @@ def run_pass(
                 gyomu=project.gyomu,
                 csv=project.csv,
                 run_meta=meta,
-                finalize=_finalize,
+                finalize=finalize_run,
             ),
             progress,
         )
@@ -174,4 +174,11 @@ def list_runs(project: Project) -> list[RunRecord]:
         return catalog.runs()
 
 
-__all__ = ["PassRun", "list_runs", "new_run_id", "run_pass", "sign_off"]
+__all__ = [
+    "PassRun",
+    "finalize_run",
+    "list_runs",
+    "new_run_id",
+    "run_pass",
+    "sign_off",
+]
