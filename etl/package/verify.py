@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from etl.package.archive import CHUNK, ArchiveReader
@@ -82,7 +83,14 @@ def _table_problems(rel: str, res: dict[str, Any], data: bytes | Path) -> list[P
     expected = (res.get("chukan") or {}).get("records")
     if expected is not None and frame.height != expected:
         out.append(Problem(rel, f"レコード件数 {frame.height:,} 件 (定義は {expected:,} 件)"))
-    for v in check_table(frame, fields, schema.get("primaryKey", [])):
+    try:
+        violations = check_table(frame, fields, schema.get("primaryKey", []))
+    except pl.exceptions.PolarsError as exc:
+        # A damaged datapackage.json can hold a schema that cannot run (an unbalanced pattern):
+        # that is a finding about this file's definition, never a crash of verify.
+        out.append(Problem(rel, f"スキーマ定義を検査に使えません: {type(exc).__name__}"))
+        return out
+    for v in violations:
         label = CONSTRAINT_LABELS.get(v.constraint, v.constraint)
         out.append(
             Problem(rel, f"{v.field}: {label} {v.rows:,} 件 (最初はデータ {v.first_row} 行目)")

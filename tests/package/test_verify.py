@@ -157,3 +157,16 @@ def test_private_key_is_owner_only_and_never_logged(
         assert not path.is_file() or secret.encode() not in path.read_bytes()
     with pytest.raises(PackageError, match="already exists"):
         generate_keys(pair.private_path, tmp_path / "k" / "x.pub.pem")
+
+
+def test_a_damaged_schema_pattern_is_a_problem_not_a_crash(
+    package: PackageResult, tmp_path: Path
+) -> None:
+    copy = _copy(package, tmp_path)
+    manifest = copy / "datapackage.json"
+    text = manifest.read_text("utf-8")
+    assert '"pattern": "[0-9]+"' in text
+    manifest.write_text(text.replace('"pattern": "[0-9]+"', '"pattern": "([0-9]+"', 1), "utf-8")
+    report = verify_package(copy)
+    assert not report.ok
+    assert any("スキーマ定義を検査に使えません" in p.message for p in report.problems)
