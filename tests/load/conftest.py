@@ -17,19 +17,6 @@ BIG_PERSONS = 200_000  # big enough that a COPY lasts long enough to be killed i
 
 
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("load") / "sample"
-    run_job(
-        JobOptions(
-            vendor_folder=data_dir("mappings") / "vendor-a",
-            dump_dir=data_dir("fixtures") / "vendor-a" / "sample",
-            out_dir=out,
-        )
-    )
-    return out
-
-
-@pytest.fixture(scope="session")
 def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("load-big")
     generate_vendor_a(base / "dump", BIG_PERSONS, broken=False)

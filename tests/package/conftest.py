@@ -13,23 +13,9 @@ import pytest
 
 from etl.layout import load_layouts
 from etl.package import PackageResult, build_package, generate_keys, load_private_key
-from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
 
 VENDOR = data_dir("mappings") / "vendor-a"
-
-
-@pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "sample"
-    run_job(
-        JobOptions(
-            vendor_folder=VENDOR,
-            dump_dir=data_dir("fixtures") / "vendor-a" / "sample",
-            out_dir=out,
-        )
-    )
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -11,23 +11,16 @@ from typing import Any
 
 import pytest
 
-from etl.pipeline import JobOptions, run_job
 from etl.report import RunReport, load_run_report
-from etl.resources import data_dir
 
 FIXED_CREATED_AT = "2026-04-01T09:00:00+09:00"  # the only volatile field a report shows
 
 
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sample_run(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared sample run, copied, with the volatile manifest fields fixed for golden files."""
     out = tmp_path_factory.mktemp("report") / "run"
-    run_job(
-        JobOptions(
-            vendor_folder=data_dir("mappings") / "vendor-a",
-            dump_dir=data_dir("fixtures") / "vendor-a" / "sample",
-            out_dir=out,
-        )
-    )
+    shutil.copytree(sample_run, out)
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text("utf-8"))
     manifest["created_at"] = FIXED_CREATED_AT
