@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from etl.extract.profile import load_profile
 from etl.layout import load_layout_folder, load_layouts
 from etl.package import build_package, generate_keys, load_private_key, verify_package
 from etl.passes.model import STANDARD
+from etl.pipeline.manifest import read_manifest, read_run_meta
 
 
 @click.group()
@@ -56,9 +56,7 @@ def package(
     Package / Table Schema) with the size and SHA-256 of every file; --sign adds an Ed25519
     signature. Packaging the same run twice gives the same archive.
     """
-    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
-    meta_file = run_dir / "run.json"
-    meta = json.loads(meta_file.read_text("utf-8")) if meta_file.is_file() else {}
+    manifest, meta = read_manifest(run_dir), read_run_meta(run_dir)
     profile = load_profile(vendor_folder(vendor or str(manifest["vendor"])))
     result = build_package(
         run_dir,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from etl.load.db import describe, load_run
 from etl.passes import PassName, find_project, init_project, list_runs, load_project, sign_off
 from etl.passes.compare import compare, resolve_run
 from etl.passes.run import open_catalog
+from etl.pipeline.manifest import read_manifest
 from etl.report import console as render
 
 
@@ -117,8 +117,7 @@ def load(run_dir: Path, target: str, schema: str | None, relax_not_null: bool) -
     transaction per load; loading a run again replaces its data. Exit 1 when the counts or control
     totals in the database differ from the run's manifest.
     """
-    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
-    layouts = load_layouts(str(manifest["layout_version"]))
+    layouts = load_layouts(str(read_manifest(run_dir)["layout_version"]))
     result = load_run(run_dir, target, layouts, schema=schema, relax_not_null=relax_not_null)
     for line in describe(result):
         out.print(line, highlight=False)

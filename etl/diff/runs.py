@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,21 +26,18 @@ from etl.diff.model import (
     SourceCounts,
 )
 from etl.layout.model import Layout, RecordFile
+from etl.pipeline.manifest import RunFolderError, read_run_meta
+from etl.pipeline.manifest import read_manifest as read_run_manifest
 
 READ_ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
+    """The run's manifest (etl.pipeline.manifest reads it), failures as DiffError."""
     try:
-        manifest = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise DiffError(run_dir, "not a run folder: manifest.json is missing") from exc
-    except json.JSONDecodeError as exc:
-        raise DiffError(path, f"invalid JSON: {exc}") from exc
-    if not isinstance(manifest, dict) or "outputs" not in manifest:
-        raise DiffError(path, "not a run manifest: no 'outputs'")
-    return manifest
+        return read_run_manifest(run_dir)
+    except RunFolderError as exc:
+        raise DiffError(exc.path, exc.reason) from exc
 
 
 def _check_output(path: Path, encoding: str) -> None:
@@ -102,8 +98,7 @@ def _empty(record_file: RecordFile) -> pl.LazyFrame:
 
 def _run_info(run_dir: Path, m: dict[str, Any]) -> RunInfo:
     # run.json exists for runs of a project pass; one-off runs have only the manifest
-    meta_file = run_dir / "run.json"
-    meta = json.loads(meta_file.read_text("utf-8")) if meta_file.is_file() else {}
+    meta = read_run_meta(run_dir)
     return RunInfo(
         path=str(run_dir),
         pass_name=str(meta.get("pass", "")),

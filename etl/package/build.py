@@ -30,7 +30,7 @@ from etl.package.dictionary import render_dictionary_html, render_dictionary_xls
 from etl.package.errors import PackageError
 from etl.package.schema import FieldRule, Violation, check_table, relax_schema, table_fields
 from etl.package.signing import key_fingerprint, sign_manifest
-from etl.pipeline.manifest import read_findings
+from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
 from etl.text.gaiji import pua_chars, pua_code
 
 UNMAPPED_HEADERS = {
@@ -168,12 +168,9 @@ def build_package(
 ) -> PackageResult:
     """Package a completed run folder into ``out_dir`` and ``out_dir``.tar.gz (atomic, 0600)."""
     try:
-        manifest = json.loads((run_dir / "manifest.json").read_bytes())
-    except (OSError, ValueError) as exc:
-        raise PackageError(run_dir, f"not a completed run folder (manifest.json: {exc})") from exc
-    run_meta: dict[str, Any] = {}
-    if (run_dir / "run.json").is_file():
-        run_meta = json.loads((run_dir / "run.json").read_bytes())
+        manifest, run_meta = read_manifest(run_dir), read_run_meta(run_dir)
+    except RunFolderError as exc:
+        raise PackageError(run_dir, f"not a completed run folder ({exc.reason})") from exc
     muni = municipality or run_meta.get("municipality") or {}
     archive = archive_path(out_dir)
     if archive.exists() and not replace:

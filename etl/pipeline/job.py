@@ -27,7 +27,13 @@ from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, wri
 from etl.load.csv_out import read_csv_columns
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
 from etl.mapping.apply import SOURCE_COL, merge_mapped, record_keys
-from etl.pipeline.manifest import build_manifest, write_findings, write_manifest, write_rejects
+from etl.pipeline.manifest import (
+    RUN_META_FILE,
+    build_manifest,
+    write_findings,
+    write_manifest,
+    write_rejects,
+)
 from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.text.gaiji import load_gaiji_table
@@ -262,7 +268,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         )
         if opts.run_meta is not None:
             meta = json.dumps(opts.run_meta, ensure_ascii=False, indent=2) + "\n"
-            write_bytes_atomic(stage / "run.json", meta.encode("utf-8"))
+            write_bytes_atomic(stage / RUN_META_FILE, meta.encode("utf-8"))
         write_manifest(stage, manifest)
         if opts.finalize is not None:
             opts.finalize(stage)

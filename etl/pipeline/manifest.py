@@ -151,6 +151,47 @@ def build_manifest(
     }
 
 
+MANIFEST_FILE = "manifest.json"
+RUN_META_FILE = "run.json"  # only runs of a project pass have one
+
+
+class RunFolderError(ChukanError):
+    """A folder that is not a complete run output (no or an unreadable manifest.json)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
 def write_manifest(stage: Path, manifest: dict[str, Any]) -> WrittenFile:
     data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
-    return write_bytes_atomic(stage / "manifest.json", data)
+    return write_bytes_atomic(stage / MANIFEST_FILE, data)
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """A run folder's manifest.json, checked to be a run manifest."""
+    path = run_dir / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise RunFolderError(run_dir, f"not a run folder: {MANIFEST_FILE} is missing") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunFolderError(path, f"invalid JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or "outputs" not in manifest:
+        raise RunFolderError(path, "not a run manifest: no 'outputs'")
+    return manifest
+
+
+def read_run_meta(run_dir: Path) -> dict[str, Any]:
+    """A pass run's run.json (pass, run id, who, override …); empty for a one-off run."""
+    path = run_dir / RUN_META_FILE
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunFolderError(path, f"invalid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise RunFolderError(path, "expected a JSON object")
+    return meta

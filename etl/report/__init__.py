@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.load import write_bytes_atomic
+from etl.pipeline.manifest import read_manifest
 from etl.report.diff_html import render_diff_html
 from etl.report.diff_xlsx import diff_workbook_bytes, write_diff_xlsx
 from etl.report.html import render_html
@@ -40,7 +41,7 @@ def write_reports(report: RunReport, out_dir: Path) -> dict[str, Path]:
 
 def write_run_reports(run_dir: Path) -> dict[str, Path]:
     """Render the reports of a run folder into it (the reconciliation from its manifest)."""
-    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
+    manifest = read_manifest(run_dir)
     extra = {"reconciliation": manifest["reconciliation"]} if "reconciliation" in manifest else {}
     return write_reports(load_run_report(run_dir, extra_sections=extra), run_dir)
 

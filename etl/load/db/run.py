@@ -13,6 +13,7 @@ from etl.layout import Layout
 from etl.load.csv_out import OUTPUT_ENCODINGS
 from etl.load.db.errors import LoadError
 from etl.load.db.schema import TableSpec
+from etl.pipeline.manifest import read_run_meta
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +69,8 @@ def read_run(
         )
     if not files:
         raise LoadError(target, f"{manifest_path}: the run wrote no V2.1 files")
-    run_id = run_dir.name  # a plain `chukan run`; a pass run names itself in run.json
-    meta_path = run_dir / "run.json"
-    if meta_path.is_file():
-        run_id = str(json.loads(meta_path.read_text(encoding="utf-8")).get("run_id", run_id))
+    # a pass run names itself in run.json; a one-off `chukan run` is named by its folder
+    run_id = str(read_run_meta(run_dir).get("run_id", run_dir.name))
     return RunToLoad(
         run_dir=run_dir,
         run_id=run_id,
