@@ -61,7 +61,7 @@ def read_findings(path: Path) -> pl.DataFrame:
     to_column = {ja: col for col, ja in FINDING_HEADERS.items()}
     headers = [h.lstrip("\ufeff") for h in raw.columns]
     if set(headers) != set(to_column):
-        raise ChukanError(f"{path}: not a findings file: headers {headers}")
+        raise ChukanError(f"{path}: not a findings file: unexpected headers {headers}")
     frame = raw.rename(dict(zip(raw.columns, [to_column[h] for h in headers], strict=True)))
     return frame.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
 

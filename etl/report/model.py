@@ -142,7 +142,10 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def read_findings(path: Path) -> pl.DataFrame:
     """findings.csv read back, blanks and missing values spelled the same (as staff see them)."""
-    typed = read_findings_csv(path)
+    try:
+        typed = read_findings_csv(path)
+    except ChukanError as exc:
+        raise ReportError(path, str(exc)) from exc
     text = [c for c, t in FINDING_SCHEMA.items() if t == pl.String()]
     return typed.with_columns(pl.col(text).fill_null(""))
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.errors import ChukanError
 from etl.findings import FINDING_SCHEMA
 from etl.report import ReportError, RunReport, load_run_report
 from tests.report.conftest import PASS_META, copy_run
@@ -73,5 +72,5 @@ def test_not_a_run_folder(tmp_path: Path) -> None:
 def test_findings_file_with_other_headers(sample_run: Path, tmp_path: Path) -> None:
     run = copy_run(sample_run, tmp_path / "run")
     (run / "findings.csv").write_text("a,b\n1,2\n", "utf-8")
-    with pytest.raises(ChukanError, match="not a findings file"):
+    with pytest.raises(ReportError, match="unexpected headers"):
         load_run_report(run)
