@@ -55,7 +55,7 @@ def main() -> None:
     key = load_private_key(pair.private_path)
     out = WORK / "package" / "pkg"
     gaiji = data_dir("mappings") / "vendor-a" / "gaiji.csv"
-    ratios = []
+    ratios: dict[str, list[float]] = {"folder": [], "archive": [], "package": []}
     for i in range(args.repeat):
         start = time.perf_counter()
         result = build_package(
@@ -87,11 +87,18 @@ def main() -> None:
             "verify_ratio": round(base / verify_s, 3),
             "verify_archive_ratio": round(base / arch_s, 3),
         }
-        ratios.append(row["verify_ratio"])
+        ratios["folder"].append(base / verify_s)
+        ratios["archive"].append(base / arch_s)
+        ratios["package"].append(base / build_s)
         print(json.dumps(row), flush=True)
-    median = sorted(ratios)[len(ratios) // 2]
-    print(f"verify (folder) = {median:.0%} of sha256sum's throughput, median of {len(ratios)}")
-    print(f"target ≥ 70%: {'meets' if median >= 0.70 else 'MISSES'}")
+    for what, values in ratios.items():
+        median = sorted(values)[len(values) // 2]
+        verdict = f"target ≥ 70%: {'meets' if median >= 0.70 else 'MISSES'}"
+        label = "packaging" if what == "package" else f"verify ({what})"
+        print(
+            f"{label} = {median:.0%} of sha256sum's throughput, median of {len(values)}"
+            + ("" if what == "package" else f"; {verdict}")
+        )
     shutil.rmtree(WORK / "package", ignore_errors=True)
     shutil.rmtree(keys, ignore_errors=True)
 

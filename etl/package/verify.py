@@ -3,39 +3,30 @@
 Recomputes every size and SHA-256, re-counts every table's records, checks each table against
 its Table Schema (vectorised, etl.package.schema), lists missing, extra and changed files and
 checks the signature. Problems are data (one per file and what differs), never exceptions.
-Hashes run on a small thread pool (hashlib releases the GIL) while tables are checked.
+Folder and archive take one path: every file is read once, in order, and hashed on the way, while
+a table's pieces are parsed and checked on a thread pool (etl.package.table_stream) — so checking
+overlaps reading and, for the archive, inflating (which runs on its own thread).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import zlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from isal import isal_zlib
 
 from etl.package.archive import CHUNK, ArchiveReader
-from etl.package.build import read_table
 from etl.package.descriptor import MANIFEST, SIGNATURE, parse_manifest
-from etl.package.schema import FieldRule, check_table
 from etl.package.signing import SignatureStatus, check_signature, load_public_key
+from etl.package.table_stream import TableStream
 
-CONSTRAINT_LABELS = {
-    "required": "必須項目が空",
-    "maxLength": "桁数超過",
-    "pattern": "形式 (pattern) 不一致",
-    "enum": "コード表にない値",
-    "type": "整数でない値",
-    "minimum": "最小値未満",
-    "maximum": "最大値超過",
-    "primaryKey": "キーの重複",
-}
+# isal's stubs declare its error as an instance; at run time it is the exception class
+INFLATE_ERROR = cast(type[Exception], isal_zlib.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,45 +48,10 @@ class VerifyReport:
         return not self.problems
 
 
-def hash_file(path: Path) -> tuple[int, str]:
-    h, size = hashlib.sha256(), 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
+def read_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb", buffering=0) as fh:
-        while n := fh.readinto(buf):
-            h.update(view[:n])
-            size += n
-    return size, h.hexdigest()
-
-
-def _table_problems(rel: str, res: dict[str, Any], data: bytes | Path) -> list[Problem]:
-    schema = res.get("schema") or {}
-    fields = [FieldRule.from_descriptor(f) for f in schema.get("fields", [])]
-    try:
-        frame = read_table(data, str(res.get("encoding", "utf-8")))
-    except Exception as exc:
-        return [Problem(rel, f"CSV として読めません: {type(exc).__name__}")]
-    out = []
-    names = [f.name for f in fields]
-    if frame.columns != names:
-        out.append(Problem(rel, f"見出し行が定義と異なります: {frame.columns[:5]}…"))
-        return out
-    expected = (res.get("chukan") or {}).get("records")
-    if expected is not None and frame.height != expected:
-        out.append(Problem(rel, f"レコード件数 {frame.height:,} 件 (定義は {expected:,} 件)"))
-    try:
-        violations = check_table(frame, fields, schema.get("primaryKey", []))
-    except pl.exceptions.PolarsError as exc:
-        # A damaged datapackage.json can hold a schema that cannot run (an unbalanced pattern):
-        # that is a finding about this file's definition, never a crash of verify.
-        out.append(Problem(rel, f"スキーマ定義を検査に使えません: {type(exc).__name__}"))
-        return out
-    for v in violations:
-        label = CONSTRAINT_LABELS.get(v.constraint, v.constraint)
-        out.append(
-            Problem(rel, f"{v.field}: {label} {v.rows:,} 件 (最初はデータ {v.first_row} 行目)")
-        )
-    return out
+        while block := fh.read(CHUNK):
+            yield block
 
 
 def _digest_problems(rel: str, res: dict[str, Any], size: int, digest: str) -> list[Problem]:
@@ -125,7 +81,7 @@ class _Checker:
         self.trust = trust
         self.trust_key: Ed25519PublicKey | None = load_public_key(trust) if trust else None
         self.problems: list[Problem] = []
-        self.pending: list[Future[list[Problem]]] = []
+        self.tables: list[tuple[str, TableStream]] = []
         self.resources: dict[str, dict[str, Any]] = {}
         self.status = SignatureStatus.UNSIGNED
         self.hashed = 0
@@ -144,8 +100,23 @@ class _Checker:
             return False
         return True
 
-    def submit(self, fn: Callable[..., list[Problem]], *args: Any) -> None:
-        self.pending.append(self.pool.submit(fn, *args))
+    def consume(self, rel: str, chunks: Iterable[bytes]) -> None:
+        """Hash one file's bytes; a table's bytes also go to its streaming check."""
+        res = self.resources.get(rel)
+        if res is None:
+            return  # an extra file: named by finish()
+        table = TableStream(res, self.pool) if res.get("type") == "table" else None
+        h, size = hashlib.sha256(), 0
+        for chunk in chunks:
+            h.update(chunk)
+            size += len(chunk)
+            if table is not None:
+                table.feed(chunk)
+        self.hashed += size
+        self.problems += _digest_problems(rel, res, size, h.hexdigest())
+        if table is not None:
+            table.close()
+            self.tables.append((rel, table))
 
     def finish(self, present: Iterable[str]) -> list[Problem]:
         seen = set(present)
@@ -153,14 +124,9 @@ class _Checker:
             self.problems.append(Problem(rel, "ファイルがありません (missing)"))
         for rel in sorted(seen - set(self.resources) - {MANIFEST, SIGNATURE}):
             self.problems.append(Problem(rel, "定義にないファイルがあります (extra)"))
-        for job in self.pending:
-            self.problems += job.result()
+        for rel, table in self.tables:
+            self.problems += [Problem(rel, message) for message in table.problems()]
         return sorted(self.problems, key=lambda p: (p.file, p.message))
-
-
-def _check_dir_file(path: Path, rel: str, res: dict[str, Any]) -> list[Problem]:
-    size, digest = hash_file(path)
-    return _digest_problems(rel, res, size, digest)
 
 
 def _verify_dir(root: Path, checker: _Checker) -> list[str]:
@@ -170,18 +136,9 @@ def _verify_dir(root: Path, checker: _Checker) -> list[str]:
         sig.read_bytes() if sig.is_file() else None,
     )
     present = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if not p.is_dir())
-    if not ok:
-        return present
-    # Largest first, so the big hashes start at once and small files fill the gaps.
-    ordered = sorted(
-        (r for r in present if r in checker.resources), key=lambda r: -(root / r).stat().st_size
-    )
-    for rel in ordered:
-        res = checker.resources[rel]
-        checker.submit(_check_dir_file, root / rel, rel, res)
-        if res.get("type") == "table":
-            checker.submit(_table_problems, rel, res, root / rel)
-    checker.hashed = sum((root / r).stat().st_size for r in ordered)
+    if ok:
+        for rel in present:
+            checker.consume(rel, read_chunks(root / rel))
     return present
 
 
@@ -202,22 +159,10 @@ def _verify_archive(path: Path, checker: _Checker) -> list[str]:
                 manifest_read = True
                 if not checker.read_manifest(head.get(MANIFEST), head.get(SIGNATURE)):
                     return present
-            res = checker.resources.get(m.name)
-            if res is None:
-                continue
-            table = res.get("type") == "table"
-            h, parts = hashlib.sha256(), []
-            for chunk in m.chunks:
-                h.update(chunk)
-                if table:
-                    parts.append(chunk)
-            checker.hashed += m.size
-            checker.problems += _digest_problems(m.name, res, m.size, h.hexdigest())
-            if table:
-                checker.submit(_table_problems, m.name, res, b"".join(parts))
+            checker.consume(m.name, m.chunks)
         if not manifest_read:
             checker.read_manifest(head.get(MANIFEST), head.get(SIGNATURE))
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+    except (EOFError, OSError, INFLATE_ERROR) as exc:  # BadGzipFile is an OSError
         checker.problems.append(Problem(path.name, f"アーカイブが壊れています: {exc or 'EOF'}"))
     checker.problems += [Problem(f or path.name, msg) for f, msg in reader.problems]
     return present

@@ -1,0 +1,183 @@
+"""A package table checked while its bytes still arrive: pieces cut at record boundaries.
+
+Verify reads each file once (from disk or out of the archive) and hashes it on the way; a table's
+bytes are also cut into pieces of about ``PIECE`` bytes and every piece is parsed and checked
+against the Table Schema on the thread pool, so parsing overlaps reading and inflating instead
+of waiting for the whole file. A cut is only made after a line break outside quotes: RFC 4180
+escapes a quote by doubling it, so a line break is a record boundary exactly when the quotes
+before it are even in number. ``"`` and ``\\n`` are single bytes in UTF-8 and never a trail
+byte in CP932, so counting bytes is safe for both. Per-row constraints add up piece by piece;
+the primary key is checked once over the key columns of all pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from etl.package.build import read_table
+from etl.package.schema import FieldRule, Violation, check_table
+
+PIECE = 8 << 20
+CONSTRAINT_LABELS = {
+    "required": "必須項目が空",
+    "maxLength": "桁数超過",
+    "pattern": "形式 (pattern) 不一致",
+    "enum": "コード表にない値",
+    "type": "整数でない値",
+    "minimum": "最小値未満",
+    "maximum": "最大値超過",
+    "primaryKey": "キーの重複",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PieceResult:
+    columns: list[str]
+    height: int
+    violations: list[Violation]  # rows counted within the piece
+    keys: pl.DataFrame | None  # the primary key columns, for the one check over all pieces
+    error: str | None = None  # the piece is not readable CSV, or its schema cannot run
+
+
+def first_record_end(data: bytes | bytearray) -> int:
+    """Just after the first line break outside quotes (the header line), or 0 if none yet."""
+    pos, odd = 0, 0
+    while (nl := data.find(b"\n", pos)) >= 0:
+        odd = (odd + data.count(b'"', pos, nl)) % 2
+        if not odd:
+            return nl + 1
+        pos = nl + 1
+    return 0
+
+
+def record_boundary(data: bytes | bytearray, end: int) -> int:
+    """Just after the last line break outside quotes before ``end``, or 0 if there is none."""
+    cut = data.rfind(b"\n", 0, end)
+    if cut < 0:
+        return 0
+    odd = data.count(b'"', 0, cut) % 2
+    while odd:
+        # parity only changes at a quote: every line break after the last quote is still inside
+        quote = data.rfind(b'"', 0, cut)
+        before = data.rfind(b"\n", 0, quote)
+        if before < 0:
+            return 0
+        odd = (odd + data.count(b'"', before, cut)) % 2
+        cut = before
+    return cut + 1
+
+
+def check_piece(
+    header: bytes, body: bytes, encoding: str, fields: Sequence[FieldRule], key: Sequence[str]
+) -> PieceResult:
+    try:
+        frame = read_table(header + body, encoding)
+    except Exception as exc:  # a damaged file: a finding about this file, never a crash
+        return PieceResult([], 0, [], None, f"CSV として読めません: {type(exc).__name__}")
+    names = [f.name for f in fields]
+    if frame.columns != names:
+        return PieceResult(frame.columns, frame.height, [], None)
+    try:
+        violations = check_table(frame, fields, ())
+    except pl.exceptions.PolarsError as exc:
+        # A damaged datapackage.json can hold a schema that cannot run (an unbalanced pattern).
+        why = f"スキーマ定義を検査に使えません: {type(exc).__name__}"
+        return PieceResult(frame.columns, frame.height, [], None, why)
+    keys = frame.select(key) if key and all(k in names for k in key) else None
+    return PieceResult(frame.columns, frame.height, violations, keys)
+
+
+class TableStream:
+    """Feed a table's bytes in order with ``feed``, then ``close``; ``problems()`` waits for
+    every piece."""
+
+    def __init__(self, resource: Mapping[str, Any], pool: Executor, piece: int = PIECE) -> None:
+        schema = resource.get("schema") or {}
+        self.fields = tuple(FieldRule.from_descriptor(f) for f in schema.get("fields", []))
+        self.key = tuple(str(k) for k in schema.get("primaryKey", []))
+        self.encoding = str(resource.get("encoding", "utf-8"))
+        self.expected = (resource.get("chukan") or {}).get("records")
+        self.pool = pool
+        self.piece = piece
+        self.wait_for = piece  # cut again once the buffer holds this much
+        self.buffer = bytearray()
+        self.header: bytes | None = None
+        self.jobs: list[Future[PieceResult]] = []
+
+    def feed(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        if len(self.buffer) < self.wait_for:
+            return
+        if self.header is None and (start := first_record_end(self.buffer)):
+            self.header = bytes(self.buffer[:start])
+            del self.buffer[:start]
+        end = record_boundary(self.buffer, len(self.buffer)) if self.header is not None else 0
+        if end:
+            self._submit(end)
+            self.wait_for = self.piece
+        else:
+            # a record longer than a piece, or a stray quote in a damaged file: look again once
+            # the buffer has doubled, so the scans stay linear in the file's size
+            self.wait_for = 2 * len(self.buffer)
+
+    def _submit(self, end: int) -> None:
+        body = bytes(self.buffer[:end])
+        del self.buffer[:end]
+        header = self.header or b""
+        job = self.pool.submit(check_piece, header, body, self.encoding, self.fields, self.key)
+        self.jobs.append(job)
+
+    def close(self) -> None:
+        """The last piece: whatever is left, ending with or without a line break."""
+        if self.header is None:
+            # no header line found while streaming: the file is one piece, read as a whole
+            self.header = b""
+        if self.buffer or not self.jobs:
+            self._submit(len(self.buffer))
+
+    def problems(self) -> list[str]:
+        """Japanese messages, one per broken constraint (counts over the whole file)."""
+        results = [job.result() for job in self.jobs]
+        first = results[0]
+        if first.error:
+            return [first.error]
+        names = [f.name for f in self.fields]
+        if first.columns != names:
+            return [f"見出し行が定義と異なります: {first.columns[:5]}…"]
+        out: list[str] = []
+        errors = sorted({r.error for r in results if r.error})
+        if errors:
+            return errors
+        height = sum(r.height for r in results)
+        if self.expected is not None and height != self.expected:
+            out.append(f"レコード件数 {height:,} 件 (定義は {self.expected:,} 件)")
+        for v in _merge(results):
+            label = CONSTRAINT_LABELS.get(v.constraint, v.constraint)
+            out.append(f"{v.field}: {label} {v.rows:,} 件 (最初はデータ {v.first_row} 行目)")
+        return out
+
+
+def _merge(results: Sequence[PieceResult]) -> list[Violation]:
+    """Per-row violations summed over pieces (first row shifted by the rows before the piece),
+    then the primary key over all pieces."""
+    merged: dict[tuple[str, str], Violation] = {}
+    offset = 0
+    for r in results:
+        for v in r.violations:
+            key = (v.field, v.constraint)
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = Violation(v.field, v.constraint, v.rows, v.first_row + offset)
+            else:
+                merged[key] = Violation(v.field, v.constraint, seen.rows + v.rows, seen.first_row)
+        offset += r.height
+    out = list(merged.values())
+    keys = [r.keys for r in results if r.keys is not None]
+    if keys and len(keys) == len(results):
+        out += check_table(pl.concat(keys), (), keys[0].columns)
+    return out
