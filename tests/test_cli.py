@@ -146,8 +146,13 @@ def test_keys_package_verify(runner: CliRunner, tmp_path: Path) -> None:
     made = runner.invoke(cli, ["keys", "generate", "--private", str(priv), "--public", str(pub)])
     assert made.exit_code == 0 and "PRIVATE" not in made.output
     assert (priv.stat().st_mode & 0o777) == 0o600
-    packed = runner.invoke(cli, ["package", str(run), "--sign", str(priv)])
+    refused = runner.invoke(cli, ["package", str(run), "--sign", str(priv)])
+    assert refused.exit_code == 1 and "--accept-findings" in refused.output, refused.output
+    assert not (tmp_path / "run.package").exists()
+    why = ["--accept-findings", "試験移行の確認用 (不備は把握済み)"]
+    packed = runner.invoke(cli, ["package", str(run), "--sign", str(priv), *why])
     assert packed.exit_code == 0, packed.output
+    assert "constraint left out" in packed.output
     archive = tmp_path / "run.package.tar.gz"
     good = runner.invoke(cli, ["verify", str(archive), "--trust", str(pub)])
     assert good.exit_code == 0 and "OK" in good.output, good.output

@@ -45,8 +45,19 @@ def _layouts_of(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 @click.option("--vendor", help="Vendor whose gaiji table the run used (default: the run's vendor).")
 @click.option("--sign", "key_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="Replace an existing package of the same name.")
+@click.option(
+    "--accept-findings",
+    "reason",
+    metavar="REASON",
+    help="Package a run that has blocking findings anyway; REASON goes into datapackage.json.",
+)
 def package(
-    run_dir: Path, out_dir: Path | None, vendor: str | None, key_path: Path | None, replace: bool
+    run_dir: Path,
+    out_dir: Path | None,
+    vendor: str | None,
+    key_path: Path | None,
+    replace: bool,
+    reason: str | None,
 ) -> None:
     """Seal a run into a handover package: a folder and a deterministic .tar.gz.
 
@@ -55,6 +66,11 @@ def package(
     the run's validation and reconciliation summary, and datapackage.json (Frictionless Data
     Package / Table Schema) with the size and SHA-256 of every file; --sign adds an Ed25519
     signature. Packaging the same run twice gives the same archive.
+
+    \b
+    A run with blocking findings is refused (exit 1) unless --accept-findings says why it is
+    handed over as is; then the constraints its data breaks are left out of the schemas and
+    listed in datapackage.json (chukan.relaxedConstraints) next to the reason.
     """
     manifest, meta = read_manifest(run_dir), read_run_meta(run_dir)
     profile = load_profile(vendor_folder(vendor or str(manifest["vendor"])))
@@ -66,6 +82,7 @@ def package(
         municipality=meta.get("municipality"),
         key=load_private_key(key_path) if key_path else None,
         replace=replace,
+        accept_findings=reason,
     )
     out.print(f"package {result.package_dir}", highlight=False, soft_wrap=True)
     out.print(f"archive {result.archive} sha256 {result.archive_sha256}", soft_wrap=True)

@@ -54,6 +54,10 @@ from etl.report import write_diff_reports
 LogFn = Callable[[dict[str, Any]], None]
 EXPORTS = "exports"
 
+# The group's contract wants a standard-layout copy every year, broken records and all: the
+# export is still written, datapackage.json says why, and the exit code (1) tells the scheduler.
+YEAR_END_ACCEPTS = "年度末エクスポート: エラーの不備を含むまま出力 (chukan export は終了コード 1)"
+
 
 @dataclass(frozen=True, slots=True)
 class _Version:
@@ -193,6 +197,7 @@ def _export_new(
             gaiji_table=load_profile(project.vendor_folder).gaiji_table,
             municipality=muni,
             key=key,
+            accept_findings=YEAR_END_ACCEPTS,
         )
         if previous is not None:
             old_run = previous.folder / RUN

@@ -1,7 +1,7 @@
 """Sealed handover packages (datapackage.json, data dictionary, signature) and their check."""
 
 from etl.package.build import PackageResult, archive_path, build_package
-from etl.package.errors import PackageError
+from etl.package.errors import FindingsNotAccepted, PackageError
 from etl.package.signing import (
     KeyPair,
     SignatureStatus,
@@ -13,6 +13,7 @@ from etl.package.signing import (
 from etl.package.verify import Problem, VerifyReport, verify_package
 
 __all__ = [
+    "FindingsNotAccepted",
     "KeyPair",
     "PackageError",
     "PackageResult",

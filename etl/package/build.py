@@ -27,7 +27,7 @@ from etl.load.atomic import FILE_MODE, make_private_dir
 from etl.package.archive import CHUNK, write_archive
 from etl.package.descriptor import MANIFEST, SIGNATURE, Resource, manifest_bytes, resource_name
 from etl.package.dictionary import render_dictionary_html, render_dictionary_xlsx
-from etl.package.errors import PackageError
+from etl.package.errors import FindingsNotAccepted, PackageError
 from etl.package.schema import FieldRule, Violation, check_table, relax_schema, table_fields
 from etl.package.signing import key_fingerprint, sign_manifest
 from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
@@ -165,12 +165,29 @@ def build_package(
     municipality: dict[str, Any] | None = None,
     key: Ed25519PrivateKey | None = None,
     replace: bool = False,
+    accept_findings: str | None = None,
 ) -> PackageResult:
-    """Package a completed run folder into ``out_dir`` and ``out_dir``.tar.gz (atomic, 0600)."""
+    """Package a completed run folder into ``out_dir`` and ``out_dir``.tar.gz (atomic, 0600).
+
+    A run with blocking findings (severity error) is refused unless ``accept_findings`` gives
+    the reason it is handed over anyway; the reason and the count go into datapackage.json
+    (``chukan.acceptedFindings``), and the constraints the data breaks are left out of its
+    schema and listed (``chukan.relaxedConstraints``), so the package stays true of its bytes.
+    """
     try:
         manifest, run_meta = read_manifest(run_dir), read_run_meta(run_dir)
     except RunFolderError as exc:
         raise PackageError(run_dir, f"not a completed run folder ({exc.reason})") from exc
+    validation = _summary(manifest)["validation"]
+    blocking = int(validation["blocking"])
+    reason = (accept_findings or "").strip()
+    if blocking and not reason:
+        raise FindingsNotAccepted(
+            run_dir,
+            f"the run has {blocking:,} blocking finding(s); fix them and run again, or hand it"
+            " over as is with accept_findings (--accept-findings REASON), which is recorded"
+            " in datapackage.json",
+        )
     muni = municipality or run_meta.get("municipality") or {}
     archive = archive_path(out_dir)
     if archive.exists() and not replace:
@@ -308,7 +325,8 @@ def build_package(
             "vendor": manifest.get("vendor"),
             "records": counts,
             "controlTotals": manifest.get("reconciliation", {}).get("controls", []),
-            "findings": _summary(manifest)["validation"],
+            "findings": validation,
+            "acceptedFindings": {"blocking": blocking, "reason": reason} if blocking else None,
             "relaxedConstraints": relaxed,
             "tool": {
                 "name": "chukan-etl",

@@ -14,3 +14,9 @@ class PackageError(ChukanError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class FindingsNotAccepted(PackageError):
+    """The run has blocking findings and nobody has said why it is handed over anyway."""
+
+    exit_code = 1  # like a refused gate: the data, not the command, is what stops it

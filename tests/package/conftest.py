@@ -16,6 +16,7 @@ from etl.package import PackageResult, build_package, generate_keys, load_privat
 from etl.resources import data_dir
 
 VENDOR = data_dir("mappings") / "vendor-a"
+ACCEPT = "テスト: 意図して壊したレコードを含む見本"  # the sample holds deliberately broken records
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,7 @@ def make_package(run: Path, out: Path, private: Path | None) -> PackageResult:
         gaiji_table=VENDOR / "gaiji.csv",
         municipality={"code": "012345", "name": "模擬市"},
         key=load_private_key(private) if private else None,
+        accept_findings=ACCEPT,
     )
 
 

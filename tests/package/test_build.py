@@ -9,8 +9,10 @@ import subprocess
 from pathlib import Path
 
 import openpyxl
+import pytest
 
-from etl.package import PackageResult
+from etl.layout import load_layouts
+from etl.package import FindingsNotAccepted, PackageResult, build_package
 from tests.golden import assert_golden
 from tests.package.conftest import make_package
 
@@ -59,7 +61,10 @@ def test_manifest_schema_and_chukan_metadata(package: PackageResult, update_gold
     assert chukan["layoutVersion"] == "v2.1"
     assert chukan["gyomu"] == ["inkan", "juki", "kokunen"]
     assert chukan["controlTotals"]
-    # The sample's broken cells are recorded findings; their constraints are listed as relaxed.
+    # The sample's broken cells are recorded findings, handed over with a reason; their
+    # constraints are listed as relaxed.
+    accepted = chukan["acceptedFindings"]
+    assert accepted["blocking"] == chukan["findings"]["blocking"] > 0 and accepted["reason"]
     relaxed = {(r["field"], r["constraint"]) for r in chukan["relaxedConstraints"]}
     assert relaxed == {("生年月日", "required"), ("性別", "enum")}
     schemas = {r["path"]: r["schema"] for r in doc["resources"] if r["path"].startswith("data/")}
@@ -82,3 +87,19 @@ def test_data_dictionary_html_and_xlsx(package: PackageResult) -> None:
     assert wb.sheetnames == ["項目定義", "コード表"]
     cells = [c for row in wb["項目定義"].iter_rows(values_only=True) for c in row if c]
     assert "宛名番号" in cells and "必須" in cells
+
+
+def test_run_with_blocking_findings_needs_a_reason(sample_run: Path, tmp_path: Path) -> None:
+    with pytest.raises(FindingsNotAccepted) as refused:
+        build_package(sample_run, tmp_path / "pkg", layouts=load_layouts(), gaiji_table=None)
+    assert refused.value.exit_code == 1 and "accept_findings" in str(refused.value)
+    assert not (tmp_path / "pkg").exists() and not (tmp_path / "pkg.tar.gz").exists()
+    blank = "  "  # a reason must say something
+    with pytest.raises(FindingsNotAccepted):
+        build_package(
+            sample_run,
+            tmp_path / "pkg",
+            layouts=load_layouts(),
+            gaiji_table=None,
+            accept_findings=blank,
+        )
