@@ -8,7 +8,6 @@ deterministic).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +27,9 @@ from etl.package.archive import CHUNK, write_archive
 from etl.package.descriptor import MANIFEST, SIGNATURE, Resource, manifest_bytes, resource_name
 from etl.package.dictionary import render_dictionary_html, render_dictionary_xlsx
 from etl.package.errors import FindingsNotAccepted, PackageError
-from etl.package.schema import FieldRule, Violation, check_table, relax_schema, table_fields
+from etl.package.schema import FieldRule, relax_schema, table_fields
 from etl.package.signing import key_fingerprint, sign_manifest
+from etl.package.table_stream import TableStream, read_table
 from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
 from etl.text.gaiji import pua_chars, pua_code
 
@@ -59,17 +59,9 @@ def archive_path(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".tar.gz")
 
 
-def read_table(data: bytes | Path, encoding: str) -> pl.DataFrame:
-    """A V2.1 CSV, every column a string (no inference: leading zeros and codes stay as is)."""
-    if encoding.lower() in ("cp932", "shift_jis", "ms932"):
-        raw = data.read_bytes() if isinstance(data, Path) else data
-        data = raw.decode("cp932").encode("utf-8")
-    source: Path | io.BytesIO = data if isinstance(data, Path) else io.BytesIO(data)
-    return pl.read_csv(source, infer_schema=False)
-
-
-def _copy_hashed(src: Path, dest: Path) -> tuple[int, str]:
-    """Byte copy that hashes on the way (one read of the source)."""
+def _copy_hashed(src: Path, dest: Path, table: TableStream | None = None) -> tuple[int, str]:
+    """Byte copy that hashes on the way (one read of the source); a table's bytes are also fed
+    to its streaming check."""
     h, size = hashlib.sha256(), 0
     with src.open("rb") as fin, dest.open("xb") as fout:
         dest.chmod(FILE_MODE)
@@ -77,18 +69,11 @@ def _copy_hashed(src: Path, dest: Path) -> tuple[int, str]:
             h.update(block)
             fout.write(block)
             size += len(block)
+            if table is not None:
+                table.feed(block)
+    if table is not None:
+        table.close()
     return size, h.hexdigest()
-
-
-def _check_v21(
-    path: Path, encoding: str, rf: RecordFile, layout: Layout
-) -> tuple[int, list[Violation], list[str]]:
-    frame = read_table(path, encoding)
-    return (
-        frame.height,
-        check_table(frame, table_fields(rf, layout.code_tables), rf.key),
-        frame.columns,
-    )
 
 
 def _unmapped_gaiji(findings: pl.DataFrame) -> pl.DataFrame:
@@ -215,14 +200,14 @@ def build_package(
             make_private_dir(stage / "data")  # each level 0700: mkdir(parents=True) uses umask
             make_private_dir(stage / folder)
         checks = [
-            pool.submit(_check_v21, run_dir / o["path"], encoding, rf, lay)
-            for (o, lay), rf in zip(targets, rfs, strict=True)
+            TableStream(table_fields(rf, lay.code_tables), rf.key, encoding, pool)
+            for (_, lay), rf in zip(targets, rfs, strict=True)
         ]
         copies = {
             f"data/{o['path']}": pool.submit(
-                _copy_hashed, run_dir / o["path"], stage / "data" / o["path"]
+                _copy_hashed, run_dir / o["path"], stage / "data" / o["path"], check
             )
-            for o in outputs
+            for o, check in zip(outputs, checks, strict=True)
         }
         resources: list[Resource] = []
         relaxed: list[dict[str, Any]] = []
@@ -232,11 +217,14 @@ def build_package(
             size, digest = copies[rel].result()
             if digest != o["sha256"]:
                 raise PackageError(run_dir / o["path"], "differs from the run's manifest.json")
-            records, violations, columns = check.result()
-            if columns != rf.item_names:
+            done = check.outcome()
+            if done.error:
+                raise PackageError(run_dir / o["path"], done.error)
+            if done.columns != rf.item_names:
                 raise PackageError(
-                    run_dir / o["path"], f"header is not the layout's 項目名: {columns}"
+                    run_dir / o["path"], f"header is not the layout's 項目名: {done.columns}"
                 )
+            records, violations = done.records, done.violations
             fields, pkey = relax_schema(table_fields(rf, lay.code_tables), rf.key, violations)
             relaxed += [
                 {"resource": rel, "field": v.field, "constraint": v.constraint, "rows": v.rows}

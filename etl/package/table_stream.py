@@ -1,9 +1,9 @@
 """A package table checked while its bytes still arrive: pieces cut at record boundaries.
 
-Verify reads each file once (from disk or out of the archive) and hashes it on the way; a table's
-bytes are also cut into pieces of about ``PIECE`` bytes and every piece is parsed and checked
-against the Table Schema on the thread pool, so parsing overlaps reading and inflating instead
-of waiting for the whole file. A cut is only made after a line break outside quotes: RFC 4180
+Packaging and verify read each file once (from disk or out of the archive) and hash it on the
+way; a table's bytes are also cut into pieces of about ``PIECE`` bytes and every piece is parsed
+and checked against the Table Schema on the thread pool, so parsing overlaps reading and
+inflating instead of waiting for the whole file. A cut is only made after a line break outside quotes: RFC 4180
 escapes a quote by doubling it, so a line break is a record boundary exactly when the quotes
 before it are even in number. ``"`` and ``\\n`` are single bytes in UTF-8 and never a trail
 byte in CP932, so counting bytes is safe for both. Per-row constraints add up piece by piece;
@@ -12,14 +12,15 @@ the primary key is checked once over the key columns of all pieces.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from etl.package.build import read_table
 from etl.package.schema import FieldRule, Violation, check_table
 
 PIECE = 8 << 20
@@ -33,6 +34,15 @@ CONSTRAINT_LABELS = {
     "maximum": "最大値超過",
     "primaryKey": "キーの重複",
 }
+
+
+def read_table(data: bytes | Path, encoding: str) -> pl.DataFrame:
+    """A V2.1 CSV, every column a string (no inference: leading zeros and codes stay as is)."""
+    if encoding.lower() in ("cp932", "shift_jis", "ms932"):
+        raw = data.read_bytes() if isinstance(data, Path) else data
+        data = raw.decode("cp932").encode("utf-8")
+    source: Path | io.BytesIO = data if isinstance(data, Path) else io.BytesIO(data)
+    return pl.read_csv(source, infer_schema=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +102,34 @@ def check_piece(
     return PieceResult(frame.columns, frame.height, violations, keys)
 
 
-class TableStream:
-    """Feed a table's bytes in order with ``feed``, then ``close``; ``problems()`` waits for
-    every piece."""
+@dataclass(frozen=True, slots=True)
+class TableOutcome:
+    """A whole table's check: what its header holds, how many records, what it breaks."""
 
-    def __init__(self, resource: Mapping[str, Any], pool: Executor, piece: int = PIECE) -> None:
-        schema = resource.get("schema") or {}
-        self.fields = tuple(FieldRule.from_descriptor(f) for f in schema.get("fields", []))
-        self.key = tuple(str(k) for k in schema.get("primaryKey", []))
-        self.encoding = str(resource.get("encoding", "utf-8"))
-        self.expected = (resource.get("chukan") or {}).get("records")
+    columns: list[str]
+    records: int
+    violations: list[Violation]
+    error: str | None  # unreadable, or a schema that cannot run: nothing else is known
+
+
+class TableStream:
+    """Feed a table's bytes in order with ``feed``, then ``close``; ``outcome()`` and
+    ``problems()`` wait for every piece."""
+
+    def __init__(
+        self,
+        fields: Sequence[FieldRule],
+        key: Sequence[str],
+        encoding: str,
+        pool: Executor,
+        *,
+        expected: int | None = None,
+        piece: int = PIECE,
+    ) -> None:
+        self.fields = tuple(fields)
+        self.key = tuple(key)
+        self.encoding = encoding
+        self.expected = expected
         self.pool = pool
         self.piece = piece
         self.wait_for = piece  # cut again once the buffer holds this much
@@ -140,23 +168,40 @@ class TableStream:
         if self.buffer or not self.jobs:
             self._submit(len(self.buffer))
 
-    def problems(self) -> list[str]:
-        """Japanese messages, one per broken constraint (counts over the whole file)."""
+    @classmethod
+    def for_resource(cls, resource: Mapping[str, Any], pool: Executor) -> TableStream:
+        """The check a datapackage.json resource describes (schema, encoding, record count)."""
+        schema = resource.get("schema") or {}
+        return cls(
+            [FieldRule.from_descriptor(f) for f in schema.get("fields", [])],
+            [str(k) for k in schema.get("primaryKey", [])],
+            str(resource.get("encoding", "utf-8")),
+            pool,
+            expected=(resource.get("chukan") or {}).get("records"),
+        )
+
+    def outcome(self) -> TableOutcome:
         results = [job.result() for job in self.jobs]
-        first = results[0]
-        if first.error:
-            return [first.error]
-        names = [f.name for f in self.fields]
-        if first.columns != names:
-            return [f"見出し行が定義と異なります: {first.columns[:5]}…"]
-        out: list[str] = []
+        columns = results[0].columns
         errors = sorted({r.error for r in results if r.error})
         if errors:
-            return errors
-        height = sum(r.height for r in results)
-        if self.expected is not None and height != self.expected:
-            out.append(f"レコード件数 {height:,} 件 (定義は {self.expected:,} 件)")
-        for v in _merge(results):
+            return TableOutcome(columns, 0, [], errors[0])
+        records = sum(r.height for r in results)
+        if columns != [f.name for f in self.fields]:
+            return TableOutcome(columns, records, [], None)
+        return TableOutcome(columns, records, _merge(results), None)
+
+    def problems(self) -> list[str]:
+        """Japanese messages, one per broken constraint (counts over the whole file)."""
+        done = self.outcome()
+        if done.error:
+            return [done.error]
+        if done.columns != [f.name for f in self.fields]:
+            return [f"見出し行が定義と異なります: {done.columns[:5]}…"]
+        out: list[str] = []
+        if self.expected is not None and done.records != self.expected:
+            out.append(f"レコード件数 {done.records:,} 件 (定義は {self.expected:,} 件)")
+        for v in done.violations:
             label = CONSTRAINT_LABELS.get(v.constraint, v.constraint)
             out.append(f"{v.field}: {label} {v.rows:,} 件 (最初はデータ {v.first_row} 行目)")
         return out

@@ -105,7 +105,7 @@ class _Checker:
         res = self.resources.get(rel)
         if res is None:
             return  # an extra file: named by finish()
-        table = TableStream(res, self.pool) if res.get("type") == "table" else None
+        table = TableStream.for_resource(res, self.pool) if res.get("type") == "table" else None
         h, size = hashlib.sha256(), 0
         for chunk in chunks:
             h.update(chunk)

@@ -21,10 +21,6 @@ FIELDS = (
     FieldRule("氏名", "string", max_length=6),
     FieldRule("区分", "string", enum=("1", "2")),
 )
-RESOURCE = {
-    "encoding": "utf-8",
-    "schema": {"fields": [f.to_descriptor() for f in FIELDS], "primaryKey": ["番号"]},
-}
 
 
 def _deflated(data: bytes, threads: int, piece: int) -> bytes:
@@ -79,7 +75,7 @@ def _csv(rows: list[tuple[str, str, str]]) -> bytes:
 
 def _problems(data: bytes, chunk: int, piece: int) -> list[str]:
     with ThreadPoolExecutor(3) as pool:
-        stream = TableStream({**RESOURCE, "chukan": {"records": 5}}, pool, piece=piece)
+        stream = TableStream(FIELDS, ["番号"], "utf-8", pool, expected=5, piece=piece)
         for i in range(0, len(data), chunk):
             stream.feed(data[i : i + chunk])
         stream.close()
