@@ -3,11 +3,11 @@
 Packaging and verify read each file once (from disk or out of the archive) and hash it on the
 way; a table's bytes are also cut into pieces of about ``PIECE`` bytes and every piece is parsed
 and checked against the Table Schema on the thread pool, so parsing overlaps reading and
-inflating instead of waiting for the whole file. A cut is only made after a line break outside quotes: RFC 4180
-escapes a quote by doubling it, so a line break is a record boundary exactly when the quotes
-before it are even in number. ``"`` and ``\\n`` are single bytes in UTF-8 and never a trail
-byte in CP932, so counting bytes is safe for both. Per-row constraints add up piece by piece;
-the primary key is checked once over the key columns of all pieces.
+inflating instead of waiting for the whole file. A cut is only made after a line break outside
+quotes: RFC 4180 escapes a quote by doubling it, so a line break is a record boundary exactly
+when the quotes before it are even in number. ``"`` and ``\\n`` are single bytes in UTF-8 and
+never a trail byte in CP932, so counting bytes is safe for both. Per-row constraints add up
+piece by piece; the primary key is checked once over the key columns of all pieces.
 """
 
 from __future__ import annotations
