@@ -2,11 +2,14 @@
 
 For N generated 住民記録 persons (`chukan run --gyomu juki` once: juki/jumin.csv + setai.csv),
 a throwaway PostgreSQL server (Debian's, as the test fixture starts it) receives, alternately:
-  load_run:  the whole load: DROP/CREATE typed tables (varchar(桁数), date, bigint, NOT NULL),
-             COPY FROM STDIN streamed by psycopg 3, primary keys, comments, reconciliation of
-             counts + control totals by SQL, chukan_loads, one transaction, commit;
+  load_run:  the whole load: typed staging tables (varchar(桁数), date, bigint, NOT NULL,
+             comments), the files cut into chunks COPYed FROM STDIN by psycopg 3 over
+             WORKERS connections side by side, primary key indexes, one scan per table for the
+             reconciliation of counts + control totals by SQL, then one transaction that
+             swaps the tables in, records chukan_loads and commits;
   \\copy:     `psql \\copy … FROM file CSV HEADER` of the same files into tables of plain text
-             columns with no constraints or keys (the floor any CSV load pays), one per file.
+             columns with no constraints or keys (the floor any CSV load pays), one per file,
+             over one connection (psql's way).
 Reports records/s of each (best of --repeat) and the ratio (target for issue 5: ≥ 0.70).
 
     python benchmarks/bench_load.py [--persons 1000000] [--repeat 3]
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -26,6 +30,7 @@ sys.path.insert(0, str(ROOT))  # tests.load.pgserver: the same throwaway server 
 
 from etl.layout import load_layouts  # noqa: E402
 from etl.load.db import load_run  # noqa: E402
+from etl.load.db.postgres_load import WORKERS  # noqa: E402
 from fixtures.generate import generate_vendor_a  # noqa: E402
 from tests.load import pgserver  # noqa: E402
 
@@ -93,7 +98,10 @@ def main() -> None:
     best_ours, best_base = min(ours), min(base)
     print(f"{rows:,} records ({size / 1e6:.0f} MB UTF-8 CSV: juki/jumin + juki/setai)")
     print(f"psql \\copy (text cols): {best_base:6.2f} s  {rows / best_base:>10,.0f} records/s")
-    print(f"load_run (PostgreSQL):  {best_ours:6.2f} s  {rows / best_ours:>10,.0f} records/s")
+    print(
+        f"load_run (PostgreSQL):  {best_ours:6.2f} s  {rows / best_ours:>10,.0f} records/s"
+        f"  ({WORKERS} COPY connections, {os.cpu_count()} cores here)"
+    )
     print(f"ratio load_run / \\copy: {best_base / best_ours:.2f} (target ≥ 0.70)")
     print(f"all runs: \\copy {[round(s, 2) for s in base]}, load_run {[round(s, 2) for s in ours]}")
 

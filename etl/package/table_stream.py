@@ -3,11 +3,9 @@
 Packaging and verify read each file once (from disk or out of the archive) and hash it on the
 way; a table's bytes are also cut into pieces of about ``PIECE`` bytes and every piece is parsed
 and checked against the Table Schema on the thread pool, so parsing overlaps reading and
-inflating instead of waiting for the whole file. A cut is only made after a line break outside
-quotes: RFC 4180 escapes a quote by doubling it, so a line break is a record boundary exactly
-when the quotes before it are even in number. ``"`` and ``\\n`` are single bytes in UTF-8 and
-never a trail byte in CP932, so counting bytes is safe for both. Per-row constraints add up
-piece by piece; the primary key is checked once over the key columns of all pieces.
+inflating instead of waiting for the whole file. Pieces are cut only where a record ends
+(etl.load.csv_records). Per-row constraints add up piece by piece; the primary key is checked
+once over the key columns of all pieces.
 """
 
 from __future__ import annotations
@@ -21,9 +19,11 @@ from typing import Any
 
 import polars as pl
 
+from etl.load.csv_records import record_end
 from etl.package.schema import FieldRule, Violation, check_table
 
 PIECE = 8 << 20
+TAIL = 1 << 20  # a piece ends at the first record end within its last TAIL bytes
 CONSTRAINT_LABELS = {
     "required": "必須項目が空",
     "maxLength": "桁数超過",
@@ -52,34 +52,6 @@ class PieceResult:
     violations: list[Violation]  # rows counted within the piece
     keys: pl.DataFrame | None  # the primary key columns, for the one check over all pieces
     error: str | None = None  # the piece is not readable CSV, or its schema cannot run
-
-
-def first_record_end(data: bytes | bytearray) -> int:
-    """Just after the first line break outside quotes (the header line), or 0 if none yet."""
-    pos, odd = 0, 0
-    while (nl := data.find(b"\n", pos)) >= 0:
-        odd = (odd + data.count(b'"', pos, nl)) % 2
-        if not odd:
-            return nl + 1
-        pos = nl + 1
-    return 0
-
-
-def record_boundary(data: bytes | bytearray, end: int) -> int:
-    """Just after the last line break outside quotes before ``end``, or 0 if there is none."""
-    cut = data.rfind(b"\n", 0, end)
-    if cut < 0:
-        return 0
-    odd = data.count(b'"', 0, cut) % 2
-    while odd:
-        # parity only changes at a quote: every line break after the last quote is still inside
-        quote = data.rfind(b'"', 0, cut)
-        before = data.rfind(b"\n", 0, quote)
-        if before < 0:
-            return 0
-        odd = (odd + data.count(b'"', before, cut)) % 2
-        cut = before
-    return cut + 1
 
 
 def check_piece(
@@ -141,10 +113,10 @@ class TableStream:
         self.buffer += chunk
         if len(self.buffer) < self.wait_for:
             return
-        if self.header is None and (start := first_record_end(self.buffer)):
+        if self.header is None and (start := record_end(self.buffer)):
             self.header = bytes(self.buffer[:start])
             del self.buffer[:start]
-        end = record_boundary(self.buffer, len(self.buffer)) if self.header is not None else 0
+        end = self._piece_end() if self.header is not None else None
         if end:
             self._submit(end)
             self.wait_for = self.piece
@@ -152,6 +124,10 @@ class TableStream:
             # a record longer than a piece, or a stray quote in a damaged file: look again once
             # the buffer has doubled, so the scans stay linear in the file's size
             self.wait_for = 2 * len(self.buffer)
+
+    def _piece_end(self) -> int | None:
+        at = max(0, len(self.buffer) - TAIL)
+        return record_end(self.buffer, at, self.buffer.count(b'"', 0, at))
 
     def _submit(self, end: int) -> None:
         body = bytes(self.buffer[:end])

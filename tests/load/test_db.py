@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import duckdb
 import pytest
 
 from etl.layout import load_layouts
-from etl.load.db import LoadError, LoadResult, load_run, redact
+from etl.load.db import LoadError, LoadResult, load_run, postgres_load, redact
 
 LAYOUTS = load_layouts("v2.1")
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,6 +162,8 @@ def test_tampered_file_is_a_mismatch_and_rolls_back(
     assert {("kokunen_kokunen", "sum"), ("kokunen_kokunen", "sha256")} <= bad
     assert ("juki_jumin", "count_by") in bad  # one 性別 count short
     assert counts(target)["juki_jumin"] == 198  # the previous load is intact
+    if target.startswith("postgresql"):
+        assert staging_tables(target) == []  # the rolled back load's data is gone
 
 
 def test_empty_required_item_refuses_a_strict_load(sample_run: Path, target: str) -> None:
@@ -207,6 +210,125 @@ def test_connection_error_is_redacted(sample_run: Path) -> None:
 def test_unknown_target(sample_run: Path) -> None:
     with pytest.raises(LoadError, match="unknown target"):
         load_run(sample_run, "mysql://x", LAYOUTS)
+
+
+# --- PostgreSQL: parallel COPY of chunks into staging tables, swapped in at commit --------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL loads cut even the sample's files into dozens of chunks, COPYed side by side."""
+    monkeypatch.setattr(postgres_load, "_MIN_CHUNK", 256)
+    monkeypatch.setattr(postgres_load, "_CHUNKS_PER_WORKER", 40)
+
+
+def staging_tables(target: str) -> list[str]:
+    """Staging tables and their indexes: none may outlive a load that finished, either way."""
+    return [
+        r[0]
+        for r in query(target, "SELECT relname FROM pg_class WHERE relname LIKE 'chukan_staging%'")
+    ]
+
+
+def copy_run(sample_run: Path, to: Path) -> Path:
+    shutil.copytree(sample_run, to)
+    return to
+
+
+def rewrite_output(run: Path, rel: str, data: bytes) -> None:
+    """Replace one V2.1 file, with the manifest updated as the run would have written it."""
+    (run / rel).write_bytes(data)
+    m = manifest(run)
+    for out in m["outputs"]:
+        if out["path"] == rel:
+            out["sha256"], out["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+    (run / "manifest.json").write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_chunked_load_keeps_quoted_newlines(sample_run: Path, pg_url: str, tmp_path: Path) -> None:
+    run = copy_run(sample_run, tmp_path / "quoted")
+    lines = (run / "juki" / "jumin.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    # a 方書 over two lines, with a comma and quotes: a cut between chunks must not fall in it
+    for n, line in enumerate(lines):
+        if n % 20 == 1:
+            fields = line.split(",")
+            fields[13] = '"ハイツ,\n""303"" 号室"'
+            lines[n] = ",".join(fields)
+    rewrite_output(run, "juki/jumin.csv", "".join(lines).encode())
+
+    result = load(run, pg_url)
+    assert result.ok, result.mismatches
+    assert counts(pg_url)["juki_jumin"] == 198
+    got = query(
+        pg_url,
+        """SELECT count(*) FROM juki_jumin WHERE "方書" = 'ハイツ,
+"303" 号室'""",
+    )
+    assert got[0][0] == len(range(1, len(lines), 20))
+    assert [t.relaxed_not_null for t in result.tables if t.table == "juki_jumin"] == [("生年月日",)]
+    assert staging_tables(pg_url) == []
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_not_null_follows_the_data_not_the_findings(
+    sample_run: Path, target: str, tmp_path: Path
+) -> None:
+    # the findings miss the empty 生年月日 and wrongly report an empty 氏名: the tables are created
+    # from that guess, and the database corrects both (a chunk refused for a null is redone)
+    run = copy_run(sample_run, tmp_path / "misled")
+    findings = run / "findings.csv"
+    lines = findings.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    lines = [line for line in lines if ",schema.required," not in line]
+    lines.append("error,schema.required,juki,jumin,1,200000000000010,氏名,,氏名は必須項目です\r\n")
+    findings.write_text("".join(lines), encoding="utf-8-sig")
+
+    result = load(run, target)
+    assert result.ok, result.mismatches
+    assert [t.relaxed_not_null for t in result.tables if t.table == "juki_jumin"] == [("生年月日",)]
+    jumin, _ = _schema(target, "juki_jumin")
+    assert jumin["生年月日"][1] is True
+    assert jumin["氏名"][1] is False
+    assert counts(target)["juki_jumin"] == 198
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_refused_chunk_names_the_line_of_the_file(sample_run: Path, pg_url: str) -> None:
+    with pytest.raises(LoadError) as err:
+        load_run(sample_run, pg_url, LAYOUTS)
+    assert err.value.table == "juki_jumin"
+    # the empty 生年月日 is on line 127 of jumin.csv (header = line 1), deep in a later chunk
+    assert "line 127" in str(err.value) and "生年月日" in str(err.value)
+    assert "chukan_staging" not in str(err.value)
+    assert staging_tables(pg_url) == []
+
+
+def test_leftover_staging_tables_are_dropped(sample_run: Path, pg_url: str) -> None:
+    assert load(sample_run, pg_url).ok
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as a killed load leaves them
+        conn.execute("CREATE TABLE chukan_staging_juki_jumin (x int)")
+        conn.execute("CREATE TABLE chukan_staging_gone_gone (x int)")
+    assert counts(pg_url)["juki_jumin"] == 198  # never seen as the real tables
+    assert load(sample_run, pg_url).ok
+    assert staging_tables(pg_url) == []
+    assert counts(pg_url)["juki_jumin"] == 198
+
+
+def test_loads_at_the_same_time_take_turns(sample_run: Path, pg_url: str) -> None:
+    results: list[LoadResult] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(load(sample_run, pg_url))) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3 and all(r.ok for r in results)
+    assert counts(pg_url)["juki_jumin"] == 198
+    assert query(pg_url, "SELECT count(*) FROM chukan_loads")[0][0] == 4
+    assert staging_tables(pg_url) == []
 
 
 # --- a load killed mid-way -------------------------------------------------------------------
@@ -284,3 +406,20 @@ def test_postgresql_load_killed_during_copy_keeps_the_previous_load(
     assert _big_counts(pg_url) == (198, 81)
     assert load_run(big_run, pg_url, LAYOUTS).ok
     assert _big_counts(pg_url) == _expected(big_run)
+    assert staging_tables(pg_url) == []
+
+
+def test_postgresql_load_killed_before_the_swap_keeps_the_previous_load(
+    sample_run: Path, big_run: Path, pg_url: str
+) -> None:
+    assert load(sample_run, pg_url).ok
+    proc = _child(big_run, pg_url, "--pause-after", "juki_jumin")
+    _wait_for(proc, f"loaded juki_jumin {_expected(big_run)[0]}")  # in its staging table
+    assert "chukan_staging_juki_jumin" in staging_tables(pg_url)
+    assert _big_counts(pg_url) == (198, 81)  # a reader sees the previous load meanwhile
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _big_counts(pg_url) == (198, 81)
+    assert load_run(big_run, pg_url, LAYOUTS).ok  # drops what the killed load left
+    assert _big_counts(pg_url) == _expected(big_run)
+    assert staging_tables(pg_url) == []

@@ -12,9 +12,10 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from etl.load.csv_records import record_end
 from etl.package.deflate import ParallelGzipWriter
 from etl.package.schema import FieldRule
-from etl.package.table_stream import TableStream, first_record_end, record_boundary
+from etl.package.table_stream import TableStream
 
 FIELDS = (
     FieldRule("番号", "string", required=True, max_length=4, pattern="[0-9]+"),
@@ -54,13 +55,15 @@ def test_parallel_gzip_carries_a_tar_stream(tmp_path: Path) -> None:
         assert member is not None and member.read() == payload
 
 
-def test_record_boundaries_skip_line_breaks_inside_quotes() -> None:
+def test_record_ends_skip_line_breaks_inside_quotes() -> None:
     data = b'h1,h2\n1,"a\nb"\n2,"c""\n"\n3,x'
-    assert first_record_end(data) == 6
-    assert record_boundary(data, len(data)) == data.rindex(b"\n") + 1
-    assert record_boundary(data, data.index(b"b")) == 6  # the break in "a\nb" is not a boundary
-    assert first_record_end(b'"h\n1,h2') == 0
-    assert record_boundary(b'x,"open\nstill open', 18) == 0
+    assert record_end(data) == 6
+    assert record_end(data, 6) == data.index(b"2,")  # the break in "a\nb" ends no record
+    assert record_end(data, 9, quotes=1) == data.index(b"2,")
+    assert record_end(data, data.index(b"2,")) == data.index(b"3,")  # "" is an escaped quote
+    assert record_end(data, data.index(b"3,")) is None
+    assert record_end(b'x,"open\nstill open') is None
+    assert record_end(b"a\nb\n", 0, limit=1) is None
 
 
 _cells = st.text(alphabet='0123456789ab"\n,あ', max_size=7)

@@ -34,3 +34,13 @@ def db_error(exc: BaseException) -> str:
         return first
     where = context.strip().splitlines()[0].split(': "', 1)[0]
     return f"{first} ({where})"
+
+
+def refused(
+    target: str, exc: BaseException, *, table: str | None, relax_not_null: bool, reason: str = ""
+) -> LoadError:
+    """The engine refused the data (constraint, type, I/O): the LoadError to raise for it."""
+    hint = ""
+    if "null" in str(exc).lower() and not relax_not_null:
+        hint = "; the run has empty required items (see its findings): relax_not_null loads it"
+    return LoadError(target, (reason or db_error(exc)) + hint, table=table)

@@ -1,77 +1,156 @@
-"""``load_run``: a finished run into DuckDB or PostgreSQL, in one transaction, then reconciled.
+"""``load_run``: a finished run into DuckDB or PostgreSQL, made visible by one transaction.
 
-Each table of the run is dropped and recreated inside the transaction, so loading a run again
-replaces that data atomically: a reader sees the previous load or the new one, never half, and
-a load killed at any point leaves the previous load intact (the uncommitted transaction is
-discarded by the server, or never reaches DuckDB's WAL). The primary key is added after the bulk
-load (one index build instead of one insert per row). Counts and control totals are recomputed
-by SQL before commit; a mismatch rolls the load back and the result is not ok.
+Loading a run again replaces its tables atomically: a reader sees the previous load or the new
+one, never half, and a load killed at any point leaves the previous load intact.
+DuckDB: each table is dropped and recreated inside the one transaction (an uncommitted
+transaction never reaches DuckDB's WAL). PostgreSQL: the files are COPYed by several connections
+into staging tables first (postgres_load.py), and the transaction swaps them in.
+Either way the primary key is built after the bulk load (one index build instead of one insert
+per row), and counts and control totals are recomputed by SQL, one scan per table, before
+commit; a mismatch rolls the load back and the result is not ok.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etl.layout import Layout
-from etl.load.db.errors import LoadError, db_error
-from etl.load.db.reconcile import reconcile
+from etl.load.db.errors import LoadError, refused
+from etl.load.db.reconcile import (
+    Controls,
+    LoadedTable,
+    controls_by_table,
+    read_scan,
+    reconcile,
+    scan_sql,
+)
 from etl.load.db.result import Check, LoadResult, TableLoad
 from etl.load.db.run import FileToLoad, RunToLoad, check_header, read_run
 from etl.load.db.schema import loads_table, loads_table_ddl, quote_ident, quote_literal
 from etl.load.db.session import Session
 from etl.load.db.target import Engine, Target, parse_target
 
+if TYPE_CHECKING:
+    from etl.load.db.duckdb_engine import DuckDBSession
+
 Progress = Callable[[str], None]
+_Outcome = tuple[list[TableLoad], list[Check], bool]  # tables, checks, committed
 
 
-def _open(target: Target) -> Session:
-    if target.engine is Engine.DUCKDB:
-        from etl.load.db.duckdb_engine import DuckDBSession
-
-        return DuckDBSession(target)
+def _postgres(
+    tgt: Target, run: RunToLoad, schema: str | None, relax: bool, say: Progress
+) -> _Outcome:
     try:
+        from etl.load.db import staging
         from etl.load.db.postgres_engine import PostgresSession
+        from etl.load.db.postgres_load import stage
     except ImportError as exc:  # psycopg is an optional dependency: say so, not a traceback
         need = "PostgreSQL loads need psycopg: pip install 'psycopg[binary]'"
-        raise LoadError(target.display, need) from exc
-    return PostgresSession(target)
+        raise LoadError(tgt.display, need) from exc
+    session = PostgresSession(tgt)
+    refusals: tuple[type[Exception], ...] = (*session.errors, OSError, UnicodeDecodeError)
+    try:
+        staging.lock_and_clean(session, schema)
+        loaded = stage(session, tgt, run, relax_not_null=relax, say=say)
+        session.begin()
+        staging.swap(session, loaded, tgt, relax=relax)
+        return _finish(session, Engine.POSTGRESQL, run, loaded, say)
+    except LoadError:
+        _rollback_quietly(session)
+        raise
+    except refusals as exc:
+        _rollback_quietly(session)
+        raise refused(tgt.display, exc, table=None, relax_not_null=relax) from None
+    finally:
+        # committed: nothing is left; else the staging tables (personal data) go now
+        with suppress(*session.errors):
+            staging.drop_staging(session, schema)
+        session.close()
 
 
-def _load_table(
-    session: Session, f: FileToLoad, engine: Engine, encoding: str, *, relax_not_null: bool
-) -> tuple[TableLoad, str]:
+def _duckdb(
+    tgt: Target, run: RunToLoad, schema: str | None, relax: bool, say: Progress
+) -> _Outcome:
+    from etl.load.db.duckdb_engine import DuckDBSession
+
+    session = DuckDBSession(tgt)
+    controls = controls_by_table(run)
+    refusals: tuple[type[Exception], ...] = (*session.errors, OSError, UnicodeDecodeError)
+    current: str | None = None
+    try:
+        session.begin()
+        if schema:
+            session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+        session.execute(loads_table_ddl(schema, tgt.engine))
+        loaded = []
+        for f in run.files:
+            current = f.table.name
+            say(f"load {current}")
+            table = _duckdb_table(session, f, controls.get(current, Controls()), run, relax)
+            loaded.append(table)
+            say(f"loaded {current} {table.scan.rows}")
+        current = None
+        return _finish(session, Engine.DUCKDB, run, loaded, say)
+    except LoadError:
+        _rollback_quietly(session)
+        raise
+    except refusals as exc:
+        # the engine refused the data (constraint, type, I/O): nothing was loaded
+        _rollback_quietly(session)
+        raise refused(tgt.display, exc, table=current, relax_not_null=relax) from None
+    finally:
+        session.close()
+
+
+def _duckdb_table(
+    session: DuckDBSession, f: FileToLoad, controls: Controls, run: RunToLoad, relax: bool
+) -> LoadedTable:
     spec = f.table
+    # DuckDB cannot retry a failed statement inside a transaction: required items that may
+    # hold nulls start without NOT NULL and get it back when the scan finds none
+    nullable = spec.required if relax else []
     session.execute(f"DROP TABLE IF EXISTS {spec.qualified}")
-    session.execute(spec.create(engine, not_null=not relax_not_null))
-    digest = session.bulk_load(f, encoding)
-    relaxed: list[str] = []
-    required = [it.name for it in spec.record_file.items if it.required]
-    if relax_not_null and required:
-        # one scan counts the nulls of every required item; the clean ones get NOT NULL
-        counts = ", ".join(f"count(*) - count({quote_ident(n)})" for n in required)
-        nulls = session.query(f"SELECT {counts} FROM {spec.qualified}")[0]
-        clean = [n for n, k in zip(required, nulls, strict=True) if not k]
-        relaxed = [n for n, k in zip(required, nulls, strict=True) if k]
-        if clean:
-            alters = ", ".join(f"ALTER COLUMN {quote_ident(n)} SET NOT NULL" for n in clean)
-            if engine is Engine.POSTGRESQL:
-                session.execute(f"ALTER TABLE {spec.qualified} {alters}")
-            else:  # DuckDB takes one ALTER per statement
-                for n in clean:
-                    session.execute(
-                        f"ALTER TABLE {spec.qualified} ALTER COLUMN {quote_ident(n)} SET NOT NULL"
-                    )
+    session.execute(spec.create(Engine.DUCKDB, nullable=nullable))
+    digest = session.bulk_load(f, run.encoding)
+    scan = read_scan(
+        session.query(scan_sql(spec, controls, nullable, spec.qualified)), controls, nullable
+    )
+    for n in nullable:
+        if not scan.nulls[n]:  # DuckDB takes one ALTER per statement
+            session.execute(
+                f"ALTER TABLE {spec.qualified} ALTER COLUMN {quote_ident(n)} SET NOT NULL"
+            )
     pk = spec.primary_key()
     if pk:
         session.execute(pk)
     for stmt in spec.comments():
         session.execute(stmt)
-    rows = int(session.query(f"SELECT count(*) FROM {spec.qualified}")[0][0])
-    rf = spec.record_file
-    return TableLoad(spec.name, spec.layout.id, rf.id, rows, tuple(relaxed)), digest
+    return LoadedTable(spec, digest, scan, tuple(n for n in nullable if scan.nulls[n]))
+
+
+def _finish(
+    session: Session, engine: Engine, run: RunToLoad, loaded: list[LoadedTable], say: Progress
+) -> _Outcome:
+    """In the open transaction: check, record, then commit — or roll back on any mismatch."""
+    say("reconcile")
+    tables = [
+        TableLoad(t.spec.name, t.spec.layout.id, t.spec.record_file.id, t.scan.rows, t.relaxed)
+        for t in loaded
+    ]
+    checks = _file_checks(run, loaded) + reconcile(run, {t.spec.name: t.scan for t in loaded})
+    _record_loads(session, engine, run, tables, {t.spec.name: t.digest for t in loaded})
+    committed = all(c.ok for c in checks)
+    say("commit" if committed else "rollback")
+    if committed:
+        session.commit()
+    else:
+        session.rollback()
+    return tables, checks, committed
 
 
 def _record_loads(
@@ -131,46 +210,8 @@ def load_run(
     for f in run.files:
         check_header(f, run.encoding, tgt.display)
     say = progress or (lambda _msg: None)
-    session = _open(tgt)
-    refused: tuple[type[Exception], ...] = (*session.errors, OSError, UnicodeDecodeError)
-    current: str | None = None
-    try:
-        session.begin()
-        if schema:
-            session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
-        session.execute(loads_table_ddl(schema, tgt.engine))
-        tables: list[TableLoad] = []
-        digests: dict[str, str] = {}
-        for f in run.files:
-            current = f.table.name
-            say(f"load {current}")
-            loaded, digests[current] = _load_table(
-                session, f, tgt.engine, run.encoding, relax_not_null=relax_not_null
-            )
-            tables.append(loaded)
-            say(f"loaded {current} {loaded.rows}")
-        current = None
-        say("reconcile")
-        checks = _file_checks(run, tables, digests) + reconcile(session, run)
-        _record_loads(session, tgt.engine, run, tables, digests)
-        committed = all(c.ok for c in checks)
-        say("commit" if committed else "rollback")
-        if committed:
-            session.commit()
-        else:
-            session.rollback()
-    except LoadError:
-        _rollback_quietly(session)
-        raise
-    except refused as exc:
-        # the engine refused the data (constraint, type, I/O): nothing was loaded
-        _rollback_quietly(session)
-        hint = ""
-        if "null" in str(exc).lower() and not relax_not_null:
-            hint = "; the run has empty required items (see its findings): relax_not_null loads it"
-        raise LoadError(tgt.display, db_error(exc) + hint, table=current) from None
-    finally:
-        session.close()
+    load = _postgres if tgt.engine is Engine.POSTGRESQL else _duckdb
+    tables, checks, committed = load(tgt, run, schema, relax_not_null, say)
     return LoadResult(
         target=tgt.display,
         run_id=run.run_id,
@@ -189,13 +230,13 @@ def _rollback_quietly(session: Session) -> None:
         return
 
 
-def _file_checks(run: RunToLoad, tables: list[TableLoad], digests: dict[str, str]) -> list[Check]:
-    by_table = {t.table: t for t in tables}
+def _file_checks(run: RunToLoad, loaded: list[LoadedTable]) -> list[Check]:
+    by_table = {t.spec.name: t for t in loaded}
     checks: list[Check] = []
     for f in run.files:
-        name = f.table.name
-        checks.append(Check(name, "sha256", None, None, f.sha256, digests[name]))
-        checks.append(Check(name, "rows", None, None, f.written, by_table[name].rows))
+        t = by_table[f.table.name]
+        checks.append(Check(t.spec.name, "sha256", None, None, f.sha256, t.digest))
+        checks.append(Check(t.spec.name, "rows", None, None, f.written, t.scan.rows))
     return checks
 
 

@@ -2,39 +2,54 @@
 
 The server parses the CSV itself (dates as YYYYMMDD, which PostgreSQL reads as ISO 8601), so
 the client only moves bytes: cp932 runs are transcoded to UTF-8 on the way, block by block.
+Connections are in autocommit: the loader opens the one transaction that matters itself.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import os
+import threading
 from typing import Any
 
 import psycopg
-from psycopg.copy import QueuedLibpqWriter
 
 from etl.layout import ItemType
+from etl.load.db.chunks import Chunk
 from etl.load.db.errors import LoadError, db_error
-from etl.load.db.run import FileToLoad
-from etl.load.db.schema import quote_ident
+from etl.load.db.schema import TableSpec, quote_ident
 from etl.load.db.target import Target
 
 BLOCK = 1 << 20
 _TYPED = (ItemType.DATE, ItemType.INTEGER)
 
+Connection = psycopg.Connection[Any]
+
+
+class Stopped(Exception):
+    """Another part of the load failed: this COPY gives up (the server rolls it back)."""
+
+
+def connect(target: Target) -> Connection:
+    try:
+        # the password comes from the URL, PGPASSWORD, ~/.pgpass or a service file (libpq)
+        conn = psycopg.connect(target.dsn, autocommit=True)
+        conn.execute("SET client_encoding TO 'UTF8'")
+        # a primary key's index is sorted in memory, not in temporary files
+        conn.execute("SET maintenance_work_mem = '256MB'")
+    except psycopg.Error as exc:
+        raise LoadError(target.display, f"cannot connect: {db_error(exc)}") from None
+    return conn
+
 
 class PostgresSession:
+    """The loader's own connection: setup, the swap transaction, cleanup."""
+
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
 
     def __init__(self, target: Target) -> None:
-        try:
-            # autocommit off: psycopg opens a transaction at the first statement, closed by us;
-            # the password comes from the URL, PGPASSWORD, ~/.pgpass or a service file (libpq)
-            self.conn = psycopg.connect(target.dsn, autocommit=False)
-            self.conn.execute("SET client_encoding TO 'UTF8'")
-            self.conn.commit()
-        except psycopg.Error as exc:
-            raise LoadError(target.display, f"cannot connect: {db_error(exc)}") from None
+        self.conn = connect(target)
 
     def execute(self, sql: str) -> None:
         self.conn.execute(sql.encode("utf-8"))
@@ -43,40 +58,52 @@ class PostgresSession:
         return self.conn.execute(sql.encode("utf-8")).fetchall()
 
     def begin(self) -> None:
-        # the transaction starts implicitly here; the primary key builds in memory, not on disk
-        self.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        self.conn.execute("BEGIN")
 
     def commit(self) -> None:
-        self.conn.commit()
+        self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
-        self.conn.rollback()
+        self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self.conn.close()
 
-    def bulk_load(self, f: FileToLoad, encoding: str) -> str:
-        items = f.table.record_file.items
-        cols = ", ".join(quote_ident(it.name) for it in items)
-        # an empty quoted field ("") is an empty string in CSV COPY: typed columns treat it as NULL
-        typed = [quote_ident(it.name) for it in items if it.type in _TYPED]
-        force_null = f", FORCE_NULL ({', '.join(typed)})" if typed else ""
-        sql = (
-            f"COPY {f.table.qualified} ({cols}) FROM STDIN"
-            # FREEZE: the table was created in this transaction, so rows can be written frozen
-            f" WITH (FORMAT csv, HEADER true, FREEZE true{force_null})"
-        )
-        digest = hashlib.sha256()
-        decoder = codecs.getincrementaldecoder("cp932")() if encoding == "cp932" else None
-        with (
-            f.path.open("rb") as fh,
-            self.conn.cursor() as cur,
-            # a writer thread sends while this one reads, hashes and transcodes the next block
-            cur.copy(sql.encode(), writer=QueuedLibpqWriter(cur)) as copy,
-        ):
-            while block := fh.read(BLOCK):
-                digest.update(block)
-                copy.write(block if decoder is None else decoder.decode(block).encode("utf-8"))
-            if decoder is not None:
-                copy.write(decoder.decode(b"", final=True).encode("utf-8"))
-        return digest.hexdigest()
+
+def copy_chunk(
+    conn: Connection, spec: TableSpec, fd: int, chunk: Chunk, encoding: str, stop: threading.Event
+) -> None:
+    """COPY the bytes [start, end) of the open file ``fd`` into ``spec``'s staging table."""
+    items = spec.record_file.items
+    cols = ", ".join(quote_ident(it.name) for it in items)
+    # an empty quoted field ("") is an empty string in CSV COPY: typed columns treat it as NULL
+    typed = [quote_ident(it.name) for it in items if it.type in _TYPED]
+    force_null = f", FORCE_NULL ({', '.join(typed)})" if typed else ""
+    header = "true" if chunk.header else "false"
+    sql = f"COPY {spec.staging} ({cols}) FROM STDIN WITH (FORMAT csv, HEADER {header}{force_null})"
+    # each chunk starts at a record boundary, so it starts a character too
+    decoder = codecs.getincrementaldecoder("cp932")() if encoding == "cp932" else None
+    # no writer thread per COPY (QueuedLibpqWriter): reading a block from the page cache is
+    # quick next to sending it, and the chunks already keep the cores busy
+    with conn.cursor() as cur, cur.copy(sql.encode()) as copy:
+        offset = chunk.start
+        while offset < chunk.end:
+            if stop.is_set():
+                raise Stopped
+            block = os.pread(fd, min(BLOCK, chunk.end - offset), offset)
+            if not block:
+                raise OSError(f"the file ends at byte {offset}, before {chunk.end}: changed?")
+            offset += len(block)
+            copy.write(block if decoder is None else decoder.decode(block).encode("utf-8"))
+        if decoder is not None:
+            copy.write(decoder.decode(b"", final=True).encode("utf-8"))
+
+
+def sha256_fd(fd: int) -> str:
+    """The sha256 of the open file: the same file the chunks are read from, even if replaced."""
+    digest = hashlib.sha256()
+    offset = 0
+    while block := os.pread(fd, 4 * BLOCK, offset):
+        digest.update(block)  # hashlib lets the COPY threads run meanwhile (no GIL held)
+        offset += len(block)
+    return digest.hexdigest()

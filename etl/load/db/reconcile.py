@@ -2,52 +2,133 @@
 
 Same rules as ``etl.reconcile``: ``sum`` over the item, ``count_by`` per code with empty and
 null counted as （空欄）. Codes on either side that the other lacks count as 0 there.
+
+Everything a table is checked for comes from ONE scan of it (``scan_sql``): its row count, every
+``sum``, every ``count_by`` distribution (GROUPING SETS) and the null count of the required items
+created without NOT NULL — a full scan is the cost of a check, so there is one per table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from etl.layout import ItemType
 from etl.load.db.result import Check
 from etl.load.db.run import RunToLoad
-from etl.load.db.schema import quote_ident, quote_literal
-from etl.load.db.session import Session
+from etl.load.db.schema import TableSpec, quote_ident, quote_literal
 from etl.reconcile.controls import BLANK
 
+_Expected = dict[str | None, int]  # code (None for a sum) → the manifest's target value
 
-def reconcile(session: Session, run: RunToLoad) -> list[Check]:
-    tables = {(f.table.layout.id, f.table.record_file.id): f.table for f in run.files}
-    by_item: dict[tuple[str, str, str, str], dict[str | None, int]] = {}
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """The manifest's controls of one table: items summed, items counted by code."""
+
+    sums: tuple[str, ...] = ()
+    count_by: tuple[str, ...] = ()
+    expected: dict[tuple[str, str], _Expected] = field(default_factory=dict)  # (kind, item)
+
+
+@dataclass(frozen=True, slots=True)
+class TableScan:
+    """What the database holds: rows, nulls per item, sums, and rows per code per item."""
+
+    rows: int
+    nulls: dict[str, int]
+    sums: dict[str, int]
+    codes: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTable:
+    """A table in the database, not yet committed: what its reconciliation needs."""
+
+    spec: TableSpec
+    digest: str  # sha256 of the bytes the table was loaded from
+    scan: TableScan
+    relaxed: tuple[str, ...]  # required items that hold nulls (created without NOT NULL)
+
+
+def controls_by_table(run: RunToLoad) -> dict[str, Controls]:
+    """Table name → its controls, in manifest order (controls of files not written are skipped)."""
+    names = {(f.table.layout.id, f.table.record_file.id): f.table.name for f in run.files}
+    expected: dict[str, dict[tuple[str, str], _Expected]] = {}
     for c in run.controls:
-        key = (str(c["gyomu"]), str(c["record_file"]), str(c["kind"]), str(c["item"]))
-        by_item.setdefault(key, {})[c["code"]] = int(c["target"])
-    checks: list[Check] = []
-    for (gyomu, rf_id, kind, item_name), expected in by_item.items():
-        spec = tables.get((gyomu, rf_id))
-        if spec is None:
-            continue  # a control of a file this run did not write
-        item = spec.record_file.item(item_name)
-        col = quote_ident(item.name)
-        if kind == "sum":
-            value = col if item.type is ItemType.INTEGER else f"CAST(NULLIF({col}, '') AS numeric)"
-            row = session.query(f"SELECT COALESCE(SUM({value}), 0) FROM {spec.qualified}")[0]
-            checks.append(Check(spec.name, kind, item.name, None, expected[None], int(row[0])))
+        name = names.get((str(c["gyomu"]), str(c["record_file"])))
+        if name is None:
             continue
-        code = f"COALESCE(NULLIF(CAST({col} AS varchar), ''), {quote_literal(BLANK)})"
-        rows: list[tuple[Any, ...]] = session.query(
-            f"SELECT {code}, count(*) FROM {spec.qualified} GROUP BY 1"
+        key = (str(c["kind"]), str(c["item"]))
+        expected.setdefault(name, {}).setdefault(key, {})[c["code"]] = int(c["target"])
+    return {
+        name: Controls(
+            sums=tuple(item for kind, item in by if kind == "sum"),
+            count_by=tuple(item for kind, item in by if kind != "sum"),
+            expected=by,
         )
-        actual = {str(k): int(n) for k, n in rows}
-        for value_code in sorted({str(k) for k in expected} | actual.keys()):
-            checks.append(
-                Check(
-                    spec.name,
-                    kind,
-                    item.name,
-                    value_code,
-                    expected.get(value_code, 0),
-                    actual.get(value_code, 0),
+        for name, by in expected.items()
+    }
+
+
+def _code(col: str) -> str:
+    return f"COALESCE(NULLIF(CAST({col} AS varchar), ''), {quote_literal(BLANK)})"
+
+
+def scan_sql(spec: TableSpec, controls: Controls, nullable: Sequence[str], table: str) -> str:
+    """One query over ``table`` (spec's table, or its staging copy) for ``read_scan``."""
+    rf = spec.record_file
+    cols = ["count(*)"]
+    cols += [f"count(*) - count({quote_ident(n)})" for n in nullable]
+    for name in controls.sums:
+        col = quote_ident(name)
+        value = (
+            col if rf.item(name).type is ItemType.INTEGER else f"CAST(NULLIF({col}, '') AS numeric)"
+        )
+        cols.append(f"COALESCE(SUM({value}), 0)")
+    codes = [_code(quote_ident(name)) for name in controls.count_by]
+    sql = f"SELECT {', '.join(cols + codes)} FROM {table}"
+    if codes:
+        # the () set is the whole table; in each other set one code column is not null
+        sets = ", ".join(["()"] + [f"({c})" for c in codes])
+        sql += f" GROUP BY GROUPING SETS ({sets})"
+    return sql
+
+
+def read_scan(
+    rows: list[tuple[Any, ...]], controls: Controls, nullable: Sequence[str]
+) -> TableScan:
+    n_nulls, n_sums = len(nullable), len(controls.sums)
+    first_code = 1 + n_nulls + n_sums
+    codes: dict[str, dict[str, int]] = {name: {} for name in controls.count_by}
+    total: tuple[Any, ...] | None = None
+    for row in rows:  # one row per grouping set and code, never per data row
+        values = row[first_code:]
+        at = [i for i, v in enumerate(values) if v is not None]
+        if not at:
+            total = row
+        else:
+            codes[controls.count_by[at[0]]][str(values[at[0]])] = int(row[0])
+    if total is None:
+        raise ValueError("scan returned no total row")
+    nulls = dict(zip(nullable, (int(v) for v in total[1 : 1 + n_nulls]), strict=True))
+    sums = dict(zip(controls.sums, (int(v) for v in total[1 + n_nulls : first_code]), strict=True))
+    return TableScan(rows=int(total[0]), nulls=nulls, sums=sums, codes=codes)
+
+
+def reconcile(run: RunToLoad, scans: Mapping[str, TableScan]) -> list[Check]:
+    """Checks of every control of the manifest against the scans, in manifest order."""
+    checks: list[Check] = []
+    for name, controls in controls_by_table(run).items():
+        scan = scans[name]
+        for (kind, item), expected in controls.expected.items():
+            if kind == "sum":
+                checks.append(Check(name, kind, item, None, expected[None], scan.sums[item]))
+                continue
+            actual = scan.codes[item]
+            for code in sorted({str(k) for k in expected} | actual.keys()):
+                checks.append(
+                    Check(name, kind, item, code, expected.get(code, 0), actual.get(code, 0))
                 )
-            )
     return checks

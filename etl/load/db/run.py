@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from etl.errors import ChukanError
 from etl.layout import Layout
 from etl.load.csv_out import OUTPUT_ENCODINGS
 from etl.load.db.errors import LoadError
 from etl.load.db.schema import TableSpec
-from etl.pipeline.manifest import read_run_meta
+from etl.pipeline.manifest import read_findings, read_run_meta
+from etl.validate.checks import SchemaRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +98,26 @@ def check_header(f: FileToLoad, encoding: str, target: str) -> None:
             f"{f.path}: header {header} does not match the layout's items {expected}",
             table=f.table.name,
         )
+
+
+def empty_required(run: RunToLoad) -> dict[str, set[str]]:
+    """Table name → 項目名 of the required items the run's findings report empty (schema.required).
+
+    A hint only, so the tables can be created with the right NOT NULLs before the data is seen:
+    the database has the last word (a violation relaxes the column, a clean column gets NOT NULL).
+    """
+    findings = run.manifest.get("findings", {})
+    if "by_rule" in findings and not findings["by_rule"].get(SchemaRule.REQUIRED):
+        return {}  # the manifest says there are none: no need to read the file
+    try:
+        frame = read_findings(run.run_dir / str(findings.get("file", "findings.csv")))
+    except (ChukanError, pl.exceptions.PolarsError):
+        return {}
+    names = {(f.table.layout.id, f.table.record_file.id): f.table.name for f in run.files}
+    empty = frame.filter(pl.col("rule") == SchemaRule.REQUIRED).select("gyomu", "file", "item")
+    found: dict[str, set[str]] = {}
+    for gyomu, rf, item in empty.unique().iter_rows():  # one row per distinct item
+        name = names.get((gyomu, rf))
+        if name is not None:
+            found.setdefault(name, set()).add(str(item))
+    return found

@@ -5,12 +5,16 @@ DDL is built here for both engines; the few differences are the type table (``_T
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from etl.layout import Item, ItemType, Layout, RecordFile
 from etl.load.db.target import Engine
 
 LOADS_TABLE = "chukan_loads"
+# PostgreSQL loads into staging tables first (postgres_load.py); a killed load may leave some,
+# which the next load drops: nothing else may use this prefix
+STAGING_PREFIX = "chukan_staging_"
 _BIGINT_DIGITS = 18  # every 18-digit number fits in a signed 64-bit integer
 
 
@@ -45,33 +49,67 @@ class TableSpec:
 
     @property
     def qualified(self) -> str:
-        table = quote_ident(self.name)
+        return self._qualify(self.name)
+
+    @property
+    def staging_name(self) -> str:
+        return STAGING_PREFIX + self.name
+
+    @property
+    def staging(self) -> str:
+        return self._qualify(self.staging_name)
+
+    def _qualify(self, name: str) -> str:
+        table = quote_ident(name)
         return f"{quote_ident(self.schema)}.{table}" if self.schema else table
 
-    def create(self, engine: Engine, *, not_null: bool) -> str:
+    @property
+    def required(self) -> list[str]:
+        return [it.name for it in self.record_file.items if it.required]
+
+    def create(
+        self, engine: Engine, *, nullable: Collection[str] = (), staging: bool = False
+    ) -> str:
+        """CREATE TABLE with NOT NULL on every required item but those in ``nullable``."""
         cols = [
             f"{quote_ident(it.name)} {column_type(it, engine)}"
-            + (" NOT NULL" if not_null and it.required else "")
+            + (" NOT NULL" if it.required and it.name not in nullable else "")
             for it in self.record_file.items
         ]
-        return f"CREATE TABLE {self.qualified} ({', '.join(cols)})"
+        return f"CREATE TABLE {self.staging if staging else self.qualified} ({', '.join(cols)})"
 
     def primary_key(self) -> str | None:
         if not self.record_file.key:
             return None
-        cols = ", ".join(quote_ident(k) for k in self.record_file.key)
-        return f"ALTER TABLE {self.qualified} ADD PRIMARY KEY ({cols})"
+        return f"ALTER TABLE {self.qualified} ADD PRIMARY KEY ({self._key_columns()})"
 
-    def comments(self) -> list[str]:
+    def _key_columns(self) -> str:
+        return ", ".join(quote_ident(k) for k in self.record_file.key)
+
+    def staging_key_index(self) -> str | None:
+        """The primary key's index, built on the staging table (readers of it are not blocked)."""
+        if not self.record_file.key:
+            return None
+        index = quote_ident(f"{self.staging_name}_pkey")
+        return f"CREATE UNIQUE INDEX {index} ON {self.staging} ({self._key_columns()})"
+
+    def adopt_key_index(self) -> str | None:
+        """Once renamed: the staging index becomes the primary key (no scan: keys are NOT NULL)."""
+        if not self.record_file.key:
+            return None
+        name, index = quote_ident(f"{self.name}_pkey"), quote_ident(f"{self.staging_name}_pkey")
+        return f"ALTER TABLE {self.qualified} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {index}"
+
+    def comments(self, *, staging: bool = False) -> list[str]:
         """COMMENT ON statements: the file's Japanese name, each item's 項目名 and description."""
         rf = self.record_file
+        target = self.staging if staging else self.qualified
         table = f"{self.layout.name} {rf.name} (V2.1 {self.layout.id}/{rf.id})"
-        out = [f"COMMENT ON TABLE {self.qualified} IS {quote_literal(table)}"]
+        out = [f"COMMENT ON TABLE {target} IS {quote_literal(table)}"]
         for it in rf.items:
             text = f"{it.name}: {it.description}" if it.description else it.name
             out.append(
-                f"COMMENT ON COLUMN {self.qualified}.{quote_ident(it.name)} "
-                f"IS {quote_literal(text)}"
+                f"COMMENT ON COLUMN {target}.{quote_ident(it.name)} IS {quote_literal(text)}"
             )
         return out
 

@@ -1,10 +1,8 @@
-"""What the loader needs from an engine: SQL in one transaction, and a bulk load of one file."""
+"""What the loader needs from an engine's connection: SQL, and one transaction it controls."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
-
-from etl.load.db.run import FileToLoad
 
 
 class Session(Protocol):
@@ -21,7 +19,3 @@ class Session(Protocol):
     def rollback(self) -> None: ...
 
     def close(self) -> None: ...
-
-    def bulk_load(self, f: FileToLoad, encoding: str) -> str:
-        """Load the CSV into ``f.table`` (already created); return the sha256 of its bytes."""
-        ...

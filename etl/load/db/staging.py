@@ -1,0 +1,59 @@
+"""PostgreSQL staging tables: how a parallel load stays one atomic change for readers.
+
+The chunks of a load are committed into ``chukan_staging_<table>`` tables (postgres_load.py),
+which no reader uses. ``swap`` turns them into the real tables inside the load's single
+transaction (DROP the old table, RENAME, primary key from the index already built: catalog
+changes only), so a reader sees the previous load or the new one. A load killed before that
+commit leaves staging tables behind: the next load drops them before it starts, under an
+advisory lock that keeps two loads into one schema from dropping each other's.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from etl.load.db.errors import refused
+from etl.load.db.postgres_engine import PostgresSession
+from etl.load.db.reconcile import LoadedTable
+from etl.load.db.schema import STAGING_PREFIX, loads_table_ddl, quote_ident, quote_literal
+from etl.load.db.target import Engine, Target
+
+
+def lock_and_clean(session: PostgresSession, schema: str | None) -> None:
+    """One load per schema at a time; then the staging tables of a killed load are dropped.
+
+    Committed at once, unlike the rest: a killed load may leave the schema and an empty
+    chukan_loads behind, which change nothing a reader sees.
+    """
+    key = quote_literal(f"chukan-etl load {schema or ''}")
+    session.query(f"SELECT pg_advisory_lock(hashtextextended({key}, 0))")
+    if schema:
+        session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    session.execute(loads_table_ddl(schema, Engine.POSTGRESQL))
+    drop_staging(session, schema)
+
+
+def drop_staging(session: PostgresSession, schema: str | None) -> None:
+    where = quote_literal(schema) if schema else "current_schema()"
+    pattern = quote_literal(STAGING_PREFIX.replace("_", "\\_") + "%")
+    for (table,) in session.query(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        f" WHERE c.relkind = 'r' AND n.nspname = {where} AND c.relname LIKE {pattern}"
+    ):
+        session.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def swap(
+    session: PostgresSession, staged: list[LoadedTable], target: Target, *, relax: bool
+) -> None:
+    """In the open transaction: the staging tables replace the real ones (catalog changes only)."""
+    for s in staged:
+        name = s.spec.name
+        try:
+            session.execute(f"DROP TABLE IF EXISTS {s.spec.qualified}")
+            session.execute(f"ALTER TABLE {s.spec.staging} RENAME TO {quote_ident(name)}")
+            if adopt := s.spec.adopt_key_index():
+                session.execute(adopt)
+        except psycopg.Error as exc:
+            raise refused(target.display, exc, table=name, relax_not_null=relax) from None
