@@ -7,7 +7,6 @@ deterministic).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -16,32 +15,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from etl import __version__
 from etl.layout import Layout, RecordFile
 from etl.load import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
-from etl.load.atomic import FILE_MODE, make_private_dir
-from etl.package.archive import CHUNK, write_archive
+from etl.load.atomic import make_private_dir
+from etl.package.archive import write_archive
+from etl.package.contents import run_summary, unmapped_gaiji
 from etl.package.descriptor import MANIFEST, SIGNATURE, Resource, manifest_bytes, resource_name
 from etl.package.dictionary import render_dictionary_html, render_dictionary_xlsx
 from etl.package.errors import FindingsNotAccepted, PackageError
-from etl.package.schema import FieldRule, relax_schema, table_fields
+from etl.package.schema import FieldRule
 from etl.package.signing import key_fingerprint, sign_manifest
-from etl.package.table_stream import TableStream, read_table
+from etl.package.table_stream import read_table
+from etl.package.v21_files import Target, copy_hashed, seal_v21_files
 from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
-from etl.text.gaiji import pua_chars, pua_code
-
-UNMAPPED_HEADERS = {
-    "code": "外字コード",
-    "gyomu": "業務",
-    "file": "ファイル",
-    "record_no": "レコード番号",
-    "key": "キー",
-    "item": "項目",
-    "message": "内容",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,84 +46,6 @@ class PackageResult:
 
 def archive_path(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".tar.gz")
-
-
-def _copy_hashed(src: Path, dest: Path, table: TableStream | None = None) -> tuple[int, str]:
-    """Byte copy that hashes on the way (one read of the source); a table's bytes are also fed
-    to its streaming check."""
-    h, size = hashlib.sha256(), 0
-    with src.open("rb") as fin, dest.open("xb") as fout:
-        dest.chmod(FILE_MODE)
-        while block := fin.read(CHUNK):
-            h.update(block)
-            fout.write(block)
-            size += len(block)
-            if table is not None:
-                table.feed(block)
-    if table is not None:
-        table.close()
-    return size, h.hexdigest()
-
-
-def _unmapped_gaiji(findings: pl.DataFrame) -> pl.DataFrame:
-    """Every gaiji.unmapped finding with the vendor code of the PUA character(s) it holds."""
-    rows = findings.filter(pl.col("rule") == "gaiji.unmapped")
-    chars = rows.select(pua_chars(pl.col("value")).alias("c")).explode("c")["c"]
-    # One Python call per distinct character (a handful), not per row.
-    codes = {c: pua_code(c) for c in chars.drop_nulls().unique().to_list()}
-    code = (
-        pua_chars(pl.col("value"))
-        .list.eval(pl.element().replace_strict(codes, default="?"))
-        .list.join(" ")
-    )
-    return (
-        rows.with_columns(code.fill_null("").alias("code"), pl.col("record_no").cast(pl.String))
-        .select(list(UNMAPPED_HEADERS))
-        .rename(UNMAPPED_HEADERS)
-    )
-
-
-def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    findings = manifest.get("findings", {})
-    return {
-        "validation": {
-            "total": findings.get("total", 0),
-            "blocking": findings.get("by_severity", {}).get("error", 0),
-            "by_severity": findings.get("by_severity", {}),
-            "by_rule": findings.get("by_rule", {}),
-        },
-        "accounting": {
-            "sources": [
-                {
-                    k: s.get(k)
-                    for k in (
-                        "name",
-                        "records_in",
-                        "data_records",
-                        "rejected",
-                        "filtered",
-                        "balanced",
-                    )
-                }
-                for s in manifest.get("sources", [])
-            ],
-            "outputs": [
-                {
-                    k: o.get(k)
-                    for k in (
-                        "gyomu",
-                        "record_file",
-                        "source_data_records",
-                        "written",
-                        "filtered",
-                        "balanced",
-                    )
-                }
-                for o in manifest.get("outputs", [])
-            ],
-        },
-        "reconciliation": manifest.get("reconciliation", {}),
-    }
 
 
 def _json(doc: Any) -> bytes:
@@ -163,7 +74,7 @@ def build_package(
         manifest, run_meta = read_manifest(run_dir), read_run_meta(run_dir)
     except RunFolderError as exc:
         raise PackageError(run_dir, f"not a completed run folder ({exc.reason})") from exc
-    validation = _summary(manifest)["validation"]
+    validation = run_summary(manifest)["validation"]
     blocking = int(validation["blocking"])
     reason = (accept_findings or "").strip()
     if blocking and not reason:
@@ -181,8 +92,10 @@ def build_package(
     eol = "\r\n" if manifest.get("output", {}).get("line_ending") == "crlf" else "\n"
     outputs = manifest.get("outputs", [])
     try:
-        targets = [(o, layouts[o["gyomu"]]) for o in outputs]
-        rfs = [lay.record_file(o["record_file"]) for o, lay in targets]
+        targets = [
+            (o, layouts[o["gyomu"]], layouts[o["gyomu"]].record_file(o["record_file"]))
+            for o in outputs
+        ]
     except KeyError as exc:
         raise PackageError(run_dir, f"layout not given for a file of the run: {exc}") from exc
     created = str(manifest.get("created_at", ""))
@@ -199,58 +112,15 @@ def build_package(
         for folder in sorted({f"data/{Path(o['path']).parent.as_posix()}" for o in outputs}):
             make_private_dir(stage / "data")  # each level 0700: mkdir(parents=True) uses umask
             make_private_dir(stage / folder)
-        checks = [
-            TableStream(table_fields(rf, lay.code_tables), rf.key, encoding, pool)
-            for (_, lay), rf in zip(targets, rfs, strict=True)
-        ]
-        copies = {
-            f"data/{o['path']}": pool.submit(
-                _copy_hashed, run_dir / o["path"], stage / "data" / o["path"], check
-            )
-            for o, check in zip(outputs, checks, strict=True)
-        }
-        resources: list[Resource] = []
-        relaxed: list[dict[str, Any]] = []
-        counts: dict[str, int] = {}
-        for (o, lay), rf, check in zip(targets, rfs, checks, strict=True):
-            rel = f"data/{o['path']}"
-            size, digest = copies[rel].result()
-            if digest != o["sha256"]:
-                raise PackageError(run_dir / o["path"], "differs from the run's manifest.json")
-            done = check.outcome()
-            if done.error:
-                raise PackageError(run_dir / o["path"], done.error)
-            if done.columns != rf.item_names:
-                raise PackageError(
-                    run_dir / o["path"], f"header is not the layout's 項目名: {done.columns}"
-                )
-            records, violations = done.records, done.violations
-            fields, pkey = relax_schema(table_fields(rf, lay.code_tables), rf.key, violations)
-            relaxed += [
-                {"resource": rel, "field": v.field, "constraint": v.constraint, "rows": v.rows}
-                for v in violations
-            ]
-            counts[rel] = records
-            meta = {
-                "gyomu": lay.id,
-                "gyomuName": lay.name,
-                "recordFile": rf.id,
-                "recordFileName": rf.name,
-                "records": records,
-            }
-            resources.append(
-                Resource(
-                    resource_name(f"{lay.id}-{rf.id}"),
-                    rel,
-                    size,
-                    digest,
-                    encoding,
-                    eol,
-                    fields,
-                    pkey,
-                    meta,
-                )
-            )
+        sealed = seal_v21_files(
+            run_dir,
+            stage,
+            targets,
+            encoding,
+            eol,
+            pool,
+        )
+        resources, relaxed, counts = sealed.resources, sealed.relaxed, sealed.counts
 
         def listed(rel: str, size: int, digest: str, enc: str | None, eol_: str | None) -> None:
             rname = resource_name(rel.replace("/", "-"))
@@ -269,18 +139,18 @@ def build_package(
 
         def copy(rel: str, src: Path, enc: str | None = None, eol_: str | None = None) -> None:
             make_private_dir((stage / rel).parent)
-            listed(rel, *_copy_hashed(src, stage / rel), enc, eol_)
+            listed(rel, *copy_hashed(src, stage / rel), enc, eol_)
 
         findings = read_findings(run_dir / manifest["findings"]["file"])
         if gaiji_table is not None:
             copy("gaiji/gaiji_table.csv", gaiji_table, "utf-8", _eol_of(gaiji_table))
         add(
             "gaiji/unmapped.csv",
-            encode_csv(_unmapped_gaiji(findings), CsvFormat()),
+            encode_csv(unmapped_gaiji(findings), CsvFormat()),
             "utf-8",
             "\n",
         )
-        selection = _selection(targets, rfs)
+        selection = _selection(targets)
         title = f"データ項目定義書 {muni.get('name', '')}".strip()
         tool = __version__
         add(
@@ -301,11 +171,11 @@ def build_package(
         )
         if run_meta:
             copy("run/run.json", run_dir / "run.json", "utf-8")
-        add("summary.json", _json(_summary(manifest)), "utf-8")
+        add("summary.json", _json(run_summary(manifest)), "utf-8")
 
         chukan = {
             "municipality": {"code": muni.get("code"), "name": muni.get("name")},
-            "gyomu": sorted({lay.id for _, lay in targets}),
+            "gyomu": sorted({lay.id for _, lay, _ in targets}),
             "layoutVersion": manifest.get("layout_version"),
             "pass": run_meta.get("pass"),
             "runId": run_id,
@@ -357,9 +227,9 @@ def _created(created: str) -> datetime:
 
 
 def _selection(
-    targets: list[tuple[dict[str, Any], Layout]], rfs: list[RecordFile]
+    targets: list[Target],
 ) -> list[tuple[Layout, list[RecordFile]]]:
     by_layout: dict[str, tuple[Layout, list[RecordFile]]] = {}
-    for (_, lay), rf in zip(targets, rfs, strict=True):
+    for _, lay, rf in targets:
         by_layout.setdefault(lay.id, (lay, []))[1].append(rf)
     return [by_layout[k] for k in sorted(by_layout)]
