@@ -41,8 +41,11 @@ def read_table(data: bytes | Path, encoding: str) -> pl.DataFrame:
     if encoding.lower() in ("cp932", "shift_jis", "ms932"):
         raw = data.read_bytes() if isinstance(data, Path) else data
         data = raw.decode("cp932").encode("utf-8")
-    source: Path | io.BytesIO = data if isinstance(data, Path) else io.BytesIO(data)
-    return pl.read_csv(source, infer_schema=False)
+    if isinstance(data, Path):
+        return pl.read_csv(data, infer_schema=False)
+    # most V2.1 pieces hold no quote at all: parsing without quote handling is ~20% cheaper
+    quote: str | None = '"' if b'"' in data else None
+    return pl.read_csv(io.BytesIO(data), infer_schema=False, quote_char=quote)
 
 
 @dataclass(frozen=True, slots=True)
