@@ -14,6 +14,7 @@ from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
 from etl.cli.package_cmd import keys, package, verify
 from etl.cli.project import diff, init, load, runs, signoff
+from etl.cli.report_cmd import report
 from etl.cli.run import run
 from etl.errors import ChukanError
 
@@ -45,6 +46,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       chukan signoff --pass test2 --by NAME --reason TEXT
       chukan run --pass production             gated: clean, unchanged, signed-off test2
       chukan diff test1 test2                  what changed between two passes
+      chukan report runs/test1/<id>            render a run's reports again
       chukan load runs/production/<id> --to postgresql://…   into the new system's database
       chukan package runs/production/<id> --sign KEY   sealed handover; chukan verify PKG
       chukan export --fiscal-year 2025 --sign KEY      the year-end standard-layout export
@@ -69,6 +71,7 @@ for command in (
     package,
     verify,
     export,
+    report,
 ):
     cli.add_command(command)
 

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from etl.load import write_bytes_atomic
-from etl.pipeline.manifest import read_manifest
 from etl.report.diff_html import render_diff_html
 from etl.report.diff_xlsx import diff_workbook_bytes, write_diff_xlsx
 from etl.report.html import render_html
 from etl.report.json_report import render_json
-from etl.report.model import ReportError, RunMeta, RunReport, load_run_report
+from etl.report.model import ReportError, RunMeta, RunReport, load_run_report, read_run_files
 from etl.report.xlsx import workbook_bytes, write_xlsx
 
 REPORT_FILES = {"html": "report.html", "xlsx": "report.xlsx", "json": "report.json"}
@@ -39,11 +38,13 @@ def write_reports(report: RunReport, out_dir: Path) -> dict[str, Path]:
     }
 
 
-def write_run_reports(run_dir: Path) -> dict[str, Path]:
-    """Render the reports of a run folder into it (the reconciliation from its manifest)."""
-    manifest = read_manifest(run_dir)
+def write_run_reports(run_dir: Path, out_dir: Path | None = None) -> dict[str, Path]:
+    """Render the reports of a run folder into it, or into ``out_dir`` (the reconciliation from
+    its manifest). All three are rendered before the first is written, so a bad run folder
+    leaves the old reports in place."""
+    manifest, _ = read_run_files(run_dir)
     extra = {"reconciliation": manifest["reconciliation"]} if "reconciliation" in manifest else {}
-    return write_reports(load_run_report(run_dir, extra_sections=extra), run_dir)
+    return write_reports(load_run_report(run_dir, extra_sections=extra), out_dir or run_dir)
 
 
 def render_diff_json(diff: Mapping[str, Any]) -> bytes:
@@ -71,6 +72,7 @@ __all__ = [
     "RunMeta",
     "RunReport",
     "load_run_report",
+    "read_run_files",
     "render_diff_html",
     "render_diff_json",
     "render_html",

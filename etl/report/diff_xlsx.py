@@ -14,7 +14,8 @@ from typing import Any
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.load import write_bytes_atomic
-from etl.report.diff_html import FINDING_KINDS, run_label
+from etl.report.diff_html import run_label
+from etl.report.diff_html_findings import FINDING_KINDS
 from etl.report.html import PASS_LABELS
 from etl.report.model import SEVERITY_LABELS
 from etl.report.xlsx import MAX_CELL

@@ -6,7 +6,6 @@ optional run.json of a pass), so it can be rendered again later, for any past ru
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import polars as pl
 
 from etl.errors import ChukanError
 from etl.findings import FINDING_SCHEMA, Severity
+from etl.pipeline.manifest import RunFolderError, read_manifest, read_run_meta
 from etl.pipeline.manifest import read_findings as read_findings_csv
 
 DEFAULT_TOP = 200  # finding rows shown per rule in the HTML; the XLSX always has all of them
@@ -128,24 +128,21 @@ class RunReport:
         return all(s.balanced for s in self.sources) and all(o.balanced for o in self.outputs)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_run_files(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(manifest.json, run.json or {}) through the shared reader; its errors become ReportError
+    so callers of the report catch one type."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise ReportError(path, "not found; is this a run output folder?") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(path, f"unreadable: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ReportError(path, "expected a JSON object")
-    return data
+        return read_manifest(run_dir), read_run_meta(run_dir)
+    except RunFolderError as exc:
+        raise ReportError(exc.path, exc.reason) from exc
 
 
 def read_findings(path: Path) -> pl.DataFrame:
     """findings.csv read back, blanks and missing values spelled the same (as staff see them)."""
     try:
         typed = read_findings_csv(path)
-    except ChukanError as exc:
-        raise ReportError(path, str(exc)) from exc
+    except ChukanError as exc:  # its message names the path already
+        raise ReportError(path, str(exc).removeprefix(f"{path}: ")) from exc
     text = [c for c, t in FINDING_SCHEMA.items() if t == pl.String()]
     return typed.with_columns(pl.col(text).fill_null(""))
 
@@ -208,11 +205,11 @@ def load_run_report(
     ``diff`` / ``reconciliation`` objects in run.json become the sections 差分 / 突合;
     ``extra_sections`` (key → JSON-like data) adds or replaces sections.
     """
-    manifest = _read_json(run_dir / "manifest.json")
-    run_file = run_dir / "run.json"
-    run = _read_json(run_file) if run_file.exists() else {}
+    manifest, run = read_run_files(run_dir)
     try:
         findings_name = manifest["findings"]["file"]
+        if not (run_dir / findings_name).is_file():
+            raise ReportError(run_dir, f"not a finished run: {findings_name} is missing")
         findings = read_findings(run_dir / findings_name)
         sources = tuple(
             SourceCount(
