@@ -118,7 +118,8 @@ def cp932_silent_positions(value: bytes) -> list[int]:
     return out
 
 
-def _hex(raw: bytes) -> str:
+def hex_bytes(raw: bytes) -> str:
+    """Bytes as a reject reason shows them: ``0x81 0x20``."""
     return " ".join(f"0x{b:02X}" for b in raw)
 
 
@@ -159,7 +160,7 @@ def _strings_from_lines(utf8: bytes, ends: NDArray[np.intp], trim_wide: bool) ->
 
 def _cut_reason(codec: str, raw: bytes) -> str:
     return (
-        f"{codec} character cut at the field end: lead byte {_hex(raw)} is the last byte of "
+        f"{codec} character cut at the field end: lead byte {hex_bytes(raw)} is the last byte of "
         "the field"
     )
 
@@ -206,7 +207,7 @@ def decode_field(records: NDArray[np.uint8], offset: int, length: int, codec: st
                 reason = _cut_reason(codec, raw)
             else:
                 shown = raw if len(raw) > 1 else bytes(field[row, col : col + 2])
-                reason = f"invalid {codec} byte sequence {_hex(shown)}"
+                reason = f"invalid {codec} byte sequence {hex_bytes(shown)}"
             bad.append(BadBytes(row, offset + col, raw, reason))
 
     values = _strings_from_lines(utf8, ends, trim_wide=_WIDE_PAD in utf8)
@@ -218,7 +219,9 @@ def decode_field(records: NDArray[np.uint8], offset: int, length: int, codec: st
             for col in cp932_silent_positions(value):
                 raw = value[col : col + 1]
                 bad.append(
-                    BadBytes(row, offset + col, raw, f"cp932 byte {_hex(raw)} is not a character")
+                    BadBytes(
+                        row, offset + col, raw, f"cp932 byte {hex_bytes(raw)} is not a character"
+                    )
                 )
 
     bad.sort(key=lambda b: (b.row, b.offset))
@@ -236,7 +239,7 @@ def check_digits(records: NDArray[np.uint8], offset: int, length: int) -> Decode
         first = (~ok[bad_rows]).argmax(axis=1)
         for row, col in zip(bad_rows.tolist(), first.tolist(), strict=True):
             raw = bytes(data[row, col : col + 1])
-            bad.append(BadBytes(row, offset + col, raw, f"non-digit byte {_hex(raw)}"))
+            bad.append(BadBytes(row, offset + col, raw, f"non-digit byte {hex_bytes(raw)}"))
         data = data.copy()
         data[~ok] = 0x3F  # keep the Arrow buffer valid UTF-8; these rows are rejected anyway
     offsets = np.arange(n + 1, dtype=np.int64) * length
