@@ -214,8 +214,24 @@ def _validate_all(
             validate_layout(cm.layout, own, load_layout_rules(cm.layout.id), outputs)
         )
     keys = _rejected_keys(mappings, sources, frames)
-    findings = _name_rejected(concat_findings(finding_frames), keys)
+    findings = _one_per_unknown_code(concat_findings(finding_frames))
+    findings = _name_rejected(findings, keys)
     return findings.sort(["gyomu", "file", "record_no"], nulls_last=True)
+
+
+_CELL = ["gyomu", "file", "record_no", "item"]
+
+
+def _one_per_unknown_code(findings: pl.DataFrame) -> pl.DataFrame:
+    """A vendor code missing from the conversion table is kept as is, so the V2.1 code table
+    refuses it too: staff get the mapping's finding (it names the vendor value and the table to
+    extend), not a second one for the same cell."""
+    unknown = findings.filter(pl.col("rule") == "mapping.unknown_code").select(_CELL)
+    if not unknown.height:
+        return findings
+    is_code = pl.col("rule") == "schema.code"
+    echoed = findings.filter(is_code).join(unknown.unique(), on=_CELL, how="anti")
+    return pl.concat([findings.filter(~is_code), echoed])
 
 
 def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.errors import ExtractError
-from etl.extract.base import FILTER_SCHEMA, REJECT_SCHEMA, ExtractChunk
+from etl.extract.base import ExtractChunk, empty_filtered, empty_rejects
 from etl.extract.profile import FieldType, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
 from etl.findings import Severity, concat_findings, finding_exprs
@@ -105,12 +105,8 @@ def extract_source(
     records = pl.concat(parts) if parts else pl.DataFrame()
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
     partial = with_gaiji(pl.concat(partials)) if partials else records.clear()
-    rejects = (
-        pl.concat([c.rejects for c in chunks]) if chunks else pl.DataFrame(schema=REJECT_SCHEMA)
-    )
-    filtered = (
-        pl.concat([c.filtered for c in chunks]) if chunks else pl.DataFrame(schema=FILTER_SCHEMA)
-    )
+    rejects = pl.concat([c.rejects for c in chunks]) if chunks else empty_rejects()
+    filtered = pl.concat([c.filtered for c in chunks]) if chunks else empty_filtered()
     findings = concat_findings([*(c.findings for c in chunks), _reject_findings(rejects, "")])
     records_in = sum(c.records_in for c in chunks)
     if records_in != records.height + rejects.height + filtered.height:

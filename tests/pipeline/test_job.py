@@ -11,8 +11,10 @@ import polars as pl
 import pytest
 
 from etl.errors import WriteError
+from etl.findings import FINDING_SCHEMA
 from etl.load import CsvFormat, LineEnding, encode_csv
 from etl.pipeline import JobOptions, JobResult, run_job
+from etl.pipeline.job import _one_per_unknown_code
 from etl.resources import data_dir
 from etl.text.gaiji import load_gaiji_table
 from tests.golden import assert_golden
@@ -177,3 +179,31 @@ def test_output_encoding_and_line_endings(tmp_path: Path) -> None:
     ):
         _run("vendor-a", tmp_path / "out-a", csv=fmt)
     assert not (tmp_path / "out-a").exists()
+
+
+def test_an_unknown_vendor_code_is_one_finding_not_two() -> None:
+    def row(rule: str, record_no: int, item: str) -> dict[str, Any]:
+        return {
+            "rule": rule,
+            "severity": "error",
+            "gyomu": "juki",
+            "file": "jumin",
+            "record_no": record_no,
+            "item": item,
+        }
+
+    findings = pl.DataFrame(
+        [
+            row("mapping.unknown_code", 57, "性別"),
+            row("schema.code", 57, "性別"),  # the same cell: dropped
+            row("schema.code", 58, "性別"),  # another record: kept
+            row("schema.code", 57, "続柄"),  # another item: kept
+        ],
+        schema={k: v for k, v in FINDING_SCHEMA.items() if k in row("", 0, "")},
+    )
+    kept = _one_per_unknown_code(findings).sort("record_no", "item")
+    assert kept.select("rule", "record_no", "item").rows() == [
+        ("mapping.unknown_code", 57, "性別"),
+        ("schema.code", 57, "続柄"),
+        ("schema.code", 58, "性別"),
+    ]
