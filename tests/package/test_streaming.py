@@ -69,16 +69,16 @@ def test_record_ends_skip_line_breaks_inside_quotes() -> None:
 _cells = st.text(alphabet='0123456789ab"\n,あ', max_size=7)
 
 
-def _csv(rows: list[tuple[str, str, str]]) -> bytes:
+def _csv(rows: list[tuple[str, str, str]], encoding: str = "utf-8") -> bytes:
     frame = pl.DataFrame(rows, schema=[f.name for f in FIELDS], orient="row")
     buf = io.BytesIO()
     frame.write_csv(buf)
-    return buf.getvalue()
+    return buf.getvalue().decode("utf-8").encode(encoding)
 
 
-def _problems(data: bytes, chunk: int, piece: int) -> list[str]:
+def _problems(data: bytes, chunk: int, piece: int, encoding: str = "utf-8") -> list[str]:
     with ThreadPoolExecutor(3) as pool:
-        stream = TableStream(FIELDS, ["番号"], "utf-8", pool, expected=5, piece=piece)
+        stream = TableStream(FIELDS, ["番号"], encoding, pool, expected=5, piece=piece)
         for i in range(0, len(data), chunk):
             stream.feed(data[i : i + chunk])
         stream.close()
@@ -90,15 +90,17 @@ def _problems(data: bytes, chunk: int, piece: int) -> list[str]:
     rows=st.lists(st.tuples(_cells, _cells, st.sampled_from(["1", "2", "3", ""])), max_size=40),
     chunk=st.integers(1, 64),
     piece=st.integers(1, 200),
+    encoding=st.sampled_from(["utf-8", "cp932"]),
 )
 def test_streamed_check_equals_the_whole_file_check(
-    rows: list[tuple[str, str, str]], chunk: int, piece: int
+    rows: list[tuple[str, str, str]], chunk: int, piece: int, encoding: str
 ) -> None:
-    """Cut anywhere, in pieces of any size: the same counts, first rows and key duplicates as one
-    piece holding the whole file (quoted line breaks and doubled quotes included)."""
-    data = _csv(rows)
-    whole = _problems(data, len(data) or 1, 1 << 30)
-    assert sorted(_problems(data, chunk, piece)) == sorted(whole)
+    """Cut anywhere, in pieces of any size, in either output encoding: the same counts, first
+    rows and key duplicates as one piece holding the whole file (quoted line breaks and doubled
+    quotes included)."""
+    data = _csv(rows, encoding)
+    whole = _problems(data, len(data) or 1, 1 << 30, encoding)
+    assert sorted(_problems(data, chunk, piece, encoding)) == sorted(whole)
 
 
 def test_streamed_check_counts_rows_across_pieces() -> None:
