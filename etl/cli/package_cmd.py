@@ -8,12 +8,13 @@ from typing import Any
 
 import click
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out, vendor_folder
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out, vendor_folder
 from etl.extract.profile import load_profile
 from etl.layout import load_layout_folder, load_layouts
 from etl.package import build_package, generate_keys, load_private_key, verify_package
 from etl.passes.model import STANDARD
 from etl.pipeline.manifest import read_manifest, read_run_meta
+from etl.report import console as render
 
 
 @click.group()
@@ -106,7 +107,8 @@ def verify(path: Path, trust: Path | None) -> None:
 
     Exit 0 when everything holds, 1 naming each file and what differs.
     """
-    report = verify_package(path, trust=trust)
+    with render.progress_display(err) as progress:
+        report = verify_package(path, trust=trust, progress=progress)
     for p in report.problems:
         out.print(f"{p.file}: {p.message}", highlight=False, soft_wrap=True)
     out.print(f"signature: {report.signature.value}; {report.files} files, {report.bytes:,} bytes")

@@ -11,7 +11,7 @@ overlaps reading and, for the archive, inflating (which runs on its own thread).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,11 +73,18 @@ def _signature_problems(status: SignatureStatus, trust: Path | None) -> list[Pro
     return []
 
 
+Progress = Callable[[str, int, int | None], None]  # (label, bytes done, bytes in all)
+
+
 class _Checker:
     """State shared by the folder and archive walks."""
 
-    def __init__(self, pool: ThreadPoolExecutor, trust: Path | None) -> None:
+    def __init__(
+        self, pool: ThreadPoolExecutor, trust: Path | None, progress: Progress | None
+    ) -> None:
         self.pool = pool
+        self.progress = progress
+        self.total = 0
         self.trust = trust
         self.trust_key: Ed25519PublicKey | None = load_public_key(trust) if trust else None
         self.problems: list[Problem] = []
@@ -95,6 +102,7 @@ class _Checker:
         try:
             doc = parse_manifest(data)
             self.resources = {str(r["path"]): r for r in doc["resources"]}
+            self.total = sum(int(r.get("bytes") or 0) for r in self.resources.values())
         except (ValueError, KeyError, TypeError) as exc:
             self.problems.append(Problem(MANIFEST, f"datapackage.json を読めません: {exc}"))
             return False
@@ -112,6 +120,8 @@ class _Checker:
             size += len(chunk)
             if table is not None:
                 table.feed(chunk)
+            if self.progress:
+                self.progress("verify", self.hashed + size, self.total or None)
         self.hashed += size
         self.problems += _digest_problems(rel, res, size, h.hexdigest())
         if table is not None:
@@ -168,10 +178,17 @@ def _verify_archive(path: Path, checker: _Checker) -> list[str]:
     return present
 
 
-def verify_package(path: Path, *, trust: Path | None = None, workers: int = 4) -> VerifyReport:
-    """Check a package folder or its .tar.gz; ``trust``: the sealer's public key (PEM)."""
+def verify_package(
+    path: Path,
+    *,
+    trust: Path | None = None,
+    workers: int = 4,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Check a package folder or its .tar.gz; ``trust``: the sealer's public key (PEM);
+    ``progress`` hears the bytes read so far against the bytes the manifest lists."""
     with ThreadPoolExecutor(workers) as pool:
-        checker = _Checker(pool, trust)
+        checker = _Checker(pool, trust, progress)
         present = _verify_dir(path, checker) if path.is_dir() else _verify_archive(path, checker)
         problems = checker.finish(present)
     return VerifyReport(

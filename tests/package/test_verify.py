@@ -170,3 +170,12 @@ def test_a_damaged_schema_pattern_is_a_problem_not_a_crash(
     report = verify_package(copy)
     assert not report.ok
     assert any("スキーマ定義を検査に使えません" in p.message for p in report.problems)
+
+
+def test_progress_reaches_the_bytes_the_manifest_lists(package: PackageResult) -> None:
+    heard: list[tuple[str, int, int | None]] = []
+    report = verify_package(package.archive, progress=lambda *a: heard.append(a))
+    assert report.ok and heard
+    label, done, total = heard[-1]
+    assert label == "verify" and done == total == report.bytes
+    assert [d for _, d, _ in heard] == sorted(d for _, d, _ in heard)
