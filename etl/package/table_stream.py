@@ -11,6 +11,7 @@ once over the key columns of all pieces.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class PieceResult:
     violations: list[Violation]  # rows counted within the piece
     keys: pl.DataFrame | None  # the primary key columns, for the one check over all pieces
     error: str | None = None  # the piece is not readable CSV, or its schema cannot run
+    key_hashes: pl.Series | None = None  # one 64-bit hash per row of ``keys``
 
 
 def check_piece(
@@ -73,8 +75,10 @@ def check_piece(
         # A damaged datapackage.json can hold a schema that cannot run (an unbalanced pattern).
         why = f"スキーマ定義を検査に使えません: {type(exc).__name__}"
         return PieceResult(frame.columns, frame.height, [], None, why)
-    keys = frame.select(key) if key and all(k in names for k in key) else None
-    return PieceResult(frame.columns, frame.height, violations, keys)
+    if not key or not all(k in names for k in key):
+        return PieceResult(frame.columns, frame.height, violations, None)
+    keys = frame.select(key)
+    return PieceResult(frame.columns, frame.height, violations, keys, None, keys.hash_rows())
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,9 @@ class TableStream:
         self.buffer = bytearray()
         self.header: bytes | None = None
         self.jobs: list[Future[PieceResult]] = []
+        self._lock = threading.Lock()
+        self._left = 0
+        self._outcome: Future[TableOutcome] = Future()
 
     def feed(self, chunk: bytes) -> None:
         self.buffer += chunk
@@ -140,12 +147,26 @@ class TableStream:
         self.jobs.append(job)
 
     def close(self) -> None:
-        """The last piece: whatever is left, ending with or without a line break."""
+        """The last piece: whatever is left, ending with or without a line break. The pieces
+        are combined by whichever worker finishes the last one, without waiting for a caller."""
         if self.header is None:
             # no header line found while streaming: the file is one piece, read as a whole
             self.header = b""
         if self.buffer or not self.jobs:
             self._submit(len(self.buffer))
+        self._left = len(self.jobs)
+        for job in self.jobs:
+            job.add_done_callback(self._piece_done)
+
+    def _piece_done(self, _job: Future[PieceResult]) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left:
+                return
+        try:
+            self._outcome.set_result(self._combine())
+        except BaseException as exc:  # handed to whoever asks for the outcome
+            self._outcome.set_exception(exc)
 
     @classmethod
     def for_resource(cls, resource: Mapping[str, Any], pool: Executor) -> TableStream:
@@ -160,6 +181,10 @@ class TableStream:
         )
 
     def outcome(self) -> TableOutcome:
+        """Waits for the pieces (after ``close``)."""
+        return self._outcome.result()
+
+    def _combine(self) -> TableOutcome:
         results = [job.result() for job in self.jobs]
         columns = results[0].columns
         errors = sorted({r.error for r in results if r.error})
@@ -202,6 +227,13 @@ def _merge(results: Sequence[PieceResult]) -> list[Violation]:
         offset += r.height
     out = list(merged.values())
     keys = [r.keys for r in results if r.keys is not None]
-    if keys and len(keys) == len(results):
+    hashes = [r.key_hashes for r in results if r.key_hashes is not None]
+    # Distinct 64-bit hashes mean distinct keys; only when two collide (a duplicate key, or
+    # by chance) are the key strings compared.
+    if keys and len(keys) == len(results) and _collide(pl.concat(hashes)):
         out += check_table(pl.concat(keys), (), keys[0].columns)
     return out
+
+
+def _collide(hashes: pl.Series) -> bool:
+    return hashes.n_unique() < hashes.len()  # a hash set: ~4x cheaper than is_duplicated
