@@ -14,7 +14,6 @@ fast as zlib, and the thread lets hashing and table checks run meanwhile.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tarfile
 import tempfile
@@ -25,7 +24,7 @@ from typing import BinaryIO
 
 from isal import igzip_threaded
 
-from etl.load.atomic import FILE_MODE
+from etl.load.atomic import FILE_MODE, sha256_file
 from etl.package.deflate import GZIP_HEADER, ParallelGzipWriter
 from etl.package.errors import PackageError
 
@@ -98,11 +97,7 @@ def write_archive(src: Path, prefix: str, files: Sequence[str], dest: Path) -> s
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    h = hashlib.sha256()
-    with dest.open("rb") as fh:
-        while block := fh.read(CHUNK):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(dest, CHUNK)
 
 
 @dataclass(frozen=True, slots=True)

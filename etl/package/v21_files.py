@@ -53,21 +53,18 @@ def seal_v21_files(
 ) -> SealedTables:
     """Copy every V2.1 file of the run into ``stage``/data; PackageError if one is not what the
     run's manifest says (hash) or not its layout's table (header, unreadable)."""
-    outputs = [o for o, _, _ in targets]
     checks = [
         TableStream(table_fields(rf, lay.code_tables), rf.key, encoding, pool)
         for _, lay, rf in targets
     ]
-    copies = {
-        f"data/{o['path']}": pool.submit(
-            copy_hashed, run_dir / o["path"], stage / "data" / o["path"], check
-        )
-        for o, check in zip(outputs, checks, strict=True)
-    }
+    copies = [
+        pool.submit(copy_hashed, run_dir / o["path"], stage / "data" / o["path"], check)
+        for (o, _, _), check in zip(targets, checks, strict=True)
+    ]
     sealed = SealedTables()
-    for (o, lay, rf), check in zip(targets, checks, strict=True):
+    for (o, lay, rf), check, copy in zip(targets, checks, copies, strict=True):
         rel = f"data/{o['path']}"
-        size, digest = copies[rel].result()
+        size, digest = copy.result()
         if digest != o["sha256"]:
             raise PackageError(run_dir / o["path"], "differs from the run's manifest.json")
         done = check.outcome()
@@ -77,19 +74,18 @@ def seal_v21_files(
             raise PackageError(
                 run_dir / o["path"], f"header is not the layout's 項目名: {done.columns}"
             )
-        records, violations = done.records, done.violations
-        fields, pkey = relax_schema(table_fields(rf, lay.code_tables), rf.key, violations)
+        fields, pkey = relax_schema(table_fields(rf, lay.code_tables), rf.key, done.violations)
         sealed.relaxed += [
             {"resource": rel, "field": v.field, "constraint": v.constraint, "rows": v.rows}
-            for v in violations
+            for v in done.violations
         ]
-        sealed.counts[rel] = records
+        sealed.counts[rel] = done.records
         meta = {
             "gyomu": lay.id,
             "gyomuName": lay.name,
             "recordFile": rf.id,
             "recordFileName": rf.name,
-            "records": records,
+            "records": done.records,
         }
         sealed.resources.append(
             Resource(
