@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,27 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.load.pgserver: the same throwaway server as the tests
 
+from benchmarks.workdata import juki_run  # noqa: E402
 from etl.layout import load_layouts  # noqa: E402
 from etl.load.db import load_run  # noqa: E402
 from etl.load.db.postgres_load import WORKERS  # noqa: E402
-from fixtures.generate import generate_vendor_a  # noqa: E402
 from tests.load import pgserver  # noqa: E402
-
-WORK = ROOT / "benchmarks" / "work"
-
-
-def prepare(persons: int) -> Path:
-    dump = WORK / f"vendor-a-{persons}"
-    if not (dump / "JUMIN.DAT").is_file():
-        generate_vendor_a(dump, persons)
-    run = WORK / f"run-juki-{persons}"
-    if not (run / "manifest.json").is_file():
-        chukan = [str(Path(sys.executable).parent / "chukan"), "run", "--vendor", "vendor-a"]
-        args = ["--dump", str(dump), "--out", str(run), "--gyomu", "juki", "--replace"]
-        done = subprocess.run(chukan + args, capture_output=True, text=True)
-        if done.returncode not in (0, 1):  # 1: blocking findings of the deliberately broken records
-            raise SystemExit(f"chukan run failed: {done.stderr}")
-    return run
 
 
 def copy_baseline(server: pgserver.PgServer, run: Path, files: list[tuple[str, Path]]) -> float:
@@ -73,7 +56,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    run = prepare(args.persons)
+    run = juki_run(args.persons)
     manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
     files = [(f"copy_{o['record_file']}", run / o["path"]) for o in manifest["outputs"]]
     rows = sum(int(o["written"]) for o in manifest["outputs"])

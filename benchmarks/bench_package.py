@@ -34,21 +34,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    from benchmarks.workdata import juki_run
     from etl.layout import load_layouts
     from etl.package import build_package, generate_keys, load_private_key, verify_package
     from etl.resources import data_dir
-    from fixtures.generate import generate_vendor_a
 
-    dump = WORK / f"vendor-a-{args.persons}"
-    if not (dump / "JUMIN.DAT").exists():
-        generate_vendor_a(dump, args.persons, seed=7, broken=True)
-    run = WORK / f"run-juki-{args.persons}"
-    if not (run / "manifest.json").exists():
-        chukan = str(Path(sys.executable).parent / "chukan")
-        cmd = [chukan, "run", "--vendor", "vendor-a", "--gyomu", "juki", "--dump", str(dump)]
-        done = subprocess.run([*cmd, "--out", str(run), "--replace"], check=False)
-        if done.returncode not in (0, 1):
-            sys.exit(f"chukan run failed with exit code {done.returncode}")
+    run = juki_run(args.persons)
     keys = WORK / "bench-keys"
     shutil.rmtree(keys, ignore_errors=True)
     pair = generate_keys(keys / "seal.pem", keys / "seal.pub.pem")

@@ -59,14 +59,12 @@ def main() -> None:
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    from benchmarks.workdata import vendor_a_dump
     from etl.extract.profile import vendor_profile
-    from fixtures.generate import generate_vendor_a
 
-    dump = WORK / f"vendor-a-{args.persons}"
-    if not (dump / "JUMIN.DAT").exists():
-        t0 = time.perf_counter()
-        generate_vendor_a(dump, args.persons, seed=7, broken=True)
-        print(f"generated {args.persons} persons in {time.perf_counter() - t0:.1f}s", flush=True)
+    t0 = time.perf_counter()
+    dump = vendor_a_dump(args.persons)
+    print(f"dump of {args.persons} persons ready in {time.perf_counter() - t0:.1f}s", flush=True)
     profile = vendor_profile("vendor-a")
     rec_lens = {Path(f.path).name: f.record_length or 0 for f in profile.files}
     records = sum((dump / f).stat().st_size // rec_lens[f] for f in FILES)
