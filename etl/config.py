@@ -1,0 +1,291 @@
+"""Reading configuration files: one way for every YAML and TOML file chukan is given.
+
+A configuration file is hostile until proven otherwise, so reading it is bounded and strict:
+the file must be a regular file of at most ``MAX_CONFIG_BYTES``, UTF-8 (a file saved in CP932
+is named as such), YAML without aliases (an alias bomb of 1 KB expands to gigabytes) and
+without duplicate keys, nested at most ``MAX_DEPTH`` deep. What it holds is then validated by a
+typed model (pydantic, strict: ``offset: '54'`` is not a number); every problem becomes one
+:class:`ConfigError` naming the file, the key path (``files[0].fields[3].offset``) and, for
+YAML, the line.
+
+Usage::
+
+    doc = read_yaml(path)                       # a Document: data + where each key path is
+    profile = doc.parse(SourceProfileModel)     # a model instance, or ConfigError
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from etl.errors import ChukanError
+
+MAX_CONFIG_BYTES = 8 << 20  # larger than any real profile, layout or mapping spec
+MAX_DEPTH = 64  # mappings/sequences nested deeper than this are not configuration
+
+KeyPath = tuple[str | int, ...]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def format_key_path(path: Iterable[str | int]) -> str:
+    """``("files", 0, "fields", 3, "offset")`` → ``files[0].fields[3].offset``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+class ConfigError(ChukanError):
+    """A configuration file is unreadable or says something chukan cannot accept."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        *,
+        key_path: KeyPath | str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.key_path = key_path if isinstance(key_path, str) else format_key_path(key_path or ())
+        self.line = line
+        where = self.key_path
+        if line is not None:
+            where = f"{where} (line {line})" if where else f"line {line}"
+        super().__init__(f"{self.path}: {where + ': ' if where else ''}{reason}")
+
+
+class StrictModel(BaseModel):
+    """Base of every configuration model: unknown keys and loose types are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A configuration file's data with the line of each key path (YAML only)."""
+
+    path: Path
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, key_path: KeyPath) -> int | None:
+        """The line of ``key_path`` or of its nearest ancestor that has one."""
+        for end in range(len(key_path), -1, -1):
+            line = self.lines.get(key_path[:end])
+            if line is not None:
+                return line
+        return None
+
+    def error(self, key_path: KeyPath, reason: str) -> ConfigError:
+        return ConfigError(self.path, reason, key_path=key_path, line=self.line_of(key_path))
+
+    def parse(self, model: type[ModelT], data: Any = None, *, at: KeyPath = ()) -> ModelT:
+        """Validate ``data`` (default: the whole document) found at key path ``at``."""
+        try:
+            return model.model_validate(self.data if data is None else data)
+        except ValidationError as exc:
+            raise self.validation_error(exc, at) from None
+
+    def validation_error(self, exc: ValidationError, at: KeyPath = ()) -> ConfigError:
+        """The first problem of a pydantic ValidationError, located (the rest are counted)."""
+        problems = exc.errors(include_url=False)
+        first = problems[0]
+        key_path = at + _model_loc(first["loc"])
+        reason = _reason(first)
+        if len(problems) > 1:
+            reason += f" (and {len(problems) - 1} more problem(s) in this file)"
+        return self.error(key_path, reason)
+
+
+def _model_loc(loc: Sequence[str | int]) -> KeyPath:
+    """Drop pydantic's union/tagged-union branch names, which are not keys of the file."""
+    return tuple(p for p in loc if isinstance(p, int) or not str(p).startswith("function-"))
+
+
+def _reason(problem: Mapping[str, Any]) -> str:
+    message = str(problem["msg"])
+    if problem["type"] in {"missing", "extra_forbidden"}:
+        return "required key missing" if problem["type"] == "missing" else "unknown key"
+    value = problem.get("input")
+    if isinstance(value, str | int | float | bool):
+        shown = repr(value)
+        message += (
+            f", got {type(value).__name__} {shown if len(shown) <= 40 else shown[:37] + '...'}"
+        )
+    elif value is not None:
+        message += f", got {type(value).__name__}"
+    if problem["type"] == "string_type" and isinstance(value, int | float):
+        message += " (quote codes and digit strings: '02', not 02, which YAML reads as 2)"
+    return message
+
+
+def read_config_bytes(path: Path, *, what: str) -> bytes:
+    """The bytes of a regular configuration file, refusing FIFOs, devices and huge files."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ConfigError(path, f"{what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, f"{what} is a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read {what}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError(path, f"{what} is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(path, f"{what} is not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read {what}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(path, f"{what} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    return data
+
+
+def decode_utf8(path: Path, data: bytes, *, what: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        hint = ""
+        try:
+            data.decode("cp932")
+            hint = " (it looks like CP932/Shift_JIS: save it as UTF-8)"
+        except UnicodeDecodeError:
+            pass
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            path, f"{what} is not UTF-8 at byte offset {exc.start}{hint}", line=line
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader refusing aliases (the expansion of *name is unbounded)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Refused("YAML aliases (*name) are not allowed in configuration", event)
+        return super().compose_node(parent, index)
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, event: yaml.Event) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = event.start_mark.line + 1 if event.start_mark else None
+
+
+def read_yaml(path: Path, *, what: str = "configuration file") -> Document:
+    """Read one YAML file into a Document (plain dicts, lists and scalars with lines)."""
+    text = decode_utf8(path, read_config_bytes(path, what=what), what=what)
+    lines: dict[KeyPath, int] = {}
+    loader: _StrictLoader | None = None
+    try:
+        loader = _StrictLoader(text)
+        node = loader.get_single_node()
+        data = _construct(path, loader, node, (), lines) if node is not None else None
+    except _Refused as exc:
+        raise ConfigError(path, exc.reason, line=exc.line) from None
+    except RecursionError:
+        raise ConfigError(path, f"nested deeper than {MAX_DEPTH} levels") from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        reason = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
+        raise ConfigError(path, reason, line=line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(
+            path, f"invalid YAML: character {exc.character:#x} is not allowed", line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, f"invalid YAML: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return Document(path=path, data=data, lines=lines)
+
+
+def _construct(
+    path: Path,
+    loader: _StrictLoader,
+    node: yaml.Node,
+    at: KeyPath,
+    lines: dict[KeyPath, int],
+) -> Any:
+    lines[at] = node.start_mark.line + 1
+    if len(at) > MAX_DEPTH:
+        raise _Refused(f"nested deeper than {MAX_DEPTH} levels", _mark_event(node))
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # `<<` merge keys (their aliases were refused already)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                raise _Refused(
+                    f"keys must be text, got {type(key).__name__} {key!r}"
+                    + (
+                        " (quote it: YAML reads on/off/yes/no as booleans)"
+                        if isinstance(key, bool)
+                        else ""
+                    ),
+                    _mark_event(key_node),
+                )
+            if key in out:
+                raise _Refused(f"duplicate key {key!r}", _mark_event(key_node))
+            out[key] = _construct(path, loader, value_node, (*at, str(key)), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(path, loader, item, (*at, i), lines) for i, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def _mark_event(node: yaml.Node) -> yaml.Event:
+    return yaml.Event(node.start_mark, node.end_mark)
+
+
+def read_toml(path: Path, *, what: str = "configuration file") -> Document:
+    """Read one TOML file into a Document (TOML errors carry their own line)."""
+    text = decode_utf8(path, read_config_bytes(path, what=what), what=what)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        reason = str(getattr(exc, "msg", exc))
+        raise ConfigError(path, f"invalid TOML: {reason}", line=line) from None
+    except RecursionError:
+        raise ConfigError(path, "invalid TOML: nested too deep") from None
+    return Document(path=path, data=data)
+
+
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "ConfigError",
+    "Document",
+    "StrictModel",
+    "format_key_path",
+    "read_config_bytes",
+    "read_toml",
+    "read_yaml",
+]
