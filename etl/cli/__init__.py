@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from etl import __version__
-from etl.cli.common import err
+from etl.cli.common import err, labelled
 from etl.cli.export_cmd import export
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
@@ -20,7 +20,8 @@ from etl.errors import ChukanError
 
 
 class ChukanGroup(click.Group):
-    """Turns a ChukanError into a one-line message and its exit code (``--debug`` re-raises)."""
+    """Turns a ChukanError (or a stray OSError) into a one-line message and its exit code
+    (``--debug`` re-raises)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -28,8 +29,17 @@ class ChukanGroup(click.Group):
         except ChukanError as exc:
             if isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
                 raise
-            err.print(f"[red]error:[/] {exc}", highlight=False)
+            err.print(labelled("error:", "red", str(exc)))
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            # The last net for a file problem no stage turned into its own error: the path and
+            # the cause in one line (exit 2, input/output), never a traceback. Stages should
+            # still raise their own errors with more context; --debug shows where this came from.
+            if isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(labelled("error:", "red", f"{where}{exc.strerror or exc}"))
+            ctx.exit(2)
 
 
 @click.group(cls=ChukanGroup, context_settings={"help_option_names": ["-h", "--help"]})

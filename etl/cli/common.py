@@ -6,12 +6,21 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from etl.resources import data_dir
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT = 0, 1, 2
-out = Console()
-err = Console(stderr=True)
+# Markup off: paths, header cells and messages are user text, and "[/bold]" in a CSV header or
+# "[record_files.x]" in a key path must print as written; long lines stay one line (logs).
+# Styles go through Text objects.
+out = Console(markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+
+def labelled(label: str, style: str, message: str) -> Text:
+    """``error: message`` with only the label styled; the message is never parsed as markup."""
+    return Text.assemble((label, style), " ", message)
 
 
 def vendor_folder(vendor: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from etl.cli.common import out
 from etl.layout import DEFAULT_VERSION, get_layout, load_layouts
@@ -28,8 +29,9 @@ def layouts_show(gyomu: str, version: str) -> None:
     """Show one layout's record files and items (GYOMU: id such as juki, or 業務名)."""
     layout = get_layout(gyomu, version)
     out.print(
-        f"[bold]{layout.id} {layout.name}[/] V{layout.version}  provenance: "
-        f"{layout.provenance.source} {', '.join(layout.provenance.authored_parts)}"
+        Text(f"{layout.id} {layout.name}", style="bold"),
+        f"V{layout.version}  provenance: "
+        f"{layout.provenance.source} {', '.join(layout.provenance.authored_parts)}",
     )
     for table in render.layout_tables(layout):
         out.print(table)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out, vendor_folder
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out, vendor_folder
 from etl.load import OUTPUT_ENCODINGS, CsvFormat, LineEnding
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.pipeline import JobOptions, JobResult, run_job
@@ -112,7 +112,7 @@ def run(
         for path in done.swept:
             err.print(f"removed the unrecorded run folder {path} (an interrupted run)")
         for warning in done.run.gate_warnings:
-            err.print(f"[yellow]warning:[/] {warning}")
+            err.print(labelled("warning:", "yellow", str(warning)))
         _summary(done.result)
         out.print(f"run {done.run.run_id} ({pass_name}) recorded in {proj.catalog_path.name}")
         if done.comparison is not None:

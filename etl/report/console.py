@@ -153,7 +153,7 @@ def summary_tables(result: JobResult) -> list[Table]:
 def progress_display(console: Console) -> Iterator[ProgressFn]:
     """A progress bar per source file, and a spinner-like line for the later stages."""
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # labels are file names: user text
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
