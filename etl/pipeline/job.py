@@ -34,7 +34,7 @@ from etl.pipeline.manifest import (
     write_manifest,
     write_rejects,
 )
-from etl.pipeline.snapshot import read_inputs, write_snapshot
+from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
 from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.text.gaiji import load_gaiji_table
@@ -243,6 +243,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
     vendor_inputs = read_inputs(opts.vendor_folder)
     standard_inputs = read_inputs(layouts_root(opts.layout_version))
     profile = load_profile(opts.vendor_folder)
+    kept_gaiji = kept_name(vendor_inputs, profile.gaiji_table)
     mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
     sources, mapped = _extract_and_map(opts, profile, mappings, progress)
     frames = {name: s.records for name, s in sources.items()}
@@ -273,7 +274,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         rejects = write_rejects(stage, list(sources.values()))
         findings_file = write_findings(stage, findings)
         snapshot = write_snapshot(
-            stage, vendor_inputs, profile.gaiji_table, standard_inputs, opts.layout_version
+            stage, vendor_inputs, kept_gaiji, standard_inputs, opts.layout_version
         )
         manifest = build_manifest(
             tool_version=__version__,

@@ -106,7 +106,7 @@ def _regular_files(folder: Path) -> list[Path]:
 def read_inputs(folder: Path) -> FolderInputs:
     """Hash every file of ``folder`` (bounded: MAX_FILES, MAX_BYTES)."""
     if not folder.is_dir():
-        raise SnapshotError(folder, "not a folder")
+        raise SnapshotError(folder, "folder not found")
     files, total = [], 0
     for path in _regular_files(folder):
         size, digest = _hash(path)
@@ -148,27 +148,33 @@ def _write_copy(stage: Path, rel_root: str, inputs: FolderInputs) -> dict[str, A
     return {"path": rel_root, "files": listed}
 
 
+def kept_name(vendor: FolderInputs, gaiji_table: Path | None) -> str | None:
+    """The gaiji table's path in the run's snapshot; it must be one of the vendor folder's
+    files (checked before the job reads any data, so it fails fast)."""
+    if gaiji_table is None:
+        return None
+    rel = vendor.contains(gaiji_table)
+    if rel is None:
+        raise SnapshotError(
+            gaiji_table,
+            f"the gaiji table must be a file inside the vendor folder {vendor.folder},"
+            " so that each run keeps the table it used",
+        )
+    return f"{VENDOR_SNAPSHOT}/{rel}"
+
+
 def write_snapshot(
     stage: Path,
     vendor: FolderInputs,
-    gaiji_table: Path | None,
+    gaiji_table: str | None,
     standard: FolderInputs,
     layout_version: str,
 ) -> dict[str, Any]:
-    """Copy both folders into the staged run (0600/0700); the manifest's ``snapshot`` section."""
-    gaiji = None
-    if gaiji_table is not None:
-        rel = vendor.contains(gaiji_table)
-        if rel is None:
-            raise SnapshotError(
-                gaiji_table,
-                f"the gaiji table must be a file inside the vendor folder {vendor.folder},"
-                " so that each run keeps the table it used",
-            )
-        gaiji = f"{VENDOR_SNAPSHOT}/{rel}"
+    """Copy both folders into the staged run (0600/0700); the manifest's ``snapshot`` section.
+    ``gaiji_table`` is the table's path in the snapshot (``kept_name``)."""
     make_private_dir(stage / STANDARD_SNAPSHOT)
     return {
-        "vendor": {"gaiji_table": gaiji, **_write_copy(stage, VENDOR_SNAPSHOT, vendor)},
+        "vendor": {"gaiji_table": gaiji_table, **_write_copy(stage, VENDOR_SNAPSHOT, vendor)},
         "standard": _write_copy(stage, f"{STANDARD_SNAPSHOT}/{layout_version}", standard),
     }
 
