@@ -197,6 +197,8 @@ def build_package(
             "controlTotals": manifest.get("reconciliation", {}).get("controls", []),
             "findings": validation,
             "acceptedFindings": {"blocking": blocking, "reason": reason} if blocking else None,
+            # a production run made although a gate refused it: why (manifest.json, older: run.json)
+            "override": manifest.get("override") or run_meta.get("override"),
             "relaxedConstraints": relaxed,
             "tool": {
                 "name": "chukan-etl",

@@ -323,6 +323,11 @@ def test_signing_off_blocking_findings_needs_a_stated_reason(tmp_path: Path) -> 
     production = run_pass(project, PassName.PRODUCTION, override=override)
     manifest = json.loads((root / production.run.path / "manifest.json").read_text("utf-8"))
     assert manifest["override"] == override
+    run = root / production.run.path
+    packaged = _cli("package", str(run), "--accept-findings", ACCEPT, "--out", str(root / "pkg"))
+    assert packaged.exit_code == 0, packaged.output
+    doc = json.loads((root / "pkg" / "datapackage.json").read_text("utf-8"))
+    assert doc["chukan"]["override"] == override
 
 
 def test_accept_blocking_on_a_clean_run_is_refused(tmp_path: Path) -> None:
