@@ -236,6 +236,8 @@ def _gaiji_of_run(
     except SnapshotError as exc:
         raise PackageError(exc.path, exc.reason) from exc
     if snapshot.vendor is None:  # made before runs kept their vendor folder: as told
+        if given is not None and not given.is_file():
+            raise PackageError(given, "gaiji table not found")
         return (given, None) if given is not None else None
     kept = snapshot.gaiji_table
     if given is not None:
