@@ -10,10 +10,10 @@ import click
 
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out, vendor_folder
 from etl.extract.profile import load_profile
-from etl.layout import load_layout_folder, load_layouts
 from etl.package import build_package, generate_keys, load_private_key, verify_package
-from etl.passes.model import STANDARD
+from etl.package.errors import PackageError
 from etl.pipeline.manifest import read_manifest, read_run_meta
+from etl.pipeline.snapshot import read_snapshot, run_layouts
 from etl.report import console as render
 
 
@@ -32,18 +32,28 @@ def keys_generate(private_path: Path, public_path: Path) -> None:
     out.print(f"fingerprint {pair.fingerprint}", highlight=False)
 
 
-def _layouts_of(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    # a pass run keeps the layouts it used; a one-off run names its layout version
-    snapshot = run_dir / STANDARD / str(manifest["layout_version"])
-    if snapshot.is_dir():
-        return dict(load_layout_folder(snapshot))
-    return dict(load_layouts(str(manifest["layout_version"])))
+def _older_run_gaiji(run_dir: Path, manifest: dict[str, Any], vendor: str | None) -> Path | None:
+    """The gaiji table --vendor names. A run keeps the one it used, so --vendor is only needed
+    for a run made before runs kept their vendor folder (never looked up by the vendor's name)."""
+    if vendor is not None:
+        return load_profile(vendor_folder(vendor)).gaiji_table  # checked against the run's
+    if read_snapshot(run_dir, manifest).vendor is None:
+        raise PackageError(
+            run_dir,
+            "the run was made before runs kept their vendor folder: give --vendor FOLDER,"
+            " the vendor folder whose gaiji table the run used",
+        )
+    return None
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Default: RUN.package")
-@click.option("--vendor", help="Vendor whose gaiji table the run used (default: the run's vendor).")
+@click.option(
+    "--vendor",
+    help="Only for a run made before runs kept their vendor folder: the folder whose gaiji"
+    " table it used.",
+)
 @click.option("--sign", "key_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="Replace an existing package of the same name.")
 @click.option(
@@ -63,7 +73,8 @@ def package(
     """Seal a run into a handover package: a folder and a deterministic .tar.gz.
 
     \b
-    V2.1 files, the gaiji table used (with every unmapped gaiji), a data dictionary (HTML, XLSX),
+    V2.1 files, the gaiji table the run used (its own copy, kept in the run folder, with every
+    unmapped gaiji), a data dictionary (HTML, XLSX) from the layouts the run kept,
     the run's validation and reconciliation summary, and datapackage.json (Frictionless Data
     Package / Table Schema) with the size and SHA-256 of every file; --sign adds an Ed25519
     signature. Packaging the same run twice gives the same archive.
@@ -74,12 +85,11 @@ def package(
     listed in datapackage.json (chukan.relaxedConstraints) next to the reason.
     """
     manifest, meta = read_manifest(run_dir), read_run_meta(run_dir)
-    profile = load_profile(vendor_folder(vendor or str(manifest["vendor"])))
     result = build_package(
         run_dir,
         out_dir or run_dir.with_name(run_dir.name + ".package"),
-        layouts=_layouts_of(run_dir, manifest),
-        gaiji_table=profile.gaiji_table,
+        layouts=run_layouts(run_dir, manifest),
+        gaiji_table=_older_run_gaiji(run_dir, manifest, vendor),
         municipality=meta.get("municipality"),
         key=load_private_key(key_path) if key_path else None,
         replace=replace,

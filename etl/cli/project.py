@@ -6,15 +6,16 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out
-from etl.layout import load_layouts
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out
 from etl.load.db import describe, load_run
-from etl.passes import PassName, find_project, init_project, list_runs, load_project, sign_off
+from etl.load.db.run import layouts_of_run
+from etl.passes import PassName, find_project, init_project, load_project, sign_off
 from etl.passes.compare import compare, resolve_run
 from etl.passes.run import open_catalog
-from etl.pipeline.manifest import read_manifest
 from etl.report import console as render
 
 
@@ -44,23 +45,50 @@ def init(directory: Path, code: str, name: str, vendor: str, gyomu: tuple[str, .
 @click.option("--pass", "pass_name", required=True, type=click.Choice([p.value for p in PassName]))
 @click.option("--by", required=True, help="Name of the person signing off.")
 @click.option("--reason", required=True, help="Why the run is accepted.")
+@click.option(
+    "--accept-blocking",
+    metavar="REASON",
+    help="Sign off a run that has blocking findings anyway; REASON is recorded with their count.",
+)
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path))
-def signoff(pass_name: str, by: str, reason: str, project: Path | None) -> None:
-    """Sign off the latest run of a pass (production needs a signed-off test2)."""
+def signoff(
+    pass_name: str, by: str, reason: str, accept_blocking: str | None, project: Path | None
+) -> None:
+    """Sign off the latest run of a pass (production needs a signed-off test2).
+
+    A run with blocking findings is refused (exit 1) unless --accept-blocking says why they are
+    accepted; the count and that reason are recorded in the catalog and shown by `chukan runs`.
+    (Production still refuses a test2 with blocking findings unless run with --override.)
+    """
     proj = load_project(project or find_project(Path.cwd()))
-    s = sign_off(proj, PassName(pass_name), by, reason)
-    out.print(f"signed off {s.pass_name.value} run {s.run_id} by {s.by}: {s.reason}")
+    s = sign_off(proj, PassName(pass_name), by, reason, accept_blocking)
+    out.print(
+        f"signed off {s.pass_name.value} run {s.run_id} by {s.by}: {s.reason}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    if s.blocking_findings:
+        err.print(
+            f"[yellow]warning:[/] signed off with {s.blocking_findings:,} blocking finding(s)"
+            f" accepted: {escape(s.accepted_blocking or '')}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @click.command()
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path))
 def runs(project: Path | None) -> None:
-    """List the project's runs from the catalog."""
+    """List the project's runs from the catalog, with their sign-offs (who, when, reason)."""
     proj = load_project(project or find_project(Path.cwd()))
+    with open_catalog(proj) as catalog:
+        listed = [(r, catalog.signoffs(r.run_id)) for r in catalog.runs()]
     table = Table(title=f"runs of {proj.municipality_name} ({proj.municipality_code})")
-    for col in ("pass", "run id", "finished", "by", "findings", "blocking", "override", "path"):
+    columns = ("pass", "run id", "finished", "by", "findings", "blocking", "override", "signed off")
+    for col in (*columns, "path"):
         table.add_column(col)
-    for r in list_runs(proj):
+    for r, signoffs in listed:
         table.add_row(
             r.pass_name.value,
             r.run_id,
@@ -68,10 +96,20 @@ def runs(project: Path | None) -> None:
             r.started_by,
             str(r.total_findings),
             str(r.blocking_findings),
-            r.override_reason or "",
+            Text(r.override_reason or ""),  # user text: never read as markup
+            Text(", ".join(s.by for s in signoffs)),
             r.path,
         )
     out.print(table)
+    # in full below the table: a reason is a sentence, too long for a column
+    for r, signoffs in listed:
+        for s in signoffs:
+            out.print(
+                f"sign-off of {r.pass_name.value} run {r.run_id}: {s.describe()}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @click.command()
@@ -117,7 +155,7 @@ def load(run_dir: Path, target: str, schema: str | None, relax_not_null: bool) -
     transaction per load; loading a run again replaces its data. Exit 1 when the counts or control
     totals in the database differ from the run's manifest.
     """
-    layouts = load_layouts(str(read_manifest(run_dir)["layout_version"]))
+    layouts = layouts_of_run(run_dir)  # the ones the run kept
     result = load_run(run_dir, target, layouts, schema=schema, relax_not_null=relax_not_null)
     for line in describe(result):
         out.print(line, highlight=False)

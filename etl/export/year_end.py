@@ -39,7 +39,6 @@ from etl.export.model import (
     version_name,
     year_dir,
 )
-from etl.extract.profile import load_profile
 from etl.layout import DEFAULT_VERSION, Layout, load_layout_folder
 from etl.load import staged_dir, write_bytes_atomic
 from etl.package import build_package, load_private_key
@@ -194,7 +193,6 @@ def _export_new(
             stage / RUN,
             stage / name,
             layouts=layouts,
-            gaiji_table=load_profile(project.vendor_folder).gaiji_table,
             municipality=muni,
             key=key,
             accept_findings=YEAR_END_ACCEPTS,

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from etl import __version__
 from etl.layout import Layout, RecordFile
 from etl.load import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
-from etl.load.atomic import make_private_dir
+from etl.load.atomic import make_private_dir, sha256_file
 from etl.package.archive import write_archive
 from etl.package.contents import run_summary, unmapped_gaiji
 from etl.package.descriptor import MANIFEST, SIGNATURE, Resource, manifest_bytes, resource_name
@@ -31,6 +31,7 @@ from etl.package.signing import key_fingerprint, sign_manifest
 from etl.package.table_stream import read_table
 from etl.package.v21_files import Target, copy_hashed, seal_v21_files
 from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
+from etl.pipeline.snapshot import SnapshotError, read_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +58,17 @@ def build_package(
     out_dir: Path,
     *,
     layouts: Mapping[str, Layout],
-    gaiji_table: Path | None,
+    gaiji_table: Path | None = None,
     municipality: dict[str, Any] | None = None,
     key: Ed25519PrivateKey | None = None,
     replace: bool = False,
     accept_findings: str | None = None,
 ) -> PackageResult:
     """Package a completed run folder into ``out_dir`` and ``out_dir``.tar.gz (atomic, 0600).
+
+    The gaiji table sealed is the one the run kept (its vendor snapshot, checked against its
+    manifest.json). ``gaiji_table`` is for a run made before runs kept one; given for a newer
+    run, it must be that same table, else PackageError.
 
     A run with blocking findings (severity error) is refused unless ``accept_findings`` gives
     the reason it is handed over anyway; the reason and the count go into datapackage.json
@@ -84,6 +89,7 @@ def build_package(
             " over as is with accept_findings (--accept-findings REASON), which is recorded"
             " in datapackage.json",
         )
+    gaiji = _gaiji_of_run(run_dir, manifest, gaiji_table)
     muni = municipality or run_meta.get("municipality") or {}
     archive = archive_path(out_dir)
     if archive.exists() and not replace:
@@ -142,8 +148,14 @@ def build_package(
             listed(rel, *copy_hashed(src, stage / rel), enc, eol_)
 
         findings = read_findings(run_dir / manifest["findings"]["file"])
-        if gaiji_table is not None:
-            copy("gaiji/gaiji_table.csv", gaiji_table, "utf-8", _eol_of(gaiji_table))
+        if gaiji is not None:
+            src, expected = gaiji
+            rel = "gaiji/gaiji_table.csv"
+            make_private_dir((stage / rel).parent)
+            size, digest = copy_hashed(src, stage / rel)
+            if expected is not None and digest != expected:
+                raise PackageError(src, "differs from the run's manifest.json")
+            listed(rel, size, digest, "utf-8", _eol_of(src))
         add(
             "gaiji/unmapped.csv",
             encode_csv(unmapped_gaiji(findings), CsvFormat()),
@@ -185,6 +197,8 @@ def build_package(
             "controlTotals": manifest.get("reconciliation", {}).get("controls", []),
             "findings": validation,
             "acceptedFindings": {"blocking": blocking, "reason": reason} if blocking else None,
+            # a production run made although a gate refused it: why (manifest.json, older: run.json)
+            "override": manifest.get("override") or run_meta.get("override"),
             "relaxedConstraints": relaxed,
             "tool": {
                 "name": "chukan-etl",
@@ -211,6 +225,37 @@ def build_package(
     return PackageResult(
         out_dir, archive, digest, name, tuple(resources), signed_by, tuple(relaxed)
     )
+
+
+def _gaiji_of_run(
+    run_dir: Path, manifest: Mapping[str, Any], given: Path | None
+) -> tuple[Path, str | None] | None:
+    """The gaiji table to seal and the SHA-256 the run's manifest gives it (None: older run)."""
+    try:
+        snapshot = read_snapshot(run_dir, manifest)
+    except SnapshotError as exc:
+        raise PackageError(exc.path, exc.reason) from exc
+    if snapshot.vendor is None:  # made before runs kept their vendor folder: as told
+        if given is not None and not given.is_file():
+            raise PackageError(given, "gaiji table not found")
+        return (given, None) if given is not None else None
+    kept = snapshot.gaiji_table
+    if given is not None:
+        try:
+            same = kept is not None and sha256_file(given) == kept.sha256
+        except OSError as exc:
+            raise PackageError(given, f"cannot be read: {exc.strerror or exc}") from exc
+        if not same:
+            raise PackageError(
+                given,
+                "is not the gaiji table the run used; the run keeps its own"
+                f" ({kept.path if kept else 'none'}), leave the table out",
+            )
+    if kept is None:
+        return None
+    if not kept.path.is_file():
+        raise PackageError(kept.path, "missing from the run's snapshot")
+    return kept.path, kept.sha256
 
 
 def _eol_of(path: Path) -> str:

@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS signoffs (
     pass VARCHAR NOT NULL, run_id VARCHAR NOT NULL, signed_by VARCHAR NOT NULL,
     reason VARCHAR NOT NULL, signed_at VARCHAR NOT NULL
 );
+-- a sign-off of a run with blocking findings records them and why they were accepted
+-- (added later: catalogs made before get the columns, their sign-offs count 0)
+ALTER TABLE signoffs ADD COLUMN IF NOT EXISTS blocking_findings BIGINT DEFAULT 0;
+ALTER TABLE signoffs ADD COLUMN IF NOT EXISTS accepted_blocking VARCHAR;
 """
 
 RUN_COLUMNS = (
@@ -58,6 +62,8 @@ RUN_COLUMNS = (
     "layout_version, mapping_fingerprint, layout_fingerprint, path, total_findings, "
     "blocking_findings, override_reason, gate_warnings"
 )
+
+SIGNOFF_COLUMNS = "pass, run_id, signed_by, reason, signed_at, blocking_findings, accepted_blocking"
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
@@ -156,17 +162,24 @@ class Catalog:
 
     def add_signoff(self, signoff: Signoff) -> None:
         self.con.execute(
-            "INSERT INTO signoffs VALUES (?, ?, ?, ?, ?)",
-            [signoff.pass_name.value, signoff.run_id, signoff.by, signoff.reason, signoff.at],
+            f"INSERT INTO signoffs ({SIGNOFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                signoff.pass_name.value,
+                signoff.run_id,
+                signoff.by,
+                signoff.reason,
+                signoff.at,
+                signoff.blocking_findings,
+                signoff.accepted_blocking,
+            ],
         )
 
     def signoffs(self, run_id: str) -> list[Signoff]:
         rows = self.con.execute(
-            "SELECT pass, run_id, signed_by, reason, signed_at FROM signoffs "
-            "WHERE run_id = ? ORDER BY signed_at",
+            f"SELECT {SIGNOFF_COLUMNS} FROM signoffs WHERE run_id = ? ORDER BY signed_at",
             [run_id],
         ).fetchall()
-        return [Signoff(PassName(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+        return [Signoff(PassName(r[0]), r[1], r[2], r[3], r[4], int(r[5] or 0), r[6]) for r in rows]
 
     def fingerprints(self, run_id: str) -> pl.DataFrame:
         rel = self.con.sql(

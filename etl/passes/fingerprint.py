@@ -9,6 +9,8 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from etl.errors import ChukanError
+from etl.load.atomic import sha256_file
 from etl.resources import data_dir
 
 
@@ -17,12 +19,16 @@ def _files(folder: Path) -> Iterable[Path]:
 
 
 def tree_fingerprint(folders: Iterable[Path]) -> str:
-    """SHA-256 over relative paths and contents of every file under ``folders``."""
+    """SHA-256 over relative paths and contents of every file under ``folders`` (each file
+    hashed in chunks: a stray large file costs time, not memory)."""
     h = hashlib.sha256()
     for folder in folders:
         for path in _files(folder):
             h.update(f"{folder.name}/{path.relative_to(folder).as_posix()}\0".encode())
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+            try:
+                h.update(bytes.fromhex(sha256_file(path)))
+            except OSError as exc:
+                raise ChukanError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     return h.hexdigest()
 
 

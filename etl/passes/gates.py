@@ -1,4 +1,5 @@
-"""Gates: production only after a clean, signed-off test2 with the same mapping and layouts."""
+"""Gates: production only after a clean, signed-off test2 with the same mapping and layouts;
+and the rule of a sign-off: blocking findings are accepted only with a stated reason."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 
 from etl.errors import ChukanError
 from etl.passes.catalog import Catalog
-from etl.passes.model import PassName
+from etl.passes.model import PassName, RunRecord, Signoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,40 @@ class GateRefused(ChukanError):
             f"{pass_name.value} refused by its gates:\n{lines}\n"
             "Fix the causes, or run with --override REASON (recorded and shown on every report)."
         )
+
+
+class SignoffRefused(ChukanError):
+    """A sign-off of a run with blocking findings that does not say why they are accepted
+    (exit code 1, like blocking findings)."""
+
+    exit_code = 1
+
+    def __init__(self, run: RunRecord) -> None:
+        self.run = run
+        super().__init__(
+            f"{run.pass_name.value} run {run.run_id} has {run.blocking_findings:,} blocking"
+            " finding(s); fix them and run again, or sign off anyway with --accept-blocking"
+            " REASON (recorded in the catalog and shown by `chukan runs`)"
+        )
+
+
+def signoff_of(
+    run: RunRecord, by: str, reason: str, accept_blocking: str | None, at: str
+) -> Signoff:
+    """The sign-off of ``run``, refused when it has blocking findings and
+    ``accept_blocking`` does not say why; the count at sign-off is recorded with the reason."""
+    if not by.strip() or not reason.strip():
+        raise ChukanError("a sign-off needs --by and --reason")
+    accepted = accept_blocking.strip() if accept_blocking is not None else None
+    if accepted == "":
+        raise ChukanError("--accept-blocking needs a reason")
+    if run.blocking_findings and accepted is None:
+        raise SignoffRefused(run)
+    if not run.blocking_findings and accepted is not None:
+        raise ChukanError(
+            f"--accept-blocking: {run.pass_name.value} run {run.run_id} has no blocking findings"
+        )
+    return Signoff(run.pass_name, run.run_id, by, reason, at, run.blocking_findings, accepted)
 
 
 def check_gates(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from etl.pipeline.snapshot import STANDARD_SNAPSHOT
+
 
 class PassName(StrEnum):
     TEST1 = "test1"
@@ -15,8 +17,8 @@ class PassName(StrEnum):
 PASS_ORDER = (PassName.TEST1, PassName.TEST2, PassName.PRODUCTION)
 
 # A run keeps a copy of the layouts it used under runs/<pass>/<id>/standard/<version>/, so a
-# later diff can show what changed in the standard between two runs.
-STANDARD = "standard"
+# later diff can show what changed in the standard between two runs (etl.pipeline.snapshot).
+STANDARD = STANDARD_SNAPSHOT
 
 
 def previous_pass(name: PassName) -> PassName | None:
@@ -53,3 +55,14 @@ class Signoff:
     by: str
     reason: str
     at: str
+    blocking_findings: int = 0  # the run's blocking findings when it was signed off
+    accepted_blocking: str | None = None  # why it was signed off with them (required if any)
+
+    def describe(self) -> str:
+        text = f"{self.by} at {self.at}: {self.reason}"
+        if self.blocking_findings:
+            text += (
+                f" (accepted {self.blocking_findings:,} blocking finding(s): "
+                f"{self.accepted_blocking})"
+            )
+        return text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import secrets
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,12 +13,12 @@ import polars as pl
 
 from etl import __version__
 from etl.errors import ChukanError
-from etl.layout import DEFAULT_VERSION, layouts_root
+from etl.layout import DEFAULT_VERSION
 from etl.passes.catalog import Catalog, sweep_unrecorded
 from etl.passes.compare import Comparison, baseline_for, compare
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
-from etl.passes.gates import GateCheck, GateRefused, check_gates
-from etl.passes.model import STANDARD, PassName, RunRecord, Signoff
+from etl.passes.gates import GateCheck, GateRefused, check_gates, signoff_of
+from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import Project, ProjectError
 from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
 from etl.report import write_run_reports
@@ -73,8 +72,7 @@ def record_fingerprints(result: JobResult) -> pl.DataFrame:
 
 
 def finalize_run(stage: Path) -> None:
-    """Before a run is published: keep the layouts it used (later diffs need them), reports."""
-    shutil.copytree(layouts_root(DEFAULT_VERSION), stage / STANDARD / DEFAULT_VERSION)
+    """Before a run is published: its reports (the job has kept its layouts and vendor folder)."""
     write_run_reports(stage)
 
 
@@ -128,6 +126,7 @@ def run_pass(
                 gyomu=project.gyomu,
                 csv=project.csv,
                 run_meta=meta,
+                override=override,
                 finalize=finalize_run,
             ),
             progress,
@@ -156,15 +155,20 @@ def run_pass(
     return PassRun(run, result, gates, tuple(swept), comparison)
 
 
-def sign_off(project: Project, pass_name: PassName, by: str, reason: str) -> Signoff:
-    """Record a named sign-off of the latest run of a pass."""
-    if not by.strip() or not reason.strip():
-        raise ChukanError("a sign-off needs --by and --reason")
+def sign_off(
+    project: Project,
+    pass_name: PassName,
+    by: str,
+    reason: str,
+    accept_blocking: str | None = None,
+) -> Signoff:
+    """Record a named sign-off of the latest run of a pass (etl.passes.gates.signoff_of: a run
+    with blocking findings needs ``accept_blocking``, the reason they are accepted)."""
     with open_catalog(project) as catalog:
         latest = catalog.latest(pass_name)
         if latest is None:
             raise ProjectError(project.root, f"no completed {pass_name.value} run to sign off")
-        signoff = Signoff(pass_name, latest.run_id, by, reason, _now())
+        signoff = signoff_of(latest, by, reason, accept_blocking, _now())
         catalog.add_signoff(signoff)
     return signoff
 

@@ -22,7 +22,7 @@ from etl import __version__
 from etl.errors import ChukanError, MappingError, WriteError
 from etl.extract.profile import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
-from etl.layout import DEFAULT_VERSION, Layout, get_layout, load_layouts
+from etl.layout import DEFAULT_VERSION, Layout, get_layout, layouts_root, load_layouts
 from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
 from etl.load.csv_out import read_csv_columns
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
@@ -34,6 +34,7 @@ from etl.pipeline.manifest import (
     write_manifest,
     write_rejects,
 )
+from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
 from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.text.gaiji import load_gaiji_table
@@ -52,6 +53,7 @@ class JobOptions:
     chunk_records: int = 200_000
     replace: bool = False
     run_meta: dict[str, Any] | None = None  # written as run.json beside the manifest
+    override: str | None = None  # why a pass ran although a gate refused it (manifest.json)
     # called with the staged folder once everything is written, before it is published
     # (reports are rendered here, so they are part of the immutable run)
     finalize: Callable[[Path], object] | None = None
@@ -237,7 +239,11 @@ def _one_per_unknown_code(findings: pl.DataFrame) -> pl.DataFrame:
 def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
     if opts.out_dir.exists() and not opts.replace:  # fail before the work, not after it
         raise WriteError(f"{opts.out_dir} already exists; choose another --out or pass --replace")
+    # hashed before anything is read from them, kept in the run (snapshot) when it is written
+    vendor_inputs = read_inputs(opts.vendor_folder)
+    standard_inputs = read_inputs(layouts_root(opts.layout_version))
     profile = load_profile(opts.vendor_folder)
+    kept_gaiji = kept_name(vendor_inputs, profile.gaiji_table)
     mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
     sources, mapped = _extract_and_map(opts, profile, mappings, progress)
     frames = {name: s.records for name, s in sources.items()}
@@ -267,6 +273,9 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         findings_file = write_findings(stage, findings)
+        snapshot = write_snapshot(
+            stage, vendor_inputs, kept_gaiji, standard_inputs, opts.layout_version
+        )
         manifest = build_manifest(
             tool_version=__version__,
             created_at=datetime.now(UTC),
@@ -281,6 +290,8 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             findings_file=findings_file,
             controls=controls,
             stage=stage,
+            snapshot=snapshot,
+            override=opts.override,
         )
         if opts.run_meta is not None:
             meta = json.dumps(opts.run_meta, ensure_ascii=False, indent=2) + "\n"

@@ -85,6 +85,8 @@ def build_manifest(
     findings_file: WrittenFile,
     controls: list[ControlRow],
     stage: Path,
+    snapshot: dict[str, Any],
+    override: str | None,
 ) -> dict[str, Any]:
     src_entries = []
     for s in sources:
@@ -148,6 +150,10 @@ def build_manifest(
             "by_severity": {str(k): int(v) for k, v in by_sev},
             "by_rule": {str(k): int(v) for k, v in by_rule},
         },
+        # a production run made although a gate refused it says why, in its own record
+        "override": override,
+        # what the run was made from, kept in the run folder (etl.pipeline.snapshot)
+        "snapshot": snapshot,
     }
 
 

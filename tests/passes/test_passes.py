@@ -111,7 +111,7 @@ def test_production_gates(tmp_path: Path) -> None:
 def test_blocking_test2_refuses_production_and_override_is_recorded(tmp_path: Path) -> None:
     project = load_project(_project(tmp_path, vendor="vendor-a"))
     run_pass(project, PassName.TEST2)
-    sign_off(project, PassName.TEST2, "山田", "試験")
+    sign_off(project, PassName.TEST2, "山田", "試験", accept_blocking="見本の破損レコード")
     with pytest.raises(GateRefused, match="blocking findings"):
         run_pass(project, PassName.PRODUCTION)
     done = run_pass(project, PassName.PRODUCTION, override="本番日程のため課長承認済み")

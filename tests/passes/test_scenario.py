@@ -82,7 +82,13 @@ def test_three_passes(scenario: tuple[Path, dict[str, Any]]) -> None:
         assert got["juki/jumin"]["性別"] == want["juki/jumin"]["性別"]
 
     # test2 still holds the newly broken record: production is refused even after sign-off …
-    sign_off(project, PassName.TEST2, "山田 花子", "件数・金額の突合を確認")
+    sign_off(
+        project,
+        PassName.TEST2,
+        "山田 花子",
+        "件数・金額の突合を確認",
+        accept_blocking="破損1件は本番後に手入力で補正する",
+    )
     with pytest.raises(GateRefused, match="blocking findings"):
         run_pass(project, PassName.PRODUCTION)
     # … until the municipality accepts it explicitly; the override is recorded on the run

@@ -16,7 +16,8 @@ from etl.layout import Layout
 from etl.load.csv_out import OUTPUT_ENCODINGS
 from etl.load.db.errors import LoadError
 from etl.load.db.schema import TableSpec
-from etl.pipeline.manifest import read_findings, read_run_meta
+from etl.pipeline.manifest import read_findings, read_manifest, read_run_meta
+from etl.pipeline.snapshot import run_layouts
 from etl.validate.checks import SchemaRule
 
 
@@ -40,6 +41,13 @@ class RunToLoad:
     @property
     def controls(self) -> list[dict[str, Any]]:
         return list(self.manifest.get("reconciliation", {}).get("controls", []))
+
+
+def layouts_of_run(run_dir: Path) -> dict[str, Layout]:
+    """The layouts a load makes its tables from: those the run kept (its snapshot, checked
+    against its manifest.json), never the bundled ones of today; an older one-off run that kept
+    none names its layout version."""
+    return run_layouts(run_dir, read_manifest(run_dir))
 
 
 def read_run(
