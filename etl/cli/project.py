@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out
 from etl.load.db import describe, load_run
 from etl.load.db.run import layouts_of_run
 from etl.passes import PassName, find_project, init_project, load_project, sign_off
@@ -64,16 +63,15 @@ def signoff(
     s = sign_off(proj, PassName(pass_name), by, reason, accept_blocking)
     out.print(
         f"signed off {s.pass_name.value} run {s.run_id} by {s.by}: {s.reason}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
     )
     if s.blocking_findings:
         err.print(
-            f"[yellow]warning:[/] signed off with {s.blocking_findings:,} blocking finding(s)"
-            f" accepted: {escape(s.accepted_blocking or '')}",
-            highlight=False,
-            soft_wrap=True,
+            labelled(
+                "warning:",
+                "yellow",
+                f"signed off with {s.blocking_findings:,} blocking finding(s)"
+                f" accepted: {s.accepted_blocking or ''}",
+            )
         )
 
 
@@ -106,9 +104,6 @@ def runs(project: Path | None) -> None:
         for s in signoffs:
             out.print(
                 f"sign-off of {r.pass_name.value} run {r.run_id}: {s.describe()}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
             )
 
 
