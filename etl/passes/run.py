@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import secrets
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,8 @@ import polars as pl
 from etl import __version__
 from etl.errors import ChukanError
 from etl.layout import DEFAULT_VERSION, layouts_root
-from etl.passes.catalog import Catalog, sweep_unrecorded
+from etl.load.atomic import OwnerMarker, copy_tree_private
+from etl.passes.catalog import UNRECORDED_MARKER, Catalog, sweep_unrecorded
 from etl.passes.compare import Comparison, baseline_for, compare
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates
@@ -30,7 +30,7 @@ class PassRun:
     run: RunRecord
     result: JobResult
     gates: GateCheck
-    swept: tuple[Path, ...]  # leftovers of interrupted runs removed before this one
+    swept: tuple[Path, ...]  # leftovers of killed runs removed before this one
     comparison: Comparison | None  # against the latest run of the previous pass
 
 
@@ -48,9 +48,13 @@ def open_catalog(project: Project) -> Catalog:
     try:
         return Catalog(project.catalog_path)
     except duckdb.IOException as exc:
-        raise ProjectError(
-            project.catalog_path, f"the run catalog is in use by another chukan command ({exc})"
-        ) from exc
+        if "lock" in str(exc).lower():
+            raise ProjectError(
+                project.catalog_path, "the run catalog is in use by another chukan command"
+            ) from exc
+        raise ProjectError(project.catalog_path, f"cannot open the run catalog: {exc}") from exc
+    except (duckdb.Error, OSError) as exc:  # e.g. a read-only project folder
+        raise ProjectError(project.catalog_path, f"cannot open the run catalog: {exc}") from exc
 
 
 def record_fingerprints(result: JobResult) -> pl.DataFrame:
@@ -74,7 +78,8 @@ def record_fingerprints(result: JobResult) -> pl.DataFrame:
 
 def finalize_run(stage: Path) -> None:
     """Before a run is published: keep the layouts it used (later diffs need them), reports."""
-    shutil.copytree(layouts_root(DEFAULT_VERSION), stage / STANDARD / DEFAULT_VERSION)
+    # owner-only like the rest of the run, not with the modes of the installed layouts/
+    copy_tree_private(layouts_root(DEFAULT_VERSION), stage / STANDARD / DEFAULT_VERSION)
     write_run_reports(stage)
 
 
@@ -120,18 +125,33 @@ def run_pass(
             "dump_dir": str(dump),
         }
         out = project.runs_dir / pass_name.value / run_id
-        result = run_job(
-            JobOptions(
-                vendor_folder=vendor_folder,
-                dump_dir=dump,
-                out_dir=out,
-                gyomu=project.gyomu,
-                csv=project.csv,
-                run_meta=meta,
-                finalize=finalize_run,
-            ),
-            progress,
-        )
+        unrecorded: list[OwnerMarker] = []
+
+        def finalize(stage: Path) -> None:
+            finalize_run(stage)
+            # says "published but not yet in the catalog" until record_run below commits: the
+            # only proof by which a later sweep may remove a run folder (kill in between)
+            unrecorded.append(OwnerMarker(stage, UNRECORDED_MARKER))
+
+        try:
+            result = run_job(
+                JobOptions(
+                    vendor_folder=vendor_folder,
+                    dump_dir=dump,
+                    out_dir=out,
+                    gyomu=project.gyomu,
+                    csv=project.csv,
+                    run_meta=meta,
+                    finalize=finalize,
+                ),
+                progress,
+            )
+        except BaseException:
+            for marker in unrecorded:
+                marker.release(unlink=False)
+            raise
+        for marker in unrecorded:
+            marker.moved_to(out)
         run = RunRecord(
             run_id=run_id,
             pass_name=pass_name,
@@ -150,7 +170,14 @@ def run_pass(
             override_reason=override,
             gate_warnings=warnings,
         )
-        catalog.record_run(run, result.manifest, result.findings, record_fingerprints(result))
+        try:
+            catalog.record_run(run, result.manifest, result.findings, record_fingerprints(result))
+        except BaseException:
+            for marker in unrecorded:  # unrecorded: left for the next sweep
+                marker.release(unlink=False)
+            raise
+        for marker in unrecorded:
+            marker.release()
         baseline = baseline_for(catalog, run)
     comparison = compare(project, baseline, run) if baseline is not None else None
     return PassRun(run, result, gates, tuple(swept), comparison)
