@@ -273,6 +273,12 @@ def test_a_symlinked_dump_file_leading_out_is_refused(tmp_path: Path) -> None:
         ("chukan.toml", 'test1 = "dumps/test1"', 'test1 = "/etc"', "chukan.toml [dumps.test1]"),
         ("chukan.toml", 'vendor = "vendor"', 'vendor = "../../x"', "chukan.toml [source.vendor]"),
         (
+            "vendor/source.yaml",
+            "format: delimited",
+            "format: delimited\ngaiji_table: ../../outside.csv",
+            "source.yaml [gaiji_table]",
+        ),
+        (
             "vendor/juki.yaml",
             "file: codes/sex.csv",
             "file: ../../outside.csv",
