@@ -553,3 +553,14 @@ def test_write_errors_name_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     stage = staged_dir(tmp_path / "t" / "run", replace=False)
     with pytest.raises(WriteError, match=r"cannot create a folder: Permission denied"), stage:
         pass
+
+
+def test_a_new_stage_removes_dead_stages_of_the_same_folder_only(tmp_path: Path) -> None:
+    _killed(_KILLED_STAGE, str(tmp_path / "out"))
+    _killed(_KILLED_STAGE, str(tmp_path / "other"))
+    with staged_dir(tmp_path / "out", replace=False) as stage:
+        write_bytes_atomic(stage / "a.csv", b"x")
+    hidden = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert len(hidden) == 1 and hidden[0].startswith(".other.partial-")
+    _assert_private(tmp_path / "out")  # and the published folder holds no marker:
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.csv"]

@@ -174,11 +174,12 @@ def marker_is_stale(folder: Path, name: str = STAGE_MARKER) -> bool:
         os.close(fd)  # drops our probe lock
 
 
-def sweep_stale(folder: Path) -> list[Path]:
+def sweep_stale(folder: Path, *, of: str | None = None) -> list[Path]:
     """Remove the hidden staging and replaced folders in ``folder`` whose writer has died.
 
     Only ``.<name>.partial-*`` / ``.<name>.old-*`` folders (not symlinks) holding a stale chukan
-    marker are removed; everything else in ``folder`` is left as it is.
+    marker are removed (only those of ``<name>`` = ``of`` when given); everything else in
+    ``folder`` is left as it is.
     """
     removed: list[Path] = []
     try:
@@ -190,6 +191,8 @@ def sweep_stale(folder: Path) -> list[Path]:
     for entry in entries:
         name = entry.name
         if not name.startswith(".") or (PARTIAL_MARK not in name and OLD_MARK not in name):
+            continue
+        if of is not None and not name.startswith((f".{of}{PARTIAL_MARK}", f".{of}{OLD_MARK}")):
             continue
         if entry.is_symlink() or not entry.is_dir() or not marker_is_stale(entry):
             continue
@@ -212,7 +215,8 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
     """Build a whole output folder in a hidden sibling and rename it into place at the end.
 
     An interrupted run leaves only the hidden ``.<name>.partial-*`` folder (removed by the next
-    ``sweep_stale`` of its parent), never a half-written ``final``. An existing ``final`` is an
+    ``sweep_stale`` of its parent, or the next staging of the same ``final``), never a
+    half-written ``final``. An existing ``final`` is an
     error unless ``replace`` is set. The parent is created owner-only when missing and left as
     it is when it exists.
     """
@@ -223,6 +227,7 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
     if exists and not replace:
         raise WriteError(f"{final} already exists; choose another --out or pass --replace")
     make_private_dir(final.parent)
+    sweep_stale(final.parent, of=final.name)  # what a killed writer of the same folder left
     try:
         stage, marker = _new_stage(final, PARTIAL_MARK)
     except OSError as exc:
