@@ -564,3 +564,18 @@ def test_a_new_stage_removes_dead_stages_of_the_same_folder_only(tmp_path: Path)
     assert len(hidden) == 1 and hidden[0].startswith(".other.partial-")
     _assert_private(tmp_path / "out")  # and the published folder holds no marker:
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.csv"]
+
+
+def test_replace_leaves_no_old_folder_and_a_killed_replace_is_swept(tmp_path: Path) -> None:
+    final = tmp_path / "out"
+    for data in (b"old", b"new"):
+        with staged_dir(final, replace=True) as stage:
+            write_bytes_atomic(stage / "a.csv", data)
+    assert (final / "a.csv").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # a replace killed between moving the old folder aside and removing it
+    _killed(_KILLED_UNRECORDED, str(tmp_path / ".out.old-dead"), STAGE_MARKER)
+    with staged_dir(final, replace=True) as stage:
+        write_bytes_atomic(stage / "a.csv", b"newer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    _assert_private(final)
