@@ -199,6 +199,8 @@ def sweep_stale(folder: Path, *, of: str | None = None) -> list[Path]:
         try:
             shutil.rmtree(entry)
         except OSError as exc:
+            if not os.path.lexists(entry):
+                continue  # another sweeper removed it at the same moment
             raise _write_error(entry, exc, "remove an interrupted run's leftover") from exc
         removed.append(entry)
     return removed
@@ -206,8 +208,12 @@ def sweep_stale(folder: Path, *, of: str | None = None) -> list[Path]:
 
 def _new_stage(final: Path, mark: str) -> tuple[Path, OwnerMarker]:
     stage = Path(tempfile.mkdtemp(prefix=f".{final.name}{mark}", dir=final.parent))
-    _fchmod_dir(stage, DIR_MODE)
-    return stage, OwnerMarker(stage)
+    try:
+        _fchmod_dir(stage, DIR_MODE)
+        return stage, OwnerMarker(stage)
+    except BaseException:
+        stage.rmdir()  # still empty: an unmarked stage could never be swept
+        raise
 
 
 @contextlib.contextmanager
