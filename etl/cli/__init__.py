@@ -51,7 +51,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
     A migration project (three passes: test1, test2, production):
-      chukan init mig --code 012345 --name 模擬市 --vendor vendor-a
+      chukan init mig --code 012343 --name 模擬市 --vendor vendor-a
       chukan run --pass test1                  runs/test1/<run-id>/ + catalog
       chukan signoff --pass test2 --by NAME --reason TEXT
       chukan run --pass production             gated: clean, unchanged, signed-off test2

@@ -12,18 +12,36 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from etl.errors import WriteError
 from etl.export.errors import ExportLocked
 from etl.load.atomic import FILE_MODE, make_private_dir
 
 LOCK_FILE = ".lock"
 
 
+def _open_lock(path: Path) -> int:
+    flags = os.O_RDWR | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return os.open(path, flags)  # an earlier export's: its mode is its own
+    try:
+        os.fchmod(fd, FILE_MODE)  # ours: O_CREAT's mode went through the umask
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 @contextlib.contextmanager
 def export_lock(exports_dir: Path) -> Iterator[None]:
     """Hold the project's export lock, or raise ExportLocked at once."""
-    make_private_dir(exports_dir)
+    make_private_dir(exports_dir)  # owner-only when chukan creates it; an existing one is kept
     path = exports_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fd = _open_lock(path)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot open the export lock: {exc.strerror or exc}") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

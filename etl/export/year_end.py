@@ -10,7 +10,6 @@ adopts as the latest.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import tomllib
 from collections.abc import Callable
@@ -41,12 +40,15 @@ from etl.export.model import (
 )
 from etl.layout import DEFAULT_VERSION, Layout, load_layout_folder
 from etl.load import staged_dir, write_bytes_atomic
+from etl.load.atomic import sweep_stale
+from etl.municipality import checked_code
 from etl.package import build_package, load_private_key
 from etl.package.signing import key_fingerprint
 from etl.passes import Project
 from etl.passes.model import STANDARD
 from etl.passes.project import CONFIG
 from etl.passes.run import finalize_run
+from etl.paths import inside
 from etl.pipeline import JobOptions, run_job
 from etl.report import write_diff_reports
 
@@ -73,7 +75,7 @@ def configured_dump(project: Project) -> Path:
     dump = doc.get("export", {}).get("dump")
     if not isinstance(dump, str) or not dump:
         raise ExportError(path, 'no [export] dump = "dumps/…" folder; set it or pass --dump')
-    return project.root / dump
+    return inside(project.root, dump, config=path, key="export.dump")
 
 
 def _json_bytes(doc: Any) -> bytes:
@@ -81,19 +83,17 @@ def _json_bytes(doc: Any) -> bytes:
 
 
 def _sweep(folder: Path) -> tuple[Path, ...]:
-    """Remove hidden leftovers (staging folders, temp files) of interrupted exports.
-
-    Only called under the export lock, so none of them can belong to a running export.
-    """
+    """Remove what killed exports left here, and only that: staging folders whose writer died
+    (their marker's lock is free) and temp files of latest.json. Called under the export lock,
+    so no running export can own such a temp file; anything else hidden is left alone."""
     if not folder.is_dir():
         return ()
-    hidden = sorted(p for p in folder.iterdir() if p.name.startswith("."))
-    for p in hidden:
-        if p.is_dir():
-            shutil.rmtree(p)
-        else:
+    swept = sweep_stale(folder)
+    for p in sorted(folder.glob(f".{LATEST}.*.tmp")):  # etl.load.atomic.write_bytes_atomic
+        if p.is_file() and not p.is_symlink():
             p.unlink()
-    return tuple(hidden)
+            swept.append(p)
+    return tuple(sorted(swept))
 
 
 def _latest(folder: Path) -> _Version | None:
@@ -244,8 +244,10 @@ def export_fiscal_year(
         raise ExportError(dump, "the dump folder does not exist")
     private = load_private_key(key) if key is not None else None  # a bad key fails up front
     signer = key_fingerprint(private.public_key()) if private is not None else ""
+    # the code names folders below: a hostile one must not lead outside exports/
+    code = checked_code(project.municipality_code, config=project.root / CONFIG)
     exports = project.root / EXPORTS
-    folder = year_dir(exports, fiscal_year, project.municipality_code)
+    folder = year_dir(exports, fiscal_year, code)
     if log:  # the same keys as the finished event, so log collectors see one shape
         log(
             {

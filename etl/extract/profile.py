@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from etl.errors import ProfileError
+from etl.paths import inside
 from etl.resources import data_dir
 
 
@@ -195,7 +196,7 @@ def load_profile(path: Path) -> SourceProfile:
         encoding=str(doc.get("encoding", "auto")),
         files=files,
         folder=path.parent,
-        gaiji_table=(path.parent / gaiji) if gaiji else None,
+        gaiji_table=inside(path.parent, gaiji, config=path, key="gaiji_table") if gaiji else None,
         description=str(doc.get("description", "")),
     )
 

@@ -1,14 +1,26 @@
 """Atomic, owner-only writes: a reader sees the old file, the new file, or nothing — never half.
 
-Outputs carry personal data, so files are 0600 and folders 0700 from the moment they exist.
+Outputs carry personal data, so files are 0600 and folders 0700 from the moment they exist,
+whatever the umask. Only what chukan creates gets these modes: an existing folder (a shared
+1777 parent, a 0555 one) is never chmod-ed.
+
+Housekeeping may remove only what it can prove is its own leftover. A staging folder carries a
+marker file (``.chukan-stage``) that its writer holds an ``flock`` on for as long as it works;
+the kernel drops the lock when the writer dies, even by SIGKILL. So a folder whose marker says
+"chukan" and whose lock can be taken is a dead writer's leftover (``sweep_stale``); anything
+else — a package folder, a stage another process is still filling, a file the user put there —
+is left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +31,11 @@ from etl.errors import WriteError
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
+STAGE_MARKER = ".chukan-stage"  # inside a staging folder while its writer is alive
+PARTIAL_MARK = ".partial-"  # a staging folder is named .<final>.partial-<random>
+OLD_MARK = ".old-"  # a replaced folder waiting for removal: .<final>.old-<random>
+_MAGIC = b"chukan staging marker v1\n"
+
 
 @dataclass(frozen=True, slots=True)
 class WrittenFile:
@@ -27,15 +44,57 @@ class WrittenFile:
     sha256: str
 
 
-def make_private_dir(path: Path) -> None:
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    path.chmod(DIR_MODE)
+def _write_error(path: Path, exc: OSError, doing: str) -> WriteError:
+    cause = exc.strerror or str(exc)
+    hint = " (read-only?)" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else ""
+    return WriteError(f"{path}: cannot {doing}: {cause}{hint}")
+
+
+def _fchmod_dir(path: Path, mode: int) -> None:
+    # through an fd opened without following symlinks: a folder swapped for a symlink between
+    # mkdir and chmod must not hand our mode to whatever it points at
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def make_private_dir(path: Path) -> list[Path]:
+    """Create ``path`` and any missing parents, each 0700; return the folders created.
+
+    Folders that already exist keep their mode: chukan does not own them.
+    """
+    missing: list[Path] = []
+    probe = path
+    while not os.path.lexists(probe) and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    created: list[Path] = []
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # made at the same moment by someone else: theirs, not ours
+        except OSError as exc:
+            raise _write_error(folder, exc, "create the folder") from exc
+        try:
+            _fchmod_dir(folder, DIR_MODE)  # mkdir's mode went through the umask
+        except OSError as exc:
+            raise _write_error(folder, exc, "make the folder owner-only") from exc
+        created.append(folder)
+    if not path.is_dir():
+        raise WriteError(f"{path}: cannot create the folder: something else is in the way")
+    return created
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> WrittenFile:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over it."""
     make_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc, "write") from exc
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
@@ -46,34 +105,168 @@ def write_bytes_atomic(path: Path, data: bytes) -> WrittenFile:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise WriteError(f"{path}: {exc.strerror or exc}") from exc
+        raise _write_error(path, exc, "write") from exc
     return WrittenFile(path, len(data), hashlib.sha256(data).hexdigest())
+
+
+def copy_tree_private(source: Path, target: Path) -> None:
+    """Copy a folder tree with chukan's modes (folders 0700, files 0600), not the source's."""
+    make_private_dir(target)
+    for folder, dirs, files in os.walk(source):
+        rel = Path(folder).relative_to(source)
+        for name in sorted(dirs):
+            make_private_dir(target / rel / name)
+        for name in sorted(files):
+            write_bytes_atomic(target / rel / name, (Path(folder) / name).read_bytes())
+
+
+class OwnerMarker:
+    """A marker file that says "a live chukan process owns this folder" while it is held.
+
+    Created with O_EXCL, locked, and only then given its content, so a sweeper that finds it
+    unlocked *and* with content knows its owner has died.
+    """
+
+    def __init__(self, folder: Path, name: str = STAGE_MARKER) -> None:
+        self.path = folder / name
+        self._fd: int | None = os.open(
+            self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE
+        )
+        try:
+            os.fchmod(self._fd, FILE_MODE)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            os.write(self._fd, _MAGIC + f"pid {os.getpid()}\n".encode())
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self, *, unlink: bool = True) -> None:
+        """Remove the marker (when asked) and drop the lock."""
+        if self._fd is None:
+            return
+        if unlink:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        os.close(self._fd)
+        self._fd = None
+
+    def moved_to(self, folder: Path) -> None:
+        """The folder holding the marker was renamed; the lock stays (it is on the inode)."""
+        self.path = folder / self.path.name
+
+
+def marker_is_stale(folder: Path, name: str = STAGE_MARKER) -> bool:
+    """True when ``folder`` holds a marker written by chukan whose owner is no longer alive."""
+    path = folder / name
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False  # no marker (or a symlink, or unreadable): not provably ours
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its owner is alive and working
+        return os.pread(fd, len(_MAGIC), 0) == _MAGIC
+    finally:
+        os.close(fd)  # drops our probe lock
+
+
+def sweep_stale(folder: Path, *, of: str | None = None) -> list[Path]:
+    """Remove the hidden staging and replaced folders in ``folder`` whose writer has died.
+
+    Only ``.<name>.partial-*`` / ``.<name>.old-*`` folders (not symlinks) holding a stale chukan
+    marker are removed (only those of ``<name>`` = ``of`` when given); everything else in
+    ``folder`` is left as it is.
+    """
+    removed: list[Path] = []
+    try:
+        entries = sorted(folder.iterdir())
+    except FileNotFoundError:
+        return removed
+    except OSError as exc:
+        raise _write_error(folder, exc, "list the folder") from exc
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(".") or (PARTIAL_MARK not in name and OLD_MARK not in name):
+            continue
+        if of is not None and not name.startswith((f".{of}{PARTIAL_MARK}", f".{of}{OLD_MARK}")):
+            continue
+        if entry.is_symlink() or not entry.is_dir() or not marker_is_stale(entry):
+            continue
+        try:
+            shutil.rmtree(entry)
+        except OSError as exc:
+            if not os.path.lexists(entry):
+                continue  # another sweeper removed it at the same moment
+            raise _write_error(entry, exc, "remove an interrupted run's leftover") from exc
+        removed.append(entry)
+    return removed
+
+
+def _new_stage(final: Path, mark: str) -> tuple[Path, OwnerMarker]:
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}{mark}", dir=final.parent))
+    try:
+        _fchmod_dir(stage, DIR_MODE)
+        return stage, OwnerMarker(stage)
+    except BaseException:
+        stage.rmdir()  # still empty: an unmarked stage could never be swept
+        raise
 
 
 @contextlib.contextmanager
 def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
     """Build a whole output folder in a hidden sibling and rename it into place at the end.
 
-    An interrupted run leaves only the hidden ``.<name>.partial-*`` folder, never a half-written
-    ``final``. An existing ``final`` is an error unless ``replace`` is set.
+    An interrupted run leaves only the hidden ``.<name>.partial-*`` folder (removed by the next
+    ``sweep_stale`` of its parent, or the next staging of the same ``final``), never a
+    half-written ``final``. An existing ``final`` is an
+    error unless ``replace`` is set. The parent is created owner-only when missing and left as
+    it is when it exists.
     """
-    if final.exists() and not replace:
+    try:
+        exists = final.exists()
+    except OSError as exc:
+        raise _write_error(final, exc, "look at the folder") from exc
+    if exists and not replace:
         raise WriteError(f"{final} already exists; choose another --out or pass --replace")
     make_private_dir(final.parent)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    stage.chmod(DIR_MODE)
+    sweep_stale(final.parent, of=final.name)  # what a killed writer of the same folder left
+    try:
+        stage, marker = _new_stage(final, PARTIAL_MARK)
+    except OSError as exc:
+        raise _write_error(final.parent, exc, "create a folder") from exc
     try:
         yield stage
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            final.rename(old)
-            stage.rename(final)
-            shutil.rmtree(old)
-        else:
-            stage.rename(final)
+        _publish(stage, final, marker)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        marker.release(unlink=False)
         raise
+
+
+def _publish(stage: Path, final: Path, marker: OwnerMarker) -> None:
+    # the marker leaves just before the rename: a published folder never holds one
+    marker.release()
+    try:
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}{OLD_MARK}", dir=final.parent))
+            final.replace(old)  # onto the empty placeholder: a folder may replace an empty one
+            old_marker = OwnerMarker(old)  # so that a kill before the rmtree leaves a sweepable
+            try:
+                stage.rename(final)
+            except OSError:
+                old_marker.release()
+                old.replace(final)  # put the previous version back
+                raise
+            shutil.rmtree(old)
+            old_marker.release(unlink=False)
+        else:
+            stage.rename(final)
+    except OSError as exc:
+        raise _write_error(final, exc, "publish the folder") from exc
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

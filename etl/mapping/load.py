@@ -18,6 +18,7 @@ from etl.mapping.model import (
     StepSpec,
     TargetSpec,
 )
+from etl.paths import inside
 from etl.resources import data_dir
 
 SOURCE_WORDS = ("take", "const", "concat", "wareki", "seireki")
@@ -31,7 +32,7 @@ def _table(path: Path, name: str, raw: Any) -> dict[str, str]:
         if not isinstance(raw["inline"], dict):
             raise MappingError(path, "'inline' must be a mapping from → to", where=where)
         return {str(k): str(v) for k, v in raw["inline"].items()}
-    file = path.parent / str(raw["file"])
+    file = inside(path.parent, raw["file"], config=path, key=f"{where}.file")
     try:
         with file.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))

@@ -21,6 +21,7 @@ from etl import __version__
 from etl.layout import Layout, RecordFile
 from etl.load import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
 from etl.load.atomic import make_private_dir, sha256_file
+from etl.municipality import checked_code
 from etl.package.archive import write_archive
 from etl.package.contents import run_summary, unmapped_gaiji
 from etl.package.descriptor import MANIFEST, SIGNATURE, Resource, manifest_bytes, resource_name
@@ -91,6 +92,8 @@ def build_package(
         )
     gaiji = _gaiji_of_run(run_dir, manifest, gaiji_table)
     muni = municipality or run_meta.get("municipality") or {}
+    if isinstance(muni, dict) and muni.get("code") is not None:  # as chukan.toml's is checked
+        checked_code(muni["code"], config=run_dir / "run.json")
     archive = archive_path(out_dir)
     if archive.exists() and not replace:
         raise PackageError(archive, "already exists; pass replace to overwrite")

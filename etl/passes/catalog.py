@@ -1,14 +1,17 @@
 """The run catalog: an embedded DuckDB file, no server.
 
 A run is written under a hidden folder, renamed into ``runs/<pass>/<run-id>/`` when complete, and
-only then recorded here in one transaction. So the catalog is the truth: a run folder the
-catalog does not know (a crash between rename and commit) or a hidden partial folder (a crash
-while writing) is swept away by the next command, and nothing half-written is ever listed.
+only then recorded here in one transaction. So the catalog is the truth, and nothing half-written
+is ever listed. The next run sweeps what a killed one left, and only that: a hidden staging
+folder whose writer died (etl.load.atomic.sweep_stale), and a published run folder that still
+holds the ``.chukan-unrecorded`` marker of a process that died before recording it. Package
+folders, archives and anything else beside the runs are never touched.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import astuple
 from pathlib import Path
@@ -18,7 +21,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from etl.load.atomic import marker_is_stale, sweep_stale
 from etl.passes.model import PassName, RunRecord, Signoff
+
+# held (etl.load.atomic.OwnerMarker) by the running process from before a run folder is
+# published until the catalog has recorded it
+UNRECORDED_MARKER = ".chukan-unrecorded"
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")  # etl.passes.run.new_run_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -79,7 +88,9 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.con = duckdb.connect(str(path))
-        path.chmod(0o600)
+        for own in (path, path.with_name(path.name + ".wal")):  # created through the umask
+            if own.is_file():
+                own.chmod(0o600)
         self.con.execute(SCHEMA)
 
     def __enter__(self) -> Catalog:
@@ -190,13 +201,26 @@ class Catalog:
 
 
 def sweep_unrecorded(runs_dir: Path, known: set[str]) -> list[Path]:
-    """Remove run folders the catalog does not know: leftovers of interrupted runs."""
+    """Remove what interrupted runs provably left in ``runs/<pass>/``; return what was removed.
+
+    Called with the catalog open (which keeps other runs of the project out), so a marker whose
+    lock is free belongs to a dead process. A run folder without a marker is kept even when the
+    catalog does not know it: it may be a run restored by hand, and only staff may delete it.
+    """
     removed: list[Path] = []
-    if not runs_dir.is_dir():
-        return removed
-    for pass_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-        for run_dir in sorted(p for p in pass_dir.iterdir() if p.is_dir()):
-            if run_dir.name not in known:
+    for pass_name in PassName:
+        pass_dir = runs_dir / pass_name.value
+        if pass_dir.is_symlink() or not pass_dir.is_dir():
+            continue
+        removed += sweep_stale(pass_dir)
+        for run_dir in sorted(pass_dir.iterdir()):
+            if not RUN_ID.fullmatch(run_dir.name) or run_dir.is_symlink() or not run_dir.is_dir():
+                continue
+            if not marker_is_stale(run_dir, UNRECORDED_MARKER):
+                continue
+            if run_dir.name in known:  # killed after its commit: only the marker is left over
+                (run_dir / UNRECORDED_MARKER).unlink(missing_ok=True)
+            else:
                 shutil.rmtree(run_dir)
                 removed.append(run_dir)
     return removed

@@ -7,7 +7,6 @@ catalog.duckdb   the run catalog (not for git)
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,10 @@ from typing import Any
 
 from etl.errors import ChukanError
 from etl.load import CsvFormat, LineEnding, write_bytes_atomic
+from etl.load.atomic import make_private_dir
+from etl.municipality import checked_code
 from etl.passes.model import PassName
+from etl.paths import inside
 from etl.resources import data_dir
 
 CONFIG = "chukan.toml"
@@ -50,10 +52,11 @@ class Project:
 
     @property
     def vendor_folder(self) -> Path:
-        local = (self.root / self.vendor).resolve()
+        config, key = self.root / CONFIG, "source.vendor"
+        local = inside(self.root, self.vendor, config=config, key=key)
         if (local / "source.yaml").is_file():
             return local
-        bundled = data_dir("mappings") / self.vendor
+        bundled = inside(data_dir("mappings"), self.vendor, config=config, key=key)
         if (bundled / "source.yaml").is_file():
             return bundled
         raise ProjectError(self.root / CONFIG, f"vendor {self.vendor!r}: no source.yaml found")
@@ -87,17 +90,15 @@ production = "dumps/production"
 def init_project(
     root: Path, *, code: str, name: str, vendor: str, gyomu: tuple[str, ...]
 ) -> Project:
-    if not re.fullmatch(r"[0-9]{6}", code):
-        raise ProjectError(root, f"municipality code {code!r} must be 6 digits")
+    checked_code(code, config=root, key="--code")
     if (root / CONFIG).exists():
         raise ProjectError(root / CONFIG, "already exists; a project is initialised once")
     text = TEMPLATE.format(
         code=code, name=name, vendor=vendor, gyomu=", ".join(f'"{g}"' for g in gyomu)
     )
-    root.mkdir(parents=True, exist_ok=True)
+    # owner-only whatever the umask (each folder chukan creates): it will hold personal data
     for sub in ("dumps/test1", "dumps/test2", "dumps/production"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    # owner-only: the folder will hold personal data
+        make_private_dir(root / sub)
     write_bytes_atomic(root / CONFIG, text.encode("utf-8"))
     write_bytes_atomic(root / ".gitignore", b"runs/\ndiffs/\nexports/\ncatalog.duckdb*\ndumps/\n")
     project = load_project(root)
@@ -135,7 +136,9 @@ def load_project(root: Path) -> Project:
             encoding=str(output.get("encoding", "utf-8")),
             line_ending=LineEnding(output.get("line_ending", "lf")),
         )
-        dump_dirs = {PassName(k): root / str(v) for k, v in dumps.items()}
+        dump_dirs = {
+            PassName(k): inside(root, v, config=path, key=f"dumps.{k}") for k, v in dumps.items()
+        }
     except ValueError as exc:
         raise ProjectError(path, str(exc)) from exc
     gyomu = _get(doc, path, "scope", "gyomu")
@@ -143,7 +146,7 @@ def load_project(root: Path) -> Project:
         raise ProjectError(path, "[scope] gyomu must be a non-empty list")
     return Project(
         root=root.resolve(),
-        municipality_code=str(_get(doc, path, "municipality", "code")),
+        municipality_code=checked_code(_get(doc, path, "municipality", "code"), config=path),
         municipality_name=str(_get(doc, path, "municipality", "name")),
         vendor=str(_get(doc, path, "source", "vendor")),
         gyomu=tuple(str(g) for g in gyomu),

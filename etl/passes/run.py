@@ -14,7 +14,8 @@ import polars as pl
 from etl import __version__
 from etl.errors import ChukanError
 from etl.layout import DEFAULT_VERSION
-from etl.passes.catalog import Catalog, sweep_unrecorded
+from etl.load.atomic import OwnerMarker
+from etl.passes.catalog import UNRECORDED_MARKER, Catalog, sweep_unrecorded
 from etl.passes.compare import Comparison, baseline_for, compare
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates, signoff_of
@@ -29,7 +30,7 @@ class PassRun:
     run: RunRecord
     result: JobResult
     gates: GateCheck
-    swept: tuple[Path, ...]  # leftovers of interrupted runs removed before this one
+    swept: tuple[Path, ...]  # leftovers of killed runs removed before this one
     comparison: Comparison | None  # against the latest run of the previous pass
 
 
@@ -47,9 +48,13 @@ def open_catalog(project: Project) -> Catalog:
     try:
         return Catalog(project.catalog_path)
     except duckdb.IOException as exc:
-        raise ProjectError(
-            project.catalog_path, f"the run catalog is in use by another chukan command ({exc})"
-        ) from exc
+        if "lock" in str(exc).lower():
+            raise ProjectError(
+                project.catalog_path, "the run catalog is in use by another chukan command"
+            ) from exc
+        raise ProjectError(project.catalog_path, f"cannot open the run catalog: {exc}") from exc
+    except (duckdb.Error, OSError) as exc:  # e.g. a read-only project folder
+        raise ProjectError(project.catalog_path, f"cannot open the run catalog: {exc}") from exc
 
 
 def record_fingerprints(result: JobResult) -> pl.DataFrame:
@@ -118,19 +123,34 @@ def run_pass(
             "dump_dir": str(dump),
         }
         out = project.runs_dir / pass_name.value / run_id
-        result = run_job(
-            JobOptions(
-                vendor_folder=vendor_folder,
-                dump_dir=dump,
-                out_dir=out,
-                gyomu=project.gyomu,
-                csv=project.csv,
-                run_meta=meta,
-                override=override,
-                finalize=finalize_run,
-            ),
-            progress,
-        )
+        unrecorded: list[OwnerMarker] = []
+
+        def finalize(stage: Path) -> None:
+            finalize_run(stage)
+            # says "published but not yet in the catalog" until record_run below commits: the
+            # only proof by which a later sweep may remove a run folder (kill in between)
+            unrecorded.append(OwnerMarker(stage, UNRECORDED_MARKER))
+
+        try:
+            result = run_job(
+                JobOptions(
+                    vendor_folder=vendor_folder,
+                    dump_dir=dump,
+                    out_dir=out,
+                    gyomu=project.gyomu,
+                    csv=project.csv,
+                    run_meta=meta,
+                    override=override,
+                    finalize=finalize,
+                ),
+                progress,
+            )
+        except BaseException:
+            for marker in unrecorded:
+                marker.release(unlink=False)
+            raise
+        for marker in unrecorded:
+            marker.moved_to(out)
         run = RunRecord(
             run_id=run_id,
             pass_name=pass_name,
@@ -149,7 +169,14 @@ def run_pass(
             override_reason=override,
             gate_warnings=warnings,
         )
-        catalog.record_run(run, result.manifest, result.findings, record_fingerprints(result))
+        try:
+            catalog.record_run(run, result.manifest, result.findings, record_fingerprints(result))
+        except BaseException:
+            for marker in unrecorded:  # unrecorded: left for the next sweep
+                marker.release(unlink=False)
+            raise
+        for marker in unrecorded:
+            marker.release()
         baseline = baseline_for(catalog, run)
     comparison = compare(project, baseline, run) if baseline is not None else None
     return PassRun(run, result, gates, tuple(swept), comparison)

@@ -15,6 +15,7 @@ from etl.extract.profile import FieldType, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
 from etl.findings import Severity, concat_findings, finding_exprs
 from etl.load.atomic import sha256_file
+from etl.paths import files_inside
 from etl.text.gaiji import GaijiTable
 
 ProgressFn = Callable[[str, int, int | None], None]  # (label, done, total)
@@ -34,8 +35,9 @@ class ExtractedSource:
     partial: pl.DataFrame  # rejected data records decoded as far as they go (names their keys)
 
 
-def find_source_path(dump_dir: Path, source: SourceFile) -> Path:
-    matches = sorted(p for p in dump_dir.glob(source.path) if p.is_file())
+def find_source_path(dump_dir: Path, source: SourceFile, profile: SourceProfile) -> Path:
+    key = f"files[{profile.files.index(source)}].path"  # contained: etl.paths.files_inside
+    matches = files_inside(dump_dir, source.path, config=profile.folder / "source.yaml", key=key)
     if len(matches) != 1:
         found = ", ".join(p.name for p in matches) or "nothing"
         raise ExtractError(
@@ -77,7 +79,7 @@ def extract_source(
     on_chunk: Callable[[pl.DataFrame], object] | None = None,
 ) -> ExtractedSource:
     """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded."""
-    path = find_source_path(dump_dir, source)
+    path = find_source_path(dump_dir, source, profile)
     size = path.stat().st_size
     extractor = get_extractor(profile.format)
     total = size // source.record_length if source.record_length else None

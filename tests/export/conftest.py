@@ -13,7 +13,7 @@ from etl.passes import init_project
 from fixtures.generate import generate_vendor_a
 
 
-def make_project(root: Path, code: str = "012345", persons: int = 120, seed: int = 2) -> Path:
+def make_project(root: Path, code: str = "012343", persons: int = 120, seed: int = 2) -> Path:
     init_project(root, code=code, name="模擬市", vendor="vendor-a", gyomu=("juki", "inkan"))
     generate_vendor_a(root / "dumps" / "export", persons, seed=seed, broken=False)
     with (root / "chukan.toml").open("a", encoding="utf-8") as fh:

@@ -14,7 +14,7 @@ from etl.export import ExportError, ExportStatus, MemberResult, export_group, lo
 
 from .conftest import make_project
 
-CODES = {"north": "011001", "south": "011002", "broken": "011003"}
+CODES = {"north": "011002", "south": "012025", "broken": "012033"}
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def _staging(folder: Path) -> list[Path]:
 @pytest.mark.slow
 def test_kill_mid_export_then_rerun(tmp_path: Path) -> None:
     root = make_project(tmp_path / "mig", persons=60_000, seed=5)
-    folder = root / "exports" / "FY2025" / "012345"
+    folder = root / "exports" / "FY2025" / "012343"
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, "--fiscal-year", "2025", "--project", str(root)],
         stdout=subprocess.DEVNULL,

@@ -32,7 +32,7 @@ def make_package(run: Path, out: Path, private: Path | None) -> PackageResult:
         out,
         layouts=load_layouts(),
         gaiji_table=VENDOR / "gaiji.csv",
-        municipality={"code": "012345", "name": "模擬市"},
+        municipality={"code": "012343", "name": "模擬市"},
         key=load_private_key(private) if private else None,
         accept_findings=ACCEPT,
     )

@@ -57,7 +57,7 @@ def test_manifest_schema_and_chukan_metadata(package: PackageResult, update_gold
     assert jumin["schema"]["primaryKey"] == ["宛名番号"]
     assert jumin["chukan"]["records"] == 198
     chukan = doc["chukan"]
-    assert chukan["municipality"]["code"] == "012345"
+    assert chukan["municipality"]["code"] == "012343"
     assert chukan["layoutVersion"] == "v2.1"
     assert chukan["gyomu"] == ["inkan", "juki", "kokunen"]
     assert chukan["controlTotals"]

@@ -18,7 +18,7 @@ from fixtures.generate import generate_vendor_a
 @pytest.fixture(scope="module")
 def project_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("kill") / "mig"
-    init_project(root, code="012345", name="模擬市", vendor="vendor-a", gyomu=("juki", "inkan"))
+    init_project(root, code="012343", name="模擬市", vendor="vendor-a", gyomu=("juki", "inkan"))
     # ≈ 4 s per run here: long enough that every kill below lands mid-run
     generate_vendor_a(root / "dumps" / "test1", 80_000, seed=3, broken=False)
     return root

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.errors import ChukanError
+from etl.load.atomic import STAGE_MARKER, OwnerMarker
 from etl.passes import (
     Catalog,
     GateRefused,
@@ -21,6 +22,7 @@ from etl.passes import (
     run_pass,
     sign_off,
 )
+from etl.passes.catalog import UNRECORDED_MARKER
 from etl.resources import data_dir
 
 SAMPLES = data_dir("fixtures")
@@ -33,7 +35,7 @@ def _project(tmp_path: Path, vendor: str = "vendor-b", local_vendor: bool = Fals
         shutil.copytree(data_dir("mappings") / vendor, root / "vendor")
     init_project(
         root,
-        code="012345",
+        code="012343",
         name="模擬市",
         vendor="vendor" if local_vendor else vendor,
         gyomu=("juki", "inkan", "kokunen"),
@@ -47,10 +49,10 @@ def _project(tmp_path: Path, vendor: str = "vendor-b", local_vendor: bool = Fals
 def test_init_writes_a_project(tmp_path: Path) -> None:
     root = _project(tmp_path)
     project = load_project(root)
-    assert project.municipality_code == "012345" and project.gyomu == ("juki", "inkan", "kokunen")
+    assert project.municipality_code == "012343" and project.gyomu == ("juki", "inkan", "kokunen")
     assert (root / ".gitignore").read_text().startswith("runs/")
     with pytest.raises(ChukanError, match="already exists"):
-        init_project(root, code="012345", name="x", vendor="vendor-b", gyomu=("juki",))
+        init_project(root, code="012343", name="x", vendor="vendor-b", gyomu=("juki",))
     with pytest.raises(ChukanError, match="6 digits"):
         init_project(tmp_path / "other", code="12", name="x", vendor="vendor-b", gyomu=("juki",))
 
@@ -143,16 +145,20 @@ def test_cli_gate_refusal_exits_1(tmp_path: Path) -> None:
 def test_unrecorded_run_folders_are_swept(tmp_path: Path) -> None:
     project = load_project(_project(tmp_path))
     kept = run_pass(project, PassName.TEST1)
-    # a crash after the rename but before the catalog commit, and one while writing
+    # a crash after the rename but before the catalog commit, and one while writing: each
+    # left the marker of its dead process; look-alikes without one are not provably ours
     ghost = project.runs_dir / "test1" / "20260101T000000Z-abcdef"
     partial = project.runs_dir / "test1" / ".20260101T000001Z-abcdef.partial-x"
-    for folder in (ghost, partial):
+    unmarked = project.runs_dir / "test1" / "20260101T000002Z-abcdef"
+    for folder, marker in ((ghost, UNRECORDED_MARKER), (partial, STAGE_MARKER), (unmarked, None)):
         folder.mkdir(parents=True)
         (folder / "manifest.json").write_text("{}")
+        if marker:
+            OwnerMarker(folder, marker).release(unlink=False)  # as a SIGKILL leaves it
     done = run_pass(project, PassName.TEST1)
     assert set(done.swept) == {ghost, partial}
     visible = {p.name for p in (project.runs_dir / "test1").iterdir()}
-    assert visible == {kept.run.run_id, done.run.run_id}
+    assert visible == {kept.run.run_id, done.run.run_id, unmarked.name}
 
 
 def test_a_layout_change_between_runs_shows_in_the_diff(tmp_path: Path) -> None:

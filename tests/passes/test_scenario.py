@@ -24,7 +24,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     generate_vendor_a_passes(base / "gen", 200, seed=1)
     root = base / "mig"
     init_project(
-        root, code="012345", name="模擬市", vendor="vendor-a", gyomu=("juki", "inkan", "kokunen")
+        root, code="012343", name="模擬市", vendor="vendor-a", gyomu=("juki", "inkan", "kokunen")
     )
     for p in PassName:
         shutil.rmtree(root / "dumps" / p.value)

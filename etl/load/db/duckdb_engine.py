@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 
 from etl.layout import ItemType
-from etl.load.atomic import sha256_file
+from etl.load.atomic import make_private_dir, sha256_file
 from etl.load.csv_out import CsvFormat, read_csv_columns
 from etl.load.db.errors import LoadError, db_error
 from etl.load.db.run import FileToLoad
@@ -21,7 +21,7 @@ class DuckDBSession:
     def __init__(self, target: Target) -> None:
         path = target.path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)  # new folders 0700; an existing one keeps its mode
             self.con = duckdb.connect(str(path))
             path.chmod(0o600)  # the tables hold personal data
         except (duckdb.Error, OSError) as exc:
