@@ -116,6 +116,15 @@ def _line_blocks(
             at_end = pos + len(buf) >= size
             arr = np.frombuffer(buf, dtype=np.uint8)
             ends = np.flatnonzero(arr == 0x0A)
+            if first and ends.size == 0 and _cr_line_endings(arr, length):
+                raise ExtractError(
+                    path,
+                    f"line ending is CR (0x0D), but the profile says line_break: "
+                    f"{line_break.value}: no line feed in the first {len(buf)} bytes and a CR "
+                    f"after every {length}-byte record; convert the line endings to "
+                    f"{'CR LF' if crlf else 'LF'}",
+                    byte_offset=pos + length,
+                )
             if not at_end and ends.size == 0:
                 if len(buf) > max_line:
                     raise ExtractError(
@@ -140,6 +149,12 @@ def _line_blocks(
             carry = buf[cut:]
             if at_end:
                 break
+
+
+def _cr_line_endings(arr: NDArray[np.uint8], length: int) -> bool:
+    """Whether a CR stands where each line feed should be (checked on the first records)."""
+    marks = arr[length :: length + 1][:1000]
+    return marks.size > 0 and bool((marks == 0x0D).all())
 
 
 def _misaligned_file_reason(block: RecordBlock, length: int, crlf: bool) -> str:
@@ -209,6 +224,13 @@ def _split_lines(
 def _line_reason(raw: bytes, length: int, crlf: bool, is_tail: bool, filler: bool) -> str:
     if filler:
         return "end-of-file marker 0x1A" if raw == EOF_MARKER else "empty line at end of file"
+    if len(raw) > length + (2 if crlf else 1) and raw[length] == 0x0D:
+        crs = raw.count(b"\r")
+        return (
+            f"line ending is CR (0x0D) inside this line: a CR follows the first {length} bytes; "
+            f"the line holds {len(raw)} bytes ({crs} CR bytes), expected {length} "
+            f"bytes + {'CR LF' if crlf else 'LF'}"
+        )
     if is_tail:
         return f"last record has no line break and holds {len(raw)} bytes, expected {length}"
     if not raw or raw == b"\r":

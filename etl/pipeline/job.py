@@ -34,7 +34,7 @@ from etl.pipeline.manifest import (
     write_manifest,
     write_rejects,
 )
-from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
+from etl.pipeline.sources import ExtractedSource, ProgressFn, check_delivery, extract_source
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.text.gaiji import load_gaiji_table
 from etl.text.wareki import load_eras
@@ -181,6 +181,7 @@ def _extract_and_map(
             )
             for name in needed
         }
+        check_delivery(opts.dump_dir, sources.values())
         done = {key: merge_mapped([f.result() for f in jobs]) for key, jobs in streamed.items()}
     frames = {name: s.records for name, s in sources.items()}
     mapped: list[tuple[str, MappedTarget]] = []
