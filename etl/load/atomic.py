@@ -28,14 +28,25 @@ class WrittenFile:
 
 
 def make_private_dir(path: Path) -> None:
+    """Create ``path`` owner-only; an existing folder (the user's --out parent, /tmp) is left
+    as it is."""
+    if path.is_dir():
+        return
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     path.chmod(DIR_MODE)
 
 
+def _cause(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> WrittenFile:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over it."""
-    make_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        make_private_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteError(f"{path.parent}: cannot write {path.name} here: {_cause(exc)}") from exc
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
@@ -59,18 +70,33 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
     """
     if final.exists() and not replace:
         raise WriteError(f"{final} already exists; choose another --out or pass --replace")
-    make_private_dir(final.parent)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    stage.chmod(DIR_MODE)
+    try:
+        make_private_dir(final.parent)
+        stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+        stage.chmod(DIR_MODE)
+    except OSError as exc:
+        raise WriteError(
+            f"{final.parent}: cannot create the output folder {final.name} here: {_cause(exc)}"
+        ) from exc
     try:
         yield stage
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            final.rename(old)
-            stage.rename(final)
-            shutil.rmtree(old)
-        else:
-            stage.rename(final)
+        try:
+            if final.exists():
+                old = final.with_name(f".{final.name}.old-{os.getpid()}")
+                final.rename(old)
+                stage.rename(final)
+                shutil.rmtree(old)
+            else:
+                stage.rename(final)
+        except OSError as exc:
+            raise WriteError(
+                f"{final}: cannot put the finished folder in place: {_cause(exc)}"
+            ) from exc
+    except OSError as exc:  # a write into the stage failed (read-only, disk full, permissions)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise WriteError(
+            f"{exc.filename or final}: {_cause(exc)} (while writing {final.name})"
+        ) from exc
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
