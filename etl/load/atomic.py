@@ -92,11 +92,13 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
             raise WriteError(
                 f"{final}: cannot put the finished folder in place: {_cause(exc)}"
             ) from exc
-    except OSError as exc:  # a write into the stage failed (read-only, disk full, permissions)
+    except (OSError, WriteError) as exc:  # a write into the stage failed (disk full, perms …)
         shutil.rmtree(stage, ignore_errors=True)
-        raise WriteError(
-            f"{exc.filename or final}: {_cause(exc)} (while writing {final.name})"
-        ) from exc
+        # name the file as it would have been published, not its place in the removed stage
+        if isinstance(exc, WriteError):
+            raise WriteError(str(exc).replace(str(stage), str(final))) from exc
+        where = str(exc.filename or final).replace(str(stage), str(final), 1)
+        raise WriteError(f"{where}: {_cause(exc)} (while writing {final})") from exc
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
