@@ -76,6 +76,8 @@ def _stride_blocks(
             data = f.read(chunk_records * length)
             if not data:
                 break
+            if record_no == 1:
+                _refuse_line_breaks(path, data, length, start)
             k = len(data) // length
             recs = np.frombuffer(data, dtype=np.uint8, count=k * length).reshape(k, length)
             broken: list[BrokenRecord] = []
@@ -97,6 +99,31 @@ def _stride_blocks(
             )
             record_no += k + len(broken)
             pos += len(data)
+
+
+_LINE_BREAKS = (
+    (b"\r\n", "CR LF", "declare line_break: crlf"),
+    (b"\n", "LF", "declare line_break: lf"),
+    (b"\r", "CR", "convert the line endings to LF and declare line_break: lf"),
+)
+
+
+def _refuse_line_breaks(path: Path, data: bytes, length: int, start: int) -> None:
+    """A file declared without line breaks whose records are each followed by one: every record
+    after the first would be read shifted, so say what the file holds instead."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    for sep, name, hint in _LINE_BREAKS:
+        stride = length + len(sep)
+        ends = np.arange(length, arr.size - len(sep) + 1, stride)[:1000]
+        if ends.size < 2:
+            continue
+        if all((arr[ends + j] == b).all() for j, b in enumerate(sep)):
+            raise ExtractError(
+                path,
+                f"line ending is {name}: every {length}-byte record is followed by {name}, but "
+                f"the profile says line_break: none; {hint}",
+                byte_offset=start + length,
+            )
 
 
 def _line_blocks(

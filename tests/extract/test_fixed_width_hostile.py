@@ -117,6 +117,18 @@ def test_cr_only_file_is_refused_naming_file_and_cr(
     assert caught.value.exit_code == 2
 
 
+@pytest.mark.parametrize(("sep", "name"), [(b"\n", "LF"), (b"\r\n", "CR LF"), (b"\r", "CR")])
+def test_line_breaks_in_a_file_declared_without_them_are_named(
+    tmp_path: Path, sep: bytes, name: str
+) -> None:
+    recs = [header(), record(1, "山田"), record(2, "鈴木"), trailer(2)]
+    with pytest.raises(ExtractError) as caught:
+        extract(tmp_path, write(tmp_path, recs, sep), source(LineBreak.NONE))
+    message = str(caught.value)
+    assert "JUMIN.DAT" in message and f"line ending is {name}:" in message
+    assert f"byte offset {LENGTH}" in message and len(message) < MAX_MESSAGE
+
+
 def test_cr_separated_records_inside_an_lf_file_are_rejected(tmp_path: Path) -> None:
     recs = [header(), record(1, "山田"), record(2, "鈴木"), record(3, "佐藤"), trailer(3)]
     data = b"\n".join(recs[:2]) + b"\n" + recs[2] + b"\r" + recs[3] + b"\n" + recs[4] + b"\n"
