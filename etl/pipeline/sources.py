@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from etl.errors import ExtractError
-from etl.extract.base import ExtractChunk, empty_filtered, empty_rejects
+from etl.extract.base import RECORD_NO, ExtractChunk, empty_filtered, empty_rejects
+from etl.extract.control_chars import RULE as RULE_CONTROL
 from etl.extract.control_chars import allowed_controls, control_char_findings
 from etl.extract.encoding import finding
 from etl.extract.profile import FieldType, SourceFile, SourceProfile
@@ -33,7 +34,13 @@ class ExtractedSource:
     rejects: pl.DataFrame  # REJECT_SCHEMA
     filtered: pl.DataFrame  # FILTER_SCHEMA (control records)
     findings: pl.DataFrame
-    partial: pl.DataFrame  # rejected data records decoded as far as they go (names their keys)
+    # Records whose findings are named by the key they have (or would have) in their V2.1 file:
+    # rejected data records decoded as far as they go, and records holding a control character.
+    partial: pl.DataFrame
+
+
+# The record findings whose key the job fills from ``partial``.
+KEYED_RULES = ("extract.rejected", RULE_CONTROL)
 
 
 def find_source_path(dump_dir: Path, source: SourceFile) -> Path:
@@ -169,6 +176,7 @@ def _extract_source(
     chunks: list[ExtractChunk] = []
     parts: list[pl.DataFrame] = []
     controls: list[pl.DataFrame] = []
+    flagged: list[pl.DataFrame] = []  # records holding a control character (gaiji applied)
     done = 0
     with ThreadPoolExecutor(max_workers=1) as hasher:
         hashing = hasher.submit(sha256_file, path)
@@ -176,6 +184,10 @@ def _extract_source(
             chunks.append(chunk)
             controls.append(control_char_findings(chunk.records, source, allowed))
             parts.append(with_gaiji(chunk.records))
+            if controls[-1].height:  # few: kept so their findings can name a key
+                flagged.append(
+                    parts[-1].filter(pl.col(RECORD_NO).is_in(controls[-1]["record_no"].implode()))
+                )
             if on_chunk is not None:
                 on_chunk(parts[-1])
             done += chunk.records_in
@@ -184,7 +196,8 @@ def _extract_source(
         sha256 = hashing.result()
     records = pl.concat(parts) if parts else pl.DataFrame()
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
-    partial = with_gaiji(pl.concat(partials)) if partials else records.clear()
+    partials = [with_gaiji(p) for p in partials] + flagged
+    partial = pl.concat(partials) if partials else records.clear()
     rejects = pl.concat([c.rejects for c in chunks]) if chunks else empty_rejects()
     filtered = pl.concat([c.filtered for c in chunks]) if chunks else empty_filtered()
     records_in = sum(c.records_in for c in chunks)

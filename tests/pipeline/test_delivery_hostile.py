@@ -310,6 +310,8 @@ def test_control_characters_in_fixed_width_text_are_findings(dump_a: Path, tmp_p
         ("jumin", "6", "shimei", "U+0000 (NUL)", "error"),
         ("jumin", "10", "addr2", "U+001B (ESC)", "error"),
     ]
+    atena = [data[n * JUMIN_RECORD + 1 : n * JUMIN_RECORD + 16].decode() for n in (5, 9)]
+    assert [(r["業務"], r["キー"]) for r in rows] == [("juki", a) for a in atena]  # named by key
     assert f"{5 * JUMIN_RECORD}バイト目" in rows[0]["内容"] and "2文字目" in rows[0]["内容"]
     assert f"{9 * JUMIN_RECORD + 185}バイト目から" in rows[1]["内容"]
     jumin_out = next(o for o in _manifest(out)["outputs"] if o["record_file"] == "jumin")
