@@ -209,6 +209,24 @@ def test_unreadable_source_file(dump_a: Path, tmp_path: Path, unreadable: Any) -
     assert not out.exists() and not list(tmp_path.glob(".out.partial-*"))
 
 
+def test_unreadable_dump_folder(
+    dump_a: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pathlib's glob lists an unreadable folder as empty: the folder itself is named."""
+    real_iterdir = Path.iterdir
+
+    def refuse(self: Path) -> Iterator[Path]:
+        if self == dump_a:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter(()))
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    _assert_input_error(
+        _run("vendor-a", dump_a, tmp_path / "out"), str(dump_a), "cannot list", "Permission denied"
+    )
+
+
 def test_folder_where_a_file_is_expected(dump_a: Path, tmp_path: Path) -> None:
     (dump_a / "JUMIN.DAT").unlink()
     (dump_a / "JUMIN.DAT").mkdir()
