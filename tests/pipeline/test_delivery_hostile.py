@@ -14,12 +14,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from etl.cli import cli
+from etl.errors import ChukanError
 from etl.extract import vendor_profile
+from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
 
 SAMPLES = data_dir("fixtures")
@@ -373,3 +378,51 @@ def test_allowed_control_character_is_no_finding(dump_b: Path, tmp_path: Path) -
     out = tmp_path / "out"
     _run(vendor, dump_b, out)
     assert not _rule(_findings(out), "extract.control_character")
+
+
+# --- random corruption, end to end ------------------------------------------------------------
+
+_at = st.floats(min_value=0, max_value=1, allow_nan=False)
+_damage = st.one_of(
+    st.tuples(st.just("truncate"), _at, st.just(b"")),
+    st.tuples(st.just("insert"), _at, st.sampled_from([b"\r", b"\n", b"\x00", b"\x1b", b"1"])),
+    st.tuples(st.just("overwrite"), _at, st.sampled_from([b"1", b"9", b"\x00", b"\x85\x20"])),
+)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damage=st.lists(_damage, min_size=1, max_size=3))
+def test_corrupted_sample_never_crashes_and_every_file_balances(
+    damage: list[tuple[str, float, bytes]],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        dump = Path(folder) / "dump"
+        shutil.copytree(SAMPLES / "vendor-a" / "sample", dump)
+        jumin = dump / "JUMIN.DAT"
+        data = bytearray(jumin.read_bytes())
+        for kind, at, value in damage:
+            pos = int(at * len(data))
+            if kind == "truncate":
+                del data[pos:]
+            elif kind == "insert":
+                data[pos:pos] = value
+            else:
+                data[pos : pos + len(value)] = value
+        jumin.write_bytes(bytes(data))
+        out = Path(folder) / "out"
+        opts = JobOptions(MAPPINGS / "vendor-a", dump, out, gyomu=("juki",))
+        try:
+            result = run_job(opts)
+        except ChukanError as exc:
+            assert exc.exit_code == 2 and len(str(exc)) < 600
+            assert not any(v in str(exc) for v in SENSITIVE_A)
+            return
+        manifest = _manifest(out)
+        jumin_in = next(s for s in manifest["sources"] if s["name"] == "jumin")
+        if jumin_in["records_in"] == 0:
+            assert "extract.empty_file" in result.findings["rule"].to_list()
+        shown = " ".join(result.findings["message"].to_list())
+        shown += " ".join(result.findings["value"].fill_null("").to_list())
+        assert not any(v in shown for v in SENSITIVE_A), "a sensitive value reached a finding"
+        rejected = result.findings.filter(pl.col("rule") == "extract.rejected")
+        assert rejected["record_no"].null_count() == 0
