@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from etl.cli import cli
 from etl.errors import ChukanError
 from etl.extract import vendor_profile
+from etl.passes import init_project
 from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
 
@@ -426,3 +427,14 @@ def test_corrupted_sample_never_crashes_and_every_file_balances(
         assert not any(v in shown for v in SENSITIVE_A), "a sensitive value reached a finding"
         rejected = result.findings.filter(pl.col("rule") == "extract.rejected")
         assert rejected["record_no"].null_count() == 0
+
+
+def test_project_whose_runs_folder_cannot_be_made(tmp_path: Path) -> None:
+    root = tmp_path / "mig"
+    init_project(root, code="012345", name="模擬市", vendor="vendor-b", gyomu=("juki",))
+    shutil.rmtree(root / "dumps" / "test1")
+    shutil.copytree(SAMPLES / "vendor-b" / "sample", root / "dumps" / "test1")
+    shutil.rmtree(root / "runs", ignore_errors=True)
+    (root / "runs").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["run", "--pass", "test1", "--project", str(root)])
+    _assert_input_error(result, str(root / "runs" / "test1"), "Not a directory")
