@@ -23,14 +23,18 @@ from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encodin
 from etl.extract.fixed_width_fields import decode_fields, field_schema
 from etl.extract.fixed_width_plan import (
     DATA,
+    HEADER,
     KIND_REASON,
+    MISPLACED_HEADER,
+    MISPLACED_TRAILER,
     TRAILER,
     UNKNOWN,
     Plan,
     classify,
     make_plan,
+    misplaced_control_records,
 )
-from etl.extract.fixed_width_trailer import Totals, trailer_findings
+from etl.extract.fixed_width_trailer import Totals, control_record_findings
 from etl.extract.framing import RecordBlock, read_blocks
 from etl.extract.profile import FieldType, LineBreak, SourceFile, SourceProfile
 from etl.findings import concat_findings
@@ -60,13 +64,15 @@ class FixedWidthExtractor:
         plan = make_plan(source, profile, encoding.codec)
         totals = Totals()
         first = True
-        for block in read_blocks(
+        blocks = read_blocks(
             path, plan.record_length, source.line_break, chunk_records, start=encoding.bom_length
-        ):
-            records, rejects, filtered, partial = _extract_block(block, plan, totals)
+        )
+        for block, ends_file in _with_file_end(blocks):
+            records, rejects, filtered, partial = _extract_block(block, plan, totals, ends_file)
+            totals.records_in += block.records_in
             findings = [encoding.findings] if first else []
             if block.last:
-                findings.append(trailer_findings(source, totals))
+                findings.append(control_record_findings(source, totals))
             first = False
             yield ExtractChunk(
                 source.name,
@@ -81,7 +87,7 @@ class FixedWidthExtractor:
             yield empty_chunk(
                 source.name,
                 records_frame(field_schema(source), {}),
-                concat_findings([encoding.findings, trailer_findings(source, totals)]),
+                concat_findings([encoding.findings, control_record_findings(source, totals)]),
             )
 
     def resolve_encoding(
@@ -119,12 +125,35 @@ def _layout_sample(head: bytes, source: SourceFile) -> bytes:
     return b"\n".join(p.rstrip(b" ") for p in parts) + b"\n"
 
 
+def _with_file_end(blocks: Iterator[RecordBlock]) -> Iterator[tuple[RecordBlock, bool]]:
+    """Each block, and whether it holds the file's last well-formed record (the trailer's place).
+
+    A block is held back until a later block brings a well-formed record or the file ends; the
+    blocks held meanwhile hold no well-formed record (only broken lines or trailing filler).
+    """
+    held: list[RecordBlock] = []
+    for block in blocks:
+        if block.records.shape[0] and held:
+            yield from ((b, False) for b in held)
+            held = []
+        held.append(block)
+    for i, b in enumerate(held):
+        yield b, i == 0 and b.records.shape[0] > 0
+
+
 def _extract_block(
-    block: RecordBlock, plan: Plan, totals: Totals
+    block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
-    """(records, rejects, filtered, partial) of one block; ``totals`` gathers trailer facts."""
+    """(records, rejects, filtered, partial) of one block; ``totals`` gathers trailer facts.
+
+    ``ends_file``: the block's last well-formed record is the file's last, where a trailer
+    belongs. A header anywhere but record 1, or a trailer anywhere but the last record, is
+    rejected: most likely a data record whose record-type byte was damaged.
+    """
     recs = block.records
     kind = classify(recs, plan)
+    if recs.shape[0]:
+        kind = misplaced_control_records(kind, block.record_no, ends_file)
     out = SetAside(plan.source.name)
     for b in block.broken:
         if b.filler:
@@ -135,16 +164,19 @@ def _extract_block(
     rt = plan.source.record_types
     for i in np.flatnonzero(kind != DATA).tolist():
         no, off = int(block.record_no[i]), int(block.byte_offset[i])
-        if kind[i] == UNKNOWN and rt is not None:
+        if kind[i] in (UNKNOWN, MISPLACED_HEADER, MISPLACED_TRAILER) and rt is not None:
             value = recs[i, rt.offset : rt.offset + rt.length].tobytes()
             text = value.decode(plan.codec, errors="backslashreplace")
-            out.reject(no, off + rt.offset, "", f"unknown record type {text!r}", recs[i].tobytes())
+            reason = _type_reason(int(kind[i]), text, no, off + rt.offset)
+            out.reject(no, off + rt.offset, "", reason, recs[i].tobytes())
             continue
+        if kind[i] == HEADER:
+            totals.headers += 1
         out.filter_out(no, off, KIND_REASON[int(kind[i])])
-        if kind[i] == TRAILER and rt is not None and rt.trailer_count is not None:
+        if kind[i] == TRAILER and rt is not None:
             tc = rt.trailer_count
-            start = tc.offset or 0
-            totals.trailers.append((no, recs[i, start : start + (tc.length or 0)].tobytes()))
+            start, length = (tc.offset or 0, tc.length or 0) if tc is not None else (0, 0)
+            totals.trailers.append((no, recs[i, start : start + length].tobytes()))
 
     data_idx = np.flatnonzero(kind == DATA)
     data = recs if data_idx.size == recs.shape[0] else recs[data_idx]
@@ -170,3 +202,17 @@ def _extract_block(
         partial = decoded.filter(~pl.Series(keep))
     rejects, filtered = out.frames()
     return records, rejects, filtered, partial
+
+
+def _type_reason(kind: int, text: str, record_no: int, offset: int) -> str:
+    if kind == MISPLACED_HEADER:
+        return (
+            f"record type {text!r} marks a header, but record {record_no} at byte offset "
+            f"{offset} is not the first record; only record 1 may be the header"
+        )
+    if kind == MISPLACED_TRAILER:
+        return (
+            f"record type {text!r} marks a trailer, but record {record_no} at byte offset "
+            f"{offset} is not the last record; only the last record may be the trailer"
+        )
+    return f"unknown record type {text!r}"

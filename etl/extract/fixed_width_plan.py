@@ -16,6 +16,8 @@ from etl.extract.numeric import ZonedSign
 from etl.extract.profile import SourceFile, SourceProfile
 
 UNKNOWN, DATA, HEADER, TRAILER = 0, 1, 2, 3
+# a header / trailer type value where the profile's header / trailer cannot be (rejected)
+MISPLACED_HEADER, MISPLACED_TRAILER = 4, 5
 KIND_REASON = {HEADER: "header record", TRAILER: "trailer record"}
 
 
@@ -62,4 +64,20 @@ def classify(recs: NDArray[np.uint8], plan: Plan) -> NDArray[np.int8]:
     for value, code in plan.kinds:
         match = (disc == np.frombuffer(value, dtype=np.uint8)).all(axis=1) & (kind == UNKNOWN)
         kind[match] = code
+    return kind
+
+
+def misplaced_control_records(
+    kind: NDArray[np.int8], record_no: NDArray[np.int64], ends_file: bool
+) -> NDArray[np.int8]:
+    """``kind`` with headers not at record 1 and trailers not last marked as misplaced.
+
+    ``ends_file``: the last of these records is the file's last well-formed record.
+    """
+    kind = kind.copy()
+    kind[(kind == HEADER) & (record_no != 1)] = MISPLACED_HEADER
+    not_last = np.ones(kind.size, dtype=np.bool_)
+    if ends_file:
+        not_last[-1] = False
+    kind[(kind == TRAILER) & not_last] = MISPLACED_TRAILER
     return kind

@@ -76,6 +76,8 @@ def _stride_blocks(
             data = f.read(chunk_records * length)
             if not data:
                 break
+            if record_no == 1:
+                _refuse_line_breaks(path, data, length, start)
             k = len(data) // length
             recs = np.frombuffer(data, dtype=np.uint8, count=k * length).reshape(k, length)
             broken: list[BrokenRecord] = []
@@ -99,6 +101,31 @@ def _stride_blocks(
             pos += len(data)
 
 
+_LINE_BREAKS = (
+    (b"\r\n", "CR LF", "declare line_break: crlf"),
+    (b"\n", "LF", "declare line_break: lf"),
+    (b"\r", "CR", "convert the line endings to LF and declare line_break: lf"),
+)
+
+
+def _refuse_line_breaks(path: Path, data: bytes, length: int, start: int) -> None:
+    """A file declared without line breaks whose records are each followed by one: every record
+    after the first would be read shifted, so say what the file holds instead."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    for sep, name, hint in _LINE_BREAKS:
+        stride = length + len(sep)
+        ends = np.arange(length, arr.size - len(sep) + 1, stride)[:1000]
+        if ends.size < 2:
+            continue
+        if all((arr[ends + j] == b).all() for j, b in enumerate(sep)):
+            raise ExtractError(
+                path,
+                f"line ending is {name}: every {length}-byte record is followed by {name}, but "
+                f"the profile says line_break: none; {hint}",
+                byte_offset=start + length,
+            )
+
+
 def _line_blocks(
     path: Path, length: int, line_break: LineBreak, chunk_records: int, start: int
 ) -> Iterator[RecordBlock]:
@@ -116,6 +143,15 @@ def _line_blocks(
             at_end = pos + len(buf) >= size
             arr = np.frombuffer(buf, dtype=np.uint8)
             ends = np.flatnonzero(arr == 0x0A)
+            if first and ends.size == 0 and _cr_line_endings(arr, length):
+                raise ExtractError(
+                    path,
+                    f"line ending is CR (0x0D), but the profile says line_break: "
+                    f"{line_break.value}: no line feed in the first {len(buf)} bytes and a CR "
+                    f"after every {length}-byte record; convert the line endings to "
+                    f"{'CR LF' if crlf else 'LF'}",
+                    byte_offset=pos + length,
+                )
             if not at_end and ends.size == 0:
                 if len(buf) > max_line:
                     raise ExtractError(
@@ -140,6 +176,12 @@ def _line_blocks(
             carry = buf[cut:]
             if at_end:
                 break
+
+
+def _cr_line_endings(arr: NDArray[np.uint8], length: int) -> bool:
+    """Whether a CR stands where each line feed should be (checked on the first records)."""
+    marks = arr[length :: length + 1][:1000]
+    return marks.size > 0 and bool((marks == 0x0D).all())
 
 
 def _misaligned_file_reason(block: RecordBlock, length: int, crlf: bool) -> str:
@@ -209,6 +251,13 @@ def _split_lines(
 def _line_reason(raw: bytes, length: int, crlf: bool, is_tail: bool, filler: bool) -> str:
     if filler:
         return "end-of-file marker 0x1A" if raw == EOF_MARKER else "empty line at end of file"
+    if len(raw) > length + (2 if crlf else 1) and raw[length] == 0x0D:
+        crs = raw.count(b"\r")
+        return (
+            f"line ending is CR (0x0D) inside this line: a CR follows the first {length} bytes; "
+            f"the line holds {len(raw)} bytes ({crs} CR bytes), expected {length} "
+            f"bytes + {'CR LF' if crlf else 'LF'}"
+        )
     if is_tail:
         return f"last record has no line break and holds {len(raw)} bytes, expected {length}"
     if not raw or raw == b"\r":

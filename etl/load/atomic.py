@@ -88,6 +88,10 @@ def make_private_dir(path: Path) -> list[Path]:
     return created
 
 
+def _cause(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> WrittenFile:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over it."""
     make_private_dir(path.parent)
@@ -241,6 +245,14 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
     try:
         yield stage
         _publish(stage, final, marker)
+    except (OSError, WriteError) as exc:  # a write into the stage failed (disk full, perms …)
+        shutil.rmtree(stage, ignore_errors=True)
+        marker.release(unlink=False)
+        # name the file as it would have been published, not its place in the removed stage
+        if isinstance(exc, WriteError):
+            raise WriteError(str(exc).replace(str(stage), str(final))) from exc
+        where = str(exc.filename or final).replace(str(stage), str(final), 1)
+        raise WriteError(f"{where}: {_cause(exc)} (while writing {final})") from exc
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         marker.release(unlink=False)

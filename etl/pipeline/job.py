@@ -35,7 +35,13 @@ from etl.pipeline.manifest import (
     write_rejects,
 )
 from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
-from etl.pipeline.sources import ExtractedSource, ProgressFn, extract_source
+from etl.pipeline.sources import (
+    KEYED_RULES,
+    ExtractedSource,
+    ProgressFn,
+    check_delivery,
+    extract_source,
+)
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.text.gaiji import load_gaiji_table
 from etl.text.wareki import load_eras
@@ -132,13 +138,14 @@ def _rejected_keys(
 
 
 def _name_rejected(findings: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
-    """Fill the key of extract.rejected findings, so passes can tell fixed from new ones."""
+    """Fill the key of extract.rejected (and control character) findings, so passes can tell
+    fixed from new ones."""
     if not keys.height:
         return findings
     named = findings.join(
         keys.rename({"key": "_key"}), on=["file", "record_no"], how="left", maintain_order="left"
     )
-    rejected = (pl.col("rule") == "extract.rejected") & pl.col("_key").is_not_null()
+    rejected = pl.col("rule").is_in(KEYED_RULES) & pl.col("_key").is_not_null()
     key = pl.when(rejected).then(pl.col("_key")).otherwise(pl.col("key")).alias("key")
     gyomu = pl.when(rejected).then(pl.col("_gyomu")).otherwise(pl.col("gyomu")).alias("gyomu")
     return named.with_columns(key, gyomu).drop("_key", "_gyomu")
@@ -183,6 +190,7 @@ def _extract_and_map(
             )
             for name in needed
         }
+        check_delivery(opts.dump_dir, sources.values())
         done = {key: merge_mapped([f.result() for f in jobs]) for key, jobs in streamed.items()}
     frames = {name: s.records for name, s in sources.items()}
     mapped: list[tuple[str, MappedTarget]] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +10,13 @@ from pathlib import Path
 import polars as pl
 
 from etl.errors import ExtractError
-from etl.extract.base import ExtractChunk, empty_filtered, empty_rejects
+from etl.extract.base import RECORD_NO, ExtractChunk, empty_filtered, empty_rejects
+from etl.extract.control_chars import RULE as RULE_CONTROL
+from etl.extract.control_chars import allowed_controls, control_char_findings
+from etl.extract.encoding import finding
 from etl.extract.profile import FieldType, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
-from etl.findings import Severity, concat_findings, finding_exprs
+from etl.findings import Severity, concat_findings, empty_findings, finding_exprs
 from etl.load.atomic import sha256_file
 from etl.paths import files_inside
 from etl.text.gaiji import GaijiTable
@@ -32,19 +35,80 @@ class ExtractedSource:
     rejects: pl.DataFrame  # REJECT_SCHEMA
     filtered: pl.DataFrame  # FILTER_SCHEMA (control records)
     findings: pl.DataFrame
-    partial: pl.DataFrame  # rejected data records decoded as far as they go (names their keys)
+    # Records whose findings are named by the key they have (or would have) in their V2.1 file:
+    # rejected data records decoded as far as they go, and records holding a control character.
+    partial: pl.DataFrame
+
+
+# The record findings whose key the job fills from ``partial``.
+KEYED_RULES = ("extract.rejected", RULE_CONTROL)
 
 
 def find_source_path(dump_dir: Path, source: SourceFile, profile: SourceProfile) -> Path:
-    key = f"files[{profile.files.index(source)}].path"  # contained: etl.paths.files_inside
-    matches = files_inside(dump_dir, source.path, config=profile.folder / "source.yaml", key=key)
-    if len(matches) != 1:
-        found = ", ".join(p.name for p in matches) or "nothing"
-        raise ExtractError(
-            dump_dir / source.path,
-            f"source file {source.name!r} must match exactly one file; found {found}",
+    """The one file ``source.path`` (a glob, contained: etl.paths.files_inside) names in
+    ``dump_dir``, or an ExtractError why not."""
+    key = f"files[{profile.files.index(source)}].path"
+    where = dump_dir / source.path
+    try:
+        files = files_inside(dump_dir, source.path, config=profile.folder / "source.yaml", key=key)
+        if len(files) == 1:
+            return files[0]
+        matches = sorted(dump_dir.glob(source.path))
+        if not files and dump_dir.is_dir():
+            next(dump_dir.iterdir(), None)  # an unreadable folder lists as empty: say so
+    except OSError as exc:
+        raise ExtractError(dump_dir, f"cannot list the dump folder: {_cause(exc)}") from exc
+    if not files and matches:
+        kinds = ", ".join(f"{p.name} ({_not_a_file(p)})" for p in matches)
+        raise ExtractError(where, f"source file {source.name!r} must be a file; found {kinds}")
+    found = ", ".join(p.name for p in files) or "nothing"
+    raise ExtractError(
+        where, f"source file {source.name!r} must match exactly one file; found {found}"
+    )
+
+
+def _not_a_file(path: Path) -> str:
+    return "a folder" if path.is_dir() else "not a regular file"
+
+
+def _cause(exc: OSError) -> str:
+    """What went wrong, in one line (``Permission denied``), without the path repeated."""
+    return exc.strerror or type(exc).__name__
+
+
+def _file_findings(source: str, path: Path, records_in: int, data_records: int) -> pl.DataFrame:
+    """A file that holds no data record is named: empty (blocking) or control records only.
+
+    ``data_records`` counts decoded and rejected data records alike.
+    """
+    if data_records:
+        return empty_findings()
+    if records_in == 0:
+        return finding(
+            "extract.empty_file",
+            Severity.ERROR,
+            source,
+            f"ファイル {path.name} にレコードがありません（空のファイル）。"
+            "抽出が失敗していないか確認してください。",
         )
-    return matches[0]
+    return finding(
+        "extract.no_data_records",
+        Severity.WARNING,
+        source,
+        f"ファイル {path.name} にデータレコードがありません"
+        f"（ヘッダ・トレーラ等の{records_in}件のみ）。",
+    )
+
+
+def check_delivery(dump_dir: Path, sources: Iterable[ExtractedSource]) -> None:
+    """Refuse a delivery without a single data record: there is nothing to convert."""
+    listed = list(sources)
+    if not listed or any(s.records.height or s.rejects.height for s in listed):
+        return
+    each = ", ".join(
+        f"{s.path.name} ({'empty' if s.records_in == 0 else 'no data records'})" for s in listed
+    )
+    raise ExtractError(dump_dir, f"the delivery holds no data records: {each}")
 
 
 def _reject_findings(rejects: pl.DataFrame, gyomu: str) -> pl.DataFrame:
@@ -78,10 +142,32 @@ def extract_source(
     progress: ProgressFn | None = None,
     on_chunk: Callable[[pl.DataFrame], object] | None = None,
 ) -> ExtractedSource:
-    """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded."""
+    """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded.
+
+    An OSError while reading (unreadable, vanished, I/O error) becomes an ExtractError naming the
+    file. Every text column is screened for control characters here, whatever the format.
+    """
     path = find_source_path(dump_dir, source, profile)
+    try:
+        return _extract_source(path, profile, source, gaiji, chunk_records, progress, on_chunk)
+    except OSError as exc:
+        raise ExtractError(path, f"cannot read the file: {_cause(exc)}") from exc
+
+
+def _extract_source(
+    path: Path,
+    profile: SourceProfile,
+    source: SourceFile,
+    gaiji: GaijiTable | None,
+    chunk_records: int,
+    progress: ProgressFn | None,
+    on_chunk: Callable[[pl.DataFrame], object] | None,
+) -> ExtractedSource:
+    with path.open("rb"):  # fail on an unreadable file before any thread starts
+        pass
     size = path.stat().st_size
     extractor = get_extractor(profile.format)
+    allowed = allowed_controls(source, profile)
     total = size // source.record_length if source.record_length else None
     # hashlib releases the GIL on large buffers: hash the input while it is being decoded.
     text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
@@ -92,12 +178,19 @@ def extract_source(
 
     chunks: list[ExtractChunk] = []
     parts: list[pl.DataFrame] = []
+    controls: list[pl.DataFrame] = []
+    flagged: list[pl.DataFrame] = []  # records holding a control character (gaiji applied)
     done = 0
     with ThreadPoolExecutor(max_workers=1) as hasher:
         hashing = hasher.submit(sha256_file, path)
         for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
             chunks.append(chunk)
+            controls.append(control_char_findings(chunk.records, source, allowed))
             parts.append(with_gaiji(chunk.records))
+            if controls[-1].height:  # few: kept so their findings can name a key
+                flagged.append(
+                    parts[-1].filter(pl.col(RECORD_NO).is_in(controls[-1]["record_no"].implode()))
+                )
             if on_chunk is not None:
                 on_chunk(parts[-1])
             done += chunk.records_in
@@ -106,11 +199,19 @@ def extract_source(
         sha256 = hashing.result()
     records = pl.concat(parts) if parts else pl.DataFrame()
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
-    partial = with_gaiji(pl.concat(partials)) if partials else records.clear()
+    partials = [with_gaiji(p) for p in partials] + flagged
+    partial = pl.concat(partials) if partials else records.clear()
     rejects = pl.concat([c.rejects for c in chunks]) if chunks else empty_rejects()
     filtered = pl.concat([c.filtered for c in chunks]) if chunks else empty_filtered()
-    findings = concat_findings([*(c.findings for c in chunks), _reject_findings(rejects, "")])
     records_in = sum(c.records_in for c in chunks)
+    findings = concat_findings(
+        [
+            *(c.findings for c in chunks),
+            _reject_findings(rejects, ""),
+            *controls,
+            _file_findings(source.name, path, records_in, records.height + rejects.height),
+        ]
+    )
     if records_in != records.height + rejects.height + filtered.height:
         raise ExtractError(
             path,

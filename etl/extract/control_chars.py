@@ -1,0 +1,142 @@
+"""Control characters in decoded text: a finding on the record and item, never silent.
+
+NUL, ESC, DEL and the other C0 and C1 controls decode without error in every supported encoding,
+so without this check they would travel into the V2.1 files unseen. The check runs on the decoded
+records of any extractor (fixed width and delimited alike, see etl.pipeline.sources), one regex
+character class per text column, vectorised. A profile may allow some of them per source file
+(``options: {allow_control: [tab]}``, docs/source-profile.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+import polars as pl
+
+from etl.errors import ProfileError
+from etl.extract.base import BYTE_OFFSET, RECORD_NO
+from etl.extract.profile import SourceFile, SourceProfile
+from etl.findings import Severity, empty_findings, finding_exprs
+
+RULE = "extract.control_character"
+ALLOW_OPTION = "allow_control"
+_C0 = range(0x00, 0x20)
+_C1 = range(0x7F, 0xA0)  # DEL and the C1 controls
+_NAMES = {"nul": 0x00, "bs": 0x08, "tab": 0x09, "lf": 0x0A, "vt": 0x0B, "ff": 0x0C, "cr": 0x0D}
+_NAMES |= {"esc": 0x1B, "del": 0x7F}
+_ABBREV = {v: k.upper() for k, v in _NAMES.items()}
+
+
+def allowed_controls(source: SourceFile, profile: SourceProfile) -> frozenset[int]:
+    """The control code points ``source`` may hold (its ``allow_control`` option)."""
+    raw = source.options.get(ALLOW_OPTION, [])
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list):
+        raise ProfileError(
+            profile.folder / "source.yaml",
+            f"file {source.name}: {ALLOW_OPTION} must be a list such as [tab] or [U+001F]",
+        )
+    return frozenset(_code_point(str(v), source, profile) for v in values)
+
+
+def _code_point(value: str, source: SourceFile, profile: SourceProfile) -> int:
+    name = value.strip().lower()
+    if name in _NAMES:
+        return _NAMES[name]
+    if name.startswith("u+"):
+        try:
+            cp = int(name[2:], 16)
+        except ValueError:
+            cp = -1
+        if cp in _C0 or cp in _C1:
+            return cp
+    raise ProfileError(
+        profile.folder / "source.yaml",
+        f"file {source.name}: {ALLOW_OPTION} value {value!r} is not a control character; "
+        f"use one of {', '.join(sorted(_NAMES))} or U+0000..U+001F, U+007F..U+009F",
+    )
+
+
+@cache
+def control_pattern(allowed: frozenset[int] = frozenset()) -> str:
+    """A regex character class of every C0/C1 control except ``allowed``."""
+    points = [cp for cp in (*_C0, *_C1) if cp not in allowed]
+    return "[" + "".join(f"\\x{{{cp:X}}}" for cp in points) + "]"
+
+
+@cache
+def _labels() -> dict[str, str]:
+    """Each control character → how a finding names it: ``U+001B (ESC)``."""
+    out = {}
+    for cp in (*_C0, *_C1):
+        abbrev = f" ({_ABBREV[cp]})" if cp in _ABBREV else ""
+        out[chr(cp)] = f"U+{cp:04X}{abbrev}"
+    return out
+
+
+def control_char_findings(
+    records: pl.DataFrame, source: SourceFile, allowed: Iterable[int] = ()
+) -> pl.DataFrame:
+    """One error finding per (record, item) whose decoded text holds a control character.
+
+    The value names the character only (``U+0000 (NUL)``), never the text around it, so nothing
+    personal is shown. The message gives the record's byte offset, the item's byte offset when
+    the layout is fixed width, and the character's position in the value.
+    """
+    pattern = control_pattern(frozenset(allowed))
+    columns = [
+        name
+        for name, dtype in records.schema.items()
+        if dtype == pl.String and name not in (RECORD_NO, BYTE_OFFSET)
+    ]
+    if not columns or not records.height:
+        return empty_findings()
+    hit = records.select(pl.any_horizontal(pl.col(c).str.contains(pattern) for c in columns))
+    bad = records.filter(hit.to_series().fill_null(False))
+    if not bad.height:
+        return empty_findings()
+    offsets = {f.name: f.offset for f in source.fields if f.offset is not None}
+    long = (
+        bad.select(RECORD_NO, BYTE_OFFSET, *columns)
+        .unpivot(index=[RECORD_NO, BYTE_OFFSET], on=columns, variable_name="item")
+        .filter(pl.col("value").str.contains(pattern))
+        .with_columns(
+            # the text before the first control character gives its 1-based position
+            pos=pl.col("value").str.extract(f"^([^{pattern[1:-1]}]*)", 1).str.len_chars() + 1,
+            char=pl.col("value").str.extract(f"({pattern})", 1),
+            field_offset=pl.col("item").replace_strict(
+                offsets, default=None, return_dtype=pl.Int64
+            ),
+        )
+        .sort(RECORD_NO, maintain_order=True)
+    )
+    label = pl.col("char").replace_strict(_labels(), default="?", return_dtype=pl.String)
+    where = (
+        pl.when(pl.col("field_offset").is_not_null())
+        .then(pl.format("（{}バイト目から）", pl.col(BYTE_OFFSET) + pl.col("field_offset")))
+        .otherwise(pl.lit(""))
+    )
+    message = pl.format(
+        "レコード{}（{}バイト目）の項目「{}」{}の{}文字目に制御文字 {} があります。"
+        "source.yaml の allow_control で許可するか、データを修正してください。",
+        pl.col(RECORD_NO),
+        pl.col(BYTE_OFFSET),
+        pl.col("item"),
+        where,
+        pl.col("pos"),
+        label,
+    )
+    return long.select(
+        finding_exprs(
+            rule=RULE,
+            severity=Severity.ERROR,
+            gyomu="",
+            file=source.name,
+            record_no=pl.col(RECORD_NO),
+            key=pl.lit(""),
+            item=pl.col("item"),
+            value=label,
+            message=message,
+        )
+    )
