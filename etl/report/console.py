@@ -163,11 +163,11 @@ def progress_display(console: Console) -> Iterator[ProgressFn]:
         tasks: dict[str, TaskID] = {}
 
         def update(label: str, done: int, total: int | None) -> None:
+            # a total is the caller's estimate: never show more done than total ("122/121")
+            shown = max(total, done) if total else done or 1
             if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total if total else done or 1)
-            if not total:
-                bar.update(tasks[label], completed=done or 1)
+                tasks[label] = bar.add_task(label, total=shown)
+            bar.update(tasks[label], completed=done if total else shown, total=shown)
 
         yield update
 
