@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 blocking findings or a refused gate, 2 usage or input error.
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 
 from etl import __version__
 from etl.cli.common import err
@@ -28,7 +29,8 @@ class ChukanGroup(click.Group):
         except ChukanError as exc:
             if isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
                 raise
-            err.print(f"[red]error:[/] {exc}", highlight=False)
+            # the message is text, not markup: "[juki_jumin]" must not vanish as a style tag
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
             ctx.exit(exc.exit_code)
 
 
