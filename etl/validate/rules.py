@@ -206,6 +206,8 @@ def _check_digit(s: _Spec, base: dict[str, Any]) -> Rule:
     length, modulus = s.raw.get("length"), s.raw.get("modulus")
     if type(length) is not int or length < 2 or type(modulus) is not int or modulus < 2:
         raise s.fail("'length' and 'modulus' must be integers of at least 2")
+    if length > 18:  # the check computes on 64-bit integers
+        raise s.fail(f"'length' {length} is more than 18 digits")
     weights, zeros = _integers(s, "weights"), _integers(s, "zero_remainders")
     if len(weights) != length - 1:
         raise s.fail(f"'weights' needs {length - 1} values, one per digit before the check digit")

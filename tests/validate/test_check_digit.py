@@ -128,6 +128,8 @@ rules:
          "'weights' needs 11 values"),
         ("    length: 12\n    weights: [2, 3, 4, 5, 6, 7, 2, 3, 4, 5, 6]\n    modulus: 11\n"
          "    zero_remainders: [0]\n", "remainders [1] give no single check digit"),
+        ("    length: 19\n    weights: [1]\n    modulus: 11\n    zero_remainders: [0, 1]\n",
+         "more than 18 digits"),
         ("    length: twelve\n    weights: []\n    modulus: 11\n    zero_remainders: []\n",
          "'length' and 'modulus' must be integers"),
         ("    length: 12\n    weights: [2, 3, 4, 5, 6, 7, 2, 3, 4, 5, '6']\n    modulus: 11\n"
