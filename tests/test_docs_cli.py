@@ -8,6 +8,7 @@ change here. Messages that tell the user what to type (load's hints) are held to
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 from dataclasses import dataclass
@@ -118,6 +119,57 @@ def test_docs_mention_chukan() -> None:
 def test_every_documented_command_and_option_exists() -> None:
     problems = [f"{m.where}: `{m.text}`: {p}" for m in mentions() for p in check(m.text)]
     assert not problems, "\n".join(problems)
+
+
+def _every_option() -> set[str]:
+    """Every option of every command of the tree."""
+    found: set[str] = set()
+    todo: list[click.Command] = [cli]
+    while todo:
+        command = todo.pop()
+        found |= _options(command)
+        if isinstance(command, click.Group):
+            todo.extend(command.commands.values())
+    return found
+
+
+# "--name" in prose or in a message; not CSS custom properties ("--bg: …", "var(--bg)")
+LOOSE_OPTION = re.compile(r"(?<![\w(-])--[a-z][a-z0-9-]*(?![\w:-])")
+
+
+def test_options_named_in_prose_exist() -> None:
+    """`--replace` written without its command must still be an option of some command."""
+    known = _every_option()
+    spans = [
+        (f"{path.relative_to(ROOT)}:{no}", span)
+        for path in DOCS
+        for no, line in enumerate(path.read_text("utf-8").splitlines(), start=1)
+        for span in INLINE.findall(line)
+        if span.startswith("--")  # `--replace`; fenced blocks also run other programs
+    ]
+    assert spans, "no option written alone in the docs: the scan is broken"
+    problems = [
+        f"{where}: {name}"
+        for where, span in spans
+        for name in LOOSE_OPTION.findall(span)
+        if name not in known
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_options_named_in_messages_exist() -> None:
+    """Every "--option" in a string of the engine (hints, errors) is an option of the CLI."""
+    known = _every_option()
+    problems, seen = [], set()
+    for path in sorted((ROOT / "etl").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for name in LOOSE_OPTION.findall(node.value):
+                    seen.add(name)
+                    if name not in known:
+                        problems.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert not problems, "\n".join(problems)
+    assert "--relax-not-null" in seen, "the load hint is no longer found: the scan is broken"
 
 
 @pytest.mark.parametrize(
