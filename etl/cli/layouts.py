@@ -25,7 +25,12 @@ def layouts_list(version: str) -> None:
 @layouts.command("show")
 @click.argument("gyomu")
 @click.option("--version", "version", default=DEFAULT_VERSION, show_default=True)
-def layouts_show(gyomu: str, version: str) -> None:
+@click.option(
+    "--codes",
+    is_flag=True,
+    help="Also list the values of every code table the items use (code and 名称, e.g. 02 世帯主).",
+)
+def layouts_show(gyomu: str, version: str, codes: bool) -> None:
     """Show one layout's record files and items (GYOMU: id such as juki, or 業務名)."""
     layout = get_layout(gyomu, version)
     out.print(
@@ -35,3 +40,6 @@ def layouts_show(gyomu: str, version: str) -> None:
     )
     for table in render.layout_tables(layout):
         out.print(table)
+    if codes:
+        for table in render.code_tables(layout):
+            out.print(table)

@@ -1,14 +1,18 @@
 """Pass-to-pass diff: records added / removed / changed by key, findings delta, layout changes.
 
 ``diff_runs`` compares two run folders; ``diff_record_file``, ``findings_delta`` and
-``diff_layouts`` are its parts, usable on frames and Layout objects directly.
+``diff_layouts`` are its parts, usable on frames and Layout objects directly. Besides the
+samples of its JSON form, a RunDiff carries the full lists (``ChangeLists``) of every added,
+removed and changed record, as frames.
 """
 
 from etl.diff.errors import DiffError
 from etl.diff.findings_delta import findings_delta, read_findings_csv
-from etl.diff.frames import diff_record_file
+from etl.diff.frames import diff_record_file, diff_record_file_lists
 from etl.diff.layouts import diff_layouts
 from etl.diff.model import (
+    CHANGED_COLUMNS,
+    ChangeLists,
     ChangeSample,
     CodeRename,
     CodeTableChange,
@@ -32,6 +36,8 @@ from etl.diff.model import (
 from etl.diff.runs import diff_runs, read_manifest, read_output, scan_output, transcode_cp932
 
 __all__ = [
+    "CHANGED_COLUMNS",
+    "ChangeLists",
     "ChangeSample",
     "CodeRename",
     "CodeTableChange",
@@ -54,6 +60,7 @@ __all__ = [
     "SourceCounts",
     "diff_layouts",
     "diff_record_file",
+    "diff_record_file_lists",
     "diff_runs",
     "findings_delta",
     "read_findings_csv",

@@ -14,6 +14,8 @@ import polars as pl
 
 from etl.diff.errors import DiffError
 from etl.diff.model import (
+    CHANGED_COLUMNS,
+    ChangeLists,
     ChangeSample,
     DuplicateKeys,
     FileDiff,
@@ -114,14 +116,19 @@ def _record_samples(record_file: RecordFile, rows: pl.DataFrame) -> tuple[Record
     )
 
 
+def _shown_keys(record_file: RecordFile, prefix: str = "") -> list[pl.Expr]:
+    return [_shown(record_file.item(k), prefix).alias(k) for k in record_file.key]
+
+
 def _changed_detail(
     record_file: RecordFile, old: pl.DataFrame, new: pl.DataFrame, samples: int
-) -> tuple[tuple[ItemChangeCount, ...], tuple[ChangeSample, ...]]:
-    """Per item counts and samples from the changed records of both sides (same keys)."""
+) -> tuple[tuple[ItemChangeCount, ...], tuple[ChangeSample, ...], pl.DataFrame]:
+    """Per item counts, samples and the full list from the changed records (same keys)."""
     names = record_file.item_names
-    if not old.height:
-        return (), ()
     key = list(record_file.key)
+    if not old.height:
+        schema = dict.fromkeys([*key, *CHANGED_COLUMNS], pl.String)
+        return (), (), pl.DataFrame(schema=schema)
     side_by_side = (
         old.select(*key, pl.col(names).name.prefix(_OLD_P))
         .join(new.select(*key, pl.col(names).name.prefix(_NEW_P)), on=key, how="inner")
@@ -132,27 +139,27 @@ def _changed_detail(
     counts = tuple(
         ItemChangeCount(item=n, changed=int(c)) for n, c in zip(names, sums, strict=True) if c
     )
-    if samples <= 0:
-        return counts, ()
-    # the first `samples` records each hold at least one change: enough for `samples` changes
-    head = side_by_side.head(samples).with_columns(pl.int_range(pl.len()).alias("__rank"))
+    ranked = side_by_side.with_columns(pl.int_range(pl.len()).alias("__rank"))
     key_expr = record_key_expr(record_file, _OLD_P).alias("key")
+    item_col, old_col, new_col = CHANGED_COLUMNS
     parts = [
-        head.filter(pl.col(_FLAG + it.name)).select(
+        ranked.filter(pl.col(_FLAG + it.name)).select(
             "__rank",
             pl.lit(pos).alias("__pos"),
             key_expr,
-            pl.lit(it.name).alias("item"),
-            _shown(it, _OLD_P).alias("old"),
-            _shown(it, _NEW_P).alias("new"),
+            *_shown_keys(record_file, _OLD_P),
+            pl.lit(it.name).alias(item_col),
+            _shown(it, _OLD_P).alias(old_col),
+            _shown(it, _NEW_P).alias(new_col),
         )
         for pos, it in enumerate(record_file.items)  # a loop over items, not over records
     ]
-    long = pl.concat(parts).sort("__rank", "__pos").head(samples)
-    return counts, tuple(
-        ChangeSample(key=k, item=i, old=o, new=n)
-        for k, i, o, n in long.select("key", "item", "old", "new").iter_rows()
-    )
+    # records sorted by key, each with at least one change: the first rows are the samples
+    long = pl.concat(parts).sort("__rank", "__pos")
+    del ranked, side_by_side
+    head = long.head(max(samples, 0)).select("key", item_col, old_col, new_col)
+    sample = tuple(ChangeSample(key=k, item=i, old=o, new=n) for k, i, o, n in head.iter_rows())
+    return counts, sample, long.select(*key, item_col, old_col, new_col)
 
 
 def diff_record_file(
@@ -168,6 +175,22 @@ def diff_record_file(
     Both frames hold the RecordFile's items as String columns (extra columns are ignored);
     pass LazyFrames (``pl.scan_csv(path, infer_schema=False)``) to keep memory bounded.
     Records whose key is duplicated on either side are counted and left out (see DuplicateKeys).
+    """
+    return diff_record_file_lists(record_file, old, new, samples=samples, gyomu=gyomu)[0]
+
+
+def diff_record_file_lists(
+    record_file: RecordFile,
+    old: Frame,
+    new: Frame,
+    *,
+    samples: int = 20,
+    gyomu: str = "",
+) -> tuple[FileDiff, ChangeLists]:
+    """``diff_record_file`` and the full lists of added, removed and changed records.
+
+    The lists cost the keys of the added and removed records and one row per changed item,
+    all columnar; the records themselves are still read only for the changed keys.
     """
     old_lf, new_lf = old.lazy(), new.lazy()
     _check_items(record_file, old_lf, "old")
@@ -194,17 +217,20 @@ def diff_record_file(
         (in_old & in_new).sum().alias("both"),
     ).row(0, named=True)
     changed = joined.filter(is_changed).select(key)
-    first = max(samples, 0)
-    added = joined.filter(~in_old).select(key).bottom_k(first, by=key)
-    removed = joined.filter(~in_new).select(key).bottom_k(first, by=key)
+    all_added = joined.filter(~in_old).select(key).sort(key)
+    all_removed = joined.filter(~in_new).select(key).sort(key)
     del joined
+    first = max(samples, 0)
+    added, removed = all_added.head(first), all_removed.head(first)
     # one more scan per side fetches the changed records and the sampled ones together
     old_rows = _pick(record_file, old_lf, pl.concat([changed, removed]))
     new_rows = _pick(record_file, new_lf, pl.concat([changed, added]))
     old_changed = old_rows.join(changed, on=key, how="semi")
     new_changed = new_rows.join(changed, on=key, how="semi")
-    item_counts, change_samples = _changed_detail(record_file, old_changed, new_changed, samples)
-    return FileDiff(
+    item_counts, change_samples, changed_list = _changed_detail(
+        record_file, old_changed, new_changed, samples
+    )
+    diff = FileDiff(
         gyomu=gyomu,
         record_file=record_file.id,
         name=record_file.name,
@@ -226,3 +252,13 @@ def diff_record_file(
         removed_samples=_record_samples(record_file, old_rows.join(removed, on=key, how="semi")),
         changed_samples=change_samples,
     )
+    lists = ChangeLists(
+        gyomu=gyomu,
+        record_file=record_file.id,
+        name=record_file.name,
+        key=record_file.key,
+        added=all_added.select(_shown_keys(record_file)),
+        removed=all_removed.select(_shown_keys(record_file)),
+        changed=changed_list,
+    )
+    return diff, lists

@@ -12,8 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+import polars as pl
+
 # Field metadata: a tuple of (name, value) pairs rendered as a JSON object, not a list of pairs.
 AS_OBJECT = {"json": "object"}
+# Field metadata: frames that are written beside the JSON (full lists), never inside it.
+NOT_IN_JSON = {"json": "skip"}
 
 
 def to_plain(obj: Any) -> Any:
@@ -22,6 +26,8 @@ def to_plain(obj: Any) -> Any:
         out: dict[str, Any] = {}
         for f in fields(obj):
             value = getattr(obj, f.name)
+            if f.metadata.get("json") == "skip":
+                continue
             if f.metadata.get("json") == "object":
                 out[f.name] = {str(k): to_plain(v) for k, v in value}
             else:
@@ -103,6 +109,26 @@ class FileDiff:
     def identical(self) -> bool:
         dup = self.old_duplicates.records + self.new_duplicates.records
         return not (self.added or self.removed or self.changed or dup)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChangeLists:
+    """Every added, removed and changed record of one record file, not only the samples.
+
+    Columnar (polars frames, one row per record or per changed item), values shown as in the
+    samples: sensitive items masked, empty as "". Ordered by key, then item in layout order.
+    """
+
+    gyomu: str
+    record_file: str
+    name: str  # RecordFile name
+    key: tuple[str, ...]  # the key items: the first columns of every frame
+    added: pl.DataFrame  # key items of the records in the new run only
+    removed: pl.DataFrame  # key items of the records in the old run only
+    changed: pl.DataFrame  # key items, 項目, 旧値, 新値: one row per changed item
+
+
+CHANGED_COLUMNS = ("項目", "旧値", "新値")  # after the key items in ChangeLists.changed
 
 
 # --- findings -----------------------------------------------------------------------------
@@ -283,6 +309,8 @@ class RunDiff:
     sources: tuple[SourceCounts, ...]
     outputs: tuple[OutputCounts, ...]
     layouts: tuple[LayoutDiff, ...] = ()  # only when the old run's layouts were given
+    # per record file, in ``files`` order: the full lists (CSV beside diff.json, not in it)
+    lists: tuple[ChangeLists, ...] = field(default=(), metadata=NOT_IN_JSON, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: field order as declared here, plain ints and strings only."""

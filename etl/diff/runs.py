@@ -13,9 +13,10 @@ import polars as pl
 
 from etl.diff.errors import DiffError
 from etl.diff.findings_delta import findings_delta, read_findings_csv
-from etl.diff.frames import diff_record_file
+from etl.diff.frames import diff_record_file_lists
 from etl.diff.layouts import diff_layouts
 from etl.diff.model import (
+    ChangeLists,
     CountPair,
     FileDiff,
     LayoutDiff,
@@ -224,13 +225,15 @@ def diff_runs(
     old_o, new_o = _outputs(old_m), _outputs(new_m)
     order = _file_order(layouts, {*old_o, *new_o})
     files: list[FileDiff] = []
+    lists: list[ChangeLists] = []
     with tempfile.TemporaryDirectory(prefix="chukan-diff-") as tmp:
         for key in order:
             rf = _record_file(layouts, *key)
             scratch = Path(tmp)
             old, old_missing = _side(old_dir, old_o, key, old_info.output_encoding, rf, scratch)
             new, new_missing = _side(new_dir, new_o, key, new_info.output_encoding, rf, scratch)
-            diff = diff_record_file(rf, old, new, samples=samples, gyomu=key[0])
+            diff, full = diff_record_file_lists(rf, old, new, samples=samples, gyomu=key[0])
+            lists.append(full)
             files.append(
                 dataclasses.replace(
                     diff,
@@ -257,6 +260,7 @@ def diff_runs(
         sources=_source_counts(old_m, new_m),
         outputs=_output_counts(old_o, new_o, order),
         layouts=layout_diffs,
+        lists=tuple(lists),
     )
 
 

@@ -202,7 +202,7 @@ def _export_new(
             diff = diff_runs(old_run, stage / RUN, layouts, old_layouts=_layouts(old_run))
             doc = diff.to_dict()
             doc["new_run"]["path"] = str(final / RUN)  # where it will be, not the staging name
-            write_diff_reports(doc, stage / DIFF)
+            write_diff_reports(doc, stage / DIFF, diff.lists)
             summary = DiffSummary.of(diff, previous.n, final / DIFF)
         record = {
             "version": n,

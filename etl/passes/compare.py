@@ -61,5 +61,5 @@ def compare(project: Project, old: RunRecord, new: RunRecord) -> Comparison:
     )
     folder = project.root / "diffs" / f"{old.run_id}__{new.run_id}"
     with staged_dir(folder, replace=True) as stage:
-        write_diff_reports(diff.to_dict(), stage)  # diff.json, diff.html, diff.xlsx
+        write_diff_reports(diff.to_dict(), stage, diff.lists)  # diff.json/html/xlsx + lists
     return Comparison(old, new, diff, folder)

@@ -14,7 +14,7 @@ from etl.extract.base import RECORD_NO, ExtractChunk, empty_filtered, empty_reje
 from etl.extract.control_chars import RULE as RULE_CONTROL
 from etl.extract.control_chars import allowed_controls, control_char_findings
 from etl.extract.encoding import finding
-from etl.extract.profile import FieldType, SourceFile, SourceProfile
+from etl.extract.profile import FieldType, LineBreak, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
 from etl.findings import Severity, concat_findings, empty_findings, finding_exprs
 from etl.load.atomic import sha256_file
@@ -22,6 +22,7 @@ from etl.paths import files_inside
 from etl.text.gaiji import GaijiTable
 
 ProgressFn = Callable[[str, int, int | None], None]  # (label, done, total)
+_LINE_BREAK_BYTES = {LineBreak.NONE: 0, LineBreak.LF: 1, LineBreak.CRLF: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,9 @@ def _reject_findings(rejects: pl.DataFrame, gyomu: str) -> pl.DataFrame:
             item=pl.col("item"),
             value=pl.lit(None),
             message=pl.format(
-                "レコード{}（{}バイト目）を読み取れず除外しました: {}",
+                # byte_offset is 0-based (as in rejects/ and the reason): say so, "n バイト目"
+                # would read as 1-based
+                "レコード{}（ファイル先頭から{}バイトの位置、0起点）を読み取れず除外しました: {}",
                 pl.col("record_no"),
                 pl.col("byte_offset"),
                 pl.col("reason"),
@@ -168,7 +171,10 @@ def _extract_source(
     size = path.stat().st_size
     extractor = get_extractor(profile.format)
     allowed = allowed_controls(source, profile)
-    total = size // source.record_length if source.record_length else None
+    # an estimate from the size: a cut-off last record still counts as one record (rejected),
+    # so round up; the bar is closed with the true count at the end
+    stride = (source.record_length or 0) + _LINE_BREAK_BYTES[source.line_break]
+    total = -(-size // stride) if source.record_length else None
     # hashlib releases the GIL on large buffers: hash the input while it is being decoded.
     text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
     apply = [gaiji.apply(pl.col(n)).alias(n) for n in text_fields] if gaiji is not None else []
@@ -196,6 +202,8 @@ def _extract_source(
             done += chunk.records_in
             if progress:
                 progress(source.name, done, total)
+        if progress:
+            progress(source.name, done, done)
         sha256 = hashing.result()
     records = pl.concat(parts) if parts else pl.DataFrame()
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]

@@ -9,12 +9,14 @@ diff.html, diff.xlsx, diff.json.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from etl.diff import ChangeLists
 from etl.load import write_bytes_atomic
 from etl.report.diff_html import render_diff_html
+from etl.report.diff_lists import write_change_lists
 from etl.report.diff_xlsx import diff_workbook_bytes, write_diff_xlsx
 from etl.report.html import render_html
 from etl.report.json_report import render_json
@@ -52,13 +54,18 @@ def render_diff_json(diff: Mapping[str, Any]) -> bytes:
     return json.dumps(diff, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
 
 
-def write_diff_reports(diff: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
-    """Write diff.html, diff.xlsx and diff.json into ``out_dir``, atomically and owner-only."""
+def write_diff_reports(
+    diff: Mapping[str, Any], out_dir: Path, lists: Sequence[ChangeLists] = ()
+) -> dict[str, Path]:
+    """Write diff.html, diff.xlsx and diff.json into ``out_dir``, atomically and owner-only;
+    with ``lists`` (``RunDiff.lists``) also every added, removed and changed key, as CSV
+    (etl.report.diff_lists) and as full sheets of diff.xlsx."""
     contents = {
         "html": render_diff_html(diff).encode("utf-8"),
-        "xlsx": diff_workbook_bytes(diff),
+        "xlsx": diff_workbook_bytes(diff, lists),
         "json": render_diff_json(diff),
     }
+    write_change_lists(lists, out_dir)
     return {
         kind: write_bytes_atomic(out_dir / DIFF_REPORT_FILES[kind], data).path
         for kind, data in contents.items()
@@ -77,6 +84,7 @@ __all__ = [
     "render_diff_json",
     "render_html",
     "render_json",
+    "write_change_lists",
     "write_diff_reports",
     "write_diff_xlsx",
     "write_reports",

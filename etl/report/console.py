@@ -60,6 +60,29 @@ def layout_tables(layout: Layout) -> list[Table]:
     return tables
 
 
+def code_tables(layout: Layout) -> list[Table]:
+    """The code tables the layout's items use, in the order the items first name them."""
+    used = dict.fromkeys(
+        it.code_table for rf in layout.record_files for it in rf.items if it.code_table
+    )
+    tables = []
+    for table_id in used:
+        code_table = layout.code_tables.get(table_id)
+        if code_table is None:  # the layout loader refuses this; keep the listing honest anyway
+            tables.append(Table(title=f"{table_id}: not in layouts/{layout.version}/codes"))
+            continue
+        users = [f"{rf.id}.{it.name}" for rf in layout.record_files for it in rf.items
+                 if it.code_table == table_id]  # fmt: skip
+        authored = " · authored" if code_table.authored else ""  # not from the official workbook
+        t = Table(title=f"{table_id} {code_table.name}", caption=f"{', '.join(users)}{authored}")
+        t.add_column("code")
+        t.add_column("名称")
+        for code, name in code_table.values.items():
+            t.add_row(code, name)
+        tables.append(t)
+    return tables
+
+
 def frame_table(frame: pl.DataFrame, title: str) -> Table:
     t = Table(title=title)
     for col in frame.columns:
@@ -163,11 +186,11 @@ def progress_display(console: Console) -> Iterator[ProgressFn]:
         tasks: dict[str, TaskID] = {}
 
         def update(label: str, done: int, total: int | None) -> None:
+            # a total is the caller's estimate: never show more done than total ("122/121")
+            shown = max(total, done) if total else done or 1
             if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total if total else done or 1)
-            if not total:
-                bar.update(tasks[label], completed=done or 1)
+                tasks[label] = bar.add_task(label, total=shown)
+            bar.update(tasks[label], completed=done if total else shown, total=shown)
 
         yield update
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from etl.report.html import DASH
-from etl.report.templates.markup import num
+from etl.report.templates.markup import esc, num
 
 Diff = Mapping[str, Any]  # RunDiff.to_dict(), or the same dict read back from diff.json
 
@@ -19,11 +19,13 @@ def delta_html(old: int | None, new: int | None) -> str:
     return f'{side[0]} → {side[1]}<span class="delta {css}">{sign}{num(abs(d))}</span>'
 
 
-def more_note(total: int, shown: int) -> str:
-    """Under a sample table: how many rows were left out (the counts above include them)."""
+def more_note(total: int, shown: int, full_list: str = "") -> str:
+    """Under a sample table: how many rows were left out (the counts above include them) and,
+    for records, the CSV beside the page that lists them all."""
     if total <= shown:
         return ""
+    where = f"全件は同じフォルダの {esc(full_list)} にあります。" if full_list else ""
     return (
         f'<p class="note">先頭 {num(shown)} 件を表示しています。ほか {num(total - shown)} 件'
-        "（件数は上の表に含まれます）。</p>"
+        f"（件数は上の表に含まれます）。{where}</p>"
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from etl.report.diff_html_blocks import Diff, more_note
+from etl.report.diff_lists import list_file
 from etl.report.templates.markup import bar_chart, cell, esc, num, table
 
 CHART_ITEMS = 15  # bars per file; the table beside the chart lists every item
@@ -127,11 +128,13 @@ def _file_detail(i: int, f: Mapping[str, Any]) -> str:
             widths=("22%", "18%", "30%", "30%"),
         )  # fmt: skip
         total = sum(int(c["changed"]) for c in f["item_changes"])
-        parts.append(f"<h4>変更のサンプル</h4>{body}{more_note(total, len(changes))}")
+        full = list_file("changed", f["gyomu"], f["record_file"])
+        parts.append(f"<h4>変更のサンプル</h4>{body}{more_note(total, len(changes), full)}")
     for key, label in (("added", "追加"), ("removed", "削除")):
         samples = f[f"{key}_samples"]
         if samples:
-            more = more_note(int(f[key]), len(samples))
+            full = list_file(key, f["gyomu"], f["record_file"])
+            more = more_note(int(f[key]), len(samples), full)
             parts.append(f"<h4>{label}のサンプル</h4>{_sample_rows(samples)}{more}")
     return (
         f'<details class="file" id="file-{i}"{"" if identical else " open"}><summary>'

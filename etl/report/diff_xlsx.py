@@ -1,21 +1,27 @@
 """The pass-to-pass diff as an Excel workbook staff can filter: 概要, 変更件数, 変更サンプル,
-不備の増減, 件数の比較. Built from ``RunDiff.to_dict()`` in memory; the same diff gives the same
-bytes (the workbook's date is the new run's own timestamp).
+追加一覧, 削除一覧, 変更一覧 (every record, from the diff's ChangeLists), 不備の増減, 件数の比較.
+Built from ``RunDiff.to_dict()`` and the lists; the same diff gives the same bytes (the
+workbook's date is the new run's own timestamp). Rows are streamed to a scratch file
+(xlsxwriter's constant_memory), so a list of millions of keys does not sit in memory as cells.
 """
 
 from __future__ import annotations
 
-import io
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
+from etl.diff import CHANGED_COLUMNS, ChangeLists
+from etl.findings import KEY_SEPARATOR
 from etl.load import write_bytes_atomic
 from etl.report.diff_html import run_label
 from etl.report.diff_html_findings import FINDING_KINDS
+from etl.report.diff_lists import list_file_name
 from etl.report.html import PASS_LABELS
 from etl.report.model import SEVERITY_LABELS
 from etl.report.xlsx import MAX_CELL
@@ -26,6 +32,9 @@ SAMPLE_HEADERS = ("業務", "ファイル", "名称", "区分", "キー", "項�
 FINDING_HEADERS = ("区分", "ルール", "重大度", "業務", "ファイル", "レコード番号", "キー", "項目",
                    "値", "内容")  # fmt: skip
 COUNT_HEADERS = ("区分", "業務", "ファイル", "件数", "旧", "新", "増減")
+KEY_HEADERS = ("業務", "ファイル", "名称", "キー")
+LIST_SHEETS = (("added", "追加一覧"), ("removed", "削除一覧"), ("changed", "変更一覧"))
+EXCEL_ROWS = 1_048_576  # rows of a worksheet, the header included
 
 
 def _created(diff: Diff) -> datetime:
@@ -43,11 +52,12 @@ def _text(value: object) -> object:
 class _DiffBook:
     """Workbook, formats and the filterable-list writer of the diff workbook."""
 
-    def __init__(self, buffer: io.BytesIO, diff: Diff) -> None:
+    def __init__(self, path: Path, diff: Diff) -> None:
         # Values are data: never let a leading "=" or "http" turn into a formula or a link.
-        options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+        options = {"constant_memory": True, "tmpdir": str(path.parent),
+                   "strings_to_formulas": False, "strings_to_urls": False,
                    "strings_to_numbers": False}  # fmt: skip
-        self.wb: Any = xlsxwriter.Workbook(buffer, options)
+        self.wb: Any = xlsxwriter.Workbook(str(path), options)
         self.wb.set_properties(
             {"title": "パス間差分レポート", "author": "chukan-etl", "created": _created(diff)}
         )
@@ -55,12 +65,30 @@ class _DiffBook:
         self.title = self.wb.add_format({"bold": True, "font_size": 14})
         self.bold = self.wb.add_format({"bold": True})
 
-    def rows(self, ws: Any, row: int, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        """Header + rows from ``row``; returns the last row written (cell by cell: xlsxwriter)."""
+    def rows(
+        self,
+        ws: Any,
+        row: int,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        overflow: str = "",
+    ) -> int:
+        """Header + rows from ``row``; returns the last row written (cell by cell: xlsxwriter).
+
+        A sheet holds EXCEL_ROWS rows: past them, one last row says how many were left out
+        and where they are (``overflow``, which names the CSV).
+        """
         ws.write_row(row, 0, headers, self.head)
+        left_out = 0
         for r in rows:
+            if row + 2 >= EXCEL_ROWS:
+                left_out += 1
+                continue
             row += 1
             ws.write_row(row, 0, ["" if v is None else _text(v) for v in r])
+        if left_out:
+            row += 1
+            ws.write(row, 0, f"以降の{left_out:,}件はシートに収まりません: {overflow}", self.bold)
         return row
 
     def listing(
@@ -69,12 +97,13 @@ class _DiffBook:
         headers: Sequence[str],
         rows: Iterable[Sequence[Any]],
         widths: Sequence[int],
+        overflow: str = "",
     ) -> None:
         """A sheet holding one filterable list: frozen header row, autofilter."""
         ws = self.wb.add_worksheet(name)
         for col, width in enumerate(widths):
             ws.set_column(col, col, width)
-        last = self.rows(ws, 0, headers, rows)
+        last = self.rows(ws, 0, headers, rows, overflow)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(last, 1), len(headers) - 1)
 
@@ -127,6 +156,17 @@ def _samples(diff: Diff) -> Iterable[tuple[Any, ...]]:
                     yield (*where, label, s["key"], item, old, new)
 
 
+def _list_rows(lists: Sequence[ChangeLists], kind: str) -> Iterable[tuple[Any, ...]]:
+    """Every record (or changed item) of one kind, the key joined like a finding's key."""
+    for one in lists:
+        frame: pl.DataFrame = getattr(one, kind)
+        where = (one.gyomu, one.record_file, one.name)
+        rest = list(CHANGED_COLUMNS) if kind == "changed" else []
+        keyed = frame.select(pl.concat_str(list(one.key), separator=KEY_SEPARATOR), *rest)
+        for row in keyed.iter_rows():  # xlsxwriter writes cell by cell anyway
+            yield (*where, *row)
+
+
 def _findings(diff: Diff) -> Iterable[tuple[Any, ...]]:
     fd = diff["findings"]
     for key, label, _ in FINDING_KINDS:
@@ -154,20 +194,27 @@ def _counts(diff: Diff) -> Iterable[tuple[Any, ...]]:
                        r["count"])  # fmt: skip
 
 
-def diff_workbook_bytes(diff: Diff) -> bytes:
-    buffer = io.BytesIO()
-    book = _DiffBook(buffer, diff)
-    _overview(book, diff)
-    changes = ((f["gyomu"], f["record_file"], f["name"], c["item"], c["changed"])
-               for f in diff["files"] for c in f["item_changes"])  # fmt: skip
-    book.listing("変更件数", CHANGE_HEADERS, changes, (10, 12, 18, 20, 10))
-    book.listing("変更サンプル", SAMPLE_HEADERS, _samples(diff), (10, 12, 18, 8, 20, 18, 24, 24))
-    book.listing("不備の増減", FINDING_HEADERS, _findings(diff),
-                 (8, 24, 8, 8, 10, 12, 20, 14, 20, 70))  # fmt: skip
-    book.listing("件数の比較", COUNT_HEADERS, _counts(diff), (14, 10, 12, 36, 10, 10, 10))
-    book.wb.close()
-    return buffer.getvalue()
+def diff_workbook_bytes(diff: Diff, lists: Sequence[ChangeLists] = ()) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="chukan-diff-xlsx-") as tmp:
+        path = Path(tmp) / "diff.xlsx"
+        book = _DiffBook(path, diff)
+        _overview(book, diff)
+        changes = ((f["gyomu"], f["record_file"], f["name"], c["item"], c["changed"])
+                   for f in diff["files"] for c in f["item_changes"])  # fmt: skip
+        book.listing("変更件数", CHANGE_HEADERS, changes, (10, 12, 18, 20, 10))
+        book.listing("変更サンプル", SAMPLE_HEADERS, _samples(diff),
+                     (10, 12, 18, 8, 20, 18, 24, 24))  # fmt: skip
+        for kind, sheet in LIST_SHEETS:
+            headers = (*KEY_HEADERS, *CHANGED_COLUMNS) if kind == "changed" else KEY_HEADERS
+            csvs = "、".join(list_file_name(kind, one) for one in lists)
+            book.listing(sheet, headers, _list_rows(lists, kind), (10, 12, 18, 24, 18, 24, 24),
+                         overflow=f"全件は {csvs} にあります")  # fmt: skip
+        book.listing("不備の増減", FINDING_HEADERS, _findings(diff),
+                     (8, 24, 8, 8, 10, 12, 20, 14, 20, 70))  # fmt: skip
+        book.listing("件数の比較", COUNT_HEADERS, _counts(diff), (14, 10, 12, 36, 10, 10, 10))
+        book.wb.close()
+        return path.read_bytes()
 
 
-def write_diff_xlsx(diff: Diff, path: Path) -> None:
-    write_bytes_atomic(path, diff_workbook_bytes(diff))
+def write_diff_xlsx(diff: Diff, path: Path, lists: Sequence[ChangeLists] = ()) -> None:
+    write_bytes_atomic(path, diff_workbook_bytes(diff, lists))

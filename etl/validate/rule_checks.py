@@ -24,6 +24,7 @@ from etl.findings import (
 from etl.layout.model import ItemType, Layout, RecordFile
 from etl.validate.checks import RECORD_NO
 from etl.validate.rules import (
+    CheckDigit,
     Compare,
     CompareOp,
     ExactlyOne,
@@ -190,6 +191,31 @@ def _required_if(
     return concat_findings(parts)
 
 
+def _check_digit(
+    rule: CheckDigit, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
+) -> pl.DataFrame:
+    # Values that are not all digits are schema.type findings already; every all-digit value
+    # of another length, or whose last digit is not the check digit, is one of this rule.
+    text = pl.col(rule.item).cast(pl.String)
+    digits = text.str.contains(r"^[0-9]+$")
+    number = text.cast(pl.Int64, strict=False)  # ≤ 18 digits fit; longer ones fail on length
+    weighted = pl.sum_horizontal(
+        (number // 10**position % 10) * weight
+        for position, weight in enumerate(rule.weights, start=1)  # a loop over digits, not rows
+    )
+    remainder = weighted % rule.modulus
+    expected = (
+        pl.when(remainder.is_in(list(rule.zero_remainders)))
+        .then(pl.lit(0, pl.Int64))
+        .otherwise(rule.modulus - remainder)
+    )
+    wrong = (
+        pl.when(text.str.len_bytes() != rule.length).then(True).otherwise(number % 10 != expected)
+    )
+    rows = frame.filter(digits & wrong)  # null (no value) is dropped by filter: passes
+    return _row_findings(rule, layout, record_file, rows, [rule.item])
+
+
 def _run(
     rule: Rule, layout: Layout, record_file: RecordFile, frame: pl.DataFrame, targets: Others
 ) -> pl.DataFrame:
@@ -204,6 +230,8 @@ def _run(
             return _unique(rule, layout, record_file, frame)
         case RequiredIf():
             return _required_if(rule, layout, record_file, frame)
+        case CheckDigit():
+            return _check_digit(rule, layout, record_file, frame)
     raise TypeError(rule)  # pragma: no cover - every kind is matched above
 
 

@@ -97,6 +97,23 @@ class RequiredIf(Rule):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckDigit(Rule):
+    """``item`` is ``length`` digits whose last one is a weighted-sum check digit.
+
+    The sum runs over the digits before the check digit, ``weights[0]`` for the nearest one
+    (the standard's P1, counted from the right); the check digit is ``modulus - Σ mod modulus``,
+    or 0 when the remainder is one of ``zero_remainders``. The numbers' rules are statutory
+    data, so they live in the validator file, not here.
+    """
+
+    item: str
+    length: int
+    weights: tuple[int, ...]
+    modulus: int
+    zero_remainders: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     """The rules of one layout and the file they came from (None: no rule file)."""
 
@@ -178,6 +195,33 @@ def _required_if(s: _Spec, base: dict[str, Any]) -> Rule:
     return RequiredIf(**base, when=s.where_("when"), then=s.names("then"))
 
 
+def _integers(s: _Spec, key: str) -> tuple[int, ...]:
+    value = s.raw.get(key)
+    if not isinstance(value, list) or not all(type(v) is int and v >= 0 for v in value):
+        raise s.fail(f"'{key}' must be a list of non-negative integers")
+    return tuple(value)
+
+
+def _check_digit(s: _Spec, base: dict[str, Any]) -> Rule:
+    length, modulus = s.raw.get("length"), s.raw.get("modulus")
+    if type(length) is not int or length < 2 or type(modulus) is not int or modulus < 2:
+        raise s.fail("'length' and 'modulus' must be integers of at least 2")
+    if length > 18:  # the check computes on 64-bit integers
+        raise s.fail(f"'length' {length} is more than 18 digits")
+    weights, zeros = _integers(s, "weights"), _integers(s, "zero_remainders")
+    if len(weights) != length - 1:
+        raise s.fail(f"'weights' needs {length - 1} values, one per digit before the check digit")
+    # every remainder must give one digit, or no value could ever pass
+    impossible = [r for r in range(modulus) if r not in zeros and not 0 <= modulus - r <= 9]
+    if impossible:
+        raise s.fail(
+            f"remainders {impossible} give no single check digit: list them in zero_remainders"
+        )
+    item = s.text("item")
+    return CheckDigit(**base, item=item, length=length, weights=weights, modulus=modulus,
+                      zero_remainders=zeros)  # fmt: skip
+
+
 # kind -> (reader, keys the kind adds to the common ones)
 _KINDS: dict[str, tuple[Callable[[_Spec, dict[str, Any]], Rule], set[str]]] = {
     "exactly_one": (_exactly_one, {"group_by", "where"}),
@@ -185,6 +229,7 @@ _KINDS: dict[str, tuple[Callable[[_Spec, dict[str, Any]], Rule], set[str]]] = {
     "exists_in": (_exists_in, {"items", "target"}),
     "unique": (_unique, {"items"}),
     "required_if": (_required_if, {"when", "then"}),
+    "check_digit": (_check_digit, {"item", "length", "weights", "modulus", "zero_remainders"}),
 }
 _COMMON = {"id", "kind", "severity", "file", "message"}
 
@@ -265,6 +310,8 @@ def _items_of(rule: Rule) -> list[str]:
             return list(rule.items)
         case RequiredIf():
             return [rule.when.item, *rule.then]
+        case CheckDigit():
+            return [rule.item]
     raise TypeError(rule)  # pragma: no cover - every kind is matched above
 
 
@@ -282,6 +329,8 @@ def check_rules(rules: RuleSet, layout: Layout) -> None:
         missing = [n for n in _items_of(rule) if n not in record_file.item_names]
         if missing:
             raise RuleError(where, f"rule {rule.id}: {rule.file} has no items {missing}")
+        if isinstance(rule, CheckDigit) and record_file.item(rule.item).type is not ItemType.DIGITS:
+            raise RuleError(where, f"rule {rule.id}: check_digit needs a digits item")
         if isinstance(rule, Compare) and rule.op not in (CompareOp.EQ, CompareOp.NE):
             types = {record_file.item(rule.left).type, record_file.item(rule.right).type}
             if len(types) != 1 or not types <= _ORDERED_TYPES:

@@ -85,6 +85,9 @@ def test_finds_exactly_the_edits(run_diff: RunDiff) -> None:
         (RENAMED.decode(), "氏名", "竹井　春代", "竹井　秋代")
     ]
     assert [(c.item, c.changed) for c in jumin.item_changes] == [("氏名", 1)]
+    full = next(x for x in run_diff.lists if x.record_file == "jumin")
+    assert full.removed["宛名番号"].to_list() == [DELETED.decode()]
+    assert full.changed.rows() == [(RENAMED.decode(), "氏名", "竹井　春代", "竹井　秋代")]
     for other in ("inkan", "inkan"), ("juki", "setai"), ("kokunen", "kokunen"):
         assert files[other].identical, other
 
@@ -92,7 +95,7 @@ def test_finds_exactly_the_edits(run_diff: RunDiff) -> None:
 def test_findings_delta_and_counts(run_diff: RunDiff) -> None:
     f = run_diff.findings
     assert (f.fixed, f.new) == (0, 1)
-    assert f.persisting == f.old_total == 11  # record numbers moved; identities did not
+    assert f.persisting == f.old_total == 15  # record numbers moved; identities did not
     (new,) = f.new_samples
     assert (new.rule, new.item, new.value) == ("inkan.person_in_juki", "宛名番号", DELETED.decode())
     src = {s.name: s for s in run_diff.sources}["jumin"]
@@ -126,6 +129,12 @@ def test_a_file_in_one_run_only_is_all_added_or_removed(
     assert (inkan.in_old, inkan.in_new) == (True, False)
     assert (inkan.removed, inkan.added, inkan.new_records) == (70, 0, 0)
     assert len(inkan.removed_samples) == 2
+    lists = next(x for x in d.lists if x.record_file == "inkan")
+    assert lists.removed.height == 70 and lists.added.height == 0  # every key, not the samples
+    assert lists.removed["印鑑登録番号"].is_sorted()
+    assert [(x.gyomu, x.record_file) for x in d.lists] == [
+        (f.gyomu, f.record_file) for f in d.files
+    ]
     assert next(o for o in d.outputs if o.record_file == "inkan").written.new is None
     back = diff_runs(juki_only, old, load_layouts())
     assert next(f for f in back.files if f.record_file == "inkan").added == 70

@@ -290,7 +290,9 @@ def test_failed_write_inside_the_run_removes_the_stage(
 
     monkeypatch.setattr(os, "replace", full_disk)
     out = tmp_path / "out"
-    _assert_input_error(_run("vendor-a", dump_a, out), f"{out}/manifest.json: cannot write: No space left")
+    _assert_input_error(
+        _run("vendor-a", dump_a, out), f"{out}/manifest.json: cannot write: No space left"
+    )
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
 
 

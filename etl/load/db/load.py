@@ -19,8 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import polars as pl
+
+from etl.errors import ChukanError
 from etl.layout import Layout
-from etl.load.db.errors import LoadError, refused
+from etl.load.db.errors import LoadError, is_duplicate_key, refused
 from etl.load.db.reconcile import (
     Controls,
     LoadedTable,
@@ -34,6 +37,8 @@ from etl.load.db.run import FileToLoad, RunToLoad, check_header, read_run
 from etl.load.db.schema import loads_table, loads_table_ddl, quote_ident, quote_literal
 from etl.load.db.session import Session
 from etl.load.db.target import Engine, Target, parse_target
+from etl.pipeline.manifest import read_findings
+from etl.validate.checks import SchemaRule
 
 if TYPE_CHECKING:
     from etl.load.db.duckdb_engine import DuckDBSession
@@ -65,7 +70,11 @@ def _postgres(
         raise
     except refusals as exc:
         _rollback_quietly(session)
-        raise refused(tgt.display, exc, table=None, relax_not_null=relax) from None
+        dup = _file_with_duplicate_keys(run) if is_duplicate_key(exc) else None
+        spec, path = (dup.table, dup.path) if dup else (None, None)
+        raise refused(
+            tgt.display, exc, table=None, relax_not_null=relax, spec=spec, path=path
+        ) from None
     finally:
         # committed: nothing is left; else the staging tables (personal data) go now
         with suppress(*session.errors):
@@ -81,7 +90,7 @@ def _duckdb(
     session = DuckDBSession(tgt)
     controls = controls_by_table(run)
     refusals: tuple[type[Exception], ...] = (*session.errors, OSError, UnicodeDecodeError)
-    current: str | None = None
+    current: FileToLoad | None = None
     try:
         session.begin()
         if schema:
@@ -89,11 +98,11 @@ def _duckdb(
         session.execute(loads_table_ddl(schema, tgt.engine))
         loaded = []
         for f in run.files:
-            current = f.table.name
-            say(f"load {current}")
-            table = _duckdb_table(session, f, controls.get(current, Controls()), run, relax)
+            current, name = f, f.table.name
+            say(f"load {name}")
+            table = _duckdb_table(session, f, controls.get(name, Controls()), run, relax)
             loaded.append(table)
-            say(f"loaded {current} {table.scan.rows}")
+            say(f"loaded {name} {table.scan.rows}")
         current = None
         return _finish(session, Engine.DUCKDB, run, loaded, say)
     except LoadError:
@@ -102,9 +111,29 @@ def _duckdb(
     except refusals as exc:
         # the engine refused the data (constraint, type, I/O): nothing was loaded
         _rollback_quietly(session)
-        raise refused(tgt.display, exc, table=current, relax_not_null=relax) from None
+        if current is None and is_duplicate_key(exc):
+            current = _file_with_duplicate_keys(run)  # DuckDB checks keys at commit
+        spec, path = (current.table, current.path) if current else (None, None)
+        raise refused(
+            tgt.display, exc, table=None, relax_not_null=relax, spec=spec, path=path
+        ) from None
     finally:
         session.close()
+
+
+def _file_with_duplicate_keys(run: RunToLoad) -> FileToLoad | None:
+    """The first file the run's findings report shared keys in (schema.key_unique), if any:
+    which file a refused primary key belongs to when the engine does not say."""
+    name = str(run.manifest.get("findings", {}).get("file", "findings.csv"))
+    try:
+        findings = read_findings(run.run_dir / name)
+    except (ChukanError, pl.exceptions.PolarsError):
+        return None
+    dup = findings.filter(pl.col("rule") == SchemaRule.KEY_UNIQUE).select("gyomu", "file")
+    found = set(dup.unique().iter_rows())
+    return next(
+        (f for f in run.files if (f.table.layout.id, f.table.record_file.id) in found), None
+    )
 
 
 def _duckdb_table(

@@ -236,4 +236,7 @@ def _refused(target: Target, exc: BaseException, task: _Task, relax: bool) -> Lo
     if task.chunk is not None and task.chunk.start:
         before = lines_before(task.table.fd, task.chunk.start)
         reason = re.sub(r", line (\d+)", lambda m: f", line {int(m[1]) + before}", reason)
-    return refused(target.display, exc, table=spec.name, relax_not_null=relax, reason=reason)
+    return refused(
+        target.display, exc, table=spec.name, relax_not_null=relax, reason=reason, spec=spec,
+        path=task.table.file.path,
+    )  # fmt: skip
