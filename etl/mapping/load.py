@@ -363,7 +363,7 @@ def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
     if len(data) > MAX_CODE_TABLE_BYTES:
         raise MappingError(path, f"code table is larger than {MAX_CODE_TABLE_BYTES >> 20} MiB")
     text = decode_utf8(path, data, what="code table")
-    rows = csv.reader(io.StringIO(text, newline=""))
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
     table: dict[str, str] = {}
     first_line: dict[str, int] = {}
     try:
