@@ -586,7 +586,7 @@ def test_mangled_spec_text_is_a_mapping_or_a_config_error(
         assert isinstance(exc, ConfigError) and exc.exit_code == 2
 
 
-# --- the date policy: reject (default) or keep_empty ------------------------------------------------
+# --- the date policy: reject (default) or keep_empty ---------------------------------------
 
 PEOPLE = (
     Item("宛名番号", ItemType.DIGITS, 15, required=True),
@@ -777,7 +777,7 @@ def test_rejected_records_are_counted_in_the_run(tmp_path: Path) -> None:
     assert not result.manifest["reconciliation"]["unexplained"]
 
 
-# --- group_by: 世帯 from a person-only file ----------------------------------------------------------
+# --- group_by: 世帯 from a person-only file ----------------------------------------------
 
 
 def _household_spec(**extra: Any) -> dict[str, Any]:
