@@ -838,3 +838,27 @@ def test_group_by_order_is_deterministic(tmp_path: Path) -> None:
     first = _map(tmp_path, _household_spec()).frame
     for _ in range(3):
         assert _map(tmp_path, _household_spec()).frame.equals(first)
+
+
+def test_docs_example_derives_setai_from_jumin(tmp_path: Path) -> None:
+    """docs/mapping-spec.md's group_by example on the bundled sample: 世帯情報 from 住民 only."""
+    doc = (Path(__file__).parents[2] / "docs" / "mapping-spec.md").read_text("utf-8")
+    example = doc.split("## Aggregation")[1].split("```yaml\n")[1].split("```")[0]
+    folder = tmp_path / "vendor"
+    shutil.copytree(VENDOR_A, folder)
+    spec = yaml.safe_load((folder / "juki.yaml").read_text("utf-8"))
+    spec["record_files"]["setai"] = yaml.safe_load(example)["record_files"]["setai"]
+    _write(folder, spec)
+    result = run_job(
+        JobOptions(vendor_folder=folder, dump_dir=SAMPLE_A, out_dir=tmp_path / "o", gyomu=("juki",))
+    )
+    by_file = {o["record_file"]: o for o in result.manifest["outputs"]}
+    jumin, setai = by_file["jumin"], by_file["setai"]
+    assert setai["source"] == "jumin" and setai["balanced"] is True
+    assert setai["source_data_records"] == setai["aggregated_records"] + sum(
+        setai["filtered"].values()
+    )
+    assert setai["aggregated_records"] == jumin["written"]
+    written = next(mt for _, mt, _ in result.targets if mt.record_file.id == "setai").frame
+    assert written.height == setai["written"] == written["世帯番号"].n_unique()
+    assert written["世帯員数"].cast(pl.Int64).sum() == jumin["written"]
