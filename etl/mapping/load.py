@@ -342,8 +342,7 @@ def _tables(doc: Document, tables: dict[str, _Table]) -> dict[str, dict[str, str
             raise doc.error(at, "a table needs exactly one of 'file' or 'inline'")
         if t.inline is not None:
             out[name] = dict(t.inline)
-        else:
-            assert t.file is not None
+        elif t.file is not None:
             out[name] = read_code_table(doc, t.file, (*at, "file"))
     return out
 
@@ -357,7 +356,11 @@ def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
         )
     folder = doc.path.parent
     path = folder / rel
-    if not path.resolve().is_relative_to(folder.resolve()):
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11)
+        raise doc.error(at, f"{file!r} cannot be resolved: {exc}") from None
+    if not inside:
         raise doc.error(at, f"{file!r} leaves the vendor folder (through a symbolic link)")
     data = read_config_bytes(path, what="code table")
     if len(data) > MAX_CODE_TABLE_BYTES:
