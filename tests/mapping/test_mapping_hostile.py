@@ -762,9 +762,14 @@ def test_rejected_records_are_counted_in_the_run(tmp_path: Path) -> None:
     shutil.copytree(VENDOR_A, folder)
     spec = folder / "juki.yaml"
     spec.write_text(spec.read_text("utf-8").replace("keep_empty", "reject"), "utf-8")
-    result = run_job(
-        JobOptions(vendor_folder=folder, dump_dir=SAMPLE_A, out_dir=tmp_path / "o", gyomu=("juki",))
+    options = JobOptions(
+        vendor_folder=folder,
+        dump_dir=SAMPLE_A,
+        out_dir=tmp_path / "o",
+        gyomu=("juki",),
+        chunk_records=50,  # jumin is mapped chunk by chunk: the rejects of each chunk add up
     )
+    result = run_job(options)
     jumin = next(o for o in result.manifest["outputs"] if o["record_file"] == "jumin")
     assert jumin["rejected"] == {"住定日: 存在しない日付": 1, "生年月日: 存在しない日付": 1}
     assert jumin["source_data_records"] == (
