@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from etl.config import KeyPath, StrictModel, format_key_path
+from etl.config import KeyPath, StrictModel
 from etl.mapping.errors import MappingError
 
 MAX_EXPR_DEPTH = 16  # concat inside concat, all/any/not inside each other
@@ -234,5 +234,4 @@ __all__ = [
     "TargetSpec",
     "WarekiArgs",
     "WidthArgs",
-    "format_key_path",
 ]

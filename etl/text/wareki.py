@@ -3,7 +3,8 @@
 The era table is data (layouts/eras.yaml): era dates and 年号コード values never live in code.
 An impossible date (平成31年2月30日), a date outside its era (平成31年5月1日) or a 明治 date
 before 1873-01-01 (lunisolar calendar) is rejected: WarekiError for the scalar functions, null
-for the vectorised ones (the mapping stage turns those nulls into findings).
+for the vectorised ones (the mapping stage rejects the record or keeps it empty, as the spec's
+``on_invalid`` says, with a finding that tells an unknown era code from a day that does not exist).
 """
 
 from __future__ import annotations
