@@ -7,6 +7,10 @@ so the CLI (the only place that catches broadly) can print where things went wro
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # defined beside the mapping code: it is a ConfigError (etl.config)
+    from etl.mapping.errors import MappingError as MappingError
 
 
 class ChukanError(Exception):
@@ -73,17 +77,6 @@ class UnknownExtractor(ChukanError):
         super().__init__(f"unknown extractor {name!r}; known: {', '.join(sorted(known)) or 'none'}")
 
 
-class MappingError(ChukanError):
-    """A mapping spec is malformed: names the spec file and, where known, the place in it."""
-
-    def __init__(self, path: Path | str, reason: str, *, where: str | None = None) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        self.where = where
-        loc = f" [{where}]" if where else ""
-        super().__init__(f"{self.path}{loc}: {reason}")
-
-
 class RuleError(ChukanError):
     """A validator rule file is malformed."""
 
@@ -95,3 +88,13 @@ class RuleError(ChukanError):
 
 class WriteError(ChukanError):
     """An output could not be written."""
+
+
+def __getattr__(name: str) -> object:
+    # MappingError subclasses etl.config.ConfigError, which builds on ChukanError above, so it
+    # cannot be defined here without an import cycle; it is re-exported on first use instead.
+    if name == "MappingError":
+        from etl.mapping.errors import MappingError
+
+        return MappingError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

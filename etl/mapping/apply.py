@@ -1,12 +1,14 @@
-"""Run a compiled target over extracted source frames: join lookups, filter, select, check.
+"""Run a compiled target over extracted source frames: join lookups, filter, group, select, check.
 
 Output frame: ``_record_no``, ``_source`` and one String column per item, in layout order.
-Every primary record is either in the output or in ``filtered`` with the filter's reason.
+Every primary record is in the output (or, on a group_by record file, in a written group), in
+``filtered`` with the filter's reason, or in ``rejected`` with the reason of an item whose
+``on_invalid: reject`` it failed: ``source_records = written (records) + filtered + rejected``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -28,6 +30,13 @@ from etl.text.gaiji import has_pua, pua_chars, pua_code
 SOURCE_COL = "_source"
 ITEM_PREFIX = "_item:"
 REASON_COL = "_filter_reason"
+REJECT_COL = "_reject_reason"
+# columns of a grouped frame: its records' numbers and byte offsets, and how many there are
+MEMBERS, MEMBER_OFFSETS, GROUP_SIZE = "_members", "_member_offsets", "_group_size"
+
+
+def _no_records() -> pl.DataFrame:
+    return pl.DataFrame(schema=FILTER_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,21 @@ class MappedTarget:
     # control totals read from every primary record (before filters): _record_no, _ctl<i>
     control_values: pl.DataFrame
     controls: tuple[tuple[str, str], ...]  # (kind, 項目名) of each _ctl<i>
+    # records refused by an item's `on_invalid: reject` (FILTER_SCHEMA, reason per item)
+    rejected: pl.DataFrame = field(default_factory=_no_records)
+    # group_by record files: the input records folded into the written rows (None otherwise)
+    aggregated: int | None = None
+
+    @property
+    def written_records(self) -> int:
+        """Input records that the written rows stand for."""
+        return self.frame.height if self.aggregated is None else self.aggregated
+
+    @property
+    def balanced(self) -> bool:
+        """Every offered record is written, filtered or rejected, exactly once."""
+        accounted = self.written_records + self.filtered.height + self.rejected.height
+        return self.source_records == accounted
 
 
 def _join_lookup(
@@ -135,6 +159,41 @@ def _gaiji_findings(
     return frames
 
 
+def _group(kept: pl.DataFrame, target: CompiledTarget) -> pl.DataFrame:
+    """One row per distinct group_by value, in order of first appearance (deterministic)."""
+    return kept.group_by(list(target.group_by), maintain_order=True).agg(
+        *[expr.alias(name) for name, expr in target.aggregates],
+        pl.col(RECORD_NO).first(),
+        pl.col(RECORD_NO).alias(MEMBERS),
+        pl.col(BYTE_OFFSET).alias(MEMBER_OFFSETS),
+        pl.len().alias(GROUP_SIZE),
+    )
+
+
+def _reject(
+    wide: pl.DataFrame, target: CompiledTarget, reasons: list[tuple[str, str]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split off the rows a rejecting check flagged ((problem column, reason), first wins)."""
+    if not reasons:
+        return wide, _no_records()
+    reason = pl.lit(None, dtype=pl.String)
+    for column, why in reversed(reasons):
+        reason = pl.when(pl.col(column)).then(pl.lit(why)).otherwise(reason)
+    tagged = wide.with_columns(reason.alias(REJECT_COL))
+    bad = tagged.filter(pl.col(REJECT_COL).is_not_null())
+    if target.group_by:  # a rejected group rejects each of its records
+        bad = bad.select(
+            pl.col(MEMBERS).alias(RECORD_NO), pl.col(MEMBER_OFFSETS).alias(BYTE_OFFSET), REJECT_COL
+        ).explode(RECORD_NO, BYTE_OFFSET)
+    rejected = bad.select(
+        source=pl.lit(target.source),
+        record_no=pl.col(RECORD_NO),
+        byte_offset=pl.col(BYTE_OFFSET),
+        reason=pl.col(REJECT_COL),
+    )
+    return tagged.filter(pl.col(REJECT_COL).is_null()).drop(REJECT_COL), rejected
+
+
 def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: str) -> MappedTarget:
     primary = frames[target.source]
     finding_frames: list[pl.DataFrame] = []
@@ -145,6 +204,8 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
         pl.col(RECORD_NO), *[c.source.alias(f"_ctl{i}") for i, c in enumerate(target.controls)]
     )
     kept, filtered = _filter(primary, target)
+    if target.group_by:
+        kept = _group(kept, target)
 
     rf = target.record_file
     for _, comp in target.items:
@@ -178,6 +239,12 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
                 )
             )
         )
+    reasons = [(f"_p{i}", chk.reject) for i, (_, chk) in enumerate(checks) if chk.reject]
+    wide, rejected = _reject(wide, target, reasons)
+    if rejected.height:  # rejected records reach neither side of a control total
+        control_values = control_values.filter(
+            ~pl.col(RECORD_NO).is_in(rejected["record_no"].implode())
+        )
     out = wide.select(
         pl.col(RECORD_NO),
         pl.lit(target.source).alias(SOURCE_COL),
@@ -187,8 +254,18 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
     finding_frames += _gaiji_findings(out, target, gyomu, key)
     findings = concat_findings(finding_frames)
     controls = tuple((c.kind, c.item.name) for c in target.controls)
+    aggregated = int(wide[GROUP_SIZE].sum()) if target.group_by else None
     return MappedTarget(
-        rf, target.source, primary.height, out, filtered, findings, control_values, controls
+        rf,
+        target.source,
+        primary.height,
+        out,
+        filtered,
+        findings,
+        control_values,
+        controls,
+        rejected,
+        aggregated,
     )
 
 
@@ -205,6 +282,9 @@ def record_keys(
         frame, _ = _join_lookup(frame, lk, frames[lk.source], "")
     for item, comp in target.items:
         if item.name in rf.key:
+            if comp.aggregates:  # a key made from a whole group: no single record has it
+                frame = frame.with_columns(pl.lit(None, pl.String).alias(ITEM_PREFIX + item.name))
+                continue
             for name, expr in comp.stages:
                 frame = frame.with_columns(expr.alias(name))
             frame = frame.with_columns(comp.expr.alias(ITEM_PREFIX + item.name))
@@ -214,8 +294,10 @@ def record_keys(
 
 
 def merge_mapped(parts: list[MappedTarget]) -> MappedTarget:
-    """One MappedTarget from the same target mapped chunk by chunk (every step is per row)."""
+    """One MappedTarget from the same target mapped chunk by chunk (every step is per row:
+    only targets that are ``per_record``, never a group_by one)."""
     first = parts[0]
+    assert all(p.aggregated is None for p in parts), "a grouped target is mapped in one piece"
     return MappedTarget(
         first.record_file,
         first.source,
@@ -225,4 +307,5 @@ def merge_mapped(parts: list[MappedTarget]) -> MappedTarget:
         concat_findings([p.findings for p in parts]),
         pl.concat([p.control_values for p in parts]),
         first.controls,
+        pl.concat([p.rejected for p in parts]),
     )

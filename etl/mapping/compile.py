@@ -1,22 +1,21 @@
 """Compile a Mapping against its Layout and SourceProfile into polars expressions.
 
-Everything that can be wrong with a spec (unknown field, item missing, bad step arguments) fails
-here, before any data is read.
+What the spec file alone cannot tell (a field the source profile does not have, an item the
+layout does not have, an unknown table) fails here, before any data is read; the error names the
+spec's key path and line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import polars as pl
 
-from etl.errors import MappingError
 from etl.extract.profile import SourceProfile
 from etl.layout.model import Item, Layout, RecordFile
 from etl.mapping.conditions import compile_condition
 from etl.mapping.items import compile_item, compile_top_item
-from etl.mapping.model import ItemSpec, LookupSpec, Mapping, TargetSpec
+from etl.mapping.model import LookupSpec, Mapping, TargetSpec
 from etl.mapping.transforms import CompileContext, Compiled
 from etl.text.wareki import EraTable
 
@@ -44,6 +43,17 @@ class CompiledTarget:
     filters: tuple[CompiledFilter, ...]
     items: tuple[tuple[Item, Compiled], ...]  # in the layout's item order
     controls: tuple[CompiledControl, ...] = ()
+    group_by: tuple[str, ...] = ()  # one output row per group of these fields' values
+
+    @property
+    def aggregates(self) -> tuple[tuple[str, pl.Expr], ...]:
+        return tuple(ag for _, comp in self.items for ag in comp.aggregates)
+
+    @property
+    def per_record(self) -> bool:
+        """True when each output row depends on its own input record only, so the target can be
+        mapped chunk by chunk (no lookup side to wait for, no group spanning chunks)."""
+        return not self.lookups and not self.group_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,21 +73,21 @@ class CompiledMapping:
         return names
 
 
-def _fields(spec: TargetSpec, profile: SourceProfile, path: str) -> frozenset[str]:
-    def source_fields(name: str, where: str) -> list[str]:
+def _fields(mapping: Mapping, spec: TargetSpec, profile: SourceProfile) -> frozenset[str]:
+    def source_fields(name: str, at: tuple[str | int, ...]) -> list[str]:
         try:
             return [f.name for f in profile.file(name).fields]
         except KeyError as exc:
-            raise MappingError(path, str(exc.args[0]), where=where) from exc
+            raise mapping.error(at, str(exc.args[0])) from None
 
-    where = f"record_files.{spec.record_file}"
-    fields = set(source_fields(spec.source, f"{where}.from"))
+    fields = set(source_fields(spec.source, (*spec.at, "from")))
     for lk in spec.lookups:
-        lk_fields = source_fields(lk.source, f"{where}.lookups.{lk.name}")
+        at = (*spec.at, "lookups", lk.name)
+        lk_fields = source_fields(lk.source, (*at, "source"))
         for mine, theirs in lk.on:
             if mine not in fields or theirs not in lk_fields:
-                raise MappingError(
-                    path, f"lookup join {mine} = {lk.source}.{theirs}: unknown field", where=where
+                raise mapping.error(
+                    (*at, "join", mine), f"lookup join {mine} = {lk.source}.{theirs}: unknown field"
                 )
         fields |= {f"{lk.name}.{f}" for f in lk_fields}
     return frozenset(fields)
@@ -86,80 +96,75 @@ def _fields(spec: TargetSpec, profile: SourceProfile, path: str) -> frozenset[st
 def _target(
     mapping: Mapping, layout: Layout, profile: SourceProfile, spec: TargetSpec, eras: EraTable
 ) -> CompiledTarget:
-    where = f"record_files.{spec.record_file}"
     try:
         rf = layout.record_file(spec.record_file)
     except KeyError as exc:
-        raise MappingError(mapping.path, str(exc.args[0]), where=where) from exc
+        raise mapping.error(spec.at, str(exc.args[0])) from None
     missing = [n for n in rf.item_names if n not in spec.items]
     unknown = [n for n in spec.items if n not in rf.item_names]
     if missing or unknown:
-        raise MappingError(
-            mapping.path,
+        raise mapping.error(
+            (*spec.at, "items"),
             f"items must match layout {layout.id}/{rf.id}: missing {missing}, unknown {unknown}",
-            where=where,
         )
-    fields = _fields(spec, profile, str(mapping.path))
+    fields = _fields(mapping, spec, profile)
+    for i, name in enumerate(spec.group_by):
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            raise mapping.error(
+                (*spec.at, "group_by", i), f"unknown field {name!r}; known: {known}"
+            )
 
-    def compile_for(item: Item, item_spec: ItemSpec) -> Compiled:
-        ctx = CompileContext(
-            path=mapping.path,
+    def context(item: Item) -> CompileContext:
+        return CompileContext(
+            mapping=mapping,
             item=item,
-            fields=fields,
+            # on a group_by file an item reads the group's keys; aggregates read the records
+            fields=frozenset(spec.group_by) if spec.group_by else fields,
             tables=mapping.tables,
             eras=eras,
-            compile_nested=partial(_unbound, mapping),
+            compile_nested=lambda nested: compile_item(nested, context(item)),
+            group_by=spec.group_by,
+            row_fields=fields,
         )
-        return compile_top_item(item_spec, ctx)
 
-    items = tuple((item, compile_for(item, spec.items[item.name])) for item in rf.items)
+    items = tuple(
+        (item, compile_top_item(spec.items[item.name], context(item))) for item in rf.items
+    )
     filters = tuple(
-        CompiledFilter(compile_condition(f.when, fields, mapping.path, f.where), f.reason)
-        for f in spec.filters
+        CompiledFilter(compile_condition(f.when, fields, mapping), f.reason) for f in spec.filters
     )
     controls = []
     for c in (c for c in mapping.controls if c.record_file == spec.record_file):
-        if c.item not in rf.item_names:
-            raise MappingError(mapping.path, f"unknown item {c.item!r} in {rf.id}", where=c.where)
-        item = rf.item(c.item)
-        source = compile_for(item, c.source)
-        if source.stages:
-            raise MappingError(
-                mapping.path, "a control's source cannot use date conversions", where=c.where
+        if spec.group_by:
+            raise mapping.error(
+                c.at, "controls compare record by record: not for a group_by record file"
             )
+        if c.item not in rf.item_names:
+            raise mapping.error((*c.at, c.kind), f"unknown item {c.item!r} in {rf.id}")
+        item = rf.item(c.item)
+        source = compile_top_item(c.source, context(item))
+        if source.stages:
+            raise mapping.error((*c.at, "source"), "a control's source cannot use date conversions")
         controls.append(CompiledControl(c.kind, item, source.expr))
-    return CompiledTarget(rf, spec.source, spec.lookups, filters, items, tuple(controls))
-
-
-def _unbound(mapping: Mapping, raw: object, where: str) -> Compiled:
-    # compile_top_item replaces this with a context-aware compiler; reaching it is a bug.
-    raise MappingError(mapping.path, "nested item compiled without context", where=where)
+    return CompiledTarget(
+        rf, spec.source, spec.lookups, filters, items, tuple(controls), spec.group_by
+    )
 
 
 def compile_mapping(
     mapping: Mapping, layout: Layout, profile: SourceProfile, eras: EraTable
 ) -> CompiledMapping:
     if mapping.layout != layout.id:
-        raise MappingError(
-            mapping.path, f"spec is for layout {mapping.layout!r}, not {layout.id!r}"
+        raise mapping.error(
+            ("layout",), f"spec is for layout {mapping.layout!r}, not {layout.id!r}"
         )
     targets = tuple(_target(mapping, layout, profile, t, eras) for t in mapping.targets)
     mapped = {t.record_file.id for t in targets}
     orphans = [c for c in mapping.controls if c.record_file not in mapped]
     if orphans:
-        raise MappingError(
-            mapping.path,
+        raise mapping.error(
+            (*orphans[0].at, "record_file"),
             f"control for unmapped record file {orphans[0].record_file!r}",
-            where=orphans[0].where,
         )
     return CompiledMapping(mapping=mapping, layout=layout, targets=targets)
-
-
-__all__ = [
-    "CompiledControl",
-    "CompiledFilter",
-    "CompiledMapping",
-    "CompiledTarget",
-    "compile_item",
-    "compile_mapping",
-]

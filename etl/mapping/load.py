@@ -1,186 +1,429 @@
-"""Parse a mapping spec YAML into a Mapping; structural errors name the spec file and place."""
+"""Read a mapping spec YAML into a Mapping: typed, bounded, every problem located.
+
+The file is read by etl.config (bounded, no aliases or duplicate keys, UTF-8); its structure is
+validated by strict models, so a malformed spec is one MappingError
+``FILE: key.path (line N): reason`` and never a traceback or a silent mismatch (``in: [02]`` is
+the integer 2 to YAML, which would match no code: it is refused with a hint to quote it).
+"""
 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
-from typing import Any
+import io
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal, TypeVar
 
-import yaml
+import polars as pl
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from etl.errors import MappingError
+from etl.config import (
+    ConfigError,
+    Document,
+    KeyPath,
+    StrictModel,
+    decode_utf8,
+    read_config_bytes,
+    read_yaml,
+)
+from etl.mapping.errors import MappingError
 from etl.mapping.model import (
+    MAX_EXPR_DEPTH,
+    STEP_WORDS,
+    Combined,
+    Condition,
     ControlSpec,
+    DateFormatArgs,
+    FieldTest,
     FilterSpec,
     ItemSpec,
     LookupSpec,
     Mapping,
+    Name,
+    NonBlank,
+    SeirekiArgs,
+    StepArgs,
     StepSpec,
     TargetSpec,
+    WarekiArgs,
 )
-from etl.paths import inside
 from etl.resources import data_dir
 
-SOURCE_WORDS = ("take", "const", "concat", "wareki", "seireki")
+ROW_WORDS = ("take", "const", "concat", "wareki", "seireki")
+AGGREGATE_WORDS = ("count", "sum", "first", "last")  # only on a record file with group_by
+SOURCE_WORDS = ROW_WORDS + AGGREGATE_WORDS
+EXTRA_KEYS = {"concat": ("sep",), "first": ("order_by",), "last": ("order_by",)}
+MAX_PARTS = 64  # concat parts, all/any parts, steps, filters per record file
+MAX_CODE_TABLE_BYTES = 4 << 20
+T = TypeVar("T")
 
 
-def _table(path: Path, name: str, raw: Any) -> dict[str, str]:
-    where = f"tables.{name}"
-    if not isinstance(raw, dict) or len({"file", "inline"} & raw.keys()) != 1:
-        raise MappingError(path, "a table needs exactly one of 'file' or 'inline'", where=where)
-    if "inline" in raw:
-        if not isinstance(raw["inline"], dict):
-            raise MappingError(path, "'inline' must be a mapping from → to", where=where)
-        return {str(k): str(v) for k, v in raw["inline"].items()}
-    file = inside(path.parent, raw["file"], config=path, key=f"{where}.file")
+# --- the file's outer structure --------------------------------------------------------------
+
+
+class _Table(StrictModel):
+    file: Name | None = None
+    inline: dict[Name, str] | None = None
+
+
+class _Lookup(StrictModel):
+    source: Name
+    join: Annotated[dict[Name, Name], Field(min_length=1, max_length=16)]
+
+
+class _Filter(StrictModel):
+    when: Any  # a condition tree, walked by _condition
+    reason: NonBlank
+
+
+class _RecordFile(StrictModel):
+    from_: Name = Field(alias="from")
+    lookups: dict[Name, _Lookup] = Field(default_factory=dict)
+    filters: Annotated[list[_Filter], Field(max_length=MAX_PARTS)] = Field(default_factory=list)
+    group_by: Annotated[list[Name], Field(min_length=1, max_length=16)] | None = None
+    items: Annotated[dict[Name, Any], Field(min_length=1, max_length=2000)]
+
+
+class _Control(StrictModel):
+    record_file: Name
+    sum: Name | None = None
+    count_by: Name | None = None
+    source: Any  # an item spec, walked by _item
+
+
+class _Spec(StrictModel):
+    layout: Name
+    tables: dict[Name, _Table] = Field(default_factory=dict)
+    record_files: Annotated[dict[Name, _RecordFile], Field(min_length=1)]
+    controls: Annotated[list[_Control], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class _FieldCondition(StrictModel):
+    field: Name
+    equals: str | None = None
+    in_: Annotated[list[str], Field(min_length=1, max_length=10_000)] | None = Field(
+        default=None, alias="in"
+    )
+    blank: Literal[True] | None = None
+
+
+_STRICT = ConfigDict(strict=True)
+_NAME: TypeAdapter[str] = TypeAdapter(Name, config=_STRICT)
+_CONST: TypeAdapter[str | None] = TypeAdapter(
+    Annotated[str, Field(max_length=1000)] | None, config=_STRICT
+)
+_SEP: TypeAdapter[str] = TypeAdapter(Annotated[str, Field(max_length=64)], config=_STRICT)
+_TRUE: TypeAdapter[bool] = TypeAdapter(Literal[True], config=_STRICT)
+_LIST: TypeAdapter[list[Any]] = TypeAdapter(
+    Annotated[list[Any], Field(min_length=1, max_length=MAX_PARTS)], config=_STRICT
+)
+_STEPS: TypeAdapter[list[Any]] = TypeAdapter(
+    Annotated[list[Any], Field(max_length=MAX_PARTS)], config=_STRICT
+)
+_ORDER_BY: TypeAdapter[list[str]] = TypeAdapter(
+    Annotated[list[Name], Field(min_length=1, max_length=8)], config=_STRICT
+)
+
+
+def _value(doc: Document, adapter: TypeAdapter[T], raw: Any, at: KeyPath) -> T:
     try:
-        with file.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError as exc:
-        raise MappingError(path, f"code table file {file} not found", where=where) from exc
-    table: dict[str, str] = {}
-    for line_no, row in enumerate(rows, start=2):
-        if "from" not in row or "to" not in row:
-            raise MappingError(file, "code table CSV needs the header 'from,to'")
-        if row["from"] in table:
-            raise MappingError(file, f"line {line_no}: duplicate code {row['from']!r}")
-        table[row["from"]] = row["to"]
-    return table
+        return adapter.validate_python(raw)
+    except ValidationError as exc:
+        raise doc.validation_error(exc, at) from None
 
 
-def parse_item(path: Path, raw: Any, where: str) -> ItemSpec:
+def _what(raw: Any) -> str:
+    return "nothing" if raw is None else f"{type(raw).__name__} {_shown(raw)}"
+
+
+def _shown(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --- items -------------------------------------------------------------------------------------
+
+
+def _item(doc: Document, raw: Any, at: KeyPath, *, grouped: bool, depth: int = 1) -> ItemSpec:
+    if depth > MAX_EXPR_DEPTH:
+        raise doc.error(at, f"item expressions are nested deeper than {MAX_EXPR_DEPTH} levels")
+    allowed_words = SOURCE_WORDS if grouped else ROW_WORDS
     if not isinstance(raw, dict):
-        raise MappingError(
-            path, f"an item must be a mapping with one of {SOURCE_WORDS}", where=where
+        raise doc.error(
+            at, f"an item is a mapping with one of {', '.join(allowed_words)}; got {_what(raw)}"
         )
     words = [w for w in SOURCE_WORDS if w in raw]
     if len(words) != 1:
-        raise MappingError(
-            path,
-            f"an item needs exactly one of {', '.join(SOURCE_WORDS)}; got {words}",
-            where=where,
+        raise doc.error(
+            at, f"an item needs exactly one of {', '.join(allowed_words)}; got {words or 'none'}"
         )
     word = words[0]
-    steps_raw = raw.get("then", [])
-    if not isinstance(steps_raw, list):
-        raise MappingError(path, "'then' must be a list of steps", where=where)
-    steps = tuple(_step(path, s, f"{where}.then[{i}]") for i, s in enumerate(steps_raw))
-    extra = {k: v for k, v in raw.items() if k not in (word, "then")}
-    return ItemSpec(source=word, args=raw[word], steps=steps, where=where, extra=extra)
+    if word in AGGREGATE_WORDS and not grouped:
+        raise doc.error(
+            (*at, word),
+            f"{word} aggregates records: it needs group_by on the record file"
+            " (and is not allowed in controls)",
+        )
+    extra = EXTRA_KEYS.get(word, ())
+    for key in raw:
+        if key not in (word, "then", *extra):
+            allowed = ", ".join(("then", *extra))
+            raise doc.error((*at, str(key)), f"unknown key next to {word} (allowed: {allowed})")
+    args, wat = raw[word], (*at, word)
+    parsed: object
+    sep = ""
+    order_by: tuple[str, ...] = ()
+    if word in ("take", "sum", "first", "last"):
+        parsed = _value(doc, _NAME, args, wat)
+        if "order_by" in raw:
+            ordered = _value(doc, _ORDER_BY, raw["order_by"], (*at, "order_by"))
+            order_by = tuple(ordered)
+    elif word == "const":
+        parsed = _value(doc, _CONST, args, wat)
+    elif word == "count":
+        parsed = None
+        _value(doc, _TRUE, args, wat)
+    elif word == "concat":
+        parts = _value(doc, _LIST, args, wat)
+        parsed = tuple(
+            _item(doc, p, (*wat, i), grouped=grouped, depth=depth + 1) for i, p in enumerate(parts)
+        )
+        if "sep" in raw:
+            sep = _value(doc, _SEP, raw["sep"], (*at, "sep"))
+    elif word == "wareki":
+        parsed = doc.parse(WarekiArgs, args, at=wat)
+    else:
+        parsed = doc.parse(SeirekiArgs, args, at=wat)
+    steps_raw = _value(doc, _STEPS, raw.get("then", []), (*at, "then"))
+    steps = tuple(_step(doc, s, (*at, "then", i)) for i, s in enumerate(steps_raw))
+    return ItemSpec(source=word, args=parsed, steps=steps, at=at, sep=sep, order_by=order_by)
 
 
-def _step(path: Path, raw: Any, where: str) -> StepSpec:
+def _step(doc: Document, raw: Any, at: KeyPath) -> StepSpec:
     if isinstance(raw, str):
-        return StepSpec(word=raw, args=None, where=where)
-    if isinstance(raw, dict) and len(raw) == 1:
+        word, args, wat = raw, None, at
+    elif isinstance(raw, dict) and len(raw) == 1:
         ((word, args),) = raw.items()
-        return StepSpec(word=str(word), args=args, where=where)
-    raise MappingError(path, f"a step is a word or a one-key mapping, got {raw!r}", where=where)
+        word, wat = str(word), (*at, str(word))
+    else:
+        raise doc.error(at, f"a step is a word or a one-key mapping; got {_what(raw)}")
+    spec = STEP_WORDS.get(word)
+    if spec is None:
+        raise doc.error(wat, f"unknown step {_shown(word)}; known: {', '.join(STEP_WORDS)}")
+    parsed: StepArgs = None
+    if spec.args is None:
+        if args not in (None, True):
+            raise doc.error(wat, f"{word} takes no arguments; got {_what(args)}")
+    elif args is None:
+        raise doc.error(wat, f"{word} needs arguments (docs/mapping-spec.md)")
+    else:
+        if spec.shorthand is not None and not isinstance(args, dict):
+            _value(doc, _field_adapter(spec.args, spec.shorthand), args, wat)
+            args = {spec.shorthand: args}
+        parsed = doc.parse(spec.args, args, at=wat)  # type: ignore[assignment]
+    if isinstance(parsed, DateFormatArgs):
+        _check_date_format(doc, parsed.format, wat)
+    return StepSpec(word=word, args=parsed, at=at)
 
 
-def _lookups(path: Path, raw: Any, where: str) -> tuple[LookupSpec, ...]:
-    if raw is None:
-        return ()
+@cache
+def _field_adapter(model: type[StrictModel], name: str) -> TypeAdapter[Any]:
+    """The type of one field of ``model``, for a shorthand value (`{kana: zenkaku}`)."""
+    info = model.model_fields[name]
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = Annotated[annotation, *info.metadata]
+    return TypeAdapter(annotation, config=_STRICT)
+
+
+# Directives a date can be written with; %% is a literal percent sign.
+DATE_DIRECTIVES = frozenset("YymdejbB%")
+
+
+def _check_date_format(doc: Document, fmt: str, at: KeyPath) -> None:
+    """Refuse a format polars would refuse (or misread) at run time: only date directives."""
+    i, seen = 0, set()
+    while i < len(fmt):
+        if fmt[i] == "%":
+            directive = fmt[i + 1 : i + 2]
+            if directive not in DATE_DIRECTIVES:
+                shown = f"%{directive}" if directive else "a lone % at the end"
+                raise doc.error(
+                    at,
+                    f"date_format {fmt!r}: {shown} is not a date directive"
+                    " (use %Y %y %m %d %e %j %b %B, %% for a percent sign)",
+                )
+            seen.add(directive)
+            i += 2
+        else:
+            i += 1
+    if not seen & {"Y", "y"} or not ((seen & {"m", "b", "B"} and seen & {"d", "e"}) or "j" in seen):
+        raise doc.error(at, f"date_format {fmt!r} needs a year, a month and a day (%Y %m %d)")
+    try:
+        pl.Series([""], dtype=pl.String).str.strptime(pl.Date, fmt, strict=False)
+    except pl.exceptions.PolarsError as exc:
+        raise doc.error(at, f"date_format {fmt!r} is not accepted: {exc}") from None
+
+
+# --- conditions, lookups, filters, controls -----------------------------------------------------
+
+
+def _condition(doc: Document, raw: Any, at: KeyPath, depth: int = 1) -> Condition:
+    if depth > MAX_EXPR_DEPTH:
+        raise doc.error(at, f"conditions are nested deeper than {MAX_EXPR_DEPTH} levels")
     if not isinstance(raw, dict):
-        raise MappingError(path, "'lookups' must be a mapping", where=where)
-    out = []
-    for name, spec in raw.items():
-        w = f"{where}.{name}"
-        if (
-            not isinstance(spec, dict)
-            or "source" not in spec
-            or not isinstance(spec.get("join"), dict)
-        ):
-            raise MappingError(path, "a lookup needs 'source' and 'join: {field: field}'", where=w)
-        # `join`, not `on`: YAML 1.1 reads a bare `on` key as the boolean True.
-        on = tuple((str(a), str(b)) for a, b in spec["join"].items())
-        out.append(LookupSpec(name=str(name), source=str(spec["source"]), on=on))
-    return tuple(out)
+        raise doc.error(
+            at, f"a condition is {{field, equals|in|blank}} or all/any/not; got {_what(raw)}"
+        )
+    ops = [k for k in ("all", "any", "not") if k in raw]
+    if ops:
+        op = ops[0]
+        if len(raw) != 1:
+            raise doc.error(at, f"'{op}' stands alone in its condition mapping")
+        if op == "not":
+            return Combined("not", (_condition(doc, raw["not"], (*at, "not"), depth + 1),), at)
+        parts = _value(doc, _LIST, raw[op], (*at, op))
+        return Combined(
+            "all" if op == "all" else "any",
+            tuple(_condition(doc, p, (*at, op, i), depth + 1) for i, p in enumerate(parts)),
+            at,
+        )
+    test = doc.parse(_FieldCondition, raw, at=at)
+    given = [t for t in (test.equals, test.in_, test.blank) if t is not None]
+    if len(given) != 1:
+        raise doc.error(at, "a field condition needs exactly one of equals, in, blank: true")
+    one_of = tuple(test.in_) if test.in_ is not None else None
+    return FieldTest(test.field, test.equals, one_of, test.blank is True, at)
 
 
-def _filters(path: Path, raw: Any, where: str) -> tuple[FilterSpec, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise MappingError(path, "'filters' must be a list", where=where)
-    out = []
-    for i, f in enumerate(raw):
-        w = f"{where}[{i}]"
-        if not isinstance(f, dict) or "when" not in f or not str(f.get("reason", "")).strip():
-            raise MappingError(path, "a filter needs 'when' and a non-empty 'reason'", where=w)
-        out.append(FilterSpec(when=f["when"], reason=str(f["reason"]), where=w))
-    return tuple(out)
+def _target(doc: Document, rf_id: str, rf: _RecordFile) -> TargetSpec:
+    at: KeyPath = ("record_files", rf_id)
+    grouped = rf.group_by is not None
+    items = {
+        name: _item(doc, raw, (*at, "items", name), grouped=grouped)
+        for name, raw in rf.items.items()
+    }
+    filters = tuple(
+        FilterSpec(
+            _condition(doc, f.when, (*at, "filters", i, "when")),
+            f.reason.strip(),
+            (*at, "filters", i),
+        )
+        for i, f in enumerate(rf.filters)
+    )
+    lookups = tuple(
+        LookupSpec(name=name, source=lk.source, on=tuple(lk.join.items()))
+        for name, lk in rf.lookups.items()
+    )
+    group_by = tuple(rf.group_by or ())
+    if len(set(group_by)) != len(group_by):
+        raise doc.error((*at, "group_by"), "a field is listed twice")
+    return TargetSpec(rf_id, rf.from_, lookups, filters, items, group_by, at)
+
+
+def _control(doc: Document, i: int, c: _Control) -> ControlSpec:
+    at: KeyPath = ("controls", i)
+    if (c.sum is None) == (c.count_by is None):
+        raise doc.error(at, "a control needs exactly one of sum, count_by")
+    kind: Literal["sum", "count_by"] = "sum" if c.sum is not None else "count_by"
+    item = c.sum if c.sum is not None else c.count_by
+    source = _item(doc, c.source, (*at, "source"), grouped=False)
+    return ControlSpec(c.record_file, kind, str(item), source, at)
+
+
+# --- code tables -------------------------------------------------------------------------------
+
+
+def _tables(doc: Document, tables: dict[str, _Table]) -> dict[str, dict[str, str]]:
+    out = {}
+    for name, t in tables.items():
+        at: KeyPath = ("tables", name)
+        if (t.file is None) == (t.inline is None):
+            raise doc.error(at, "a table needs exactly one of 'file' or 'inline'")
+        if t.inline is not None:
+            out[name] = dict(t.inline)
+        elif t.file is not None:
+            out[name] = read_code_table(doc, t.file, (*at, "file"))
+    return out
+
+
+def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
+    """A code table CSV (header ``from,to``, UTF-8) inside the spec's vendor folder."""
+    rel = PurePosixPath(file)
+    if rel.is_absolute() or ".." in rel.parts or "\\" in file or ":" in file or not rel.parts:
+        raise doc.error(
+            at, f"{file!r}: a code table is a path relative to the vendor folder, without '..'"
+        )
+    folder = doc.path.parent
+    path = folder / rel
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11)
+        raise doc.error(at, f"{file!r} cannot be resolved: {exc}") from None
+    if not inside:
+        raise doc.error(at, f"{file!r} leaves the vendor folder (through a symbolic link)")
+    data = read_config_bytes(path, what="code table")
+    if len(data) > MAX_CODE_TABLE_BYTES:
+        raise MappingError(path, f"code table is larger than {MAX_CODE_TABLE_BYTES >> 20} MiB")
+    text = decode_utf8(path, data, what="code table")
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+    table: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    try:
+        header = next(rows, None)
+        if header != ["from", "to"]:
+            raise MappingError(path, f"code table needs the header 'from,to'; got {header}", line=1)
+        for row in rows:
+            line = rows.line_num
+            if not row:
+                continue
+            if len(row) != 2:
+                raise MappingError(path, f"expected 2 columns (from,to), got {len(row)}", line=line)
+            code, to = row
+            if code == "":
+                raise MappingError(path, "empty code in column 'from'", line=line)
+            if code in table:
+                raise MappingError(
+                    path,
+                    f"duplicate code {_shown(code)} (first on line {first_line[code]})",
+                    line=line,
+                )
+            table[code], first_line[code] = to, line
+    except csv.Error as exc:
+        raise MappingError(path, f"invalid CSV: {exc}", line=rows.line_num) from None
+    return table
+
+
+# --- the whole spec ------------------------------------------------------------------------------
 
 
 def load_mapping(path: Path) -> Mapping:
+    """Read and check one mapping spec; every problem is one MappingError."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise MappingError(path, "mapping spec not found") from exc
-    except yaml.YAMLError as exc:
-        raise MappingError(path, f"invalid YAML: {exc}") from exc
-    if not isinstance(doc, dict) or "layout" not in doc or "record_files" not in doc:
-        raise MappingError(path, "a mapping spec needs 'layout' and 'record_files'")
-    tables = {str(n): _table(path, str(n), t) for n, t in (doc.get("tables") or {}).items()}
-    targets = []
-    for rf_id, raw in doc["record_files"].items():
-        where = f"record_files.{rf_id}"
-        if not isinstance(raw, dict) or "from" not in raw or not isinstance(raw.get("items"), dict):
-            raise MappingError(path, "a record file needs 'from' and 'items'", where=where)
-        items = {
-            str(name): parse_item(path, spec, f"{where}.items.{name}")
-            for name, spec in raw["items"].items()
-        }
-        targets.append(
-            TargetSpec(
-                record_file=str(rf_id),
-                source=str(raw["from"]),
-                lookups=_lookups(path, raw.get("lookups"), f"{where}.lookups"),
-                filters=_filters(path, raw.get("filters"), f"{where}.filters"),
-                items=items,
+        doc = read_yaml(path, what="mapping spec")
+        if not isinstance(doc.data, dict):
+            raise doc.error(
+                (),
+                f"a mapping spec is a mapping with layout and record_files; got {_what(doc.data)}",
             )
-        )
-    controls = _controls(path, doc.get("controls"))
+        spec = doc.parse(_Spec)
+        tables = _tables(doc, spec.tables)
+        targets = tuple(_target(doc, rf_id, rf) for rf_id, rf in spec.record_files.items())
+        controls = tuple(_control(doc, i, c) for i, c in enumerate(spec.controls))
+    except MappingError:
+        raise
+    except ConfigError as exc:  # one error type for every mapping spec problem
+        raise MappingError(
+            exc.path, exc.reason, where=exc.key_path or None, line=exc.line
+        ) from None
     return Mapping(
         path=path,
-        layout=str(doc["layout"]),
+        layout=spec.layout,
         tables=tables,
-        targets=tuple(targets),
+        targets=targets,
         controls=controls,
+        lines=doc.lines,
     )
-
-
-CONTROL_KINDS = ("sum", "count_by")
-
-
-def _controls(path: Path, raw: Any) -> tuple[ControlSpec, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise MappingError(path, "'controls' must be a list", where="controls")
-    out = []
-    for i, c in enumerate(raw):
-        where = f"controls[{i}]"
-        kinds = [k for k in CONTROL_KINDS if isinstance(c, dict) and k in c]
-        if (
-            not isinstance(c, dict)
-            or len(kinds) != 1
-            or "record_file" not in c
-            or "source" not in c
-        ):
-            raise MappingError(
-                path, "a control needs record_file, one of sum/count_by, and source", where=where
-            )
-        out.append(
-            ControlSpec(
-                record_file=str(c["record_file"]),
-                kind=kinds[0],
-                item=str(c[kinds[0]]),
-                source=parse_item(path, c["source"], f"{where}.source"),
-                where=where,
-            )
-        )
-    return tuple(out)
 
 
 def vendor_mapping_path(vendor_folder: Path, layout_id: str) -> Path:

@@ -174,7 +174,7 @@ def _extract_and_map(
         def on_chunk(name: str, records: pl.DataFrame) -> None:
             for cm in mappings:
                 for t in cm.targets:
-                    if t.source == name and not t.lookups:
+                    if t.source == name and t.per_record:
                         job = mapper.submit(map_target, t, {name: records}, cm.layout.id)
                         streamed.setdefault((cm.layout.id, t.record_file.id), []).append(job)
 
@@ -200,7 +200,7 @@ def _extract_and_map(
             if progress:
                 progress(f"map {key[0]}/{key[1]}", 0, None)
             mt = done[key] if key in done else map_target(target, frames, cm.layout.id)
-            if mt.source_records != mt.frame.height + mt.filtered.height:
+            if not mt.balanced:
                 raise ChukanError(f"mapping lost records in {key[0]}/{key[1]}")
             mapped.append((cm.layout.id, mt))
     return sources, mapped

@@ -112,22 +112,26 @@ def build_manifest(
         )
     out_entries = []
     for layout_id, mt, wf in written:
-        filt = _reason_counts(mt.filtered)
-        out_entries.append(
-            {
-                "gyomu": layout_id,
-                "record_file": mt.record_file.id,
-                "name": mt.record_file.name,
-                "path": _rel(wf.path, stage),
-                "bytes": wf.bytes,
-                "sha256": wf.sha256,
-                "source": mt.source,
-                "source_data_records": mt.source_records,
-                "written": mt.frame.height,
-                "filtered": filt,
-                "balanced": mt.source_records == mt.frame.height + sum(filt.values()),
-            }
-        )
+        entry: dict[str, Any] = {
+            "gyomu": layout_id,
+            "record_file": mt.record_file.id,
+            "name": mt.record_file.name,
+            "path": _rel(wf.path, stage),
+            "bytes": wf.bytes,
+            "sha256": wf.sha256,
+            "source": mt.source,
+            "source_data_records": mt.source_records,
+            "written": mt.frame.height,
+            "filtered": _reason_counts(mt.filtered),
+        }
+        # Only when they occur, so runs without them keep their manifest (docs/accounting.md):
+        # records an item's `on_invalid: reject` refused, and a group_by file's input records.
+        if mt.rejected.height:
+            entry["rejected"] = _reason_counts(mt.rejected)
+        if mt.aggregated is not None:
+            entry["aggregated_records"] = mt.aggregated
+        entry["balanced"] = mt.balanced
+        out_entries.append(entry)
     by_sev = findings.group_by("severity").len().sort("severity").iter_rows()
     by_rule = findings.group_by("rule").len().sort("rule").iter_rows()
     return {

@@ -3,7 +3,8 @@
 The era table is data (layouts/eras.yaml): era dates and 年号コード values never live in code.
 An impossible date (平成31年2月30日), a date outside its era (平成31年5月1日) or a 明治 date
 before 1873-01-01 (lunisolar calendar) is rejected: WarekiError for the scalar functions, null
-for the vectorised ones (the mapping stage turns those nulls into findings).
+for the vectorised ones (the mapping stage rejects the record or keeps it empty, as the spec's
+``on_invalid`` says, with a finding that tells an unknown era code from a day that does not exist).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class EraTable:
             if era.code == code:
                 return era
         known = ", ".join(f"{e.code} ({e.name})" for e in self.eras)
-        raise KeyError(f"unknown 年号コード {code!r}; known: {known}")
+        raise KeyError(f"{unknown_era_message(code)}; known: {known}")
 
     def at(self, d: date) -> Era:
         """The era that contains ``d``; WarekiError before the first supported day."""
@@ -147,6 +148,20 @@ def load_eras(path: Path | None = None) -> EraTable:
     return _parse_eras(path, doc)
 
 
+# --- messages ---------------------------------------------------------------------------------
+# An unknown 年号コード and a day that does not exist are different mistakes with different fixes
+# (the era table or code map vs. the vendor's data), so they are never given the same words.
+
+
+def unknown_era_message(code: str) -> str:
+    """``unknown era code '9'`` (CLI and exceptions, English)."""
+    return f"unknown era code {code!r}"
+
+
+UNKNOWN_ERA_JA = "年号コード {} は不明です"  # findings, for municipal staff; {} is the code
+NOT_A_DATE_JA = "存在しない日付です"
+
+
 # --- scalar -----------------------------------------------------------------------------------
 
 
@@ -202,6 +217,11 @@ def to_wareki(d: date, eras: EraTable) -> tuple[str, int, int, int]:
 def _per_era(era: pl.Expr, values: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:
     # Unknown codes and nulls become null: the caller's validity mask then rejects the row.
     return era.replace_strict(values, default=None, return_dtype=dtype or pl.Int32())
+
+
+def is_known_era(era: pl.Expr, eras: EraTable) -> pl.Expr:
+    """True where ``era`` is a 年号コード of the table (null stays null)."""
+    return era.is_in([e.code for e in eras.eras])
 
 
 def _is_real_date(ymd: pl.Expr) -> pl.Expr:

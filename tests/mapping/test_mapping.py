@@ -68,7 +68,14 @@ SPEC: dict[str, Any] = {
             "items": {
                 "宛名番号": {"take": "no", "then": ["trim", {"pad": {"length": 5, "char": "0"}}]},
                 "氏名カナ": {"take": "kana", "then": ["trim", {"kana": "zenkaku"}]},
-                "生年月日": {"wareki": {"era": "era", "date": "ymd", "era_table": "era"}},
+                "生年月日": {
+                    "wareki": {
+                        "era": "era",
+                        "date": "ymd",
+                        "era_table": "era",
+                        "on_invalid": "keep_empty",
+                    }
+                },
                 "性別": {"take": "sex", "then": [{"code_map": "sex"}]},
                 "住所": {"concat": [{"take": "a1", "then": ["trim"]}, {"take": "a2"}], "sep": "　"},
                 "郵便番号": {"take": "zip", "then": [{"width": "hankaku"}, "digits_only"]},
@@ -179,7 +186,10 @@ def test_sensitive_values_are_masked_in_findings(tmp_path: Path) -> None:
     ("change", "message"),
     [
         (lambda s: s["record_files"]["p"]["items"].pop("区分"), "missing ['区分']"),
-        (lambda s: s["record_files"]["p"]["items"].update({"謎": {"const": 1}}), "unknown ['謎']"),
+        (
+            lambda s: s["record_files"]["p"]["items"].update({"謎": {"const": "1"}}),
+            "unknown ['謎']",
+        ),
         (lambda s: s["record_files"]["p"]["items"].update({"区分": {"take": "nope"}}), "nope"),
         (
             lambda s: s["record_files"]["p"]["items"].update(
@@ -228,7 +238,7 @@ def test_lookup_duplicates_are_findings(tmp_path: Path) -> None:
 def test_seireki_and_date_format(tmp_path: Path) -> None:
     spec = yaml.safe_load(yaml.safe_dump(SPEC, allow_unicode=True))
     items = spec["record_files"]["p"]["items"]
-    items["区分"] = {"seireki": {"date": "ymd", "part": "era"}}
+    items["区分"] = {"seireki": {"date": "ymd", "part": "era", "on_invalid": "keep_empty"}}
     items["住所"] = {"take": "ymd", "then": [{"date_format": "%y%m%d"}]}
     mt = map_target(_compile(tmp_path, spec).targets[0], _frames(), "t")
     assert mt.frame["住所"].to_list() == ["20310430", "20010501", "20310501"]

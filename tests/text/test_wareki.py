@@ -164,7 +164,7 @@ INVALID = [
     ("04", 1, 13, 1, "not a calendar date"),
     ("01", 33, 2, 29, "not a calendar date"),  # 1900 is not a leap year
     ("05", 82, 2, 29, "not a calendar date"),  # nor is 2100
-    ("09", 1, 1, 1, "unknown 年号コード"),
+    ("09", 1, 1, 1, "unknown era code .09."),
 ]
 
 

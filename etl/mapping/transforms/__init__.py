@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from etl.mapping.transforms.base import Check, CompileContext, Compiled, StepFn
+from etl.mapping.model import STEP_WORDS
+from etl.mapping.transforms.base import Check, CompileContext, Compiled, SourceFn, StepFn
 from etl.mapping.transforms.codes import code_map
 from etl.mapping.transforms.dates import date_format, seireki, wareki
+from etl.mapping.transforms.groups import count, first, last, sum_
 from etl.mapping.transforms.sources import concat, const, take
 from etl.mapping.transforms.text import digits_only, kana, pad, slice_, split, trim, width
-
-SourceFn = Callable[[Any, CompileContext, str], Compiled]
 
 SOURCES: dict[str, SourceFn] = {
     "take": take,
     "const": const,
-    "concat": concat,  # takes `sep` from the item's extra keys (see etl.mapping.items)
+    "concat": concat,
     "wareki": wareki,
     "seireki": seireki,
+    # aggregates: only on a record file with group_by (etl.mapping.load refuses them elsewhere)
+    "count": count,
+    "sum": sum_,
+    "first": first,
+    "last": last,
 }
 
 STEPS: dict[str, StepFn] = {
@@ -32,5 +34,6 @@ STEPS: dict[str, StepFn] = {
     "code_map": code_map,
     "date_format": date_format,
 }
+assert STEPS.keys() == STEP_WORDS.keys(), "every step word has its argument model and compiler"
 
 __all__ = ["SOURCES", "STEPS", "Check", "CompileContext", "Compiled", "SourceFn", "StepFn"]

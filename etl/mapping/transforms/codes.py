@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
+from etl.config import KeyPath
+from etl.mapping.model import CodeMapArgs
 from etl.mapping.transforms.base import Check, CompileContext, Compiled
 
 
-def code_map(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compiled:
-    name, unmapped = (args, "keep") if isinstance(args, str) else (None, None)
-    if isinstance(args, dict):
-        name, unmapped = args.get("table"), args.get("unmapped", "keep")
-    if name not in ctx.tables or unmapped not in ("keep", "null"):
+def code_map(c: Compiled, args: CodeMapArgs, ctx: CompileContext, at: KeyPath) -> Compiled:
+    if args.table not in ctx.tables:
         known = ", ".join(sorted(ctx.tables)) or "none"
-        raise ctx.fail(
-            where, f"code_map needs a known table (known: {known}) and unmapped: keep|null"
-        )
-    table = ctx.tables[str(name)]
+        raise ctx.fail(at, f"code_map needs a known table: {args.table!r}; known: {known}")
+    table = ctx.tables[args.table]
     src = c.expr
     # replace() keeps unknown values as they are; replace_strict(default=None) nulls them.
-    if unmapped == "keep":
+    if args.unmapped == "keep":
         expr = src.replace(table)
     else:
         expr = src.replace_strict(table, default=None, return_dtype=pl.String)
@@ -30,6 +25,8 @@ def code_map(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compile
         rule="mapping.unknown_code",
         problem=~blank & ~src.is_in(list(table)),
         value=src,
-        message=pl.format(f"{ctx.item.name}のコード「{{}}」は変換表「{name}」にありません", src),
+        message=pl.format(
+            f"{ctx.item.name}のコード「{{}}」は変換表「{args.table}」にありません", src
+        ),
     )
     return c.then(expr, check)

@@ -1,74 +1,114 @@
 """Date words: 和暦 → 西暦 (source `wareki`), 西暦 → 和暦 (source `seireki`), `date_format` step.
 
-Impossible dates become null *and* a finding that keeps the original text.
+A non-blank date that cannot be converted (平成31年2月30日, a 年号コード the era table does not
+know) is handled as the item's ``on_invalid`` says: ``reject`` (default) rejects the record with
+a finding; ``keep_empty`` writes the item empty with a blocking finding. Either finding keeps
+the original text. An unknown era code and a day that does not exist are told apart.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
+from etl.config import KeyPath
+from etl.mapping.model import DateFormatArgs, ItemSpec, OnInvalid, SeirekiArgs, WarekiArgs
 from etl.mapping.transforms.base import Check, CompileContext, Compiled
 from etl.mapping.transforms.text import strip_spaces
-from etl.text.wareki import seireki_to_wareki, wareki_to_seireki
+from etl.text.wareki import (
+    NOT_A_DATE_JA,
+    UNKNOWN_ERA_JA,
+    is_known_era,
+    seireki_to_wareki,
+    wareki_to_seireki,
+)
 
 YMD = r"^[0-9]{8}$"
+REJECTED_JA = "。レコードを除外しました"
+
+
+def _blank(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null() | (strip_spaces(expr) == "")
 
 
 def _invalid(
-    ctx: CompileContext, tested: pl.Expr, result: pl.Expr, what: str, shown: pl.Expr | None = None
+    ctx: CompileContext, problem: pl.Expr, value: pl.Expr, what: str, on_invalid: OnInvalid
 ) -> Check:
-    """Rows whose non-blank input gave no date; the finding shows ``shown`` (default: input)."""
-    blank = tested.is_null() | (strip_spaces(tested) == "")
-    value = tested if shown is None else shown
+    """A date that does not exist; a rejected record says so in its finding."""
+    reject = on_invalid == "reject"
+    message = f"{ctx.item.name}の{what}「{{}}」は{NOT_A_DATE_JA}" + (REJECTED_JA if reject else "")
     return Check(
         rule="mapping.invalid_date",
-        problem=~blank & result.is_null(),
+        problem=problem,
         value=value,
-        message=pl.format(f"{ctx.item.name}の{what}「{{}}」は存在しない日付です", value),
+        message=pl.format(message, value),
+        reject=f"{ctx.item.name}: 存在しない日付" if reject else None,
     )
 
 
-def wareki(args: Any, ctx: CompileContext, where: str) -> Compiled:
-    if not isinstance(args, dict) or not {"era", "date"} <= args.keys():
-        raise ctx.fail(where, "wareki needs {era: field, date: field(YYMMDD), era_table: table}")
-    raw_era = strip_spaces(ctx.column(args["era"], f"{where}.era"))
-    ymd = strip_spaces(ctx.column(args["date"], f"{where}.date"))
+def wareki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
+    args = spec.args
+    assert isinstance(args, WarekiArgs)
+    at = (*spec.at, "wareki")
+    raw_era = strip_spaces(ctx.column(args.era, (*at, "era")))
+    ymd = strip_spaces(ctx.column(args.date, (*at, "date")))
     era = raw_era
-    table = args.get("era_table")
-    if table is not None:
-        if table not in ctx.tables:
-            raise ctx.fail(where, f"unknown era_table {table!r}")
-        era = raw_era.replace_strict(ctx.tables[table], default=None, return_dtype=pl.String)
-    base, result = Compiled(pl.lit(None)).staged(where, wareki_to_seireki(era, ymd, ctx.eras))
-    # The finding keeps the vendor's own era code and digits, e.g. "H310230".
+    if args.era_table is not None:
+        if args.era_table not in ctx.tables:
+            known = ", ".join(sorted(ctx.tables)) or "none"
+            raise ctx.fail((*at, "era_table"), f"unknown table {args.era_table!r}; known: {known}")
+        table = ctx.tables[args.era_table]
+        era = raw_era.replace_strict(table, default=None, return_dtype=pl.String)
+    base, result = Compiled(pl.lit(None)).staged(
+        ctx.stage_name(at), wareki_to_seireki(era, ymd, ctx.eras)
+    )
+    # The findings keep the vendor's own era code and digits, e.g. "H310230".
     original = pl.concat_str([raw_era, ymd], ignore_nulls=True)
-    return base.then(result, _invalid(ctx, ymd, result, "和暦日付", original))
+    era_known = is_known_era(era, ctx.eras).fill_null(False)
+    wanted = ~_blank(ymd)
+    # The era code is shown as the vendor wrote it ((空欄) when missing), then the whole date.
+    shown_era = pl.when(raw_era.is_null() | (raw_era == "")).then(pl.lit("（空欄）"))
+    reject = args.on_invalid == "reject"
+    unknown_era = Check(
+        rule="mapping.unknown_era",
+        problem=wanted & ~era_known,
+        value=original,
+        message=pl.format(
+            f"{ctx.item.name}の{UNKNOWN_ERA_JA}（和暦日付「{{}}」）"
+            + (REJECTED_JA if reject else ""),
+            shown_era.otherwise(raw_era),
+            original,
+        ),
+        reject=f"{ctx.item.name}: 年号コード不明" if reject else None,
+    )
+    not_a_date = _invalid(
+        ctx, wanted & era_known & result.is_null(), original, "和暦日付", args.on_invalid
+    )
+    return base.then(result, unknown_era, not_a_date)
 
 
 SEIREKI_PARTS = {"all": (0, 8), "era": (0, 2), "yymmdd": (2, 6)}
 
 
-def seireki(args: Any, ctx: CompileContext, where: str) -> Compiled:
-    if not isinstance(args, dict) or "date" not in args:
-        raise ctx.fail(where, "seireki needs {date: field(YYYYMMDD), part: all|era|yymmdd}")
-    part = args.get("part", "all")
-    if part not in SEIREKI_PARTS:
-        raise ctx.fail(where, f"seireki part must be one of {', '.join(SEIREKI_PARTS)}")
-    ymd = strip_spaces(ctx.column(args["date"], f"{where}.date"))
-    base, full = Compiled(pl.lit(None)).staged(where, seireki_to_wareki(ymd, ctx.eras))
-    start, length = SEIREKI_PARTS[part]
-    return base.then(full.str.slice(start, length), _invalid(ctx, ymd, full, "西暦日付"))
+def seireki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
+    args = spec.args
+    assert isinstance(args, SeirekiArgs)
+    at = (*spec.at, "seireki")
+    ymd = strip_spaces(ctx.column(args.date, (*at, "date")))
+    base, full = Compiled(pl.lit(None)).staged(ctx.stage_name(at), seireki_to_wareki(ymd, ctx.eras))
+    start, length = SEIREKI_PARTS[args.part]
+    problem = ~_blank(ymd) & full.is_null()
+    return base.then(
+        full.str.slice(start, length), _invalid(ctx, problem, ymd, "西暦日付", args.on_invalid)
+    )
 
 
-def date_format(c: Compiled, args: Any, ctx: CompileContext, where: str) -> Compiled:
-    if not isinstance(args, str) or "%" not in args:
-        raise ctx.fail(where, "date_format needs a strptime format such as '%Y/%m/%d'")
+def date_format(c: Compiled, args: DateFormatArgs, ctx: CompileContext, at: KeyPath) -> Compiled:
     src = c.expr
-    parsed = src.str.strptime(pl.Date, args, strict=False)
+    # The format was checked when the spec was read (etl.mapping.load), so this cannot raise.
+    parsed = src.str.strptime(pl.Date, args.format, strict=False)
     # strict=False may accept partial matches: format back and compare to be sure.
-    ok = parsed.dt.strftime(args) == src
+    ok = parsed.dt.strftime(args.format) == src
     result = pl.when(ok).then(parsed.dt.strftime("%Y%m%d")).otherwise(None)
-    c, ymd = c.staged(where, pl.when(result.str.contains(YMD)).then(result))
-    return c.then(ymd, _invalid(ctx, src, ymd, "日付"))
+    c, ymd = c.staged(ctx.stage_name(at), pl.when(result.str.contains(YMD)).then(result))
+    problem = ~_blank(src) & ymd.is_null()
+    return c.then(ymd, _invalid(ctx, problem, src, "日付", args.on_invalid))
