@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,51 +28,42 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from etl.errors import ChukanError
+from etl.errors import ConfigError, KeyPath, format_key_path
 
 MAX_CONFIG_BYTES = 8 << 20  # larger than any real profile, layout or mapping spec
 MAX_DEPTH = 64  # mappings/sequences nested deeper than this are not configuration
 
-KeyPath = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def format_key_path(path: Iterable[str | int]) -> str:
-    """``("files", 0, "fields", 3, "offset")`` → ``files[0].fields[3].offset``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-class ConfigError(ChukanError):
-    """A configuration file is unreadable or says something chukan cannot accept."""
-
-    def __init__(
-        self,
-        path: Path | str,
-        reason: str,
-        *,
-        key_path: KeyPath | str | None = None,
-        line: int | None = None,
-    ) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        self.key_path = key_path if isinstance(key_path, str) else format_key_path(key_path or ())
-        self.line = line
-        where = self.key_path
-        if line is not None:
-            where = f"{where} (line {line})" if where else f"line {line}"
-        super().__init__(f"{self.path}: {where + ': ' if where else ''}{reason}")
 
 
 class StrictModel(BaseModel):
     """Base of every configuration model: unknown keys and loose types are errors."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class KeyProblem(ValueError):
+    """Raised by a model validator for a problem at ``key_path`` below the model being validated.
+
+    Pydantic locates a model validator's error at the model itself; the file's reader appends
+    this key path, so ``files[0]`` + ``("fields", 3, "offset")`` names the offending key.
+    """
+
+    def __init__(self, key_path: KeyPath, reason: str) -> None:
+        super().__init__(reason)
+        self.key_path = key_path
+        self.reason = reason
+
+
+@contextmanager
+def errors_as(kind: type[ConfigError]) -> Iterator[None]:
+    """Re-raise a ConfigError as ``kind`` (LayoutError, RuleError …), keeping where it is."""
+    try:
+        yield
+    except ConfigError as exc:
+        if isinstance(exc, kind):
+            raise
+        raise kind(exc.path, exc.reason, key_path=exc.key_path, line=exc.line) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +97,12 @@ class Document:
         problems = exc.errors(include_url=False)
         first = problems[0]
         key_path = at + _model_loc(first["loc"])
-        reason = _reason(first)
+        error = (first.get("ctx") or {}).get("error")
+        if isinstance(error, KeyProblem):
+            key_path += error.key_path
+            reason = error.reason
+        else:
+            reason = _reason(first)
         if len(problems) > 1:
             reason += f" (and {len(problems) - 1} more problem(s) in this file)"
         return self.error(key_path, reason)
@@ -120,6 +117,8 @@ def _reason(problem: Mapping[str, Any]) -> str:
     message = str(problem["msg"])
     if problem["type"] in {"missing", "extra_forbidden"}:
         return "required key missing" if problem["type"] == "missing" else "unknown key"
+    if problem["type"] == "value_error":  # a validator's own words, without pydantic's prefix
+        message = str((problem.get("ctx") or {}).get("error", message))
     value = problem.get("input")
     if isinstance(value, str | int | float | bool):
         shown = repr(value)
@@ -188,9 +187,10 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 class _Refused(Exception):
-    def __init__(self, reason: str, event: yaml.Event) -> None:
+    def __init__(self, reason: str, event: yaml.Event, at: KeyPath = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.at = at
         self.line = event.start_mark.line + 1 if event.start_mark else None
 
 
@@ -204,7 +204,7 @@ def read_yaml(path: Path, *, what: str = "configuration file") -> Document:
         node = loader.get_single_node()
         data = _construct(path, loader, node, (), lines) if node is not None else None
     except _Refused as exc:
-        raise ConfigError(path, exc.reason, line=exc.line) from None
+        raise ConfigError(path, exc.reason, key_path=exc.at, line=exc.line) from None
     except RecursionError:
         raise ConfigError(path, f"nested deeper than {MAX_DEPTH} levels") from None
     except yaml.MarkedYAMLError as exc:
@@ -257,7 +257,11 @@ def _construct(
         return [
             _construct(path, loader, item, (*at, i), lines) for i, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, KeyError, OverflowError):  # 2000-02-30, !!int x, !!bool x
+        kind = node.tag.rsplit(":", 1)[-1].replace("timestamp", "date")
+        raise _Refused(f"{node.value!r} is not a valid {kind}", _mark_event(node), at) from None
 
 
 def _mark_event(node: yaml.Node) -> yaml.Event:
@@ -283,7 +287,10 @@ __all__ = [
     "MAX_DEPTH",
     "ConfigError",
     "Document",
+    "KeyPath",
+    "KeyProblem",
     "StrictModel",
+    "errors_as",
     "format_key_path",
     "read_config_bytes",
     "read_toml",

@@ -6,7 +6,10 @@ so the CLI (the only place that catches broadly) can print where things went wro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+
+KeyPath = tuple[str | int, ...]
 
 
 class ChukanError(Exception):
@@ -19,22 +22,52 @@ class ResourceError(ChukanError):
     """A bundled data folder (layouts/, mappings/ …) or file could not be found."""
 
 
-class LayoutError(ChukanError):
-    """A layout or code-table file is malformed or inconsistent."""
+def format_key_path(path: Iterable[str | int]) -> str:
+    """``("files", 0, "fields", 3, "offset")`` → ``files[0].fields[3].offset``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+
+class ConfigError(ChukanError):
+    """A configuration file is unreadable or says something chukan cannot accept.
+
+    The message is one line, ``FILE: key.path (line N): reason``. Each kind of configuration
+    file has its subclass below (LayoutError, ProfileError, RuleError …), so code catching a
+    stage's error still sees a malformed file of that stage.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        *,
+        key_path: KeyPath | str | None = None,
+        line: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        self.key_path = key_path if isinstance(key_path, str) else format_key_path(key_path or ())
+        self.line = line
+        where = self.key_path
+        if line is not None:
+            where = f"{where} (line {line})" if where else f"line {line}"
+        # Exception.__init__, not super(): a subclass may also derive from a stage error whose
+        # __init__ takes (path, reason) (etl.export.group.GroupFileError); its attributes are
+        # the ones set here.
+        Exception.__init__(self, f"{self.path}: {where + ': ' if where else ''}{reason}")
 
 
-class ProfileError(ChukanError):
+class LayoutError(ConfigError):
+    """A layout, code-table or era file is malformed or inconsistent."""
+
+
+class ProfileError(ConfigError):
     """A SourceProfile (mappings/<vendor>/source.yaml) is malformed."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
 
 class ExtractError(ChukanError):
@@ -84,13 +117,8 @@ class MappingError(ChukanError):
         super().__init__(f"{self.path}{loc}: {reason}")
 
 
-class RuleError(ChukanError):
-    """A validator rule file is malformed."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+class RuleError(ConfigError):
+    """A validator rule file is malformed, or a rule does not fit its layout."""
 
 
 class WriteError(ChukanError):
