@@ -93,24 +93,74 @@ class Document:
             raise self.validation_error(exc, at) from None
 
     def validation_error(self, exc: ValidationError, at: KeyPath = ()) -> ConfigError:
-        """The first problem of a pydantic ValidationError, located (the rest are counted)."""
-        problems = exc.errors(include_url=False)
-        first = problems[0]
-        key_path = at + _model_loc(first["loc"])
+        """The first problem of a pydantic ValidationError, located (the rest are counted).
+
+        When the first problem is one branch of a union (``data: "2"`` or ``data: ["2", "9"]``),
+        the branch that got furthest into the value speaks for the union.
+        """
+        located = [(self._locate(at + tuple(p["loc"]), p["type"]), p) for p in exc.errors()]
+        (key_path, branch), first = located[0]
+        group = [located[0]]
+        if branch is not None:
+            group = [
+                x for x in located if x[0][1] == branch and x[0][0][:branch] == key_path[:branch]
+            ]
+            (key_path, _), first = max(
+                group, key=lambda x: (len(x[0][0]), not str(x[1]["type"]).endswith("_type"))
+            )
         error = (first.get("ctx") or {}).get("error")
         if isinstance(error, KeyProblem):
             key_path += error.key_path
             reason = error.reason
         else:
             reason = _reason(first)
-        if len(problems) > 1:
-            reason += f" (and {len(problems) - 1} more problem(s) in this file)"
+        if len(located) > len(group):
+            reason += f" (and {len(located) - len(group)} more problem(s) in this file)"
         return self.error(key_path, reason)
 
+    def _locate(self, loc: Sequence[str | int], kind: str) -> tuple[KeyPath, int | None]:
+        """A pydantic ``loc`` as a key path of the file, walking the data: mapping keys as the
+        file spells them (``values.1``, not ``values[1].[key]``), union branch names dropped.
+        Also the length of the path where a branch name was dropped (None: no union)."""
+        path: list[str | int] = []
+        branch: int | None = None
+        node: Any = self.data
+        for n, part in enumerate(loc):
+            if part == "[key]":  # pydantic's mark of a bad mapping key, which precedes it
+                continue
+            if isinstance(node, dict):
+                key = _key_in(node, part)
+                if key is not _ABSENT:
+                    path.append(str(key))
+                    node = node[key]
+                    continue
+                if n == len(loc) - 1 and kind == "missing":
+                    path.append(str(part))
+                    continue
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                path.append(part)
+                node = node[part]
+                continue
+            if isinstance(part, int):
+                path.append(part)
+                node = None
+            elif branch is None:  # a union branch ('constrained-str', 'function-after[…]')
+                branch = len(path)
+        return tuple(path), branch
 
-def _model_loc(loc: Sequence[str | int]) -> KeyPath:
-    """Drop pydantic's union/tagged-union branch names, which are not keys of the file."""
-    return tuple(p for p in loc if isinstance(p, int) or not str(p).startswith("function-"))
+
+_ABSENT = object()
+
+
+def _key_in(mapping: dict[Any, Any], part: str | int) -> Any:
+    """The key of ``mapping`` that pydantic's ``part`` names (YAML keys may be ints)."""
+    if part in mapping:
+        return part
+    if isinstance(part, int) and str(part) in mapping:
+        return str(part)
+    if isinstance(part, str) and part.isdigit() and int(part) in mapping:
+        return int(part)
+    return _ABSENT
 
 
 def _reason(problem: Mapping[str, Any]) -> str:
@@ -127,6 +177,8 @@ def _reason(problem: Mapping[str, Any]) -> str:
         )
     elif value is not None:
         message += f", got {type(value).__name__}"
+    elif str(problem["type"]).endswith("_type"):
+        message += ", got nothing (an empty value)"
     if problem["type"] == "string_type" and isinstance(value, int | float):
         message += " (quote codes and digit strings: '02', not 02, which YAML reads as 2)"
     return message
