@@ -28,8 +28,10 @@ def format_key_path(path: Iterable[str | int]) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not part or not part.isprintable() or any(c in part for c in " .[]'\""):
+            text += f"[{part!r}]"  # a key a file should not have: shown quoted, escaped
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{part}" if text else part
     return text
 
 
