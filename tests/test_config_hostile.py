@@ -395,6 +395,12 @@ BAD: list[tuple[str, str | bytes, str, str]] = [
     ),
     (
         "profile",
+        fixed(((*RT, "trailer"), "99")),
+        "files[0].record_types.trailer",
+        "'99' is 2 bytes, length is 1",
+    ),
+    (
+        "profile",
         fixed(((*F0, "record_length"), DELETE)),
         "files[0].record_length",
         "fixed_width needs record_length",
@@ -968,18 +974,21 @@ def test_mutated_eras(tmp_path: Path, data: st.DataObject) -> None:
 
 @MUTATION
 @given(st.data())
-def test_mutated_project_files(tmp_path: Path, data: st.DataObject) -> None:
-    doc = data.draw(mutated(PROJECT))
-    path = tmp_path / "chukan.toml"
-    try:
-        text = tomli_w.dumps(doc)
-    except Exception:  # not representable in TOML (a null, a non-table root): nothing to read
-        return
-    path.write_text(text, encoding="utf-8")
-    try:
-        load_project(tmp_path)
-    except ConfigError as exc:
-        assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
+def test_mutated_project_and_group_files(tmp_path: Path, data: st.DataObject) -> None:
+    for base, path, load in (
+        (PROJECT, tmp_path / "chukan.toml", lambda: load_project(tmp_path)),
+        (GROUP, tmp_path / "group.toml", lambda: load_group(tmp_path / "group.toml")),
+    ):
+        doc = data.draw(mutated(base))
+        try:
+            text = tomli_w.dumps(doc)
+        except Exception:  # not representable in TOML (a null, a non-table root): nothing to read
+            continue
+        path.write_text(text, encoding="utf-8")
+        try:
+            load()
+        except ConfigError as exc:
+            assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
 
 
 def test_strange_keys_are_quoted_in_the_one_line_message(tmp_path: Path) -> None:
@@ -987,3 +996,51 @@ def test_strange_keys_are_quoted_in_the_one_line_message(tmp_path: Path) -> None
     with pytest.raises(ProjectError) as info:
         written.load()
     assert str(info.value) == f"{written.path}: scope['gy\\nomu']: unknown key"
+
+
+# ---- the reader's help for models (etl.config) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("2", None),
+        (2, "files[0].record_types.data: Input should be a valid string, got int 2"),
+        (["2", 9], "files[0].record_types.data[1]: Input should be a valid string, got int 9"),
+        ([], "files[0].record_types.data: List should have at least 1 item"),
+    ],
+)
+def test_a_union_is_explained_by_the_branch_that_got_furthest(
+    tmp_path: Path, data: Any, expected: str | None
+) -> None:
+    written = write_profile(tmp_path, fixed(((*RT, "data"), data)))
+    if expected is None:
+        assert written.load()
+        return
+    with pytest.raises(ProfileError) as info:
+        written.load()
+    key_path, reason = expected.split(": ", 1)
+    assert info.value.key_path == key_path and reason in str(info.value)
+    assert "more problem" not in str(info.value)  # the other branch is not another problem
+
+
+def test_other_problems_are_counted(tmp_path: Path) -> None:
+    edits = (((*FIELDS, 0, "offset"), "1"), ((*FIELDS, 1, "length"), "2"), (("vendor",), 3))
+    with pytest.raises(ProfileError, match=r"\(and 2 more problem\(s\) in this file\)$"):
+        write_profile(tmp_path, fixed(*edits)).load()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: !!int x\n", "a (line 1): 'x' is not a valid int"),
+        ("a: !!float x\n", "a (line 1): 'x' is not a valid float"),
+        ("a: !!bool x\n", "a (line 1): 'x' is not a valid bool"),
+        ("a:\n  b: 2001-02-29\n", "a.b (line 2): '2001-02-29' is not a valid date"),
+    ],
+)
+def test_scalars_yaml_cannot_build_are_located(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path / "x.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        read_yaml(path)
+    assert str(info.value) == f"{path}: {expected}"

@@ -175,6 +175,13 @@ class RecordTypesModel(StrictModel):
                 where: KeyPath = (kind,) if isinstance(getattr(self, kind), str) else (kind, i)
                 if value in seen:
                     raise KeyProblem(where, f"record type {value!r} is already {seen[value]}")
+                # ASCII is one byte per character in every supported encoding (EBCDIC too);
+                # other values are measured in the file's encoding when the file is read.
+                if value.isascii() and len(value) != self.length:
+                    raise KeyProblem(
+                        where,
+                        f"record type {value!r} is {len(value)} bytes, length is {self.length}",
+                    )
                 seen[value] = kind
         if self.trailer_count is not None and self.trailer is None:
             raise KeyProblem(("trailer_count",), "needs 'trailer' values to find the trailer")
