@@ -139,11 +139,11 @@ HEADER = """\
 # chukan migration project (中間標準レイアウト V2.1). Keep this file in git;
 # runs/ and catalog.duckdb hold personal data and stay out of it (.gitignore).
 #
-# [municipality] code: 全国地方公共団体コード (6 digits)
-# [source] vendor: a bundled vendor (mappings/<vendor>) or a folder with source.yaml
-# [output] encoding: utf-8 | utf-8-sig | cp932; line_ending: lf | crlf
-# [dumps] the outgoing vendor's deliveries, one folder per pass
-# [export] dump: the delivery the year-end export reads (chukan export --fiscal-year)
+# municipality.code   全国地方公共団体コード (6 digits)
+# source.vendor       a bundled vendor (mappings/<vendor>) or a folder with source.yaml
+# output.encoding     utf-8 | utf-8-sig | cp932;  output.line_ending  lf | crlf
+# dumps.<pass>        the outgoing vendor's deliveries, one folder per pass
+# export.dump         the delivery the year-end export reads (chukan export --fiscal-year)
 
 """
 DUMP_FOLDERS = {p.value: f"dumps/{p.value}" for p in PassName}
@@ -216,5 +216,5 @@ def load_project(root: Path) -> Project:
         gyomu=tuple(model.scope.gyomu),
         csv=CsvFormat(encoding=model.output.encoding, line_ending=model.output.line_ending),
         dumps={p: root / folder for p, folder in folders.items() if folder is not None},
-        export_dump=root / export_dump if export_dump else None,
+        export_dump=root.resolve() / export_dump if export_dump else None,
     )
