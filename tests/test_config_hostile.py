@@ -395,6 +395,18 @@ BAD: list[tuple[str, str | bytes, str, str]] = [
     ),
     (
         "profile",
+        fixed(((*F0, "options"), {"zoned_sign": "EBCDIC"})),
+        "files[0].options.zoned_sign",
+        "must be 'ascii' or 'ebcdic', not 'EBCDIC'",
+    ),
+    (
+        "profile",
+        delimited(((*F0, "options"), {"columns": "3"})),
+        "files[0].options.columns",
+        "must be a whole number 1..16384, not '3'",
+    ),
+    (
+        "profile",
         fixed(((*RT, "trailer"), "99")),
         "files[0].record_types.trailer",
         "'99' is 2 bytes, length is 1",

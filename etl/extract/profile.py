@@ -18,6 +18,7 @@ from pydantic import Field, Strict, StringConstraints, model_validator
 
 from etl.config import KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ProfileError
+from etl.extract.numeric import ZonedSign
 from etl.resources import data_dir
 
 
@@ -262,6 +263,10 @@ class SourceFileModel(StrictModel):
                     ("fields", k, "offset"),
                     f"bytes {start}..{stop} overlap field {name!r} (fields[{j}]) ending at {end}",
                 )
+        sign = self.options.get("zoned_sign", ZonedSign.ASCII.value)
+        if sign not in ZonedSign._value2member_map_:
+            known = " or ".join(repr(v.value) for v in ZonedSign)
+            yield ("options", "zoned_sign"), f"must be {known}, not {sign!r}"
         rt = self.record_types
         if rt is not None:
             if rt.offset + rt.length > length:
@@ -292,6 +297,9 @@ class SourceFileModel(StrictModel):
                 yield ("fields", j, "index"), "give 'column' or 'index', not both"
             elif f.column is not None and not self.header:
                 yield ("fields", j, "column"), "'column' needs header: true; use 'index'"
+        width = self.options.get("columns")
+        if width is not None and (type(width) is not int or not 1 <= width <= MAX_COLUMNS):
+            yield ("options", "columns"), f"must be a whole number 1..{MAX_COLUMNS}, not {width!r}"
         if len(self.delimiter.encode("utf-8")) != 1 or self.delimiter in "\r\n":
             yield ("delimiter",), f"must be one ASCII character, not {self.delimiter!r}"
 
