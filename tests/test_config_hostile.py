@@ -669,6 +669,27 @@ BAD: list[tuple[str, str | bytes, str, str]] = [
     ("rules", rules((("layout",), DELETE)), "layout", "required key missing"),
     ("rules", rules(((*R0, "message"), "")), "rules[0].message", "at least 1 character"),
     ("rules", rules(((*R0, "op"), "<")), "rules[0].op", "unknown key"),
+    (
+        "rules",
+        rules(
+            (
+                ("rules", 1),
+                {
+                    "id": "cd",
+                    "kind": "check_digit",
+                    "file": "jumin",
+                    "item": "個人番号",
+                    "length": 12,
+                    "weights": [2, 3],
+                    "modulus": 11,
+                    "zero_remainders": [0, 1],
+                    "message": "m",
+                },
+            )
+        ),
+        "rules[1].weights",
+        "'weights' needs 11 values, one per digit before the check digit (rule cd)",
+    ),
     # ---- chukan.toml
     (
         "project",

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Self, Union
 from pydantic import Field, Strict, StringConstraints, create_model, model_validator
 
 from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
-from etl.errors import RuleError
+from etl.errors import ConfigError, RuleError
 from etl.findings import Severity
 from etl.layout.model import ItemType, Layout
 from etl.resources import data_dir
@@ -94,6 +94,23 @@ class RequiredIf(Rule):
 
     when: Where
     then: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDigit(Rule):
+    """``item`` is ``length`` digits whose last one is a weighted-sum check digit.
+
+    The sum runs over the digits before the check digit, ``weights[0]`` for the nearest one
+    (the standard's P1, counted from the right); the check digit is ``modulus - Σ mod modulus``,
+    or 0 when the remainder is one of ``zero_remainders``. The numbers' rules are statutory
+    data, so they live in the validator file, not here.
+    """
+
+    item: str
+    length: int
+    weights: tuple[int, ...]
+    modulus: int
+    zero_remainders: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +224,51 @@ class RequiredIfModel(RuleModel):
         return RequiredIf(**self.base(), when=self.when.to_where(), then=tuple(self.then))
 
 
+class CheckDigitModel(RuleModel):
+    kind: Literal["check_digit"]
+    item: Text
+    length: Annotated[int, Field(ge=2)]
+    weights: list[Annotated[int, Field(ge=0)]]
+    modulus: Annotated[int, Field(ge=2)]
+    zero_remainders: list[Annotated[int, Field(ge=0)]]
+
+    @model_validator(mode="after")
+    def _declaration_can_pass(self) -> Self:
+        if self.length > 18:  # the check computes on 64-bit integers
+            raise KeyProblem(("length",), f"'length' {self.length} is more than 18 digits")
+        if len(self.weights) != self.length - 1:
+            raise KeyProblem(
+                ("weights",),
+                f"'weights' needs {self.length - 1} values, one per digit before the check digit",
+            )
+        # every remainder must give one digit, or no value could ever pass
+        m, zeros = self.modulus, self.zero_remainders
+        impossible = [r for r in range(m) if r not in zeros and not 0 <= m - r <= 9]
+        if impossible:
+            raise KeyProblem(
+                ("zero_remainders",),
+                f"remainders {impossible} give no single check digit: list them in zero_remainders",
+            )
+        return self
+
+    def to_rule(self) -> Rule:
+        return CheckDigit(
+            **self.base(),
+            item=self.item,
+            length=self.length,
+            weights=tuple(self.weights),
+            modulus=self.modulus,
+            zero_remainders=tuple(self.zero_remainders),
+        )
+
+
 RULE_KINDS: dict[str, type[RuleModel]] = {
     "exactly_one": ExactlyOneModel,
     "compare": CompareModel,
     "exists_in": ExistsInModel,
     "unique": UniqueModel,
     "required_if": RequiredIfModel,
+    "check_digit": CheckDigitModel,
 }
 
 
@@ -244,7 +300,14 @@ def _read_rule(doc: Document, raw: dict[str, Any], at: KeyPath) -> Rule:
     model = RULE_KINDS.get(kind) if isinstance(kind, str) else None
     if model is None:
         raise doc.error((*at, "kind"), f"unknown kind {kind!r}; known: {', '.join(RULE_KINDS)}")
-    return doc.parse(model, raw, at=at).to_rule()
+    try:
+        return doc.parse(model, raw, at=at).to_rule()
+    except ConfigError as exc:  # the rule's id helps a reader find it among many
+        rule_id = raw.get("id")
+        if not isinstance(rule_id, str) or not rule_id.isprintable() or len(rule_id) > 100:
+            raise
+        reason = f"{exc.reason} (rule {rule_id})"
+        raise ConfigError(exc.path, reason, key_path=exc.key_path, line=exc.line) from None
 
 
 def load_rules(path: Path) -> RuleSet:
@@ -297,6 +360,8 @@ def _items_of(rule: Rule) -> list[str]:
             return list(rule.items)
         case RequiredIf():
             return [rule.when.item, *rule.then]
+        case CheckDigit():
+            return [rule.item]
     raise TypeError(rule)  # pragma: no cover - every kind is matched above
 
 
@@ -314,6 +379,8 @@ def check_rules(rules: RuleSet, layout: Layout) -> None:
         missing = [n for n in _items_of(rule) if n not in record_file.item_names]
         if missing:
             raise RuleError(where, f"rule {rule.id}: {rule.file} has no items {missing}")
+        if isinstance(rule, CheckDigit) and record_file.item(rule.item).type is not ItemType.DIGITS:
+            raise RuleError(where, f"rule {rule.id}: check_digit needs a digits item")
         if isinstance(rule, Compare) and rule.op not in (CompareOp.EQ, CompareOp.NE):
             types = {record_file.item(rule.left).type, record_file.item(rule.right).type}
             if len(types) != 1 or not types <= _ORDERED_TYPES:
