@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,11 +69,12 @@ class _Version:
 def configured_dump(project: Project) -> Path:
     """``[export] dump`` of chukan.toml, relative to the project (no fallback to a pass dump:
     exporting the wrong delivery must not happen silently)."""
-    if project.export_dump is None:
-        raise ExportError(
-            project.root / CONFIG, 'no [export] dump = "dumps/…" folder; set it or pass --dump'
-        )
-    return project.export_dump
+    path = project.root / CONFIG
+    doc = tomllib.loads(path.read_text("utf-8"))  # load_project has already parsed it once
+    dump = doc.get("export", {}).get("dump")
+    if not isinstance(dump, str) or not dump:
+        raise ExportError(path, 'no [export] dump = "dumps/…" folder; set it or pass --dump')
+    return project.root / dump
 
 
 def _json_bytes(doc: Any) -> bytes:

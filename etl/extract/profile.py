@@ -348,7 +348,9 @@ class SourceProfileModel(StrictModel):
                 raise KeyProblem(("files", i, *at), reason)
         return self
 
-    def to_profile(self, folder: Path) -> SourceProfile:
+    def to_profile(self, path: Path) -> SourceProfile:
+        """The profile read from ``path``; relative paths in it resolve from its folder."""
+        folder = path.parent
         return SourceProfile(
             vendor=self.vendor or folder.name,
             format=self.format,
@@ -367,7 +369,7 @@ def load_profile(path: Path) -> SourceProfile:
     with errors_as(ProfileError):
         doc = read_yaml(path, what="source profile")
         model = doc.parse(SourceProfileModel)
-    return model.to_profile(path.parent)
+    return model.to_profile(path)
 
 
 def vendor_profile(vendor: str) -> SourceProfile:
