@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,51 +28,42 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from etl.errors import ChukanError
+from etl.errors import ConfigError, KeyPath, format_key_path
 
 MAX_CONFIG_BYTES = 8 << 20  # larger than any real profile, layout or mapping spec
 MAX_DEPTH = 64  # mappings/sequences nested deeper than this are not configuration
 
-KeyPath = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def format_key_path(path: Iterable[str | int]) -> str:
-    """``("files", 0, "fields", 3, "offset")`` → ``files[0].fields[3].offset``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-class ConfigError(ChukanError):
-    """A configuration file is unreadable or says something chukan cannot accept."""
-
-    def __init__(
-        self,
-        path: Path | str,
-        reason: str,
-        *,
-        key_path: KeyPath | str | None = None,
-        line: int | None = None,
-    ) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        self.key_path = key_path if isinstance(key_path, str) else format_key_path(key_path or ())
-        self.line = line
-        where = self.key_path
-        if line is not None:
-            where = f"{where} (line {line})" if where else f"line {line}"
-        super().__init__(f"{self.path}: {where + ': ' if where else ''}{reason}")
 
 
 class StrictModel(BaseModel):
     """Base of every configuration model: unknown keys and loose types are errors."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class KeyProblem(ValueError):
+    """Raised by a model validator for a problem at ``key_path`` below the model being validated.
+
+    Pydantic locates a model validator's error at the model itself; the file's reader appends
+    this key path, so ``files[0]`` + ``("fields", 3, "offset")`` names the offending key.
+    """
+
+    def __init__(self, key_path: KeyPath, reason: str) -> None:
+        super().__init__(reason)
+        self.key_path = key_path
+        self.reason = reason
+
+
+@contextmanager
+def errors_as(kind: type[ConfigError]) -> Iterator[None]:
+    """Re-raise a ConfigError as ``kind`` (LayoutError, RuleError …), keeping where it is."""
+    try:
+        yield
+    except ConfigError as exc:
+        if isinstance(exc, kind):
+            raise
+        raise kind(exc.path, exc.reason, key_path=exc.key_path, line=exc.line) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,25 +93,82 @@ class Document:
             raise self.validation_error(exc, at) from None
 
     def validation_error(self, exc: ValidationError, at: KeyPath = ()) -> ConfigError:
-        """The first problem of a pydantic ValidationError, located (the rest are counted)."""
-        problems = exc.errors(include_url=False)
-        first = problems[0]
-        key_path = at + _model_loc(first["loc"])
-        reason = _reason(first)
-        if len(problems) > 1:
-            reason += f" (and {len(problems) - 1} more problem(s) in this file)"
+        """The first problem of a pydantic ValidationError, located (the rest are counted).
+
+        When the first problem is one branch of a union (``data: "2"`` or ``data: ["2", "9"]``),
+        the branch that got furthest into the value speaks for the union.
+        """
+        located = [(self._locate(at + tuple(p["loc"]), p["type"]), p) for p in exc.errors()]
+        (key_path, branch), first = located[0]
+        group = [located[0]]
+        if branch is not None:
+            group = [
+                x for x in located if x[0][1] == branch and x[0][0][:branch] == key_path[:branch]
+            ]
+            (key_path, _), first = max(
+                group, key=lambda x: (len(x[0][0]), not str(x[1]["type"]).endswith("_type"))
+            )
+        error = (first.get("ctx") or {}).get("error")
+        if isinstance(error, KeyProblem):
+            key_path += error.key_path
+            reason = error.reason
+        else:
+            reason = _reason(first)
+        if len(located) > len(group):
+            reason += f" (and {len(located) - len(group)} more problem(s) in this file)"
         return self.error(key_path, reason)
 
+    def _locate(self, loc: Sequence[str | int], kind: str) -> tuple[KeyPath, int | None]:
+        """A pydantic ``loc`` as a key path of the file, walking the data: mapping keys as the
+        file spells them (``values.1``, not ``values[1].[key]``), union branch names dropped.
+        Also the length of the path where a branch name was dropped (None: no union)."""
+        path: list[str | int] = []
+        branch: int | None = None
+        node: Any = self.data
+        for n, part in enumerate(loc):
+            if part == "[key]":  # pydantic's mark of a bad mapping key, which precedes it
+                continue
+            if isinstance(node, dict):
+                key = _key_in(node, part)
+                if key is not _ABSENT:
+                    path.append(str(key))
+                    node = node[key]
+                    continue
+                if n == len(loc) - 1 and kind == "missing":
+                    path.append(str(part))
+                    continue
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                path.append(part)
+                node = node[part]
+                continue
+            if isinstance(part, int):
+                path.append(part)
+                node = None
+            elif branch is None:  # a union branch ('constrained-str', 'function-after[…]')
+                branch = len(path)
+        return tuple(path), branch
 
-def _model_loc(loc: Sequence[str | int]) -> KeyPath:
-    """Drop pydantic's union/tagged-union branch names, which are not keys of the file."""
-    return tuple(p for p in loc if isinstance(p, int) or not str(p).startswith("function-"))
+
+_ABSENT = object()
+
+
+def _key_in(mapping: dict[Any, Any], part: str | int) -> Any:
+    """The key of ``mapping`` that pydantic's ``part`` names (YAML keys may be ints)."""
+    if part in mapping:
+        return part
+    if isinstance(part, int) and str(part) in mapping:
+        return str(part)
+    if isinstance(part, str) and part.isdigit() and int(part) in mapping:
+        return int(part)
+    return _ABSENT
 
 
 def _reason(problem: Mapping[str, Any]) -> str:
     message = str(problem["msg"])
     if problem["type"] in {"missing", "extra_forbidden"}:
         return "required key missing" if problem["type"] == "missing" else "unknown key"
+    if problem["type"] == "value_error":  # a validator's own words, without pydantic's prefix
+        message = str((problem.get("ctx") or {}).get("error", message))
     value = problem.get("input")
     if isinstance(value, str | int | float | bool):
         shown = repr(value)
@@ -128,6 +177,8 @@ def _reason(problem: Mapping[str, Any]) -> str:
         )
     elif value is not None:
         message += f", got {type(value).__name__}"
+    elif str(problem["type"]).endswith("_type"):
+        message += ", got nothing (an empty value)"
     if problem["type"] == "string_type" and isinstance(value, int | float):
         message += " (quote codes and digit strings: '02', not 02, which YAML reads as 2)"
     return message
@@ -188,9 +239,10 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 class _Refused(Exception):
-    def __init__(self, reason: str, event: yaml.Event) -> None:
+    def __init__(self, reason: str, event: yaml.Event, at: KeyPath = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.at = at
         self.line = event.start_mark.line + 1 if event.start_mark else None
 
 
@@ -204,7 +256,7 @@ def read_yaml(path: Path, *, what: str = "configuration file") -> Document:
         node = loader.get_single_node()
         data = _construct(path, loader, node, (), lines) if node is not None else None
     except _Refused as exc:
-        raise ConfigError(path, exc.reason, line=exc.line) from None
+        raise ConfigError(path, exc.reason, key_path=exc.at, line=exc.line) from None
     except RecursionError:
         raise ConfigError(path, f"nested deeper than {MAX_DEPTH} levels") from None
     except yaml.MarkedYAMLError as exc:
@@ -257,7 +309,11 @@ def _construct(
         return [
             _construct(path, loader, item, (*at, i), lines) for i, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, KeyError, OverflowError):  # 2000-02-30, !!int x, !!bool x
+        kind = node.tag.rsplit(":", 1)[-1].replace("timestamp", "date")
+        raise _Refused(f"{node.value!r} is not a valid {kind}", _mark_event(node), at) from None
 
 
 def _mark_event(node: yaml.Node) -> yaml.Event:
@@ -283,7 +339,10 @@ __all__ = [
     "MAX_DEPTH",
     "ConfigError",
     "Document",
+    "KeyPath",
+    "KeyProblem",
     "StrictModel",
+    "errors_as",
     "format_key_path",
     "read_config_bytes",
     "read_toml",

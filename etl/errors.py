@@ -6,11 +6,10 @@ so the CLI (the only place that catches broadly) can print where things went wro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # defined beside the mapping code: it is a ConfigError (etl.config)
-    from etl.mapping.errors import MappingError as MappingError
+KeyPath = tuple[str | int, ...]
 
 
 class ChukanError(Exception):
@@ -23,22 +22,54 @@ class ResourceError(ChukanError):
     """A bundled data folder (layouts/, mappings/ …) or file could not be found."""
 
 
-class LayoutError(ChukanError):
-    """A layout or code-table file is malformed or inconsistent."""
+def format_key_path(path: Iterable[str | int]) -> str:
+    """``("files", 0, "fields", 3, "offset")`` → ``files[0].fields[3].offset``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not part or not part.isprintable() or any(c in part for c in " .[]'\""):
+            text += f"[{part!r}]"  # a key a file should not have: shown quoted, escaped
+        else:
+            text += f".{part}" if text else part
+    return text
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+
+class ConfigError(ChukanError):
+    """A configuration file is unreadable or says something chukan cannot accept.
+
+    The message is one line, ``FILE: key.path (line N): reason``. Each kind of configuration
+    file has its subclass below (LayoutError, ProfileError, RuleError …), so code catching a
+    stage's error still sees a malformed file of that stage.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        *,
+        key_path: KeyPath | str | None = None,
+        line: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        self.key_path = key_path if isinstance(key_path, str) else format_key_path(key_path or ())
+        self.line = line
+        where = self.key_path
+        if line is not None:
+            where = f"{where} (line {line})" if where else f"line {line}"
+        # Exception.__init__, not super(): a subclass may also derive from a stage error whose
+        # __init__ takes (path, reason) (etl.export.group.GroupFileError); its attributes are
+        # the ones set here.
+        Exception.__init__(self, f"{self.path}: {where + ': ' if where else ''}{reason}")
 
 
-class ProfileError(ChukanError):
+class LayoutError(ConfigError):
+    """A layout, code-table or era file is malformed or inconsistent."""
+
+
+class ProfileError(ConfigError):
     """A SourceProfile (mappings/<vendor>/source.yaml) is malformed."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
 
 class ExtractError(ChukanError):
@@ -77,24 +108,26 @@ class UnknownExtractor(ChukanError):
         super().__init__(f"unknown extractor {name!r}; known: {', '.join(sorted(known)) or 'none'}")
 
 
-class RuleError(ChukanError):
-    """A validator rule file is malformed."""
+class MappingError(ConfigError):
+    """A mapping spec (or one of its code tables) is malformed: names the spec file, the key
+    path and, where known, the line (``juki.yaml: record_files.jumin.items.性別.then[1] (line
+    23): reason``)."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        *,
+        where: KeyPath | str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(path, reason, key_path=where, line=line)
+        self.where = self.key_path
+
+
+class RuleError(ConfigError):
+    """A validator rule file is malformed, or a rule does not fit its layout."""
 
 
 class WriteError(ChukanError):
     """An output could not be written."""
-
-
-def __getattr__(name: str) -> object:
-    # MappingError subclasses etl.config.ConfigError, which builds on ChukanError above, so it
-    # cannot be defined here without an import cycle; it is re-exported on first use instead.
-    if name == "MappingError":
-        from etl.mapping.errors import MappingError
-
-        return MappingError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

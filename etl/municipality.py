@@ -14,20 +14,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from etl.errors import ChukanError
+from etl.errors import ConfigError
 
 _WEIGHTS = (6, 5, 4, 3, 2)
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
 
 
-class MunicipalityCodeError(ChukanError):
+class MunicipalityCodeError(ConfigError):
     """A municipality code is not a valid 全国地方公共団体コード."""
 
     def __init__(self, config: Path | str, key: str, reason: str) -> None:
-        self.config = Path(config)
+        super().__init__(config, reason, key_path=key)
+        self.config = self.path
         self.key = key
-        self.reason = reason
-        super().__init__(f"{self.config} [{key}]: {reason}")
 
 
 def check_digit(first_five: str) -> int:

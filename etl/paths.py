@@ -4,7 +4,7 @@ chukan.toml, source.yaml and mapping specs name files and folders (dump folders,
 code tables …). Such a value is data someone typed or received, so it is resolved inside its
 base folder and refused when it is empty, absolute, or leaves the base after ``..`` and
 symlinks are resolved. The error names the configuration file and the key, e.g.
-``mappings/x/source.yaml [files[0].path]: '../../etc/passwd' leaves the dump folder …``.
+``mappings/x/source.yaml: files[0].path: '../../etc/passwd' resolves to …, outside …``.
 
     inside(base, value, config=..., key=...)        one path → resolved Path inside base
     files_inside(base, pattern, config=..., key=...) a glob → sorted matching files inside base
@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from etl.errors import ChukanError
+from etl.errors import ConfigError
 
 
-class ConfigPathError(ChukanError):
+class ConfigPathError(ConfigError):
     """A path in a configuration file is malformed or points outside its base folder."""
 
     def __init__(self, config: Path | str, key: str, reason: str) -> None:
-        self.config = Path(config)
+        super().__init__(config, reason, key_path=key)
+        self.config = self.path
         self.key = key
-        self.reason = reason
-        super().__init__(f"{self.config} [{key}]: {reason}")
 
 
 def _checked_text(value: object, config: Path | str, key: str) -> str:

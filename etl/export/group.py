@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import time
-import tomllib
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 
-from etl.errors import ChukanError
+from pydantic import Field, StringConstraints, model_validator
+
+from etl.config import KeyProblem, StrictModel, errors_as, read_toml
+from etl.errors import ChukanError, ConfigError
 from etl.export.errors import ExportError
 from etl.export.model import ExportCounts, ExportStatus
 from etl.export.year_end import export_fiscal_year
@@ -56,38 +58,53 @@ class MemberResult:
         return self.status.exit_code
 
 
+class GroupFileError(ConfigError, ExportError):
+    """The group file is malformed (an ExportError too, for callers of the export)."""
+
+
+class GroupMemberModel(StrictModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    project: Annotated[str, StringConstraints(min_length=1)]  # relative to the group file
+    dump: Annotated[str, StringConstraints(min_length=1)] | None = None
+
+
+class GroupNameModel(StrictModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class GroupFileModel(StrictModel):
+    """A group file (``chukan export --group``): ``[group] name`` and ``[[members]]``."""
+
+    group: GroupNameModel
+    members: Annotated[list[GroupMemberModel], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        first: dict[str, int] = {}
+        for i, m in enumerate(self.members):
+            if m.name in first:
+                raise KeyProblem(
+                    ("members", i, "name"), f"member {m.name!r} repeats members[{first[m.name]}]"
+                )
+            first[m.name] = i
+        return self
+
+
 def load_group(path: Path) -> Group:
     """Read a group file: ``[group] name`` and ``[[members]] name, project[, dump]``; paths are
     relative to the group file."""
-    try:
-        doc = tomllib.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        raise ExportError(path, f"cannot read the group file ({exc.strerror or exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ExportError(path, f"invalid TOML: {exc}") from exc
-    name = doc.get("group", {}).get("name")
-    rows = doc.get("members")
-    if not isinstance(name, str) or not name:
-        raise ExportError(path, 'missing [group] name = "…"')
-    if not isinstance(rows, list) or not rows:
-        raise ExportError(path, "no [[members]]")
+    with errors_as(GroupFileError):
+        model = read_toml(path, what="group file").parse(GroupFileModel)
     base = path.resolve().parent
-    members: list[GroupMember] = []
-    for i, row in enumerate(rows, 1):
-        if not isinstance(row, dict) or not row.get("name") or not row.get("project"):
-            raise ExportError(path, f"member {i} needs name and project")
-        dump = row.get("dump")
-        members.append(
-            GroupMember(
-                str(row["name"]),
-                (base / str(row["project"])).resolve(),
-                (base / str(dump)).resolve() if dump else None,
-            )
+    members = tuple(
+        GroupMember(
+            m.name,
+            (base / m.project).resolve(),
+            (base / m.dump).resolve() if m.dump else None,
         )
-    names = [m.name for m in members]
-    if len(set(names)) != len(names):
-        raise ExportError(path, f"member names repeat: {names}")
-    return Group(name, path, tuple(members))
+        for m in model.members
+    )
+    return Group(model.group.name, path, members)
 
 
 def export_member(member: GroupMember, fiscal_year: int, key: Path | None) -> MemberResult:

@@ -7,14 +7,18 @@ The format is documented in docs/source-profile.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 
-import yaml
+from pydantic import Field, Strict, StringConstraints, model_validator
 
+from etl.config import KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ProfileError
+from etl.extract.numeric import ZonedSign
 from etl.paths import inside
 from etl.resources import data_dir
 
@@ -98,107 +102,277 @@ class SourceProfile:
         return source.encoding or self.encoding
 
 
-def _field(path: Path, raw: dict[str, Any]) -> SourceField:
-    try:
+# ---- the file's shape (typed models; docs/schemas/source-profile.schema.json) ---------------
+
+MAX_RECORD_LENGTH = 1 << 20  # bytes per fixed-width record; real dumps stay below 32 KiB
+MAX_COLUMNS = 1 << 14  # columns of a delimited record
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Offset = Annotated[int, Field(ge=0, lt=MAX_RECORD_LENGTH)]
+Length = Annotated[int, Field(ge=1, le=MAX_RECORD_LENGTH)]
+# One discriminator value or a list of them; codes are text ("1", not 1).
+Codes = Code | Annotated[list[Code], Field(min_length=1)]
+OneChar = Annotated[str, StringConstraints(min_length=1, max_length=1)]
+# Enums are matched by value: the file holds text, strict mode alone would want enum objects.
+FieldTypeName = Annotated[FieldType, Strict(False)]
+LineBreakName = Annotated[LineBreak, Strict(False)]
+# Formats chukan checks the fields of; other extractors (entry points) check their own.
+FIXED_WIDTH, DELIMITED = "fixed_width", "delimited"
+
+
+class SourceFieldModel(StrictModel):
+    """One field: byte offset and length (fixed width) or a column (delimited)."""
+
+    name: Name
+    type: FieldTypeName = FieldType.TEXT
+    offset: Offset | None = None
+    length: Length | None = None
+    column: Name | None = None
+    index: Annotated[int, Field(ge=0, lt=MAX_COLUMNS)] | None = None
+    scale: Annotated[int, Field(ge=0, le=18)] = 0
+    sensitive: bool = False
+
+    def to_field(self) -> SourceField:
         return SourceField(
-            name=str(raw["name"]),
-            type=FieldType(raw.get("type", "text")),
-            offset=raw.get("offset"),
-            length=raw.get("length"),
-            column=raw.get("column"),
-            index=raw.get("index"),
-            scale=int(raw.get("scale", 0)),
-            sensitive=bool(raw.get("sensitive", False)),
+            name=self.name,
+            type=self.type,
+            offset=self.offset,
+            length=self.length,
+            column=self.column,
+            index=self.index,
+            scale=self.scale,
+            sensitive=self.sensitive,
         )
-    except (KeyError, ValueError) as exc:
-        raise ProfileError(path, f"bad field {raw!r}: {exc}") from exc
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+class TrailerCountModel(StrictModel):
+    """The trailer field holding the number of data records (ASCII digits)."""
+
+    offset: Offset
+    length: Annotated[int, Field(ge=1, le=19)]
+
+
+def _codes(value: str | list[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, list):
-        return tuple(str(v) for v in value)
-    return (str(value),)
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _record_types(path: Path, raw: dict[str, Any] | None) -> RecordTypes | None:
-    if raw is None:
-        return None
-    tc = raw.get("trailer_count")
-    return RecordTypes(
-        offset=int(raw["offset"]),
-        length=int(raw.get("length", 1)),
-        data=_as_tuple(raw["data"]),
-        header=_as_tuple(raw.get("header")),
-        trailer=_as_tuple(raw.get("trailer")),
-        trailer_count=_field(path, {"name": "trailer_count", "type": "digits", **tc})
-        if tc
-        else None,
-    )
+class RecordTypesModel(StrictModel):
+    """Record types (header/data/trailer) told apart by the bytes at ``offset``."""
+
+    offset: Offset
+    length: Length = 1
+    data: Codes
+    header: Codes | None = None
+    trailer: Codes | None = None
+    trailer_count: TrailerCountModel | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_per_value(self) -> Self:
+        seen: dict[str, str] = {}
+        for kind in ("data", "header", "trailer"):
+            for i, value in enumerate(_codes(getattr(self, kind))):
+                where: KeyPath = (kind,) if isinstance(getattr(self, kind), str) else (kind, i)
+                if value in seen:
+                    raise KeyProblem(where, f"record type {value!r} is already {seen[value]}")
+                # ASCII is one byte per character in every supported encoding (EBCDIC too);
+                # other values are measured in the file's encoding when the file is read.
+                if value.isascii() and len(value) != self.length:
+                    raise KeyProblem(
+                        where,
+                        f"record type {value!r} is {len(value)} bytes, length is {self.length}",
+                    )
+                seen[value] = kind
+        if self.trailer_count is not None and self.trailer is None:
+            raise KeyProblem(("trailer_count",), "needs 'trailer' values to find the trailer")
+        return self
+
+    def to_record_types(self) -> RecordTypes:
+        tc = self.trailer_count
+        return RecordTypes(
+            offset=self.offset,
+            length=self.length,
+            data=_codes(self.data),
+            header=_codes(self.header),
+            trailer=_codes(self.trailer),
+            trailer_count=None
+            if tc is None
+            else SourceField("trailer_count", FieldType.DIGITS, tc.offset, tc.length),
+        )
 
 
-def _source_file(path: Path, raw: dict[str, Any], fmt: str) -> SourceFile:
-    fields = tuple(_field(path, f) for f in raw.get("fields", []))
-    src = SourceFile(
-        name=str(raw["name"]),
-        path=str(raw["path"]),
-        fields=fields,
-        encoding=raw.get("encoding"),
-        record_length=raw.get("record_length"),
-        line_break=LineBreak(raw.get("line_break", "none")),
-        record_types=_record_types(path, raw.get("record_types")),
-        delimiter=str(raw.get("delimiter", ",")),
-        quote=str(raw.get("quote", '"')),
-        header=bool(raw.get("header", True)),
-        options=dict(raw.get("options", {})),
-    )
-    if fmt == "fixed_width":
-        if not src.record_length:
-            raise ProfileError(path, f"file {src.name}: fixed_width needs record_length")
-        for f in fields:
-            if f.offset is None or f.length is None:
-                raise ProfileError(path, f"file {src.name} field {f.name}: needs offset and length")
-            if f.offset + f.length > src.record_length:
-                raise ProfileError(
-                    path,
-                    f"file {src.name} field {f.name}: bytes {f.offset}..{f.offset + f.length} "
-                    f"exceed record_length {src.record_length}",
+class SourceFileModel(StrictModel):
+    """One file of the dump."""
+
+    name: Name
+    path: Name
+    fields: Annotated[list[SourceFieldModel], Field(min_length=1)]
+    encoding: Name | None = None
+    record_length: Length | None = None
+    line_break: LineBreakName = LineBreak.NONE
+    record_types: RecordTypesModel | None = None
+    delimiter: OneChar = ","
+    quote: Annotated[str, StringConstraints(max_length=1)] = '"'  # '' : no quoting
+    header: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)  # extractor-specific extras
+
+    @model_validator(mode="after")
+    def _unique_field_names(self) -> Self:
+        first: dict[str, int] = {}
+        for j, f in enumerate(self.fields):
+            if f.name in first:
+                raise KeyProblem(
+                    ("fields", j, "name"),
+                    f"duplicate field {f.name!r} (also fields[{first[f.name]}])",
                 )
-    return src
+            first[f.name] = j
+        if self.quote and self.quote == self.delimiter:
+            raise KeyProblem(("quote",), "quote and delimiter must differ")
+        return self
+
+    def fixed_width_problems(self) -> Iterator[tuple[KeyPath, str]]:
+        """Why this file cannot be read as fixed-width records (key paths below the file)."""
+        length = self.record_length
+        if length is None:
+            yield ("record_length",), "fixed_width needs record_length (bytes per record)"
+            return
+        spans: list[tuple[int, int, int]] = []  # (start, end, field position)
+        for j, f in enumerate(self.fields):
+            for key in ("column", "index"):
+                if getattr(f, key) is not None:
+                    yield (
+                        ("fields", j, key),
+                        "fixed_width fields have offset and length, not " + key,
+                    )
+            if f.offset is None or f.length is None:
+                missing = "offset" if f.offset is None else "length"
+                yield ("fields", j, missing), "fixed_width needs offset and length"
+                continue
+            if f.offset + f.length > length:
+                yield (
+                    ("fields", j, "length"),
+                    f"bytes {f.offset}..{f.offset + f.length} exceed record_length {length}",
+                )
+            spans.append((f.offset, f.offset + f.length, j))
+        spans.sort()
+        for (_, end, j), (start, stop, k) in pairwise(spans):
+            if start < end:
+                name = self.fields[j].name
+                yield (
+                    ("fields", k, "offset"),
+                    f"bytes {start}..{stop} overlap field {name!r} (fields[{j}]) ending at {end}",
+                )
+        sign = self.options.get("zoned_sign", ZonedSign.ASCII.value)
+        if sign not in ZonedSign._value2member_map_:
+            known = " or ".join(repr(v.value) for v in ZonedSign)
+            yield ("options", "zoned_sign"), f"must be {known}, not {sign!r}"
+        rt = self.record_types
+        if rt is not None:
+            if rt.offset + rt.length > length:
+                yield (
+                    ("record_types", "offset"),
+                    f"record type bytes {rt.offset}..{rt.offset + rt.length} "
+                    f"exceed record_length {length}",
+                )
+            tc = rt.trailer_count
+            if tc is not None and tc.offset + tc.length > length:
+                yield (
+                    ("record_types", "trailer_count", "offset"),
+                    f"trailer count bytes {tc.offset}..{tc.offset + tc.length} "
+                    f"exceed record_length {length}",
+                )
+
+    def delimited_problems(self) -> Iterator[tuple[KeyPath, str]]:
+        """Why this file cannot be read as delimited records (key paths below the file)."""
+        if self.record_types is not None:
+            yield ("record_types",), "record_types is for fixed_width files"
+        for j, f in enumerate(self.fields):
+            for key in ("offset", "length"):
+                if getattr(f, key) is not None:
+                    yield ("fields", j, key), f"delimited fields have column or index, not {key}"
+            if f.column is None and f.index is None:
+                yield ("fields", j), "delimited needs 'column' (header name) or 'index'"
+            elif f.column is not None and f.index is not None:
+                yield ("fields", j, "index"), "give 'column' or 'index', not both"
+            elif f.column is not None and not self.header:
+                yield ("fields", j, "column"), "'column' needs header: true; use 'index'"
+        width = self.options.get("columns")
+        if width is not None and (type(width) is not int or not 1 <= width <= MAX_COLUMNS):
+            yield ("options", "columns"), f"must be a whole number 1..{MAX_COLUMNS}, not {width!r}"
+        if len(self.delimiter.encode("utf-8")) != 1 or self.delimiter in "\r\n":
+            yield ("delimiter",), f"must be one ASCII character, not {self.delimiter!r}"
+
+    def to_file(self) -> SourceFile:
+        return SourceFile(
+            name=self.name,
+            path=self.path,
+            fields=tuple(f.to_field() for f in self.fields),
+            encoding=self.encoding,
+            record_length=self.record_length,
+            line_break=self.line_break,
+            record_types=None if self.record_types is None else self.record_types.to_record_types(),
+            delimiter=self.delimiter,
+            quote=self.quote,
+            header=self.header,
+            options=dict(self.options),
+        )
+
+
+class SourceProfileModel(StrictModel):
+    """``mappings/<vendor>/source.yaml``: the vendor's dump (docs/source-profile.md)."""
+
+    vendor: Name | None = None  # default: the folder's name
+    description: str = ""
+    format: Name  # extractor name (entry point group chukan.extractors)
+    encoding: Name = "auto"
+    gaiji_table: Name | None = None  # relative to source.yaml
+    files: Annotated[list[SourceFileModel], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _files_fit_the_format(self) -> Self:
+        first: dict[str, int] = {}
+        for i, f in enumerate(self.files):
+            if f.name in first:
+                raise KeyProblem(
+                    ("files", i, "name"), f"duplicate file {f.name!r} (also files[{first[f.name]}])"
+                )
+            first[f.name] = i
+        checks = {
+            FIXED_WIDTH: SourceFileModel.fixed_width_problems,
+            DELIMITED: SourceFileModel.delimited_problems,
+        }
+        check = checks.get(self.format)
+        for i, f in enumerate(self.files):
+            for at, reason in check(f) if check else ():
+                raise KeyProblem(("files", i, *at), reason)
+        return self
+
+    def to_profile(self, path: Path) -> SourceProfile:
+        """The profile read from ``path``; relative paths in it resolve from its folder."""
+        folder = path.parent
+        return SourceProfile(
+            vendor=self.vendor or folder.name,
+            format=self.format,
+            encoding=self.encoding,
+            files=tuple(f.to_file() for f in self.files),
+            folder=folder,
+            gaiji_table=inside(folder, self.gaiji_table, config=path, key="gaiji_table")
+            if self.gaiji_table
+            else None,
+            description=self.description,
+        )
 
 
 def load_profile(path: Path) -> SourceProfile:
-    """Load a source.yaml (or the folder holding one)."""
+    """Load a source.yaml (or the folder holding one); ProfileError names the key path."""
     if path.is_dir():
         path = path / "source.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ProfileError(path, "source profile not found") from exc
-    except yaml.YAMLError as exc:
-        raise ProfileError(path, f"invalid YAML: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ProfileError(path, "a source profile must be a mapping")
-    fmt = str(doc.get("format", ""))
-    if not fmt:
-        raise ProfileError(path, "missing 'format' (e.g. fixed_width, delimited)")
-    try:
-        files = tuple(_source_file(path, f, fmt) for f in doc.get("files", []))
-    except KeyError as exc:
-        raise ProfileError(path, f"missing key {exc}") from exc
-    if not files:
-        raise ProfileError(path, "no files declared")
-    gaiji = doc.get("gaiji_table")
-    return SourceProfile(
-        vendor=str(doc.get("vendor", path.parent.name)),
-        format=fmt,
-        encoding=str(doc.get("encoding", "auto")),
-        files=files,
-        folder=path.parent,
-        gaiji_table=inside(path.parent, gaiji, config=path, key="gaiji_table") if gaiji else None,
-        description=str(doc.get("description", "")),
-    )
+    with errors_as(ProfileError):
+        doc = read_yaml(path, what="source profile")
+        model = doc.parse(SourceProfileModel)
+    return model.to_profile(path)
 
 
 def vendor_profile(vendor: str) -> SourceProfile:

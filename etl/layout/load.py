@@ -1,45 +1,144 @@
-"""Read layouts/<version>/<id>.yaml and layouts/<version>/codes/*.yaml into Layout objects."""
+"""Read layouts/<version>/<id>.yaml and layouts/<version>/codes/*.yaml into Layout objects.
+
+Each file is read by etl.config (bounded, strict YAML) and validated by a typed model below;
+every problem is a LayoutError naming the file, the key path and the line
+(docs/schemas/layout.schema.json and code-table.schema.json are generated from these models).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal, Self
 
-import yaml
+from pydantic import Field, Strict, StringConstraints, model_validator
 
+from etl.config import Document, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import LayoutError
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
 from etl.resources import data_dir
 
 DEFAULT_VERSION = "v2.1"
 
+# Ids end up in output file names and on the command line: plain ASCII, no path separators.
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MAX_DIGITS = 100_000  # 桁数 of the longest free-text item, with room to spare
+DATE_DIGITS = 8  # 西暦 YYYYMMDD
+
+
+class ItemModel(StrictModel):
+    """One item (項目) of a record file."""
+
+    name: Name
+    type: Annotated[ItemType, Strict(False)]
+    digits: Annotated[int, Field(ge=1, le=MAX_DIGITS)]
+    required: bool = False
+    code_table: Id | None = None
+    sensitive: bool = False
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _type_fits(self) -> Self:
+        if self.type is ItemType.CODE and self.code_table is None:
+            raise KeyProblem(("code_table",), "type code needs a code_table")
+        if self.type is not ItemType.CODE and self.code_table is not None:
+            raise KeyProblem(("code_table",), f"only type code has a code_table, not {self.type}")
+        if self.type is ItemType.DATE and self.digits != DATE_DIGITS:
+            raise KeyProblem(("digits",), f"a date is YYYYMMDD: digits must be {DATE_DIGITS}")
+        return self
+
+    def to_item(self) -> Item:
+        return Item(
+            name=self.name,
+            type=self.type,
+            digits=self.digits,
+            required=self.required,
+            code_table=self.code_table,
+            sensitive=self.sensitive,
+            description=self.description,
+        )
+
+
+class RecordFileModel(StrictModel):
+    """One record file: its items in order and the key that identifies a record."""
+
+    id: Id
+    name: Name
+    key: Annotated[list[Name], Field(min_length=1)]
+    items: Annotated[list[ItemModel], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _names_and_key(self) -> Self:
+        first: dict[str, int] = {}
+        for j, item in enumerate(self.items):
+            if item.name in first:
+                raise KeyProblem(
+                    ("items", j, "name"),
+                    f"duplicate item {item.name!r} (also items[{first[item.name]}])",
+                )
+            first[item.name] = j
+        for k, name in enumerate(self.key):
+            if name not in first:
+                raise KeyProblem(("key", k), f"key item {name!r} is not among the items")
+            if name in self.key[:k]:
+                raise KeyProblem(("key", k), f"key item {name!r} is listed twice")
+        return self
+
+
+class ProvenanceModel(StrictModel):
+    source: Literal["authored", "official", "mixed"] = "authored"
+    authored_parts: list[Name] = Field(default_factory=list)
+    note: str = ""
+
+
+class LayoutFileModel(StrictModel):
+    """``layouts/<version>/<id>.yaml``: the standard for one 業務 (docs/layouts.md)."""
+
+    id: Id
+    name: Name
+    version: Name | None = None  # default: the version folder's name
+    provenance: ProvenanceModel = ProvenanceModel()
+    record_files: Annotated[list[RecordFileModel], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_files(self) -> Self:
+        first: dict[str, int] = {}
+        for i, rf in enumerate(self.record_files):
+            for key in (rf.id, rf.name):  # Layout.record_file finds a file by either
+                if key in first and first[key] != i:
+                    raise KeyProblem(
+                        ("record_files", i, "id" if key == rf.id else "name"),
+                        f"record file {key!r} repeats record_files[{first[key]}]",
+                    )
+                first[key] = i
+        return self
+
+
+class CodeTableModel(StrictModel):
+    """``layouts/<version>/codes/<id>.yaml``: code → 名称 (codes are text: "01", not 01)."""
+
+    id: Id | None = None  # default: the file's stem
+    name: Name | None = None
+    values: Annotated[dict[Code, Name], Field(min_length=1)]
+    authored: bool = True
+    note: str = ""
+
 
 def layouts_root(version: str = DEFAULT_VERSION) -> Path:
     return data_dir("layouts") / version
 
 
-def read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except FileNotFoundError as exc:
-        raise LayoutError(path, "file not found") from exc
-    except yaml.YAMLError as exc:
-        raise LayoutError(path, f"invalid YAML: {exc}") from exc
-
-
 def load_code_table(path: Path) -> CodeTable:
-    doc = read_yaml(path)
-    if not isinstance(doc, dict) or "values" not in doc:
-        raise LayoutError(path, "a code table needs 'id', 'name' and 'values'")
-    values = {str(k): str(v) for k, v in doc["values"].items()}
+    with errors_as(LayoutError):
+        model = read_yaml(path, what="code table").parse(CodeTableModel)
     return CodeTable(
-        id=str(doc.get("id", path.stem)),
-        name=str(doc.get("name", path.stem)),
-        values=values,
-        authored=bool(doc.get("authored", True)),
-        note=str(doc.get("note", "")),
+        id=model.id or path.stem,
+        name=model.name or path.stem,
+        values=dict(model.values),
+        authored=model.authored,
+        note=model.note,
     )
 
 
@@ -49,54 +148,49 @@ def load_code_tables(version: str = DEFAULT_VERSION) -> dict[str, CodeTable]:
 
 
 def _code_tables(root: Path) -> dict[str, CodeTable]:
-    tables = [load_code_table(p) for p in sorted((root / "codes").glob("*.yaml"))]
-    return {t.id: t for t in tables}
+    tables: dict[str, CodeTable] = {}
+    for path in sorted((root / "codes").glob("*.yaml")):
+        table = load_code_table(path)
+        if table.id in tables:
+            raise LayoutError(path, f"code table {table.id!r} is defined twice", key_path="id")
+        tables[table.id] = table
+    return tables
 
 
-def _item(path: Path, raw: dict[str, Any], tables: dict[str, CodeTable]) -> Item:
-    try:
-        item = Item(
-            name=str(raw["name"]),
-            type=ItemType(raw["type"]),
-            digits=int(raw["digits"]),
-            required=bool(raw.get("required", False)),
-            code_table=raw.get("code_table"),
-            sensitive=bool(raw.get("sensitive", False)),
-            description=str(raw.get("description", "")),
-        )
-    except (KeyError, ValueError) as exc:
-        raise LayoutError(path, f"bad item {raw!r}: {exc}") from exc
-    if item.type is ItemType.CODE and item.code_table not in tables:
-        raise LayoutError(path, f"item {item.name}: unknown code table {item.code_table!r}")
-    return item
+def _check_code_tables(doc: Document, model: LayoutFileModel, tables: dict[str, CodeTable]) -> None:
+    for i, rf in enumerate(model.record_files):
+        for j, item in enumerate(rf.items):
+            if item.code_table is not None and item.code_table not in tables:
+                known = ", ".join(sorted(tables)) or "none"
+                raise doc.error(
+                    ("record_files", i, "items", j, "code_table"),
+                    f"unknown code table {item.code_table!r}; known: {known}",
+                )
 
 
 def load_layout_file(path: Path, tables: dict[str, CodeTable]) -> Layout:
-    doc = read_yaml(path)
-    if not isinstance(doc, dict):
-        raise LayoutError(path, "a layout file must be a mapping")
-    files: list[RecordFile] = []
-    for rf in doc.get("record_files", []):
-        items = tuple(_item(path, it, tables) for it in rf.get("items", []))
-        names = [it.name for it in items]
-        if len(set(names)) != len(names):
-            raise LayoutError(path, f"record file {rf.get('id')}: duplicate item names")
-        key = tuple(rf.get("key", []))
-        missing = [k for k in key if k not in names]
-        if not key or missing:
-            raise LayoutError(path, f"record file {rf.get('id')}: key {list(key)} not among items")
-        files.append(RecordFile(id=str(rf["id"]), name=str(rf["name"]), items=items, key=key))
-    prov = doc.get("provenance", {})
+    with errors_as(LayoutError):
+        doc = read_yaml(path, what="layout file")
+        model = doc.parse(LayoutFileModel)
+        _check_code_tables(doc, model, tables)
+    files = tuple(
+        RecordFile(
+            id=rf.id,
+            name=rf.name,
+            items=tuple(it.to_item() for it in rf.items),
+            key=tuple(rf.key),
+        )
+        for rf in model.record_files
+    )
     used = {it.code_table for rf in files for it in rf.items if it.code_table}
+    prov = model.provenance
     return Layout(
-        id=str(doc["id"]),
-        name=str(doc["name"]),
-        version=str(doc.get("version", path.parent.name)),
-        record_files=tuple(files),
+        id=model.id,
+        name=model.name,
+        version=model.version or path.parent.name,
+        record_files=files,
         provenance=Provenance(
-            source=str(prov.get("source", "authored")),
-            authored_parts=tuple(prov.get("authored_parts", [])),
-            note=str(prov.get("note", "")),
+            source=prov.source, authored_parts=tuple(prov.authored_parts), note=prov.note
         ),
         code_tables={k: tables[k] for k in sorted(used)},
     )
@@ -113,8 +207,13 @@ def load_layout_folder(root: Path) -> dict[str, Layout]:
     if not root.is_dir():
         raise LayoutError(root, "layout version folder not found")
     tables = _code_tables(root)
-    layouts = [load_layout_file(p, tables) for p in sorted(root.glob("*.yaml"))]
-    return {lay.id: lay for lay in layouts}
+    layouts: dict[str, Layout] = {}
+    for path in sorted(root.glob("*.yaml")):
+        layout = load_layout_file(path, tables)
+        if layout.id in layouts:
+            raise LayoutError(path, f"layout {layout.id!r} is defined twice", key_path="id")
+        layouts[layout.id] = layout
+    return layouts
 
 
 def get_layout(name: str, version: str = DEFAULT_VERSION) -> Layout:

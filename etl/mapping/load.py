@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import polars as pl
@@ -23,10 +23,11 @@ from etl.config import (
     KeyPath,
     StrictModel,
     decode_utf8,
+    format_key_path,
     read_config_bytes,
     read_yaml,
 )
-from etl.mapping.errors import MappingError
+from etl.errors import MappingError
 from etl.mapping.model import (
     MAX_EXPR_DEPTH,
     STEP_WORDS,
@@ -47,6 +48,7 @@ from etl.mapping.model import (
     TargetSpec,
     WarekiArgs,
 )
+from etl.paths import ConfigPathError, inside
 from etl.resources import data_dir
 
 ROW_WORDS = ("take", "const", "concat", "wareki", "seireki")
@@ -349,19 +351,10 @@ def _tables(doc: Document, tables: dict[str, _Table]) -> dict[str, dict[str, str
 
 def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
     """A code table CSV (header ``from,to``, UTF-8) inside the spec's vendor folder."""
-    rel = PurePosixPath(file)
-    if rel.is_absolute() or ".." in rel.parts or "\\" in file or ":" in file or not rel.parts:
-        raise doc.error(
-            at, f"{file!r}: a code table is a path relative to the vendor folder, without '..'"
-        )
-    folder = doc.path.parent
-    path = folder / rel
-    try:
-        inside = path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11)
-        raise doc.error(at, f"{file!r} cannot be resolved: {exc}") from None
-    if not inside:
-        raise doc.error(at, f"{file!r} leaves the vendor folder (through a symbolic link)")
+    try:  # the one containment rule for configured paths (etl.paths)
+        path = inside(doc.path.parent, file, config=doc.path, key=format_key_path(at))
+    except ConfigPathError as exc:
+        raise doc.error(at, exc.reason) from None
     data = read_config_bytes(path, what="code table")
     if len(data) > MAX_CODE_TABLE_BYTES:
         raise MappingError(path, f"code table is larger than {MAX_CODE_TABLE_BYTES >> 20} MiB")

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from etl.config import KeyPath, StrictModel
-from etl.mapping.errors import MappingError
+from etl.errors import MappingError
 
 MAX_EXPR_DEPTH = 16  # concat inside concat, all/any/not inside each other
 MAX_TEXT_LENGTH = 4096  # pad/slice bounds: longer than any V2.1 item

@@ -3,19 +3,25 @@
 chukan.toml      municipality, vendor, 業務 in scope, output format, dump folders per pass
 runs/<pass>/<run-id>/   immutable run artifacts (not for git: personal data)
 catalog.duckdb   the run catalog (not for git)
+
+chukan.toml has one model (ProjectFileModel): ``load_project`` validates the file through it and
+``init_project`` writes it through it, with a TOML writer (a name holding ``"`` stays TOML).
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
-from etl.errors import ChukanError
+import tomli_w
+from pydantic import Field, Strict, StringConstraints, ValidationError, field_validator
+
+from etl.config import Document, StrictModel, errors_as, read_toml
+from etl.errors import ConfigError
 from etl.load import CsvFormat, LineEnding, write_bytes_atomic
 from etl.load.atomic import make_private_dir
-from etl.municipality import checked_code
+from etl.municipality import check_digit, checked_code
 from etl.passes.model import PassName
 from etl.paths import inside
 from etl.resources import data_dir
@@ -23,13 +29,85 @@ from etl.resources import data_dir
 CONFIG = "chukan.toml"
 
 
-class ProjectError(ChukanError):
+class ProjectError(ConfigError):
     """The project folder or its chukan.toml is missing or malformed."""
 
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
+
+# ---- the file's shape (docs/schemas/chukan-toml.schema.json) ---------------------------------
+
+# Text shown in reports and folder names: no control characters (a newline would forge lines).
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Folder = Name  # relative to the project folder
+
+
+class MunicipalityModel(StrictModel):
+    code: str  # 全国地方公共団体コード: 6 digits (5 + check digit)
+    name: Name
+
+    @field_validator("code")
+    @classmethod
+    def _six_digits(cls, code: str) -> str:
+        # [0-9], not \d: \d would take full-width digits.
+        if len(code) != 6 or not all("0" <= c <= "9" for c in code):
+            raise ValueError(
+                f"municipality code {code!r} must be 6 digits (全国地方公共団体コード)"
+            )
+        expected = check_digit(code[:5])
+        if int(code[5]) != expected:
+            raise ValueError(
+                f"municipality code {code!r}: its check digit should be {expected} "
+                f"({code[:5]}{expected}); is the code mistyped?"
+            )
+        return code
+
+
+class SourceModel(StrictModel):
+    vendor: Name  # a bundled vendor (mappings/<vendor>) or a folder with source.yaml
+
+
+class ScopeModel(StrictModel):
+    gyomu: Annotated[list[Name], Field(min_length=1)]
+
+    @field_validator("gyomu")
+    @classmethod
+    def _unique(cls, gyomu: list[str]) -> list[str]:
+        repeated = sorted({g for g in gyomu if gyomu.count(g) > 1})
+        if repeated:
+            raise ValueError(f"業務 listed twice: {', '.join(repeated)}")
+        return gyomu
+
+
+class OutputModel(StrictModel):
+    encoding: Literal["utf-8", "utf-8-sig", "cp932"] = "utf-8"
+    line_ending: Annotated[LineEnding, Strict(False)] = LineEnding.LF
+
+
+class DumpsModel(StrictModel):
+    """The outgoing vendor's deliveries, one folder per pass."""
+
+    test1: Folder | None = None
+    test2: Folder | None = None
+    production: Folder | None = None
+
+
+class ExportModel(StrictModel):
+    dump: Folder | None = None  # the delivery the year-end export reads
+
+
+class ProjectFileModel(StrictModel):
+    """``chukan.toml``: a migration project (README.md, chukan init)."""
+
+    municipality: MunicipalityModel
+    source: SourceModel
+    scope: ScopeModel
+    output: OutputModel = OutputModel()
+    dumps: DumpsModel = DumpsModel()
+    export: ExportModel | None = None
+
+
+# ---- the engine's object --------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +119,7 @@ class Project:
     gyomu: tuple[str, ...]
     csv: CsvFormat
     dumps: dict[PassName, Path]  # default dump folder per pass
+    export_dump: Path | None = None  # [export] dump: the delivery of the year-end export
 
     @property
     def runs_dir(self) -> Path:
@@ -59,58 +138,61 @@ class Project:
         bundled = inside(data_dir("mappings"), self.vendor, config=config, key=key)
         if (bundled / "source.yaml").is_file():
             return bundled
-        raise ProjectError(self.root / CONFIG, f"vendor {self.vendor!r}: no source.yaml found")
+        raise ProjectError(
+            self.root / CONFIG,
+            f"vendor {self.vendor!r}: no source.yaml found",
+            key_path="source.vendor",
+        )
 
 
-TEMPLATE = """\
+HEADER = """\
 # chukan migration project (中間標準レイアウト V2.1). Keep this file in git;
 # runs/ and catalog.duckdb hold personal data and stay out of it (.gitignore).
+#
+# municipality.code   全国地方公共団体コード (6 digits)
+# source.vendor       a bundled vendor (mappings/<vendor>) or a folder with source.yaml
+# output.encoding     utf-8 | utf-8-sig | cp932;  output.line_ending  lf | crlf
+# dumps.<pass>        the outgoing vendor's deliveries, one folder per pass
+# export.dump         the delivery the year-end export reads (chukan export --fiscal-year)
 
-[municipality]
-code = "{code}"          # 全国地方公共団体コード (6 digits)
-name = "{name}"
-
-[source]
-vendor = "{vendor}"      # a bundled vendor (mappings/<vendor>) or a folder with source.yaml
-
-[scope]
-gyomu = [{gyomu}]
-
-[output]
-encoding = "utf-8"       # utf-8 | utf-8-sig | cp932
-line_ending = "lf"       # lf | crlf
-
-[dumps]                  # the outgoing vendor's deliveries, one folder per pass
-test1 = "dumps/test1"
-test2 = "dumps/test2"
-production = "dumps/production"
 """
+DUMP_FOLDERS = {p.value: f"dumps/{p.value}" for p in PassName}
+
+
+def project_file_text(model: ProjectFileModel) -> str:
+    """chukan.toml for ``model``, written by a TOML writer: every value is quoted correctly."""
+    return HEADER + tomli_w.dumps(model.model_dump(mode="json", exclude_none=True))
 
 
 def init_project(
     root: Path, *, code: str, name: str, vendor: str, gyomu: tuple[str, ...]
 ) -> Project:
-    checked_code(code, config=root, key="--code")
-    if (root / CONFIG).exists():
-        raise ProjectError(root / CONFIG, "already exists; a project is initialised once")
-    text = TEMPLATE.format(
-        code=code, name=name, vendor=vendor, gyomu=", ".join(f'"{g}"' for g in gyomu)
-    )
+    checked_code(code, config=root, key="--code")  # named as the option the user typed
+    path = root / CONFIG
+    data = {
+        "municipality": {"code": code, "name": name},
+        "source": {"vendor": vendor},
+        "scope": {"gyomu": list(gyomu)},
+        "dumps": DUMP_FOLDERS,
+    }
+    try:
+        model = ProjectFileModel.model_validate(data)
+    except ValidationError as exc:  # the options given to `chukan init`, named by their key
+        raise _as_project_error(Document(path=path, data=data).validation_error(exc)) from None
+    if path.exists():
+        raise ProjectError(path, "already exists; a project is initialised once")
     # owner-only whatever the umask (each folder chukan creates): it will hold personal data
-    for sub in ("dumps/test1", "dumps/test2", "dumps/production"):
+    for sub in DUMP_FOLDERS.values():
         make_private_dir(root / sub)
-    write_bytes_atomic(root / CONFIG, text.encode("utf-8"))
+    write_bytes_atomic(path, project_file_text(model).encode("utf-8"))
     write_bytes_atomic(root / ".gitignore", b"runs/\ndiffs/\nexports/\ncatalog.duckdb*\ndumps/\n")
     project = load_project(root)
     project.vendor_folder  # noqa: B018 - fail now, not at the first run, on a wrong vendor
     return project
 
 
-def _get(doc: dict[str, Any], path: Path, section: str, key: str) -> Any:
-    try:
-        return doc[section][key]
-    except KeyError as exc:
-        raise ProjectError(path, f"missing [{section}] {key}") from exc
+def _as_project_error(exc: ConfigError) -> ProjectError:
+    return ProjectError(exc.path, exc.reason, key_path=exc.key_path, line=exc.line)
 
 
 def find_project(start: Path) -> Path:
@@ -121,35 +203,35 @@ def find_project(start: Path) -> Path:
     raise ProjectError(start, f"no {CONFIG} here or above; create one with `chukan init`")
 
 
+def read_project_file(root: Path) -> ProjectFileModel:
+    """chukan.toml of ``root`` as its model; ProjectError names the key path."""
+    path = root / CONFIG
+    if not path.exists():
+        raise ProjectError(path, "not found; create it with `chukan init`")
+    with errors_as(ProjectError):
+        return read_toml(path, what=CONFIG).parse(ProjectFileModel)
+
+
 def load_project(root: Path) -> Project:
     path = root / CONFIG
-    try:
-        doc = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise ProjectError(path, "not found; create it with `chukan init`") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(path, f"invalid TOML: {exc}") from exc
-    output = doc.get("output", {})
-    dumps = doc.get("dumps", {})
-    try:
-        csv = CsvFormat(
-            encoding=str(output.get("encoding", "utf-8")),
-            line_ending=LineEnding(output.get("line_ending", "lf")),
-        )
-        dump_dirs = {
-            PassName(k): inside(root, v, config=path, key=f"dumps.{k}") for k, v in dumps.items()
-        }
-    except ValueError as exc:
-        raise ProjectError(path, str(exc)) from exc
-    gyomu = _get(doc, path, "scope", "gyomu")
-    if not isinstance(gyomu, list) or not gyomu:
-        raise ProjectError(path, "[scope] gyomu must be a non-empty list")
+    model = read_project_file(root)
+    dumps = model.dumps
+    folders = {PassName.TEST1: dumps.test1, PassName.TEST2: dumps.test2}
+    folders[PassName.PRODUCTION] = dumps.production
+    export_dump = model.export.dump if model.export else None
     return Project(
         root=root.resolve(),
-        municipality_code=checked_code(_get(doc, path, "municipality", "code"), config=path),
-        municipality_name=str(_get(doc, path, "municipality", "name")),
-        vendor=str(_get(doc, path, "source", "vendor")),
-        gyomu=tuple(str(g) for g in gyomu),
-        csv=csv,
-        dumps=dump_dirs,
+        municipality_code=model.municipality.code,
+        municipality_name=model.municipality.name,
+        vendor=model.source.vendor,
+        gyomu=tuple(model.scope.gyomu),
+        csv=CsvFormat(encoding=model.output.encoding, line_ending=model.output.line_ending),
+        dumps={
+            p: inside(root, folder, config=path, key=f"dumps.{p.value}")
+            for p, folder in folders.items()
+            if folder is not None
+        },
+        export_dump=inside(root, export_dump, config=path, key="export.dump")
+        if export_dump
+        else None,
     )

@@ -9,20 +9,19 @@ for the vectorised ones (the mapping stage rejects the record or keeps it empty,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 
 import polars as pl
-import yaml
+from pydantic import Field, StringConstraints, model_validator
 
+from etl.config import KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import LayoutError
 from etl.resources import data_dir
 
-_CODE_RE = re.compile(r"^[0-9]{2}$")
 # [0-9], not \d: the regex engine's \d also matches full-width digits.
 _YYMMDD = r"^[0-9]{6}$"
 _YYYYMMDD = r"^[0-9]{8}$"
@@ -93,59 +92,73 @@ class EraTable:
         )
 
 
-def _as_date(path: Path, value: Any, what: str) -> date:
-    if type(value) is date:  # not a datetime: an era starts on a day
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise LayoutError(path, f"{what}: {value!r} is not a date (YYYY-MM-DD)") from exc
+Year = Annotated[int, Field(ge=1, le=9999)]
 
 
-def _parse_eras(path: Path, doc: Any) -> EraTable:
-    if not isinstance(doc, dict) or not isinstance(doc.get("eras"), list) or not doc["eras"]:
-        raise LayoutError(path, "an era table needs a non-empty 'eras' list")
-    raw: list[tuple[str, str, int, date, str]] = []
-    for i, entry in enumerate(doc["eras"], start=1):
-        if not isinstance(entry, dict) or not {"code", "name", "start"} <= entry.keys():
-            raise LayoutError(path, f"era #{i}: needs code, name and start")
-        code = str(entry["code"])
-        if not _CODE_RE.match(code):
-            raise LayoutError(path, f"era #{i}: code {code!r} is not 2 digits (quote it in YAML)")
-        start = _as_date(path, entry["start"], f"era {code} start")
-        first_year = int(entry.get("reckoning_start", start.year))
-        if first_year > start.year:
-            raise LayoutError(path, f"era {code}: reckoning_start {first_year} is after start")
-        raw.append(
-            (code, str(entry["name"]), first_year, start, str(entry.get("start_reason", "")))
+class EraModel(StrictModel):
+    """One era of layouts/eras.yaml."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]  # 2-digit 年号コード
+    name: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    start: date  # first valid day (改元日), an unquoted YYYY-MM-DD (a datetime is refused)
+    reckoning_start: Year | None = None  # Gregorian year of 元年 when not start's year (明治)
+    start_reason: str = ""
+
+    @model_validator(mode="after")
+    def _reckoning_not_after_start(self) -> Self:
+        if self.reckoning_start is not None and self.reckoning_start > self.start.year:
+            raise KeyProblem(
+                ("reckoning_start",), f"{self.reckoning_start} is after start {self.start}"
+            )
+        return self
+
+
+class EraFileModel(StrictModel):
+    """``layouts/eras.yaml``: the eras in chronological order (docs/layouts.md)."""
+
+    id: str = "nengo"
+    name: str = ""
+    authored: bool = True
+    note: str = ""
+    eras: Annotated[list[EraModel], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _ordered_and_unique(self) -> Self:
+        for i, era in enumerate(self.eras):
+            if era.code in (e.code for e in self.eras[:i]):
+                raise KeyProblem(("eras", i, "code"), f"duplicate 年号コード {era.code!r}")
+            if i and era.start <= self.eras[i - 1].start:
+                raise KeyProblem(
+                    ("eras", i, "start"),
+                    f"eras must be listed in chronological order of start: {era.start} is not "
+                    f"after {self.eras[i - 1].start}",
+                )
+        return self
+
+    def to_table(self) -> EraTable:
+        ends: list[date | None] = [e.start - timedelta(days=1) for e in self.eras[1:]]
+        ends.append(None)
+        return EraTable(
+            eras=tuple(
+                Era(
+                    code=e.code,
+                    name=e.name,
+                    first_year=e.reckoning_start or e.start.year,
+                    start=e.start,
+                    end=end,
+                    start_reason=e.start_reason,
+                )
+                for e, end in zip(self.eras, ends, strict=True)
+            )
         )
-    codes = [r[0] for r in raw]
-    if len(set(codes)) != len(codes):
-        raise LayoutError(path, f"duplicate 年号コード in {codes}")
-    starts = [r[3] for r in raw]
-    if starts != sorted(starts) or len(set(starts)) != len(starts):
-        raise LayoutError(path, "eras must be listed in chronological order of start")
-    ends: list[date | None] = [s - timedelta(days=1) for s in starts[1:]]
-    ends.append(None)
-    eras = tuple(
-        Era(code=c, name=n, first_year=fy, start=s, end=e, start_reason=why)
-        for (c, n, fy, s, why), e in zip(raw, ends, strict=True)
-    )
-    return EraTable(eras=eras)
 
 
 @lru_cache(maxsize=8)
 def load_eras(path: Path | None = None) -> EraTable:
     """Read the era table (default: layouts/eras.yaml); cached per path."""
     path = path or data_dir("layouts") / "eras.yaml"
-    try:
-        with path.open(encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except FileNotFoundError as exc:
-        raise LayoutError(path, "file not found") from exc
-    except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for 2000-02-30
-        raise LayoutError(path, f"invalid YAML: {exc}") from exc
-    return _parse_eras(path, doc)
+    with errors_as(LayoutError):
+        return read_yaml(path, what="era table").parse(EraFileModel).to_table()
 
 
 # --- messages ---------------------------------------------------------------------------------

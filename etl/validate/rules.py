@@ -6,15 +6,15 @@ them against a Layout, and etl.validate.rule_checks turns each into polars expre
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Self, Union
 
-import yaml
+from pydantic import Field, Strict, StringConstraints, create_model, model_validator
 
-from etl.errors import RuleError
+from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
+from etl.errors import ConfigError, RuleError
 from etl.findings import Severity
 from etl.layout.model import ItemType, Layout
 from etl.resources import data_dir
@@ -123,164 +123,210 @@ class RuleSet:
 
 
 # ---- reading YAML -------------------------------------------------------------------------
+#
+# One typed model per kind; RULE_KINDS maps each ``kind:`` to its model, and each model turns
+# itself into its frozen Rule. A new kind is a Rule dataclass, a model and one entry there.
+
+Text = Annotated[str, StringConstraints(min_length=1)]
+Code = Annotated[str, StringConstraints(min_length=1)]  # codes are text: "02", not 02
+Names = Annotated[list[Text], Field(min_length=1)]  # item names (項目名)
 
 
-class _Spec:
-    """One rule mapping being read; every failure names the file and the rule id."""
+class WhereModel(StrictModel):
+    item: Text
+    in_: Annotated[list[Code], Field(min_length=1, alias="in")]
 
-    def __init__(self, path: Path, raw: Mapping[str, Any], where: str) -> None:
-        self.path = path
-        self.raw = raw
-        self.where = where
-
-    def fail(self, reason: str) -> RuleError:
-        return RuleError(self.path, f"rule {self.where}: {reason}")
-
-    def text(self, key: str) -> str:
-        value = self.raw.get(key)
-        if not isinstance(value, str) or not value:
-            raise self.fail(f"'{key}' must be a non-empty string")
-        return value
-
-    def names(self, key: str, raw: Any = None) -> tuple[str, ...]:
-        value = self.raw.get(key) if raw is None else raw
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise self.fail(f"'{key}' must be a non-empty list of item names")
-        return tuple(value)
-
-    def mapping(self, key: str, keys: set[str]) -> Mapping[str, Any]:
-        value = self.raw.get(key)
-        if not isinstance(value, dict) or set(value) != keys:
-            raise self.fail(f"'{key}' must be a mapping with keys {sorted(keys)}")
-        return value
-
-    def where_(self, key: str) -> Where:
-        raw = self.mapping(key, {"item", "in"})
-        values = raw["in"]
-        if not isinstance(raw["item"], str) or not isinstance(values, list) or not values:
-            raise self.fail(f"'{key}' needs an item name and a non-empty 'in' list")
-        # Codes are strings in the output; YAML may have read 02 as the int 2, so insist.
-        if not all(isinstance(v, str) for v in values):
-            raise self.fail(f"'{key}.in' values must be quoted strings, got {values!r}")
-        return Where(raw["item"], tuple(values))
+    def to_where(self) -> Where:
+        return Where(self.item, tuple(self.in_))
 
 
-def _exactly_one(s: _Spec, base: dict[str, Any]) -> Rule:
-    return ExactlyOne(**base, group_by=s.names("group_by"), where=s.where_("where"))
+class TargetModel(StrictModel):
+    layout: Text
+    file: Text
+    items: Names
 
 
-def _compare(s: _Spec, base: dict[str, Any]) -> Rule:
-    op = s.text("op")
-    if op not in CompareOp._value2member_map_:
-        raise s.fail(f"unknown op {op!r}; known: {', '.join(CompareOp)}")
-    return Compare(**base, left=s.text("left"), op=CompareOp(op), right=s.text("right"))
+class RuleModel(StrictModel):
+    """The keys every rule has; each kind's model adds its own."""
+
+    id: Text
+    kind: str
+    severity: Annotated[Severity, Strict(False)] = Severity.ERROR
+    file: Text
+    message: Text
+
+    def base(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "file": self.file,
+            "message": self.message,
+        }
+
+    def to_rule(self) -> Rule:
+        raise NotImplementedError  # pragma: no cover - every kind's model defines it
 
 
-def _exists_in(s: _Spec, base: dict[str, Any]) -> Rule:
-    raw = s.mapping("target", {"layout", "file", "items"})
-    if not isinstance(raw["layout"], str) or not isinstance(raw["file"], str):
-        raise s.fail("'target' needs 'layout' and 'file' ids")
-    target = Target(raw["layout"], raw["file"], s.names("target.items", raw["items"]))
-    items = s.names("items")
-    if len(items) != len(target.items):
-        raise s.fail("'items' and 'target.items' must have the same length")
-    return ExistsIn(**base, items=items, target=target)
+class ExactlyOneModel(RuleModel):
+    kind: Literal["exactly_one"]
+    group_by: Names
+    where: WhereModel
+
+    def to_rule(self) -> Rule:
+        return ExactlyOne(**self.base(), group_by=tuple(self.group_by), where=self.where.to_where())
 
 
-def _unique(s: _Spec, base: dict[str, Any]) -> Rule:
-    return Unique(**base, items=s.names("items"))
+class CompareModel(RuleModel):
+    kind: Literal["compare"]
+    left: Text
+    op: Annotated[CompareOp, Strict(False)]
+    right: Text
+
+    def to_rule(self) -> Rule:
+        return Compare(**self.base(), left=self.left, op=self.op, right=self.right)
 
 
-def _required_if(s: _Spec, base: dict[str, Any]) -> Rule:
-    return RequiredIf(**base, when=s.where_("when"), then=s.names("then"))
+class ExistsInModel(RuleModel):
+    kind: Literal["exists_in"]
+    items: Names
+    target: TargetModel
 
+    @model_validator(mode="after")
+    def _same_length(self) -> Self:
+        if len(self.items) != len(self.target.items):
+            raise KeyProblem(
+                ("target", "items"),
+                f"has {len(self.target.items)} items, 'items' has {len(self.items)}",
+            )
+        return self
 
-def _integers(s: _Spec, key: str) -> tuple[int, ...]:
-    value = s.raw.get(key)
-    if not isinstance(value, list) or not all(type(v) is int and v >= 0 for v in value):
-        raise s.fail(f"'{key}' must be a list of non-negative integers")
-    return tuple(value)
-
-
-def _check_digit(s: _Spec, base: dict[str, Any]) -> Rule:
-    length, modulus = s.raw.get("length"), s.raw.get("modulus")
-    if type(length) is not int or length < 2 or type(modulus) is not int or modulus < 2:
-        raise s.fail("'length' and 'modulus' must be integers of at least 2")
-    if length > 18:  # the check computes on 64-bit integers
-        raise s.fail(f"'length' {length} is more than 18 digits")
-    weights, zeros = _integers(s, "weights"), _integers(s, "zero_remainders")
-    if len(weights) != length - 1:
-        raise s.fail(f"'weights' needs {length - 1} values, one per digit before the check digit")
-    # every remainder must give one digit, or no value could ever pass
-    impossible = [r for r in range(modulus) if r not in zeros and not 0 <= modulus - r <= 9]
-    if impossible:
-        raise s.fail(
-            f"remainders {impossible} give no single check digit: list them in zero_remainders"
+    def to_rule(self) -> Rule:
+        t = self.target
+        return ExistsIn(
+            **self.base(), items=tuple(self.items), target=Target(t.layout, t.file, tuple(t.items))
         )
-    item = s.text("item")
-    return CheckDigit(**base, item=item, length=length, weights=weights, modulus=modulus,
-                      zero_remainders=zeros)  # fmt: skip
 
 
-# kind -> (reader, keys the kind adds to the common ones)
-_KINDS: dict[str, tuple[Callable[[_Spec, dict[str, Any]], Rule], set[str]]] = {
-    "exactly_one": (_exactly_one, {"group_by", "where"}),
-    "compare": (_compare, {"left", "op", "right"}),
-    "exists_in": (_exists_in, {"items", "target"}),
-    "unique": (_unique, {"items"}),
-    "required_if": (_required_if, {"when", "then"}),
-    "check_digit": (_check_digit, {"item", "length", "weights", "modulus", "zero_remainders"}),
+class UniqueModel(RuleModel):
+    kind: Literal["unique"]
+    items: Names
+
+    def to_rule(self) -> Rule:
+        return Unique(**self.base(), items=tuple(self.items))
+
+
+class RequiredIfModel(RuleModel):
+    kind: Literal["required_if"]
+    when: WhereModel
+    then: Names
+
+    def to_rule(self) -> Rule:
+        return RequiredIf(**self.base(), when=self.when.to_where(), then=tuple(self.then))
+
+
+class CheckDigitModel(RuleModel):
+    kind: Literal["check_digit"]
+    item: Text
+    length: Annotated[int, Field(ge=2)]
+    weights: list[Annotated[int, Field(ge=0)]]
+    modulus: Annotated[int, Field(ge=2)]
+    zero_remainders: list[Annotated[int, Field(ge=0)]]
+
+    @model_validator(mode="after")
+    def _declaration_can_pass(self) -> Self:
+        if self.length > 18:  # the check computes on 64-bit integers
+            raise KeyProblem(("length",), f"'length' {self.length} is more than 18 digits")
+        if len(self.weights) != self.length - 1:
+            raise KeyProblem(
+                ("weights",),
+                f"'weights' needs {self.length - 1} values, one per digit before the check digit",
+            )
+        # every remainder must give one digit, or no value could ever pass
+        m, zeros = self.modulus, self.zero_remainders
+        impossible = [r for r in range(m) if r not in zeros and not 0 <= m - r <= 9]
+        if impossible:
+            raise KeyProblem(
+                ("zero_remainders",),
+                f"remainders {impossible} give no single check digit: list them in zero_remainders",
+            )
+        return self
+
+    def to_rule(self) -> Rule:
+        return CheckDigit(
+            **self.base(),
+            item=self.item,
+            length=self.length,
+            weights=tuple(self.weights),
+            modulus=self.modulus,
+            zero_remainders=tuple(self.zero_remainders),
+        )
+
+
+RULE_KINDS: dict[str, type[RuleModel]] = {
+    "exactly_one": ExactlyOneModel,
+    "compare": CompareModel,
+    "exists_in": ExistsInModel,
+    "unique": UniqueModel,
+    "required_if": RequiredIfModel,
+    "check_digit": CheckDigitModel,
 }
-_COMMON = {"id", "kind", "severity", "file", "message"}
 
 
-def _rule(path: Path, raw: Any, position: int) -> Rule:
-    if not isinstance(raw, dict):
-        raise RuleError(path, f"rule #{position}: must be a mapping")
-    spec = _Spec(path, raw, str(raw.get("id") or f"#{position}"))
-    rule_id = spec.text("id")
-    kind = spec.text("kind")
-    if kind not in _KINDS:
-        raise spec.fail(f"unknown kind {kind!r}; known: {', '.join(_KINDS)}")
-    read, keys = _KINDS[kind]
-    unknown = set(raw) - _COMMON - keys
-    if unknown:
-        raise spec.fail(f"unknown keys {sorted(unknown)} for kind {kind}")
-    severity = raw.get("severity", Severity.ERROR.value)
-    if severity not in Severity._value2member_map_:
-        raise spec.fail(f"unknown severity {severity!r}; known: {', '.join(Severity)}")
-    base = {
-        "id": rule_id,
-        "severity": Severity(severity),
-        "file": spec.text("file"),
-        "message": spec.text("message"),
-    }
-    return read(spec, base)
+class _RuleFileHead(StrictModel):
+    """The file around the rules; each rule is then read by the model of its kind."""
+
+    layout: Text
+    rules: list[dict[str, Any]] | None = None
+
+
+def rule_file_model() -> type[StrictModel]:
+    """The whole file as one model, rules told apart by ``kind`` (for the JSON Schema)."""
+    # Built from RULE_KINDS at call time, so a kind added there is in the schema too.
+    kinds: Any = Union[tuple(RULE_KINDS.values())]  # noqa: UP007 - a tuple of types
+    rule: Any = Annotated[kinds, Field(discriminator="kind")]
+    return create_model(
+        "RuleFileModel",
+        __base__=StrictModel,
+        __doc__="``validators/<layout id>.yaml``: business rules of a layout (docs/validators.md).",
+        layout=(Text, ...),
+        rules=(list[rule] | None, None),
+    )
+
+
+def _read_rule(doc: Document, raw: dict[str, Any], at: KeyPath) -> Rule:
+    kind = raw.get("kind")
+    if kind is None:
+        raise doc.error(at, f"required key 'kind' missing; known: {', '.join(RULE_KINDS)}")
+    model = RULE_KINDS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise doc.error((*at, "kind"), f"unknown kind {kind!r}; known: {', '.join(RULE_KINDS)}")
+    try:
+        return doc.parse(model, raw, at=at).to_rule()
+    except ConfigError as exc:  # the rule's id helps a reader find it among many
+        rule_id = raw.get("id")
+        if not isinstance(rule_id, str) or not rule_id.isprintable() or len(rule_id) > 100:
+            raise
+        reason = f"{exc.reason} (rule {rule_id})"
+        raise ConfigError(exc.path, reason, key_path=exc.key_path, line=exc.line) from None
 
 
 def load_rules(path: Path) -> RuleSet:
-    """Read and check one rule file; any problem raises RuleError naming the file and rule."""
-    try:
-        with path.open(encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except FileNotFoundError as exc:
-        raise RuleError(path, "file not found") from exc
-    except yaml.YAMLError as exc:
-        raise RuleError(path, f"invalid YAML: {exc}") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("layout"), str):
-        raise RuleError(path, "a rule file is a mapping with 'layout' and 'rules'")
-    if set(doc) - {"layout", "rules"}:
-        raise RuleError(path, f"unknown top-level keys {sorted(set(doc) - {'layout', 'rules'})}")
-    raw_rules = doc.get("rules")
-    raw_rules = [] if raw_rules is None else raw_rules
-    if not isinstance(raw_rules, list):
-        raise RuleError(path, "'rules' must be a list")
-    rules = tuple(_rule(path, raw, n) for n, raw in enumerate(raw_rules, start=1))
-    ids = [r.id for r in rules]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise RuleError(path, f"duplicate rule ids {dupes}")
-    return RuleSet(layout=doc["layout"], rules=rules, path=path)
+    """Read and check one rule file; any problem raises RuleError naming the key path."""
+    with errors_as(RuleError):
+        doc = read_yaml(path, what="rule file")
+        head = doc.parse(_RuleFileHead)
+        rules: list[Rule] = []
+        first: dict[str, int] = {}
+        for i, raw in enumerate(head.rules or ()):
+            rule = _read_rule(doc, raw, ("rules", i))
+            if rule.id in first:
+                raise doc.error(
+                    ("rules", i, "id"),
+                    f"duplicate rule id {rule.id!r} (also rules[{first[rule.id]}])",
+                )
+            first[rule.id] = i
+            rules.append(rule)
+    return RuleSet(layout=head.layout, rules=tuple(rules), path=path)
 
 
 def load_layout_rules(layout_id: str) -> RuleSet:
@@ -290,7 +336,11 @@ def load_layout_rules(layout_id: str) -> RuleSet:
         return RuleSet(layout=layout_id)
     rules = load_rules(path)
     if rules.layout != layout_id:
-        raise RuleError(path, f"file is for layout {rules.layout!r}, expected {layout_id!r}")
+        raise RuleError(
+            path,
+            f"file is for layout {rules.layout!r}, expected {layout_id!r}",
+            key_path="layout",
+        )
     return rules
 
 

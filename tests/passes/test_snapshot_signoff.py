@@ -238,7 +238,7 @@ def test_a_gaiji_table_outside_the_vendor_folder_fails_before_any_data_is_read(
     assert result.exit_code == 2, result.output
     _clean(result)
     line = _one_line(result)
-    assert "[gaiji_table]" in line and "it must stay inside" in line  # refused at profile load
+    assert ": gaiji_table: " in line and "it must stay inside" in line  # refused at profile load
     assert not out.exists() and not list(tmp_path.glob(".out*"))
 
 

@@ -100,11 +100,12 @@ def test_by_code_unknown_raises_key_error() -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ("eras: []\n", "non-empty"),
-        ("eras:\n  - {code: 1, name: x, start: 2000-01-01}\n", "not 2 digits"),
-        ("eras:\n  - {code: '01', name: x}\n", "needs code, name and start"),
-        ("eras:\n  - {code: '01', name: x, start: 2000-02-30}\n", "out of range"),
-        ("eras:\n  - {code: '01', name: x, start: '2000-13-01'}\n", "not a date"),
+        ("eras: []\n", r"eras \(line 1\): List should have at least 1 item"),
+        ("eras:\n  - {code: 1, name: x, start: 2000-01-01}\n", r"eras\[0\]\.code .*quote codes"),
+        ("eras:\n  - {code: '001', name: x, start: 2000-01-01}\n", r"eras\[0\]\.code .*0-9"),
+        ("eras:\n  - {code: '01', name: x}\n", r"eras\[0\]\.start \(line 2\): required key"),
+        ("eras:\n  - {code: '01', name: x, start: 2000-02-30}\n", "'2000-02-30' is not a valid"),
+        ("eras:\n  - {code: '01', name: x, start: '2000-13-01'}\n", r"eras\[0\]\.start .*date"),
         (
             "eras:\n  - {code: '01', name: a, start: 2000-01-01}\n"
             "  - {code: '01', name: b, start: 2001-01-01}\n",

@@ -131,9 +131,9 @@ rules:
         ("    length: 19\n    weights: [1]\n    modulus: 11\n    zero_remainders: [0, 1]\n",
          "more than 18 digits"),
         ("    length: twelve\n    weights: []\n    modulus: 11\n    zero_remainders: []\n",
-         "'length' and 'modulus' must be integers"),
+         "rules[0].length (line 8): Input should be a valid integer"),
         ("    length: 12\n    weights: [2, 3, 4, 5, 6, 7, 2, 3, 4, 5, '6']\n    modulus: 11\n"
-         "    zero_remainders: [0, 1]\n", "'weights' must be a list of non-negative integers"),
+         "    zero_remainders: [0, 1]\n", "rules[0].weights[10]"),
     ],
 )  # fmt: skip
 def test_bad_declarations_name_file_and_rule(tmp_path: Path, extra: str, reason: str) -> None:

@@ -114,33 +114,42 @@ BASE = "  - id: r1\n    file: jumin\n    message: m\n"
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (BASE + "    kind: at_most_one\n", "unknown kind 'at_most_one'"),
+        (BASE + "    kind: at_most_one\n", "rules[0].kind (line 6): unknown kind 'at_most_one'"),
         (
             BASE + "    kind: compare\n    left: 生年月日\n    op: '=<'\n    right: 住定日\n",
-            "unknown op",
+            "rules[0].op (line 8): Input should be '<', '<='",
         ),
-        (BASE + "    kind: unique\n    items: [氏名]\n    typo: 1\n", "unknown keys ['typo']"),
-        (BASE + "    kind: unique\n    items: 氏名\n", "'items' must be a non-empty list"),
-        (BASE + "    kind: unique\n    items: [氏名]\n    severity: fatal\n", "unknown severity"),
+        (
+            BASE + "    kind: unique\n    items: [氏名]\n    typo: 1\n",
+            "rules[0].typo (line 8): unknown key",
+        ),
+        (
+            BASE + "    kind: unique\n    items: 氏名\n",
+            "rules[0].items (line 7): Input should be a valid list",
+        ),
+        (
+            BASE + "    kind: unique\n    items: [氏名]\n    severity: fatal\n",
+            "rules[0].severity (line 8): Input should be 'error' or 'warning'",
+        ),
         (
             BASE
             + "    kind: exactly_one\n    group_by: [世帯番号]\n    where: {item: 続柄, in: [2]}\n",
-            "must be quoted strings",
+            "rules[0].where.in[0] (line 8): Input should be a valid string, got int 2 (quote codes",
         ),
         (
             "  - id: r1\n    kind: unique\n    file: jumin\n    items: [氏名]\n",
-            "'message' must be a non-empty string",
+            "rules[0].message (line 3): required key missing",
         ),
     ],
 )
-def test_bad_rule_raises_rule_error_naming_file_and_rule(
+def test_bad_rule_raises_rule_error_naming_file_and_key_path(
     tmp_path: Path, body: str, reason: str
 ) -> None:
     path = write(tmp_path, "layout: juki\nrules:\n" + body)
     with pytest.raises(RuleError) as info:
         load_rules(path)
     assert info.value.path == path
-    assert "rule r1" in str(info.value)
+    assert str(info.value).startswith(f"{path}: ")
     assert reason in str(info.value)
 
 
@@ -155,7 +164,7 @@ def test_bad_rule_file_raises_rule_error(tmp_path: Path, text: str) -> None:
 
 def test_duplicate_rule_ids(tmp_path: Path) -> None:
     rule = "  - {id: r1, kind: unique, file: jumin, items: [氏名], message: m}\n"
-    with pytest.raises(RuleError, match="duplicate rule ids"):
+    with pytest.raises(RuleError, match=r"rules\[1\]\.id \(line 4\): duplicate rule id .r1."):
         load_rules(write(tmp_path, "layout: juki\nrules:\n" + rule * 2))
 
 

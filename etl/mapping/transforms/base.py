@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 
 from etl.config import KeyPath, format_key_path
+from etl.errors import MappingError
 from etl.layout.model import Item
-from etl.mapping.errors import MappingError
 from etl.mapping.model import ItemSpec, Mapping
 from etl.text.wareki import EraTable
 
