@@ -35,21 +35,26 @@ def check_digit(first_five: str) -> int:
     return (11 - total % 11) % 10
 
 
-def checked_code(code: object, *, config: Path | str, key: str = "municipality.code") -> str:
-    """``code`` if it is a valid 6-digit code; else MunicipalityCodeError naming config and key."""
+def code_problem(code: object) -> str | None:
+    """Why ``code`` is not a valid 全国地方公共団体コード, or None when it is."""
     if not isinstance(code, str) or not _SIX_DIGITS.fullmatch(code):
-        raise MunicipalityCodeError(
-            config, key, f"municipality code {code!r} must be 6 digits (全国地方公共団体コード)"
-        )
+        return f"municipality code {code!r} must be 6 digits (全国地方公共団体コード)"
     expected = check_digit(code[:5])
     if int(code[5]) != expected:
-        raise MunicipalityCodeError(
-            config,
-            key,
+        return (
             f"municipality code {code!r}: its check digit should be {expected} "
-            f"({code[:5]}{expected}); is the code mistyped?",
+            f"({code[:5]}{expected}); is the code mistyped?"
         )
+    return None
+
+
+def checked_code(code: object, *, config: Path | str, key: str = "municipality.code") -> str:
+    """``code`` if it is a valid 6-digit code; else MunicipalityCodeError naming config and key."""
+    problem = code_problem(code)
+    if problem is not None:
+        raise MunicipalityCodeError(config, key, problem)
+    assert isinstance(code, str)
     return code
 
 
-__all__ = ["MunicipalityCodeError", "check_digit", "checked_code"]
+__all__ = ["MunicipalityCodeError", "check_digit", "checked_code", "code_problem"]

@@ -215,7 +215,7 @@ def test_a_hostile_code_in_chukan_toml_writes_nothing_anywhere(tmp_path: Path) -
 
 def test_init_refuses_a_code_with_a_wrong_check_digit(tmp_path: Path) -> None:
     line = _one_line_error(_invoke("init", str(tmp_path / "m"), "--code", "012345", "--name", "x"))
-    assert ": --code: " in line and "check digit should be 3 (012343)" in line
+    assert ": municipality.code: " in line and "check digit should be 3 (012343)" in line
     assert not (tmp_path / "m").exists()
 
 

@@ -21,7 +21,7 @@ from etl.config import Document, StrictModel, errors_as, read_toml
 from etl.errors import ConfigError
 from etl.load import CsvFormat, LineEnding, write_bytes_atomic
 from etl.load.atomic import make_private_dir
-from etl.municipality import check_digit, checked_code
+from etl.municipality import code_problem
 from etl.passes.model import PassName
 from etl.paths import inside
 from etl.resources import data_dir
@@ -48,18 +48,10 @@ class MunicipalityModel(StrictModel):
 
     @field_validator("code")
     @classmethod
-    def _six_digits(cls, code: str) -> str:
-        # [0-9], not \d: \d would take full-width digits.
-        if len(code) != 6 or not all("0" <= c <= "9" for c in code):
-            raise ValueError(
-                f"municipality code {code!r} must be 6 digits (全国地方公共団体コード)"
-            )
-        expected = check_digit(code[:5])
-        if int(code[5]) != expected:
-            raise ValueError(
-                f"municipality code {code!r}: its check digit should be {expected} "
-                f"({code[:5]}{expected}); is the code mistyped?"
-            )
+    def _valid_code(cls, code: str) -> str:
+        problem = code_problem(code)  # six ASCII digits (not full-width), check digit
+        if problem is not None:
+            raise ValueError(problem)
         return code
 
 
@@ -167,7 +159,6 @@ def project_file_text(model: ProjectFileModel) -> str:
 def init_project(
     root: Path, *, code: str, name: str, vendor: str, gyomu: tuple[str, ...]
 ) -> Project:
-    checked_code(code, config=root, key="--code")  # named as the option the user typed
     path = root / CONFIG
     data = {
         "municipality": {"code": code, "name": name},
