@@ -186,31 +186,36 @@ def _broken(
     return ParsedRecord(end, stop, (), False, (at, reason))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Structure:
     """Positions of the structural bytes of one buffer."""
 
+    arr: NDArray[np.uint8]
+    separator: int
     lf: I64  # every line feed
     lf_parity: NDArray[np.int8]  # quotes before each line feed, mod 2
-    seps: tuple[I64, I64]  # separators preceded by an even / odd number of quotes
     quotes: I64  # every quote
     run_starts: I64  # runs of consecutive quotes
     irregular: tuple[I64, I64]  # runs the fast rule cannot judge, if the parity is 0 / 1
+    _seps: tuple[I64, I64] | None = None
+
+    def seps(self, flip: int) -> I64:
+        """Separators outside quoted fields under ``flip`` (found on first use)."""
+        if self._seps is None:
+            every = np.flatnonzero(self.arr == self.separator).astype(np.int64)
+            parity = np.searchsorted(self.quotes, every) & 1
+            self._seps = (every[parity == 0], every[parity == 1])
+        return self._seps[flip]
 
 
 def _structure(arr: NDArray[np.uint8], syntax: CsvSyntax) -> _Structure:
     lf = np.flatnonzero(arr == LF).astype(np.int64)
-    seps_all = np.flatnonzero(arr == syntax.separator).astype(np.int64)
     empty = np.empty(0, dtype=np.int64)
-    if syntax.quote is None:
-        return _Structure(
-            lf, np.zeros(lf.size, np.int8), (seps_all, empty), empty, empty, (empty, empty)
-        )
-    quotes = np.flatnonzero(arr == syntax.quote).astype(np.int64)
+    quotes = empty if syntax.quote is None else np.flatnonzero(arr == syntax.quote)
     if quotes.size == 0:
-        return _Structure(
-            lf, np.zeros(lf.size, np.int8), (seps_all, empty), quotes, empty, (empty, empty)
-        )
+        zeros = np.zeros(lf.size, np.int8)
+        return _Structure(arr, syntax.separator, lf, zeros, empty, empty, (empty, empty))
+    quotes = quotes.astype(np.int64)
     n = arr.size
     first = np.flatnonzero(np.diff(quotes, prepend=-2) != 1)  # index of each run's first quote
     starts = quotes[first]
@@ -237,14 +242,8 @@ def _structure(arr: NDArray[np.uint8], syntax: CsvSyntax) -> _Structure:
         np.flatnonzero(np.where(parity, if_outside, if_inside)).astype(np.int64),
     )
     lf_parity = (np.searchsorted(quotes, lf) & 1).astype(np.int8)
-    sep_parity = np.searchsorted(quotes, seps_all) & 1
     return _Structure(
-        lf,
-        lf_parity,
-        (seps_all[sep_parity == 0], seps_all[sep_parity == 1]),
-        quotes,
-        starts.astype(np.int64),
-        irregular,
+        arr, syntax.separator, lf, lf_parity, quotes, starts.astype(np.int64), irregular
     )
 
 
@@ -292,11 +291,18 @@ class _Builder:
 
 
 def frame_records(
-    arr: NDArray[np.uint8], syntax: CsvSyntax, width: int | None, at_end: bool
+    arr: NDArray[np.uint8],
+    syntax: CsvSyntax,
+    width: int | None,
+    at_end: bool,
+    *,
+    all_widths: bool = True,
 ) -> Framing:
     """The records of ``arr`` (which starts at a record start). ``width``: the file's number of
     columns, None to take the first record's. Unless ``at_end``, a record not ended by a line
-    break in ``arr`` is left out (``Framing.consumed`` says where it starts)."""
+    break in ``arr`` is left out (``Framing.consumed`` says where it starts). Without
+    ``all_widths`` only the widths the rule needs are counted (the others are -1): cutting
+    records needs no column counts."""
     n = int(arr.size)
     st = _structure(arr, syntax)
     data = _Bytes(arr)
@@ -315,11 +321,20 @@ def frame_records(
         lines = ordinals - first_lf + 1
         stops = ends - 1
         stops -= (stops > starts) & (arr[np.maximum(stops - 1, 0)] == CR)
-        seps = st.seps[flip]
-        widths = (np.searchsorted(seps, stops) - np.searchsorted(seps, starts) + 1).astype(np.int64)
+        multi = lines > 1
+        widths = np.full(starts.size, -1, dtype=np.int64)
+        wanted = (
+            np.arange(starts.size)
+            if all_widths
+            else np.flatnonzero(multi | (np.arange(starts.size) == 0) & (width is None))
+        )
+        if wanted.size:
+            seps = st.seps(flip)
+            counted = np.searchsorted(seps, stops[wanted]) - np.searchsorted(seps, starts[wanted])
+            widths[wanted] = counted + 1
         if width is None and starts.size:
             width = int(widths[0])
-        bad = np.flatnonzero((lines > 1) & ((lines > syntax.max_record_lines) | (widths != width)))
+        bad = np.flatnonzero(multi & ((lines > syntax.max_record_lines) | (widths != width)))
         take = int(bad[0]) if bad.size else int(starts.size)
         out.add(starts[:take], stops[:take], ends[:take], widths[:take])
         if bad.size:  # a quoted line feed in a record of the wrong shape: an unclosed quote
