@@ -2,6 +2,9 @@
 
 Like Embulk's guess/preview: size, guessed encoding, line breaks, likely record lengths, and —
 given a profile — the first records decoded field by field. A pure engine: the CLI renders it.
+
+Nothing personal leaves it unmasked: fields the profile marks ``sensitive`` are masked in the
+preview here, before any renderer sees them, and rejects are shown without their raw bytes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from etl.extract.guess import (
 )
 from etl.extract.profile import LineBreak, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
+from etl.findings import mask_expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +37,8 @@ class InspectReport:
     encoding: EncodingGuess
     line_break: LineBreakGuess
     record_lengths: tuple[tuple[int, float], ...]  # (length, score) best first
-    preview: pl.DataFrame | None  # first n records decoded per field (profile given)
-    rejects: pl.DataFrame | None  # rejects met while reading the preview
+    preview: pl.DataFrame | None  # first n records decoded per field, sensitive ones masked
+    rejects: pl.DataFrame | None  # rejects met while reading the preview (without raw bytes)
     encoding_used: str | None  # what the extractor used for the preview
     problem: str | None  # why there is no preview, when the extractor refused the file
 
@@ -65,8 +69,13 @@ def inspect_file(
         except ExtractError as exc:  # a refusal is what inspect is meant to show, not a crash
             problem = exc.reason
         else:
-            preview = pl.concat([c.records for c in chunks]).head(n)
-            rejects = pl.concat([c.rejects for c in chunks]).head(n)
+            preview = _masked(pl.concat([c.records for c in chunks]).head(n), source)
+            rejects = pl.concat([c.rejects for c in chunks]).head(n).drop("raw")
+    elif profile is not None:
+        problem = (
+            f"the profile of {profile.vendor} declares no file {path.name!r}: name the source "
+            "file with --source"
+        )
     return InspectReport(
         path=path,
         size=path.stat().st_size,
@@ -78,6 +87,11 @@ def inspect_file(
         encoding_used=used,
         problem=problem,
     )
+
+
+def _masked(frame: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
+    sensitive = [f.name for f in source.fields if f.sensitive and f.name in frame.columns]
+    return frame.with_columns(mask_expr(pl.col(c).cast(pl.String)).alias(c) for c in sensitive)
 
 
 def _preview_chunks(chunks: Iterator[ExtractChunk], n: int) -> list[ExtractChunk]:
