@@ -28,7 +28,7 @@ from etl.extract.base import ExtractChunk
 from etl.extract.chunk_frames import empty_chunk
 from etl.extract.delimited_block import ReadState, extract_block, text_records_frame
 from etl.extract.delimited_dialect import column_indices, declared_width, dialect_of
-from etl.extract.delimited_framing import CR, LF, read_blocks
+from etl.extract.delimited_framing import read_blocks
 from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, finding, resolve_encoding
 from etl.extract.guess import UTF8_BOM
 from etl.extract.profile import SourceFile, SourceProfile
@@ -100,19 +100,21 @@ class DelimitedExtractor:
 
 
 def _refuse_cr_line_endings(path: Path, start: int) -> None:
-    """CR-only line endings (classic Mac OS) would make the whole file one record."""
+    """CR-only line endings (classic Mac OS) would make the whole file one record. A lone CR
+    may be data inside a quoted field; more lone CRs than line feeds are line endings."""
     with path.open("rb") as f:
         f.seek(start)
         head = f.read(SAMPLE_BYTES)
-    first_line = head[: head.find(b"\n")] if LF in head else head
-    lone_cr = first_line.count(b"\r") - first_line.endswith(b"\r")
-    if lone_cr >= 1 and (LF not in head or lone_cr >= 2):
+    lone_cr = head.count(b"\r") - head.count(b"\r\n")
+    if lone_cr and lone_cr > head.count(b"\n"):
+        first = head.find(b"\r")
+        while head[first + 1 : first + 2] == b"\n":  # the first CR that ends no CR LF
+            first = head.find(b"\r", first + 1)
         raise ExtractError(
             path,
             "line ending is CR (classic Mac OS): records must end in LF or CR LF; "
             "convert the file first (e.g. tr '\\r' '\\n')",
-            record_no=1,
-            byte_offset=start + first_line.find(bytes([CR])),
+            byte_offset=start + first,
         )
 
 

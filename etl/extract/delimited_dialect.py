@@ -56,23 +56,25 @@ def dialect_of(profile: SourceProfile, source: SourceFile, codec: str) -> Dialec
     if not _one_ascii_byte(sep) or sep in "\r\n" + '"':
         raise ProfileError(
             where,
-            f"files[{source.name}].delimiter: must be one single-byte ASCII character other "
+            f"file {source.name}, key 'delimiter': must be one single-byte ASCII character other "
             f"than a quote or line break, not {sep!r}",
         )
     if quote is not None and (not _one_ascii_byte(quote) or quote in "\r\n" or quote == sep):
         raise ProfileError(
             where,
-            f"files[{source.name}].quote: must be one single-byte ASCII character other than "
+            f"file {source.name}, key 'quote': must be one single-byte ASCII character other than "
             f"the delimiter and line breaks (or empty for none), not {quote!r}",
         )
     if quote is not None and ord(quote) >= 0x40:
         # bytes from 0x40 up are trail bytes of cp932 characters: they cannot structure text
-        raise ProfileError(where, f"files[{source.name}].quote: use '\"' or \"'\", not {quote!r}")
+        raise ProfileError(
+            where, f"file {source.name}, key 'quote': use '\"' or \"'\", not {quote!r}"
+        )
     lines = source.options.get("max_record_lines", DEFAULT_MAX_RECORD_LINES)
     if not isinstance(lines, int) or isinstance(lines, bool) or lines < 1:
         raise ProfileError(
             where,
-            f"files[{source.name}].options.max_record_lines: must be a positive integer, "
+            f"file {source.name}, key 'options.max_record_lines': must be a positive integer, "
             f"not {lines!r}",
         )
     return Dialect(codec, sep, quote, lines)
@@ -89,7 +91,7 @@ def declared_width(profile: SourceProfile, source: SourceFile) -> int | None:
     if not isinstance(width, int) or isinstance(width, bool) or width < 1:
         raise ProfileError(
             profile_path(profile),
-            f"files[{source.name}].options.columns: must be a positive integer, not {width!r}",
+            f"file {source.name}, key 'options.columns': must be a positive integer, not {width!r}",
         )
     return width
 

@@ -124,12 +124,19 @@ def parse_record(
                 q = data.find(qb, p, n)
                 lines = data.count(b"\n", start, n if q == -1 else q)
                 if lines >= syntax.max_record_lines:
-                    why = f"spans more than {syntax.max_record_lines} lines"
-                    return _broken(data, start, n, at_end, pos, f"quoted field {why}")
+                    why = f"within {syntax.max_record_lines} lines (max_record_lines)"
+                    return _broken(data, start, n, at_end, pos, f"quoted field not closed {why}")
                 if q == -1:
                     if not at_end:
                         return None
-                    return _broken(data, start, n, at_end, pos, "quoted field is never closed")
+                    return _broken(
+                        data,
+                        start,
+                        n,
+                        at_end,
+                        pos,
+                        "quoted field not closed before the end of the file",
+                    )
                 if q + 1 < n and data[q + 1] == quote:
                     p = q + 2  # "" is one quote
                     continue
@@ -339,8 +346,14 @@ def frame_records(
         out.add(starts[:take], stops[:take], ends[:take], widths[:take])
         if bad.size:  # a quoted line feed in a record of the wrong shape: an unclosed quote
             r = int(starts[take])
-            shape = f"{int(lines[take])} lines with {int(widths[take])} columns"
-            rec = _unclosed(data.get(), r, int(st.lf[first_lf[take]]), shape, width, syntax)
+            spanned = int(lines[take])
+            why = (
+                f"within {syntax.max_record_lines} lines (max_record_lines)"
+                if spanned > syntax.max_record_lines
+                else f"on its line (the record would span {spanned} lines with "
+                f"{int(widths[take])} columns, expected {width})"
+            )
+            rec = _unclosed(data.get(), r, int(st.lf[first_lf[take]]), why, syntax)
         else:
             e = int(ends[-1]) if ends.size else e
             if e >= n:
@@ -359,9 +372,11 @@ def frame_records(
             rec = found
             spanned = _lines(data.get(), r, rec.end) if rec.error is None else 1
             if spanned > 1 and width is not None and len(rec.fields) != width:
-                shape = f"{spanned} lines with {len(rec.fields)} columns"
-                line_end = data.get().find(b"\n", r)
-                rec = _unclosed(data.get(), r, line_end, shape, width, syntax)
+                why = (
+                    f"on its line (the record would span {spanned} lines with "
+                    f"{len(rec.fields)} columns, expected {width})"
+                )
+                rec = _unclosed(data.get(), r, data.get().find(b"\n", r), why, syntax)
             if width is None and rec.error is None:
                 width = len(rec.fields)
         out.one(r, rec)
@@ -395,9 +410,7 @@ def _lines(data: bytes, start: int, end: int) -> int:
     return data.count(b"\n", start, max(start, end - 1)) + 1
 
 
-def _unclosed(
-    data: bytes, start: int, line_end: int, shape: str, width: int | None, syntax: CsvSyntax
-) -> ParsedRecord:
+def _unclosed(data: bytes, start: int, line_end: int, why: str, syntax: CsvSyntax) -> ParsedRecord:
     """A record whose quoted field did not close on its line and whose continuation does not
     make a record of the file's shape: its first line is rejected, framing resumes after it."""
     first_line = parse_record(
@@ -405,8 +418,7 @@ def _unclosed(
     )
     at = first_line.error[0] if first_line is not None and first_line.error else start
     stop = line_end - 1 if line_end > start and data[line_end - 1] == CR else line_end
-    why = f"quoted field not closed on its line (the record would span {shape}, expected {width})"
-    return ParsedRecord(line_end + 1, stop, (), False, (at, why))
+    return ParsedRecord(line_end + 1, stop, (), False, (at, f"quoted field not closed {why}"))
 
 
 def read_blocks(
