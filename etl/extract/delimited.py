@@ -30,7 +30,7 @@ from etl.extract.delimited_block import ReadState, extract_block, text_records_f
 from etl.extract.delimited_dialect import column_indices, declared_width, dialect_of
 from etl.extract.delimited_framing import read_blocks
 from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, finding, resolve_encoding
-from etl.extract.guess import UTF8_BOM
+from etl.extract.guess import CR_LINE_ENDINGS, UTF8_BOM, lone_cr_line_endings
 from etl.extract.profile import SourceFile, SourceProfile
 from etl.findings import Severity
 
@@ -100,22 +100,12 @@ class DelimitedExtractor:
 
 
 def _refuse_cr_line_endings(path: Path, start: int) -> None:
-    """CR-only line endings (classic Mac OS) would make the whole file one record. A lone CR
-    may be data inside a quoted field; more lone CRs than line feeds are line endings."""
+    """CR-only line endings would make the whole file one record."""
     with path.open("rb") as f:
         f.seek(start)
-        head = f.read(SAMPLE_BYTES)
-    lone_cr = head.count(b"\r") - head.count(b"\r\n")
-    if lone_cr and lone_cr > head.count(b"\n"):
-        first = head.find(b"\r")
-        while head[first + 1 : first + 2] == b"\n":  # the first CR that ends no CR LF
-            first = head.find(b"\r", first + 1)
-        raise ExtractError(
-            path,
-            "line ending is CR (classic Mac OS): records must end in LF or CR LF; "
-            "convert the file first (e.g. tr '\\r' '\\n')",
-            byte_offset=start + first,
-        )
+        at = lone_cr_line_endings(f.read(SAMPLE_BYTES))
+    if at is not None:
+        raise ExtractError(path, CR_LINE_ENDINGS, byte_offset=start + at)
 
 
 def _no_data(source: SourceFile, records: int) -> pl.DataFrame:

@@ -13,17 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from etl.errors import ExtractError
 from etl.extract.base import ExtractChunk
 from etl.extract.encoding import SAMPLE_BYTES
 from etl.extract.guess import (
+    CR_LINE_ENDINGS,
     EncodingGuess,
     LineBreakGuess,
     detect_line_break,
     guess_encoding,
     guess_record_length,
+    lone_cr_line_endings,
 )
 from etl.extract.profile import LineBreak, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
@@ -76,6 +79,10 @@ def inspect_file(
             f"the profile of {profile.vendor} declares no file {path.name!r}: name the source "
             "file with --source"
         )
+    if problem is None and profile is None and _is_text(sample):
+        cr = lone_cr_line_endings(sample)
+        if cr is not None:
+            problem = f"{CR_LINE_ENDINGS} (first at byte offset {cr})"
     return InspectReport(
         path=path,
         size=path.stat().st_size,
@@ -87,6 +94,12 @@ def inspect_file(
         encoding_used=used,
         problem=problem,
     )
+
+
+def _is_text(sample: bytes) -> bool:
+    """No control byte but CR, LF and TAB: binary records (packed decimals) hold 0x0D as data."""
+    controls = np.frombuffer(sample, dtype=np.uint8) < 0x20
+    return not np.any(controls & ~np.isin(np.frombuffer(sample, dtype=np.uint8), (9, 10, 13)))
 
 
 def _masked(frame: pl.DataFrame, source: SourceFile) -> pl.DataFrame:

@@ -158,6 +158,8 @@ def test_cr_line_endings_are_named_not_dumped(tmp_path: Path) -> None:
     assert len(output) < 600
     _no_personal(output, person)
     assert not (tmp_path / "out").exists()
+    problem = inspect_file(jumin).problem  # without a profile too: the guess says why
+    assert problem is not None and "line ending is CR" in problem
 
 
 def test_missing_header_row_is_exit_2_without_data(tmp_path: Path) -> None:
