@@ -94,7 +94,16 @@ def test_quoted_line_feeds_kept_when_the_record_has_the_file_shape(tmp_path: Pat
 
 @pytest.mark.parametrize(
     "tail",
-    [b'9,x,end"\n', b'9,x,"end', b'9,x,"end\n', b'9,x,"\n', b'9,x,"', b'"', b'9,"x""\n'],
+    [
+        b'9,x,end"\n10,a,b\n',
+        b'9,x,end"\n',
+        b'9,x,"end',
+        b'9,x,"end\n',
+        b'9,x,"\n',
+        b'9,x,"',
+        b'"',
+        b'9,"x""\n',
+    ],
 )
 def test_quote_at_the_end_of_the_file_never_crashes(tmp_path: Path, tail: bytes) -> None:
     data = b"".join(b"%d,a,b\n" % i for i in range(1, 8)) + tail
