@@ -77,7 +77,7 @@ class Framing:
     starts: I64  # first byte of each record
     stops: I64  # end of its content (line break excluded)
     ends: I64  # just after its line break: the next record's start
-    widths: I64  # columns of each record (0 for a broken one)
+    widths: I64  # columns of each record (0 for a broken one, -1 when not counted)
     broken: dict[int, tuple[int, str]] = field(default_factory=dict)  # i → (offset, reason)
     literal: list[int] = field(default_factory=list)  # well-formed, but quotes inside fields
     width: int | None = None  # the file's number of columns (given, or the first record's)
@@ -440,7 +440,8 @@ def read_blocks(
                 if len(buf) > MAX_RECORD_BYTES:
                     raise ExtractError(
                         path,
-                        f"no line feed within {len(buf)} bytes: is the line ending CR?",
+                        f"no record ends within {len(buf)} bytes: a line (or a quoted field) "
+                        "longer than that",
                         byte_offset=pos,
                     )
                 carry, read = buf, read * 2
