@@ -117,26 +117,24 @@ def parse_record(
     fields: list[tuple[int, int, bool]] = []
     literal = False
     pos = start
+    lines, counted = 0, start  # line feeds in [start, counted): counted once, never again
+    line_end = -2  # the next line feed at or after ``pos`` (-1: none), found once per line
     while True:
         if quote is not None and pos < n and data[pos] == quote:  # a quoted field
             p = pos + 1
             while True:
                 q = data.find(qb, p, n)
-                lines = data.count(b"\n", start, n if q == -1 else q)
+                upto = n if q == -1 else q
+                lines += data.count(b"\n", counted, upto)
+                counted = max(counted, upto)
                 if lines >= syntax.max_record_lines:
                     why = f"within {syntax.max_record_lines} lines (max_record_lines)"
                     return _broken(data, start, n, at_end, pos, f"quoted field not closed {why}")
                 if q == -1:
                     if not at_end:
                         return None
-                    return _broken(
-                        data,
-                        start,
-                        n,
-                        at_end,
-                        pos,
-                        "quoted field not closed before the end of the file",
-                    )
+                    why = "before the end of the file"
+                    return _broken(data, start, n, at_end, pos, f"quoted field not closed {why}")
                 if q + 1 < n and data[q + 1] == quote:
                     p = q + 2  # "" is one quote
                     continue
@@ -157,20 +155,21 @@ def parse_record(
                 return _ended(start, nxt, min(nxt + 2, n), fields, literal)
             why = f"quote closing the quoted field of column {len(fields)} is followed by 0x{b:02X}"
             return _broken(data, start, n, at_end, q, why)
-        s = data.find(sep, pos, n)
-        e = data.find(b"\n", pos, n)
-        stop = e if e != -1 and (s == -1 or e < s) else (s if s != -1 else n)
+        if line_end != -1 and line_end < pos:
+            line_end = data.find(b"\n", pos, n)
+        s = data.find(sep, pos, n if line_end == -1 else line_end)
+        stop = s if s != -1 else (n if line_end == -1 else line_end)
         if quote is not None and data.find(qb, pos, stop) != -1:
             literal = True
-        if s != -1 and stop == s:
+        if s != -1:
             fields.append((pos, s, False))
             pos = s + 1
             continue
-        if e == -1 and not at_end:
+        if line_end == -1 and not at_end:
             return None
         content = stop - 1 if stop > pos and data[stop - 1] == CR else stop
         fields.append((pos, content, False))
-        return _ended(start, content, n if e == -1 else e + 1, fields, literal)
+        return _ended(start, content, n if line_end == -1 else line_end + 1, fields, literal)
 
 
 def _ended(
@@ -202,8 +201,8 @@ class _Structure:
     lf: I64  # every line feed
     lf_parity: NDArray[np.int8]  # quotes before each line feed, mod 2
     quotes: I64  # every quote
-    run_starts: I64  # runs of consecutive quotes
-    irregular: tuple[I64, I64]  # runs the fast rule cannot judge, if the parity is 0 / 1
+    # starts of the quote runs the fast rule cannot judge, if the quotes before are even / odd
+    irregular: tuple[I64, I64]
     _seps: tuple[I64, I64] | None = None
 
     def seps(self, flip: int) -> I64:
@@ -221,7 +220,7 @@ def _structure(arr: NDArray[np.uint8], syntax: CsvSyntax) -> _Structure:
     quotes = empty if syntax.quote is None else np.flatnonzero(arr == syntax.quote)
     if quotes.size == 0:
         zeros = np.zeros(lf.size, np.int8)
-        return _Structure(arr, syntax.separator, lf, zeros, empty, empty, (empty, empty))
+        return _Structure(arr, syntax.separator, lf, zeros, empty, (empty, empty))
     quotes = quotes.astype(np.int64)
     n = arr.size
     first = np.flatnonzero(np.diff(quotes, prepend=-2) != 1)  # index of each run's first quote
@@ -245,56 +244,51 @@ def _structure(arr: NDArray[np.uint8], syntax: CsvSyntax) -> _Structure:
     if_inside = odd & ~closes_ok
     parity = (first & 1).astype(bool)  # quotes before the run, mod 2
     irregular = (
-        np.flatnonzero(np.where(parity, if_inside, if_outside)).astype(np.int64),
-        np.flatnonzero(np.where(parity, if_outside, if_inside)).astype(np.int64),
+        starts[np.where(parity, if_inside, if_outside)].astype(np.int64),
+        starts[np.where(parity, if_outside, if_inside)].astype(np.int64),
     )
     lf_parity = (np.searchsorted(quotes, lf) & 1).astype(np.int8)
-    return _Structure(
-        arr, syntax.separator, lf, lf_parity, quotes, starts.astype(np.int64), irregular
-    )
+    return _Structure(arr, syntax.separator, lf, lf_parity, quotes, irregular)
 
 
 class _Builder:
-    """Records found so far, in order."""
+    """Records found so far, in order: runs of them as arrays, single ones as numbers."""
 
     def __init__(self) -> None:
-        self.starts: list[I64] = []
-        self.stops: list[I64] = []
-        self.ends: list[I64] = []
-        self.widths: list[I64] = []
+        self.parts: list[tuple[I64, I64, I64, I64]] = []
+        self.single: list[tuple[int, int, int, int]] = []  # not yet in ``parts``
         self.broken: dict[int, tuple[int, str]] = {}
         self.literal: list[int] = []
         self.count = 0
 
     def add(self, starts: I64, stops: I64, ends: I64, widths: I64) -> None:
-        self.starts.append(starts)
-        self.stops.append(stops)
-        self.ends.append(ends)
-        self.widths.append(widths)
-        self.count += int(starts.size)
+        if starts.size:
+            self._flush()
+            self.parts.append((starts, stops, ends, widths))
+            self.count += int(starts.size)
 
     def one(self, start: int, rec: ParsedRecord) -> None:
         i = self.count
-        width = 0 if rec.error else len(rec.fields)
-        self.add(*(np.array([v], dtype=np.int64) for v in (start, rec.stop, rec.end, width)))
+        self.single.append((start, rec.stop, rec.end, 0 if rec.error else len(rec.fields)))
+        self.count += 1
         if rec.error is not None:
             self.broken[i] = rec.error
         elif rec.literal_quote:
             self.literal.append(i)
 
-    def framing(self, width: int | None) -> Framing:
-        def cat(parts: list[I64]) -> I64:
-            return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    def _flush(self) -> None:
+        if self.single:
+            cols = np.array(self.single, dtype=np.int64).reshape(-1, 4).T
+            self.parts.append((cols[0], cols[1], cols[2], cols[3]))
+            self.single = []
 
-        return Framing(
-            cat(self.starts),
-            cat(self.stops),
-            cat(self.ends),
-            cat(self.widths),
-            self.broken,
-            self.literal,
-            width,
-        )
+    def framing(self, width: int | None) -> Framing:
+        self._flush()
+        if not self.parts:
+            empty = np.empty(0, dtype=np.int64)
+            return Framing(empty, empty, empty, empty, self.broken, self.literal, width)
+        starts, stops, ends, widths = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+        return Framing(starts, stops, ends, widths, self.broken, self.literal, width)
 
 
 def frame_records(
@@ -317,72 +311,90 @@ def frame_records(
     e, flip = 0, 0
     while e < n:
         irregular = st.irregular[flip]
-        k = int(np.searchsorted(st.run_starts[irregular], e))
-        limit = int(st.run_starts[irregular[k]]) if k < irregular.size else n
-        # records up to the first run the fast rule cannot judge: the line feeds outside quotes
-        a, b = (int(v) for v in np.searchsorted(st.lf, [e, limit]))
-        ordinals = a + np.flatnonzero(st.lf_parity[a:b] == flip)
-        ends = st.lf[ordinals] + 1
-        starts = np.concatenate(([e], ends[:-1]))[: ends.size].astype(np.int64)
-        first_lf = np.concatenate(([a], ordinals[:-1] + 1))[: ends.size].astype(np.int64)
-        lines = ordinals - first_lf + 1
-        stops = ends - 1
-        stops -= (stops > starts) & (arr[np.maximum(stops - 1, 0)] == CR)
-        multi = lines > 1
-        widths = np.full(starts.size, -1, dtype=np.int64)
-        wanted = (
-            np.arange(starts.size)
-            if all_widths
-            else np.flatnonzero(multi | (np.arange(starts.size) == 0) & (width is None))
-        )
-        if wanted.size:
-            seps = st.seps(flip)
-            counted = np.searchsorted(seps, stops[wanted]) - np.searchsorted(seps, starts[wanted])
-            widths[wanted] = counted + 1
-        if width is None and starts.size:
-            width = int(widths[0])
-        bad = np.flatnonzero(multi & ((lines > syntax.max_record_lines) | (widths != width)))
-        take = int(bad[0]) if bad.size else int(starts.size)
-        out.add(starts[:take], stops[:take], ends[:take], widths[:take])
-        if bad.size:  # a quoted line feed in a record of the wrong shape: an unclosed quote
-            r = int(starts[take])
-            spanned = int(lines[take])
-            why = (
-                f"within {syntax.max_record_lines} lines (max_record_lines)"
-                if spanned > syntax.max_record_lines
-                else f"on its line (the record would span {spanned} lines with "
-                f"{int(widths[take])} columns, expected {width})"
-            )
-            rec = _unclosed(data.get(), r, int(st.lf[first_lf[take]]), why, syntax)
-        else:
-            e = int(ends[-1]) if ends.size else e
+        k = int(irregular.searchsorted(e))
+        limit = int(irregular[k]) if k < irregular.size else n
+        a, b = int(st.lf.searchsorted(e)), int(st.lf.searchsorted(limit))
+        rec: ParsedRecord | None = None
+        if a < b:  # records up to ``limit``: the line feeds outside quotes
+            e, width, rec = _regular(arr, st, syntax, out, e, a, b, flip, width, all_widths, data)
+        if rec is None:
             if e >= n:
                 break
             if k >= irregular.size and not at_end:
                 # no record end in the rest: a record still arriving, unless a quote left open
                 # already spans too many lines
                 open_quote = _quote_parity(st, n) != flip
-                spanned = st.lf.size - int(np.searchsorted(st.lf, e))
+                spanned = st.lf.size - int(st.lf.searchsorted(e))
                 if not open_quote or spanned < syntax.max_record_lines:
                     break
-            r = e
-            found = parse_record(data.get(), r, syntax, at_end)
-            if found is None:
+            rec = parse_record(data.get(), e, syntax, at_end)  # one rare record
+            if rec is None:
                 break
-            rec = found
-            spanned = _lines(data.get(), r, rec.end) if rec.error is None else 1
+            spanned = _lines(data.get(), e, rec.end) if rec.error is None else 1
             if spanned > 1 and width is not None and len(rec.fields) != width:
                 why = (
                     f"on its line (the record would span {spanned} lines with "
                     f"{len(rec.fields)} columns, expected {width})"
                 )
-                rec = _unclosed(data.get(), r, data.get().find(b"\n", r), why, syntax)
+                rec = _unclosed(data.get(), e, data.get().find(b"\n", e), why, syntax)
             if width is None and rec.error is None:
                 width = len(rec.fields)
-        out.one(r, rec)
+        out.one(e, rec)
         e = rec.end
         flip = _quote_parity(st, e)
     return out.framing(width)
+
+
+def _regular(
+    arr: NDArray[np.uint8],
+    st: _Structure,
+    syntax: CsvSyntax,
+    out: _Builder,
+    e: int,
+    a: int,
+    b: int,
+    flip: int,
+    width: int | None,
+    all_widths: bool,
+    data: _Bytes,
+) -> tuple[int, int | None, ParsedRecord | None]:
+    """The records from ``e`` ending at line feeds ``a..b`` outside quotes, all at once. Returns
+    where the next record starts, the width, and the record there when it is an unclosed quote
+    (a quoted line feed in a record of the wrong shape)."""
+    ordinals = a + np.flatnonzero(st.lf_parity[a:b] == flip)
+    if not ordinals.size:
+        return e, width, None
+    ends = st.lf[ordinals] + 1
+    starts = np.concatenate(([e], ends[:-1])).astype(np.int64)
+    first_lf = np.concatenate(([a], ordinals[:-1] + 1)).astype(np.int64)
+    lines = ordinals - first_lf + 1
+    stops = ends - 1
+    stops -= (stops > starts) & (arr[np.maximum(stops - 1, 0)] == CR)
+    multi = lines > 1
+    widths = np.full(starts.size, -1, dtype=np.int64)
+    first = np.arange(starts.size) == 0
+    wanted = (
+        np.arange(starts.size) if all_widths else np.flatnonzero(multi | first & (width is None))
+    )
+    if wanted.size:
+        seps = st.seps(flip)
+        counted = np.searchsorted(seps, stops[wanted]) - np.searchsorted(seps, starts[wanted])
+        widths[wanted] = counted + 1
+    if width is None:
+        width = int(widths[0])
+    bad = np.flatnonzero(multi & ((lines > syntax.max_record_lines) | (widths != width)))
+    take = int(bad[0]) if bad.size else int(starts.size)
+    out.add(starts[:take], stops[:take], ends[:take], widths[:take])
+    if not bad.size:
+        return int(ends[-1]), width, None
+    r, spanned = int(starts[take]), int(lines[take])
+    why = (
+        f"within {syntax.max_record_lines} lines (max_record_lines)"
+        if spanned > syntax.max_record_lines
+        else f"on its line (the record would span {spanned} lines with "
+        f"{int(widths[take])} columns, expected {width})"
+    )
+    return r, width, _unclosed(data.get(), r, int(st.lf[first_lf[take]]), why, syntax)
 
 
 class _Bytes:
