@@ -76,7 +76,7 @@ class DelimitedExtractor:
             first = False
         if first or not state.data_records:
             found = encoding.findings if first else encoding.findings.clear()
-            found = found.vstack(_no_data(source, state.record_no - 1))
+            found = found.vstack(_no_data(path, source, state.record_no - 1))
             yield empty_chunk(source.name, text_records_frame(source, {}), found)
 
     def resolve_encoding(
@@ -108,11 +108,11 @@ def _refuse_cr_line_endings(path: Path, start: int) -> None:
         raise ExtractError(path, CR_LINE_ENDINGS, byte_offset=start + at)
 
 
-def _no_data(source: SourceFile, records: int) -> pl.DataFrame:
+def _no_data(path: Path, source: SourceFile, records: int) -> pl.DataFrame:
     what = "空です（0 バイト）" if not records else "データ行がありません（ヘッダ行・空行のみ）"
     return finding(
         "extract.no_data_records",
         Severity.WARNING,
         source.name,
-        f"入力ファイル {source.path} は{what}。抽出件数は 0 件です。",
+        f"入力ファイル {path.name} は{what}。抽出件数は 0 件です。",
     )

@@ -386,3 +386,19 @@ def test_v21_output_is_cut_at_its_records(
         os.close(fd)
     assert chunks[0].start == 0 and chunks[-1].end == len(data)
     assert {c.end for c in chunks[:-1]} <= {found[0], *expected}
+
+
+def test_header_only_file_in_a_vendor_dump_is_a_warning(tmp_path: Path) -> None:
+    dump = _vendor_b(tmp_path)
+    inkan = dump / "inkan.csv"
+    raw = inkan.read_bytes()
+    inkan.write_bytes(raw[: raw.index(b"\n") + 1])
+    code, _output = _run_b(dump, tmp_path / "out")
+    assert code in (0, 1)  # a warning never blocks; the sample's own findings decide
+    findings = pl.read_csv(tmp_path / "out" / "findings.csv", infer_schema=False)
+    empty = findings.filter(pl.col("ルール") == "extract.no_data_records")
+    assert empty.height == 1 and "inkan.csv" in empty["内容"][0]
+    assert empty["重大度"][0] == "warning"
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text("utf-8"))
+    src = next(s for s in manifest["sources"] if s["name"] == "inkan")
+    assert (src["records_in"], src["data_records"], src["balanced"]) == (1, 0, True)
