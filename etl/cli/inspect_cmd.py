@@ -18,7 +18,14 @@ from etl.report import console as render
 @click.option(
     "--source", "source_name", help="Source file name in the profile (default: by file name)."
 )
-@click.option("-n", "rows", default=5, show_default=True, help="Records to preview.")
+@click.option(
+    "-n",
+    "rows",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Records to preview.",
+)
 def inspect(file: Path, vendor: str | None, source_name: str | None, rows: int) -> None:
     """Guess encoding, line breaks and record length of FILE.
 

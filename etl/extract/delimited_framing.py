@@ -437,6 +437,7 @@ def read_blocks(
     path: Path, start: int, chunk_records: int, syntax: CsvSyntax, width: int | None
 ) -> Iterator[tuple[int, bytes, Framing]]:
     """(absolute offset, bytes of at most ``chunk_records`` whole records, their framing)."""
+    chunk_records = max(chunk_records, 1)  # every block holds at least one record: progress
     size = path.stat().st_size
     read = max(chunk_records * 64, 1 << 16)
     pos, carry = start, b""

@@ -402,3 +402,10 @@ def test_header_only_file_in_a_vendor_dump_is_a_warning(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text("utf-8"))
     src = next(s for s in manifest["sources"] if s["name"] == "inkan")
     assert (src["records_in"], src["data_records"], src["balanced"]) == (1, 0, True)
+
+
+def test_a_zero_chunk_size_still_makes_progress(tmp_path: Path) -> None:
+    out = _extract(tmp_path, b"1,a,b\n2,c,d\n", _source(), chunk=0)
+    assert out.records_in == 2 and out.records.height == 2
+    shown = CliRunner().invoke(cli, ["inspect", "-n", "0", str(tmp_path / "t.csv")])
+    assert shown.exit_code == 2 and "Traceback" not in shown.output
