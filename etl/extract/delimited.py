@@ -2,9 +2,12 @@
 
 polars reads UTF-8 only, so each block of whole records is decoded once (recording every bad
 byte), re-encoded as UTF-8 and parsed by ``pl.read_csv`` with every column as String. Record
-boundaries are found on the raw bytes first — line feeds outside quotes — so every record keeps
-its number and byte offset, and a record with bad bytes, a wrong number of columns or an empty
-line is rejected or filtered with a reason instead of stopping the file. Line feeds and the quote
+boundaries are found on the raw bytes first (etl.extract.delimited_framing: the one CSV
+record-end rule) so every record keeps its number and byte offset, and a malformed record (a
+stray quote), one with bad bytes, a wrong number of columns or an empty line is rejected or
+filtered with a reason instead of stopping the file. A file that cannot be delimited text as
+described (CR line endings, no header row where one is declared) stops with an ExtractError; a
+file without data records is a finding. Line feeds and the quote
 (both below 0x40) are never part of a multi-byte character in these encodings.
 
 The parts: etl.extract.delimited_dialect (separator, quote, columns and header),
@@ -18,15 +21,18 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
+
 from etl.errors import ExtractError
 from etl.extract.base import ExtractChunk
 from etl.extract.chunk_frames import empty_chunk
 from etl.extract.delimited_block import ReadState, extract_block, text_records_frame
 from etl.extract.delimited_dialect import column_indices, declared_width, dialect_of
 from etl.extract.delimited_framing import read_blocks
-from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encoding
-from etl.extract.guess import UTF8_BOM
+from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, finding, resolve_encoding
+from etl.extract.guess import CR_LINE_ENDINGS, UTF8_BOM, lone_cr_line_endings
 from etl.extract.profile import SourceFile, SourceProfile
+from etl.findings import Severity
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +54,16 @@ class DelimitedExtractor:
             raise ExtractError(path, "file not found")
         encoding = self.resolve_encoding(path, source, profile)
         log.info("%s: reading %s as %s", source.name, path, encoding.encoding)
-        dialect = dialect_of(path, source, encoding.codec)
-        state = ReadState(width=declared_width(path, source))
+        dialect = dialect_of(profile, source, encoding.codec)
+        state = ReadState(width=declared_width(profile, source))
         if not source.header:
             state.indices = column_indices(path, source, None)
+        _refuse_cr_line_endings(path, encoding.bom_length)
         first = True
-        for pos, buf in read_blocks(path, encoding.bom_length, chunk_records, dialect):
+        blocks = read_blocks(path, encoding.bom_length, chunk_records, dialect.syntax, state.width)
+        for pos, buf, framing in blocks:
             records_in, records, rejects, filtered = extract_block(
-                path, source, dialect, state, pos, buf
+                path, source, dialect, state, pos, buf, framing
             )
             yield ExtractChunk(
                 source.name,
@@ -66,8 +74,10 @@ class DelimitedExtractor:
                 encoding.findings if first else encoding.findings.clear(),
             )
             first = False
-        if first:
-            yield empty_chunk(source.name, text_records_frame(source, {}), encoding.findings)
+        if first or not state.data_records:
+            found = encoding.findings if first else encoding.findings.clear()
+            found = found.vstack(_no_data(path, source, state.record_no - 1))
+            yield empty_chunk(source.name, text_records_frame(source, {}), found)
 
     def resolve_encoding(
         self, path: Path, source: SourceFile, profile: SourceProfile
@@ -87,3 +97,22 @@ class DelimitedExtractor:
                 resolved.findings,
             )
         return resolved
+
+
+def _refuse_cr_line_endings(path: Path, start: int) -> None:
+    """CR-only line endings would make the whole file one record."""
+    with path.open("rb") as f:
+        f.seek(start)
+        at = lone_cr_line_endings(f.read(SAMPLE_BYTES))
+    if at is not None:
+        raise ExtractError(path, CR_LINE_ENDINGS, byte_offset=start + at)
+
+
+def _no_data(path: Path, source: SourceFile, records: int) -> pl.DataFrame:
+    what = "空です（0 バイト）" if not records else "データ行がありません（ヘッダ行・空行のみ）"
+    return finding(
+        "extract.no_data_records",
+        Severity.WARNING,
+        source.name,
+        f"入力ファイル {path.name} は{what}。抽出件数は 0 件です。",
+    )

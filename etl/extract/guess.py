@@ -21,6 +21,10 @@ from etl.extract.profile import LineBreak
 
 CANDIDATES = ("utf-8", "cp932", "euc_jp")
 UTF8_BOM = b"\xef\xbb\xbf"
+CR_LINE_ENDINGS = (
+    "line ending is CR (classic Mac OS): records must end in LF or CR LF; convert the file "
+    "first (e.g. tr '\\r' '\\n')"
+)
 MIN_SCORE = 0.3  # below this, no candidate reads as Japanese text
 MIN_MARGIN = 0.1  # closer than this, the best two are a tie
 _CHARDET_NAMES = {"utf-8": "utf-8", "ascii": "utf-8", "cp932": "cp932", "shift_jis": "cp932"}
@@ -160,6 +164,19 @@ def detect_line_break(sample: bytes) -> LineBreakGuess:
     return LineBreakGuess(
         LineBreak.CRLF if crlf else LineBreak.LF, int(length), count / ends.size, int(ends.size)
     )
+
+
+def lone_cr_line_endings(sample: bytes) -> int | None:
+    """Offset of the first CR that ends a line on its own, when CR-only line endings (classic
+    Mac OS) dominate the sample: more lone CRs than line feeds. A lone CR may be data inside a
+    quoted field, so a few of them say nothing."""
+    lone = sample.count(b"\r") - sample.count(b"\r\n")
+    if not lone or lone <= sample.count(b"\n"):
+        return None
+    at = sample.find(b"\r")
+    while sample[at + 1 : at + 2] == b"\n":
+        at = sample.find(b"\r", at + 1)
+    return at
 
 
 def _period_scores(arr: NDArray[np.uint8], lengths: range) -> NDArray[np.float64]:

@@ -2,6 +2,9 @@
 
 Like Embulk's guess/preview: size, guessed encoding, line breaks, likely record lengths, and —
 given a profile — the first records decoded field by field. A pure engine: the CLI renders it.
+
+Nothing personal leaves it unmasked: fields the profile marks ``sensitive`` are masked in the
+preview here, before any renderer sees them, and rejects are shown without their raw bytes.
 """
 
 from __future__ import annotations
@@ -10,20 +13,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from etl.errors import ExtractError
 from etl.extract.base import ExtractChunk
 from etl.extract.encoding import SAMPLE_BYTES
 from etl.extract.guess import (
+    CR_LINE_ENDINGS,
     EncodingGuess,
     LineBreakGuess,
     detect_line_break,
     guess_encoding,
     guess_record_length,
+    lone_cr_line_endings,
 )
 from etl.extract.profile import LineBreak, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
+from etl.findings import mask_expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +40,8 @@ class InspectReport:
     encoding: EncodingGuess
     line_break: LineBreakGuess
     record_lengths: tuple[tuple[int, float], ...]  # (length, score) best first
-    preview: pl.DataFrame | None  # first n records decoded per field (profile given)
-    rejects: pl.DataFrame | None  # rejects met while reading the preview
+    preview: pl.DataFrame | None  # first n records decoded per field, sensitive ones masked
+    rejects: pl.DataFrame | None  # rejects met while reading the preview (without raw bytes)
     encoding_used: str | None  # what the extractor used for the preview
     problem: str | None  # why there is no preview, when the extractor refused the file
 
@@ -65,8 +72,17 @@ def inspect_file(
         except ExtractError as exc:  # a refusal is what inspect is meant to show, not a crash
             problem = exc.reason
         else:
-            preview = pl.concat([c.records for c in chunks]).head(n)
-            rejects = pl.concat([c.rejects for c in chunks]).head(n)
+            preview = _masked(pl.concat([c.records for c in chunks]).head(n), source)
+            rejects = pl.concat([c.rejects for c in chunks]).head(n).drop("raw")
+    elif profile is not None:
+        problem = (
+            f"the profile of {profile.vendor} declares no file {path.name!r}: name the source "
+            "file with --source"
+        )
+    if problem is None and profile is None and _is_text(sample):
+        cr = lone_cr_line_endings(sample)
+        if cr is not None:
+            problem = f"{CR_LINE_ENDINGS} (first at byte offset {cr})"
     return InspectReport(
         path=path,
         size=path.stat().st_size,
@@ -78,6 +94,17 @@ def inspect_file(
         encoding_used=used,
         problem=problem,
     )
+
+
+def _is_text(sample: bytes) -> bool:
+    """No control byte but CR, LF and TAB: binary records (packed decimals) hold 0x0D as data."""
+    controls = np.frombuffer(sample, dtype=np.uint8) < 0x20
+    return not np.any(controls & ~np.isin(np.frombuffer(sample, dtype=np.uint8), (9, 10, 13)))
+
+
+def _masked(frame: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
+    sensitive = [f.name for f in source.fields if f.sensitive and f.name in frame.columns]
+    return frame.with_columns(mask_expr(pl.col(c).cast(pl.String)).alias(c) for c in sensitive)
 
 
 def _preview_chunks(chunks: Iterator[ExtractChunk], n: int) -> list[ExtractChunk]:

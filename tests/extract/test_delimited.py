@@ -106,5 +106,5 @@ def test_chunks_match_one_pass(tmp_path: Path) -> None:
 
 def test_unknown_column_raises(tmp_path: Path) -> None:
     fields = (SourceField("x", column="存在しない"),)
-    with pytest.raises(ExtractError, match="no column"):
+    with pytest.raises(ExtractError, match="none of the declared column names"):
         extract(tmp_path, CSV.encode("cp932"), source("cp932", fields=fields))

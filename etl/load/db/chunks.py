@@ -7,9 +7,9 @@ import mmap
 from dataclasses import dataclass
 from itertools import pairwise
 
-from etl.load.csv_records import record_end
+from etl.load.csv_records import next_record_end
 
-_BLOCK = 8 << 20  # quotes and newlines are counted block by block: bounded memory
+_BLOCK = 8 << 20  # newlines are counted block by block: bounded memory
 _WINDOW = 1 << 20  # a record boundary is looked for this far past the cut; else no cut there
 
 
@@ -29,16 +29,16 @@ def cut(fd: int, size: int, parts: int) -> list[Chunk]:
         return [Chunk(0, size)]
     with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mm:
         quoted = mm.find(b'"') != -1  # memchr over the file: most V2.1 files have no quotes
-        bounds, quotes, counted = [0], 0, 0  # quotes: how many precede offset ``counted``
+        bounds = [0]
         for k in range(1, parts):
             at = max(size * k // parts, bounds[-1])
             if quoted:
-                quotes, counted = quotes + _count(mm, counted, at, b'"'), at
-                found = record_end(mm, at, quotes, limit=_WINDOW)
+                # records are walked from the last cut (a record start): a quoted line break is
+                # never a cut, and a damaged record costs one line, not the rest of the file
+                found = next_record_end(mm, bounds[-1], at, limit=_WINDOW)
                 if found is None:
                     continue  # no record ends near here (a malformed file): no cut
                 boundary = found
-                quotes, counted = quotes + _count(mm, at, boundary, b'"'), boundary
             else:
                 newline = mm.find(b"\n", at)
                 boundary = size if newline == -1 else newline + 1
