@@ -21,18 +21,15 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import polars as pl
-
 from etl.errors import ExtractError
 from etl.extract.base import ExtractChunk
 from etl.extract.chunk_frames import empty_chunk
 from etl.extract.delimited_block import ReadState, extract_block, text_records_frame
 from etl.extract.delimited_dialect import column_indices, declared_width, dialect_of
 from etl.extract.delimited_framing import read_blocks
-from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, finding, resolve_encoding
+from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encoding
 from etl.extract.guess import CR_LINE_ENDINGS, UTF8_BOM, lone_cr_line_endings
 from etl.extract.profile import SourceFile, SourceProfile
-from etl.findings import Severity
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +51,8 @@ class DelimitedExtractor:
             raise ExtractError(path, "file not found")
         encoding = self.resolve_encoding(path, source, profile)
         log.info("%s: reading %s as %s", source.name, path, encoding.encoding)
-        dialect = dialect_of(profile, source, encoding.codec)
-        state = ReadState(width=declared_width(profile, source))
+        dialect = dialect_of(source, encoding.codec)
+        state = ReadState(width=declared_width(source))
         if not source.header:
             state.indices = column_indices(path, source, None)
         _refuse_cr_line_endings(path, encoding.bom_length)
@@ -74,10 +71,8 @@ class DelimitedExtractor:
                 encoding.findings if first else encoding.findings.clear(),
             )
             first = False
-        if first or not state.data_records:
-            found = encoding.findings if first else encoding.findings.clear()
-            found = found.vstack(_no_data(path, source, state.record_no - 1))
-            yield empty_chunk(source.name, text_records_frame(source, {}), found)
+        if first:  # nothing framed; a file without data is named by etl.pipeline.sources
+            yield empty_chunk(source.name, text_records_frame(source, {}), encoding.findings)
 
     def resolve_encoding(
         self, path: Path, source: SourceFile, profile: SourceProfile
@@ -106,13 +101,3 @@ def _refuse_cr_line_endings(path: Path, start: int) -> None:
         at = lone_cr_line_endings(f.read(SAMPLE_BYTES))
     if at is not None:
         raise ExtractError(path, CR_LINE_ENDINGS, byte_offset=start + at)
-
-
-def _no_data(path: Path, source: SourceFile, records: int) -> pl.DataFrame:
-    what = "空です（0 バイト）" if not records else "データ行がありません（ヘッダ行・空行のみ）"
-    return finding(
-        "extract.no_data_records",
-        Severity.WARNING,
-        source.name,
-        f"入力ファイル {path.name} は{what}。抽出件数は 0 件です。",
-    )

@@ -1,9 +1,8 @@
 """How a delimited source is laid out: separator and quote, column count, and which column each
 SourceField reads (by index, or by name through the header row).
 
-The profile's delimited keys are checked here, where they take effect: a separator or quote that
-is not one single-byte ASCII character (or a quote equal to the separator) is a ProfileError
-naming the profile file and the key.
+The profile's delimited keys (separator, quote, options) are checked when the profile is read
+(etl.extract.profile, with their key paths); here they only take effect.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.errors import ExtractError, ProfileError
+from etl.errors import ExtractError
 from etl.extract.decode import decode_recording
 from etl.extract.delimited_framing import DEFAULT_MAX_RECORD_LINES, CsvSyntax, parse_record
 from etl.extract.profile import SourceFile, SourceProfile
@@ -49,50 +48,14 @@ def profile_path(profile: SourceProfile) -> Path:
     return profile.folder / "source.yaml"
 
 
-def dialect_of(profile: SourceProfile, source: SourceFile, codec: str) -> Dialect:
-    """The dialect of ``source``; a ProfileError names the profile file and the bad key."""
-    where = profile_path(profile)
-    sep, quote = source.delimiter, source.quote or None
-    if not _one_ascii_byte(sep) or sep in "\r\n" + '"':
-        raise ProfileError(
-            where,
-            f"file {source.name}, key 'delimiter': must be one single-byte ASCII character other "
-            f"than a quote or line break, not {sep!r}",
-        )
-    if quote is not None and (not _one_ascii_byte(quote) or quote in "\r\n" or quote == sep):
-        raise ProfileError(
-            where,
-            f"file {source.name}, key 'quote': must be one single-byte ASCII character other than "
-            f"the delimiter and line breaks (or empty for none), not {quote!r}",
-        )
-    if quote is not None and ord(quote) >= 0x40:
-        # bytes from 0x40 up are trail bytes of cp932 characters: they cannot structure text
-        raise ProfileError(
-            where, f"file {source.name}, key 'quote': use '\"' or \"'\", not {quote!r}"
-        )
+def dialect_of(source: SourceFile, codec: str) -> Dialect:
+    """The dialect of ``source`` (its keys were checked when the profile was read)."""
     lines = source.options.get("max_record_lines", DEFAULT_MAX_RECORD_LINES)
-    if not isinstance(lines, int) or isinstance(lines, bool) or lines < 1:
-        raise ProfileError(
-            where,
-            f"file {source.name}, key 'options.max_record_lines': must be a positive integer, "
-            f"not {lines!r}",
-        )
-    return Dialect(codec, sep, quote, lines)
+    return Dialect(codec, source.delimiter, source.quote or None, lines)
 
 
-def _one_ascii_byte(value: str) -> bool:
-    return len(value) == 1 and ord(value) < 0x80
-
-
-def declared_width(profile: SourceProfile, source: SourceFile) -> int | None:
-    width = source.options.get("columns")
-    if width is None:
-        return None
-    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
-        raise ProfileError(
-            profile_path(profile),
-            f"file {source.name}, key 'options.columns': must be a positive integer, not {width!r}",
-        )
+def declared_width(source: SourceFile) -> int | None:
+    width: int | None = source.options.get("columns")
     return width
 
 

@@ -203,6 +203,11 @@ class RecordTypesModel(StrictModel):
         )
 
 
+def _framing_byte(value: str) -> bool:
+    """One ASCII character that is not a line break: it can frame bytes of any encoding."""
+    return len(value) == 1 and ord(value) < 0x80 and value not in "\r\n"
+
+
 class SourceFileModel(StrictModel):
     """One file of the dump."""
 
@@ -301,8 +306,28 @@ class SourceFileModel(StrictModel):
         width = self.options.get("columns")
         if width is not None and (type(width) is not int or not 1 <= width <= MAX_COLUMNS):
             yield ("options", "columns"), f"must be a whole number 1..{MAX_COLUMNS}, not {width!r}"
-        if len(self.delimiter.encode("utf-8")) != 1 or self.delimiter in "\r\n":
-            yield ("delimiter",), f"must be one ASCII character, not {self.delimiter!r}"
+        if not _framing_byte(self.delimiter) or self.delimiter == '"':
+            yield (
+                ("delimiter",),
+                (
+                    f"must be one ASCII character other than a quote or line break, not "
+                    f"{self.delimiter!r}"
+                ),
+            )
+        if self.quote and (not _framing_byte(self.quote) or self.quote == self.delimiter):
+            yield (
+                ("quote",),
+                (
+                    "must be one ASCII character other than the delimiter and line breaks (or "
+                    f"empty for none), not {self.quote!r}"
+                ),
+            )
+        elif self.quote and ord(self.quote) >= 0x40:
+            # bytes from 0x40 up are trail bytes of cp932 characters: they cannot structure text
+            yield ("quote",), f"use '\"' or \"'\", not {self.quote!r}"
+        lines = self.options.get("max_record_lines")
+        if lines is not None and (type(lines) is not int or lines < 1):
+            yield ("options", "max_record_lines"), f"must be a positive integer, not {lines!r}"
 
     def to_file(self) -> SourceFile:
         return SourceFile(
