@@ -16,18 +16,24 @@ from numpy.typing import NDArray
 
 from etl.extract.decode import BadBytes, check_digits, decode_field
 from etl.extract.fixed_width_plan import Plan
-from etl.extract.numeric import decode_packed, decode_zoned
+from etl.extract.numeric import decode_packed, decode_zoned, number_dtype, packed_digits
 from etl.extract.profile import FieldType, SourceField, SourceFile
 
 _FieldResult = tuple[pl.Series, tuple[BadBytes, ...]]
 
 
 def field_schema(source: SourceFile) -> dict[str, pl.DataType]:
-    """What each field decodes to: Int64 for zoned and packed decimals, String otherwise."""
+    """What each field decodes to: Int64 for zoned and packed decimals (an exact Decimal with an
+    implied scale), String otherwise."""
     schema: dict[str, pl.DataType] = {}
     for f in source.fields:
-        numeric = f.type in (FieldType.ZONED, FieldType.PACKED)
-        schema[f.name] = pl.Int64() if numeric else pl.String()
+        length = f.length or 0
+        if f.type is FieldType.PACKED:
+            schema[f.name] = number_dtype(packed_digits(length), f.scale)
+        elif f.type is FieldType.ZONED:
+            schema[f.name] = number_dtype(length, f.scale)
+        else:
+            schema[f.name] = pl.String()
     return schema
 
 
@@ -62,7 +68,11 @@ def _decode_one(data: NDArray[np.uint8], plan: Plan, f: SourceField) -> _FieldRe
         col = check_digits(data, off, length)
         return col.values, col.bad
     raw = data[:, off : off + length]
-    nums = decode_packed(raw) if f.type is FieldType.PACKED else decode_zoned(raw, plan.zoned)
+    nums = (
+        decode_packed(raw, f.scale)
+        if f.type is FieldType.PACKED
+        else decode_zoned(raw, plan.zoned, f.scale)
+    )
     kind = "packed" if f.type is FieldType.PACKED else f"zoned ({plan.zoned.value})"
     problems = tuple(
         BadBytes(

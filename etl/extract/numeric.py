@@ -6,6 +6,10 @@ an overpunch — 'p'-'y' negative 0-9 (Micro Focus), '{' 'A'-'I' positive and '}
 0-9 (IBM text form). Zoned (EBCDIC): digits F0-F9, the last byte's zone C/F positive, D negative.
 A zoned field that is all blanks (0x20, or 0x40 in EBCDIC) is null, not invalid: legacy dumps
 leave optional numbers blank. Values beyond the Int64 range are invalid.
+
+A field with an implied scale (COBOL ``S9(7)V99``: ``scale: 2``) decodes to an exact polars
+Decimal(precision, scale) built from the same unscaled integers: 1234567 with scale 2 is
+12345.67, never a float.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from enum import StrEnum
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from numpy.typing import NDArray
 
 MAX_DIGITS = 19  # 10**19 - 1 fits in uint64; larger values than Int64 allows are then invalid
@@ -26,9 +31,22 @@ class ZonedSign(StrEnum):
     EBCDIC = "ebcdic"
 
 
+def packed_digits(length: int) -> int:
+    """Digits a packed field of ``length`` bytes holds (two per byte, the last has the sign)."""
+    return 2 * length - 1
+
+
+def number_dtype(digits: int, scale: int) -> pl.DataType:
+    """What a zoned/packed field of ``digits`` digits decodes to: Int64, or an exact Decimal."""
+    if not scale:
+        return pl.Int64()
+    # Values beyond Int64 are invalid, so 19 digits always hold the unscaled value.
+    return pl.Decimal(max(min(digits, MAX_DIGITS), scale + 1), scale)
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedNumbers:
-    values: pl.Series  # Int64, null where invalid or blank
+    values: pl.Series  # Int64 (Decimal with a scale), null where invalid or blank
     invalid: NDArray[np.bool_]  # per row
     bad_byte: NDArray[np.int64]  # per row: index within the field of the first bad byte, -1 if ok
 
@@ -74,11 +92,25 @@ _ZONED = {
 }
 
 
+def _scaled(unscaled: NDArray[np.int64], dtype: pl.Decimal) -> pl.Series:
+    """Int64 unscaled values as a Decimal series: the same integers, read with the scale."""
+    # Arrow's decimal128 is a little-endian 128-bit integer: the value, then its sign extension.
+    words = np.empty((unscaled.shape[0], 2), dtype=np.int64)
+    words[:, 0] = unscaled
+    words[:, 1] = unscaled >> 63
+    arrow_type = pa.decimal128(dtype.precision or MAX_DIGITS, dtype.scale)
+    array = pa.Array.from_buffers(arrow_type, unscaled.shape[0], [None, pa.py_buffer(words)])
+    series = pl.from_arrow(array)
+    assert isinstance(series, pl.Series)
+    return series
+
+
 def _finish(
     value: NDArray[np.uint64],
     sign: NDArray[np.int64],
     bad_cells: NDArray[np.bool_],
     null: NDArray[np.bool_] | None = None,
+    dtype: pl.DataType | None = None,
 ) -> DecodedNumbers:
     overflow = value > _INT64_MAX
     if overflow.any():
@@ -87,7 +119,10 @@ def _finish(
     bad_byte = np.where(invalid, bad_cells.argmax(axis=1), -1).astype(np.int64)
     missing = invalid if null is None else (invalid | null)
     signed = np.where(overflow, 0, value).astype(np.int64) * sign
-    values = pl.Series(values=signed, dtype=pl.Int64)
+    if isinstance(dtype, pl.Decimal):
+        values = _scaled(signed, dtype)
+    else:
+        values = pl.Series(values=signed, dtype=pl.Int64)
     if missing.any():
         values = pl.select(pl.when(pl.Series(missing)).then(None).otherwise(values)).to_series()
     return DecodedNumbers(values, invalid, bad_byte)
@@ -103,8 +138,8 @@ def _accumulate(cells: NDArray[np.int64], base: int, keep: int) -> NDArray[np.ui
     return value
 
 
-def decode_packed(field: NDArray[np.uint8]) -> DecodedNumbers:
-    """Packed decimal (COMP-3) field, shape (n, length) → Int64."""
+def decode_packed(field: NDArray[np.uint8], scale: int = 0) -> DecodedNumbers:
+    """Packed decimal (COMP-3) field, shape (n, length) → Int64 (Decimal with a scale)."""
     n, length = field.shape
     pairs = _PACKED_PAIR[field[:, :-1]]
     last = field[:, -1]
@@ -120,13 +155,15 @@ def decode_packed(field: NDArray[np.uint8]) -> DecodedNumbers:
     value = _accumulate(pairs, 100, keep) * np.uint64(10) + np.where(
         last_digit < 0, 0, last_digit
     ).astype(np.uint64)
-    return _finish(value, np.where(sign == 0, 1, sign), bad)
+    dtype = number_dtype(packed_digits(length), scale)
+    return _finish(value, np.where(sign == 0, 1, sign), bad, dtype=dtype)
 
 
 def decode_zoned(
-    field: NDArray[np.uint8], sign_style: ZonedSign = ZonedSign.ASCII
+    field: NDArray[np.uint8], sign_style: ZonedSign = ZonedSign.ASCII, scale: int = 0
 ) -> DecodedNumbers:
-    """Zoned decimal field, shape (n, length) → Int64 (all-blank fields are null)."""
+    """Zoned decimal field, shape (n, length) → Int64, or Decimal with a scale (all-blank fields
+    are null)."""
     digit_table, last_digit_table, last_sign_table, blank = _ZONED[sign_style]
     n, length = field.shape
     digits = np.empty((n, length), dtype=np.int64)
@@ -139,4 +176,6 @@ def decode_zoned(
     if spare > 0:  # digits beyond MAX_DIGITS must be zero
         bad[:, :spare] |= digits[:, :spare] > 0
     bad[null] = False
-    return _finish(_accumulate(digits, 10, MAX_DIGITS), np.where(sign == 0, 1, sign), bad, null)
+    value = _accumulate(digits, 10, MAX_DIGITS)
+    dtype = number_dtype(length, scale)
+    return _finish(value, np.where(sign == 0, 1, sign), bad, null, dtype)

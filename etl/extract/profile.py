@@ -44,7 +44,7 @@ class SourceField:
     length: int | None = None  # fixed width: byte length
     column: str | None = None  # delimited: header name …
     index: int | None = None  # … or 0-based column position
-    scale: int = 0  # implied decimals for zoned/packed (reported, values stay integers)
+    scale: int = 0  # implied decimals for zoned/packed: the field decodes to an exact Decimal
     sensitive: bool = False  # masked wherever chukan shows source values (inspect previews)
 
 
@@ -132,6 +132,23 @@ class SourceFieldModel(StrictModel):
     index: Annotated[int, Field(ge=0, lt=MAX_COLUMNS)] | None = None
     scale: Annotated[int, Field(ge=0, le=18)] = 0
     sensitive: bool = False
+
+    @model_validator(mode="after")
+    def _scale_fits(self) -> Self:
+        if not self.scale:
+            return self
+        if self.type not in (FieldType.ZONED, FieldType.PACKED):
+            raise KeyProblem(
+                ("scale",), f"only zoned and packed fields have a scale, not {self.type}"
+            )
+        if self.length is not None:
+            digits = 2 * self.length - 1 if self.type is FieldType.PACKED else self.length
+            if self.scale >= digits:
+                raise KeyProblem(
+                    ("scale",),
+                    f"scale {self.scale} leaves no digit before the point ({digits} digits)",
+                )
+        return self
 
     def to_field(self) -> SourceField:
         return SourceField(

@@ -16,6 +16,7 @@ from pydantic import Field, Strict, StringConstraints, model_validator
 from etl.config import Document, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import LayoutError
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
+from etl.layout.types import DATE_DIGITS, MAX_DECIMAL_DIGITS
 from etl.resources import data_dir
 
 DEFAULT_VERSION = "v2.1"
@@ -25,7 +26,6 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MAX_DIGITS = 100_000  # 桁数 of the longest free-text item, with room to spare
-DATE_DIGITS = 8  # 西暦 YYYYMMDD
 
 
 class ItemModel(StrictModel):
@@ -38,6 +38,7 @@ class ItemModel(StrictModel):
     code_table: Id | None = None
     sensitive: bool = False
     description: str = ""
+    scale: Annotated[int, Field(ge=0, lt=MAX_DECIMAL_DIGITS)] | None = None  # 小数桁数
 
     @model_validator(mode="after")
     def _type_fits(self) -> Self:
@@ -47,7 +48,25 @@ class ItemModel(StrictModel):
             raise KeyProblem(("code_table",), f"only type code has a code_table, not {self.type}")
         if self.type is ItemType.DATE and self.digits != DATE_DIGITS:
             raise KeyProblem(("digits",), f"a date is YYYYMMDD: digits must be {DATE_DIGITS}")
+        if self.type is ItemType.DECIMAL:
+            self._decimal_fits()
+        elif self.scale is not None:
+            raise KeyProblem(("scale",), f"only type decimal has a scale, not {self.type}")
         return self
+
+    def _decimal_fits(self) -> None:
+        if self.scale is None:
+            raise KeyProblem(("scale",), "type decimal needs a scale (小数桁数, 0 or more)")
+        if self.digits > MAX_DECIMAL_DIGITS:
+            raise KeyProblem(
+                ("digits",), f"a decimal has at most {MAX_DECIMAL_DIGITS} digits (precision)"
+            )
+        if self.scale >= self.digits:
+            raise KeyProblem(
+                ("scale",),
+                f"scale {self.scale} leaves no digit before the point: digits is {self.digits}"
+                " (digits counts the digits on both sides)",
+            )
 
     def to_item(self) -> Item:
         return Item(
@@ -58,6 +77,7 @@ class ItemModel(StrictModel):
             code_table=self.code_table,
             sensitive=self.sensitive,
             description=self.description,
+            scale=self.scale or 0,
         )
 
 

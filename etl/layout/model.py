@@ -12,6 +12,7 @@ class ItemType(StrEnum):
     TEXT = "text"  # free text, 桁数 = maximum characters
     DIGITS = "digits"  # digit string that keeps leading zeros (宛名番号, 郵便番号, 個人番号)
     INTEGER = "integer"  # signed whole number, 桁数 = maximum digits (amounts)
+    DECIMAL = "decimal"  # signed exact decimal: 桁数 = precision (all digits), scale = 小数桁数
     DATE = "date"  # 西暦 YYYYMMDD
     CODE = "code"  # value from the Item's code table, 桁数 = code length
 
@@ -33,11 +34,12 @@ class Item:
 
     name: str  # 項目名, also the output column header
     type: ItemType
-    digits: int  # 桁数
+    digits: int  # 桁数 (a decimal's precision: digits before and after the point)
     required: bool = False
     code_table: str | None = None  # CodeTable id when type is CODE
     sensitive: bool = False  # masked in findings, reports and logs (個人番号 …)
     description: str = ""
+    scale: int = 0  # 小数桁数: digits after the decimal point (type DECIMAL only)
 
 
 @dataclass(frozen=True, slots=True)

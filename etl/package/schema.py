@@ -9,6 +9,13 @@ Field types are chosen so that ``frictionless validate`` accepts the values chuk
 * integer is Table Schema ``integer`` with ``minimum``/``maximum`` = ±(10^桁数 − 1): Table
   Schema has no maxLength for numbers, the bounds say the same thing. Beyond 18 digits (past
   int64) it stays a string with a signed-digits pattern.
+* decimal(桁数, 小数桁数) is Table Schema ``number`` with ``minimum``/``maximum`` = ±999.99 (for
+  (5, 2)), checked exactly as polars Decimals; beyond 15 digits (where a JSON number read as a
+  float stops being exact) it stays a string with a pattern of at most 桁数 − 小数桁数 digits
+  before the point and exactly 小数桁数 after it.
+
+The types, patterns and bounds come from the item-type table (etl.layout.types), which the
+run's schema checks and the SQL column types read too.
 
 Missing values are Table Schema's default ``[""]``: an empty cell is null, and only
 ``required`` applies to it.
@@ -18,15 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Context, Decimal
 from typing import Any
 
 import polars as pl
 
 from etl.layout import CodeTable, Item, ItemType, RecordFile
+from etl.layout.types import type_rule
 
-DIGITS_PATTERN = "[0-9]+"
-DATE_PATTERN = "[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])"
-MAX_INT_DIGITS = 18  # int64 holds every 18-digit number
+# A plain decimal number as chukan writes it (frictionless also reads exponents, which the
+# V2.1 files never hold).
+_NUMBER_RE = r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$"
+_NUMBER_SCALE = 18  # fraction digits a bound is compared with (item scales are far below)
+_NUMBER_PRECISION = 38
+_COMPARE = Context(prec=_NUMBER_PRECISION + 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +46,13 @@ class FieldRule:
     """One Table Schema field: the constraints chukan writes and checks."""
 
     name: str
-    type: str  # "string" | "integer"
+    type: str  # "string" | "integer" | "number"
     required: bool = False
     max_length: int | None = None
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | Decimal | None = None
+    maximum: int | Decimal | None = None
     title: str = ""
 
     def to_descriptor(self) -> dict[str, Any]:
@@ -54,9 +66,9 @@ class FieldRule:
         if self.enum is not None:
             constraints["enum"] = list(self.enum)
         if self.minimum is not None:
-            constraints["minimum"] = self.minimum
+            constraints["minimum"] = _json_number(self.minimum)
         if self.maximum is not None:
-            constraints["maximum"] = self.maximum
+            constraints["maximum"] = _json_number(self.maximum)
         out: dict[str, Any] = {"name": self.name, "type": self.type}
         if self.title:
             out["title"] = self.title
@@ -75,15 +87,15 @@ class FieldRule:
             max_length=c.get("maxLength"),
             pattern=c.get("pattern"),
             enum=tuple(str(v) for v in enum) if enum is not None else None,
-            minimum=c.get("minimum"),
-            maximum=c.get("maximum"),
+            minimum=_exact_number(c.get("minimum")),
+            maximum=_exact_number(c.get("maximum")),
             title=str(field.get("title", "")),
         )
 
     def without(self, constraint: str) -> FieldRule:
         """The same field minus one constraint (see ``relax_schema``)."""
         values = {s: getattr(self, s) for s in self.__slots__}
-        if constraint == "type":  # integer cells that are not numbers: keep them as text
+        if constraint == "type":  # number cells that are not numbers: keep them as text
             values.update(type="string", minimum=None, maximum=None)
             return FieldRule(**values)
         attr = {
@@ -99,15 +111,9 @@ class FieldRule:
 
 
 def field_rule(item: Item, code_tables: Mapping[str, CodeTable], in_key: bool) -> FieldRule:
-    """The Table Schema field of one layout item."""
+    """The Table Schema field of one layout item, derived from the item-type table."""
     required = item.required or in_key  # a primary key cell can never be empty
-    title = item.description
-    if item.type is ItemType.INTEGER and item.digits <= MAX_INT_DIGITS:
-        bound = 10**item.digits - 1
-        return FieldRule(item.name, "integer", required, minimum=-bound, maximum=bound, title=title)
-    if item.type is ItemType.INTEGER:
-        signed = f"-?[0-9]{{1,{item.digits}}}"
-        return FieldRule(item.name, "string", required, pattern=signed, title=title)
+    shape = type_rule(item).table_schema(item)
     enum = None
     if (
         item.type is ItemType.CODE
@@ -115,9 +121,17 @@ def field_rule(item: Item, code_tables: Mapping[str, CodeTable], in_key: bool) -
         and item.code_table in code_tables
     ):
         enum = tuple(sorted(code_tables[item.code_table].values))
-    patterns = {ItemType.DIGITS: DIGITS_PATTERN, ItemType.DATE: DATE_PATTERN}
-    pattern: str | None = patterns.get(item.type)
-    return FieldRule(item.name, "string", required, item.digits, pattern, enum, title=title)
+    return FieldRule(
+        item.name,
+        shape.type,
+        required,
+        shape.max_length,
+        shape.pattern,
+        enum,
+        shape.minimum,
+        shape.maximum,
+        title=item.description,
+    )
 
 
 def table_fields(rf: RecordFile, code_tables: Mapping[str, CodeTable]) -> tuple[FieldRule, ...]:
@@ -159,7 +173,50 @@ def _field_checks(rule: FieldRule) -> list[tuple[str, pl.Expr]]:
             checks.append(("minimum", present & (number < rule.minimum)))
         if rule.maximum is not None:
             checks.append(("maximum", present & (number > rule.maximum)))
+    elif rule.type == "number":
+        checks += _number_checks(rule, col, present)
     return checks
+
+
+def _number_checks(rule: FieldRule, col: pl.Expr, present: pl.Expr) -> list[tuple[str, pl.Expr]]:
+    """Table Schema numbers compared exactly: as polars Decimals, never as floats."""
+    text = col.str.strip_chars()
+    checks = [("type", present & ~text.str.contains(_NUMBER_RE))]
+    dtype = pl.Decimal(_NUMBER_PRECISION, _NUMBER_SCALE)
+    number = text.str.strip_prefix("+").cast(dtype, strict=False)
+    # A number too large for the Decimal is out of any bound chukan writes.
+    huge = number.is_null() & text.str.contains(_NUMBER_RE)
+    negative = text.str.starts_with("-")
+    if rule.minimum is not None:
+        low = _bound(rule.minimum, dtype)
+        checks.append(("minimum", present & ((huge & negative) | (number < low))))
+    if rule.maximum is not None:
+        high = _bound(rule.maximum, dtype)
+        checks.append(("maximum", present & ((huge & ~negative) | (number > high))))
+    return checks
+
+
+def _bound(value: int | Decimal, dtype: pl.Decimal) -> pl.Expr:
+    limit = Decimal(10 ** (_NUMBER_PRECISION - _NUMBER_SCALE))
+    clamped = max(-limit + 1, min(limit - 1, Decimal(value)))  # beyond: only ``huge`` is out
+    # rounded half-even to the comparison scale: exact for every bound chukan writes
+    return pl.lit(clamped.quantize(Decimal(f"1E-{_NUMBER_SCALE}"), context=_COMPARE), dtype)
+
+
+def _json_number(value: int | Decimal) -> int | float:
+    # json writes a float by its shortest text, which for the bounds of the item-type table
+    # (at most 15 significant digits) is the exact decimal; ``_exact_number`` reads it back.
+    return value if isinstance(value, int) else float(value)
+
+
+def _exact_number(value: object) -> int | Decimal | None:
+    """A bound read from a descriptor; anything that is not a finite number is no bound."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int):
+        return value
+    number = Decimal(repr(value))
+    return number if number.is_finite() else None
 
 
 def check_table(

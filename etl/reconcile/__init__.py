@@ -1,5 +1,19 @@
 """件数・金額の突合: source totals against the written V2.1 files, every difference explained."""
 
-from etl.reconcile.controls import ControlRow, reconcile_target, reconciliation_findings
+from etl.reconcile.controls import (
+    ControlRow,
+    Total,
+    control_number,
+    reconcile_target,
+    reconciliation_findings,
+    total_json,
+)
 
-__all__ = ["ControlRow", "reconcile_target", "reconciliation_findings"]
+__all__ = [
+    "ControlRow",
+    "Total",
+    "control_number",
+    "reconcile_target",
+    "reconciliation_findings",
+    "total_json",
+]

@@ -10,14 +10,42 @@ an unexplained difference, a blocking finding. Rejected records never reach the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import polars as pl
 
 from etl.extract.base import RECORD_NO
 from etl.findings import Severity, finding_exprs
+from etl.layout.model import Item, ItemType
+from etl.layout.types import EXACT, MAX_DECIMAL_DIGITS, decimal_pattern
 from etl.mapping.apply import MappedTarget
 
 BLANK = "（空欄）"
+# A control total: an int, or an exact Decimal for a decimal item (written to JSON as its text,
+# "12345.67", so that no reader sees a float).
+Total = int | Decimal
+
+
+def control_number(value: object) -> Total:
+    """A total read back from manifest.json: an int, or a decimal written as text."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a control total: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and "." not in value:
+        return int(value)  # ValueError when it is no number
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            number = Decimal("NaN")
+        if number.is_finite():
+            return number
+    raise ValueError(f"not a control total: {value!r}")
+
+
+def total_json(value: Total) -> int | str:
+    return value if isinstance(value, int) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +55,16 @@ class ControlRow:
     kind: str  # "sum" | "count_by"
     item: str  # 項目名
     code: str | None  # the code value for count_by
-    source: int  # over all readable data records of the primary source
-    target: int  # over the written V2.1 file
-    filtered: int  # over the records dropped by the spec's filters
+    source: Total  # over all readable data records of the primary source
+    target: Total  # over the written V2.1 file
+    filtered: Total  # over the records dropped by the spec's filters
 
     @property
-    def unexplained(self) -> int:
-        return self.source - self.target - self.filtered
+    def unexplained(self) -> Total:
+        ints = (self.source, self.target, self.filtered)
+        if all(isinstance(v, int) for v in ints):
+            return self.source - self.target - self.filtered
+        return EXACT.subtract(EXACT.subtract(self.source, self.target), self.filtered)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -42,16 +73,26 @@ class ControlRow:
             "kind": self.kind,
             "item": self.item,
             "code": self.code,
-            "source": self.source,
-            "target": self.target,
-            "filtered": self.filtered,
-            "unexplained": self.unexplained,
+            "source": total_json(self.source),
+            "target": total_json(self.target),
+            "filtered": total_json(self.filtered),
+            "unexplained": total_json(self.unexplained),
         }
 
 
-def _sum(values: pl.Series) -> int:
+def _sum(values: pl.Series, item: Item) -> Total:
     # Non-numeric text counts as 0 on both sides; the schema check reports it separately.
-    return int(values.cast(pl.Int64, strict=False).fill_null(0).sum())
+    if item.type is not ItemType.DECIMAL:
+        return int(values.cast(pl.Int64, strict=False).fill_null(0).sum())
+    # A decimal item sums exactly, as polars Decimals: only values of the item's own shape
+    # count (a cast alone would round 1.555 to 1.56).
+    text = values.cast(pl.String)
+    exact = text.str.contains(f"^(?:{decimal_pattern(item.scale)})$").fill_null(False)
+    dtype = pl.Decimal(MAX_DECIMAL_DIGITS, item.scale)
+    numbers = text.filter(exact).cast(dtype, strict=False)
+    total = numbers.sum()
+    quantum = Decimal(f"1E-{item.scale}")
+    return EXACT.quantize(Decimal(0) if total is None else Decimal(total), quantum)
 
 
 def _counts(values: pl.Series) -> dict[str, int]:
@@ -69,9 +110,14 @@ def reconcile_target(gyomu: str, mapped: MappedTarget, written: pl.DataFrame) ->
     for name, (kind, item) in zip(names, mapped.controls, strict=True):
         base = (gyomu, mapped.record_file.id, kind, item)
         if kind == "sum":
+            it = mapped.record_file.item(item)
             rows.append(
                 ControlRow(
-                    *base, None, _sum(values[name]), _sum(written[item]), _sum(dropped[name])
+                    *base,
+                    None,
+                    _sum(values[name], it),
+                    _sum(written[item], it),
+                    _sum(dropped[name], it),
                 )
             )
             continue

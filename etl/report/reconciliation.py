@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from etl.reconcile import ControlRow
+from etl.reconcile import ControlRow, control_number
 from etl.report.model import RunReport
 from etl.report.templates.markup import cell, esc, num, table, value_html
 
@@ -39,9 +39,9 @@ def control_rows(data: object) -> tuple[ControlRow, ...] | None:
                 kind=str(c["kind"]),
                 item=str(c["item"]),
                 code=None if c.get("code") is None else str(c["code"]),
-                source=int(c["source"]),
-                target=int(c["target"]),
-                filtered=int(c["filtered"]),
+                source=control_number(c["source"]),
+                target=control_number(c["target"]),
+                filtered=control_number(c["filtered"]),
             )
             for c in data["controls"]
         )

@@ -16,15 +16,10 @@ import polars as pl
 
 from etl.findings import KEY_SEPARATOR, mask_expr, record_key_expr
 from etl.layout.model import Item, ItemType, Layout, RecordFile
+from etl.layout.types import Length, type_rule
 
 RECORD_NO = "_record_no"
 SOURCE = "_source"
-DATE_FORMAT = "%Y%m%d"
-DATE_DIGITS = 8
-
-_DIGITS_RE = r"^[0-9]+$"
-_INTEGER_RE = r"^-?[0-9]+$"
-_DATE_RE = r"^[0-9]{8}$"
 
 
 class SchemaRule(StrEnum):
@@ -76,17 +71,30 @@ def _count(expr: pl.Expr) -> pl.Expr:
 
 
 def _digit_count(item: Item, col: pl.Expr) -> pl.Expr:
-    # 桁数 of an integer does not count the sign (a leading "-"); 8x cheaper than counting
-    # digits with a regex, and the same for every value that passes the type check.
     n = col.str.len_chars()
-    if item.type is ItemType.INTEGER:
-        return n - col.str.starts_with("-").cast(pl.UInt32)
+    if type_rule(item).length is not Length.MAX_DIGITS:
+        return n
+    # 桁数 of a number does not count the sign (a leading "-") nor the decimal point; 8x cheaper
+    # than counting digits with a regex, and the same for every value that passes the type check.
+    n = n - col.str.starts_with("-").cast(pl.UInt32)
+    if item.type is ItemType.DECIMAL and item.scale:
+        n = n - col.str.contains(".", literal=True).cast(pl.UInt32)
     return n
+
+
+def _type_message(item: Item) -> str:
+    if item.type is ItemType.DIGITS:
+        return "」に数字以外の文字が含まれています"
+    if item.type is ItemType.DECIMAL and item.scale:
+        return f"」は小数（小数点以下{item.scale}桁）ではありません"
+    return f"」は{type_rule(item).label}ではありません"
 
 
 def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
     name = item.name
     col = pl.col(name)
+    rule = type_rule(item)
+    pattern = rule.pattern(item)
 
     def check(rule: SchemaRule, passes: pl.Expr, message: MessageFn) -> ItemCheck:
         return ItemCheck(rule, name, name, passes, col, item.sensitive, message)
@@ -100,32 +108,19 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
                 lambda _r, _s: pl.lit(f"{name}は必須項目です"),
             )
         )
-    if item.type is ItemType.DATE:
+    if rule.length is Length.EXACT_CHARS:
         checks.append(
             check(
                 SchemaRule.DIGITS,
-                _null_passes(col, col.str.len_chars() == DATE_DIGITS),
+                _null_passes(col, col.str.len_chars() == item.digits),
                 lambda r, _s: _text(
-                    f"{name}の桁数が{DATE_DIGITS}桁ではありません（",
+                    f"{name}の桁数が{item.digits}桁ではありません（",
                     _count(r.str.len_chars()),
                     "桁）",
                 ),
             )
         )
-        # A real date comes back unchanged through strptime/strftime: a lenient strptime turns
-        # 20190230 into null and reads a 7-digit string as some date (MEASURED.md). Other
-        # lengths are left to the 桁数 check, so one bad value gives one finding.
-        roundtrip = col.str.strptime(pl.Date, DATE_FORMAT, strict=False).dt.strftime(DATE_FORMAT)
-        # chrono also knows a year 0 (1 BC); no record of ours is dated then.
-        is_date = col.str.contains(_DATE_RE) & (roundtrip == col) & ~col.str.starts_with("0000")
-        checks.append(
-            check(
-                SchemaRule.DATE,
-                _null_passes(col, (col.str.len_chars() != DATE_DIGITS) | is_date),
-                lambda _r, s: _text(f"{name}「", s, "」は正しい日付（西暦YYYYMMDD）ではありません"),
-            )
-        )
-    elif item.type is ItemType.CODE:
+    elif rule.length is Length.CODE:
         # No 桁数 check: a value longer than the code length cannot be in the table, and one
         # finding per bad code is enough.
         table = layout.code_tables[item.code_table or ""]
@@ -149,20 +144,27 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
                 ),
             )
         )
-    if item.type is ItemType.DIGITS:
+    if pattern is None:
+        return checks
+    matches = col.str.contains(f"^(?:{pattern})$")
+    if item.type is ItemType.DATE:
+        # The calendar pattern of the item-type table (the package's Table Schema says the
+        # same): 20190230 is no date. Other lengths are left to the 桁数 check, so one bad value
+        # gives one finding.
         checks.append(
             check(
-                SchemaRule.TYPE,
-                _null_passes(col, col.str.contains(_DIGITS_RE)),
-                lambda _r, s: _text(f"{name}「", s, "」に数字以外の文字が含まれています"),
+                SchemaRule.DATE,
+                _null_passes(col, (col.str.len_chars() != item.digits) | matches),
+                lambda _r, s: _text(f"{name}「", s, "」は正しい日付（西暦YYYYMMDD）ではありません"),
             )
         )
-    elif item.type is ItemType.INTEGER:
+    else:
+        message = _type_message(item)
         checks.append(
             check(
                 SchemaRule.TYPE,
-                _null_passes(col, col.str.contains(_INTEGER_RE)),
-                lambda _r, s: _text(f"{name}「", s, "」は整数ではありません"),
+                _null_passes(col, matches),
+                lambda _r, s: _text(f"{name}「", s, message),
             )
         )
     return checks

@@ -11,7 +11,7 @@ from etl.load.atomic import make_private_dir, sha256_file
 from etl.load.csv_out import CsvFormat, read_csv_columns
 from etl.load.db.errors import LoadError, db_error
 from etl.load.db.run import FileToLoad
-from etl.load.db.schema import column_type, quote_ident, quote_literal
+from etl.load.db.schema import column_type, quote_ident, quote_literal, typed_column
 from etl.load.db.target import Engine, Target
 
 
@@ -64,7 +64,7 @@ class DuckDBSession:
             col = quote_ident(it.name)
             if it.type is ItemType.DATE:
                 exprs.append(f"CAST(strptime(NULLIF({col}, ''), '%Y%m%d') AS DATE)")
-            elif it.type is ItemType.INTEGER:
+            elif typed_column(it):  # integer, decimal: exact casts from the CSV's text
                 exprs.append(f"CAST(NULLIF({col}, '') AS {column_type(it, Engine.DUCKDB)})")
             else:
                 exprs.append(col)

@@ -15,14 +15,12 @@ from typing import Any
 
 import psycopg
 
-from etl.layout import ItemType
 from etl.load.db.chunks import Chunk
 from etl.load.db.errors import LoadError, db_error
-from etl.load.db.schema import TableSpec, quote_ident
+from etl.load.db.schema import TableSpec, quote_ident, typed_column
 from etl.load.db.target import Target
 
 BLOCK = 1 << 20
-_TYPED = (ItemType.DATE, ItemType.INTEGER)
 
 Connection = psycopg.Connection[Any]
 
@@ -77,7 +75,7 @@ def copy_chunk(
     items = spec.record_file.items
     cols = ", ".join(quote_ident(it.name) for it in items)
     # an empty quoted field ("") is an empty string in CSV COPY: typed columns treat it as NULL
-    typed = [quote_ident(it.name) for it in items if it.type in _TYPED]
+    typed = [quote_ident(it.name) for it in items if typed_column(it)]
     force_null = f", FORCE_NULL ({', '.join(typed)})" if typed else ""
     header = "true" if chunk.header else "false"
     sql = f"COPY {spec.staging} ({cols}) FROM STDIN WITH (FORMAT csv, HEADER {header}{force_null})"

@@ -3,6 +3,9 @@
 Same rules as ``etl.reconcile``: ``sum`` over the item, ``count_by`` per code with empty and
 null counted as （空欄）. Codes on either side that the other lacks count as 0 there.
 
+Sums are exact on both sides: a decimal item's sum is a SQL numeric read back as a Python
+Decimal, compared with the Decimal the manifest wrote as text; no float is ever involved.
+
 Everything a table is checked for comes from ONE scan of it (``scan_sql``): its row count, every
 ``sum``, every ``count_by`` distribution (GROUPING SETS) and the null count of the required items
 created without NOT NULL — a full scan is the cost of a check, so there is one per table.
@@ -12,15 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from etl.layout import ItemType
+from etl.layout import Item, ItemType
 from etl.load.db.result import Check
 from etl.load.db.run import RunToLoad
-from etl.load.db.schema import TableSpec, quote_ident, quote_literal
-from etl.reconcile.controls import BLANK
+from etl.load.db.schema import TableSpec, quote_ident, quote_literal, typed_column
+from etl.reconcile.controls import BLANK, Total, control_number
 
-_Expected = dict[str | None, int]  # code (None for a sum) → the manifest's target value
+# code (None for a sum) → the manifest's target value (exact: a Decimal for a decimal item)
+_Expected = dict[str | None, Total]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +43,7 @@ class TableScan:
 
     rows: int
     nulls: dict[str, int]
-    sums: dict[str, int]
+    sums: dict[str, Total]
     codes: dict[str, dict[str, int]]
 
 
@@ -61,7 +66,7 @@ def controls_by_table(run: RunToLoad) -> dict[str, Controls]:
         if name is None:
             continue
         key = (str(c["kind"]), str(c["item"]))
-        expected.setdefault(name, {}).setdefault(key, {})[c["code"]] = int(c["target"])
+        expected.setdefault(name, {}).setdefault(key, {})[c["code"]] = control_number(c["target"])
     return {
         name: Controls(
             sums=tuple(item for kind, item in by if kind == "sum"),
@@ -83,9 +88,8 @@ def scan_sql(spec: TableSpec, controls: Controls, nullable: Sequence[str], table
     cols += [f"count(*) - count({quote_ident(n)})" for n in nullable]
     for name in controls.sums:
         col = quote_ident(name)
-        value = (
-            col if rf.item(name).type is ItemType.INTEGER else f"CAST(NULLIF({col}, '') AS numeric)"
-        )
+        # integer and decimal columns are numbers already; text ones are summed as numeric
+        value = col if _numeric(rf.item(name)) else f"CAST(NULLIF({col}, '') AS numeric)"
         cols.append(f"COALESCE(SUM({value}), 0)")
     codes = [_code(quote_ident(name)) for name in controls.count_by]
     sql = f"SELECT {', '.join(cols + codes)} FROM {table}"
@@ -94,6 +98,17 @@ def scan_sql(spec: TableSpec, controls: Controls, nullable: Sequence[str], table
         sets = ", ".join(["()"] + [f"({c})" for c in codes])
         sql += f" GROUP BY GROUPING SETS ({sets})"
     return sql
+
+
+def _numeric(item: Item) -> bool:
+    return item.type in (ItemType.INTEGER, ItemType.DECIMAL) and typed_column(item)
+
+
+def _total(value: Any) -> Total:
+    """A SUM as the database returns it (int, or Decimal from numeric), kept exact."""
+    if isinstance(value, Decimal) and value != value.to_integral_value():
+        return value
+    return int(value)
 
 
 def read_scan(
@@ -113,7 +128,9 @@ def read_scan(
     if total is None:
         raise ValueError("scan returned no total row")
     nulls = dict(zip(nullable, (int(v) for v in total[1 : 1 + n_nulls]), strict=True))
-    sums = dict(zip(controls.sums, (int(v) for v in total[1 + n_nulls : first_code]), strict=True))
+    sums = dict(
+        zip(controls.sums, (_total(v) for v in total[1 + n_nulls : first_code]), strict=True)
+    )
     return TableScan(rows=int(total[0]), nulls=nulls, sums=sums, codes=codes)
 
 

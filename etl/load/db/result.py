@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,8 +14,8 @@ class Check:
     kind: str  # "rows" | "sha256" | "sum" | "count_by"
     item: str | None  # 項目名 for sum / count_by
     code: str | None  # the code value for count_by
-    expected: int | str  # from the manifest
-    actual: int | str  # recomputed by SQL (sha256: of the bytes streamed to the database)
+    expected: int | Decimal | str  # from the manifest (a decimal item's sum: an exact Decimal)
+    actual: int | Decimal | str  # recomputed by SQL (sha256: of the bytes streamed to the database)
 
     @property
     def ok(self) -> bool:

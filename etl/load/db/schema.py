@@ -1,6 +1,7 @@
 """Tables from the layout: one per V2.1 record file, columns = 項目名, types from ItemType.
 
-DDL is built here for both engines; the few differences are the type table (``_TYPES``).
+DDL is built here for both engines; column types come from the item-type table
+(etl.layout.types), the one place that says what each item type is.
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from etl.layout import Item, ItemType, Layout, RecordFile
+from etl.layout import Item, Layout, RecordFile
+from etl.layout.types import SqlDialect, type_rule
 from etl.load.db.target import Engine
 
 LOADS_TABLE = "chukan_loads"
 # PostgreSQL loads into staging tables first (postgres_load.py); a killed load may leave some,
 # which the next load drops: nothing else may use this prefix
 STAGING_PREFIX = "chukan_staging_"
-_BIGINT_DIGITS = 18  # every 18-digit number fits in a signed 64-bit integer
 
 
 def quote_ident(name: str) -> str:
@@ -27,12 +28,13 @@ def quote_literal(text: str) -> str:
 
 
 def column_type(item: Item, engine: Engine) -> str:
-    if item.type is ItemType.DATE:
-        return "date"
-    if item.type is ItemType.INTEGER:
-        return "bigint" if item.digits <= _BIGINT_DIGITS else f"numeric({item.digits}, 0)"
-    # text, digits, code: kept as text (leading zeros); PostgreSQL checks 桁数 as characters
-    return f"varchar({item.digits})" if engine is Engine.POSTGRESQL else "varchar"
+    """The SQL type of an item's column, from the item-type table."""
+    return type_rule(item).sql_type(item, SqlDialect(engine.value))
+
+
+def typed_column(item: Item) -> bool:
+    """Whether the column is not text: loaded from CSV text with a cast, empty text is NULL."""
+    return type_rule(item).sql_typed
 
 
 @dataclass(frozen=True, slots=True)

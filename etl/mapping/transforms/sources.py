@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import polars as pl
 
+from etl.layout.model import ItemType
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms.base import CompileContext, Compiled
 
+_DECIMAL_PRECISION = 38  # polars' Decimal holds at most 38 digits
+
 
 def take(spec: ItemSpec, ctx: CompileContext) -> Compiled:
-    """A source field as text (zoned/packed integers are rendered as digits)."""
+    """A source field as text (zoned/packed numbers are rendered as digits, with a point when
+    they have an implied scale); into a decimal item with exactly its 小数桁数."""
     assert isinstance(spec.args, str)
-    return Compiled(ctx.column(spec.args, (*spec.at, "take")).cast(pl.String))
+    text = ctx.column(spec.args, (*spec.at, "take")).cast(pl.String)
+    if ctx.item.type is ItemType.DECIMAL:
+        return Compiled(decimal_text(text, ctx.item.scale))
+    return Compiled(text)
+
+
+def decimal_text(text: pl.Expr, scale: int) -> pl.Expr:
+    """A plain decimal with exactly ``scale`` digits after the point: 12345.6 → 12345.60.
+
+    Only exact rewrites happen, through polars' Decimal (never a float): a value with more
+    decimals than the item has, an exponent or any other text is kept as it is, and the schema
+    check of the item reports it; nothing is rounded.
+    """
+    fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale else ""
+    exact = text.str.contains(f"^-?[0-9]+{fraction}$")
+    number = text.cast(pl.Decimal(_DECIMAL_PRECISION, scale), strict=False)
+    return pl.when(exact & number.is_not_null()).then(number.cast(pl.String)).otherwise(text)
 
 
 def const(spec: ItemSpec, ctx: CompileContext) -> Compiled:

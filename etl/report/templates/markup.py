@@ -7,6 +7,7 @@ built here (already escaped).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from html import escape
 
 from etl.report.templates.assets import SCRIPT, STYLE
@@ -18,7 +19,7 @@ def esc(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def num(value: int) -> str:
+def num(value: int | Decimal) -> str:
     return f"{value:,}"
 
 
