@@ -69,9 +69,15 @@ class TypeRule:
     """One row of the item-type table."""
 
     type: ItemType
-    label: str  # Japanese name of the type, for findings
+    label: str  # Japanese name of the type (data dictionary, findings)
     length: Length
     sql_typed: bool  # loaded into a typed (non-text) SQL column: empty text is NULL there
+
+    def describe(self, item: Item) -> str:
+        """The type as the data dictionary names it: 小数 (小数点以下2桁)."""
+        if self.type is ItemType.DECIMAL:
+            return f"{self.label} (小数点以下{item.scale}桁)"
+        return self.label
 
     def pattern(self, item: Item) -> str | None:
         """The text every present value is (unanchored), or None when any text will do."""
@@ -133,10 +139,10 @@ def decimal_bound(digits: int, scale: int) -> Decimal | int:
 TYPE_TABLE: dict[ItemType, TypeRule] = {
     rule.type: rule
     for rule in (
-        TypeRule(ItemType.TEXT, "文字列", Length.MAX_CHARS, sql_typed=False),
-        TypeRule(ItemType.DIGITS, "数字列", Length.MAX_CHARS, sql_typed=False),
+        TypeRule(ItemType.TEXT, "文字", Length.MAX_CHARS, sql_typed=False),
+        TypeRule(ItemType.DIGITS, "数字文字列", Length.MAX_CHARS, sql_typed=False),
         TypeRule(ItemType.CODE, "コード", Length.CODE, sql_typed=False),
-        TypeRule(ItemType.DATE, "日付", Length.EXACT_CHARS, sql_typed=True),
+        TypeRule(ItemType.DATE, "日付 (西暦 YYYYMMDD)", Length.EXACT_CHARS, sql_typed=True),
         TypeRule(ItemType.INTEGER, "整数", Length.MAX_DIGITS, sql_typed=True),
         TypeRule(ItemType.DECIMAL, "小数", Length.MAX_DIGITS, sql_typed=True),
     )

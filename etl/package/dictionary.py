@@ -13,16 +13,10 @@ from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
-from etl.layout import ItemType, Layout, RecordFile
+from etl.layout import Layout, RecordFile
+from etl.layout.types import type_rule
 from etl.report.templates.markup import esc, page, table
 
-TYPE_LABELS = {
-    ItemType.TEXT: "文字",
-    ItemType.DIGITS: "数字文字列",
-    ItemType.INTEGER: "整数",
-    ItemType.DATE: "日付 (西暦 YYYYMMDD)",
-    ItemType.CODE: "コード",
-}
 ITEM_HEADERS = ("No.", "項目名", "型", "桁数", "必須", "キー", "コード表", "説明")
 CODE_HEADERS = ("コード表", "コード", "名称")
 
@@ -38,7 +32,7 @@ def _item_rows(layout: Layout, rf: RecordFile) -> list[list[str]]:
             [
                 str(no),
                 it.name,
-                TYPE_LABELS[it.type],
+                type_rule(it).describe(it),
                 str(it.digits),
                 "必須" if it.required else "",
                 "キー" if it.name in rf.key else "",
