@@ -418,3 +418,38 @@ def test_a_number_field_is_checked_exactly_and_frictionless_agrees(tmp_path: Pat
     report = resource.validate()
     errors = {(e.type, getattr(e, "row_number", e.message)) for t in report.tasks for e in t.errors}
     assert errors == {("constraint-error", 4), ("constraint-error", 5), ("type-error", 7)}
+
+
+def test_validator_compares_decimals_as_exact_numbers() -> None:
+    from etl.findings import Severity
+    from etl.layout import Layout, Provenance, RecordFile
+    from etl.validate import Compare, CompareOp, RuleSet, check_rules, rule_findings
+    from tests.validate.cases import frame_of
+
+    rf = RecordFile(
+        "tochi",
+        "土地",
+        (
+            Item("番号", ItemType.DIGITS, 3, required=True),
+            Item("課税地積", ItemType.DECIMAL, 9, scale=2),
+            Item("登記地積", ItemType.DECIMAL, 10, scale=3),
+        ),
+        key=("番号",),
+    )
+    layout = Layout("t", "テスト", "2.1", (rf,), Provenance("authored"))
+    rule = Compare(
+        "r", Severity.ERROR, "tochi", "m", left="課税地積", op=CompareOp.LE, right="登記地積"
+    )
+    check_rules(RuleSet("t", (rule,)), layout)  # two decimals are ordered
+    rows = [
+        {
+            "番号": "1",
+            "課税地積": "9.50",
+            "今": None,
+            "登記地積": "10.000",
+        },  # 9.5 ≤ 10, not as text
+        {"番号": "2", "課税地積": "-0.01", "登記地積": "-0.011"},  # -0.010 > -0.011
+        {"番号": "3", "課税地積": "100.00", "登記地積": "100.000"},
+    ]
+    found = rule_findings(RuleSet("t", (rule,)), layout, {"tochi": frame_of(rf, rows)}, {})
+    assert found.select("record_no", "value").rows() == [(2, "-0.01|-0.011")]

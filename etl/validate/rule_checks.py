@@ -22,6 +22,7 @@ from etl.findings import (
     record_key_expr,
 )
 from etl.layout.model import ItemType, Layout, RecordFile
+from etl.layout.types import MAX_DECIMAL_DIGITS
 from etl.validate.checks import RECORD_NO
 from etl.validate.rules import (
     CheckDigit,
@@ -145,7 +146,12 @@ def _compare(
     rule: Compare, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
 ) -> pl.DataFrame:
     left, right = pl.col(rule.left), pl.col(rule.right)
-    if record_file.item(rule.left).type is ItemType.INTEGER:
+    left_item, right_item = record_file.item(rule.left), record_file.item(rule.right)
+    if left_item.type is ItemType.DECIMAL:
+        # exact decimals at the finer of the two scales (schema.type reports malformed values)
+        exact = pl.Decimal(MAX_DECIMAL_DIGITS, max(left_item.scale, right_item.scale))
+        left, right = left.cast(exact, strict=False), right.cast(exact, strict=False)
+    elif left_item.type is ItemType.INTEGER:
         # "-5" < "10" fails as strings; a value that is no integer becomes null and passes here
         # (schema.type reports it).
         left, right = left.cast(pl.Int64, strict=False), right.cast(pl.Int64, strict=False)

@@ -346,8 +346,9 @@ def load_layout_rules(layout_id: str) -> RuleSet:
 
 # ---- checking against a layout ------------------------------------------------------------
 
-# Order is meaningful for YYYYMMDD strings and for integers (compared as numbers); not for text.
-_ORDERED_TYPES = {ItemType.DATE, ItemType.INTEGER}
+# Order is meaningful for YYYYMMDD strings and for numbers (integers and decimals, compared as
+# numbers); not for text.
+_ORDERED_TYPES = {ItemType.DATE, ItemType.INTEGER, ItemType.DECIMAL}
 
 
 def _items_of(rule: Rule) -> list[str]:
@@ -386,6 +387,6 @@ def check_rules(rules: RuleSet, layout: Layout) -> None:
             if len(types) != 1 or not types <= _ORDERED_TYPES:
                 raise RuleError(
                     where,
-                    f"rule {rule.id}: {rule.op} needs two date or two integer items, "
-                    f"got {sorted(types)}",
+                    f"rule {rule.id}: {rule.op} needs two date or two integer items"
+                    f" (or two decimal), got {sorted(types)}",
                 )
