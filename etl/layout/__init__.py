@@ -9,18 +9,36 @@ from etl.layout.load import (
     load_layouts,
 )
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
+from etl.layout.types import (
+    EXACT,
+    MAX_DECIMAL_DIGITS,
+    TYPE_TABLE,
+    Length,
+    SqlDialect,
+    TypeRule,
+    decimal_pattern,
+    type_rule,
+)
 
 __all__ = [
     "DEFAULT_VERSION",
+    "EXACT",
+    "MAX_DECIMAL_DIGITS",
+    "TYPE_TABLE",
     "CodeTable",
     "Item",
     "ItemType",
     "Layout",
+    "Length",
     "Provenance",
     "RecordFile",
+    "SqlDialect",
+    "TypeRule",
+    "decimal_pattern",
     "get_layout",
     "layouts_root",
     "load_code_tables",
     "load_layout_folder",
     "load_layouts",
+    "type_rule",
 ]

@@ -13,8 +13,7 @@ from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
-from etl.layout import Layout, RecordFile
-from etl.layout.types import type_rule
+from etl.layout import Layout, RecordFile, type_rule
 from etl.report.templates.markup import esc, page, table
 
 ITEM_HEADERS = ("No.", "項目名", "型", "桁数", "必須", "キー", "コード表", "説明")

@@ -30,8 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from etl.layout import CodeTable, Item, ItemType, RecordFile
-from etl.layout.types import type_rule
+from etl.layout import CodeTable, Item, ItemType, RecordFile, type_rule
 
 # A plain decimal number as chukan writes it (frictionless also reads exponents, which the
 # V2.1 files never hold).

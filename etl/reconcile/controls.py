@@ -16,8 +16,8 @@ import polars as pl
 
 from etl.extract.base import RECORD_NO
 from etl.findings import Severity, finding_exprs
+from etl.layout import EXACT, MAX_DECIMAL_DIGITS, decimal_pattern
 from etl.layout.model import Item, ItemType
-from etl.layout.types import EXACT, MAX_DECIMAL_DIGITS, decimal_pattern
 from etl.mapping.apply import MappedTarget
 
 BLANK = "（空欄）"

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from etl.layout import Item, Layout, RecordFile
-from etl.layout.types import SqlDialect, type_rule
+from etl.layout import Item, Layout, RecordFile, SqlDialect, type_rule
 from etl.load.db.target import Engine
 
 LOADS_TABLE = "chukan_loads"
