@@ -453,3 +453,21 @@ def test_validator_compares_decimals_as_exact_numbers() -> None:
     ]
     found = rule_findings(RuleSet("t", (rule,)), layout, {"tochi": frame_of(rf, rows)}, {})
     assert found.select("record_no", "value").rows() == [(2, "-0.01|-0.011")]
+
+
+def test_decimal_control_totals_round_trip_through_manifest_json_and_report() -> None:
+    from etl.layout import EXACT
+    from etl.reconcile import ControlRow, control_number
+    from etl.report.reconciliation import control_rows
+
+    big = Decimal("12345678901234567890123456789012345.67")  # past a float, past 28 digits
+    target = EXACT.subtract(big, Decimal("1.00"))
+    row = ControlRow("kotei", "tochi", "sum", "地積", None, big, target, Decimal("1.00"))
+    text = json.dumps(row.as_dict())
+    assert '"12345678901234567890123456789012345.67"' in text and row.unexplained == 0
+    [back] = control_rows({"controls": [json.loads(text)]}) or ()
+    assert back == row
+    assert control_number(7) == 7 and control_number("7") == 7
+    for bad in ("NaN", "1.2.3", True, 1.5, "Infinity."):
+        with pytest.raises(ValueError):
+            control_number(bad)

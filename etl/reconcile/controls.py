@@ -45,7 +45,7 @@ def control_number(value: object) -> Total:
 
 
 def total_json(value: Total) -> int | str:
-    return value if isinstance(value, int) else str(value)
+    return value if isinstance(value, int) else format(value, "f")  # plain digits, no exponent
 
 
 @dataclass(frozen=True, slots=True)
