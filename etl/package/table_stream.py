@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import polars as pl
 
@@ -25,6 +25,9 @@ from etl.package.schema import FieldRule, Violation, check_table
 
 PIECE = 8 << 20
 TAIL = 1 << 20  # a piece ends at the first record end within its last TAIL bytes
+# No V2.1 record comes near this: bytes without a record end past it are a damaged or hostile
+# file (one endless line, an unclosed quote), named instead of buffered without end.
+RECORD_MAX = 4 * PIECE
 CONSTRAINT_LABELS = {
     "required": "必須項目が空",
     "maxLength": "桁数超過",
@@ -35,6 +38,29 @@ CONSTRAINT_LABELS = {
     "maximum": "最大値超過",
     "primaryKey": "キーの重複",
 }
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class InFlightLimit(Executor):
+    """At most ``limit`` tasks of ``pool`` queued or running at once: ``submit`` waits for a
+    free slot, so pieces read faster than they are checked never pile up in memory."""
+
+    def __init__(self, pool: Executor, limit: int) -> None:
+        self.pool = pool
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        self._slots.acquire()
+        try:
+            job = self.pool.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._slots.release()
+            raise
+        job.add_done_callback(lambda _: self._slots.release())
+        return job
 
 
 def read_table(data: bytes | Path, encoding: str) -> pl.DataFrame:
@@ -71,8 +97,9 @@ def check_piece(
         return PieceResult(frame.columns, frame.height, [], None)
     try:
         violations = check_table(frame, fields, ())
-    except pl.exceptions.PolarsError as exc:
-        # A damaged datapackage.json can hold a schema that cannot run (an unbalanced pattern).
+    except Exception as exc:
+        # A damaged datapackage.json can hold a schema that cannot run (an unbalanced pattern,
+        # a maxLength that is not a number).
         why = f"スキーマ定義を検査に使えません: {type(exc).__name__}"
         return PieceResult(frame.columns, frame.height, [], None, why)
     if not key or not all(k in names for k in key):
@@ -104,6 +131,7 @@ class TableStream:
         *,
         expected: int | None = None,
         piece: int = PIECE,
+        record_max: int | None = RECORD_MAX,
     ) -> None:
         self.fields = tuple(fields)
         self.key = tuple(key)
@@ -111,29 +139,47 @@ class TableStream:
         self.expected = expected
         self.pool = pool
         self.piece = piece
+        self.record_max = record_max  # None: no cap (benchmarks only)
         self.wait_for = piece  # cut again once the buffer holds this much
         self.buffer = bytearray()
         self.header: bytes | None = None
         self.jobs: list[Future[PieceResult]] = []
+        self.fed = 0  # bytes of the file before the buffer
+        self.endless: str | None = None  # set when bytes ran past ``record_max`` without an end
         self._lock = threading.Lock()
         self._left = 0
         self._outcome: Future[TableOutcome] = Future()
 
     def feed(self, chunk: bytes) -> None:
+        if self.endless:
+            return
         self.buffer += chunk
         if len(self.buffer) < self.wait_for:
             return
         if self.header is None and (start := record_end(self.buffer)):
             self.header = bytes(self.buffer[:start])
-            del self.buffer[:start]
+            self._drop(start)
         end = self._piece_end() if self.header is not None else None
         if end:
             self._submit(end)
             self.wait_for = self.piece
+        elif self.record_max is not None and len(self.buffer) >= self.record_max:
+            what = "見出し行" if self.header is None else "レコード"
+            self.endless = (
+                f"{self.fed:,} バイト目からの {len(self.buffer):,} バイトに{what}の区切りが"
+                "見つかりません (改行がないか引用符が閉じていません): 以降は検査しません"
+            )
+            self.buffer = bytearray()
         else:
             # a record longer than a piece, or a stray quote in a damaged file: look again once
             # the buffer has doubled, so the scans stay linear in the file's size
             self.wait_for = 2 * len(self.buffer)
+            if self.record_max is not None:
+                self.wait_for = min(self.wait_for, self.record_max)
+
+    def _drop(self, end: int) -> None:
+        del self.buffer[:end]
+        self.fed += end
 
     def _piece_end(self) -> int | None:
         at = max(0, len(self.buffer) - TAIL)
@@ -141,7 +187,7 @@ class TableStream:
 
     def _submit(self, end: int) -> None:
         body = bytes(self.buffer[:end])
-        del self.buffer[:end]
+        self._drop(end)
         header = self.header or b""
         job = self.pool.submit(check_piece, header, body, self.encoding, self.fields, self.key)
         self.jobs.append(job)
@@ -152,7 +198,7 @@ class TableStream:
         if self.header is None:
             # no header line found while streaming: the file is one piece, read as a whole
             self.header = b""
-        if self.buffer or not self.jobs:
+        if (self.buffer and not self.endless) or not self.jobs:
             self._submit(len(self.buffer))
         self._left = len(self.jobs)
         for job in self.jobs:
@@ -169,15 +215,28 @@ class TableStream:
             self._outcome.set_exception(exc)
 
     @classmethod
-    def for_resource(cls, resource: Mapping[str, Any], pool: Executor) -> TableStream:
-        """The check a datapackage.json resource describes (schema, encoding, record count)."""
-        schema = resource.get("schema") or {}
+    def for_resource(
+        cls, resource: Mapping[str, Any], pool: Executor, *, record_max: int | None = RECORD_MAX
+    ) -> TableStream:
+        """The check a datapackage.json resource describes (schema, encoding, record count);
+        ValueError naming the key when the descriptor does not have the shapes they need."""
+        schema = _object(resource.get("schema"), "schema")
+        fields = _list(schema.get("fields"), "schema.fields")
+        key = _list(schema.get("primaryKey"), "schema.primaryKey")
+        for i, f in enumerate(fields):
+            if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+                raise ValueError(f"schema.fields[{i}]: name のあるオブジェクトではありません")
+            _object(f.get("constraints"), f"schema.fields[{i}].constraints")
+        records = _object(resource.get("chukan"), "chukan").get("records")
+        if records is not None and (type(records) is not int or records < 0):
+            raise ValueError("chukan.records: 0 以上の整数ではありません")
         return cls(
-            [FieldRule.from_descriptor(f) for f in schema.get("fields", [])],
-            [str(k) for k in schema.get("primaryKey", [])],
+            [FieldRule.from_descriptor(f) for f in fields],
+            [str(k) for k in key],
             str(resource.get("encoding", "utf-8")),
             pool,
-            expected=(resource.get("chukan") or {}).get("records"),
+            expected=records,
+            record_max=record_max,
         )
 
     def outcome(self) -> TableOutcome:
@@ -198,6 +257,8 @@ class TableStream:
     def problems(self) -> list[str]:
         """Japanese messages, one per broken constraint (counts over the whole file)."""
         done = self.outcome()
+        if self.endless:
+            return [self.endless]
         if done.error:
             return [done.error]
         if done.columns != [f.name for f in self.fields]:
@@ -209,6 +270,22 @@ class TableStream:
             label = CONSTRAINT_LABELS.get(v.constraint, v.constraint)
             out.append(f"{v.field}: {label} {v.rows:,} 件 (最初はデータ {v.first_row} 行目)")
         return out
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: オブジェクトではありません")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: 配列ではありません")
+    return value
 
 
 def _merge(results: Sequence[PieceResult]) -> list[Violation]:
