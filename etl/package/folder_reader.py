@@ -19,6 +19,7 @@ from types import TracebackType
 from etl.package.descriptor import path_problem
 
 DEPTH_MAX = 32  # chukan packages are three folders deep
+_READ = 1 << 20
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -131,7 +132,7 @@ class FolderReader:
         fd = self.open(rel)
         data = bytearray()
         try:
-            while len(data) <= limit and (block := os.read(fd, limit + 1 - len(data))):
+            while len(data) <= limit and (block := os.read(fd, min(_READ, limit + 1 - len(data)))):
                 data += block
         finally:
             os.close(fd)

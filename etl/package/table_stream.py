@@ -28,6 +28,7 @@ TAIL = 1 << 20  # a piece ends at the first record end within its last TAIL byte
 # No V2.1 record comes near this: bytes without a record end past it are a damaged or hostile
 # file (one endless line, an unclosed quote), named instead of buffered without end.
 RECORD_MAX = 4 * PIECE
+HEADER_MAX = 1 << 20  # the header line (項目名) is a few KB; looked for only this far
 CONSTRAINT_LABELS = {
     "required": "必須項目が空",
     "maxLength": "桁数超過",
@@ -156,26 +157,31 @@ class TableStream:
         self.buffer += chunk
         if len(self.buffer) < self.wait_for:
             return
-        if self.header is None and (start := record_end(self.buffer)):
+        header_max = None if self.record_max is None else HEADER_MAX
+        if self.header is None and (start := record_end(self.buffer, 0, 0, header_max)):
             self.header = bytes(self.buffer[:start])
             self._drop(start)
         end = self._piece_end() if self.header is not None else None
         if end:
             self._submit(end)
             self.wait_for = self.piece
+        elif header_max is not None and self.header is None:
+            self._give_up(f"最初の {header_max:,} バイトに見出し行")
         elif self.record_max is not None and len(self.buffer) >= self.record_max:
-            what = "見出し行" if self.header is None else "レコード"
-            self.endless = (
-                f"{self.fed:,} バイト目からの {len(self.buffer):,} バイトに{what}の区切りが"
-                "見つかりません (改行がないか引用符が閉じていません): 以降は検査しません"
-            )
-            self.buffer = bytearray()
+            self._give_up(f"{self.fed:,} バイト目からの {len(self.buffer):,} バイトにレコード")
         else:
             # a record longer than a piece, or a stray quote in a damaged file: look again once
             # the buffer has doubled, so the scans stay linear in the file's size
             self.wait_for = 2 * len(self.buffer)
             if self.record_max is not None:
                 self.wait_for = min(self.wait_for, self.record_max)
+
+    def _give_up(self, where: str) -> None:
+        self.endless = (
+            f"{where}の区切りが見つかりません (改行がないか引用符が閉じていません):"
+            " 以降は検査しません"
+        )
+        self.buffer = bytearray()
 
     def _drop(self, end: int) -> None:
         del self.buffer[:end]
