@@ -165,7 +165,7 @@ class TableStream:
         if end:
             self._submit(end)
             self.wait_for = self.piece
-        elif header_max is not None and self.header is None:
+        elif header_max is not None and self.header is None and len(self.buffer) >= header_max:
             self._give_up(f"最初の {header_max:,} バイトに見出し行")
         elif self.record_max is not None and len(self.buffer) >= self.record_max:
             self._give_up(f"{self.fed:,} バイト目からの {len(self.buffer):,} バイトにレコード")
