@@ -35,9 +35,9 @@ from etl.cli import cli
 from etl.package import PackageResult, generate_keys, load_private_key, verify_package
 from etl.package.archive import BLOCK, RECORD, canonical_entries, canonical_header
 from etl.package.descriptor import JSON_DEPTH_MAX, json_depth, path_problem
-from etl.package.schema import FieldRule
+from etl.package.schema import FieldRule, check_table
 from etl.package.signing import sign_manifest
-from etl.package.table_stream import TableStream
+from etl.package.table_stream import TableStream, read_table
 
 MIB = 1 << 20
 RSS_MAX = 300 * MIB
@@ -540,3 +540,50 @@ def test_io_helpers_are_what_they_claim(tmp_path: Path) -> None:
     assert gzip.decompress(bomb.read_bytes()) == b"head" + b"0123456789" * 50_000 + b"tail"
     assert len(_end(0)) % RECORD == 0 and (700 + len(_end(700))) % RECORD == 0
     assert io.BytesIO(_member(_info("a/b", 3), b"xyz")).read(BLOCK)[:3] == b"a/b"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", ""]), st.sampled_from(["", "x", "yy"])),
+        max_size=60,
+    ),
+    key=st.sampled_from([("k",), ("k", "v")]),
+    piece=st.integers(1, 80),
+    fold_rows=st.integers(1, 8),
+)
+def test_repeated_keys_count_as_in_the_whole_file(
+    rows: list[tuple[str, str]], key: tuple[str, ...], piece: int, fold_rows: int
+) -> None:
+    """Pieces that repeat keys keep only distinct keys (folded across pieces): the count and
+    first row of duplicated keys stay those of one check over the whole file."""
+    fields = (FieldRule("k", "string"), FieldRule("v", "string"))
+    data = ("k,v\n" + "".join(f"{k},{v}\n" for k, v in rows)).encode()
+    whole = check_table(read_table(data, "utf-8"), (), key) if rows else []
+    with ThreadPoolExecutor(3) as pool:
+        stream = TableStream(fields, key, "utf-8", pool, piece=piece, fold_rows=fold_rows)
+        for i in range(0, len(data), 7):
+            stream.feed(data[i : i + 7])
+        stream.close()
+        streamed = [v for v in stream.outcome().violations if v.constraint == "primaryKey"]
+    assert streamed == whole
+
+
+def test_a_table_repeating_one_key_keeps_one_key(package: PackageResult, tmp_path: Path) -> None:
+    """A bomb of one repeated key (2 bytes a record): bounded by its distinct keys."""
+    rel, count = "data/juki/jumin.csv", 512  # 512 MiB, 268M records of one key
+    prefix = package.package_dir.name
+    doc = json.loads((package.package_dir / "datapackage.json").read_bytes())
+    for res in doc["resources"]:
+        if res["path"] == rel:
+            res["bytes"] = 2 + count * MIB
+            res["schema"] = {"fields": [{"name": "a", "type": "string"}], "primaryKey": ["a"]}
+    manifest = json.dumps(doc, ensure_ascii=False).encode()
+    head = _member(_info(prefix + "/", 0, tarfile.DIRTYPE))
+    head += _member(_info(f"{prefix}/datapackage.json", len(manifest)), manifest)
+    head += _member(_info(f"{prefix}/{rel}", 2 + count * MIB)) + b"a\n"
+    bomb = tmp_path / "keys.tar.gz"
+    _gzip_bomb(bomb, head, b"1\n" * (MIB // 2), count, bytes(BLOCK - 2) + _end(0))
+    run = _chukan("verify", bomb, "--integrity-only")
+    _assert_named(run.code, run.output, rel, "キーの重複 268,435,456 件", "最初はデータ 1 行目")
+    _assert_bounded(run)
