@@ -149,7 +149,8 @@ def test_load_refuses_an_empty_required_item_unless_relaxed(
     kept = spec.read_text("utf-8").replace(birth, birth[:-1] + ", on_invalid: keep_empty}")
     spec.write_text(kept, "utf-8")
     out = tmp_path / "run"
-    ran = runner.invoke(cli, ["run", "--vendor", str(vendor), "--dump", str(SAMPLE_A), "--out", str(out)])
+    args = ["run", "--vendor", str(vendor), "--dump", str(SAMPLE_A), "--out", str(out)]
+    ran = runner.invoke(cli, args)
     assert ran.exit_code == 1
     db = f"duckdb:{tmp_path / 'load.duckdb'}"
     strict = runner.invoke(cli, ["load", str(out), "--to", db])
