@@ -94,10 +94,20 @@ class _Control(StrictModel):
 
 
 class _Spec(StrictModel):
+    """A mapping spec, mappings/<vendor>/<layout id>.yaml (docs/mapping-spec.md). Item specs,
+    filter conditions and control sources are open here: load_mapping checks them word by word."""
+
+    model_config = ConfigDict(title="MappingSpec")
+
     layout: Name
     tables: dict[Name, _Table] = Field(default_factory=dict)
     record_files: Annotated[dict[Name, _RecordFile], Field(min_length=1)]
     controls: Annotated[list[_Control], Field(max_length=1000)] = Field(default_factory=list)
+
+
+def mapping_file_model() -> type[StrictModel]:
+    """The model of a mapping spec's structure, for its JSON Schema (etl.schemas)."""
+    return _Spec
 
 
 class _FieldCondition(StrictModel):
