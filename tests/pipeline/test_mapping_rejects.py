@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.package.contents import run_summary
 from etl.pipeline import JobOptions, JobResult, run_job
-from etl.pipeline.manifest import MAPPING_REJECT_SCHEMA
+from etl.pipeline.manifest import MAPPING_REJECT_SCHEMA, mapping_rejects
 from etl.resources import data_dir
 
 VENDOR_A = data_dir("mappings") / "vendor-a"
@@ -168,3 +168,21 @@ def test_console_summary_counts_mapping_rejects(tmp_path: Path) -> None:
     line = next(x for x in ran.output.splitlines() if x.startswith("│ juki/jumin"))
     cells = [c.strip() for c in line.split("│")[1:-1]]
     assert cells[2:] == ["199", "196", "2", "1", "yes"], line  # data, written, rejected, filtered
+
+
+def test_a_rejected_group_lists_each_of_its_records(tmp_path: Path) -> None:
+    from tests.mapping.test_mapping_hostile import _household_spec, _map
+
+    spec = _household_spec(生年月日={"wareki": {"era": "setai", "date": "setai"}})  # never a date
+    mt = _map(tmp_path, spec)
+    listed = mapping_rejects("t", mt, mt.findings)
+    assert listed.schema == pl.Schema(MAPPING_REJECT_SCHEMA)
+    assert listed.height == mt.rejected.height == 5 and mt.balanced  # 5 members, 1 filtered
+    assert set(listed["reason"]) == {"生年月日: 年号コード不明"}
+    assert set(listed["item"]) == {"生年月日"}
+    # the group's finding sits on its first record: that row names the group's key and value
+    firsts = listed.filter(pl.col("key").is_not_null())
+    assert firsts.select("record_no", "key", "value").sort("record_no").rows() == [
+        (1, "A", "AA"),
+        (2, "B", "BB"),
+    ]
