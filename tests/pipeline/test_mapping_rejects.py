@@ -15,10 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
+from etl.load import CsvFormat, write_csv
 from etl.package.contents import run_summary
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.pipeline.manifest import MAPPING_REJECT_SCHEMA, mapping_rejects
 from etl.resources import data_dir
+from tests.mapping.test_mapping_hostile import _household_spec, _map, _person_spec
 
 VENDOR_A = data_dir("mappings") / "vendor-a"
 SAMPLE_A = data_dir("fixtures") / "vendor-a" / "sample"
@@ -171,8 +173,6 @@ def test_console_summary_counts_mapping_rejects(tmp_path: Path) -> None:
 
 
 def test_a_rejected_group_lists_each_of_its_records(tmp_path: Path) -> None:
-    from tests.mapping.test_mapping_hostile import _household_spec, _map
-
     spec = _household_spec(生年月日={"wareki": {"era": "setai", "date": "setai"}})  # never a date
     mt = _map(tmp_path, spec)
     listed = mapping_rejects("t", mt, mt.findings)
@@ -186,3 +186,21 @@ def test_a_rejected_group_lists_each_of_its_records(tmp_path: Path) -> None:
         (1, "A", "AA"),
         (2, "B", "BB"),
     ]
+
+
+def test_a_sensitive_value_that_rejects_its_record_is_listed_masked(tmp_path: Path) -> None:
+    spec = _person_spec(
+        {"era": "era", "date": "ymd", "era_table": "era", "on_invalid": "keep_empty"}
+    )
+    spec["record_files"]["p"]["items"]["個人番号"] = {
+        "take": "mynum",
+        "then": [{"date_format": "%Y%m%d"}],
+    }
+    mt = _map(tmp_path, spec)
+    listed = mapping_rejects("t", mt, mt.findings)
+    assert listed.height == 5 and set(listed["reason"]) == {"個人番号: 存在しない日付"}
+    assert set(listed["value"]) == {"**********12"}  # 123456789012, masked as in findings.csv
+    assert listed["key"].to_list() == ["1", "2", "3", "4", "5"]
+    out = tmp_path / "rejects.csv"
+    write_csv(listed, out, CsvFormat())
+    assert b"123456789012" not in out.read_bytes()
