@@ -365,7 +365,10 @@ def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
         path = inside(doc.path.parent, file, config=doc.path, key=format_key_path(at))
     except ConfigPathError as exc:
         raise doc.error(at, exc.reason) from None
-    data = read_config_bytes(path, what="code table")
+    try:
+        data = read_config_bytes(path, what="code table")
+    except ConfigError as exc:  # missing or unreadable: the spec's key that names it is the fix
+        raise doc.error(at, f"{exc.reason}: {file}") from None
     if len(data) > MAX_CODE_TABLE_BYTES:
         raise MappingError(path, f"code table is larger than {MAX_CODE_TABLE_BYTES >> 20} MiB")
     text = decode_utf8(path, data, what="code table")

@@ -460,7 +460,7 @@ def test_code_table_must_be_a_regular_file_inside_the_folder(vendor: Path, tmp_p
     with pytest.raises(MappingError, match=r"tables\.sex\.file .*outside .*it must stay inside"):
         _compile(vendor)
     (vendor / "codes" / "sex.csv").unlink()
-    with pytest.raises(MappingError, match="code table not found"):
+    with pytest.raises(MappingError, match=r"juki\.yaml: tables\.sex\.file .*code table not found"):
         _compile(vendor)
 
 
