@@ -888,6 +888,9 @@ def _bundled() -> Iterator[tuple[str, Path]]:
     yield "eras", data_dir("layouts") / "eras.yaml"
     for path in sorted(data_dir("validators").glob("*.yaml")):
         yield "validators", path
+    for path in sorted(data_dir("mappings").glob("*/*.yaml")):
+        if path.name != "source.yaml":
+            yield "mapping-spec", path
 
 
 def test_bundled_files_satisfy_their_schemas() -> None:

@@ -91,6 +91,8 @@ def run(
     Writes:
       <gyomu>/<file>.csv   V2.1 record files (header = 項目名)
       rejects/<src>.csv    undecodable records: reason, record no., byte offset, raw hex
+      rejects/mapping/<gyomu>/<file>.csv   records refused at mapping (a date that does not
+                           exist): reason, record no., byte offset, key and value masked
       findings.csv         every finding, Japanese, sensitive values masked
       manifest.json        counts per file (in = written + rejected + filtered), SHA-256
       report.html/.xlsx/.json   the run report in Japanese (self-contained HTML)

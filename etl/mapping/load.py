@@ -94,10 +94,20 @@ class _Control(StrictModel):
 
 
 class _Spec(StrictModel):
+    """A mapping spec, mappings/<vendor>/<layout id>.yaml (docs/mapping-spec.md). Item specs,
+    filter conditions and control sources are open here: load_mapping checks them word by word."""
+
+    model_config = ConfigDict(title="MappingSpec")
+
     layout: Name
     tables: dict[Name, _Table] = Field(default_factory=dict)
     record_files: Annotated[dict[Name, _RecordFile], Field(min_length=1)]
     controls: Annotated[list[_Control], Field(max_length=1000)] = Field(default_factory=list)
+
+
+def mapping_file_model() -> type[StrictModel]:
+    """The model of a mapping spec's structure, for its JSON Schema (etl.schemas)."""
+    return _Spec
 
 
 class _FieldCondition(StrictModel):
@@ -355,7 +365,10 @@ def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
         path = inside(doc.path.parent, file, config=doc.path, key=format_key_path(at))
     except ConfigPathError as exc:
         raise doc.error(at, exc.reason) from None
-    data = read_config_bytes(path, what="code table")
+    try:
+        data = read_config_bytes(path, what="code table")
+    except ConfigError as exc:  # missing or unreadable: the spec's key that names it is the fix
+        raise doc.error(at, f"{exc.reason}: {file}") from None
     if len(data) > MAX_CODE_TABLE_BYTES:
         raise MappingError(path, f"code table is larger than {MAX_CODE_TABLE_BYTES >> 20} MiB")
     text = decode_utf8(path, data, what="code table")

@@ -1,7 +1,8 @@
 """One job: a vendor dump through extract → map → validate → write, for the chosen 業務.
 
 Accounting (docs/accounting.md): per source file ``records_in = data + rejected + filtered``
-(control records are filtered), and per target ``data = written + filtered`` (mapping filters).
+(control records are filtered), and per target ``data = written + filtered + rejected``
+(mapping filters; records an item's ``on_invalid: reject`` refused, listed in rejects/mapping/).
 Both are checked here and written to the manifest; a mismatch is a bug and stops the job.
 """
 
@@ -32,6 +33,7 @@ from etl.pipeline.manifest import (
     build_manifest,
     write_findings,
     write_manifest,
+    write_mapping_rejects,
     write_rejects,
 )
 from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
@@ -280,6 +282,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         controls = _reconcile(written, opts.csv)
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
+        mapping_rejects = write_mapping_rejects(stage, written, findings)
         findings_file = write_findings(stage, findings)
         snapshot = write_snapshot(
             stage, vendor_inputs, kept_gaiji, standard_inputs, opts.layout_version
@@ -294,6 +297,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             sources=list(sources.values()),
             written=written,
             rejects=rejects,
+            mapping_rejects=mapping_rejects,
             findings=findings,
             findings_file=findings_file,
             controls=controls,
