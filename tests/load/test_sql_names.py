@@ -76,7 +76,8 @@ CONTROLS = Controls(sums=(AMOUNT,), count_by=(CODE,))
 
 def _check_scan(rows: list[tuple[Any, ...]]) -> None:
     scan = read_scan(rows, CONTROLS, [LONG])
-    assert scan.rows == 2 and scan.sums == {AMOUNT: 100} and scan.nulls == {LONG: 1}  # an empty field is NULL
+    assert scan.rows == 2 and scan.sums == {AMOUNT: 100}
+    assert scan.nulls == {LONG: 1}  # an empty field is NULL
     assert scan.codes == {CODE: {"A": 1, "B": 1}}
 
 
