@@ -35,14 +35,11 @@ def layouts_home() -> Path:
 
 
 def available_versions() -> tuple[str, ...]:
-    """The layout versions there are: folders under layouts/ holding at least one layout file."""
+    """The layout versions there are: the folders under layouts/ (a folder without layout
+    files is a version whose loading says so)."""
     home = layouts_home()
     return tuple(
-        sorted(
-            p.name
-            for p in home.iterdir()
-            if p.is_dir() and _VERSION_NAME.match(p.name) and any(p.glob("*.yaml"))
-        )
+        sorted(p.name for p in home.iterdir() if p.is_dir() and _VERSION_NAME.match(p.name))
     )
 
 
