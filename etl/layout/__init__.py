@@ -1,26 +1,31 @@
 """The standard as data: layouts/<version>/*.yaml loaded into Layout objects."""
 
-from etl.layout.load import (
-    DEFAULT_VERSION,
-    get_layout,
-    layouts_root,
-    load_code_tables,
-    load_layout_folder,
-    load_layouts,
-)
+from etl.layout.load import get_layout, load_code_tables, load_layout_folder, load_layouts
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
+from etl.layout.versions import (
+    DEFAULT_LAYOUT_VERSION,
+    UnknownLayoutVersion,
+    available_versions,
+    layouts_root,
+    resolve_version,
+    version_problem,
+)
 
 __all__ = [
-    "DEFAULT_VERSION",
+    "DEFAULT_LAYOUT_VERSION",
     "CodeTable",
     "Item",
     "ItemType",
     "Layout",
     "Provenance",
     "RecordFile",
+    "UnknownLayoutVersion",
+    "available_versions",
     "get_layout",
     "layouts_root",
     "load_code_tables",
     "load_layout_folder",
     "load_layouts",
+    "resolve_version",
+    "version_problem",
 ]
