@@ -32,12 +32,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--persons", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--bounds-cost", action="store_true", help="time verify without its bounds")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.workdata import juki_run
     from etl.layout import load_layouts
     from etl.package import build_package, generate_keys, load_private_key, verify_package
+    from etl.package.verify import BOUNDED, UNLIMITED, Limits
     from etl.resources import data_dir
+
+    def timed(path: Path, limits: Limits) -> float:
+        start = time.perf_counter()
+        report = verify_package(path, trust=pair.public_path, limits=limits)
+        if not report.ok:
+            sys.exit(f"verify failed: {report.problems}")
+        return time.perf_counter() - start
 
     run = juki_run(args.persons)
     keys = WORK / "bench-keys"
@@ -47,6 +56,7 @@ def main() -> None:
     out = WORK / "package" / "pkg"
     gaiji = data_dir("mappings") / "vendor-a" / "gaiji.csv"
     ratios: dict[str, list[float]] = {"folder": [], "archive": [], "package": []}
+    costs: dict[str, list[float]] = {"folder": [], "archive": []}
     for i in range(args.repeat):
         start = time.perf_counter()
         result = build_package(
@@ -84,6 +94,14 @@ def main() -> None:
             "verify_ratio": round(base / verify_s, 3),
             "verify_archive_ratio": round(base / arch_s, 3),
         }
+        if args.bounds_cost:
+            for what, path in (("folder", out), ("archive", result.archive)):
+                # A B B A, best of two each: load on a shared machine drifts within a repeat
+                took = {BOUNDED: float("inf"), UNLIMITED: float("inf")}
+                for limits in (BOUNDED, UNLIMITED, UNLIMITED, BOUNDED):
+                    took[limits] = min(took[limits], timed(path, limits))
+                costs[what].append(took[BOUNDED] / took[UNLIMITED] - 1)
+                row[f"bounds_cost_{what}"] = round(costs[what][-1], 4)
         ratios["folder"].append(base / verify_s)
         ratios["archive"].append(base / arch_s)
         ratios["package"].append(base / build_s)
@@ -96,6 +114,15 @@ def main() -> None:
             f"{label} = {median:.0%} of sha256sum's throughput, median of {len(values)}"
             + ("" if what == "package" else f"; {verdict}")
         )
+    for what, values in costs.items():
+        if values:
+            median = sorted(values)[len(values) // 2]
+            verdict = "meets" if median < 0.05 else "MISSES"
+            shown = ", ".join(f"{v:+.1%}" for v in values)
+            print(
+                f"bounds cost, verify ({what}) = {median:+.1%} of unbounded verify time, median"
+                f" of {len(values)} ({shown}); target < 5%: {verdict}"
+            )
     shutil.rmtree(WORK / "package", ignore_errors=True)
     shutil.rmtree(keys, ignore_errors=True)
 

@@ -27,7 +27,7 @@ SCHEMAS: dict[str, str] = {
     "validators": "etl.validate.rules:rule_file_model",  # validators/<layout id>.yaml
     "chukan-toml": "etl.passes.project:ProjectFileModel",  # chukan.toml
     "group": "etl.export.group:GroupFileModel",  # chukan export --group FILE
-    # "mapping-spec": "etl.mapping.<module>:<Model>",  # mappings/<vendor>/<id>.yaml, when typed
+    "mapping-spec": "etl.mapping.load:mapping_file_model",  # mappings/<vendor>/<layout id>.yaml
 }
 
 

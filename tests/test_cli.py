@@ -132,11 +132,32 @@ def test_load_into_duckdb(runner: CliRunner, tmp_path: Path) -> None:
     )
     assert ran.exit_code == 1  # the sample's broken records
     db = f"duckdb:{tmp_path / 'load.duckdb'}"
+    # the records whose date does not exist are rejected, so no required item is empty
+    loaded = runner.invoke(cli, ["load", str(out), "--to", db])
+    assert loaded.exit_code == 0, loaded.output
+    assert "juki_jumin: 196 rows" in loaded.output and "loaded into duckdb:" in loaded.output
+
+
+def test_load_refuses_an_empty_required_item_unless_relaxed(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    vendor = tmp_path / "vendor"
+    shutil.copytree(data_dir("mappings") / "vendor-a", vendor)
+    spec = vendor / "juki.yaml"
+    birth = "date: birth_ymd, era_table: era}"
+    assert birth in spec.read_text("utf-8")
+    kept = spec.read_text("utf-8").replace(birth, birth[:-1] + ", on_invalid: keep_empty}")
+    spec.write_text(kept, "utf-8")
+    out = tmp_path / "run"
+    args = ["run", "--vendor", str(vendor), "--dump", str(SAMPLE_A), "--out", str(out)]
+    ran = runner.invoke(cli, args)
+    assert ran.exit_code == 1
+    db = f"duckdb:{tmp_path / 'load.duckdb'}"
     strict = runner.invoke(cli, ["load", str(out), "--to", db])
     assert strict.exit_code == 2 and "生年月日" in strict.output  # a required item left empty
     relaxed = runner.invoke(cli, ["load", str(out), "--to", db, "--relax-not-null"])
     assert relaxed.exit_code == 0, relaxed.output
-    assert "juki_jumin: 198 rows" in relaxed.output and "loaded into duckdb:" in relaxed.output
+    assert "juki_jumin: 197 rows" in relaxed.output and "loaded into duckdb:" in relaxed.output
 
 
 def test_keys_package_verify(runner: CliRunner, tmp_path: Path) -> None:

@@ -809,15 +809,11 @@ def test_the_line_is_the_offending_keys(tmp_path: Path) -> None:
 
 
 def test_layout_errors_go_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import etl.layout.load as layout_load
+    import etl.layout.versions as versions
 
     write_layout(tmp_path, layout(((*ITEMS, 0, "digits"), "15")))
-    monkeypatch.setattr(layout_load, "data_dir", lambda _name: tmp_path)
-    layout_load.load_layouts.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["layouts", "list"])
-    finally:
-        layout_load.load_layouts.cache_clear()
+    monkeypatch.setattr(versions, "layouts_home", lambda: tmp_path)
+    result = CliRunner().invoke(cli, ["layouts", "list"])  # layouts are cached by folder
     assert result.exit_code == 2
     assert "record_files[0].items[0].digits (line" in result.output.replace("\n", "")
     assert "Traceback" not in result.output
@@ -888,6 +884,9 @@ def _bundled() -> Iterator[tuple[str, Path]]:
     yield "eras", data_dir("layouts") / "eras.yaml"
     for path in sorted(data_dir("validators").glob("*.yaml")):
         yield "validators", path
+    for path in sorted(data_dir("mappings").glob("*/*.yaml")):
+        if path.name != "source.yaml":
+            yield "mapping-spec", path
 
 
 def test_bundled_files_satisfy_their_schemas() -> None:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import random
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +29,7 @@ import etl.layout.load as layout_load
 from etl.errors import LayoutError, ProfileError
 from etl.extract.numeric import decode_packed, decode_zoned
 from etl.extract.profile import load_profile
-from etl.layout import Item, ItemType, get_layout
+from etl.layout import Item, ItemType, get_layout, versions
 from etl.layout.types import CALENDAR_DATE_PATTERN, TYPE_TABLE, SqlDialect, type_rule
 from etl.load.csv_out import CsvFormat, encode_csv
 from etl.load.db import load_run
@@ -38,6 +39,7 @@ from etl.mapping.transforms.sources import decimal_text
 from etl.package import build_package, verify_package
 from etl.package.schema import FieldRule, check_table, field_rule
 from etl.pipeline.job import JobOptions, run_job
+from etl.resources import data_dir
 from etl.validate.checks import SchemaRule
 from etl.validate.schema import schema_findings
 from tests.load.conftest import pg_server, pg_url  # noqa: F401  (the suite's PostgreSQL server)
@@ -100,19 +102,17 @@ def packed(values: np.ndarray, length: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def layouts_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """data_dir('layouts') with the test-only version folder beside nothing else."""
-    root = tmp_path_factory.mktemp("layouts")
-    (root / VERSION / "codes").mkdir(parents=True)
-    (root / VERSION / "kotei.yaml").write_text(LAYOUT, encoding="utf-8")
-    real = layout_load.data_dir
+    """The bundled layouts/ plus the test-only version folder, as the layouts home."""
+    home = tmp_path_factory.mktemp("layouts") / "layouts"
+    shutil.copytree(data_dir("layouts"), home)
+    (home / VERSION / "codes").mkdir(parents=True)
+    (home / VERSION / "kotei.yaml").write_text(LAYOUT, encoding="utf-8")
     mp = pytest.MonkeyPatch()
-    mp.setattr(layout_load, "data_dir", lambda name: root if name == "layouts" else real(name))
+    mp.setattr(versions, "layouts_home", lambda: home)
     try:
-        yield root
+        yield home  # layouts are cached by folder: the bundled ones are not touched
     finally:
         mp.undo()
-        layout_load.load_layouts.cache_clear()
-        layout_load.load_code_tables.cache_clear()
 
 
 @pytest.fixture(scope="module")

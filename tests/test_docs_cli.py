@@ -215,9 +215,19 @@ def _options_named(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("docs-cli") / "run"
+    """The sample run with its 生年月日 that does not exist kept empty (the bundled spec rejects
+    the record), so a required item is empty and the load refuses it."""
+    base = tmp_path_factory.mktemp("docs-cli")
+    vendor = base / "vendor-a"
+    shutil.copytree(data_dir("mappings") / "vendor-a", vendor)
+    spec = vendor / "juki.yaml"
+    birth = "era: birth_era, date: birth_ymd, era_table: era"
+    spec.write_text(
+        spec.read_text("utf-8").replace(birth, birth + ", on_invalid: keep_empty"), "utf-8"
+    )
+    out = base / "run"
     ran = CliRunner().invoke(
-        cli, ["run", "--vendor", "vendor-a", "--dump", str(SAMPLE_A), "--out", str(out)]
+        cli, ["run", "--vendor", str(vendor), "--dump", str(SAMPLE_A), "--out", str(out)]
     )
     assert ran.exit_code == 1, ran.output  # the sample's broken records
     return out

@@ -1,4 +1,4 @@
-"""`chukan layouts list|show`."""
+"""`chukan layouts versions|list|show`, and the --layout-version option other commands share."""
 
 from __future__ import annotations
 
@@ -6,8 +6,28 @@ import click
 from rich.text import Text
 
 from etl.cli.common import out
-from etl.layout import DEFAULT_VERSION, get_layout, load_layouts
+from etl.layout import (
+    DEFAULT_LAYOUT_VERSION,
+    available_versions,
+    get_layout,
+    load_layouts,
+    resolve_version,
+    version_problem,
+)
 from etl.report import console as render
+
+
+def checked_layout_version(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> str | None:
+    """A --layout-version / --version value as its folder name; a usage error (exit 2) listing
+    the versions there are when it names none."""
+    if value is None:
+        return None
+    problem = version_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return resolve_version(value)
 
 
 @click.group()
@@ -15,8 +35,22 @@ def layouts() -> None:
     """The standard as data (layouts/<version>/)."""
 
 
+@layouts.command("versions")
+def layouts_versions() -> None:
+    """List the layout versions there are (folders of layouts/); * marks the default."""
+    for version in available_versions():
+        out.print(f"{version}{' *' if version == DEFAULT_LAYOUT_VERSION else ''}")
+
+
 @layouts.command("list")
-@click.option("--version", "version", default=DEFAULT_VERSION, show_default=True)
+@click.option(
+    "--version",
+    "version",
+    default=DEFAULT_LAYOUT_VERSION,
+    show_default=True,
+    callback=checked_layout_version,
+    help="Layout version (chukan layouts versions).",
+)
 def layouts_list(version: str) -> None:
     """List the 業務 layouts of a version."""
     out.print(render.layouts_table(list(load_layouts(version).values())))
@@ -24,7 +58,14 @@ def layouts_list(version: str) -> None:
 
 @layouts.command("show")
 @click.argument("gyomu")
-@click.option("--version", "version", default=DEFAULT_VERSION, show_default=True)
+@click.option(
+    "--version",
+    "version",
+    default=DEFAULT_LAYOUT_VERSION,
+    show_default=True,
+    callback=checked_layout_version,
+    help="Layout version (chukan layouts versions).",
+)
 @click.option(
     "--codes",
     is_flag=True,

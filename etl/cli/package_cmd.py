@@ -11,7 +11,7 @@ import click
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out, vendor_folder
 from etl.extract.profile import load_profile
 from etl.package import build_package, generate_keys, load_private_key, verify_package
-from etl.package.errors import PackageError
+from etl.package.errors import PackageError, TrustRequired
 from etl.pipeline.manifest import read_manifest, read_run_meta
 from etl.pipeline.snapshot import read_snapshot, run_layouts
 from etl.report import console as render
@@ -110,17 +110,43 @@ def package(
 @click.option(
     "--trust",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Public key the package must be signed with.",
+    metavar="PUB",
+    help="The sealer's public key (from `chukan keys generate --public`); the package must be"
+    " signed with it.",
 )
-def verify(path: Path, trust: Path | None) -> None:
+@click.option(
+    "--integrity-only",
+    is_flag=True,
+    help="No trusted key: check hashes, sizes, record counts and schemas only; the signer is"
+    " NOT checked (anyone could have re-signed the package or removed its signature).",
+)
+def verify(path: Path, trust: Path | None, integrity_only: bool) -> None:
     """Check a package (folder or .tar.gz): hashes, sizes, record counts, schemas, signature.
 
-    Exit 0 when everything holds, 1 naming each file and what differs.
+    \b
+    Exit 0 when everything holds, 1 naming each file and what differs, 2 when the input cannot
+    be read at all or neither --trust PUB nor --integrity-only is given: without a trusted key a
+    package re-signed by someone else, or with its signature removed, would look sound.
     """
+    if trust is None and not integrity_only:
+        raise TrustRequired(
+            path,
+            "not verified: without --trust PUB (the sealer's public key) anyone could have"
+            " re-signed this package or removed its signature; pass --trust PUB, or"
+            " --integrity-only to check hashes, sizes, record counts and schemas only",
+        )
+    if trust is not None and integrity_only:
+        raise TrustRequired(path, "give either --trust PUB or --integrity-only, not both")
     with render.progress_display(err) as progress:
         report = verify_package(path, trust=trust, progress=progress)
     for p in report.problems:
-        out.print(f"{p.file}: {p.message}", highlight=False, soft_wrap=True)
+        out.print(p.line, markup=False, highlight=False, soft_wrap=True)
     out.print(f"signature: {report.signature.value}; {report.files} files, {report.bytes:,} bytes")
-    out.print("OK" if report.ok else f"{len(report.problems)} problem(s)")
-    sys.exit(EXIT_OK if report.ok else EXIT_BLOCKING)
+    if not report.ok:
+        out.print(f"{len(report.problems)} problem(s)")
+        sys.exit(EXIT_BLOCKING)
+    if integrity_only:
+        out.print("OK (integrity only): the signer was NOT checked", markup=False)
+    else:
+        out.print("OK")
+    sys.exit(EXIT_OK)

@@ -10,6 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out
+from etl.cli.layouts import checked_layout_version
+from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.load.db import describe, load_run
 from etl.load.db.run import layouts_of_run
 from etl.passes import PassName, find_project, init_project, load_project, sign_off
@@ -30,14 +32,33 @@ from etl.report import console as render
     show_default=True,
     help="業務 in scope; repeat for several.",
 )
-def init(directory: Path, code: str, name: str, vendor: str, gyomu: tuple[str, ...]) -> None:
+@click.option(
+    "--layout-version",
+    default=DEFAULT_LAYOUT_VERSION,
+    show_default=True,
+    callback=checked_layout_version,
+    help="Layout version the project targets ([layout] version; chukan layouts versions).",
+)
+def init(
+    directory: Path,
+    code: str,
+    name: str,
+    vendor: str,
+    gyomu: tuple[str, ...],
+    layout_version: str,
+) -> None:
     """Create a migration project in DIRECTORY: chukan.toml, dumps/<pass>/, .gitignore.
 
     Put each delivery of the outgoing vendor into dumps/test1, dumps/test2, dumps/production,
     then run `chukan run --pass test1` inside the folder.
     """
-    project = init_project(directory, code=code, name=name, vendor=vendor, gyomu=gyomu)
-    out.print(f"created {project.root / 'chukan.toml'} for {name} ({code}), vendor {vendor}")
+    project = init_project(
+        directory, code=code, name=name, vendor=vendor, gyomu=gyomu, layout_version=layout_version
+    )
+    out.print(
+        f"created {project.root / 'chukan.toml'} for {name} ({code}), vendor {vendor},"
+        f" layout version {project.layout_version}"
+    )
 
 
 @click.command()

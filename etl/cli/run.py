@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out, vendor_folder
+from etl.cli.layouts import checked_layout_version
+from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.load import OUTPUT_ENCODINGS, CsvFormat, LineEnding
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.pipeline import JobOptions, JobResult, run_job
@@ -64,6 +66,12 @@ from etl.report import write_run_reports
     show_default=True,
     help="Records decoded per chunk (bounds memory).",
 )
+@click.option(
+    "--layout-version",
+    callback=checked_layout_version,
+    help="Layout version to convert to (chukan layouts versions); pass mode: default"
+    f" [layout] version of chukan.toml, one-off mode: {DEFAULT_LAYOUT_VERSION}.",
+)
 @click.option("--replace", is_flag=True, help="One-off mode: replace an existing output folder.")
 def run(
     pass_name: str | None,
@@ -77,6 +85,7 @@ def run(
     encoding: str,
     line_ending: str,
     chunk_records: int,
+    layout_version: str | None,
     replace: bool,
 ) -> None:
     """Decode, map, validate and write V2.1 files.
@@ -91,8 +100,11 @@ def run(
     Writes:
       <gyomu>/<file>.csv   V2.1 record files (header = 項目名)
       rejects/<src>.csv    undecodable records: reason, record no., byte offset, raw hex
+      rejects/mapping/<gyomu>/<file>.csv   records refused at mapping (a date that does not
+                           exist): reason, record no., byte offset, key and value masked
       findings.csv         every finding, Japanese, sensitive values masked
-      manifest.json        counts per file (in = written + rejected + filtered), SHA-256
+      manifest.json        counts per file (in = written + rejected + filtered), SHA-256,
+                           the layout version (its layouts kept under standard/<version>/)
       report.html/.xlsx/.json   the run report in Japanese (self-contained HTML)
     Exit 0 when no finding blocks, 1 when some do or a gate refuses, 2 on bad input or usage.
     """
@@ -107,6 +119,7 @@ def run(
                 dump_dir=dump_dir,
                 started_by=started_by,
                 override=override,
+                layout_version=layout_version,
                 progress=progress,
             )
         for path in done.swept:
@@ -127,6 +140,7 @@ def run(
         dump_dir=dump_dir,
         out_dir=out_dir,
         gyomu=gyomu,
+        layout_version=layout_version or DEFAULT_LAYOUT_VERSION,
         csv=CsvFormat(encoding=encoding, line_ending=LineEnding(line_ending)),
         chunk_records=chunk_records,
         replace=replace,

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from etl import __version__
-from etl.layout import DEFAULT_VERSION
 from etl.load.atomic import sha256_file
 from etl.passes import Project
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
@@ -55,7 +54,7 @@ def input_fingerprint(project: Project, dump_dir: Path, signer: str) -> InputFin
     parts = {
         "dump": dump_fingerprint(dump_dir),
         "mapping": mapping_fingerprint(project.vendor_folder),
-        "layout": layout_fingerprint(DEFAULT_VERSION),
+        "layout": layout_fingerprint(project.layout_version),  # its name is in the hash
         "tool_version": __version__,
         "settings": hashlib.sha256(settings.encode()).hexdigest(),
         "signer": signer,

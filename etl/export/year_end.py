@@ -38,18 +38,19 @@ from etl.export.model import (
     version_name,
     year_dir,
 )
-from etl.layout import DEFAULT_VERSION, Layout, load_layout_folder
+from etl.layout import Layout
 from etl.load import staged_dir, write_bytes_atomic
 from etl.load.atomic import sweep_stale
 from etl.municipality import checked_code
 from etl.package import build_package, load_private_key
 from etl.package.signing import key_fingerprint
 from etl.passes import Project
-from etl.passes.model import STANDARD
 from etl.passes.project import CONFIG
 from etl.passes.run import finalize_run
 from etl.paths import inside
 from etl.pipeline import JobOptions, run_job
+from etl.pipeline.manifest import read_manifest
+from etl.pipeline.snapshot import run_layouts
 from etl.report import write_diff_reports
 
 LogFn = Callable[[dict[str, Any]], None]
@@ -125,7 +126,9 @@ def _point_latest(folder: Path, version: _Version) -> None:
 
 
 def _layouts(run_dir: Path) -> dict[str, Layout]:
-    return dict(load_layout_folder(run_dir / STANDARD / DEFAULT_VERSION))
+    """The layouts the run kept, of the layout version its manifest.json records (a previous
+    version's run may have been made for another one than today's)."""
+    return run_layouts(run_dir, read_manifest(run_dir))
 
 
 def _result(
@@ -183,6 +186,7 @@ def _export_new(
                 dump_dir=dump,
                 out_dir=stage / RUN,
                 gyomu=project.gyomu,
+                layout_version=project.layout_version,
                 csv=project.csv,
                 run_meta=meta,
                 finalize=finalize_run,

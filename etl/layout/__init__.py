@@ -1,13 +1,6 @@
 """The standard as data: layouts/<version>/*.yaml loaded into Layout objects."""
 
-from etl.layout.load import (
-    DEFAULT_VERSION,
-    get_layout,
-    layouts_root,
-    load_code_tables,
-    load_layout_folder,
-    load_layouts,
-)
+from etl.layout.load import get_layout, load_code_tables, load_layout_folder, load_layouts
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
 from etl.layout.types import (
     EXACT,
@@ -19,9 +12,17 @@ from etl.layout.types import (
     decimal_pattern,
     type_rule,
 )
+from etl.layout.versions import (
+    DEFAULT_LAYOUT_VERSION,
+    UnknownLayoutVersion,
+    available_versions,
+    layouts_root,
+    resolve_version,
+    version_problem,
+)
 
 __all__ = [
-    "DEFAULT_VERSION",
+    "DEFAULT_LAYOUT_VERSION",
     "EXACT",
     "MAX_DECIMAL_DIGITS",
     "TYPE_TABLE",
@@ -34,11 +35,15 @@ __all__ = [
     "RecordFile",
     "SqlDialect",
     "TypeRule",
+    "UnknownLayoutVersion",
+    "available_versions",
     "decimal_pattern",
     "get_layout",
     "layouts_root",
     "load_code_tables",
     "load_layout_folder",
     "load_layouts",
+    "resolve_version",
     "type_rule",
+    "version_problem",
 ]

@@ -17,9 +17,7 @@ from etl.config import Document, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import LayoutError
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
 from etl.layout.types import DATE_DIGITS, MAX_DECIMAL_DIGITS
-from etl.resources import data_dir
-
-DEFAULT_VERSION = "v2.1"
+from etl.layout.versions import DEFAULT_LAYOUT_VERSION, layouts_root
 
 # Ids end up in output file names and on the command line: plain ASCII, no path separators.
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -146,10 +144,6 @@ class CodeTableModel(StrictModel):
     note: str = ""
 
 
-def layouts_root(version: str = DEFAULT_VERSION) -> Path:
-    return data_dir("layouts") / version
-
-
 def load_code_table(path: Path) -> CodeTable:
     with errors_as(LayoutError):
         model = read_yaml(path, what="code table").parse(CodeTableModel)
@@ -162,9 +156,13 @@ def load_code_table(path: Path) -> CodeTable:
     )
 
 
+def load_code_tables(version: str = DEFAULT_LAYOUT_VERSION) -> dict[str, CodeTable]:
+    return _cached_code_tables(layouts_root(version))
+
+
 @lru_cache(maxsize=8)
-def load_code_tables(version: str = DEFAULT_VERSION) -> dict[str, CodeTable]:
-    return _code_tables(layouts_root(version))
+def _cached_code_tables(root: Path) -> dict[str, CodeTable]:
+    return _code_tables(root)
 
 
 def _code_tables(root: Path) -> dict[str, CodeTable]:
@@ -216,10 +214,14 @@ def load_layout_file(path: Path, tables: dict[str, CodeTable]) -> Layout:
     )
 
 
+def load_layouts(version: str = DEFAULT_LAYOUT_VERSION) -> dict[str, Layout]:
+    """All layouts of a version, by id (UnknownLayoutVersion when there is no such version)."""
+    return _cached_layouts(layouts_root(version))
+
+
 @lru_cache(maxsize=8)
-def load_layouts(version: str = DEFAULT_VERSION) -> dict[str, Layout]:
-    """All layouts of a version, by id."""
-    return load_layout_folder(layouts_root(version))
+def _cached_layouts(root: Path) -> dict[str, Layout]:  # by folder: "2.1" and "v2.1" are one
+    return load_layout_folder(root)
 
 
 def load_layout_folder(root: Path) -> dict[str, Layout]:
@@ -236,7 +238,7 @@ def load_layout_folder(root: Path) -> dict[str, Layout]:
     return layouts
 
 
-def get_layout(name: str, version: str = DEFAULT_VERSION) -> Layout:
+def get_layout(name: str, version: str = DEFAULT_LAYOUT_VERSION) -> Layout:
     """Find a layout by id (``juki``) or 業務名 (``住民基本台帳``)."""
     layouts = load_layouts(version)
     for lay in layouts.values():

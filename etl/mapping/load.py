@@ -28,6 +28,7 @@ from etl.config import (
     read_yaml,
 )
 from etl.errors import MappingError
+from etl.layout import resolve_version, version_problem
 from etl.mapping.model import (
     MAX_EXPR_DEPTH,
     STEP_WORDS,
@@ -94,10 +95,22 @@ class _Control(StrictModel):
 
 
 class _Spec(StrictModel):
+    """A mapping spec, mappings/<vendor>/<layout id>.yaml (docs/mapping-spec.md). Item specs,
+    filter conditions and control sources are open here: load_mapping checks them word by word."""
+
+    model_config = ConfigDict(title="MappingSpec")
+
     layout: Name
+    # the layout version the spec is written for (docs/mapping-spec.md); optional: any
+    layout_version: Name | None = None
     tables: dict[Name, _Table] = Field(default_factory=dict)
     record_files: Annotated[dict[Name, _RecordFile], Field(min_length=1)]
     controls: Annotated[list[_Control], Field(max_length=1000)] = Field(default_factory=list)
+
+
+def mapping_file_model() -> type[StrictModel]:
+    """The model of a mapping spec's structure, for its JSON Schema (etl.schemas)."""
+    return _Spec
 
 
 class _FieldCondition(StrictModel):
@@ -355,7 +368,10 @@ def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
         path = inside(doc.path.parent, file, config=doc.path, key=format_key_path(at))
     except ConfigPathError as exc:
         raise doc.error(at, exc.reason) from None
-    data = read_config_bytes(path, what="code table")
+    try:
+        data = read_config_bytes(path, what="code table")
+    except ConfigError as exc:  # missing or unreadable: the spec's key that names it is the fix
+        raise doc.error(at, f"{exc.reason}: {file}") from None
     if len(data) > MAX_CODE_TABLE_BYTES:
         raise MappingError(path, f"code table is larger than {MAX_CODE_TABLE_BYTES >> 20} MiB")
     text = decode_utf8(path, data, what="code table")
@@ -390,8 +406,27 @@ def read_code_table(doc: Document, file: str, at: KeyPath) -> dict[str, str]:
 # --- the whole spec ------------------------------------------------------------------------------
 
 
-def load_mapping(path: Path) -> Mapping:
-    """Read and check one mapping spec; every problem is one MappingError."""
+def _check_layout_version(doc: Document, spec: _Spec, run_version: str | None) -> None:
+    """A spec that names its layout version is used only by a run of that version."""
+    if spec.layout_version is None:
+        return
+    at: KeyPath = ("layout_version",)
+    problem = version_problem(spec.layout_version)
+    if problem is not None:
+        raise doc.error(at, problem)
+    if run_version is not None:
+        mine, runs = resolve_version(spec.layout_version), resolve_version(run_version)
+        if mine != runs:
+            raise doc.error(
+                at,
+                f"the spec is written for layout version {mine}, the run converts to {runs}"
+                " (chukan.toml [layout] version or --layout-version)",
+            )
+
+
+def load_mapping(path: Path, layout_version: str | None = None) -> Mapping:
+    """Read and check one mapping spec; every problem is one MappingError. ``layout_version``:
+    the run's, which a spec naming another one is refused for."""
     try:
         doc = read_yaml(path, what="mapping spec")
         if not isinstance(doc.data, dict):
@@ -400,6 +435,7 @@ def load_mapping(path: Path) -> Mapping:
                 f"a mapping spec is a mapping with layout and record_files; got {_what(doc.data)}",
             )
         spec = doc.parse(_Spec)
+        _check_layout_version(doc, spec, layout_version)
         tables = _tables(doc, spec.tables)
         targets = tuple(_target(doc, rf_id, rf) for rf_id, rf in spec.record_files.items())
         controls = tuple(_control(doc, i, c) for i, c in enumerate(spec.controls))

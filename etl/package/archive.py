@@ -26,6 +26,7 @@ from isal import igzip_threaded
 
 from etl.load.atomic import FILE_MODE, sha256_file
 from etl.package.deflate import GZIP_HEADER, ParallelGzipWriter
+from etl.package.descriptor import path_problem
 from etl.package.errors import PackageError
 
 BLOCK = tarfile.BLOCKSIZE
@@ -100,20 +101,51 @@ def write_archive(src: Path, prefix: str, files: Sequence[str], dest: Path) -> s
     return sha256_file(dest, CHUNK)
 
 
+# ustar's size field holds at most 11 octal digits: a bigger member needs a GNU base-256 or
+# pax size, which the canonical writer never makes
+MEMBER_MAX_BYTES = 8 << 30
+# after the end-of-archive block only zero blocks up to the record size may follow
+TRAILER_MAX_BYTES = RECORD
+_REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE)
+_KINDS = {
+    tarfile.SYMTYPE: "シンボリックリンク",
+    tarfile.LNKTYPE: "ハードリンク",
+    tarfile.CHRTYPE: "キャラクタデバイス",
+    tarfile.BLKTYPE: "ブロックデバイス",
+    tarfile.FIFOTYPE: "FIFO",
+    tarfile.CONTTYPE: "連続ファイル",
+}
+# headers that change how the next header reads (its size, its name): after one, no member
+# is where its own header says, so the walk stops
+_META = {
+    tarfile.XHDTYPE: "pax 拡張ヘッダ",
+    tarfile.XGLTYPE: "pax 全体ヘッダ",
+    tarfile.GNUTYPE_LONGNAME: "GNU 長い名前",
+    tarfile.GNUTYPE_LONGLINK: "GNU 長いリンク名",
+    tarfile.GNUTYPE_SPARSE: "GNU スパースファイル",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ArchiveMember:
-    """One file read from the archive: its data streamed as chunks (read them before the next)."""
+    """One file read from the archive: its data streamed as chunks (read them before the next).
+
+    A member that is refused (not a regular file, a name outside the package, a second copy)
+    has ``refused`` set; its data is skipped, never handed out."""
 
     name: str  # path inside the package (prefix removed)
     size: int
     header_ok: bool  # the header block is the canonical one for this name and size
     chunks: Iterator[bytes]
+    refused: str | None = None
 
 
 class ArchiveReader:
     """Walk a package .tar.gz block by block, demanding the canonical form.
 
-    ``problems`` collects (member or "", message) for anything that is not canonical.
+    ``problems`` collects (member or "", message) for anything that is not canonical. Whatever
+    the archive holds, no read goes past a member's declared size or past the bounded
+    trailer, so memory stays a few chunks and a bomb inflates only as far as its headers say.
     """
 
     def __init__(self, path: Path) -> None:
@@ -136,8 +168,21 @@ class ArchiveReader:
             with stream:
                 yield from self._walk(stream)
 
+    def _refusal(self, info: tarfile.TarInfo, name: str, rel: str, seen: set[str]) -> str | None:
+        if info.type not in _REGULAR and not info.isdir():
+            kind = _KINDS.get(info.type, f"種類 {info.type!r}")
+            return f"通常のファイルではありません ({kind}): 読みません"
+        if why := path_problem(name):
+            return f"メンバー名 {name!r} がパッケージの外を指します ({why}): 読みません"
+        if name.split("/")[0] != self.prefix or (not rel and not info.isdir()):
+            return f"メンバー {name!r} がパッケージのフォルダ {self.prefix!r} の外にあります"
+        if rel in seen:
+            return "同じ名前のメンバーが二度あります: 二度目は読みません"
+        return None
+
     def _walk(self, stream: BinaryIO) -> Iterator[ArchiveMember]:
         pos = 0
+        seen: set[str] = set()
         while True:
             block = self._read_exact(stream, BLOCK)
             pos += BLOCK
@@ -152,21 +197,39 @@ class ArchiveReader:
             if not self.prefix:
                 self.prefix = name.split("/")[0]
             rel = name.removeprefix(self.prefix + "/") if "/" in name else ""
+            at = f"(位置 {pos - BLOCK:,}): 以降は読みません"
+            if info.type in _META:
+                self.problems.append((rel or name, f"{_META[info.type]}があります {at}"))
+                return
+            if not 0 <= info.size < MEMBER_MAX_BYTES:
+                # a GNU base-256 size: the canonical ustar header cannot hold it
+                why = f"サイズ {info.size:,} バイトは ustar の上限 {MEMBER_MAX_BYTES:,} バイト以上"
+                self.problems.append((rel or name, f"{why} {at}"))
+                return
+            refused = self._refusal(info, name, rel, seen)
+            seen.add(rel)
             expected = canonical_header(canonical_info(name, info.size, is_dir=info.isdir()))
             header_ok = block == expected and name.split("/")[0] == self.prefix
-            if info.isdir():
+            if info.isdir() and not refused:
                 if not header_ok or info.size:
                     self.problems.append((rel, "フォルダの tar ヘッダが規定の形ではありません"))
                 continue
-            member = ArchiveMember(rel, info.size, header_ok, self._data(stream, rel, info.size))
-            yield member
-            for _ in member.chunks:  # whatever the reader left, so the next header lines up
+            data = self._data(stream, rel, info.size)
+            yield ArchiveMember(rel or name, info.size, header_ok, data, refused)
+            for _ in data:  # whatever the reader left, so the next header lines up
                 pass
-            pad = (-info.size) % BLOCK
-            pos += info.size + pad
-        # End of archive: zero blocks up to the record size, then the end of the stream.
-        rest = stream.read()
-        if rest.strip(b"\x00") or (pos + len(rest)) % RECORD:
+            pos += info.size + (-info.size) % BLOCK
+        self._trailer(stream, pos)
+
+    def _trailer(self, stream: BinaryIO, pos: int) -> None:
+        """End of archive: zero blocks up to the record size, then the end of the stream; never
+        more than ``TRAILER_MAX_BYTES`` read (zeros inflated without end are a bomb)."""
+        rest = stream.read(TRAILER_MAX_BYTES)
+        if len(rest) == TRAILER_MAX_BYTES and stream.read(1):
+            self.problems.append(
+                ("", f"tar の終端の後に {TRAILER_MAX_BYTES:,} バイトを超えるデータがあります")
+            )
+        elif rest.strip(b"\x00") or (pos + len(rest)) % RECORD:
             self.problems.append(("", "アーカイブの末尾が規定の形ではありません"))
 
     def _data(self, stream: BinaryIO, rel: str, size: int) -> Iterator[bytes]:

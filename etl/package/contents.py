@@ -38,6 +38,17 @@ def unmapped_gaiji(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+OUTPUT_COUNTS = ("gyomu", "record_file", "source_data_records", "written", "filtered")
+# written by the run only when they occur (docs/accounting.md), carried over the same way
+OUTPUT_COUNTS_WHEN_PRESENT = ("aggregated_records", "rejected")
+
+
+def _output_counts(o: Mapping[str, Any]) -> dict[str, Any]:
+    counts = {k: o.get(k) for k in OUTPUT_COUNTS}
+    counts |= {k: o[k] for k in OUTPUT_COUNTS_WHEN_PRESENT if k in o}
+    return {**counts, "balanced": o.get("balanced")}
+
+
 def run_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
     findings = manifest.get("findings", {})
     return {
@@ -62,20 +73,7 @@ def run_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
                 }
                 for s in manifest.get("sources", [])
             ],
-            "outputs": [
-                {
-                    k: o.get(k)
-                    for k in (
-                        "gyomu",
-                        "record_file",
-                        "source_data_records",
-                        "written",
-                        "filtered",
-                        "balanced",
-                    )
-                }
-                for o in manifest.get("outputs", [])
-            ],
+            "outputs": [_output_counts(o) for o in manifest.get("outputs", [])],
         },
         "reconciliation": manifest.get("reconciliation", {}),
     }

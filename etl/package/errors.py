@@ -20,3 +20,8 @@ class FindingsNotAccepted(PackageError):
     """The run has blocking findings and nobody has said why it is handed over anyway."""
 
     exit_code = 1  # like a refused gate: the data, not the command, is what stops it
+
+
+class TrustRequired(PackageError):
+    """verify was asked for a verdict without a trusted key and without saying that checking
+    integrity alone is meant (the signature alone proves nothing: anyone can re-sign)."""

@@ -6,13 +6,23 @@ checks the signature. Problems are data (one per file and what differs), never e
 Folder and archive take one path: every file is read once, in order, and hashed on the way, while
 a table's pieces are parsed and checked on a thread pool (etl.package.table_stream) — so checking
 overlaps reading and, for the archive, inflating (which runs on its own thread).
+
+The package may come from anyone, so what is read is bounded whatever it holds (``Limits``): a
+file is read only up to its declared size + 1 byte, the manifest and signature only up to a
+cap, a table piece without a record end only up to a cap, and only a few pieces wait for a
+worker at a time. Only regular files inside the package are read (etl.package.folder_reader,
+etl.package.archive): links, devices, FIFOs, names leading outside and second copies are named.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import re
+import stat
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -21,18 +31,56 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from isal import isal_zlib
 
 from etl.package.archive import CHUNK, ArchiveReader
-from etl.package.descriptor import MANIFEST, SIGNATURE, parse_manifest
+from etl.package.descriptor import (
+    MANIFEST,
+    MANIFEST_MAX_BYTES,
+    SIGNATURE,
+    SIGNATURE_MAX_BYTES,
+    parse_manifest,
+)
+from etl.package.errors import PackageError
+from etl.package.folder_reader import FolderReader, NotReadable
 from etl.package.signing import SignatureStatus, check_signature, load_public_key
-from etl.package.table_stream import TableStream
+from etl.package.table_stream import RECORD_MAX, InFlightLimit, TableStream
 
 # isal's stubs declare its error as an instance; at run time it is the exception class
 INFLATE_ERROR = cast(type[Exception], isal_zlib.error)
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one terminal line: control characters and undecodable bytes (names
+    from a hostile archive or folder) shown as escapes."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     file: str  # path inside the package; the archive's own name for damage to the archive
     message: str  # Japanese, says what differs
+
+    @property
+    def line(self) -> str:
+        return printable(f"{self.file}: {self.message}")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What verify reads at most, whatever the package holds. ``UNLIMITED`` exists only to
+    measure what the limits cost (benchmarks/bench_package.py)."""
+
+    manifest_bytes: int = MANIFEST_MAX_BYTES
+    signature_bytes: int = SIGNATURE_MAX_BYTES
+    record_bytes: int | None = RECORD_MAX  # a table's bytes without a record end
+    pieces_per_worker: int | None = 2  # table pieces queued or running, per worker
+    past_declared: bool = False  # read a file past its declared size + 1 (to its end)
+
+
+BOUNDED = Limits()
+UNLIMITED = Limits(sys.maxsize, sys.maxsize, None, None, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +93,24 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """Complete, unchanged and valid; who signed it counts only with ``signer_checked``."""
         return not self.problems
 
-
-def read_chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb", buffering=0) as fh:
-        while block := fh.read(CHUNK):
-            yield block
+    @property
+    def signer_checked(self) -> bool:
+        """Signed by the trusted key: without one, anybody could have re-signed the package
+        or removed its signature."""
+        return self.signature is SignatureStatus.VALID
 
 
 def _digest_problems(rel: str, res: dict[str, Any], size: int, digest: str) -> list[Problem]:
+    declared: int = res["bytes"]
+    if size > declared:  # reading stopped one byte past the declared size: the rest is moot
+        return [Problem(rel, f"定義の {declared:,} バイトより大きいファイルです (先は読みません)")]
     out = []
-    if size != res.get("bytes"):
-        out.append(Problem(rel, f"サイズ {size:,} バイト (定義は {res.get('bytes')})"))
-    if f"sha256:{digest}" != res.get("hash"):
+    if size != declared:
+        out.append(Problem(rel, f"サイズ {size:,} バイト (定義は {declared:,})"))
+    if f"sha256:{digest}" != res["hash"]:
         out.append(Problem(rel, "SHA-256 が一致しません (内容が変更されています)"))
     return out
 
@@ -80,76 +132,131 @@ class _Checker:
     """State shared by the folder and archive walks."""
 
     def __init__(
-        self, pool: ThreadPoolExecutor, trust: Path | None, progress: Progress | None
+        self,
+        pool: ThreadPoolExecutor,
+        workers: int,
+        trust: Path | None,
+        progress: Progress | None,
+        limits: Limits,
     ) -> None:
-        self.pool = pool
+        self.pool: Executor = pool
+        if limits.pieces_per_worker is not None:
+            self.pool = InFlightLimit(pool, limits.pieces_per_worker * workers)
+        self.limits = limits
         self.progress = progress
         self.total = 0
         self.trust = trust
         self.trust_key: Ed25519PublicKey | None = load_public_key(trust) if trust else None
         self.problems: list[Problem] = []
+        self.refused: set[str] = set()  # named already; neither missing nor extra
         self.tables: list[tuple[str, TableStream]] = []
         self.resources: dict[str, dict[str, Any]] = {}
         self.status = SignatureStatus.UNSIGNED
         self.hashed = 0
 
+    def refuse(self, rel: str, why: str) -> None:
+        """``rel`` is not read, for the reason ``why`` (once per file)."""
+        if rel not in self.refused:
+            self.refused.add(rel)
+            self.problems.append(Problem(rel, why))
+
+    def small_limit(self, rel: str) -> int:
+        return self.limits.manifest_bytes if rel == MANIFEST else self.limits.signature_bytes
+
     def read_manifest(self, data: bytes | None, sig: bytes | None) -> bool:
         if data is None:
-            self.problems.append(Problem(MANIFEST, "datapackage.json がありません"))
+            if MANIFEST not in self.refused:
+                self.problems.append(Problem(MANIFEST, "datapackage.json がありません"))
             return False
         self.status = check_signature(data, sig, self.trust_key)
         self.problems += _signature_problems(self.status, self.trust)
         try:
-            doc = parse_manifest(data)
-            self.resources = {str(r["path"]): r for r in doc["resources"]}
-            self.total = sum(int(r.get("bytes") or 0) for r in self.resources.values())
+            doc = parse_manifest(data, self.limits.manifest_bytes)
         except (ValueError, KeyError, TypeError) as exc:
             self.problems.append(Problem(MANIFEST, f"datapackage.json を読めません: {exc}"))
             return False
+        self.resources = {r["path"]: r for r in doc["resources"]}
+        self.total = sum(r["bytes"] for r in self.resources.values())
         return True
 
+    def _table(self, rel: str, res: dict[str, Any]) -> TableStream | None:
+        if res.get("type") != "table":
+            return None
+        try:
+            return TableStream.for_resource(res, self.pool, record_max=self.limits.record_bytes)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.problems.append(Problem(rel, f"datapackage.json のスキーマを使えません: {exc}"))
+            return None
+
     def consume(self, rel: str, chunks: Iterable[bytes]) -> None:
-        """Hash one file's bytes; a table's bytes also go to its streaming check."""
+        """Hash one file's bytes, up to one byte past its declared size; a table's bytes also
+        go to its streaming check."""
         res = self.resources.get(rel)
         if res is None:
             return  # an extra file: named by finish()
-        table = TableStream.for_resource(res, self.pool) if res.get("type") == "table" else None
+        table = self._table(rel, res)
+        stop = sys.maxsize if self.limits.past_declared else res["bytes"] + 1
         h, size = hashlib.sha256(), 0
-        for chunk in chunks:
-            h.update(chunk)
-            size += len(chunk)
-            if table is not None:
-                table.feed(chunk)
-            if self.progress:
-                self.progress("verify", self.hashed + size, self.total or None)
+        try:
+            for chunk in chunks:
+                if size + len(chunk) > stop:
+                    chunk = chunk[: stop - size]
+                h.update(chunk)
+                size += len(chunk)
+                if table is not None:
+                    table.feed(chunk)
+                if self.progress:
+                    self.progress("verify", self.hashed + size, self.total or None)
+                if size >= stop:
+                    break
+        except (NotReadable, OSError) as exc:  # replaced or unreadable while being read
+            why = exc.reason if isinstance(exc, NotReadable) else exc.strerror or str(exc)
+            self.refuse(rel, f"読めません: {why}")
         self.hashed += size
-        self.problems += _digest_problems(rel, res, size, h.hexdigest())
+        if rel not in self.refused:
+            self.problems += _digest_problems(rel, res, size, h.hexdigest())
         if table is not None:
             table.close()
-            self.tables.append((rel, table))
+            if size <= res["bytes"] and rel not in self.refused:
+                self.tables.append((rel, table))
 
     def finish(self, present: Iterable[str]) -> list[Problem]:
         seen = set(present)
-        for rel in sorted(set(self.resources) - seen):
+        for rel in sorted(set(self.resources) - seen - self.refused):
             self.problems.append(Problem(rel, "ファイルがありません (missing)"))
-        for rel in sorted(seen - set(self.resources) - {MANIFEST, SIGNATURE}):
+        for rel in sorted(seen - set(self.resources) - {MANIFEST, SIGNATURE} - self.refused):
             self.problems.append(Problem(rel, "定義にないファイルがあります (extra)"))
         for rel, table in self.tables:
             self.problems += [Problem(rel, message) for message in table.problems()]
         return sorted(self.problems, key=lambda p: (p.file, p.message))
 
 
+def _read_small(folder: FolderReader, rel: str, checker: _Checker) -> bytes | None:
+    try:
+        return folder.read_small(rel, checker.small_limit(rel))
+    except NotReadable as exc:
+        if not exc.missing:
+            checker.refuse(rel, exc.reason)
+        return None
+
+
 def _verify_dir(root: Path, checker: _Checker) -> list[str]:
-    manifest, sig = root / MANIFEST, root / SIGNATURE
-    ok = checker.read_manifest(
-        manifest.read_bytes() if manifest.is_file() else None,
-        sig.read_bytes() if sig.is_file() else None,
-    )
-    present = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if not p.is_dir())
-    if ok:
-        for rel in present:
-            checker.consume(rel, read_chunks(root / rel))
-    return present
+    try:
+        with FolderReader(root) as folder:
+            entries = folder.entries()
+            for entry in entries:
+                if entry.refused:
+                    checker.refuse(entry.name, entry.refused)
+            manifest = _read_small(folder, MANIFEST, checker)
+            sig = _read_small(folder, SIGNATURE, checker)
+            if checker.read_manifest(manifest, sig):
+                for entry in entries:
+                    if not entry.refused:
+                        with contextlib.closing(folder.chunks(entry.name, CHUNK)) as chunks:
+                            checker.consume(entry.name, chunks)
+    except OSError as exc:  # the folder itself cannot be listed: nothing to check
+        raise PackageError(root, f"cannot read the package folder: {exc.strerror or exc}") from exc
+    return [e.name for e in entries]
 
 
 def _verify_archive(path: Path, checker: _Checker) -> list[str]:
@@ -160,10 +267,16 @@ def _verify_archive(path: Path, checker: _Checker) -> list[str]:
     try:
         for m in reader.members():
             present.append(m.name)
+            if m.refused:
+                checker.refuse(m.name, m.refused)
+                continue
             if not m.header_ok:
                 checker.problems.append(Problem(m.name, "tar ヘッダが規定の形ではありません"))
             if m.name in (MANIFEST, SIGNATURE) and not manifest_read:
-                head[m.name] = b"".join(m.chunks)
+                if m.size > (limit := checker.small_limit(m.name)):
+                    checker.refuse(m.name, f"{m.size:,} バイトは上限 {limit:,} バイトを超えます")
+                else:
+                    head[m.name] = b"".join(m.chunks)
                 continue
             if not manifest_read:
                 manifest_read = True
@@ -184,12 +297,22 @@ def verify_package(
     trust: Path | None = None,
     workers: int = 4,
     progress: Progress | None = None,
+    limits: Limits = BOUNDED,
 ) -> VerifyReport:
     """Check a package folder or its .tar.gz; ``trust``: the sealer's public key (PEM);
-    ``progress`` hears the bytes read so far against the bytes the manifest lists."""
+    ``progress`` hears the bytes read so far against the bytes the manifest lists.
+
+    Without ``trust`` the report says nothing about who signed it (``signer_checked``)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise PackageError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise PackageError(path, "neither a package folder nor a .tar.gz file")
     with ThreadPoolExecutor(workers) as pool:
-        checker = _Checker(pool, trust, progress)
-        present = _verify_dir(path, checker) if path.is_dir() else _verify_archive(path, checker)
+        checker = _Checker(pool, workers, trust, progress, limits)
+        is_dir = stat.S_ISDIR(mode)
+        present = _verify_dir(path, checker) if is_dir else _verify_archive(path, checker)
         problems = checker.finish(present)
     return VerifyReport(
         path, tuple(problems), checker.status, len(checker.resources), checker.hashed

@@ -52,7 +52,7 @@ def _standard(project: Project, run: RunRecord) -> dict[str, Layout] | None:
 
 def compare(project: Project, old: RunRecord, new: RunRecord) -> Comparison:
     """Diff two runs with the layouts each used (layout changes show as a layout diff)."""
-    new_layouts = _standard(project, new) or load_layouts()
+    new_layouts = _standard(project, new) or load_layouts(new.layout_version)
     diff = diff_runs(
         project.root / old.path,
         project.root / new.path,

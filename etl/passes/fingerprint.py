@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from etl.errors import ChukanError
+from etl.layout import layouts_root
 from etl.load.atomic import sha256_file
 from etl.resources import data_dir
 
@@ -38,9 +39,8 @@ def mapping_fingerprint(vendor_folder: Path) -> str:
 
 def layout_fingerprint(layout_version: str) -> str:
     """The layouts of that version, the era table and the validator rules."""
-    layouts = data_dir("layouts")
     h = hashlib.sha256(
-        tree_fingerprint([layouts / layout_version, data_dir("validators")]).encode()
+        tree_fingerprint([layouts_root(layout_version), data_dir("validators")]).encode()
     )
-    h.update((layouts / "eras.yaml").read_bytes())
+    h.update((data_dir("layouts") / "eras.yaml").read_bytes())
     return h.hexdigest()

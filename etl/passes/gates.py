@@ -66,7 +66,11 @@ def signoff_of(
 
 
 def check_gates(
-    catalog: Catalog, pass_name: PassName, mapping_fp: str, layout_fp: str
+    catalog: Catalog,
+    pass_name: PassName,
+    mapping_fp: str,
+    layout_fp: str,
+    layout_version: str | None = None,
 ) -> GateCheck:
     failures: list[str] = []
     warnings: list[str] = []
@@ -83,7 +87,12 @@ def check_gates(
                 )
             if t2.mapping_fingerprint != mapping_fp:
                 failures.append(f"the vendor mapping changed since test2 run {t2.run_id}")
-            if t2.layout_fingerprint != layout_fp:
+            if layout_version is not None and t2.layout_version != layout_version:
+                failures.append(
+                    f"the layout version changed since test2 run {t2.run_id}"
+                    f" ({t2.layout_version} → {layout_version})"
+                )
+            elif t2.layout_fingerprint != layout_fp:
                 failures.append(f"layouts or validators changed since test2 run {t2.run_id}")
             if not catalog.signoffs(t2.run_id):
                 failures.append(

@@ -19,6 +19,7 @@ from pydantic import Field, Strict, StringConstraints, ValidationError, field_va
 
 from etl.config import Document, StrictModel, errors_as, read_toml
 from etl.errors import ConfigError
+from etl.layout import DEFAULT_LAYOUT_VERSION, resolve_version, version_problem
 from etl.load import CsvFormat, LineEnding, write_bytes_atomic
 from etl.load.atomic import make_private_dir
 from etl.municipality import code_problem
@@ -76,6 +77,20 @@ class OutputModel(StrictModel):
     line_ending: Annotated[LineEnding, Strict(False)] = LineEnding.LF
 
 
+class LayoutModel(StrictModel):
+    """``[layout]``: the edition of the standard the project targets (a folder of layouts/)."""
+
+    version: str = DEFAULT_LAYOUT_VERSION
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, version: str) -> str:
+        problem = version_problem(version)  # lists the versions there are
+        if problem is not None:
+            raise ValueError(problem)
+        return resolve_version(version)  # "2.1" is written back as its folder name, "v2.1"
+
+
 class DumpsModel(StrictModel):
     """The outgoing vendor's deliveries, one folder per pass."""
 
@@ -94,6 +109,7 @@ class ProjectFileModel(StrictModel):
     municipality: MunicipalityModel
     source: SourceModel
     scope: ScopeModel
+    layout: LayoutModel = LayoutModel()
     output: OutputModel = OutputModel()
     dumps: DumpsModel = DumpsModel()
     export: ExportModel | None = None
@@ -112,6 +128,7 @@ class Project:
     csv: CsvFormat
     dumps: dict[PassName, Path]  # default dump folder per pass
     export_dump: Path | None = None  # [export] dump: the delivery of the year-end export
+    layout_version: str = DEFAULT_LAYOUT_VERSION  # [layout] version (a folder of layouts/)
 
     @property
     def runs_dir(self) -> Path:
@@ -143,6 +160,7 @@ HEADER = """\
 #
 # municipality.code   全国地方公共団体コード (6 digits)
 # source.vendor       a bundled vendor (mappings/<vendor>) or a folder with source.yaml
+# layout.version      the layout version: a folder of layouts/ (chukan layouts versions)
 # output.encoding     utf-8 | utf-8-sig | cp932;  output.line_ending  lf | crlf
 # dumps.<pass>        the outgoing vendor's deliveries, one folder per pass
 # export.dump         the delivery the year-end export reads (chukan export --fiscal-year)
@@ -157,13 +175,20 @@ def project_file_text(model: ProjectFileModel) -> str:
 
 
 def init_project(
-    root: Path, *, code: str, name: str, vendor: str, gyomu: tuple[str, ...]
+    root: Path,
+    *,
+    code: str,
+    name: str,
+    vendor: str,
+    gyomu: tuple[str, ...],
+    layout_version: str = DEFAULT_LAYOUT_VERSION,
 ) -> Project:
     path = root / CONFIG
     data = {
         "municipality": {"code": code, "name": name},
         "source": {"vendor": vendor},
         "scope": {"gyomu": list(gyomu)},
+        "layout": {"version": layout_version},
         "dumps": DUMP_FOLDERS,
     }
     try:
@@ -225,4 +250,5 @@ def load_project(root: Path) -> Project:
         export_dump=inside(root, export_dump, config=path, key="export.dump")
         if export_dump
         else None,
+        layout_version=model.layout.version,
     )

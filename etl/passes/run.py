@@ -13,7 +13,7 @@ import polars as pl
 
 from etl import __version__
 from etl.errors import ChukanError
-from etl.layout import DEFAULT_VERSION
+from etl.layout import resolve_version
 from etl.load.atomic import OwnerMarker
 from etl.passes.catalog import UNRECORDED_MARKER, Catalog, sweep_unrecorded
 from etl.passes.compare import Comparison, baseline_for, compare
@@ -88,8 +88,12 @@ def run_pass(
     dump_dir: Path | None = None,
     started_by: str | None = None,
     override: str | None = None,
+    layout_version: str | None = None,
     progress: ProgressFn | None = None,
 ) -> PassRun:
+    """Run ``pass_name`` with the project's layout version ([layout] version of chukan.toml) or
+    ``layout_version``; the version is recorded in the manifest and the catalog, and a change of
+    it between test2 and production is refused by the gates."""
     dump = dump_dir or project.dumps.get(pass_name)
     if dump is None or not dump.is_dir():
         raise ProjectError(project.root, f"no dump folder for {pass_name.value}: {dump}")
@@ -97,11 +101,12 @@ def run_pass(
         raise ChukanError("--override needs a reason")
     vendor_folder = project.vendor_folder
     mapping_fp = mapping_fingerprint(vendor_folder)
-    layout_fp = layout_fingerprint(DEFAULT_VERSION)
+    version = resolve_version(layout_version or project.layout_version)
+    layout_fp = layout_fingerprint(version)
     # Holding the catalog open for the whole run also keeps a second run of this project out.
     with open_catalog(project) as catalog:
         swept = sweep_unrecorded(project.runs_dir, catalog.run_ids())
-        gates = check_gates(catalog, pass_name, mapping_fp, layout_fp)
+        gates = check_gates(catalog, pass_name, mapping_fp, layout_fp, version)
         if gates.failures and override is None:
             raise GateRefused(pass_name, gates.failures)
         warnings = gates.warnings
@@ -138,6 +143,7 @@ def run_pass(
                     dump_dir=dump,
                     out_dir=out,
                     gyomu=project.gyomu,
+                    layout_version=version,
                     csv=project.csv,
                     run_meta=meta,
                     override=override,
@@ -160,7 +166,7 @@ def run_pass(
             started_by=who,
             tool_version=__version__,
             vendor=str(result.manifest["vendor"]),
-            layout_version=DEFAULT_VERSION,
+            layout_version=version,
             mapping_fingerprint=mapping_fp,
             layout_fingerprint=layout_fp,
             path=out.relative_to(project.root).as_posix(),

@@ -1,7 +1,8 @@
 """One job: a vendor dump through extract → map → validate → write, for the chosen 業務.
 
 Accounting (docs/accounting.md): per source file ``records_in = data + rejected + filtered``
-(control records are filtered), and per target ``data = written + filtered`` (mapping filters).
+(control records are filtered), and per target ``data = written + filtered + rejected``
+(mapping filters; records an item's ``on_invalid: reject`` refused, listed in rejects/mapping/).
 Both are checked here and written to the manifest; a mismatch is a bug and stops the job.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,14 @@ from etl import __version__
 from etl.errors import ChukanError, MappingError, WriteError
 from etl.extract.profile import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
-from etl.layout import DEFAULT_VERSION, Layout, get_layout, layouts_root, load_layouts
+from etl.layout import (
+    DEFAULT_LAYOUT_VERSION,
+    Layout,
+    get_layout,
+    layouts_root,
+    load_layouts,
+    resolve_version,
+)
 from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
 from etl.load.csv_out import read_csv_columns
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
@@ -32,6 +40,7 @@ from etl.pipeline.manifest import (
     build_manifest,
     write_findings,
     write_manifest,
+    write_mapping_rejects,
     write_rejects,
 )
 from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
@@ -54,7 +63,7 @@ class JobOptions:
     dump_dir: Path  # the vendor's delivered files
     out_dir: Path
     gyomu: tuple[str, ...] = ()  # layout ids or 業務名; empty = every layout the vendor maps
-    layout_version: str = DEFAULT_VERSION
+    layout_version: str = DEFAULT_LAYOUT_VERSION  # a folder of layouts/ (etl.layout.versions)
     csv: CsvFormat = field(default_factory=CsvFormat)
     chunk_records: int = 200_000
     replace: bool = False
@@ -96,7 +105,8 @@ def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMappin
     eras = load_eras()
     compiled = []
     for layout in select_layouts(opts):
-        spec = load_mapping(opts.vendor_folder / f"{layout.id}.yaml")
+        # a spec naming another layout version than the run's is refused (MappingError)
+        spec = load_mapping(opts.vendor_folder / f"{layout.id}.yaml", opts.layout_version)
         compiled.append(compile_mapping(spec, layout, profile, eras))
     return compiled
 
@@ -247,6 +257,8 @@ def _one_per_unknown_code(findings: pl.DataFrame) -> pl.DataFrame:
 def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
     if opts.out_dir.exists() and not opts.replace:  # fail before the work, not after it
         raise WriteError(f"{opts.out_dir} already exists; choose another --out or pass --replace")
+    # one name per version in what the run records: "2.1" is the folder v2.1
+    opts = replace(opts, layout_version=resolve_version(opts.layout_version))
     # hashed before anything is read from them, kept in the run (snapshot) when it is written
     vendor_inputs = read_inputs(opts.vendor_folder)
     standard_inputs = read_inputs(layouts_root(opts.layout_version))
@@ -280,6 +292,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         controls = _reconcile(written, opts.csv)
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
+        mapping_rejects = write_mapping_rejects(stage, written, findings)
         findings_file = write_findings(stage, findings)
         snapshot = write_snapshot(
             stage, vendor_inputs, kept_gaiji, standard_inputs, opts.layout_version
@@ -294,6 +307,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             sources=list(sources.values()),
             written=written,
             rejects=rejects,
+            mapping_rejects=mapping_rejects,
             findings=findings,
             findings_file=findings_file,
             controls=controls,

@@ -47,6 +47,58 @@ def write_rejects(stage: Path, sources: list[ExtractedSource]) -> dict[str, Writ
     }
 
 
+# The rules whose finding goes with a record an item's `on_invalid: reject` refused.
+MAPPING_REJECT_RULES = ("mapping.invalid_date", "mapping.unknown_era")
+MAPPING_REJECT_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),  # the primary SourceFile the record came from
+    "record_no": pl.Int64(),  # as in rejects/<source>.csv: 1-based, the header counts
+    "byte_offset": pl.Int64(),  # of the record's first byte
+    "item": pl.String(),  # the V2.1 項目名 that refused it
+    "reason": pl.String(),  # as counted in the manifest: "生年月日: 存在しない日付"
+    "key": pl.String(),  # the record's key, sensitive parts masked (as in findings.csv)
+    "value": pl.String(),  # the original value (e.g. H310230), masked when sensitive
+}
+
+
+def mapping_rejects(gyomu: str, mt: MappedTarget, findings: pl.DataFrame) -> pl.DataFrame:
+    """The records of one V2.1 file refused at mapping, each with the key and original value of
+    its finding (a group_by file: the group's key on its first record only)."""
+    item = pl.col("reason").str.split(": ").list.first().alias("item")
+    told = (
+        findings.filter(
+            (pl.col("gyomu") == gyomu)
+            & (pl.col("file") == mt.record_file.id)
+            & pl.col("rule").is_in(MAPPING_REJECT_RULES)
+        )
+        .select("record_no", "item", "key", "value")
+        .unique(subset=["record_no", "item"], keep="first", maintain_order=True)
+    )
+    rejected = mt.rejected.with_columns(item)
+    joined = rejected.join(told, on=["record_no", "item"], how="left", maintain_order="left")
+    return joined.select(list(MAPPING_REJECT_SCHEMA)).cast(MAPPING_REJECT_SCHEMA)  # type: ignore[arg-type]
+
+
+def mapping_rejects_path(stage: Path, gyomu: str, record_file: str) -> Path:
+    """rejects/mapping/<業務>/<record file>.csv: beside the extract rejects, never clashing with
+    a source name (rejects/<source>.csv), mirroring the V2.1 file's path."""
+    return stage / "rejects" / "mapping" / gyomu / f"{record_file}.csv"
+
+
+def write_mapping_rejects(
+    stage: Path, written: list[tuple[str, MappedTarget, WrittenFile]], findings: pl.DataFrame
+) -> dict[tuple[str, str], WrittenFile]:
+    """One file per V2.1 file that refused records at mapping (none when it refused none)."""
+    return {
+        (lay, mt.record_file.id): write_csv(
+            mapping_rejects(lay, mt, findings),
+            mapping_rejects_path(stage, lay, mt.record_file.id),
+            CsvFormat(),
+        )
+        for lay, mt, _ in written
+        if mt.rejected.height
+    }
+
+
 def write_findings(stage: Path, findings: pl.DataFrame) -> WrittenFile:
     ordered = findings.select(list(FINDING_HEADERS)).rename(FINDING_HEADERS)
     return write_csv(ordered, stage / "findings.csv", STAFF_CSV)
@@ -81,6 +133,7 @@ def build_manifest(
     sources: list[ExtractedSource],
     written: list[tuple[str, MappedTarget, WrittenFile]],
     rejects: dict[str, WrittenFile],
+    mapping_rejects: dict[tuple[str, str], WrittenFile],
     findings: pl.DataFrame,
     findings_file: WrittenFile,
     controls: list[ControlRow],
@@ -128,6 +181,12 @@ def build_manifest(
         # records an item's `on_invalid: reject` refused, and a group_by file's input records.
         if mt.rejected.height:
             entry["rejected"] = _reason_counts(mt.rejected)
+            listed = mapping_rejects[(layout_id, mt.record_file.id)]
+            entry["rejects"] = {
+                "path": _rel(listed.path, stage),
+                "bytes": listed.bytes,
+                "sha256": listed.sha256,
+            }
         if mt.aggregated is not None:
             entry["aggregated_records"] = mt.aggregated
         entry["balanced"] = mt.balanced

@@ -151,15 +151,19 @@ def summary_tables(result: JobResult) -> list[Table]:
             str(sum(s["filtered"].values())),
             "yes" if s["balanced"] else "NO",
         )
-    out = Table(title="V2.1 files: data = written + filtered")
-    for col in ("業務/file", "from", "data", "written", "filtered", "balanced"):
+    out = Table(title="V2.1 files: data = written + rejected + filtered")
+    for col in ("業務/file", "from", "data", "written", "rejected", "filtered", "balanced"):
         out.add_column(col)
     for o in result.manifest["outputs"]:
+        written = str(o["written"])
+        if "aggregated_records" in o:  # group_by: rows, and the records they stand for
+            written += f" ({o['aggregated_records']} records)"
         out.add_row(
             f"{o['gyomu']}/{o['record_file']} {o['name']}",
             o["source"],
             str(o["source_data_records"]),
-            str(o["written"]),
+            written,
+            str(sum(o.get("rejected", {}).values())),
             str(sum(o["filtered"].values())),
             "yes" if o["balanced"] else "NO",
         )

@@ -13,7 +13,13 @@ from datetime import datetime
 import polars as pl
 
 from etl.findings import Severity
-from etl.report.model import EXTRA_SECTION_TITLES, SEVERITY_LABELS, RuleCount, RunReport
+from etl.report.model import (
+    EXTRA_SECTION_TITLES,
+    SEVERITY_LABELS,
+    OutputCount,
+    RuleCount,
+    RunReport,
+)
 from etl.report.reconciliation import reconciliation_html
 from etl.report.templates.markup import (
     NONE_HTML,
@@ -57,6 +63,17 @@ def _reasons(reasons: Sequence[tuple[str, int]]) -> str:
     return "<br>".join(f"{esc(r)}: {num(n)}" for r, n in reasons) or NONE_HTML
 
 
+def _written(o: OutputCount) -> str:
+    if o.aggregated_records is None:
+        return num(o.written)
+    return f"{num(o.written)}<br>(集約元 {num(o.aggregated_records)} 件)"
+
+
+def _rejected(o: OutputCount) -> str:
+    listed = f"<br><code>{esc(o.rejects_path)}</code>" if o.rejects_path else ""
+    return _reasons(o.rejected) + listed if o.rejected else NONE_HTML
+
+
 def _file_labels(report: RunReport) -> dict[tuple[str, str], str]:
     """(業務, file) of a finding → what staff recognise: the V2.1 path or the delivered file."""
     labels = {
@@ -88,6 +105,7 @@ def _summary(report: RunReport) -> str:
     card_items = [
         ("", "入力レコード", num(sum(s.records_in for s in report.sources))),
         ("", "出力レコード (V2.1)", num(sum(o.written for o in report.outputs))),
+        ("warning" if report.rejected_total else "ok", "除外レコード", num(report.rejected_total)),
         ("error" if errors else "ok", "エラー", num(errors)),
         ("warning" if warnings else "ok", "警告", num(warnings)),
         ("ok" if report.balanced else "error", "件数の整合", "✓" if report.balanced else "✗"),
@@ -128,27 +146,30 @@ def _counts(report: RunReport) -> str:
          "整合"],
         (
             [esc(s.name), esc(s.file), num(s.records_in), num(s.data_records), num(s.rejected),
-             num(s.filtered_total), _reasons(s.filtered), _balanced(s.balanced)]
+             num(s.filtered_total), _reasons(s.filtered), _balanced(s.adds_up)]
             for s in report.sources
         ),
         numeric=(2, 3, 4, 5),
         caption="入力ファイル: 入力件数 = 出力 + 除外(読取不可) + 対象外",
     )  # fmt: skip
     outputs = table(
-        ["業務", "ファイル", "名称", "元データ", "元データ件数", "出力件数", "対象外",
-         "対象外の理由", "整合"],
+        ["業務", "ファイル", "名称", "元データ", "元データ件数", "出力件数", "除外(変換不可)",
+         "除外の理由", "対象外", "対象外の理由", "整合"],
         (
             [esc(o.gyomu), f"<code>{esc(o.path)}</code>", esc(o.name), esc(o.source),
-             num(o.source_data_records), num(o.written), num(o.filtered_total),
-             _reasons(o.filtered), _balanced(o.balanced)]
+             num(o.source_data_records), _written(o), num(o.rejected_total), _rejected(o),
+             num(o.filtered_total), _reasons(o.filtered), _balanced(o.adds_up)]
             for o in report.outputs
         ),
-        numeric=(4, 5, 6),
-        caption="V2.1 ファイル: 元データ件数 = 出力件数 + 対象外",
+        numeric=(4, 5, 6, 8),
+        caption="V2.1 ファイル: 元データ件数 = 出力件数 + 除外(変換不可) + 対象外"
+        "（集約したファイルは出力件数の代わりに集約元の件数）",
     )  # fmt: skip
     note = (
-        '<p class="note">除外(読取不可)のレコードは rejects/ フォルダに元のバイト列のまま残し、'
-        "対象外は理由ごとに数えています。すべての入力レコードの行き先がこの表で分かります。</p>"
+        '<p class="note">除外(読取不可)のレコードは rejects/ フォルダに元のバイト列のまま、'
+        "除外(変換不可)のレコード（存在しない日付など）は rejects/mapping/ フォルダに理由・キー・"
+        "元の値とともに残し、対象外は理由ごとに数えています。"
+        "すべての入力レコードの行き先がこの表で分かります。</p>"
     )
     return f'<section id="counts"><h2>件数</h2>{sources}{outputs}{note}</section>'
 

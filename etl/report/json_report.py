@@ -39,7 +39,7 @@ def report_dict(report: RunReport) -> dict[str, Any]:
                     "data_records": s.data_records,
                     "rejected": s.rejected,
                     "filtered": dict(s.filtered),
-                    "balanced": s.balanced,
+                    "balanced": s.adds_up,
                 }
                 for s in report.sources
             ],
@@ -52,8 +52,11 @@ def report_dict(report: RunReport) -> dict[str, Any]:
                     "source": o.source,
                     "source_data_records": o.source_data_records,
                     "written": o.written,
+                    "aggregated_records": o.aggregated_records,
+                    "rejected": dict(o.rejected),
+                    "rejects": o.rejects_path,
                     "filtered": dict(o.filtered),
-                    "balanced": o.balanced,
+                    "balanced": o.adds_up,
                 }
                 for o in report.outputs
             ],

@@ -61,10 +61,17 @@ class SourceCount:
     def filtered_total(self) -> int:
         return sum(n for _, n in self.filtered)
 
+    @property
+    def adds_up(self) -> bool:
+        """The run's flag, and the numbers shown beside it agree with it."""
+        accounted = self.data_records + self.rejected + self.filtered_total
+        return self.balanced and self.records_in == accounted
+
 
 @dataclass(frozen=True, slots=True)
 class OutputCount:
-    """One V2.1 file: source_data_records = written + filtered."""
+    """One V2.1 file: source_data_records = written records + rejected + filtered, where the
+    written records are the rows, or on a group_by file the records folded into them."""
 
     gyomu: str
     record_file: str
@@ -72,13 +79,31 @@ class OutputCount:
     path: str
     source: str
     source_data_records: int
-    written: int
+    written: int  # rows of the V2.1 file
     filtered: tuple[tuple[str, int], ...]
-    balanced: bool
+    balanced: bool  # as the run wrote it
+    # refused at mapping (`on_invalid: reject`), by reason; listed in ``rejects_path``
+    rejected: tuple[tuple[str, int], ...] = ()
+    rejects_path: str | None = None
+    aggregated_records: int | None = None  # group_by files: input records in the written rows
 
     @property
     def filtered_total(self) -> int:
         return sum(n for _, n in self.filtered)
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(n for _, n in self.rejected)
+
+    @property
+    def written_records(self) -> int:
+        return self.written if self.aggregated_records is None else self.aggregated_records
+
+    @property
+    def adds_up(self) -> bool:
+        """The run's flag, and the numbers shown beside it agree with it."""
+        accounted = self.written_records + self.rejected_total + self.filtered_total
+        return self.balanced and self.source_data_records == accounted
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +150,12 @@ class RunReport:
 
     @property
     def balanced(self) -> bool:
-        return all(s.balanced for s in self.sources) and all(o.balanced for o in self.outputs)
+        return all(s.adds_up for s in self.sources) and all(o.adds_up for o in self.outputs)
+
+    @property
+    def rejected_total(self) -> int:
+        """Records not written for a reason other than a filter: extract and mapping rejects."""
+        return sum(s.rejected for s in self.sources) + sum(o.rejected_total for o in self.outputs)
 
 
 def read_run_files(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -234,6 +264,11 @@ def load_run_report(
                 written=int(o["written"]),
                 filtered=_reasons(o["filtered"]),
                 balanced=bool(o["balanced"]),
+                rejected=_reasons(o.get("rejected", {})),
+                rejects_path=o["rejects"]["path"] if "rejects" in o else None,
+                aggregated_records=(
+                    None if o.get("aggregated_records") is None else int(o["aggregated_records"])
+                ),
             )
             for o in manifest["outputs"]
         )

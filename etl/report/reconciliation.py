@@ -116,7 +116,8 @@ def reconciliation_html(data: object, report: RunReport) -> str:
         for key, file_rows in _by_file(rows).items()
     )
     rule = (
-        '<p class="note">管理項目ごとに 元データ（読み取れた全データレコード）= '
+        '<p class="note">管理項目ごとに 元データ（読み取れた全データレコード。'
+        "変換できず除外したレコードは含めません）= "
         "出力（書き出した V2.1 ファイルを読み直した値）+ 対象外（フィルタで除いたレコード）"
         "が成り立つかを確かめています。"
         "差(説明なし) が 0 でない行は、変換の途中で値が変わったか失われたことを示します。</p>"

@@ -166,17 +166,20 @@ def _counts(book: _Book, report: RunReport) -> None:
         ["ソース", "ファイル", "入力件数", "出力", "除外(読取不可)", "対象外", "整合"],
         (
             (s.name, s.file, s.records_in, s.data_records, s.rejected, s.filtered_total,
-             "一致" if s.balanced else "不一致")
+             "一致" if s.adds_up else "不一致")
             for s in report.sources
         ),
     )  # fmt: skip
     book.table(
         ws,
         row,
-        ["業務", "ファイル", "名称", "元データ", "元データ件数", "出力件数", "対象外", "整合"],
+        ["業務", "ファイル", "名称", "元データ", "元データ件数", "出力件数", "集約元件数",
+         "除外(変換不可)", "除外の理由", "除外の一覧", "対象外", "整合"],
         (
             (o.gyomu, o.path, o.name, o.source, o.source_data_records, o.written,
-             o.filtered_total, "一致" if o.balanced else "不一致")
+             "" if o.aggregated_records is None else o.aggregated_records, o.rejected_total,
+             "\n".join(f"{r}: {n}" for r, n in o.rejected), o.rejects_path or "",
+             o.filtered_total, "一致" if o.adds_up else "不一致")
             for o in report.outputs
         ),
     )  # fmt: skip

@@ -58,7 +58,8 @@ def test_every_record_accounted_for(vendor_a: JobResult) -> None:
     for o in vendor_a.manifest["outputs"]:
         key = f"{o['gyomu']}/{o['record_file']}"
         assert o["written"] == exp["expected_rows"][key], key
-        assert o["source_data_records"] == o["written"] + sum(o["filtered"].values())
+        rejected = sum(o.get("rejected", {}).values())
+        assert o["source_data_records"] == o["written"] + sum(o["filtered"].values()) + rejected
     jumin = next(o for o in vendor_a.manifest["outputs"] if o["record_file"] == "jumin")
     filt = exp["filtered"]["juki/jumin"]
     assert jumin["filtered"] == {filt["reason"]: filt["count"]}

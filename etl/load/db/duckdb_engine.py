@@ -2,17 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import psycopg
+from psycopg import sql
+from psycopg.adapt import AdaptersMap, Dumper
 
 from etl.layout import ItemType
 from etl.load.atomic import make_private_dir, sha256_file
 from etl.load.csv_out import CsvFormat, read_csv_columns
 from etl.load.db.errors import LoadError, db_error
 from etl.load.db.run import FileToLoad
-from etl.load.db.schema import column_type, quote_ident, quote_literal, typed_column
+from etl.load.db.schema import Statement, column_type, ident, param, typed_column
 from etl.load.db.target import Engine, Target
+
+
+class _DuckDBString(Dumper):
+    """A str as a DuckDB string literal: quotes doubled, backslashes as they are (psycopg's own
+    quoting writes E'…' strings whose doubled backslashes DuckDB would keep)."""
+
+    oid = 0  # no ::type cast
+
+    def dump(self, obj: str) -> bytes:
+        return obj.encode("utf-8")
+
+    def quote(self, obj: str) -> bytes:
+        if "\0" in obj:  # check_names refused these before any statement
+            raise ValueError("a NUL character cannot be in a DuckDB string literal")
+        return b"'" + obj.encode("utf-8").replace(b"'", b"''") + b"'"
+
+
+_ADAPTERS = AdaptersMap(psycopg.adapters)
+_ADAPTERS.register_dumper(str, _DuckDBString)
+
+
+class _DuckDBContext:
+    """What psycopg's sql objects are rendered with for DuckDB: no connection (identifiers
+    quoted with doubled quotes, as DuckDB reads them) and the string quoting above."""
+
+    adapters = _ADAPTERS
+    connection = None
+
+
+def duckdb_text(stmt: sql.Composable) -> str:
+    """The one way a statement becomes DuckDB SQL text."""
+    return stmt.as_string(_DuckDBContext())
+
+
+_SOURCE = "_chukan_src"  # the Arrow frame of a cp932 file, registered for one INSERT
 
 
 class DuckDBSession:
@@ -27,11 +66,11 @@ class DuckDBSession:
         except (duckdb.Error, OSError) as exc:
             raise LoadError(target.display, f"cannot open: {db_error(exc)}") from exc
 
-    def execute(self, sql: str) -> None:
-        self.con.execute(sql)
+    def execute(self, stmt: Statement, params: Sequence[Any] = ()) -> None:
+        self.con.execute(duckdb_text(stmt), list(params) or None)
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql).fetchall()
+    def query(self, stmt: Statement, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(duckdb_text(stmt), list(params) or None).fetchall()
 
     def begin(self) -> None:
         self.con.execute("BEGIN TRANSACTION")
@@ -48,27 +87,39 @@ class DuckDBSession:
     def bulk_load(self, f: FileToLoad, encoding: str) -> str:
         items = f.table.record_file.items
         digest = sha256_file(f.path)
+        params: list[Any] = []
         if encoding == "cp932":
             # DuckDB reads UTF-8 only: decode with Python's cp932 and pass the frame as Arrow
             frame = read_csv_columns(f.path, CsvFormat(encoding="cp932"), [it.name for it in items])
-            self.con.register("_chukan_src", frame.to_arrow())
-            source = "_chukan_src"
+            self.con.register(_SOURCE, frame.to_arrow())
+            source: sql.Composable = ident(_SOURCE)
         else:
-            columns = ", ".join(f"{quote_literal(it.name)}: 'VARCHAR'" for it in items)
-            source = (
-                f"read_csv({quote_literal(str(f.path))}, header = true, auto_detect = false,"
-                f" delim = ',', quote = '\"', escape = '\"', columns = {{{columns}}})"
-            )
-        exprs = []
+            # path and column names are bound: the column types are a struct parameter
+            source = sql.SQL(
+                "read_csv({}, header = true, auto_detect = false,"
+                " delim = ',', quote = '\"', escape = '\"', columns = {})"
+            ).format(param(1), param(2))
+            params = [str(f.path), {it.name: "VARCHAR" for it in items}]
+        exprs: list[sql.Composable] = []
         for it in items:
-            col = quote_ident(it.name)
+            col = ident(it.name)
             if it.type is ItemType.DATE:
-                exprs.append(f"CAST(strptime(NULLIF({col}, ''), '%Y%m%d') AS DATE)")
+                as_date = "CAST(strptime(NULLIF({}, ''), '%Y%m%d') AS DATE)"
+                exprs.append(sql.SQL(as_date).format(col))
             elif typed_column(it):  # integer, decimal: exact casts from the CSV's text
-                exprs.append(f"CAST(NULLIF({col}, '') AS {column_type(it, Engine.DUCKDB)})")
+                exprs.append(
+                    sql.SQL("CAST(NULLIF({}, '') AS {})").format(
+                        col, sql.SQL(column_type(it, Engine.DUCKDB))
+                    )
+                )
             else:
                 exprs.append(col)
-        self.con.execute(f"INSERT INTO {f.table.qualified} SELECT {', '.join(exprs)} FROM {source}")
-        if source == "_chukan_src":
-            self.con.unregister("_chukan_src")
+        self.execute(
+            sql.SQL("INSERT INTO {} SELECT {} FROM {}").format(
+                f.table.qualified, sql.SQL(", ").join(exprs), source
+            ),
+            params,
+        )
+        if encoding == "cp932":
+            self.con.unregister(_SOURCE)
         return digest

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+from psycopg import sql
 
 from etl.errors import ChukanError
 from etl.layout import Layout
@@ -34,7 +35,7 @@ from etl.load.db.reconcile import (
 )
 from etl.load.db.result import Check, LoadResult, TableLoad
 from etl.load.db.run import FileToLoad, RunToLoad, check_header, read_run
-from etl.load.db.schema import loads_table, loads_table_ddl, quote_ident, quote_literal
+from etl.load.db.schema import check_names, ident, loads_table, loads_table_ddl, param
 from etl.load.db.session import Session
 from etl.load.db.target import Engine, Target, parse_target
 from etl.pipeline.manifest import read_findings
@@ -94,7 +95,7 @@ def _duckdb(
     try:
         session.begin()
         if schema:
-            session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+            session.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident(schema)))
         session.execute(loads_table_ddl(schema, tgt.engine))
         loaded = []
         for f in run.files:
@@ -143,7 +144,7 @@ def _duckdb_table(
     # DuckDB cannot retry a failed statement inside a transaction: required items that may
     # hold nulls start without NOT NULL and get it back when the scan finds none
     nullable = spec.required if relax else []
-    session.execute(f"DROP TABLE IF EXISTS {spec.qualified}")
+    session.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(spec.qualified))
     session.execute(spec.create(Engine.DUCKDB, nullable=nullable))
     digest = session.bulk_load(f, run.encoding)
     scan = read_scan(
@@ -152,7 +153,9 @@ def _duckdb_table(
     for n in nullable:
         if not scan.nulls[n]:  # DuckDB takes one ALTER per statement
             session.execute(
-                f"ALTER TABLE {spec.qualified} ALTER COLUMN {quote_ident(n)} SET NOT NULL"
+                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
+                    spec.qualified, ident(n)
+                )
             )
     pk = spec.primary_key()
     if pk:
@@ -190,30 +193,29 @@ def _record_loads(
     digests: dict[str, str],
 ) -> None:
     qualified = loads_table(run.files[0].table.schema)
-    names = ", ".join(quote_literal(t.table) for t in tables)
-    session.execute(f"DELETE FROM {qualified} WHERE table_name IN ({names})")
-    now = datetime.now(UTC)
-    stamp = now.isoformat() if engine is Engine.POSTGRESQL else now.replace(tzinfo=None).isoformat()
-    values = ", ".join(
-        "("
-        + ", ".join(
-            [
-                quote_literal(t.table),
-                quote_literal(t.gyomu),
-                quote_literal(t.record_file),
-                quote_literal(run.run_id),
-                quote_literal(str(run.run_dir)),
-                quote_literal(run.manifest_sha256),
-                quote_literal(digests[t.table]),
-                str(t.rows),
-                quote_literal(",".join(t.relaxed_not_null)),
-                quote_literal(stamp),
-            ]
-        )
-        + ")"
-        for t in tables
+    now = datetime.now(UTC)  # DuckDB's column is a plain timestamp in UTC
+    stamp = now if engine is Engine.POSTGRESQL else now.replace(tzinfo=None)
+    delete = sql.SQL("DELETE FROM {} WHERE table_name = $1").format(qualified)
+    insert = sql.SQL("INSERT INTO {} VALUES ({})").format(
+        qualified, sql.SQL(", ").join(param(i) for i in range(1, 11))
     )
-    session.execute(f"INSERT INTO {qualified} VALUES {values}")
+    for t in tables:  # one statement per table: a run has a handful
+        session.execute(delete, [t.table])
+        session.execute(
+            insert,
+            [
+                t.table,
+                t.gyomu,
+                t.record_file,
+                run.run_id,
+                str(run.run_dir),
+                run.manifest_sha256,
+                digests[t.table],
+                t.rows,
+                ",".join(t.relaxed_not_null),
+                stamp,
+            ],
+        )
 
 
 def load_run(
@@ -236,6 +238,9 @@ def load_run(
     start = time.perf_counter()
     tgt = parse_target(target)
     run = read_run(run_dir, layouts, schema, tgt.display)
+    problem = check_names([f.table for f in run.files], schema, tgt.engine)
+    if problem is not None:  # before any statement: nothing is created
+        raise LoadError(tgt.display, f"cannot name the tables: {problem}")
     for f in run.files:
         check_header(f, run.encoding, tgt.display)
     say = progress or (lambda _msg: None)

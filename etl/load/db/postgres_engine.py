@@ -3,6 +3,8 @@
 The server parses the CSV itself (dates as YYYYMMDD, which PostgreSQL reads as ISO 8601), so
 the client only moves bytes: cp932 runs are transcoded to UTF-8 on the way, block by block.
 Connections are in autocommit: the loader opens the one transaction that matters itself.
+Statements are psycopg ``sql`` compositions run by a raw cursor: parameters are PostgreSQL's own
+``$n`` and no ``%`` in a composed name is taken for a placeholder.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import codecs
 import hashlib
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from etl.load.db.chunks import Chunk
 from etl.load.db.errors import LoadError, db_error
-from etl.load.db.schema import TableSpec, quote_ident, typed_column
+from etl.load.db.schema import Statement, TableSpec, ident, typed_column
 from etl.load.db.target import Target
 
 BLOCK = 1 << 20
@@ -32,7 +36,7 @@ class Stopped(Exception):
 def connect(target: Target) -> Connection:
     try:
         # the password comes from the URL, PGPASSWORD, ~/.pgpass or a service file (libpq)
-        conn = psycopg.connect(target.dsn, autocommit=True)
+        conn = psycopg.connect(target.dsn, autocommit=True, cursor_factory=psycopg.RawCursor)
         conn.execute("SET client_encoding TO 'UTF8'")
         # a primary key's index is sorted in memory, not in temporary files
         conn.execute("SET maintenance_work_mem = '256MB'")
@@ -49,11 +53,11 @@ class PostgresSession:
     def __init__(self, target: Target) -> None:
         self.conn = connect(target)
 
-    def execute(self, sql: str) -> None:
-        self.conn.execute(sql.encode("utf-8"))
+    def execute(self, stmt: Statement, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(stmt, list(params) or None)
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql.encode("utf-8")).fetchall()
+    def query(self, stmt: Statement, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(stmt, list(params) or None).fetchall()
 
     def begin(self) -> None:
         self.conn.execute("BEGIN")
@@ -73,17 +77,21 @@ def copy_chunk(
 ) -> None:
     """COPY the bytes [start, end) of the open file ``fd`` into ``spec``'s staging table."""
     items = spec.record_file.items
-    cols = ", ".join(quote_ident(it.name) for it in items)
+    cols = sql.SQL(", ").join(ident(it.name) for it in items)
     # an empty quoted field ("") is an empty string in CSV COPY: typed columns treat it as NULL
-    typed = [quote_ident(it.name) for it in items if typed_column(it)]
-    force_null = f", FORCE_NULL ({', '.join(typed)})" if typed else ""
-    header = "true" if chunk.header else "false"
-    sql = f"COPY {spec.staging} ({cols}) FROM STDIN WITH (FORMAT csv, HEADER {header}{force_null})"
+    typed = [ident(it.name) for it in items if typed_column(it)]
+    force_null = (
+        sql.SQL(", FORCE_NULL ({})").format(sql.SQL(", ").join(typed)) if typed else sql.SQL("")
+    )
+    header = sql.SQL("true" if chunk.header else "false")
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER {}{})").format(
+        spec.staging, cols, header, force_null
+    )
     # each chunk starts at a record boundary, so it starts a character too
     decoder = codecs.getincrementaldecoder("cp932")() if encoding == "cp932" else None
     # no writer thread per COPY (QueuedLibpqWriter): reading a block from the page cache is
     # quick next to sending it, and the chunks already keep the cores busy
-    with conn.cursor() as cur, cur.copy(sql.encode()) as copy:
+    with conn.cursor() as cur, cur.copy(stmt) as copy:
         offset = chunk.start
         while offset < chunk.end:
             if stop.is_set():

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import psycopg
+from psycopg import sql
 
 from etl.load.db.chunks import Chunk, cut, lines_before
 from etl.load.db.errors import LoadError, db_error, refused
@@ -39,7 +40,7 @@ from etl.load.db.reconcile import (
     scan_sql,
 )
 from etl.load.db.run import FileToLoad, RunToLoad, empty_required
-from etl.load.db.schema import TableSpec, quote_ident
+from etl.load.db.schema import TableSpec, ident
 from etl.load.db.target import Engine, Target
 
 # connections COPYing side by side: each keeps a server core busy; more than a small server's
@@ -120,11 +121,11 @@ def stage(
         chunk_size = max(_MIN_CHUNK, total // (WORKERS * _CHUNKS_PER_WORKER))
         cuts = {t.spec.name: reader.submit(_cut, t.fd, chunk_size) for t in tables}
         digests = {t.spec.name: reader.submit(sha256_fd, t.fd) for t in tables}
-        ddl = []
+        ddl: list[sql.Composable] = []
         for t in tables:
             ddl.append(t.spec.create(Engine.POSTGRESQL, nullable=t.nullable, staging=True))
             ddl += t.spec.comments(staging=True)
-        session.execute(";\n".join(ddl))  # one round trip
+        session.execute(sql.SQL(";\n").join(ddl))  # one round trip (no parameters)
         for t in tables:
             t.chunks = cuts[t.spec.name].result()
         _run(tables, target, run.encoding, relax_not_null, session, stack, say)
@@ -202,14 +203,18 @@ def _work(
             copy_chunk(conn, t.spec, t.fd, task.chunk, encoding, stop)
             return None
         if task.kind == "index":
-            conn.execute(str(t.spec.staging_key_index()).encode())
+            index = t.spec.staging_key_index()
+            if index is not None:
+                conn.execute(index)
             return None
-        sql = scan_sql(t.spec, t.controls, t.nullable, t.spec.staging)
-        scan = read_scan(conn.execute(sql.encode()).fetchall(), t.controls, t.nullable)
+        scan_stmt = scan_sql(t.spec, t.controls, t.nullable, t.spec.staging)
+        scan = read_scan(conn.execute(scan_stmt).fetchall(), t.controls, t.nullable)
         clean = [n for n in t.nullable if not scan.nulls[n]]
         if clean:  # the findings named an item that the data does not leave empty after all
-            alters = ", ".join(f"ALTER COLUMN {quote_ident(n)} SET NOT NULL" for n in clean)
-            conn.execute(f"ALTER TABLE {t.spec.staging} {alters}".encode())
+            alters = sql.SQL(", ").join(
+                sql.SQL("ALTER COLUMN {} SET NOT NULL").format(ident(n)) for n in clean
+            )
+            conn.execute(sql.SQL("ALTER TABLE {} {}").format(t.spec.staging, alters))
         return scan
 
     return run
@@ -224,7 +229,9 @@ def _relax(
         raise _refused(target, exc, task, relax=True) from None
     if column not in t.nullable:
         session.execute(
-            f"ALTER TABLE {t.spec.staging} ALTER COLUMN {quote_ident(column)} DROP NOT NULL"
+            sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(
+                t.spec.staging, ident(column)
+            )
         )
         t.nullable = [n for n in t.spec.required if n in t.nullable or n == column]
 

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from psycopg import sql
+
 from etl.layout import Item, ItemType
 from etl.load.db.result import Check
 from etl.load.db.run import RunToLoad
-from etl.load.db.schema import TableSpec, quote_ident, quote_literal, typed_column
+from etl.load.db.schema import TableSpec, ident, typed_column
 from etl.reconcile.controls import BLANK, Total, control_number
 
 # code (None for a sum) → the manifest's target value (exact: a Decimal for a decimal item)
@@ -77,27 +79,35 @@ def controls_by_table(run: RunToLoad) -> dict[str, Controls]:
     }
 
 
-def _code(col: str) -> str:
-    return f"COALESCE(NULLIF(CAST({col} AS varchar), ''), {quote_literal(BLANK)})"
+def _code(col: sql.Composable) -> sql.Composed:
+    # a literal, not a parameter: each grouping set repeats the select list's expression, which
+    # must be the same text (（空欄） is the tool's constant, not data)
+    return sql.SQL("COALESCE(NULLIF(CAST({} AS varchar), ''), {})").format(col, sql.Literal(BLANK))
 
 
-def scan_sql(spec: TableSpec, controls: Controls, nullable: Sequence[str], table: str) -> str:
+def scan_sql(
+    spec: TableSpec, controls: Controls, nullable: Sequence[str], table: sql.Composable
+) -> sql.Composed:
     """One query over ``table`` (spec's table, or its staging copy) for ``read_scan``."""
     rf = spec.record_file
-    cols = ["count(*)"]
-    cols += [f"count(*) - count({quote_ident(n)})" for n in nullable]
+    cols: list[sql.Composable] = [sql.SQL("count(*)")]
+    cols += [sql.SQL("count(*) - count({})").format(ident(n)) for n in nullable]
     for name in controls.sums:
-        col = quote_ident(name)
+        col = ident(name)
         # integer and decimal columns are numbers already; text ones are summed as numeric
-        value = col if _numeric(rf.item(name)) else f"CAST(NULLIF({col}, '') AS numeric)"
-        cols.append(f"COALESCE(SUM({value}), 0)")
-    codes = [_code(quote_ident(name)) for name in controls.count_by]
-    sql = f"SELECT {', '.join(cols + codes)} FROM {table}"
+        value = (
+            col
+            if _numeric(rf.item(name))
+            else sql.SQL("CAST(NULLIF({}, '') AS numeric)").format(col)
+        )
+        cols.append(sql.SQL("COALESCE(SUM({}), 0)").format(value))
+    codes = [_code(ident(name)) for name in controls.count_by]
+    stmt = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(cols + codes), table)
     if codes:
         # the () set is the whole table; in each other set one code column is not null
-        sets = ", ".join(["()"] + [f"({c})" for c in codes])
-        sql += f" GROUP BY GROUPING SETS ({sets})"
-    return sql
+        sets = [sql.SQL("()"), *(sql.SQL("({})").format(c) for c in codes)]
+        stmt += sql.SQL(" GROUP BY GROUPING SETS ({})").format(sql.SQL(", ").join(sets))
+    return stmt
 
 
 def _numeric(item: Item) -> bool:

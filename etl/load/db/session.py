@@ -1,16 +1,20 @@
-"""What the loader needs from an engine's connection: SQL, and one transaction it controls."""
+"""What the loader needs from an engine's connection: statements composed with psycopg's ``sql``
+objects and their ``$n`` parameters (etl.load.db.schema), and one transaction it controls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
+
+from etl.load.db.schema import Statement
 
 
 class Session(Protocol):
     errors: tuple[type[Exception], ...]  # the driver's own errors: the database refused
 
-    def execute(self, sql: str) -> None: ...
+    def execute(self, stmt: Statement, params: Sequence[Any] = ()) -> None: ...
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]: ...
+    def query(self, stmt: Statement, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def begin(self) -> None: ...
 

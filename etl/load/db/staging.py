@@ -11,11 +11,12 @@ advisory lock that keeps two loads into one schema from dropping each other's.
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 
 from etl.load.db.errors import refused
 from etl.load.db.postgres_engine import PostgresSession
 from etl.load.db.reconcile import LoadedTable
-from etl.load.db.schema import STAGING_PREFIX, loads_table_ddl, quote_ident, quote_literal
+from etl.load.db.schema import STAGING_PREFIX, ident, loads_table_ddl, param
 from etl.load.db.target import Engine, Target
 
 
@@ -25,23 +26,27 @@ def lock_and_clean(session: PostgresSession, schema: str | None) -> None:
     Committed at once, unlike the rest: a killed load may leave the schema and an empty
     chukan_loads behind, which change nothing a reader sees.
     """
-    key = quote_literal(f"chukan-etl load {schema or ''}")
-    session.query(f"SELECT pg_advisory_lock(hashtextextended({key}, 0))")
+    key = f"chukan-etl load {schema or ''}"
+    session.query(sql.SQL("SELECT pg_advisory_lock(hashtextextended($1, 0))"), [key])
     if schema:
-        session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+        session.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident(schema)))
     session.execute(loads_table_ddl(schema, Engine.POSTGRESQL))
     drop_staging(session, schema)
 
 
 def drop_staging(session: PostgresSession, schema: str | None) -> None:
-    where = quote_literal(schema) if schema else "current_schema()"
-    pattern = quote_literal(STAGING_PREFIX.replace("_", "\\_") + "%")
-    for (table,) in session.query(
-        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        f" WHERE c.relkind = 'r' AND n.nspname = {where} AND c.relname LIKE {pattern}"
+    pattern = STAGING_PREFIX.replace("_", "\\_") + "%"
+    where = param(2) if schema else sql.SQL("current_schema()")
+    params = [pattern, schema] if schema else [pattern]
+    for space, table in session.query(
+        sql.SQL(
+            "SELECT n.nspname, c.relname FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'r' AND c.relname LIKE $1 AND n.nspname = {}"
+        ).format(where),
+        params,
     ):
-        session.execute(f"DROP TABLE IF EXISTS {table}")
+        session.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(space, table)))
 
 
 def swap(
@@ -51,8 +56,10 @@ def swap(
     for s in staged:
         name = s.spec.name
         try:
-            session.execute(f"DROP TABLE IF EXISTS {s.spec.qualified}")
-            session.execute(f"ALTER TABLE {s.spec.staging} RENAME TO {quote_ident(name)}")
+            session.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(s.spec.qualified))
+            session.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(s.spec.staging, ident(name))
+            )
             if adopt := s.spec.adopt_key_index():
                 session.execute(adopt)
         except psycopg.Error as exc:
