@@ -119,28 +119,40 @@ class Run:
     seconds: float
 
 
+# The child reports its own high-water mark (VmHWM of its address space) when it exits. Not
+# ru_maxrss: Linux carries the parent's peak across fork and exec into the child's ru_maxrss,
+# so after a memory-hungry test the child would seem to use pytest's memory.
+_REPORT_PEAK = (
+    "import atexit, os, sys\n"
+    "def _peak():\n"
+    "    with open('/proc/self/status') as f, open(os.environ['CHUKAN_TEST_PEAK'], 'w') as out:\n"
+    "        out.write(next(l for l in f if l.startswith('VmHWM:')).split()[1])\n"
+    "atexit.register(_peak)\n"
+    "from etl.cli import main\n"
+    "main()\n"
+)
+
+
 def _chukan(*args: str | Path) -> Run:
     """`chukan ARGS` in a child process: exit code, output, its own peak RSS, wall time."""
-    env = {**os.environ, "COLUMNS": "1000"}  # one message, one line, whatever its length
-    code = "from etl.cli import main; main()"
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        env = {**os.environ, "COLUMNS": "1000", "CHUKAN_TEST_PEAK": str(peak_file)}
         start = time.monotonic()
         child = subprocess.Popen(
-            [sys.executable, "-c", code, *map(str, args)], stdout=log, stderr=log, env=env
+            [sys.executable, "-c", _REPORT_PEAK, *map(str, args)], stdout=log, stderr=log, env=env
         )
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > TIMEOUT_S:
-                child.kill()
-                os.wait4(child.pid, 0)
-                pytest.fail(f"verify did not finish within {TIMEOUT_S} s: {args}")
-            time.sleep(0.05)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            child.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            pytest.fail(f"verify did not finish within {TIMEOUT_S} s: {args}")
         log.seek(0)
         output = log.read().decode("utf-8", "replace")
-    return Run(child.returncode, output, usage.ru_maxrss * 1024, time.monotonic() - start)
+        peak_kib = int(peak_file.read_text()) if peak_file.exists() else 0
+    assert peak_kib, f"the child reported no peak memory: {output}"
+    return Run(child.returncode, output, peak_kib * 1024, time.monotonic() - start)
 
 
 def _line(output: str, file: str, *words: str) -> str:
