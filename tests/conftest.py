@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import settings
 
 from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
+from tests.load import pgserver
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,3 +44,28 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     )
     return out
+
+
+# One PostgreSQL server for the whole suite (load tests, decimal round trips).
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PgServer]:
+    why = pgserver.install()
+    if why is not None:
+        pytest.skip(f"no PostgreSQL server for the load tests: {why}")
+    bindir = pgserver.find_bindir()
+    assert bindir is not None
+    server = pgserver.start(bindir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: pgserver.PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database per test, so each starts empty."""
+    name = "t_" + request.node.name.lower().translate(str.maketrans("[]-", "___"))[:50]
+    done = pg_server.psql("-c", f'CREATE DATABASE "{name}"')
+    assert done.returncode == 0, done.stderr
+    yield pg_server.url.rsplit("/", 1)[0] + "/" + name
+    pg_server.psql("-c", f'DROP DATABASE "{name}" WITH (FORCE)')

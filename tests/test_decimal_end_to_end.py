@@ -42,7 +42,6 @@ from etl.pipeline.job import JobOptions, run_job
 from etl.resources import data_dir
 from etl.validate.checks import SchemaRule
 from etl.validate.schema import schema_findings
-from tests.load.conftest import pg_server, pg_url  # noqa: F401  (the suite's PostgreSQL server)
 
 VERSION = "vdecimal-test"  # a layout version folder that only this module creates
 RECORDS = 1_000_000  # 10^6 地積 with two decimals, summed exactly

@@ -1,9 +1,9 @@
-"""Runs to load (the vendor-a sample, a bigger generated one) and a PostgreSQL server."""
+"""Runs to load (the vendor-a sample, a bigger generated one); the PostgreSQL server is the
+suite's (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,6 @@ import pytest
 from etl.pipeline.job import JobOptions, run_job
 from etl.resources import data_dir
 from fixtures.generate import generate_vendor_a
-from tests.load import pgserver
 
 BIG_PERSONS = 200_000  # big enough that a COPY lasts long enough to be killed in the middle
 
@@ -53,30 +52,6 @@ def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     shutil.rmtree(base / "dump")
     return out
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pgserver.PgServer]:
-    why = pgserver.install()
-    if why is not None:
-        pytest.skip(f"no PostgreSQL server for the load tests: {why}")
-    bindir = pgserver.find_bindir()
-    assert bindir is not None
-    server = pgserver.start(bindir)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def pg_url(pg_server: pgserver.PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh database per test, so each starts empty."""
-    name = "t_" + request.node.name.lower().translate(str.maketrans("[]-", "___"))[:50]
-    done = pg_server.psql("-c", f'CREATE DATABASE "{name}"')
-    assert done.returncode == 0, done.stderr
-    yield pg_server.url.rsplit("/", 1)[0] + "/" + name
-    pg_server.psql("-c", f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])
