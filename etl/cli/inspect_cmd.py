@@ -18,7 +18,14 @@ from etl.report import console as render
 @click.option(
     "--source", "source_name", help="Source file name in the profile (default: by file name)."
 )
-@click.option("-n", "rows", default=5, show_default=True, help="Records to preview.")
+@click.option(
+    "-n",
+    "rows",
+    type=click.IntRange(min=0, max=10_000),
+    default=5,
+    show_default=True,
+    help="Records to preview.",
+)
 def inspect(file: Path, vendor: str | None, source_name: str | None, rows: int) -> None:
     """Guess encoding, line breaks and record length of FILE and preview its first records.
 
@@ -29,7 +36,10 @@ def inspect(file: Path, vendor: str | None, source_name: str | None, rows: int) 
     source = None
     if profile is not None:
         if source_name:
-            source = profile.file(source_name)
+            try:
+                source = profile.file(source_name)
+            except KeyError as exc:
+                raise click.BadParameter(str(exc.args[0]), param_hint="--source") from None
         else:
             source = next((f for f in profile.files if Path(f.path).name == file.name), None)
     sensitive = {f.name for f in source.fields if f.sensitive} if source else set()
