@@ -5,6 +5,8 @@ Exit codes: 0 ok, 1 blocking findings or a refused gate, 2 usage or input error.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from etl import __version__
@@ -87,6 +89,9 @@ for command in (
 
 
 def main() -> None:
+    # Everything chukan writes holds personal data or keys: owner-only whatever the caller's
+    # umask (DuckDB's database and WAL files and key files are created through it).
+    os.umask(0o077)
     cli()
 
 

@@ -21,9 +21,9 @@ from etl.report import console as render
 @click.option(
     "-n",
     "rows",
+    type=click.IntRange(min=1, max=10_000),
     default=5,
     show_default=True,
-    type=click.IntRange(min=1),
     help="Records to preview.",
 )
 def inspect(file: Path, vendor: str | None, source_name: str | None, rows: int) -> None:

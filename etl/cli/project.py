@@ -139,6 +139,10 @@ def diff(old: str, new: str, project: Path | None) -> None:
     Example: chukan diff test1 test2
     Writes diffs/<old-run>__<new-run>/ (diff.json and reports): records added, removed and
     changed per V2.1 file and item, findings fixed / new / persisting, counts side by side.
+    Beside diff.json, the full lists (UTF-8 BOM, CRLF, sensitive items masked):
+    added_<業務>_<file>.csv and removed_<業務>_<file>.csv (key items of every record only in
+    NEW or only in OLD), changed_<業務>_<file>.csv (key items, 項目, 旧値, 新値 of every changed
+    item); diff.html shows the first records of each kind, diff.xlsx all of them.
     """
     proj = load_project(project or find_project(Path.cwd()))
     with open_catalog(proj) as catalog:

@@ -16,6 +16,8 @@ from etl.pipeline import JobOptions, JobResult, run_job
 from etl.report import console as render
 from etl.report import write_run_reports
 
+MAX_CHUNK_RECORDS = 100_000_000  # a chunk is held in memory; beyond this it bounds nothing
+
 
 @click.command()
 @click.option(
@@ -62,6 +64,7 @@ from etl.report import write_run_reports
 )
 @click.option(
     "--chunk-records",
+    type=click.IntRange(min=1, max=MAX_CHUNK_RECORDS),
     default=200_000,
     show_default=True,
     help="Records decoded per chunk (bounds memory).",

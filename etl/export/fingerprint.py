@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from etl import __version__
+from etl.export.errors import ExportError
 from etl.load.atomic import sha256_file
 from etl.passes import Project
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
@@ -36,7 +37,14 @@ def dump_fingerprint(dump_dir: Path) -> str:
     not count (the same delivery given with --dump elsewhere is the same input), and a dump of
     several GB is never held in memory (unlike tree_fingerprint, made for small spec folders)."""
     h = hashlib.sha256()
+    base = dump_dir.resolve()
     for path in sorted(p for p in dump_dir.rglob("*") if p.is_file()):
+        # a symlink to a file outside the delivery is refused: its content would be hashed
+        # (and, if a source profile matched it, extracted) as if the vendor had delivered it
+        if path.is_symlink() and base not in path.resolve().parents:
+            raise ExportError(
+                path, f"a symbolic link leading outside the dump folder {dump_dir}; remove it"
+            )
         h.update(f"{path.relative_to(dump_dir).as_posix()}\0{sha256_file(path)}\n".encode())
     return h.hexdigest()
 

@@ -15,15 +15,10 @@ from pathlib import Path
 import polars as pl
 
 from etl.errors import ExtractError
+from etl.extract.codecs import CODECS, supported_name
 from etl.extract.guess import UTF8_BOM, EncodingGuess, guess_encoding
 from etl.findings import FINDING_SCHEMA, Severity, empty_findings
 
-SUPPORTED = ("cp932", "shift_jis", "euc_jp", "utf-8", "utf-8-sig", "auto")
-_CODECS = {"cp932": "cp932", "shift_jis": "cp932", "euc_jp": "euc_jp", "utf-8": "utf-8"}
-_CODECS |= {"utf-8-sig": "utf-8"}
-_ALIASES = {"sjis": "shift_jis", "shift-jis": "shift_jis", "windows-31j": "cp932", "ms932": "cp932"}
-_ALIASES |= {"euc-jp": "euc_jp", "eucjp": "euc_jp", "utf8": "utf-8", "utf_8": "utf-8"}
-_ALIASES |= {"utf8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig"}
 SAMPLE_BYTES = 1 << 20
 
 
@@ -74,9 +69,10 @@ def resolve_encoding(
     ``head`` is the first bytes of the file (BOM check); ``sample`` returns what to guess from
     when declared is auto (default: ``head``). Extractors pass a layout-aware sample.
     """
-    name = _ALIASES.get(declared.lower(), declared.lower())
-    if name not in SUPPORTED:
-        raise ExtractError(path, f"unsupported encoding {declared!r}; use one of {SUPPORTED}")
+    try:
+        name = supported_name(declared)
+    except ValueError as exc:
+        raise ExtractError(path, str(exc)) from None
     guess: EncodingGuess | None = None
     found = empty_findings()
     if name == "auto":
@@ -104,4 +100,4 @@ def resolve_encoding(
             value="cp932",
         )
     bom = len(UTF8_BOM) if name == "utf-8-sig" and head.startswith(UTF8_BOM) else 0
-    return ResolvedEncoding(declared, name, _CODECS[name], bom, guess, found)
+    return ResolvedEncoding(declared, name, CODECS[name], bom, guess, found)

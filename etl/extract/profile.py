@@ -14,10 +14,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import Field, Strict, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, Strict, StringConstraints, model_validator
 
 from etl.config import KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ProfileError
+from etl.extract.codecs import supported_name
 from etl.extract.numeric import ZonedSign
 from etl.paths import inside
 from etl.resources import data_dir
@@ -108,6 +109,8 @@ MAX_RECORD_LENGTH = 1 << 20  # bytes per fixed-width record; real dumps stay bel
 MAX_COLUMNS = 1 << 14  # columns of a delimited record
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# checked when the profile is read (key path named), kept as written (the run report shows it)
+EncodingName = Annotated[Name, AfterValidator(lambda v: supported_name(v) and v)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Offset = Annotated[int, Field(ge=0, lt=MAX_RECORD_LENGTH)]
 Length = Annotated[int, Field(ge=1, le=MAX_RECORD_LENGTH)]
@@ -231,7 +234,7 @@ class SourceFileModel(StrictModel):
     name: Name
     path: Name
     fields: Annotated[list[SourceFieldModel], Field(min_length=1)]
-    encoding: Name | None = None
+    encoding: EncodingName | None = None
     record_length: Length | None = None
     line_break: LineBreakName = LineBreak.NONE
     record_types: RecordTypesModel | None = None
@@ -368,7 +371,7 @@ class SourceProfileModel(StrictModel):
     vendor: Name | None = None  # default: the folder's name
     description: str = ""
     format: Name  # extractor name (entry point group chukan.extractors)
-    encoding: Name = "auto"
+    encoding: EncodingName = "auto"
     gaiji_table: Name | None = None  # relative to source.yaml
     files: Annotated[list[SourceFileModel], Field(min_length=1)]
 

@@ -23,6 +23,7 @@ import polars as pl
 
 from etl.load.atomic import marker_is_stale, sweep_stale
 from etl.passes.model import PassName, RunRecord, Signoff
+from etl.passes.project import ProjectError
 
 # held (etl.load.atomic.OwnerMarker) by the running process from before a run folder is
 # published until the catalog has recorded it
@@ -87,6 +88,8 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if path.exists() and not path.is_file():  # DuckDB would wait forever on a FIFO
+            raise ProjectError(path, "the run catalog is not a regular file (a folder or a FIFO)")
         self.con = duckdb.connect(str(path))
         for own in (path, path.with_name(path.name + ".wal")):  # created through the umask
             if own.is_file():
@@ -100,6 +103,11 @@ class Catalog:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.con.close()
+        # A catalog that opens can still be damaged further in (truncated, edited): one line
+        # naming it, never DuckDB's traceback.
+        if isinstance(ev, duckdb.Error):
+            reason = str(ev).splitlines()[0] if str(ev) else type(ev).__name__
+            raise ProjectError(self.path, f"the run catalog cannot be read: {reason}") from ev
 
     def record_run(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -238,29 +239,64 @@ def write_manifest(stage: Path, manifest: dict[str, Any]) -> WrittenFile:
     return write_bytes_atomic(stage / MANIFEST_FILE, data)
 
 
+MAX_RUN_JSON_BYTES = 256 << 20  # far above any manifest (one entry per file, not per record)
+# what every reader of a manifest indexes: a list of objects under each key
+_MANIFEST_LISTS = ("sources", "outputs")
+
+
+def _read_run_json(path: Path) -> Any:
+    """A JSON file chukan wrote into a run folder, read as hostile: a regular file of bounded
+    size (a FIFO, folder or symlink put in its place is named, never waited on or followed),
+    UTF-8, nested no deeper than the parser can bear."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise RunFolderError(path, f"cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise RunFolderError(path, f"{kind}; a run folder holds the files chukan wrote")
+    if info.st_size > MAX_RUN_JSON_BYTES:
+        raise RunFolderError(path, f"{info.st_size:,} bytes, more than a run ever writes")
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise RunFolderError(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RunFolderError(path, f"not UTF-8 (byte offset {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RunFolderError(path, f"invalid JSON at byte offset {exc.pos}: {exc.msg}") from None
+    except RecursionError:
+        raise RunFolderError(path, "invalid JSON: nested too deep") from None
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     """A run folder's manifest.json, checked to be a run manifest."""
     path = run_dir / MANIFEST_FILE
     try:
-        manifest = json.loads(path.read_text("utf-8"))
+        manifest = _read_run_json(path)
     except FileNotFoundError as exc:
         raise RunFolderError(run_dir, f"not a run folder: {MANIFEST_FILE} is missing") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFolderError(path, f"invalid JSON: {exc}") from exc
     if not isinstance(manifest, dict) or "outputs" not in manifest:
         raise RunFolderError(path, "not a run manifest: no 'outputs'")
+    for key in _MANIFEST_LISTS:
+        entries = manifest.get(key, [])
+        if not isinstance(entries, list):
+            raise RunFolderError(path, f"{key}: expected a list, not {type(entries).__name__}")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise RunFolderError(path, f"{key}[{i}]: expected an object")
     return manifest
 
 
 def read_run_meta(run_dir: Path) -> dict[str, Any]:
     """A pass run's run.json (pass, run id, who, override …); empty for a one-off run."""
     path = run_dir / RUN_META_FILE
-    if not path.is_file():
-        return {}
     try:
-        meta = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFolderError(path, f"invalid JSON: {exc}") from exc
+        meta = _read_run_json(path)
+    except FileNotFoundError:
+        return {}
     if not isinstance(meta, dict):
         raise RunFolderError(path, "expected a JSON object")
     return meta
