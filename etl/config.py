@@ -184,8 +184,9 @@ def _reason(problem: Mapping[str, Any]) -> str:
     return message
 
 
-def read_config_bytes(path: Path, *, what: str) -> bytes:
-    """The bytes of a regular configuration file, refusing FIFOs, devices and huge files."""
+def read_config_bytes(path: Path, *, what: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of a regular configuration file (or key file), refusing FIFOs, devices and
+    files larger than ``limit``."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -201,13 +202,13 @@ def read_config_bytes(path: Path, *, what: str) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(path, f"{what} is not a regular file")
         with os.fdopen(os.dup(fd), "rb") as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise ConfigError(path, f"cannot read {what}: {exc.strerror}") from None
     finally:
         os.close(fd)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(path, f"{what} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    if len(data) > limit:
+        raise ConfigError(path, f"{what} is larger than {limit:,} bytes")
     return data
 
 

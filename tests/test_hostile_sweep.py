@@ -860,7 +860,6 @@ KNOWN: dict[str, str] = {
     "report-run-files:report-run-json-wrong-types": "run.json fields are not typed when read",
     "load-targets:inside-run-folder": "load writes its database inside the run folder",
     "load-targets:schema-injection": "--schema is not checked as an identifier before use",
-    "package-inputs:key-fifo": "etl/package/signing.py opens a FIFO key and waits",
     "package-inputs:out-inside-run": "package writes into the run folder it packages",
     "vendor-files:mapping-directory": "a spec replaced by a folder is skipped (exit 1), not named",
     "vendor-files:mapping-fifo": "a spec replaced by a FIFO is skipped (exit 1), not named",

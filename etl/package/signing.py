@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from etl.config import ConfigError, read_config_bytes
 from etl.package.errors import PackageError
 
 ALGORITHM = "ed25519"
@@ -87,9 +88,21 @@ def generate_keys(private_path: Path, public_path: Path) -> KeyPair:
     return KeyPair(private_path, public_path, key_fingerprint(key.public_key()))
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
+KEY_FILE_MAX = 64 << 10  # a PEM key is a few hundred bytes
+
+
+def _key_bytes(path: Path, what: str) -> bytes:
+    """A key file's bytes: a regular file of bounded size (a FIFO would wait forever)."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        return read_config_bytes(path, what=what, limit=KEY_FILE_MAX)
+    except ConfigError as exc:
+        raise PackageError(path, exc.reason) from None
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    data = _key_bytes(path, "private key")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
     except (OSError, ValueError, TypeError) as exc:
         # The exception text could quote key material: say only what and where.
         raise PackageError(path, "not a readable unencrypted PEM private key") from exc
@@ -99,8 +112,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
+    data = _key_bytes(path, "public key")
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
+        key = serialization.load_pem_public_key(data)
     except (OSError, ValueError) as exc:
         raise PackageError(path, f"not a readable PEM public key: {exc}") from exc
     if not isinstance(key, Ed25519PublicKey):
