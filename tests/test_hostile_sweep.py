@@ -870,18 +870,12 @@ KNOWN: dict[str, str] = {
     "load-run-files:load-v21-truncated": "DuckDB's CSV error does not name the V2.1 file",
     "load-run-files:load-v21-fifo": "load opens a FIFO V2.1 file and waits",
     "load-run-files:load-v21-symlink-outside": "load follows a V2.1 file symlinked outside",
-}
-# chukan package on an edited run folder: the class as a whole did not finish within the suite's
-# time (some case waits where SIGALRM cannot interrupt it), in etl/package (table_stream,
-# archive: owned by the helpers at work there). Not run, so the suite stays bounded.
-NOT_RUN = {
-    "package-run-files": "package waits on a hostile run file (etl/package, owned elsewhere)"
+    "package-run-files:package-run-json-wrong-types": "run.json fields are not typed when read",
+    "package-run-files:package-findings-truncated": "a truncated findings.csv is packaged as is",
 }
 
 
 def _marks(cls: str, case: Case) -> list[pytest.MarkDecorator]:
-    if cls in NOT_RUN:
-        return [pytest.mark.xfail(run=False, strict=False, reason=NOT_RUN[cls])]
     reason = KNOWN.get(f"{cls}:{case.id}")
     return [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
 

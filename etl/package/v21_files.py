@@ -8,10 +8,12 @@ constraints the data already breaks (each one a recorded finding of the run, lis
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from etl.layout import Layout, RecordFile
 from etl.load.atomic import FILE_MODE
@@ -20,6 +22,7 @@ from etl.package.descriptor import Resource, resource_name
 from etl.package.errors import PackageError
 from etl.package.schema import relax_schema, table_fields
 from etl.package.table_stream import TableStream
+from etl.paths import inside
 
 Target = tuple[dict[str, Any], Layout, RecordFile]  # manifest output, its layout, its file
 
@@ -31,11 +34,24 @@ class SealedTables:
     counts: dict[str, int] = field(default_factory=dict)  # package path → records
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (not a symlink): a FIFO put into a
+    run folder must not make packaging wait forever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise PackageError(path, f"cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PackageError(path, "not a regular file; a run folder holds the files chukan wrote")
+    return os.fdopen(fd, "rb")
+
+
 def copy_hashed(src: Path, dest: Path, table: TableStream | None = None) -> tuple[int, str]:
     """Byte copy that hashes on the way (one read of the source); a table's bytes are also fed
     to its streaming check."""
     h, size = hashlib.sha256(), 0
-    with src.open("rb") as fin, dest.open("xb") as fout:
+    with _open_regular(src) as fin, dest.open("xb") as fout:
         dest.chmod(FILE_MODE)
         while block := fin.read(CHUNK):
             h.update(block)
@@ -57,6 +73,9 @@ def seal_v21_files(
         TableStream(table_fields(rf, lay.code_tables), rf.key, encoding, pool)
         for _, lay, rf in targets
     ]
+    manifest = run_dir / "manifest.json"
+    for o, _, _ in targets:  # a path from the manifest stays in the run folder
+        inside(run_dir, o["path"], config=manifest, key="outputs[].path")
     copies = [
         pool.submit(copy_hashed, run_dir / o["path"], stage / "data" / o["path"], check)
         for (o, _, _), check in zip(targets, checks, strict=True)

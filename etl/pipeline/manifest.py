@@ -107,6 +107,7 @@ def write_findings(stage: Path, findings: pl.DataFrame) -> WrittenFile:
 
 def read_findings(path: Path) -> pl.DataFrame:
     """findings.csv as written by ``write_findings`` back into FINDING_SCHEMA."""
+    checked_run_file(path, MAX_FINDINGS_BYTES)  # polars would wait on a FIFO uninterruptibly
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except (OSError, pl.exceptions.ComputeError) as exc:
@@ -240,14 +241,15 @@ def write_manifest(stage: Path, manifest: dict[str, Any]) -> WrittenFile:
 
 
 MAX_RUN_JSON_BYTES = 256 << 20  # far above any manifest (one entry per file, not per record)
+MAX_FINDINGS_BYTES = 8 << 30  # millions of findings fit; a sparse or endless file does not
 # what every reader of a manifest indexes: a list of objects under each key
 _MANIFEST_LISTS = ("sources", "outputs")
 
 
-def _read_run_json(path: Path) -> Any:
-    """A JSON file chukan wrote into a run folder, read as hostile: a regular file of bounded
-    size (a FIFO, folder or symlink put in its place is named, never waited on or followed),
-    UTF-8, nested no deeper than the parser can bear."""
+def checked_run_file(path: Path, max_bytes: int = MAX_RUN_JSON_BYTES) -> None:
+    """A file chukan wrote into a run folder, checked before it is read: a regular file of
+    bounded size (a FIFO, folder or symlink put in its place is named, never waited on or
+    followed). FileNotFoundError passes through for callers that name a missing file."""
     try:
         info = path.lstat()
     except FileNotFoundError:
@@ -257,8 +259,14 @@ def _read_run_json(path: Path) -> Any:
     if not stat.S_ISREG(info.st_mode):
         kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
         raise RunFolderError(path, f"{kind}; a run folder holds the files chukan wrote")
-    if info.st_size > MAX_RUN_JSON_BYTES:
+    if info.st_size > max_bytes:
         raise RunFolderError(path, f"{info.st_size:,} bytes, more than a run ever writes")
+
+
+def _read_run_json(path: Path) -> Any:
+    """A JSON file chukan wrote into a run folder, read as hostile (``checked_run_file``),
+    UTF-8, nested no deeper than the parser can bear."""
+    checked_run_file(path)
     try:
         return json.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
