@@ -42,8 +42,7 @@ def layouts_versions() -> None:
         out.print(f"{version}{' *' if version == DEFAULT_LAYOUT_VERSION else ''}")
 
 
-@layouts.command("list")
-@click.option(
+version_option = click.option(
     "--version",
     "version",
     default=DEFAULT_LAYOUT_VERSION,
@@ -51,6 +50,10 @@ def layouts_versions() -> None:
     callback=checked_layout_version,
     help="Layout version (chukan layouts versions).",
 )
+
+
+@layouts.command("list")
+@version_option
 def layouts_list(version: str) -> None:
     """List the 業務 layouts of a version."""
     out.print(render.layouts_table(list(load_layouts(version).values())))
@@ -58,14 +61,7 @@ def layouts_list(version: str) -> None:
 
 @layouts.command("show")
 @click.argument("gyomu")
-@click.option(
-    "--version",
-    "version",
-    default=DEFAULT_LAYOUT_VERSION,
-    show_default=True,
-    callback=checked_layout_version,
-    help="Layout version (chukan layouts versions).",
-)
+@version_option
 @click.option(
     "--codes",
     is_flag=True,
