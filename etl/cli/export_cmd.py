@@ -29,24 +29,23 @@ def _json_line(doc: dict[str, Any]) -> None:
 def _text(result: ExportResult) -> None:
     where = f"FY{result.fiscal_year} {result.municipality_code} v{result.version}"
     if result.status.value == "up to date":
-        out.print(f"{where}: up to date (inputs unchanged); nothing written", highlight=False)
+        out.print(f"{where}: up to date (inputs unchanged); nothing written")
         return
     c = result.counts
-    out.print(f"{where}: {result.status.value}", highlight=False)
-    out.print(f"package {result.archive}", highlight=False, soft_wrap=True)
-    out.print(f"sha256 {result.archive_sha256}", highlight=False)
+    out.print(f"{where}: {result.status.value}")
+    out.print(f"package {result.archive}")
+    out.print(f"sha256 {result.archive_sha256}")
     out.print(
         f"records in {c.records_in:,}, written {c.written:,}, rejected {c.rejected:,}, "
         f"findings {c.findings:,} (blocking {c.blocking:,})",
-        highlight=False,
     )
     if result.diff is not None:
         changes = ", ".join(
             f"{f.gyomu}/{f.record_file} +{f.added} -{f.removed} ~{f.changed}"
             for f in result.diff.files
         )
-        out.print(f"against v{result.diff.previous_version}: {changes}", highlight=False)
-        out.print(f"diff {result.diff.folder}", highlight=False, soft_wrap=True)
+        out.print(f"against v{result.diff.previous_version}: {changes}")
+        out.print(f"diff {result.diff.folder}")
 
 
 def _member_line(r: MemberResult, fiscal_year: int) -> dict[str, Any]:

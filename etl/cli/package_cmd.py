@@ -29,7 +29,7 @@ def keys_generate(private_path: Path, public_path: Path) -> None:
     """Write a new key pair (the private key owner-only; it is never printed)."""
     pair = generate_keys(private_path, public_path)
     out.print(f"private key {pair.private_path} (0600), public key {pair.public_path}")
-    out.print(f"fingerprint {pair.fingerprint}", highlight=False)
+    out.print(f"fingerprint {pair.fingerprint}")
 
 
 def _older_run_gaiji(run_dir: Path, manifest: dict[str, Any], vendor: str | None) -> Path | None:
@@ -95,14 +95,12 @@ def package(
         replace=replace,
         accept_findings=reason,
     )
-    out.print(f"package {result.package_dir}", highlight=False, soft_wrap=True)
-    out.print(f"archive {result.archive} sha256 {result.archive_sha256}", soft_wrap=True)
+    out.print(f"package {result.package_dir}")
+    out.print(f"archive {result.archive} sha256 {result.archive_sha256}")
     if result.signed_by:
-        out.print(f"signed by {result.signed_by}", highlight=False)
+        out.print(f"signed by {result.signed_by}")
     for r in result.relaxed:
-        out.print(
-            f"constraint left out (the data breaks it; see the findings): {r}", soft_wrap=True
-        )
+        out.print(f"constraint left out (the data breaks it; see the findings): {r}")
 
 
 @click.command()
@@ -140,13 +138,13 @@ def verify(path: Path, trust: Path | None, integrity_only: bool) -> None:
     with render.progress_display(err) as progress:
         report = verify_package(path, trust=trust, progress=progress)
     for p in report.problems:
-        out.print(p.line, markup=False, highlight=False, soft_wrap=True)
+        out.print(p.line)
     out.print(f"signature: {report.signature.value}; {report.files} files, {report.bytes:,} bytes")
     if not report.ok:
         out.print(f"{len(report.problems)} problem(s)")
         sys.exit(EXIT_BLOCKING)
     if integrity_only:
-        out.print("OK (integrity only): the signer was NOT checked", markup=False)
+        out.print("OK (integrity only): the signer was NOT checked")
     else:
         out.print("OK")
     sys.exit(EXIT_OK)

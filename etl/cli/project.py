@@ -178,7 +178,7 @@ def load(run_dir: Path, target: str, schema: str | None, relax_not_null: bool) -
     layouts = layouts_of_run(run_dir)  # the ones the run kept
     result = load_run(run_dir, target, layouts, schema=schema, relax_not_null=relax_not_null)
     for line in describe(result):
-        out.print(line, highlight=False)
+        out.print(line)
     status = "loaded" if result.ok else "NOT loaded"
-    out.print(f"{status} into {result.target}", highlight=False, soft_wrap=True)
+    out.print(f"{status} into {result.target}")
     sys.exit(EXIT_OK if result.ok else EXIT_BLOCKING)

@@ -38,4 +38,4 @@ def report(run_dir: Path, out_dir: Path | None) -> None:
         raise ReportError(run_dir, "not a finished run: the staging folder of an interrupted run")
     written = write_run_reports(run_dir, out_dir)
     names = ", ".join(path.name for path in written.values())
-    out.print(f"wrote {names} to {out_dir or run_dir}", highlight=False, soft_wrap=True)
+    out.print(f"wrote {names} to {out_dir or run_dir}")
