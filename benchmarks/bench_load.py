@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.load.pgserver: the same throwaway server as the tests
+sys.path.insert(0, str(ROOT))  # tests.dbload.pgserver: the same throwaway server as the tests
 
 from benchmarks.workdata import juki_run  # noqa: E402
+from etl.dbload import load_run  # noqa: E402
+from etl.dbload.postgres_load import WORKERS  # noqa: E402
 from etl.layout import load_layouts  # noqa: E402
-from etl.load.db import load_run  # noqa: E402
-from etl.load.db.postgres_load import WORKERS  # noqa: E402
-from tests.load import pgserver  # noqa: E402
+from tests.dbload import pgserver  # noqa: E402
 
 
 def copy_baseline(server: pgserver.PgServer, run: Path, files: list[tuple[str, Path]]) -> float:

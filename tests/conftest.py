@@ -11,7 +11,7 @@ from hypothesis import settings
 
 from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
-from tests.load import pgserver
+from tests.dbload import pgserver
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -26,15 +26,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import etl.layout.load as layout_load
+from etl.dbload import load_run
+from etl.dbload.schema import column_type
+from etl.dbload.target import Engine
 from etl.errors import LayoutError, ProfileError
 from etl.extract.numeric import decode_packed, decode_zoned
 from etl.extract.profile import load_profile
 from etl.layout import Item, ItemType, get_layout, versions
 from etl.layout.types import CALENDAR_DATE_PATTERN, TYPE_TABLE, SqlDialect, type_rule
-from etl.load.csv_out import CsvFormat, encode_csv
-from etl.load.db import load_run
-from etl.load.db.schema import column_type
-from etl.load.db.target import Engine
 from etl.mapping.transforms.sources import decimal_text
 from etl.package import build_package, verify_package
 from etl.package.schema import FieldRule, check_table, field_rule
@@ -42,6 +41,7 @@ from etl.pipeline.job import JobOptions, run_job
 from etl.resources import data_dir
 from etl.validate.checks import SchemaRule
 from etl.validate.schema import schema_findings
+from etl.write.csv_out import CsvFormat, encode_csv
 
 VERSION = "vdecimal-test"  # a layout version folder that only this module creates
 RECORDS = 1_000_000  # 10^6 地積 with two decimals, summed exactly

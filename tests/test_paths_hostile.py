@@ -29,12 +29,12 @@ from hypothesis import strategies as st
 
 from etl.cli import cli
 from etl.errors import WriteError
-from etl.load.atomic import STAGE_MARKER, make_private_dir, staged_dir, write_bytes_atomic
 from etl.municipality import MunicipalityCodeError, check_digit, checked_code
 from etl.passes import PassName, init_project, load_project, run_pass
 from etl.passes.catalog import UNRECORDED_MARKER
 from etl.paths import ConfigPathError, files_inside, inside
 from etl.resources import data_dir
+from etl.write.atomic import STAGE_MARKER, make_private_dir, staged_dir, write_bytes_atomic
 
 SAMPLE = data_dir("fixtures") / "vendor-b" / "sample"
 CODE = "012343"  # 01234 + its check digit 3
@@ -377,7 +377,7 @@ def test_pass_runs_diffs_and_exports_are_owner_only(tmp_path: Path, mask: int) -
 _KILLED_STAGE = """
 import os, signal, sys
 from pathlib import Path
-from etl.load.atomic import staged_dir
+from etl.write.atomic import staged_dir
 with staged_dir(Path(sys.argv[1]), replace=False) as stage:
     (stage / "jumin.csv").write_text("personal data")
     os.kill(os.getpid(), signal.SIGKILL)
@@ -386,7 +386,7 @@ with staged_dir(Path(sys.argv[1]), replace=False) as stage:
 _KILLED_UNRECORDED = """
 import os, signal, sys
 from pathlib import Path
-from etl.load.atomic import OwnerMarker
+from etl.write.atomic import OwnerMarker
 folder = Path(sys.argv[1]); folder.mkdir(mode=0o700)
 (folder / "manifest.json").write_text("{}")
 OwnerMarker(folder, sys.argv[2])
@@ -396,7 +396,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 _LIVE_STAGE = """
 import sys
 from pathlib import Path
-from etl.load.atomic import staged_dir
+from etl.write.atomic import staged_dir
 with staged_dir(Path(sys.argv[1]), replace=False) as stage:
     (stage / "datapackage.json").write_text("{}")
     print(stage, flush=True)

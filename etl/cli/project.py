@@ -11,9 +11,9 @@ from rich.text import Text
 
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out
 from etl.cli.layouts import checked_layout_version
+from etl.dbload import describe, load_run
+from etl.dbload.run import layouts_of_run
 from etl.layout import DEFAULT_LAYOUT_VERSION
-from etl.load.db import describe, load_run
-from etl.load.db.run import layouts_of_run
 from etl.passes import PassName, find_project, init_project, load_project, sign_off
 from etl.passes.compare import compare, resolve_run
 from etl.passes.run import open_catalog

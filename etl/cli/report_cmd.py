@@ -9,7 +9,7 @@ import click
 from etl.cli.common import out
 from etl.report import ReportError, write_run_reports
 
-PARTIAL_MARK = ".partial-"  # etl.load.staged_dir names an unfinished run .<name>.partial-*
+PARTIAL_MARK = ".partial-"  # etl.write.staged_dir names an unfinished run .<name>.partial-*
 
 
 @click.command()

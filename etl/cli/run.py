@@ -10,11 +10,11 @@ import click
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out, vendor_folder
 from etl.cli.layouts import checked_layout_version
 from etl.layout import DEFAULT_LAYOUT_VERSION
-from etl.load import OUTPUT_ENCODINGS, CsvFormat, LineEnding
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.report import console as render
 from etl.report import write_run_reports
+from etl.write import OUTPUT_ENCODINGS, CsvFormat, LineEnding
 
 MAX_CHUNK_RECORDS = 100_000_000  # a chunk is held in memory; beyond this it bounds nothing
 

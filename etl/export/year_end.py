@@ -39,8 +39,6 @@ from etl.export.model import (
     year_dir,
 )
 from etl.layout import Layout
-from etl.load import staged_dir, write_bytes_atomic
-from etl.load.atomic import sweep_stale
 from etl.municipality import checked_code
 from etl.package import build_package, load_private_key
 from etl.package.signing import key_fingerprint
@@ -52,6 +50,8 @@ from etl.pipeline import JobOptions, run_job
 from etl.pipeline.manifest import read_manifest
 from etl.pipeline.snapshot import run_layouts
 from etl.report import write_diff_reports
+from etl.write import staged_dir, write_bytes_atomic
+from etl.write.atomic import sweep_stale
 
 LogFn = Callable[[dict[str, Any]], None]
 EXPORTS = "exports"
@@ -90,7 +90,7 @@ def _sweep(folder: Path) -> tuple[Path, ...]:
     if not folder.is_dir():
         return ()
     swept = sweep_stale(folder)
-    for p in sorted(folder.glob(f".{LATEST}.*.tmp")):  # etl.load.atomic.write_bytes_atomic
+    for p in sorted(folder.glob(f".{LATEST}.*.tmp")):  # etl.write.atomic.write_bytes_atomic
         if p.is_file() and not p.is_symlink():
             p.unlink()
             swept.append(p)

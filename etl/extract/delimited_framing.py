@@ -1,5 +1,5 @@
 """Where delimited records end: the one record-end rule for CSV bytes, shared by extract, package
-and load (etl.load.csv_records).
+and load (etl.write.csv_records).
 
 The rule (RFC 4180, read leniently where it is safe):
 

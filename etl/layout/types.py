@@ -3,7 +3,7 @@
 One ``TypeRule`` per ItemType says how 桁数 bounds a value, which text a valid value is (a
 regular expression, the same in the run's polars checks and in a package's Table Schema), which
 Table Schema field carries it and which SQL column holds it. etl.validate.checks,
-etl.package.schema and etl.load.db.schema derive everything they say about a type from here, so
+etl.package.schema and etl.dbload.schema derive everything they say about a type from here, so
 the three can no longer disagree (a date is a real calendar date in all three).
 """
 

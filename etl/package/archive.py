@@ -24,10 +24,10 @@ from typing import BinaryIO
 
 from isal import igzip_threaded
 
-from etl.load.atomic import FILE_MODE, sha256_file
 from etl.package.deflate import GZIP_HEADER, ParallelGzipWriter
 from etl.package.descriptor import path_problem
 from etl.package.errors import PackageError
+from etl.write.atomic import FILE_MODE, sha256_file
 
 BLOCK = tarfile.BLOCKSIZE
 RECORD = tarfile.RECORDSIZE

@@ -19,8 +19,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from etl import __version__
 from etl.layout import Layout, RecordFile
-from etl.load import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
-from etl.load.atomic import make_private_dir, sha256_file
 from etl.municipality import checked_code
 from etl.package.archive import write_archive
 from etl.package.contents import run_summary, unmapped_gaiji
@@ -33,6 +31,8 @@ from etl.package.table_stream import read_table
 from etl.package.v21_files import Target, copy_hashed, seal_v21_files
 from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
 from etl.pipeline.snapshot import SnapshotError, read_snapshot
+from etl.write import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
+from etl.write.atomic import make_private_dir, sha256_file
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Packaging and verify read each file once (from disk or out of the archive) and h
 way; a table's bytes are also cut into pieces of about ``PIECE`` bytes and every piece is parsed
 and checked against the Table Schema on the thread pool, so parsing overlaps reading and
 inflating instead of waiting for the whole file. Pieces are cut only where a record ends
-(etl.load.csv_records). Per-row constraints add up piece by piece; the primary key is checked
+(etl.write.csv_records). Per-row constraints add up piece by piece; the primary key is checked
 once over the key columns of all pieces.
 """
 
@@ -20,8 +20,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import polars as pl
 
-from etl.load.csv_records import record_end
 from etl.package.schema import FieldRule, Violation, check_table
+from etl.write.csv_records import record_end
 
 PIECE = 8 << 20
 TAIL = 1 << 20  # a piece ends at the first record end within its last TAIL bytes

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from etl.layout import Layout, RecordFile
-from etl.load.atomic import FILE_MODE
 from etl.package.archive import CHUNK
 from etl.package.descriptor import Resource, resource_name
 from etl.package.errors import PackageError
 from etl.package.schema import relax_schema, table_fields
 from etl.package.table_stream import TableStream
 from etl.paths import inside
+from etl.write.atomic import FILE_MODE
 
 Target = tuple[dict[str, Any], Layout, RecordFile]  # manifest output, its layout, its file
 

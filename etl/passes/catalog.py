@@ -3,7 +3,7 @@
 A run is written under a hidden folder, renamed into ``runs/<pass>/<run-id>/`` when complete, and
 only then recorded here in one transaction. So the catalog is the truth, and nothing half-written
 is ever listed. The next run sweeps what a killed one left, and only that: a hidden staging
-folder whose writer died (etl.load.atomic.sweep_stale), and a published run folder that still
+folder whose writer died (etl.write.atomic.sweep_stale), and a published run folder that still
 holds the ``.chukan-unrecorded`` marker of a process that died before recording it. Package
 folders, archives and anything else beside the runs are never touched.
 """
@@ -21,11 +21,11 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from etl.load.atomic import marker_is_stale, sweep_stale
 from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import ProjectError
+from etl.write.atomic import marker_is_stale, sweep_stale
 
-# held (etl.load.atomic.OwnerMarker) by the running process from before a run folder is
+# held (etl.write.atomic.OwnerMarker) by the running process from before a run folder is
 # published until the catalog has recorded it
 UNRECORDED_MARKER = ".chukan-unrecorded"
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")  # etl.passes.run.new_run_id

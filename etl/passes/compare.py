@@ -11,11 +11,11 @@ from pathlib import Path
 
 from etl.diff import RunDiff, diff_runs
 from etl.layout import Layout, load_layout_folder, load_layouts
-from etl.load import staged_dir
 from etl.passes.catalog import Catalog
 from etl.passes.model import STANDARD, PassName, RunRecord, previous_pass
 from etl.passes.project import Project, ProjectError
 from etl.report import write_diff_reports
+from etl.write import staged_dir
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from etl.errors import ChukanError
 from etl.layout import layouts_root
-from etl.load.atomic import sha256_file
 from etl.resources import data_dir
+from etl.write.atomic import sha256_file
 
 
 def _files(folder: Path) -> Iterable[Path]:

@@ -20,12 +20,12 @@ from pydantic import Field, Strict, StringConstraints, ValidationError, field_va
 from etl.config import Document, StrictModel, errors_as, read_toml
 from etl.errors import ConfigError
 from etl.layout import DEFAULT_LAYOUT_VERSION, resolve_version, version_problem
-from etl.load import CsvFormat, LineEnding, write_bytes_atomic
-from etl.load.atomic import make_private_dir
 from etl.municipality import code_problem
 from etl.passes.model import PassName
 from etl.paths import inside
 from etl.resources import data_dir
+from etl.write import CsvFormat, LineEnding, write_bytes_atomic
+from etl.write.atomic import make_private_dir
 
 CONFIG = "chukan.toml"
 

@@ -14,7 +14,6 @@ import polars as pl
 from etl import __version__
 from etl.errors import ChukanError
 from etl.layout import resolve_version
-from etl.load.atomic import OwnerMarker
 from etl.passes.catalog import UNRECORDED_MARKER, Catalog, sweep_unrecorded
 from etl.passes.compare import Comparison, baseline_for, compare
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
@@ -23,6 +22,7 @@ from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import Project, ProjectError
 from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
 from etl.report import write_run_reports
+from etl.write.atomic import OwnerMarker
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,6 @@ from etl.layout import (
     load_layouts,
     resolve_version,
 )
-from etl.load import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
-from etl.load.csv_out import read_csv_columns
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
 from etl.mapping.apply import SOURCE_COL, merge_mapped, record_keys
 from etl.pipeline.manifest import (
@@ -55,6 +53,8 @@ from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.text.gaiji import load_gaiji_table
 from etl.text.wareki import load_eras
 from etl.validate import load_layout_rules, validate_layout
+from etl.write import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
+from etl.write.csv_out import read_csv_columns
 
 
 @dataclass(frozen=True, slots=True)

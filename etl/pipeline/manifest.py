@@ -12,11 +12,11 @@ import polars as pl
 
 from etl.errors import ChukanError
 from etl.findings import FINDING_SCHEMA
-from etl.load import CsvFormat, WrittenFile, write_bytes_atomic, write_csv
-from etl.load.csv_out import LineEnding
 from etl.mapping.apply import MappedTarget
 from etl.pipeline.sources import ExtractedSource
 from etl.reconcile import ControlRow
+from etl.write import CsvFormat, WrittenFile, write_bytes_atomic, write_csv
+from etl.write.csv_out import LineEnding
 
 # Findings are read by municipal staff: Japanese headers, UTF-8 with BOM so Excel opens it.
 FINDING_HEADERS = {

@@ -17,9 +17,9 @@ from etl.extract.encoding import finding
 from etl.extract.profile import FieldType, LineBreak, SourceFile, SourceProfile
 from etl.extract.registry import get_extractor
 from etl.findings import Severity, concat_findings, empty_findings, finding_exprs
-from etl.load.atomic import sha256_file
 from etl.paths import files_inside
 from etl.text.gaiji import GaijiTable
+from etl.write.atomic import sha256_file
 
 ProgressFn = Callable[[str, int, int | None], None]  # (label, done, total)
 _LINE_BREAK_BYTES = {LineBreak.NONE: 0, LineBreak.LF: 1, LineBreak.CRLF: 2}

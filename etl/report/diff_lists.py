@@ -20,8 +20,8 @@ from pathlib import Path
 import polars as pl
 
 from etl.diff import ChangeLists
-from etl.load import write_csv
 from etl.pipeline.manifest import STAFF_CSV
+from etl.write import write_csv
 
 LIST_KINDS = ("added", "removed", "changed")
 

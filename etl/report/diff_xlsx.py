@@ -18,13 +18,13 @@ import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.diff import CHANGED_COLUMNS, ChangeLists
 from etl.findings import KEY_SEPARATOR
-from etl.load import write_bytes_atomic
 from etl.report.diff_html import run_label
 from etl.report.diff_html_findings import FINDING_KINDS
 from etl.report.diff_lists import list_file_name
 from etl.report.html import PASS_LABELS
 from etl.report.model import SEVERITY_LABELS
 from etl.report.xlsx import MAX_CELL
+from etl.write import write_bytes_atomic
 
 Diff = Mapping[str, Any]
 CHANGE_HEADERS = ("業務", "ファイル", "名称", "項目", "変更件数")

@@ -12,9 +12,9 @@ import pytest
 
 from etl.diff import DiffError, RunDiff, diff_runs, read_output, scan_output, transcode_cp932
 from etl.layout import load_layouts
-from etl.load import CsvFormat, LineEnding
 from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
+from etl.write import CsvFormat, LineEnding
 from tests.golden import assert_golden
 
 SAMPLE = data_dir("fixtures") / "vendor-a" / "sample"

@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl.cli import cli
+from etl.dbload.chunks import cut
 from etl.errors import ExtractError, ProfileError
 from etl.extract import SourceField, SourceFile, inspect_file, load_profile, vendor_profile
 from etl.extract.delimited_framing import CsvSyntax, frame_records, parse_record
-from etl.load import CsvFormat, LineEnding, encode_csv
-from etl.load.csv_records import next_record_end, record_end
-from etl.load.db.chunks import cut
 from etl.resources import data_dir
+from etl.write import CsvFormat, LineEnding, encode_csv
+from etl.write.csv_records import next_record_end, record_end
 
 from .conftest import Extracted, profile_for, run
 

@@ -12,10 +12,10 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.load.csv_records import record_end
 from etl.package.deflate import ParallelGzipWriter
 from etl.package.schema import FieldRule
 from etl.package.table_stream import TableStream
+from etl.write.csv_records import record_end
 
 FIELDS = (
     FieldRule("番号", "string", required=True, max_length=4, pattern="[0-9]+"),

@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.errors import ChukanError
-from etl.load.atomic import STAGE_MARKER, OwnerMarker
 from etl.passes import (
     Catalog,
     GateRefused,
@@ -24,6 +23,7 @@ from etl.passes import (
 )
 from etl.passes.catalog import UNRECORDED_MARKER
 from etl.resources import data_dir
+from etl.write.atomic import STAGE_MARKER, OwnerMarker
 
 SAMPLES = data_dir("fixtures")
 

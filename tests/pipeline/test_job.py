@@ -12,12 +12,12 @@ import pytest
 
 from etl.errors import WriteError
 from etl.findings import FINDING_SCHEMA
-from etl.load import CsvFormat, LineEnding, encode_csv
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.pipeline.job import _one_per_unknown_code
 from etl.pipeline.snapshot import STANDARD_SNAPSHOT, VENDOR_SNAPSHOT
 from etl.resources import data_dir
 from etl.text.gaiji import load_gaiji_table
+from etl.write import CsvFormat, LineEnding, encode_csv
 from tests.golden import assert_golden
 
 SAMPLES = data_dir("fixtures")

@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.load import CsvFormat, write_csv
 from etl.package.contents import run_summary
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.pipeline.manifest import MAPPING_REJECT_SCHEMA, mapping_rejects
 from etl.resources import data_dir
+from etl.write import CsvFormat, write_csv
 from tests.mapping.test_mapping_hostile import _household_spec, _map, _person_spec
 
 VENDOR_A = data_dir("mappings") / "vendor-a"

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.errors import WriteError
-from etl.load.atomic import WrittenFile, write_bytes_atomic
+from etl.write.atomic import WrittenFile, write_bytes_atomic
 
 
 class LineEnding(StrEnum):

@@ -20,10 +20,10 @@ from typing import Any
 
 from psycopg import sql
 
+from etl.dbload.result import Check
+from etl.dbload.run import RunToLoad
+from etl.dbload.schema import TableSpec, ident, typed_column
 from etl.layout import Item, ItemType
-from etl.load.db.result import Check
-from etl.load.db.run import RunToLoad
-from etl.load.db.schema import TableSpec, ident, typed_column
 from etl.reconcile.controls import BLANK, Total, control_number
 
 # code (None for a sum) → the manifest's target value (exact: a Decimal for a decimal item)

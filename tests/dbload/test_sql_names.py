@@ -1,6 +1,6 @@
 """Hostile 項目名 and ids through every load statement, in DuckDB and a real PostgreSQL server.
 
-The statements are psycopg ``sql`` compositions (etl.load.db.schema): whatever a layout names an
+The statements are psycopg ``sql`` compositions (etl.dbload.schema): whatever a layout names an
 item (quotes, backslashes, ``;``, ``%s``, ``$1``, braces, 全角, very long), the table gets
 exactly that column, its comment keeps the 項目名 and description as written, the data goes
 in and the scan reads it back. What no engine can name (NUL, two names PostgreSQL's 63-byte cut
@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from etl.layout import Item, ItemType, Layout, Provenance, RecordFile
-from etl.load.db.chunks import Chunk
-from etl.load.db.duckdb_engine import DuckDBSession, duckdb_text
-from etl.load.db.postgres_engine import PostgresSession, copy_chunk
-from etl.load.db.reconcile import Controls, read_scan, scan_sql
-from etl.load.db.run import FileToLoad
-from etl.load.db.schema import (
+from etl.dbload.chunks import Chunk
+from etl.dbload.duckdb_engine import DuckDBSession, duckdb_text
+from etl.dbload.postgres_engine import PostgresSession, copy_chunk
+from etl.dbload.reconcile import Controls, read_scan, scan_sql
+from etl.dbload.run import FileToLoad
+from etl.dbload.schema import (
     PG_NAME_BYTES,
     TableSpec,
     check_names,
@@ -33,7 +32,8 @@ from etl.load.db.schema import (
     loads_table_ddl,
     pg_name,
 )
-from etl.load.db.target import Engine, parse_target
+from etl.dbload.target import Engine, parse_target
+from etl.layout import Item, ItemType, Layout, Provenance, RecordFile
 
 KEY = 'key"; DROP TABLE x; --'
 AMOUNT = "金額'quote\\back%s$1{0}"

@@ -1,6 +1,6 @@
 """A load in its own process, for the kill tests: prints each progress step, flushed.
 
-    python -m tests.load._load_child RUN_DIR TARGET [--pause-after TABLE]
+    python -m tests.dbload._load_child RUN_DIR TARGET [--pause-after TABLE]
 
 ``--pause-after``: sleep after that table is loaded, inside the open transaction, so a test can
 kill the process at a known point (DuckDB loads a table in one statement, too fast to catch).
@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from etl.dbload import load_run
 from etl.layout import load_layouts
-from etl.load.db import load_run
 
 
 def main(argv: list[str]) -> int:

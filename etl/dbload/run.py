@@ -11,14 +11,14 @@ from typing import Any
 
 import polars as pl
 
+from etl.dbload.errors import LoadError
+from etl.dbload.schema import TableSpec
 from etl.errors import ChukanError
 from etl.layout import Layout
-from etl.load.csv_out import OUTPUT_ENCODINGS
-from etl.load.db.errors import LoadError
-from etl.load.db.schema import TableSpec
 from etl.pipeline.manifest import read_findings, read_manifest, read_run_meta
 from etl.pipeline.snapshot import run_layouts
 from etl.validate.checks import SchemaRule
+from etl.write.csv_out import OUTPUT_ENCODINGS
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from etl.load.db.errors import LoadError
+from etl.dbload.errors import LoadError
 
 
 class Engine(StrEnum):

@@ -1,4 +1,4 @@
-"""etl/load/db: the vendor-a sample into DuckDB and PostgreSQL, reconciled with its manifest."""
+"""etl/dbload: the vendor-a sample into DuckDB and PostgreSQL, reconciled with its manifest."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from etl.dbload import LoadError, LoadResult, load_run, postgres_load, redact
 from etl.layout import load_layouts
-from etl.load.db import LoadError, LoadResult, load_run, postgres_load, redact
 
 LAYOUTS = load_layouts("v2.1")
 ROOT = Path(__file__).resolve().parents[2]
@@ -336,7 +336,7 @@ def test_loads_at_the_same_time_take_turns(sample_run: Path, pg_url: str) -> Non
 
 def _child(run: Path, target: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.load._load_child", str(run), target, *extra],
+        [sys.executable, "-m", "tests.dbload._load_child", str(run), target, *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,12 +1,12 @@
 """What the loader needs from an engine's connection: statements composed with psycopg's ``sql``
-objects and their ``$n`` parameters (etl.load.db.schema), and one transaction it controls."""
+objects and their ``$n`` parameters (etl.dbload.schema), and one transaction it controls."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from etl.load.db.schema import Statement
+from etl.dbload.schema import Statement
 
 
 class Session(Protocol):

@@ -28,10 +28,10 @@ from typing import TypeVar
 import psycopg
 from psycopg import sql
 
-from etl.load.db.chunks import Chunk, cut, lines_before
-from etl.load.db.errors import LoadError, db_error, refused
-from etl.load.db.postgres_engine import Connection, PostgresSession, connect, copy_chunk, sha256_fd
-from etl.load.db.reconcile import (
+from etl.dbload.chunks import Chunk, cut, lines_before
+from etl.dbload.errors import LoadError, db_error, refused
+from etl.dbload.postgres_engine import Connection, PostgresSession, connect, copy_chunk, sha256_fd
+from etl.dbload.reconcile import (
     Controls,
     LoadedTable,
     TableScan,
@@ -39,9 +39,9 @@ from etl.load.db.reconcile import (
     read_scan,
     scan_sql,
 )
-from etl.load.db.run import FileToLoad, RunToLoad, empty_required
-from etl.load.db.schema import TableSpec, ident
-from etl.load.db.target import Engine, Target
+from etl.dbload.run import FileToLoad, RunToLoad, empty_required
+from etl.dbload.schema import TableSpec, ident
+from etl.dbload.target import Engine, Target
 
 # connections COPYing side by side: each keeps a server core busy; more than a small server's
 # cores only queue up

@@ -1,4 +1,4 @@
-"""A CSV file cut into byte ranges at record boundaries (etl.load.csv_records), so that several
+"""A CSV file cut into byte ranges at record boundaries (etl.write.csv_records), so that several
 connections COPY it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import mmap
 from dataclasses import dataclass
 from itertools import pairwise
 
-from etl.load.csv_records import next_record_end
+from etl.write.csv_records import next_record_end
 
 _BLOCK = 8 << 20  # newlines are counted block by block: bounded memory
 _WINDOW = 1 << 20  # a record boundary is looked for this far past the cut; else no cut there

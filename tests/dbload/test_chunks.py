@@ -1,4 +1,4 @@
-"""etl/load/db/chunks.py: a CSV cut into byte ranges, every one of them whole records."""
+"""etl/dbload/chunks.py: a CSV cut into byte ranges, every one of them whole records."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl.load.db.chunks import Chunk, cut, lines_before
+from etl.dbload.chunks import Chunk, cut, lines_before
 
 
 @contextmanager

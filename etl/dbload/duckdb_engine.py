@@ -10,13 +10,13 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import AdaptersMap, Dumper
 
+from etl.dbload.errors import LoadError, db_error
+from etl.dbload.run import FileToLoad
+from etl.dbload.schema import Statement, column_type, ident, param, typed_column
+from etl.dbload.target import Engine, Target
 from etl.layout import ItemType
-from etl.load.atomic import make_private_dir, sha256_file
-from etl.load.csv_out import CsvFormat, read_csv_columns
-from etl.load.db.errors import LoadError, db_error
-from etl.load.db.run import FileToLoad
-from etl.load.db.schema import Statement, column_type, ident, param, typed_column
-from etl.load.db.target import Engine, Target
+from etl.write.atomic import make_private_dir, sha256_file
+from etl.write.csv_out import CsvFormat, read_csv_columns
 
 
 class _DuckDBString(Dumper):

@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 from psycopg import sql
 
-from etl.errors import ChukanError
-from etl.layout import Layout
-from etl.load.db.errors import LoadError, is_duplicate_key, refused
-from etl.load.db.reconcile import (
+from etl.dbload.errors import LoadError, is_duplicate_key, refused
+from etl.dbload.reconcile import (
     Controls,
     LoadedTable,
     controls_by_table,
@@ -33,16 +31,18 @@ from etl.load.db.reconcile import (
     reconcile,
     scan_sql,
 )
-from etl.load.db.result import Check, LoadResult, TableLoad
-from etl.load.db.run import FileToLoad, RunToLoad, check_header, read_run
-from etl.load.db.schema import check_names, ident, loads_table, loads_table_ddl, param
-from etl.load.db.session import Session
-from etl.load.db.target import Engine, Target, parse_target
+from etl.dbload.result import Check, LoadResult, TableLoad
+from etl.dbload.run import FileToLoad, RunToLoad, check_header, read_run
+from etl.dbload.schema import check_names, ident, loads_table, loads_table_ddl, param
+from etl.dbload.session import Session
+from etl.dbload.target import Engine, Target, parse_target
+from etl.errors import ChukanError
+from etl.layout import Layout
 from etl.pipeline.manifest import read_findings
 from etl.validate.checks import SchemaRule
 
 if TYPE_CHECKING:
-    from etl.load.db.duckdb_engine import DuckDBSession
+    from etl.dbload.duckdb_engine import DuckDBSession
 
 Progress = Callable[[str], None]
 _Outcome = tuple[list[TableLoad], list[Check], bool]  # tables, checks, committed
@@ -52,9 +52,9 @@ def _postgres(
     tgt: Target, run: RunToLoad, schema: str | None, relax: bool, say: Progress
 ) -> _Outcome:
     try:
-        from etl.load.db import staging
-        from etl.load.db.postgres_engine import PostgresSession
-        from etl.load.db.postgres_load import stage
+        from etl.dbload import staging
+        from etl.dbload.postgres_engine import PostgresSession
+        from etl.dbload.postgres_load import stage
     except ImportError as exc:  # psycopg is an optional dependency: say so, not a traceback
         need = "PostgreSQL loads need psycopg: pip install 'psycopg[binary]'"
         raise LoadError(tgt.display, need) from exc
@@ -86,7 +86,7 @@ def _postgres(
 def _duckdb(
     tgt: Target, run: RunToLoad, schema: str | None, relax: bool, say: Progress
 ) -> _Outcome:
-    from etl.load.db.duckdb_engine import DuckDBSession
+    from etl.dbload.duckdb_engine import DuckDBSession
 
     session = DuckDBSession(tgt)
     controls = controls_by_table(run)

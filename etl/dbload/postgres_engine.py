@@ -19,10 +19,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from etl.load.db.chunks import Chunk
-from etl.load.db.errors import LoadError, db_error
-from etl.load.db.schema import Statement, TableSpec, ident, typed_column
-from etl.load.db.target import Target
+from etl.dbload.chunks import Chunk
+from etl.dbload.errors import LoadError, db_error
+from etl.dbload.schema import Statement, TableSpec, ident, typed_column
+from etl.dbload.target import Target
 
 BLOCK = 1 << 20
 

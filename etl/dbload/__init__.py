@@ -4,10 +4,10 @@ result = load_run(run_dir, "duckdb:load.duckdb", load_layouts("v2.1"))
 result.ok   # committed, and counts + control totals in the database equal the manifest
 """
 
-from etl.load.db.errors import LoadError
-from etl.load.db.load import describe, load_run
-from etl.load.db.result import Check, LoadResult, TableLoad
-from etl.load.db.target import Engine, Target, parse_target, redact
+from etl.dbload.errors import LoadError
+from etl.dbload.load import describe, load_run
+from etl.dbload.result import Check, LoadResult, TableLoad
+from etl.dbload.target import Engine, Target, parse_target, redact
 
 __all__ = [
     "Check",

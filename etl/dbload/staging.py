@@ -13,11 +13,11 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from etl.load.db.errors import refused
-from etl.load.db.postgres_engine import PostgresSession
-from etl.load.db.reconcile import LoadedTable
-from etl.load.db.schema import STAGING_PREFIX, ident, loads_table_ddl, param
-from etl.load.db.target import Engine, Target
+from etl.dbload.errors import refused
+from etl.dbload.postgres_engine import PostgresSession
+from etl.dbload.reconcile import LoadedTable
+from etl.dbload.schema import STAGING_PREFIX, ident, loads_table_ddl, param
+from etl.dbload.target import Engine, Target
 
 
 def lock_and_clean(session: PostgresSession, schema: str | None) -> None:

@@ -2,7 +2,7 @@
 extractor frames delivered CSV with (etl.extract.delimited_framing), applied to chukan's own
 output — comma separated, ``"`` quoted, quoted line breaks and doubled quotes (RFC 4180).
 
-Used to load a file over several connections (etl.load.db.chunks) and to check a package table
+Used to load a file over several connections (etl.dbload.chunks) and to check a package table
 piece by piece (etl.package.table_stream). Both read data that starts at a record start; the
 rule walks forward from there, so no quote count has to be carried. Memory is bounded by one
 window of ``WINDOW`` bytes.

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from etl.dbload.target import Engine
 from etl.layout import Item, Layout, RecordFile, SqlDialect, type_rule
-from etl.load.db.target import Engine
 
 LOADS_TABLE = "chukan_loads"
 # PostgreSQL loads into staging tables first (postgres_load.py); a killed load may leave some,

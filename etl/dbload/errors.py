@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from etl.errors import ChukanError
 
 if TYPE_CHECKING:  # schema → target → errors: a type only, to keep the import order
-    from etl.load.db.schema import TableSpec
+    from etl.dbload.schema import TableSpec
 
 
 class LoadError(ChukanError):
