@@ -16,8 +16,6 @@ Usage::
 
 from __future__ import annotations
 
-import os
-import stat
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from etl.errors import ConfigError, KeyPath, format_key_path
+from etl.paths import NotARegularFile, Unreadable, read_regular
 
 MAX_CONFIG_BYTES = 8 << 20  # larger than any real profile, layout or mapping spec
 MAX_DEPTH = 64  # mappings/sequences nested deeper than this are not configuration
@@ -186,30 +185,17 @@ def _reason(problem: Mapping[str, Any]) -> str:
 
 def read_config_bytes(path: Path, *, what: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
     """The bytes of a regular configuration file (or key file), refusing FIFOs, devices and
-    files larger than ``limit``."""
+    files larger than ``limit`` (etl.paths.read_regular)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise ConfigError(path, f"{what} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(path, f"{what} is a directory, not a file") from None
-    except OSError as exc:
-        raise ConfigError(path, f"cannot read {what}: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConfigError(path, f"{what} is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(path, f"{what} is not a regular file")
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise ConfigError(path, f"cannot read {what}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise ConfigError(path, f"{what} is larger than {limit:,} bytes")
-    return data
+        return read_regular(path, limit)
+    except NotARegularFile as exc:
+        reason = {
+            Unreadable.MISSING: f"{what} not found",
+            Unreadable.FOLDER: f"{what} is a directory, not a file",
+            Unreadable.TOO_LARGE: f"{what} is larger than {limit:,} bytes",
+            Unreadable.ERROR: f"cannot read {what}: {exc.detail}",
+        }.get(exc.why, f"{what} is not a regular file")
+        raise ConfigError(path, reason) from None
 
 
 def decode_utf8(path: Path, data: bytes, *, what: str) -> str:

@@ -91,8 +91,10 @@ def test_run_exit_codes(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_input_errors_exit_2_with_a_clear_message(runner: CliRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-dump"
+    empty.mkdir()
     missing = runner.invoke(
-        cli, ["run", "--vendor", "vendor-a", "--dump", str(tmp_path), "--out", str(tmp_path / "o")]
+        cli, ["run", "--vendor", "vendor-a", "--dump", str(empty), "--out", str(tmp_path / "o")]
     )
     assert missing.exit_code == 2
     assert "JUMIN.DAT" in missing.output or "must match exactly one file" in missing.output

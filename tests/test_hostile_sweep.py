@@ -855,24 +855,8 @@ CASES = {
     "signoff-diff": SIGNOFF_DIFF,
 }
 # Cases that still fail on this branch: the reason says where the fix belongs.
-KNOWN: dict[str, str] = {
-    "run-options:out-inside-dump": "run writes its output folder inside the dump folder",
-    "report-run-files:report-run-json-wrong-types": "run.json fields are not typed when read",
-    "load-targets:inside-run-folder": "load writes its database inside the run folder",
-    "load-targets:schema-injection": "--schema is not checked as an identifier before use",
-    "package-inputs:out-inside-run": "package writes into the run folder it packages",
-    "vendor-files:mapping-directory": "a spec replaced by a folder is skipped (exit 1), not named",
-    "vendor-files:mapping-fifo": "a spec replaced by a FIFO is skipped (exit 1), not named",
-    "diff-run-files:diff-run-json-wrong-types": "run.json fields are not typed when read",
-    "diff-run-files:diff-v21-truncated": "diff reads a V2.1 file without checking its SHA-256",
-    "diff-run-files:diff-v21-symlink-outside": "diff follows a V2.1 file symlinked outside",
-    "load-run-files:load-run-json-wrong-types": "run.json fields are not typed when read",
-    "load-run-files:load-v21-truncated": "DuckDB's CSV error does not name the V2.1 file",
-    "load-run-files:load-v21-fifo": "load opens a FIFO V2.1 file and waits",
-    "load-run-files:load-v21-symlink-outside": "load follows a V2.1 file symlinked outside",
-    "package-run-files:package-run-json-wrong-types": "run.json fields are not typed when read",
-    "package-run-files:package-findings-truncated": "a truncated findings.csv is packaged as is",
-}
+# Cases that still fail, each with why (xfail, not strict: fixing one shows as XPASS).
+KNOWN: dict[str, str] = {}
 
 
 def _marks(cls: str, case: Case) -> list[pytest.MarkDecorator]:

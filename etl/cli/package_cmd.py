@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -12,9 +11,9 @@ from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out, vendor_folder
 from etl.extract.profile import load_profile
 from etl.package import build_package, generate_keys, load_private_key, verify_package
 from etl.package.errors import PackageError, TrustRequired
-from etl.pipeline.manifest import read_manifest, read_run_meta
-from etl.pipeline.snapshot import read_snapshot, run_layouts
+from etl.paths import refuse_inside
 from etl.report import console as render
+from etl.run_folder import RunFolder, read_snapshot, run_layouts
 
 
 @click.group()
@@ -32,14 +31,14 @@ def keys_generate(private_path: Path, public_path: Path) -> None:
     out.print(f"fingerprint {pair.fingerprint}")
 
 
-def _older_run_gaiji(run_dir: Path, manifest: dict[str, Any], vendor: str | None) -> Path | None:
+def _older_run_gaiji(run: RunFolder, vendor: str | None) -> Path | None:
     """The gaiji table --vendor names. A run keeps the one it used, so --vendor is only needed
     for a run made before runs kept their vendor folder (never looked up by the vendor's name)."""
     if vendor is not None:
         return load_profile(vendor_folder(vendor)).gaiji_table  # checked against the run's
-    if read_snapshot(run_dir, manifest).vendor is None:
+    if read_snapshot(run).vendor is None:
         raise PackageError(
-            run_dir,
+            run.path,
             "the run was made before runs kept their vendor folder: give --vendor FOLDER,"
             " the vendor folder whose gaiji table the run used",
         )
@@ -84,13 +83,14 @@ def package(
     handed over as is; then the constraints its data breaks are left out of the schemas and
     listed in datapackage.json (chukan.relaxedConstraints) next to the reason.
     """
-    manifest, meta = read_manifest(run_dir), read_run_meta(run_dir)
+    if out_dir is not None:  # a run folder is sealed as written: the package goes beside it
+        refuse_inside(out_dir, run_dir, option="--out", what="run folder")
+    run = RunFolder.open(run_dir)
     result = build_package(
         run_dir,
         out_dir or run_dir.with_name(run_dir.name + ".package"),
-        layouts=run_layouts(run_dir, manifest),
-        gaiji_table=_older_run_gaiji(run_dir, manifest, vendor),
-        municipality=meta.get("municipality"),
+        layouts=run_layouts(run),
+        gaiji_table=_older_run_gaiji(run, vendor),
         key=load_private_key(key_path) if key_path else None,
         replace=replace,
         accept_findings=reason,

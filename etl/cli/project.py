@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -11,12 +12,13 @@ from rich.text import Text
 
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out
 from etl.cli.layouts import checked_layout_version
-from etl.dbload import describe, load_run
+from etl.dbload import Engine, describe, load_run, parse_target
 from etl.dbload.run import layouts_of_run
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import PassName, find_project, init_project, load_project, sign_off
 from etl.passes.compare import compare, resolve_run
 from etl.passes.run import open_catalog
+from etl.paths import refuse_inside
 from etl.report import console as render
 
 
@@ -152,6 +154,20 @@ def diff(old: str, new: str, project: Path | None) -> None:
         out.print(table)
 
 
+def _sql_identifier(param: click.Parameter, value: str | None) -> str | None:
+    """A schema name as an unquoted SQL identifier, so it means the same in both engines."""
+    if value is not None and not SQL_IDENTIFIER.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not a schema name: letters, digits and _, not starting with a"
+            " digit, at most 63",
+            param=param,
+        )
+    return value
+
+
+SQL_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
@@ -162,7 +178,11 @@ def diff(old: str, new: str, project: Path | None) -> None:
     show_default=True,
     help="duckdb:PATH or postgresql://… (or env CHUKAN_LOAD_TO; the password is never shown).",
 )
-@click.option("--schema", help="Database schema for the tables (default: the main one).")
+@click.option(
+    "--schema",
+    callback=lambda ctx, param, value: _sql_identifier(param, value),
+    help="Database schema for the tables (default: the main one): letters, digits and _.",
+)
 @click.option(
     "--relax-not-null",
     is_flag=True,
@@ -175,6 +195,9 @@ def load(run_dir: Path, target: str, schema: str | None, relax_not_null: bool) -
     transaction per load; loading a run again replaces its data. Exit 1 when the counts or control
     totals in the database differ from the run's manifest.
     """
+    tgt = parse_target(target)
+    if tgt.engine is Engine.DUCKDB:  # a run folder is sealed as written: never a database in it
+        refuse_inside(tgt.path, run_dir, option="--to", what="run folder")
     layouts = layouts_of_run(run_dir)  # the ones the run kept
     result = load_run(run_dir, target, layouts, schema=schema, relax_not_null=relax_not_null)
     for line in describe(result):

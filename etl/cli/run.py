@@ -11,6 +11,7 @@ from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out, vendor_fo
 from etl.cli.layouts import checked_layout_version
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import PassName, find_project, load_project, run_pass
+from etl.paths import refuse_inside
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.report import console as render
 from etl.report import write_run_reports
@@ -138,6 +139,7 @@ def run(
         sys.exit(EXIT_BLOCKING if done.result.blocking else EXIT_OK)
     if not (vendor and dump_dir and out_dir):
         raise click.UsageError("give --pass (project mode) or --vendor, --dump and --out")
+    refuse_inside(out_dir, dump_dir, option="--out", what="dump folder")  # delivered as is
     opts = JobOptions(
         vendor_folder=vendor_folder(vendor),
         dump_dir=dump_dir,

@@ -36,9 +36,8 @@ from etl.dbload.run import FileToLoad, RunToLoad, check_header, read_run
 from etl.dbload.schema import check_names, ident, loads_table, loads_table_ddl, param
 from etl.dbload.session import Session
 from etl.dbload.target import Engine, Target, parse_target
-from etl.errors import ChukanError
 from etl.layout import Layout
-from etl.pipeline.manifest import read_findings
+from etl.run_folder import RunFolderError
 from etl.validate.checks import SchemaRule
 
 if TYPE_CHECKING:
@@ -125,10 +124,9 @@ def _duckdb(
 def _file_with_duplicate_keys(run: RunToLoad) -> FileToLoad | None:
     """The first file the run's findings report shared keys in (schema.key_unique), if any:
     which file a refused primary key belongs to when the engine does not say."""
-    name = str(run.manifest.get("findings", {}).get("file", "findings.csv"))
     try:
-        findings = read_findings(run.run_dir / name)
-    except (ChukanError, pl.exceptions.PolarsError):
+        findings = run.run.findings()
+    except RunFolderError:
         return None
     dup = findings.filter(pl.col("rule") == SchemaRule.KEY_UNIQUE).select("gyomu", "file")
     found = set(dup.unique().iter_rows())

@@ -24,7 +24,7 @@ from etl.dbload.result import Check
 from etl.dbload.run import RunToLoad
 from etl.dbload.schema import TableSpec, ident, typed_column
 from etl.layout import Item, ItemType
-from etl.reconcile.controls import BLANK, Total, control_number
+from etl.reconcile.controls import BLANK, Total
 
 # code (None for a sum) → the manifest's target value (exact: a Decimal for a decimal item)
 _Expected = dict[str | None, Total]
@@ -64,11 +64,10 @@ def controls_by_table(run: RunToLoad) -> dict[str, Controls]:
     names = {(f.table.layout.id, f.table.record_file.id): f.table.name for f in run.files}
     expected: dict[str, dict[tuple[str, str], _Expected]] = {}
     for c in run.controls:
-        name = names.get((str(c["gyomu"]), str(c["record_file"])))
+        name = names.get((c.gyomu, c.record_file))
         if name is None:
             continue
-        key = (str(c["kind"]), str(c["item"]))
-        expected.setdefault(name, {}).setdefault(key, {})[c["code"]] = control_number(c["target"])
+        expected.setdefault(name, {}).setdefault((c.kind, c.item), {})[c.code] = c.row().target
     return {
         name: Controls(
             sums=tuple(item for kind, item in by if kind == "sum"),

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from etl.dbload.errors import LoadError
 from etl.dbload.schema import TableSpec
-from etl.errors import ChukanError
 from etl.layout import Layout
-from etl.pipeline.manifest import read_findings, read_manifest, read_run_meta
-from etl.pipeline.snapshot import run_layouts
+from etl.run_folder import Control, Manifest, RunFolder, RunFolderError, run_layouts
 from etl.validate.checks import SchemaRule
 from etl.write.csv_out import OUTPUT_ENCODINGS
 
@@ -31,66 +26,74 @@ class FileToLoad:
 
 @dataclass(frozen=True, slots=True)
 class RunToLoad:
-    run_dir: Path
-    run_id: str
-    manifest: dict[str, Any]
-    manifest_sha256: str
-    encoding: str  # the run's output encoding (manifest output.encoding)
+    run: RunFolder
     files: tuple[FileToLoad, ...]
 
     @property
-    def controls(self) -> list[dict[str, Any]]:
-        return list(self.manifest.get("reconciliation", {}).get("controls", []))
+    def run_dir(self) -> Path:
+        return self.run.path
+
+    @property
+    def run_id(self) -> str:
+        """A pass run names itself in run.json; a one-off `chukan run` is named by its folder."""
+        return self.run.run_id
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.run.manifest
+
+    @property
+    def manifest_sha256(self) -> str:
+        return self.run.manifest_sha256
+
+    @property
+    def encoding(self) -> str:
+        return self.run.manifest.output.encoding
+
+    @property
+    def controls(self) -> tuple[Control, ...]:
+        return self.run.manifest.reconciliation.controls
+
+
+def open_run(run_dir: Path, target: str) -> RunFolder:
+    try:
+        return RunFolder.open(run_dir)
+    except RunFolderError as exc:
+        raise LoadError(target, str(exc)) from exc
 
 
 def layouts_of_run(run_dir: Path) -> dict[str, Layout]:
     """The layouts a load makes its tables from: those the run kept (its snapshot, checked
     against its manifest.json), never the bundled ones of today; an older one-off run that kept
     none names its layout version."""
-    return run_layouts(run_dir, read_manifest(run_dir))
+    return run_layouts(RunFolder.open(run_dir))
 
 
 def read_run(
     run_dir: Path, layouts: Mapping[str, Layout], schema: str | None, target: str
 ) -> RunToLoad:
-    manifest_path = run_dir / "manifest.json"
-    try:
-        raw = manifest_path.read_bytes()
-        manifest = json.loads(raw)
-    except (OSError, ValueError) as exc:
-        raise LoadError(target, f"{manifest_path}: not a readable run manifest: {exc}") from exc
-    encoding = str(manifest.get("output", {}).get("encoding", ""))
+    run = open_run(run_dir, target)
+    manifest_path = run.file("manifest.json")
+    encoding = run.manifest.output.encoding
     if encoding not in OUTPUT_ENCODINGS:
         raise LoadError(target, f"{manifest_path}: unknown output encoding {encoding!r}")
     files = []
-    for out in manifest.get("outputs", []):
-        layout = layouts.get(out["gyomu"])
+    for out in run.manifest.outputs:
+        layout = layouts.get(out.gyomu)
         if layout is None:
-            raise LoadError(target, f"{manifest_path}: no layout for 業務 {out['gyomu']!r}")
+            raise LoadError(target, f"{manifest_path}: no layout for 業務 {out.gyomu!r}")
         try:
-            rf = layout.record_file(out["record_file"])
+            rf = layout.record_file(out.record_file)
         except KeyError as exc:
             raise LoadError(target, f"{manifest_path}: {exc.args[0]}") from exc
-        files.append(
-            FileToLoad(
-                TableSpec(layout, rf, schema),
-                run_dir / out["path"],
-                int(out["written"]),
-                str(out["sha256"]),
-            )
-        )
+        try:  # a regular file below the run, of the size written: the load hashes the rest
+            path = run.sized(out.file_ref)
+        except RunFolderError as exc:
+            raise LoadError(target, str(exc)) from exc
+        files.append(FileToLoad(TableSpec(layout, rf, schema), path, out.written, out.sha256))
     if not files:
         raise LoadError(target, f"{manifest_path}: the run wrote no V2.1 files")
-    # a pass run names itself in run.json; a one-off `chukan run` is named by its folder
-    run_id = str(read_run_meta(run_dir).get("run_id", run_dir.name))
-    return RunToLoad(
-        run_dir=run_dir,
-        run_id=run_id,
-        manifest=manifest,
-        manifest_sha256=hashlib.sha256(raw).hexdigest(),
-        encoding=encoding,
-        files=tuple(files),
-    )
+    return RunToLoad(run, tuple(files))
 
 
 def check_header(f: FileToLoad, encoding: str, target: str) -> None:
@@ -114,12 +117,11 @@ def empty_required(run: RunToLoad) -> dict[str, set[str]]:
     A hint only, so the tables can be created with the right NOT NULLs before the data is seen:
     the database has the last word (a violation relaxes the column, a clean column gets NOT NULL).
     """
-    findings = run.manifest.get("findings", {})
-    if "by_rule" in findings and not findings["by_rule"].get(SchemaRule.REQUIRED):
+    if not run.manifest.findings.by_rule.get(SchemaRule.REQUIRED):
         return {}  # the manifest says there are none: no need to read the file
     try:
-        frame = read_findings(run.run_dir / str(findings.get("file", "findings.csv")))
-    except (ChukanError, pl.exceptions.PolarsError):
+        frame = run.run.findings()
+    except RunFolderError:
         return {}
     names = {(f.table.layout.id, f.table.record_file.id): f.table.name for f in run.files}
     empty = frame.filter(pl.col("rule") == SchemaRule.REQUIRED).select("gyomu", "file", "item")

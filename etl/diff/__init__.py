@@ -7,7 +7,7 @@ removed and changed record, as frames.
 """
 
 from etl.diff.errors import DiffError
-from etl.diff.findings_delta import findings_delta, read_findings_csv
+from etl.diff.findings_delta import findings_delta
 from etl.diff.frames import diff_record_file, diff_record_file_lists
 from etl.diff.layouts import diff_layouts
 from etl.diff.model import (
@@ -33,7 +33,7 @@ from etl.diff.model import (
     RunInfo,
     SourceCounts,
 )
-from etl.diff.runs import diff_runs, read_manifest, read_output, scan_output, transcode_cp932
+from etl.diff.runs import diff_runs, open_run, read_output, scan_output, transcode_cp932
 
 __all__ = [
     "CHANGED_COLUMNS",
@@ -63,8 +63,7 @@ __all__ = [
     "diff_record_file_lists",
     "diff_runs",
     "findings_delta",
-    "read_findings_csv",
-    "read_manifest",
+    "open_run",
     "read_output",
     "scan_output",
     "transcode_cp932",

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
-from etl.diff.errors import DiffError
 from etl.diff.model import FindingSample, FindingsDelta, RuleDelta
 from etl.findings import FINDING_SCHEMA
-from etl.pipeline.manifest import read_findings
 
 IDENTITY = ("rule", "gyomu", "file", "key", "item")
 _OCC = "__occurrence"
-
-
-def read_findings_csv(path: Path) -> pl.DataFrame:
-    """A run's findings.csv back into FINDING_SCHEMA (etl.pipeline.manifest writes and reads it)."""
-    if not path.is_file():
-        raise DiffError(path, "findings file is missing")
-    return read_findings(path)
 
 
 def _numbered(findings: pl.DataFrame) -> pl.DataFrame:

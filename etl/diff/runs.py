@@ -1,18 +1,18 @@
-"""Diff two run output folders as written by etl.pipeline.run_job (manifest.json + V2.1 CSVs)."""
+"""Diff two run folders (etl.run_folder: manifest.json, V2.1 CSVs checked against it)."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import polars as pl
 
 from etl.diff.errors import DiffError
-from etl.diff.findings_delta import findings_delta, read_findings_csv
+from etl.diff.findings_delta import findings_delta
 from etl.diff.frames import diff_record_file_lists
 from etl.diff.layouts import diff_layouts
 from etl.diff.model import (
@@ -27,16 +27,17 @@ from etl.diff.model import (
     SourceCounts,
 )
 from etl.layout.model import Layout, RecordFile
-from etl.pipeline.manifest import RunFolderError, read_run_meta
-from etl.pipeline.manifest import read_manifest as read_run_manifest
+from etl.run_folder import OutputEntry, RunFolder, RunFolderError, SourceEntry
 
 READ_ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
+Entry = TypeVar("Entry", SourceEntry, OutputEntry)
+OutputKey = tuple[str, str]  # (業務, record file)
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """The run's manifest (etl.pipeline.manifest reads it), failures as DiffError."""
+def open_run(run_dir: Path) -> RunFolder:
+    """The run folder (etl.run_folder reads and checks it), failures as DiffError."""
     try:
-        return read_run_manifest(run_dir)
+        return RunFolder.open(run_dir)
     except RunFolderError as exc:
         raise DiffError(exc.path, exc.reason) from exc
 
@@ -97,78 +98,75 @@ def _empty(record_file: RecordFile) -> pl.LazyFrame:
     return pl.LazyFrame(schema=dict.fromkeys(record_file.item_names, pl.String))
 
 
-def _run_info(run_dir: Path, m: dict[str, Any]) -> RunInfo:
-    # run.json exists for runs of a project pass; one-off runs have only the manifest
-    meta = read_run_meta(run_dir)
+def _run_info(run: RunFolder) -> RunInfo:
+    m = run.manifest
     return RunInfo(
-        path=str(run_dir),
-        pass_name=str(meta.get("pass", "")),
-        run_id=str(meta.get("run_id", run_dir.name)),
-        created_at=str(m.get("created_at", "")),
-        vendor=str(m.get("vendor", "")),
-        layout_version=str(m.get("layout_version", "")),
-        tool_version=str(m.get("tool", {}).get("version", "")),
-        output_encoding=str(m.get("output", {}).get("encoding", "utf-8")),
+        path=str(run.path),
+        pass_name=run.meta.pass_name if run.meta is not None else "",
+        run_id=run.run_id,
+        created_at=m.created_at,
+        vendor=m.vendor,
+        layout_version=m.layout_version,
+        tool_version=m.tool.version,
+        output_encoding=m.output.encoding,
     )
 
 
-def _pair(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, name: str) -> CountPair:
+def _pair(old: Entry | None, new: Entry | None, count: Callable[[Entry], int]) -> CountPair:
     return CountPair(
-        old=None if old is None else int(old.get(name, 0)),
-        new=None if new is None else int(new.get(name, 0)),
+        old=None if old is None else count(old),
+        new=None if new is None else count(new),
     )
 
 
-def _reasons(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
-) -> tuple[ReasonCount, ...]:
-    o = (old or {}).get("filtered", {})
-    n = (new or {}).get("filtered", {})
+def _reasons(old: Entry | None, new: Entry | None) -> tuple[ReasonCount, ...]:
+    o: dict[str, int] = {} if old is None else old.filtered
+    n: dict[str, int] = {} if new is None else new.filtered
     return tuple(
         ReasonCount(
             reason=r,
             count=CountPair(
-                old=None if old is None else int(o.get(r, 0)),
-                new=None if new is None else int(n.get(r, 0)),
+                old=None if old is None else o.get(r, 0),
+                new=None if new is None else n.get(r, 0),
             ),
         )
         for r in sorted({*o, *n})
     )
 
 
-def _source_counts(old_m: dict[str, Any], new_m: dict[str, Any]) -> tuple[SourceCounts, ...]:
-    old_s = {s["name"]: s for s in old_m.get("sources", [])}
-    new_s = {s["name"]: s for s in new_m.get("sources", [])}
+def _source_counts(old: RunFolder, new: RunFolder) -> tuple[SourceCounts, ...]:
+    old_s = {s.name: s for s in old.manifest.sources}
+    new_s = {s.name: s for s in new.manifest.sources}
     names = list(dict.fromkeys([*old_s, *new_s]))
     return tuple(
         SourceCounts(
             name=n,
-            records_in=_pair(old_s.get(n), new_s.get(n), "records_in"),
-            data_records=_pair(old_s.get(n), new_s.get(n), "data_records"),
-            rejected=_pair(old_s.get(n), new_s.get(n), "rejected"),
+            records_in=_pair(old_s.get(n), new_s.get(n), lambda s: s.records_in),
+            data_records=_pair(old_s.get(n), new_s.get(n), lambda s: s.data_records),
+            rejected=_pair(old_s.get(n), new_s.get(n), lambda s: s.rejected),
             filtered=_reasons(old_s.get(n), new_s.get(n)),
         )
         for n in names
     )
 
 
-def _outputs(m: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(o["gyomu"], o["record_file"]): o for o in m["outputs"]}
+def _outputs(run: RunFolder) -> dict[OutputKey, OutputEntry]:
+    return {(o.gyomu, o.record_file): o for o in run.manifest.outputs}
 
 
 def _output_counts(
-    old_o: dict[tuple[str, str], dict[str, Any]],
-    new_o: dict[tuple[str, str], dict[str, Any]],
-    order: list[tuple[str, str]],
+    old_o: dict[OutputKey, OutputEntry],
+    new_o: dict[OutputKey, OutputEntry],
+    order: list[OutputKey],
 ) -> tuple[OutputCounts, ...]:
     return tuple(
         OutputCounts(
             gyomu=g,
             record_file=rf,
             source_data_records=_pair(
-                old_o.get((g, rf)), new_o.get((g, rf)), "source_data_records"
+                old_o.get((g, rf)), new_o.get((g, rf)), lambda o: o.source_data_records
             ),
-            written=_pair(old_o.get((g, rf)), new_o.get((g, rf)), "written"),
+            written=_pair(old_o.get((g, rf)), new_o.get((g, rf)), lambda o: o.written),
             filtered=_reasons(old_o.get((g, rf)), new_o.get((g, rf))),
         )
         for g, rf in order
@@ -193,16 +191,19 @@ def _file_order(layouts: Mapping[str, Layout], keys: set[tuple[str, str]]) -> li
 
 
 def _side(
-    run_dir: Path,
-    outputs: dict[tuple[str, str], dict[str, Any]],
-    key: tuple[str, str],
-    encoding: str,
+    run: RunFolder,
+    outputs: dict[OutputKey, OutputEntry],
+    key: OutputKey,
     record_file: RecordFile,
     scratch: Path,
 ) -> tuple[pl.LazyFrame, tuple[str, ...]]:
     if key not in outputs:
         return _empty(record_file), ()
-    frame = scan_output(run_dir / outputs[key]["path"], encoding, scratch)
+    try:  # the file as the run wrote it: its size and SHA-256 checked against the manifest
+        path = run.verified(outputs[key].file_ref)
+    except RunFolderError as exc:
+        raise DiffError(exc.path, exc.reason) from exc
+    frame = scan_output(path, run.manifest.output.encoding, scratch)
     return _conform(frame, record_file)
 
 
@@ -220,9 +221,8 @@ def diff_runs(
     as well when the old run used another layout version, to get the layout differences.
     A record file present in one run only is diffed against an empty file.
     """
-    old_m, new_m = read_manifest(old_dir), read_manifest(new_dir)
-    old_info, new_info = _run_info(old_dir, old_m), _run_info(new_dir, new_m)
-    old_o, new_o = _outputs(old_m), _outputs(new_m)
+    old_run, new_run = open_run(old_dir), open_run(new_dir)
+    old_o, new_o = _outputs(old_run), _outputs(new_run)
     order = _file_order(layouts, {*old_o, *new_o})
     files: list[FileDiff] = []
     lists: list[ChangeLists] = []
@@ -230,8 +230,8 @@ def diff_runs(
         for key in order:
             rf = _record_file(layouts, *key)
             scratch = Path(tmp)
-            old, old_missing = _side(old_dir, old_o, key, old_info.output_encoding, rf, scratch)
-            new, new_missing = _side(new_dir, new_o, key, new_info.output_encoding, rf, scratch)
+            old, old_missing = _side(old_run, old_o, key, rf, scratch)
+            new, new_missing = _side(new_run, new_o, key, rf, scratch)
             diff, full = diff_record_file_lists(rf, old, new, samples=samples, gyomu=key[0])
             lists.append(full)
             files.append(
@@ -246,24 +246,26 @@ def diff_runs(
             for copy in scratch.iterdir():  # cp932 copies of this record file only
                 copy.unlink()
 
-    delta = findings_delta(_findings(old_dir, old_m), _findings(new_dir, new_m), samples)
+    delta = findings_delta(_findings(old_run), _findings(new_run), samples)
     layout_diffs: tuple[LayoutDiff, ...] = ()
     if old_layouts is not None:
         layout_diffs = tuple(
             diff_layouts(old_layouts[g], layouts[g]) for g in layouts if g in old_layouts
         )
     return RunDiff(
-        old_run=old_info,
-        new_run=new_info,
+        old_run=_run_info(old_run),
+        new_run=_run_info(new_run),
         files=tuple(files),
         findings=delta,
-        sources=_source_counts(old_m, new_m),
+        sources=_source_counts(old_run, new_run),
         outputs=_output_counts(old_o, new_o, order),
         layouts=layout_diffs,
         lists=tuple(lists),
     )
 
 
-def _findings(run_dir: Path, manifest: dict[str, Any]) -> pl.DataFrame:
-    name = manifest.get("findings", {}).get("file", "findings.csv")
-    return read_findings_csv(run_dir / name)
+def _findings(run: RunFolder) -> pl.DataFrame:
+    try:
+        return run.findings()
+    except RunFolderError as exc:
+        raise DiffError(exc.path, exc.reason) from exc

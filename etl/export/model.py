@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.diff import RunDiff
+from etl.run_folder import Manifest
 
 LATEST = "latest.json"
 EXPORT_JSON = "export.json"
@@ -57,14 +58,13 @@ class ExportCounts:
     blocking: int  # findings of severity error
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> ExportCounts:
-        findings = manifest.get("findings", {})
+    def from_manifest(cls, manifest: Manifest) -> ExportCounts:
         return cls(
-            records_in=sum(int(s["records_in"]) for s in manifest.get("sources", [])),
-            written=sum(int(o["written"]) for o in manifest.get("outputs", [])),
-            rejected=sum(int(s["rejected"]) for s in manifest.get("sources", [])),
-            findings=int(findings.get("total", 0)),
-            blocking=int(findings.get("by_severity", {}).get("error", 0)),
+            records_in=sum(s.records_in for s in manifest.sources),
+            written=sum(o.written for o in manifest.outputs),
+            rejected=sum(s.rejected for s in manifest.sources),
+            findings=manifest.findings.total,
+            blocking=manifest.findings.by_severity.get("error", 0),
         )
 
     def to_dict(self) -> dict[str, int]:

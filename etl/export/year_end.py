@@ -47,9 +47,8 @@ from etl.passes.project import CONFIG
 from etl.passes.run import finalize_run
 from etl.paths import inside
 from etl.pipeline import JobOptions, run_job
-from etl.pipeline.manifest import read_manifest
-from etl.pipeline.snapshot import run_layouts
 from etl.report import write_diff_reports
+from etl.run_folder import Municipality, RunFolder, RunMeta, run_layouts
 from etl.write import staged_dir, write_bytes_atomic
 from etl.write.atomic import sweep_stale
 
@@ -128,7 +127,7 @@ def _point_latest(folder: Path, version: _Version) -> None:
 def _layouts(run_dir: Path) -> dict[str, Layout]:
     """The layouts the run kept, of the layout version its manifest.json records (a previous
     version's run may have been made for another one than today's)."""
-    return run_layouts(run_dir, read_manifest(run_dir))
+    return run_layouts(RunFolder.open(run_dir))
 
 
 def _result(
@@ -171,15 +170,15 @@ def _export_new(
     name = package_name(project.municipality_code, fiscal_year, n)
     summary = None
     with staged_dir(final, replace=False) as stage:
-        meta = {
-            "pass": f"FY{fiscal_year:04d}",  # shown as the run's label in packages and diffs
-            "run_id": version_name(n),
-            "municipality": muni,
-            "fiscal_year": fiscal_year,
-            "export_version": n,
-            "dump_dir": str(dump),
-            "input": fp.to_dict(),
-        }
+        meta = RunMeta(
+            pass_name=f"FY{fiscal_year:04d}",  # shown as the run's label in packages and diffs
+            run_id=version_name(n),
+            municipality=Municipality(**muni),
+            fiscal_year=fiscal_year,
+            export_version=n,
+            dump_dir=str(dump),
+            input=fp.to_dict(),
+        )
         job = run_job(
             JobOptions(
                 vendor_folder=project.vendor_folder,

@@ -28,9 +28,17 @@ from etl.package.errors import FindingsNotAccepted, PackageError
 from etl.package.schema import FieldRule
 from etl.package.signing import key_fingerprint, sign_manifest
 from etl.package.table_stream import read_table
-from etl.package.v21_files import Target, copy_hashed, seal_v21_files
-from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
-from etl.pipeline.snapshot import SnapshotError, read_snapshot
+from etl.package.v21_files import Target, copy_file_hashed, copy_hashed, seal_v21_files
+from etl.run_folder import (
+    MANIFEST_FILE,
+    RUN_META_FILE,
+    FileRef,
+    Manifest,
+    RunFolder,
+    RunFolderError,
+    SnapshotError,
+    read_snapshot,
+)
 from etl.write import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
 from etl.write.atomic import make_private_dir, sha256_file
 
@@ -77,9 +85,10 @@ def build_package(
     schema and listed (``chukan.relaxedConstraints``), so the package stays true of its bytes.
     """
     try:
-        manifest, run_meta = read_manifest(run_dir), read_run_meta(run_dir)
+        run = RunFolder.open(run_dir)
     except RunFolderError as exc:
         raise PackageError(run_dir, f"not a completed run folder ({exc.reason})") from exc
+    manifest, run_meta = run.manifest, run.meta
     validation = run_summary(manifest)["validation"]
     blocking = int(validation["blocking"])
     reason = (accept_findings or "").strip()
@@ -90,39 +99,36 @@ def build_package(
             " over as is with accept_findings (--accept-findings REASON), which is recorded"
             " in datapackage.json",
         )
-    gaiji = _gaiji_of_run(run_dir, manifest, gaiji_table)
-    muni = municipality or run_meta.get("municipality") or {}
-    if isinstance(muni, dict) and muni.get("code") is not None:  # as chukan.toml's is checked
+    gaiji = _gaiji_of_run(run, gaiji_table)
+    kept_muni = run_meta.municipality if run_meta is not None else None
+    muni = municipality or (kept_muni.model_dump() if kept_muni is not None else {})
+    if muni.get("code") is not None:  # as chukan.toml's is checked
         checked_code(muni["code"], config=run_dir / "run.json")
     archive = archive_path(out_dir)
     if archive.exists() and not replace:
         raise PackageError(archive, "already exists; pass replace to overwrite")
-    encoding = str(manifest.get("output", {}).get("encoding", "utf-8"))
-    eol = "\r\n" if manifest.get("output", {}).get("line_ending") == "crlf" else "\n"
-    outputs = manifest.get("outputs", [])
+    encoding = manifest.output.encoding
+    eol = "\r\n" if manifest.output.line_ending == "crlf" else "\n"
+    outputs = manifest.outputs
     try:
         targets = [
-            (o, layouts[o["gyomu"]], layouts[o["gyomu"]].record_file(o["record_file"]))
-            for o in outputs
+            (o, layouts[o.gyomu], layouts[o.gyomu].record_file(o.record_file)) for o in outputs
         ]
     except KeyError as exc:
         raise PackageError(run_dir, f"layout not given for a file of the run: {exc}") from exc
-    created = str(manifest.get("created_at", ""))
-    run_id = run_meta.get("run_id")
+    created = manifest.created_at
+    run_id = run_meta.run_id if run_meta is not None else None
+    pass_name = run_meta.pass_name if run_meta is not None else None
     name = resource_name(
-        "-".join(
-            str(p)
-            for p in ("chukan", muni.get("code"), run_meta.get("pass"), run_id or created)
-            if p
-        )
+        "-".join(str(p) for p in ("chukan", muni.get("code"), pass_name, run_id or created) if p)
     )
 
     with staged_dir(out_dir, replace=replace) as stage, ThreadPoolExecutor(4) as pool:
-        for folder in sorted({f"data/{Path(o['path']).parent.as_posix()}" for o in outputs}):
+        for folder in sorted({f"data/{Path(o.path).parent.as_posix()}" for o in outputs}):
             make_private_dir(stage / "data")  # each level 0700: mkdir(parents=True) uses umask
             make_private_dir(stage / folder)
         sealed = seal_v21_files(
-            run_dir,
+            run,
             stage,
             targets,
             encoding,
@@ -146,19 +152,22 @@ def build_package(
             wf = write_bytes_atomic(stage / rel, data)
             listed(rel, wf.bytes, wf.sha256, enc, eol_)
 
-        def copy(rel: str, src: Path, enc: str | None = None, eol_: str | None = None) -> None:
+        def copy(rel: str, src: str, enc: str | None = None, eol_: str | None = None) -> None:
             make_private_dir((stage / rel).parent)
-            listed(rel, *copy_hashed(src, stage / rel), enc, eol_)
+            listed(rel, *copy_hashed(run, src, stage / rel), enc, eol_)
 
-        findings = read_findings(run_dir / manifest["findings"]["file"])
+        findings = run.findings()  # checked against the manifest: SHA-256 and count
         if gaiji is not None:
-            src, expected = gaiji
             rel = "gaiji/gaiji_table.csv"
             make_private_dir((stage / rel).parent)
-            size, digest = copy_hashed(src, stage / rel)
-            if expected is not None and digest != expected:
-                raise PackageError(src, "differs from the run's manifest.json")
-            listed(rel, size, digest, "utf-8", _eol_of(src))
+            if isinstance(gaiji, FileRef):  # the run's own copy (a small table): checked, sealed
+                run.verified(gaiji, "snapshot")
+                size, digest = copy_hashed(run, gaiji.path, stage / rel)
+                if (size, digest) != (gaiji.bytes, gaiji.sha256):
+                    raise PackageError(run.file(gaiji.path), "differs from the run's manifest.json")
+            else:  # an older run's table, as told by --vendor
+                size, digest = copy_file_hashed(gaiji, stage / rel)
+            listed(rel, size, digest, "utf-8", _eol_of(stage / rel))
         add(
             "gaiji/unmapped.csv",
             encode_csv(unmapped_gaiji(findings), CsvFormat()),
@@ -177,36 +186,31 @@ def build_package(
             "dictionary/data_dictionary.xlsx",
             render_dictionary_xlsx(selection, title=title, created=_created(created)),
         )
-        copy("run/manifest.json", run_dir / "manifest.json", "utf-8")
-        copy(
-            "run/findings.csv",
-            run_dir / manifest["findings"]["file"],
-            "utf-8-sig",
-            "\r\n",
-        )
-        if run_meta:
-            copy("run/run.json", run_dir / "run.json", "utf-8")
+        copy("run/manifest.json", MANIFEST_FILE, "utf-8")
+        copy("run/findings.csv", manifest.findings.file, "utf-8-sig", "\r\n")
+        if run_meta is not None:
+            copy("run/run.json", RUN_META_FILE, "utf-8")
         add("summary.json", _json(run_summary(manifest)), "utf-8")
 
         chukan = {
             "municipality": {"code": muni.get("code"), "name": muni.get("name")},
             "gyomu": sorted({lay.id for _, lay, _ in targets}),
-            "layoutVersion": manifest.get("layout_version"),
-            "pass": run_meta.get("pass"),
+            "layoutVersion": manifest.layout_version,
+            "pass": pass_name,
             "runId": run_id,
             "runCreatedAt": created,
-            "vendor": manifest.get("vendor"),
+            "vendor": manifest.vendor,
             "records": counts,
-            "controlTotals": manifest.get("reconciliation", {}).get("controls", []),
+            "controlTotals": validation_controls(manifest),
             "findings": validation,
             "acceptedFindings": {"blocking": blocking, "reason": reason} if blocking else None,
             # a production run made although a gate refused it: why (manifest.json, older: run.json)
-            "override": manifest.get("override") or run_meta.get("override"),
+            "override": manifest.override or (run_meta.override if run_meta else None),
             "relaxedConstraints": relaxed,
             "tool": {
                 "name": "chukan-etl",
                 "version": tool,
-                "runVersion": manifest.get("tool", {}).get("version"),
+                "runVersion": manifest.tool.version,
             },
         }
         resources.sort(key=lambda r: r.path)
@@ -230,18 +234,17 @@ def build_package(
     )
 
 
-def _gaiji_of_run(
-    run_dir: Path, manifest: Mapping[str, Any], given: Path | None
-) -> tuple[Path, str | None] | None:
-    """The gaiji table to seal and the SHA-256 the run's manifest gives it (None: older run)."""
+def _gaiji_of_run(run: RunFolder, given: Path | None) -> FileRef | Path | None:
+    """The gaiji table to seal: the run's kept copy (FileRef, checked when copied), or for a
+    run made before runs kept their vendor folder the table given (None: no table)."""
     try:
-        snapshot = read_snapshot(run_dir, manifest)
+        snapshot = read_snapshot(run)
     except SnapshotError as exc:
         raise PackageError(exc.path, exc.reason) from exc
     if snapshot.vendor is None:  # made before runs kept their vendor folder: as told
         if given is not None and not given.is_file():
             raise PackageError(given, "gaiji table not found")
-        return (given, None) if given is not None else None
+        return given
     kept = snapshot.gaiji_table
     if given is not None:
         try:
@@ -252,13 +255,14 @@ def _gaiji_of_run(
             raise PackageError(
                 given,
                 "is not the gaiji table the run used; the run keeps its own"
-                f" ({kept.path if kept else 'none'}), leave the table out",
+                f" ({run.file(kept.path) if kept else 'none'}), leave the table out",
             )
-    if kept is None:
-        return None
-    if not kept.path.is_file():
-        raise PackageError(kept.path, "missing from the run's snapshot")
-    return kept.path, kept.sha256
+    return kept
+
+
+def validation_controls(manifest: Manifest) -> list[dict[str, Any]]:
+    """The run's control totals as datapackage.json carries them (decimals as digits)."""
+    return [c.model_dump(mode="json") for c in manifest.reconciliation.controls]
 
 
 def _eol_of(path: Path) -> str:

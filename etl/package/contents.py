@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
+from etl.run_folder import Manifest, OutputEntry
 from etl.text.gaiji import pua_chars, pua_code
 
 UNMAPPED_HEADERS = {
@@ -38,42 +38,50 @@ def unmapped_gaiji(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-OUTPUT_COUNTS = ("gyomu", "record_file", "source_data_records", "written", "filtered")
-# written by the run only when they occur (docs/accounting.md), carried over the same way
-OUTPUT_COUNTS_WHEN_PRESENT = ("aggregated_records", "rejected")
+SOURCE_COUNTS = {"name", "records_in", "data_records", "rejected", "filtered", "balanced"}
 
 
-def _output_counts(o: Mapping[str, Any]) -> dict[str, Any]:
-    counts = {k: o.get(k) for k in OUTPUT_COUNTS}
-    counts |= {k: o[k] for k in OUTPUT_COUNTS_WHEN_PRESENT if k in o}
-    return {**counts, "balanced": o.get("balanced")}
+def _output_counts(o: OutputEntry) -> dict[str, Any]:
+    """An output's accounting; aggregated_records and rejected only when the run wrote them
+    (docs/accounting.md), in the order summary.json always had."""
+    counts: dict[str, Any] = {
+        "gyomu": o.gyomu,
+        "record_file": o.record_file,
+        "source_data_records": o.source_data_records,
+        "written": o.written,
+        "filtered": o.filtered,
+    }
+    if o.aggregated_records is not None:
+        counts["aggregated_records"] = o.aggregated_records
+    if o.rejected is not None:
+        counts["rejected"] = o.rejected
+    return {**counts, "balanced": o.balanced}
 
 
-def run_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    findings = manifest.get("findings", {})
+def run_summary(manifest: Manifest) -> dict[str, Any]:
+    findings = manifest.findings
     return {
         "validation": {
-            "total": findings.get("total", 0),
-            "blocking": findings.get("by_severity", {}).get("error", 0),
-            "by_severity": findings.get("by_severity", {}),
-            "by_rule": findings.get("by_rule", {}),
+            "total": findings.total,
+            "blocking": findings.by_severity.get("error", 0),
+            "by_severity": findings.by_severity,
+            "by_rule": findings.by_rule,
         },
         "accounting": {
             "sources": [
-                {
-                    k: s.get(k)
-                    for k in (
+                s.model_dump(
+                    include={
                         "name",
                         "records_in",
                         "data_records",
                         "rejected",
                         "filtered",
                         "balanced",
-                    )
-                }
-                for s in manifest.get("sources", [])
+                    }
+                )
+                for s in manifest.sources
             ],
-            "outputs": [_output_counts(o) for o in manifest.get("outputs", [])],
+            "outputs": [_output_counts(o) for o in manifest.outputs],
         },
-        "reconciliation": manifest.get("reconciliation", {}),
+        "reconciliation": manifest.reconciliation.model_dump(mode="json"),
     }

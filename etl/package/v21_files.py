@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from etl.layout import Layout, RecordFile
 from etl.package.archive import CHUNK
@@ -21,10 +20,11 @@ from etl.package.descriptor import Resource, resource_name
 from etl.package.errors import PackageError
 from etl.package.schema import relax_schema, table_fields
 from etl.package.table_stream import TableStream
-from etl.paths import inside
+from etl.paths import NotARegularFile, open_regular
+from etl.run_folder import OutputEntry, RunFolder
 from etl.write.atomic import FILE_MODE
 
-Target = tuple[dict[str, Any], Layout, RecordFile]  # manifest output, its layout, its file
+Target = tuple[OutputEntry, Layout, RecordFile]  # manifest output, its layout, its file
 
 
 @dataclass(slots=True)
@@ -34,24 +34,14 @@ class SealedTables:
     counts: dict[str, int] = field(default_factory=dict)  # package path → records
 
 
-def _open_regular(path: Path) -> BinaryIO:
-    """``path`` opened for reading if it is a regular file (not a symlink): a FIFO put into a
-    run folder must not make packaging wait forever."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise PackageError(path, f"cannot read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise PackageError(path, "not a regular file; a run folder holds the files chukan wrote")
-    return os.fdopen(fd, "rb")
-
-
-def copy_hashed(src: Path, dest: Path, table: TableStream | None = None) -> tuple[int, str]:
-    """Byte copy that hashes on the way (one read of the source); a table's bytes are also fed
-    to its streaming check."""
+def copy_hashed(
+    run: RunFolder, rel: str, dest: Path, table: TableStream | None = None
+) -> tuple[int, str]:
+    """Byte copy of a file of the run (a regular file below the run folder, no link followed:
+    a FIFO put there must not make packaging wait forever) that hashes on the way, one read of
+    the source; a table's bytes are also fed to its streaming check."""
     h, size = hashlib.sha256(), 0
-    with _open_regular(src) as fin, dest.open("xb") as fout:
+    with run.open_file(rel) as fin, dest.open("xb") as fout:
         dest.chmod(FILE_MODE)
         while block := fin.read(CHUNK):
             h.update(block)
@@ -64,8 +54,25 @@ def copy_hashed(src: Path, dest: Path, table: TableStream | None = None) -> tupl
     return size, h.hexdigest()
 
 
+def copy_file_hashed(src: Path, dest: Path) -> tuple[int, str]:
+    """Byte copy of a regular file outside any run (an older run's gaiji table, named by
+    --vendor), hashed on the way."""
+    h, size = hashlib.sha256(), 0
+    try:
+        fd = open_regular(src)
+    except NotARegularFile as exc:
+        raise PackageError(src, exc.why.value) from None
+    with os.fdopen(fd, "rb") as fin, dest.open("xb") as fout:
+        dest.chmod(FILE_MODE)
+        while block := fin.read(CHUNK):
+            h.update(block)
+            fout.write(block)
+            size += len(block)
+    return size, h.hexdigest()
+
+
 def seal_v21_files(
-    run_dir: Path, stage: Path, targets: list[Target], encoding: str, eol: str, pool: Executor
+    run: RunFolder, stage: Path, targets: list[Target], encoding: str, eol: str, pool: Executor
 ) -> SealedTables:
     """Copy every V2.1 file of the run into ``stage``/data; PackageError if one is not what the
     run's manifest says (hash) or not its layout's table (header, unreadable)."""
@@ -73,25 +80,22 @@ def seal_v21_files(
         TableStream(table_fields(rf, lay.code_tables), rf.key, encoding, pool)
         for _, lay, rf in targets
     ]
-    manifest = run_dir / "manifest.json"
-    for o, _, _ in targets:  # a path from the manifest stays in the run folder
-        inside(run_dir, o["path"], config=manifest, key="outputs[].path")
     copies = [
-        pool.submit(copy_hashed, run_dir / o["path"], stage / "data" / o["path"], check)
+        pool.submit(copy_hashed, run, o.path, stage / "data" / o.path, check)
         for (o, _, _), check in zip(targets, checks, strict=True)
     ]
     sealed = SealedTables()
     for (o, lay, rf), check, copy in zip(targets, checks, copies, strict=True):
-        rel = f"data/{o['path']}"
+        rel = f"data/{o.path}"
         size, digest = copy.result()
-        if digest != o["sha256"]:
-            raise PackageError(run_dir / o["path"], "differs from the run's manifest.json")
+        if (size, digest) != (o.bytes, o.sha256):
+            raise PackageError(run.file(o.path), "differs from the run's manifest.json")
         done = check.outcome()
         if done.error:
-            raise PackageError(run_dir / o["path"], done.error)
+            raise PackageError(run.file(o.path), done.error)
         if done.columns != rf.item_names:
             raise PackageError(
-                run_dir / o["path"], f"header is not the layout's 項目名: {done.columns}"
+                run.file(o.path), f"header is not the layout's 項目名: {done.columns}"
             )
         fields, pkey = relax_schema(table_fields(rf, lay.code_tables), rf.key, done.violations)
         sealed.relaxed += [

@@ -23,6 +23,7 @@ import polars as pl
 
 from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import ProjectError
+from etl.run_folder import Manifest
 from etl.write.atomic import marker_is_stale, sweep_stale
 
 # held (etl.write.atomic.OwnerMarker) by the running process from before a run folder is
@@ -112,7 +113,7 @@ class Catalog:
     def record_run(
         self,
         run: RunRecord,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         findings: pl.DataFrame,
         fingerprints: pl.DataFrame,
     ) -> None:
@@ -123,29 +124,29 @@ class Catalog:
         sources = [
             (
                 run.run_id,
-                s["name"],
-                s["file"],
-                s["sha256"],
-                s["bytes"],
-                s["records_in"],
-                s["data_records"],
-                s["rejected"],
-                sum(s["filtered"].values()),
+                s.name,
+                s.file,
+                s.sha256,
+                s.bytes,
+                s.records_in,
+                s.data_records,
+                s.rejected,
+                sum(s.filtered.values()),
             )
-            for s in manifest["sources"]
+            for s in manifest.sources
         ]
         outputs = [
             (
                 run.run_id,
-                o["gyomu"],
-                o["record_file"],
-                o["path"],
-                o["sha256"],
-                o["bytes"],
-                o["written"],
-                sum(o["filtered"].values()),
+                o.gyomu,
+                o.record_file,
+                o.path,
+                o.sha256,
+                o.bytes,
+                o.written,
+                sum(o.filtered.values()),
             )
-            for o in manifest["outputs"]
+            for o in manifest.outputs
         ]
         con = self.con
         con.execute("BEGIN TRANSACTION")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from etl.pipeline.snapshot import STANDARD_SNAPSHOT
+from etl.run_folder import STANDARD_SNAPSHOT
 
 
 class PassName(StrEnum):

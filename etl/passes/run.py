@@ -22,6 +22,7 @@ from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import Project, ProjectError
 from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
 from etl.report import write_run_reports
+from etl.run_folder import Municipality, RunMeta
 from etl.write.atomic import OwnerMarker
 
 
@@ -115,18 +116,20 @@ def run_pass(
         run_id = new_run_id()
         started_at = _now()
         who = started_by or getpass.getuser()
-        meta = {
-            "pass": pass_name.value,
-            "run_id": run_id,
-            "municipality": {"code": project.municipality_code, "name": project.municipality_name},
-            "started_by": who,
-            "started_at": started_at,
-            "override": override,
-            "gate_warnings": list(warnings),
-            "mapping_fingerprint": mapping_fp,
-            "layout_fingerprint": layout_fp,
-            "dump_dir": str(dump),
-        }
+        meta = RunMeta(
+            pass_name=pass_name.value,
+            run_id=run_id,
+            municipality=Municipality(
+                code=project.municipality_code, name=project.municipality_name
+            ),
+            started_by=who,
+            started_at=started_at,
+            override=override,
+            gate_warnings=tuple(warnings),
+            mapping_fingerprint=mapping_fp,
+            layout_fingerprint=layout_fp,
+            dump_dir=str(dump),
+        )
         out = project.runs_dir / pass_name.value / run_id
         unrecorded: list[OwnerMarker] = []
 
@@ -165,7 +168,7 @@ def run_pass(
             finished_at=_now(),
             started_by=who,
             tool_version=__version__,
-            vendor=str(result.manifest["vendor"]),
+            vendor=result.manifest.vendor,
             layout_version=version,
             mapping_fingerprint=mapping_fp,
             layout_fingerprint=layout_fp,

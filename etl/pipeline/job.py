@@ -8,14 +8,12 @@ Both are checked here and written to the manifest; a mismatch is a bug and stops
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -33,14 +31,7 @@ from etl.layout import (
 )
 from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
 from etl.mapping.apply import SOURCE_COL, merge_mapped, record_keys
-from etl.pipeline.manifest import (
-    RUN_META_FILE,
-    build_manifest,
-    write_findings,
-    write_manifest,
-    write_mapping_rejects,
-    write_rejects,
-)
+from etl.pipeline.manifest import build_manifest, write_mapping_rejects, write_rejects
 from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
 from etl.pipeline.sources import (
     KEYED_RULES,
@@ -50,10 +41,11 @@ from etl.pipeline.sources import (
     extract_source,
 )
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
+from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
 from etl.text.gaiji import load_gaiji_table
 from etl.text.wareki import load_eras
 from etl.validate import load_layout_rules, validate_layout
-from etl.write import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
+from etl.write import CsvFormat, WrittenFile, staged_dir, write_csv
 from etl.write.csv_out import read_csv_columns
 
 
@@ -67,7 +59,7 @@ class JobOptions:
     csv: CsvFormat = field(default_factory=CsvFormat)
     chunk_records: int = 200_000
     replace: bool = False
-    run_meta: dict[str, Any] | None = None  # written as run.json beside the manifest
+    run_meta: RunMeta | None = None  # written as run.json beside the manifest
     override: str | None = None  # why a pass ran although a gate refused it (manifest.json)
     # called with the staged folder once everything is written, before it is published
     # (reports are rendered here, so they are part of the immutable run)
@@ -77,7 +69,7 @@ class JobOptions:
 @dataclass(frozen=True, slots=True)
 class JobResult:
     out_dir: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     findings: pl.DataFrame
     sources: tuple[ExtractedSource, ...]
     targets: tuple[tuple[str, MappedTarget, WrittenFile], ...]  # (layout id, mapped, file)
@@ -92,7 +84,11 @@ def select_layouts(opts: JobOptions) -> list[Layout]:
         layouts = [get_layout(g, opts.layout_version) for g in opts.gyomu]
     else:
         layouts = list(load_layouts(opts.layout_version).values())
-    mapped = [lay for lay in layouts if (opts.vendor_folder / f"{lay.id}.yaml").is_file()]
+    # a spec replaced by a folder, a FIFO or a dangling link is named by its reader, not skipped
+    spec = [opts.vendor_folder / f"{lay.id}.yaml" for lay in layouts]
+    mapped = [
+        lay for lay, path in zip(layouts, spec, strict=True) if path.exists() or path.is_symlink()
+    ]
     missing = [lay.id for lay in layouts if lay not in mapped]
     if opts.gyomu and opts.gyomu != ("all",) and missing:
         raise MappingError(opts.vendor_folder, f"no mapping spec for {', '.join(missing)}")
@@ -316,8 +312,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             override=opts.override,
         )
         if opts.run_meta is not None:
-            meta = json.dumps(opts.run_meta, ensure_ascii=False, indent=2) + "\n"
-            write_bytes_atomic(stage / RUN_META_FILE, meta.encode("utf-8"))
+            write_run_meta(stage, opts.run_meta)
         write_manifest(stage, manifest)
         if opts.finalize is not None:
             opts.finalize(stage)

@@ -1,36 +1,29 @@
-"""The run manifest (manifest.json), the rejects files and the findings file."""
+"""What a job writes besides the V2.1 files: the rejects files and the run's manifest, built
+as the typed models of etl.run_folder (which writes and reads them)."""
 
 from __future__ import annotations
 
-import json
-import stat
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from etl.errors import ChukanError
-from etl.findings import FINDING_SCHEMA
 from etl.mapping.apply import MappedTarget
 from etl.pipeline.sources import ExtractedSource
 from etl.reconcile import ControlRow
-from etl.write import CsvFormat, WrittenFile, write_bytes_atomic, write_csv
-from etl.write.csv_out import LineEnding
-
-# Findings are read by municipal staff: Japanese headers, UTF-8 with BOM so Excel opens it.
-FINDING_HEADERS = {
-    "severity": "重大度",
-    "rule": "ルール",
-    "gyomu": "業務",
-    "file": "ファイル",
-    "record_no": "レコード番号",
-    "key": "キー",
-    "item": "項目",
-    "value": "値",
-    "message": "内容",
-}
-STAFF_CSV = CsvFormat(encoding="utf-8-sig", line_ending=LineEnding.CRLF)
+from etl.run_folder import (
+    Control,
+    FileRef,
+    FindingsSummary,
+    Manifest,
+    OutputEntry,
+    OutputFormat,
+    Reconciliation,
+    Snapshot,
+    SourceEntry,
+    Tool,
+)
+from etl.write import CsvFormat, WrittenFile, write_csv
 
 
 def _reason_counts(frame: pl.DataFrame) -> dict[str, int]:
@@ -100,28 +93,12 @@ def write_mapping_rejects(
     }
 
 
-def write_findings(stage: Path, findings: pl.DataFrame) -> WrittenFile:
-    ordered = findings.select(list(FINDING_HEADERS)).rename(FINDING_HEADERS)
-    return write_csv(ordered, stage / "findings.csv", STAFF_CSV)
-
-
-def read_findings(path: Path) -> pl.DataFrame:
-    """findings.csv as written by ``write_findings`` back into FINDING_SCHEMA."""
-    checked_run_file(path, MAX_FINDINGS_BYTES)  # polars would wait on a FIFO uninterruptibly
-    try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (OSError, pl.exceptions.ComputeError) as exc:
-        raise ChukanError(f"{path}: unreadable findings file: {exc}") from exc
-    to_column = {ja: col for col, ja in FINDING_HEADERS.items()}
-    headers = [h.lstrip("\ufeff") for h in raw.columns]
-    if set(headers) != set(to_column):
-        raise ChukanError(f"{path}: not a findings file: unexpected headers {headers}")
-    frame = raw.rename(dict(zip(raw.columns, [to_column[h] for h in headers], strict=True)))
-    return frame.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
-
-
 def _rel(path: Path, stage: Path) -> str:
     return path.relative_to(stage).as_posix()
+
+
+def _ref(written: WrittenFile, stage: Path) -> FileRef:
+    return FileRef(path=_rel(written.path, stage), bytes=written.bytes, sha256=written.sha256)
 
 
 def build_manifest(
@@ -140,171 +117,74 @@ def build_manifest(
     findings_file: WrittenFile,
     controls: list[ControlRow],
     stage: Path,
-    snapshot: dict[str, Any],
+    snapshot: Snapshot,
     override: str | None,
-) -> dict[str, Any]:
+) -> Manifest:
     src_entries = []
     for s in sources:
         control = _reason_counts(s.filtered)
         data = s.records.height
         src_entries.append(
-            {
-                "name": s.source.name,
-                "file": s.path.name,
-                "bytes": s.bytes,
-                "sha256": s.sha256,
-                "records_in": s.records_in,
-                "data_records": data,
-                "rejected": s.rejects.height,
-                "filtered": control,
-                "balanced": s.records_in == data + s.rejects.height + sum(control.values()),
-                "rejects": {
-                    "path": _rel(rejects[s.source.name].path, stage),
-                    "bytes": rejects[s.source.name].bytes,
-                    "sha256": rejects[s.source.name].sha256,
-                },
-            }
+            SourceEntry(
+                name=s.source.name,
+                file=s.path.name,
+                bytes=s.bytes,
+                sha256=s.sha256,
+                records_in=s.records_in,
+                data_records=data,
+                rejected=s.rejects.height,
+                filtered=control,
+                balanced=s.records_in == data + s.rejects.height + sum(control.values()),
+                rejects=_ref(rejects[s.source.name], stage),
+            )
         )
-    out_entries = []
-    for layout_id, mt, wf in written:
-        entry: dict[str, Any] = {
-            "gyomu": layout_id,
-            "record_file": mt.record_file.id,
-            "name": mt.record_file.name,
-            "path": _rel(wf.path, stage),
-            "bytes": wf.bytes,
-            "sha256": wf.sha256,
-            "source": mt.source,
-            "source_data_records": mt.source_records,
-            "written": mt.frame.height,
-            "filtered": _reason_counts(mt.filtered),
-        }
-        # Only when they occur, so runs without them keep their manifest (docs/accounting.md):
-        # records an item's `on_invalid: reject` refused, and a group_by file's input records.
-        if mt.rejected.height:
-            entry["rejected"] = _reason_counts(mt.rejected)
-            listed = mapping_rejects[(layout_id, mt.record_file.id)]
-            entry["rejects"] = {
-                "path": _rel(listed.path, stage),
-                "bytes": listed.bytes,
-                "sha256": listed.sha256,
-            }
-        if mt.aggregated is not None:
-            entry["aggregated_records"] = mt.aggregated
-        entry["balanced"] = mt.balanced
-        out_entries.append(entry)
+    # rejected / rejects / aggregated_records only when they occur, so runs without them keep
+    # their manifest (docs/accounting.md)
+    out_entries = [
+        OutputEntry(
+            gyomu=layout_id,
+            record_file=mt.record_file.id,
+            name=mt.record_file.name,
+            path=_rel(wf.path, stage),
+            bytes=wf.bytes,
+            sha256=wf.sha256,
+            source=mt.source,
+            source_data_records=mt.source_records,
+            written=mt.frame.height,
+            filtered=_reason_counts(mt.filtered),
+            rejected=_reason_counts(mt.rejected) if mt.rejected.height else None,
+            rejects=(
+                _ref(mapping_rejects[(layout_id, mt.record_file.id)], stage)
+                if mt.rejected.height
+                else None
+            ),
+            aggregated_records=mt.aggregated,
+            balanced=mt.balanced,
+        )
+        for layout_id, mt, wf in written
+    ]
     by_sev = findings.group_by("severity").len().sort("severity").iter_rows()
     by_rule = findings.group_by("rule").len().sort("rule").iter_rows()
-    return {
-        "tool": {"name": "chukan-etl", "version": tool_version},
-        "created_at": created_at.isoformat(timespec="seconds"),
-        "vendor": vendor,
-        "layout_version": layout_version,
-        "dump_dir": str(dump_dir),
-        "output": {"encoding": csv.encoding, "line_ending": csv.line_ending.value},
-        "sources": src_entries,
-        "outputs": out_entries,
-        "reconciliation": {
-            "controls": [c.as_dict() for c in controls],
-            "unexplained": sum(1 for c in controls if c.unexplained),
-        },
-        "findings": {
-            "file": _rel(findings_file.path, stage),
-            "sha256": findings_file.sha256,
-            "total": findings.height,
-            "by_severity": {str(k): int(v) for k, v in by_sev},
-            "by_rule": {str(k): int(v) for k, v in by_rule},
-        },
-        # a production run made although a gate refused it says why, in its own record
-        "override": override,
-        # what the run was made from, kept in the run folder (etl.pipeline.snapshot)
-        "snapshot": snapshot,
-    }
-
-
-MANIFEST_FILE = "manifest.json"
-RUN_META_FILE = "run.json"  # only runs of a project pass have one
-
-
-class RunFolderError(ChukanError):
-    """A folder that is not a complete run output (no or an unreadable manifest.json)."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-
-def write_manifest(stage: Path, manifest: dict[str, Any]) -> WrittenFile:
-    data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
-    return write_bytes_atomic(stage / MANIFEST_FILE, data)
-
-
-MAX_RUN_JSON_BYTES = 256 << 20  # far above any manifest (one entry per file, not per record)
-MAX_FINDINGS_BYTES = 8 << 30  # millions of findings fit; a sparse or endless file does not
-# what every reader of a manifest indexes: a list of objects under each key
-_MANIFEST_LISTS = ("sources", "outputs")
-
-
-def checked_run_file(path: Path, max_bytes: int = MAX_RUN_JSON_BYTES) -> None:
-    """A file chukan wrote into a run folder, checked before it is read: a regular file of
-    bounded size (a FIFO, folder or symlink put in its place is named, never waited on or
-    followed). FileNotFoundError passes through for callers that name a missing file."""
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise RunFolderError(path, f"cannot read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-        raise RunFolderError(path, f"{kind}; a run folder holds the files chukan wrote")
-    if info.st_size > max_bytes:
-        raise RunFolderError(path, f"{info.st_size:,} bytes, more than a run ever writes")
-
-
-def _read_run_json(path: Path) -> Any:
-    """A JSON file chukan wrote into a run folder, read as hostile (``checked_run_file``),
-    UTF-8, nested no deeper than the parser can bear."""
-    checked_run_file(path)
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise RunFolderError(path, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise RunFolderError(path, f"not UTF-8 (byte offset {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise RunFolderError(path, f"invalid JSON at byte offset {exc.pos}: {exc.msg}") from None
-    except RecursionError:
-        raise RunFolderError(path, "invalid JSON: nested too deep") from None
-
-
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """A run folder's manifest.json, checked to be a run manifest."""
-    path = run_dir / MANIFEST_FILE
-    try:
-        manifest = _read_run_json(path)
-    except FileNotFoundError as exc:
-        raise RunFolderError(run_dir, f"not a run folder: {MANIFEST_FILE} is missing") from exc
-    if not isinstance(manifest, dict) or "outputs" not in manifest:
-        raise RunFolderError(path, "not a run manifest: no 'outputs'")
-    for key in _MANIFEST_LISTS:
-        entries = manifest.get(key, [])
-        if not isinstance(entries, list):
-            raise RunFolderError(path, f"{key}: expected a list, not {type(entries).__name__}")
-        for i, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise RunFolderError(path, f"{key}[{i}]: expected an object")
-    return manifest
-
-
-def read_run_meta(run_dir: Path) -> dict[str, Any]:
-    """A pass run's run.json (pass, run id, who, override …); empty for a one-off run."""
-    path = run_dir / RUN_META_FILE
-    try:
-        meta = _read_run_json(path)
-    except FileNotFoundError:
-        return {}
-    if not isinstance(meta, dict):
-        raise RunFolderError(path, "expected a JSON object")
-    return meta
+    return Manifest(
+        tool=Tool(name="chukan-etl", version=tool_version),
+        created_at=created_at.isoformat(timespec="seconds"),
+        vendor=vendor,
+        layout_version=layout_version,
+        dump_dir=str(dump_dir),
+        output=OutputFormat(encoding=csv.encoding, line_ending=csv.line_ending.value),
+        sources=tuple(src_entries),
+        outputs=tuple(out_entries),
+        reconciliation=Reconciliation(
+            controls=tuple(Control.of(c) for c in controls),
+            unexplained=sum(1 for c in controls if c.unexplained),
+        ),
+        findings=FindingsSummary(
+            file=_rel(findings_file.path, stage),
+            sha256=findings_file.sha256,
+            total=findings.height,
+            by_severity={str(k): int(v) for k, v in by_sev},
+            by_rule={str(k): int(v) for k, v in by_rule},
+        ),
+        override=override,
+        snapshot=snapshot,
+    )

@@ -1,9 +1,10 @@
-"""A run's snapshot of what it was made from: the vendor folder and the standard's layouts.
+"""A run's snapshot of what it was made from, taken: the vendor folder and the standard's layouts.
 
 A run keeps a private copy of the vendor folder (source.yaml, mapping specs, code tables, gaiji
 table) under ``vendor/`` and of the layouts under ``standard/<version>/``, each file listed with
 its SHA-256 in manifest.json (``snapshot``). Later commands (package, load, export) use these
-copies, never the vendor folder found by name, which may have moved or changed since.
+copies through etl.run_folder.snapshot, never the vendor folder found by name, which may have
+moved or changed since.
 
 The folders are hashed when the job starts and copied (hashed again) when it writes: a file
 that changed in between is an error, so the copy is what the job read.
@@ -14,33 +15,25 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from etl.errors import ChukanError
-from etl.layout import Layout, load_layout_folder, load_layouts
+from etl.run_folder import (
+    STANDARD_SNAPSHOT,
+    VENDOR_SNAPSHOT,
+    FileRef,
+    KeptFolder,
+    KeptVendorFolder,
+    Snapshot,
+    SnapshotError,
+)
 from etl.write.atomic import FILE_MODE, make_private_dir
-
-VENDOR_SNAPSHOT = "vendor"
-STANDARD_SNAPSHOT = "standard"  # + /<layout version>/, shaped like layouts/<version>/
-SNAPSHOT_KEY = "snapshot"  # manifest.json section
 
 # A vendor folder holds specs and tables (kilobytes); a folder far beyond that is a wrong
 # vendor path (a project root, a dump folder), refused before anything is copied.
 MAX_FILES = 2_000
 MAX_BYTES = 64 << 20
 _CHUNK = 1 << 20
-
-
-class SnapshotError(ChukanError):
-    """A folder a run is made from cannot be kept, or a run's kept copy is missing or changed."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +129,7 @@ def _copy(src: Path, dest: Path) -> tuple[int, str]:
     return size, h.hexdigest()
 
 
-def _write_copy(stage: Path, rel_root: str, inputs: FolderInputs) -> dict[str, Any]:
+def _write_copy(stage: Path, rel_root: str, inputs: FolderInputs) -> tuple[FileRef, ...]:
     listed = []
     for f in inputs.files:
         size, digest = _copy(inputs.folder / f.rel, stage / rel_root / f.rel)
@@ -144,8 +137,8 @@ def _write_copy(stage: Path, rel_root: str, inputs: FolderInputs) -> dict[str, A
             raise SnapshotError(
                 inputs.folder / f.rel, "changed while the run read it; run again once it is final"
             )
-        listed.append({"path": f"{rel_root}/{f.rel}", "bytes": size, "sha256": digest})
-    return {"path": rel_root, "files": listed}
+        listed.append(FileRef(path=f"{rel_root}/{f.rel}", bytes=size, sha256=digest))
+    return tuple(listed)
 
 
 def kept_name(vendor: FolderInputs, gaiji_table: Path | None) -> str | None:
@@ -169,83 +162,16 @@ def write_snapshot(
     gaiji_table: str | None,
     standard: FolderInputs,
     layout_version: str,
-) -> dict[str, Any]:
+) -> Snapshot:
     """Copy both folders into the staged run (0600/0700); the manifest's ``snapshot`` section.
     ``gaiji_table`` is the table's path in the snapshot (``kept_name``)."""
     make_private_dir(stage / STANDARD_SNAPSHOT)
-    return {
-        "vendor": {"gaiji_table": gaiji_table, **_write_copy(stage, VENDOR_SNAPSHOT, vendor)},
-        "standard": _write_copy(stage, f"{STANDARD_SNAPSHOT}/{layout_version}", standard),
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class KeptFile:
-    """A file of a run's snapshot: where it is and what manifest.json says it holds."""
-
-    path: Path
-    bytes: int
-    sha256: str
-
-    def check(self) -> None:
-        if not self.path.is_file():
-            raise SnapshotError(self.path, "missing from the run's snapshot")
-        size, digest = _hash(self.path)
-        if (size, digest) != (self.bytes, self.sha256):
-            raise SnapshotError(self.path, "differs from the run's manifest.json")
-
-
-@dataclass(frozen=True, slots=True)
-class RunSnapshot:
-    """What a finished run kept. ``vendor`` is None for a run made before runs kept one."""
-
-    run_dir: Path
-    vendor: tuple[KeptFile, ...] | None
-    gaiji_table: KeptFile | None
-    standard: Path | None  # the kept layouts folder, None when the run has none
-    standard_files: tuple[KeptFile, ...]  # empty for an older run's unlisted standard/
-
-
-def _kept(run_dir: Path, section: Any, where: str) -> tuple[KeptFile, ...]:
-    try:
-        return tuple(
-            KeptFile(run_dir / str(f["path"]), int(f["bytes"]), str(f["sha256"]))
-            for f in section["files"]
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SnapshotError(
-            run_dir / "manifest.json", f"malformed {SNAPSHOT_KEY}.{where}: {exc!r}"
-        ) from exc
-
-
-def read_snapshot(run_dir: Path, manifest: Mapping[str, Any]) -> RunSnapshot:
-    """The snapshot manifest.json lists; older runs have none (their standard/ is unlisted)."""
-    version = str(manifest.get("layout_version", ""))
-    section = manifest.get(SNAPSHOT_KEY)
-    if section is None:
-        legacy = run_dir / STANDARD_SNAPSHOT / version
-        return RunSnapshot(run_dir, None, None, legacy if legacy.is_dir() else None, ())
-    if not isinstance(section, dict) or not {"vendor", "standard"} <= section.keys():
-        raise SnapshotError(run_dir / "manifest.json", f"malformed {SNAPSHOT_KEY} section")
-    vendor = _kept(run_dir, section["vendor"], "vendor")
-    gaiji_rel = section["vendor"].get("gaiji_table")
-    gaiji = None
-    if gaiji_rel is not None:
-        gaiji = next((f for f in vendor if f.path == run_dir / str(gaiji_rel)), None)
-        if gaiji is None:
-            raise SnapshotError(
-                run_dir / "manifest.json", f"gaiji table {gaiji_rel!r} is not a listed file"
-            )
-    standard = _kept(run_dir, section["standard"], "standard")
-    return RunSnapshot(run_dir, vendor, gaiji, run_dir / str(section["standard"]["path"]), standard)
-
-
-def run_layouts(run_dir: Path, manifest: Mapping[str, Any]) -> dict[str, Layout]:
-    """The layouts a run was made with: its checked snapshot; a run that kept none (an older
-    one-off run) names its layout version, read from the bundled standard."""
-    snapshot = read_snapshot(run_dir, manifest)
-    if snapshot.standard is None:
-        return dict(load_layouts(str(manifest.get("layout_version", ""))))
-    for f in snapshot.standard_files:
-        f.check()
-    return dict(load_layout_folder(snapshot.standard))
+    kept_standard = f"{STANDARD_SNAPSHOT}/{layout_version}"
+    return Snapshot(
+        vendor=KeptVendorFolder(
+            gaiji_table=gaiji_table,
+            path=VENDOR_SNAPSHOT,
+            files=_write_copy(stage, VENDOR_SNAPSHOT, vendor),
+        ),
+        standard=KeptFolder(path=kept_standard, files=_write_copy(stage, kept_standard, standard)),
+    )

@@ -19,7 +19,7 @@ from etl.report.diff_lists import write_change_lists
 from etl.report.diff_xlsx import diff_workbook_bytes, write_diff_xlsx
 from etl.report.html import render_html
 from etl.report.json_report import render_json
-from etl.report.model import ReportError, RunMeta, RunReport, load_run_report, read_run_files
+from etl.report.model import ReportError, RunMeta, RunReport, load_run_report, open_run
 from etl.report.xlsx import workbook_bytes, write_xlsx
 from etl.write import write_bytes_atomic
 
@@ -44,8 +44,8 @@ def write_run_reports(run_dir: Path, out_dir: Path | None = None) -> dict[str, P
     """Render the reports of a run folder into it, or into ``out_dir`` (the reconciliation from
     its manifest). All three are rendered before the first is written, so a bad run folder
     leaves the old reports in place."""
-    manifest, _ = read_run_files(run_dir)
-    extra = {"reconciliation": manifest["reconciliation"]} if "reconciliation" in manifest else {}
+    reconciliation = open_run(run_dir).manifest.reconciliation.model_dump(mode="json")
+    extra = {"reconciliation": reconciliation}
     return write_reports(load_run_report(run_dir, extra_sections=extra), out_dir or run_dir)
 
 
@@ -79,7 +79,7 @@ __all__ = [
     "RunMeta",
     "RunReport",
     "load_run_report",
-    "read_run_files",
+    "open_run",
     "render_diff_html",
     "render_diff_json",
     "render_html",

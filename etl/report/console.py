@@ -141,31 +141,31 @@ def summary_tables(result: JobResult) -> list[Table]:
         src.add_column(
             col, justify="right" if col in ("in", "data", "rejected", "filtered") else "left"
         )
-    for s in result.manifest["sources"]:
+    for s in result.manifest.sources:
         src.add_row(
-            s["name"],
-            s["file"],
-            str(s["records_in"]),
-            str(s["data_records"]),
-            str(s["rejected"]),
-            str(sum(s["filtered"].values())),
-            "yes" if s["balanced"] else "NO",
+            s.name,
+            s.file,
+            str(s.records_in),
+            str(s.data_records),
+            str(s.rejected),
+            str(sum(s.filtered.values())),
+            "yes" if s.balanced else "NO",
         )
     out = Table(title="V2.1 files: data = written + rejected + filtered")
     for col in ("業務/file", "from", "data", "written", "rejected", "filtered", "balanced"):
         out.add_column(col)
-    for o in result.manifest["outputs"]:
-        written = str(o["written"])
-        if "aggregated_records" in o:  # group_by: rows, and the records they stand for
-            written += f" ({o['aggregated_records']} records)"
+    for o in result.manifest.outputs:
+        written = str(o.written)
+        if o.aggregated_records is not None:  # group_by: rows, and the records they stand for
+            written += f" ({o.aggregated_records} records)"
         out.add_row(
-            f"{o['gyomu']}/{o['record_file']} {o['name']}",
-            o["source"],
-            str(o["source_data_records"]),
+            f"{o.gyomu}/{o.record_file} {o.name}",
+            o.source,
+            str(o.source_data_records),
             written,
-            str(sum(o.get("rejected", {}).values())),
-            str(sum(o["filtered"].values())),
-            "yes" if o["balanced"] else "NO",
+            str(o.rejected_total),
+            str(sum(o.filtered.values())),
+            "yes" if o.balanced else "NO",
         )
     fnd = Table(title="Findings by rule")
     for col in ("severity", "rule", "count"):

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.diff import ChangeLists
-from etl.pipeline.manifest import STAFF_CSV
+from etl.run_folder import STAFF_CSV
 from etl.write import write_csv
 
 LIST_KINDS = ("added", "removed", "changed")

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
+from etl import run_folder
 from etl.errors import ChukanError
 from etl.findings import FINDING_SCHEMA, Severity
-from etl.pipeline.manifest import RunFolderError, read_manifest, read_run_meta
-from etl.pipeline.manifest import read_findings as read_findings_csv
+from etl.run_folder import RunFolder, RunFolderError
 
 DEFAULT_TOP = 200  # finding rows shown per rule in the HTML; the XLSX always has all of them
 SEVERITY_LABELS = {Severity.ERROR.value: "エラー", Severity.WARNING.value: "警告"}
@@ -158,43 +157,36 @@ class RunReport:
         return sum(s.rejected for s in self.sources) + sum(o.rejected_total for o in self.outputs)
 
 
-def read_run_files(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(manifest.json, run.json or {}) through the shared reader; its errors become ReportError
-    so callers of the report catch one type."""
+def open_run(run_dir: Path) -> RunFolder:
+    """The run folder through the shared reader (etl.run_folder); its errors become
+    ReportError so callers of the report catch one type."""
     try:
-        return read_manifest(run_dir), read_run_meta(run_dir)
+        return RunFolder.open(run_dir)
     except RunFolderError as exc:
         raise ReportError(exc.path, exc.reason) from exc
 
 
-def read_findings(path: Path) -> pl.DataFrame:
+def read_findings(run: RunFolder) -> pl.DataFrame:
     """findings.csv read back, blanks and missing values spelled the same (as staff see them)."""
     try:
-        typed = read_findings_csv(path)
-    except ChukanError as exc:  # its message names the path already
-        raise ReportError(path, str(exc).removeprefix(f"{path}: ")) from exc
+        typed = run.findings()
+    except RunFolderError as exc:
+        raise ReportError(exc.path, exc.reason) from exc
     text = [c for c, t in FINDING_SCHEMA.items() if t == pl.String()]
     return typed.with_columns(pl.col(text).fill_null(""))
 
 
-def _meta(data: Mapping[str, Any]) -> RunMeta:
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return None if value is None or value == "" else str(value)
-
-    warnings = data.get("gate_warnings") or []
+def _meta(meta: run_folder.RunMeta | None) -> RunMeta:
+    if meta is None:
+        return RunMeta()
     return RunMeta(
-        pass_name=text("pass"),
-        run_id=text("run_id"),
-        started_by=text("started_by"),
-        started_at=text("started_at"),
-        override=text("override"),
-        gate_warnings=tuple(str(w) for w in warnings),
+        pass_name=meta.pass_name,
+        run_id=meta.run_id or None,
+        started_by=meta.started_by or None,
+        started_at=meta.started_at or None,
+        override=meta.override or None,
+        gate_warnings=meta.gate_warnings or (),
     )
-
-
-def _reasons(counts: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
-    return tuple((str(k), int(v)) for k, v in counts.items())
 
 
 def _counts(findings: pl.DataFrame) -> tuple[tuple[RuleCount, ...], tuple[FileCount, ...]]:
@@ -235,65 +227,49 @@ def load_run_report(
     ``diff`` / ``reconciliation`` objects in run.json become the sections 差分 / 突合;
     ``extra_sections`` (key → JSON-like data) adds or replaces sections.
     """
-    manifest, run = read_run_files(run_dir)
-    try:
-        findings_name = manifest["findings"]["file"]
-        if not (run_dir / findings_name).is_file():
-            raise ReportError(run_dir, f"not a finished run: {findings_name} is missing")
-        findings = read_findings(run_dir / findings_name)
-        sources = tuple(
-            SourceCount(
-                name=s["name"],
-                file=s["file"],
-                records_in=int(s["records_in"]),
-                data_records=int(s["data_records"]),
-                rejected=int(s["rejected"]),
-                filtered=_reasons(s["filtered"]),
-                balanced=bool(s["balanced"]),
-            )
-            for s in manifest["sources"]
+    run = open_run(run_dir)
+    manifest = run.manifest
+    findings = read_findings(run)
+    sources = tuple(
+        SourceCount(
+            name=s.name,
+            file=s.file,
+            records_in=s.records_in,
+            data_records=s.data_records,
+            rejected=s.rejected,
+            filtered=tuple(s.filtered.items()),
+            balanced=s.balanced,
         )
-        outputs = tuple(
-            OutputCount(
-                gyomu=o["gyomu"],
-                record_file=o["record_file"],
-                name=o["name"],
-                path=o["path"],
-                source=o["source"],
-                source_data_records=int(o["source_data_records"]),
-                written=int(o["written"]),
-                filtered=_reasons(o["filtered"]),
-                balanced=bool(o["balanced"]),
-                rejected=_reasons(o.get("rejected", {})),
-                rejects_path=o["rejects"]["path"] if "rejects" in o else None,
-                aggregated_records=(
-                    None if o.get("aggregated_records") is None else int(o["aggregated_records"])
-                ),
-            )
-            for o in manifest["outputs"]
+        for s in manifest.sources
+    )
+    outputs = tuple(
+        OutputCount(
+            gyomu=o.gyomu,
+            record_file=o.record_file,
+            name=o.name,
+            path=o.path,
+            source=o.source,
+            source_data_records=o.source_data_records,
+            written=o.written,
+            filtered=tuple(o.filtered.items()),
+            balanced=o.balanced,
+            rejected=tuple((o.rejected or {}).items()),
+            rejects_path=o.rejects.path if o.rejects is not None else None,
+            aggregated_records=o.aggregated_records,
         )
-        header = (
-            str(manifest["vendor"]),
-            str(manifest["layout_version"]),
-            str(manifest["tool"]["version"]),
-            str(manifest["created_at"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReportError(run_dir / "manifest.json", f"not a run manifest ({exc!r})") from exc
-    if findings.height != manifest["findings"].get("total", findings.height):
-        raise ReportError(run_dir / findings_name, "row count differs from manifest.json")
-    extra: dict[str, object] = {
-        key: run[key] for key in EXTRA_SECTION_TITLES if run.get(key) is not None
-    }
+        for o in manifest.outputs
+    )
+    extra: dict[str, object] = {}
+    if run.meta is not None:
+        extra |= {key: value for key in EXTRA_SECTION_TITLES if (value := getattr(run.meta, key))}
     extra.update(extra_sections or {})
     rule_counts, file_counts = _counts(findings)
-    vendor, layout_version, tool_version, created_at = header
     return RunReport(
-        vendor=vendor,
-        layout_version=layout_version,
-        tool_version=tool_version,
-        created_at=created_at,
-        meta=_meta(run),
+        vendor=manifest.vendor,
+        layout_version=manifest.layout_version,
+        tool_version=manifest.tool.version,
+        created_at=manifest.created_at,
+        meta=_meta(run.meta),
         sources=sources,
         outputs=outputs,
         findings=findings,

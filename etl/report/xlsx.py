@@ -16,10 +16,10 @@ import polars as pl
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.findings import Severity
-from etl.pipeline.manifest import FINDING_HEADERS
 from etl.report.html import PASS_LABELS
 from etl.report.model import SEVERITY_LABELS, RunReport
 from etl.report.reconciliation import write_reconciliation_sheet
+from etl.run_folder import FINDING_HEADERS
 from etl.write import write_bytes_atomic
 
 MAX_ROWS = 1_048_576 - 1  # Excel's sheet limit, minus the header row

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.diff import findings_delta, read_findings_csv
+from etl.diff import findings_delta
 from etl.findings import FINDING_SCHEMA, concat_findings, empty_findings
-from etl.pipeline.manifest import write_findings
+from etl.run_folder import parse_findings, write_findings
 
 
 def findings(*rows: tuple[str, str, str, int | None, str, str, str]) -> pl.DataFrame:
@@ -79,7 +79,7 @@ def test_read_findings_csv_round_trips(tmp_path: Path) -> None:
     write_findings(tmp_path, OLD)
     raw = (tmp_path / "findings.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
-    back = read_findings_csv(tmp_path / "findings.csv")
+    back = parse_findings(tmp_path / "findings.csv")
     assert back.schema == pl.Schema(FINDING_SCHEMA)
     assert back.fill_null("").equals(OLD.fill_null(""))
     d = findings_delta(back, OLD)

@@ -770,16 +770,16 @@ def test_rejected_records_are_counted_in_the_run(tmp_path: Path) -> None:
         chunk_records=50,  # jumin is mapped chunk by chunk: the rejects of each chunk add up
     )
     result = run_job(options)
-    jumin = next(o for o in result.manifest["outputs"] if o["record_file"] == "jumin")
-    assert jumin["rejected"] == {"住定日: 存在しない日付": 1, "生年月日: 存在しない日付": 1}
-    assert jumin["source_data_records"] == (
-        jumin["written"] + sum(jumin["rejected"].values()) + sum(jumin["filtered"].values())
+    jumin = next(o for o in result.manifest.outputs if o.record_file == "jumin")
+    assert jumin.rejected == {"住定日: 存在しない日付": 1, "生年月日: 存在しない日付": 1}
+    assert jumin.source_data_records == (
+        jumin.written + jumin.rejected_total + sum(jumin.filtered.values())
     )
-    assert jumin["written"] == 196 and jumin["balanced"] is True
+    assert jumin.written == 196 and jumin.balanced is True
     rejected = result.findings.filter(pl.col("message").str.contains("レコードを除外しました"))
     assert sorted(rejected["record_no"].to_list()) == [85, 129]
     assert result.blocking > 0
-    assert not result.manifest["reconciliation"]["unexplained"]
+    assert not result.manifest.reconciliation.unexplained
 
 
 # --- group_by: 世帯 from a person-only file ----------------------------------------------
@@ -857,15 +857,14 @@ def test_docs_example_derives_setai_from_jumin(tmp_path: Path) -> None:
     result = run_job(
         JobOptions(vendor_folder=folder, dump_dir=SAMPLE_A, out_dir=tmp_path / "o", gyomu=("juki",))
     )
-    by_file = {o["record_file"]: o for o in result.manifest["outputs"]}
+    by_file = {o.record_file: o for o in result.manifest.outputs}
     jumin, setai = by_file["jumin"], by_file["setai"]
-    assert setai["source"] == "jumin" and setai["balanced"] is True
-    assert setai["source_data_records"] == setai["aggregated_records"] + sum(
-        setai["filtered"].values()
-    )
+    assert setai.source == "jumin" and setai.balanced is True
+    assert setai.aggregated_records is not None
+    assert setai.source_data_records == setai.aggregated_records + sum(setai.filtered.values())
     # a person rejected from 住民情報 for a date that does not exist is still a 世帯員
-    persons = jumin["written"] + sum(jumin.get("rejected", {}).values())
-    assert setai["aggregated_records"] == persons
+    persons = jumin.written + jumin.rejected_total
+    assert setai.aggregated_records == persons
     written = next(mt for _, mt, _ in result.targets if mt.record_file.id == "setai").frame
-    assert written.height == setai["written"] == written["世帯番号"].n_unique()
+    assert written.height == setai.written == written["世帯番号"].n_unique()
     assert written["世帯員数"].cast(pl.Int64).sum() == persons

@@ -71,7 +71,7 @@ def test_runs_are_immutable_and_catalogued(tmp_path: Path) -> None:
     assert [r.run_id for r in runs] == [first.run.run_id, second.run.run_id]
     with Catalog(project.catalog_path) as cat:
         fp = cat.fingerprints(first.run.run_id)
-        written = sum(o["written"] for o in first.result.manifest["outputs"])
+        written = sum(o.written for o in first.result.manifest.outputs)
         assert fp.height == written
         assert fp["key"].null_count() == 0
 

@@ -15,6 +15,7 @@ import pytest
 
 from etl.diff import RunDiff
 from etl.passes import GateRefused, PassName, init_project, load_project, run_pass, sign_off
+from etl.run_folder import Manifest
 from fixtures.generate import generate_vendor_a_passes
 
 
@@ -50,15 +51,15 @@ def _assert_diff_matches(diff: RunDiff, transition: dict[str, Any]) -> None:
     assert diff.findings.persisting == len(findings["persisting"])
 
 
-def _control_totals(manifest: dict[str, Any]) -> dict[str, Any]:
+def _control_totals(manifest: Manifest) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for c in manifest["reconciliation"]["controls"]:
-        assert c["unexplained"] == 0
-        name = f"{c['gyomu']}/{c['record_file']}"
-        if c["kind"] == "sum":
-            out.setdefault(name, {})[c["item"]] = c["target"]
-        elif c["item"] == "性別":
-            out.setdefault(name, {}).setdefault(c["item"], {})[c["code"]] = c["target"]
+    for c in manifest.reconciliation.controls:
+        assert c.unexplained == 0
+        name = f"{c.gyomu}/{c.record_file}"
+        if c.kind == "sum":
+            out.setdefault(name, {})[c.item] = c.target
+        elif c.item == "性別":
+            out.setdefault(name, {}).setdefault(c.item, {})[c.code] = c.target
     return out
 
 

@@ -22,15 +22,9 @@ from etl.cli import cli
 from etl.passes import Catalog, PassName, init_project, load_project, run_pass, sign_off
 from etl.passes.gates import SignoffRefused
 from etl.pipeline import JobOptions, run_job
-from etl.pipeline.snapshot import (
-    STANDARD_SNAPSHOT,
-    VENDOR_SNAPSHOT,
-    SnapshotError,
-    kept_name,
-    read_inputs,
-    write_snapshot,
-)
+from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
 from etl.resources import data_dir
+from etl.run_folder import STANDARD_SNAPSHOT, VENDOR_SNAPSHOT, SnapshotError
 
 SAMPLES = data_dir("fixtures")
 ACCEPT = "見本には意図して壊したレコードがある"
@@ -269,10 +263,10 @@ def test_a_one_off_run_keeps_its_snapshot_too(tmp_path: Path) -> None:
             gyomu=("inkan",),
         )
     )
-    snapshot = result.manifest["snapshot"]
-    assert snapshot["vendor"]["gaiji_table"] is None  # vendor-b has none
+    snapshot = result.manifest.snapshot
+    assert snapshot is not None and snapshot.vendor.gaiji_table is None  # vendor-b has none
     assert (tmp_path / "out" / VENDOR_SNAPSHOT / "source.yaml").is_file()
-    assert result.manifest["override"] is None
+    assert result.manifest.override is None
 
 
 def test_signing_off_blocking_findings_needs_a_stated_reason(tmp_path: Path) -> None:

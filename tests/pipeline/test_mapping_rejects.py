@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -19,6 +20,7 @@ from etl.package.contents import run_summary
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.pipeline.manifest import MAPPING_REJECT_SCHEMA, mapping_rejects
 from etl.resources import data_dir
+from etl.run_folder import OutputEntry
 from etl.write import CsvFormat, write_csv
 from tests.mapping.test_mapping_hostile import _household_spec, _map, _person_spec
 
@@ -38,8 +40,15 @@ def juki(tmp_path_factory: pytest.TempPathFactory) -> JobResult:
     return _run(tmp_path_factory.mktemp("juki") / "out")
 
 
-def _output(result: JobResult, record_file: str) -> dict[str, object]:
-    return next(o for o in result.manifest["outputs"] if o["record_file"] == record_file)
+def _written_manifest(result: JobResult) -> dict[str, Any]:
+    """manifest.json as the run wrote it (the file, not the model)."""
+    doc: dict[str, Any] = json.loads((result.out_dir / "manifest.json").read_bytes())
+    return doc
+
+
+def _output(result: JobResult, record_file: str) -> dict[str, Any]:
+    outputs = _written_manifest(result)["outputs"]
+    return next(o for o in outputs if o["record_file"] == record_file)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -94,14 +103,14 @@ def test_mapping_rejects_are_listed_with_reason_record_and_masked_key(juki: JobR
 def test_every_record_not_written_is_in_one_place(juki: JobResult) -> None:
     """Per source: records_in = written + rows of rejects/<source>.csv + rows of
     rejects/mapping/*/<file>.csv from it + filtered (control records and mapping filters)."""
-    src = next(s for s in juki.manifest["sources"] if s["name"] == "jumin")
+    src = next(s for s in _written_manifest(juki)["sources"] if s["name"] == "jumin")
     jumin = _output(juki, "jumin")
     extract_rejects = _rows(juki.out_dir / "rejects" / "jumin.csv")
     mapping_rejects = [
         r for p in (juki.out_dir / "rejects" / "mapping").rglob("*.csv") for r in _rows(p)
     ]
     assert len(extract_rejects) == src["rejected"] == 1
-    filtered = sum(src["filtered"].values()) + sum(jumin["filtered"].values())  # type: ignore[attr-defined]
+    filtered = sum(src["filtered"].values()) + sum(jumin["filtered"].values())
     assert src["records_in"] == (
         jumin["written"] + len(extract_rejects) + len(mapping_rejects) + filtered
     )
@@ -143,14 +152,13 @@ def test_the_handover_summary_keeps_mapping_rejects(juki: JobResult) -> None:
     assert "rejected" not in setai
 
 
-def test_aggregated_records_reach_the_handover_summary() -> None:
-    manifest = {
-        "outputs": [
-            {"gyomu": "juki", "record_file": "setai", "source_data_records": 10, "written": 4,
-             "filtered": {"削除": 1}, "rejected": {"世帯主氏名: x": 2}, "aggregated_records": 7,
-             "balanced": True, "sha256": "…"}
-        ]
-    }  # fmt: skip
+def test_aggregated_records_reach_the_handover_summary(juki: JobResult) -> None:
+    setai = OutputEntry(
+        gyomu="juki", record_file="setai", name="世帯情報", path="juki/setai.csv", bytes=1,
+        sha256="0" * 64, source="jumin", source_data_records=10, written=4,
+        filtered={"削除": 1}, rejected={"世帯主氏名: x": 2}, aggregated_records=7, balanced=True,
+    )  # fmt: skip
+    manifest = juki.manifest.model_copy(update={"outputs": (setai,)})
     (out,) = run_summary(manifest)["accounting"]["outputs"]
     assert out == {
         "gyomu": "juki", "record_file": "setai", "source_data_records": 10, "written": 4,

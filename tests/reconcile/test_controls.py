@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -13,9 +14,10 @@ from etl.resources import data_dir
 SAMPLE = data_dir("fixtures") / "vendor-a" / "sample"
 
 
-def _run(vendor_folder: Path, out: Path) -> tuple[dict[str, object], pl.DataFrame]:
+def _run(vendor_folder: Path, out: Path) -> tuple[dict[str, Any], pl.DataFrame]:
     result = run_job(JobOptions(vendor_folder=vendor_folder, dump_dir=SAMPLE, out_dir=out))
-    return result.manifest["reconciliation"], result.findings
+    # as manifest.json holds it
+    return result.manifest.reconciliation.model_dump(mode="json"), result.findings
 
 
 def test_sample_balances_with_filters_explaining_the_rest(tmp_path: Path) -> None:

@@ -20,12 +20,12 @@ def test_run_progress_ends_at_the_record_count(tmp_path: Path) -> None:
         vendor_folder=data_dir("mappings") / "vendor-a", dump_dir=SAMPLE, out_dir=tmp_path / "o"
     )
     result = run_job(opts, lambda label, done, total: calls.append((label, done, total)))
-    for s in result.manifest["sources"]:
-        mine = [(done, total) for label, done, total in calls if label == s["name"]]
-        assert mine, s["name"]
-        assert all(total is None or done <= total for done, total in mine), (s["name"], mine)
+    for s in result.manifest.sources:
+        mine = [(done, total) for label, done, total in calls if label == s.name]
+        assert mine, s.name
+        assert all(total is None or done <= total for done, total in mine), (s.name, mine)
         # NENKIN.DAT ends in a cut-off record: 9717 bytes of 80-byte records are 122 records
-        assert mine[-1] == (s["records_in"], s["records_in"]), (s["name"], mine)
+        assert mine[-1] == (s.records_in, s.records_in), (s.name, mine)
 
 
 def test_display_clamps_an_estimate_that_is_too_low() -> None:
