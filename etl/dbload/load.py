@@ -39,7 +39,7 @@ from etl.dbload.target import Engine, Target, parse_target
 from etl.errors import ChukanError
 from etl.layout import Layout
 from etl.pipeline.manifest import read_findings
-from etl.validate.checks import SchemaRule
+from etl.validate import SchemaRule
 
 if TYPE_CHECKING:
     from etl.dbload.duckdb_engine import DuckDBSession

@@ -17,8 +17,8 @@ from etl.errors import ChukanError
 from etl.layout import Layout
 from etl.pipeline.manifest import read_findings, read_manifest, read_run_meta
 from etl.pipeline.snapshot import run_layouts
-from etl.validate.checks import SchemaRule
-from etl.write.csv_out import OUTPUT_ENCODINGS
+from etl.validate import SchemaRule
+from etl.write import OUTPUT_ENCODINGS
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from etl.diff.model import (
     RunInfo,
     SourceCounts,
 )
-from etl.layout.model import Layout, RecordFile
+from etl.layout import Layout, RecordFile
 from etl.pipeline.manifest import RunFolderError, read_run_meta
 from etl.pipeline.manifest import read_manifest as read_run_manifest
 

@@ -31,8 +31,14 @@ from etl.package.table_stream import read_table
 from etl.package.v21_files import Target, copy_hashed, seal_v21_files
 from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, read_run_meta
 from etl.pipeline.snapshot import SnapshotError, read_snapshot
-from etl.write import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
-from etl.write.atomic import make_private_dir, sha256_file
+from etl.write import (
+    CsvFormat,
+    encode_csv,
+    make_private_dir,
+    sha256_file,
+    staged_dir,
+    write_bytes_atomic,
+)
 
 
 @dataclass(frozen=True, slots=True)

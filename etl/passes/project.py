@@ -24,8 +24,7 @@ from etl.municipality import code_problem
 from etl.passes.model import PassName
 from etl.paths import inside
 from etl.resources import data_dir
-from etl.write import CsvFormat, LineEnding, write_bytes_atomic
-from etl.write.atomic import make_private_dir
+from etl.write import CsvFormat, LineEnding, make_private_dir, write_bytes_atomic
 
 CONFIG = "chukan.toml"
 

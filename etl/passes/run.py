@@ -22,7 +22,7 @@ from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import Project, ProjectError
 from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
 from etl.report import write_run_reports
-from etl.write.atomic import OwnerMarker
+from etl.write import OwnerMarker
 
 
 @dataclass(frozen=True, slots=True)

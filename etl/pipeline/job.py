@@ -21,7 +21,7 @@ import polars as pl
 
 from etl import __version__
 from etl.errors import ChukanError, MappingError, WriteError
-from etl.extract.profile import SourceProfile, load_profile
+from etl.extract import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
 from etl.layout import (
     DEFAULT_LAYOUT_VERSION,
@@ -31,8 +31,16 @@ from etl.layout import (
     load_layouts,
     resolve_version,
 )
-from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
-from etl.mapping.apply import SOURCE_COL, merge_mapped, record_keys
+from etl.mapping import (
+    SOURCE_COL,
+    CompiledMapping,
+    MappedTarget,
+    compile_mapping,
+    load_mapping,
+    map_target,
+    merge_mapped,
+    record_keys,
+)
 from etl.pipeline.manifest import (
     RUN_META_FILE,
     build_manifest,
@@ -50,11 +58,16 @@ from etl.pipeline.sources import (
     extract_source,
 )
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
-from etl.text.gaiji import load_gaiji_table
-from etl.text.wareki import load_eras
+from etl.text import load_eras, load_gaiji_table
 from etl.validate import load_layout_rules, validate_layout
-from etl.write import CsvFormat, WrittenFile, staged_dir, write_bytes_atomic, write_csv
-from etl.write.csv_out import read_csv_columns
+from etl.write import (
+    CsvFormat,
+    WrittenFile,
+    read_csv_columns,
+    staged_dir,
+    write_bytes_atomic,
+    write_csv,
+)
 
 
 @dataclass(frozen=True, slots=True)

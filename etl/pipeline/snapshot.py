@@ -21,7 +21,7 @@ from typing import Any
 
 from etl.errors import ChukanError
 from etl.layout import Layout, load_layout_folder, load_layouts
-from etl.write.atomic import FILE_MODE, make_private_dir
+from etl.write import FILE_MODE, make_private_dir
 
 VENDOR_SNAPSHOT = "vendor"
 STANDARD_SNAPSHOT = "standard"  # + /<layout version>/, shaped like layouts/<version>/

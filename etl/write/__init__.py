@@ -3,17 +3,43 @@
 Database loading (`chukan load`) is etl.dbload; this package never touches a database.
 """
 
-from etl.write.atomic import WrittenFile, sha256_file, staged_dir, write_bytes_atomic
-from etl.write.csv_out import OUTPUT_ENCODINGS, CsvFormat, LineEnding, encode_csv, write_csv
+from etl.write.atomic import (
+    FILE_MODE,
+    OwnerMarker,
+    WrittenFile,
+    make_private_dir,
+    marker_is_stale,
+    sha256_file,
+    staged_dir,
+    sweep_stale,
+    write_bytes_atomic,
+)
+from etl.write.csv_out import (
+    OUTPUT_ENCODINGS,
+    CsvFormat,
+    LineEnding,
+    encode_csv,
+    read_csv_columns,
+    write_csv,
+)
+from etl.write.csv_records import next_record_end, record_end
 
 __all__ = [
+    "FILE_MODE",
     "OUTPUT_ENCODINGS",
     "CsvFormat",
     "LineEnding",
+    "OwnerMarker",
     "WrittenFile",
     "encode_csv",
+    "make_private_dir",
+    "marker_is_stale",
+    "next_record_end",
+    "read_csv_columns",
+    "record_end",
     "sha256_file",
     "staged_dir",
+    "sweep_stale",
     "write_bytes_atomic",
     "write_csv",
 ]
