@@ -18,7 +18,7 @@ from etl.layout import Layout
 from etl.pipeline.manifest import read_findings, read_manifest, read_run_meta
 from etl.pipeline.snapshot import run_layouts
 from etl.validate import SchemaRule
-from etl.write import OUTPUT_ENCODINGS
+from etl.write import OUTPUT_ENCODINGS, OutputFormat, run_output_format
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,13 @@ def read_run(
         manifest = json.loads(raw)
     except (OSError, ValueError) as exc:
         raise LoadError(target, f"{manifest_path}: not a readable run manifest: {exc}") from exc
+    written_as = run_output_format(manifest.get("output", {}))
+    if written_as is not OutputFormat.CSV:  # loads COPY the CSV the run sealed, byte for byte
+        raise LoadError(
+            target,
+            f"{manifest_path}: the run wrote its V2.1 files as {written_as}; chukan load takes"
+            " the V2.1 CSV files (run again with --output-format csv)",
+        )
     encoding = str(manifest.get("output", {}).get("encoding", ""))
     if encoding not in OUTPUT_ENCODINGS:
         raise LoadError(target, f"{manifest_path}: unknown output encoding {encoding!r}")

@@ -33,8 +33,10 @@ from etl.pipeline.manifest import RunFolderError, read_findings, read_manifest, 
 from etl.pipeline.snapshot import SnapshotError, read_snapshot
 from etl.write import (
     CsvFormat,
+    OutputFormat,
     encode_csv,
     make_private_dir,
+    run_output_format,
     sha256_file,
     staged_dir,
     write_bytes_atomic,
@@ -86,6 +88,13 @@ def build_package(
         manifest, run_meta = read_manifest(run_dir), read_run_meta(run_dir)
     except RunFolderError as exc:
         raise PackageError(run_dir, f"not a completed run folder ({exc.reason})") from exc
+    written_as = run_output_format(manifest.get("output", {}))
+    if written_as is not OutputFormat.CSV:  # the handover is the standard's CSV and its schema
+        raise PackageError(
+            run_dir,
+            f"the run wrote its V2.1 files as {written_as}; a package holds the V2.1 CSV files"
+            " (run again with --output-format csv)",
+        )
     validation = run_summary(manifest)["validation"]
     blocking = int(validation["blocking"])
     reason = (accept_findings or "").strip()

@@ -145,6 +145,7 @@ def run_pass(
                     gyomu=project.gyomu,
                     layout_version=version,
                     csv=project.csv,
+                    output_format=project.output_format,
                     run_meta=meta,
                     override=override,
                     finalize=finalize,

@@ -62,11 +62,12 @@ from etl.text import load_eras, load_gaiji_table
 from etl.validate import load_layout_rules, validate_layout
 from etl.write import (
     CsvFormat,
+    OutputFormat,
+    RecordFileWriter,
     WrittenFile,
-    read_csv_columns,
+    record_file_writer,
     staged_dir,
     write_bytes_atomic,
-    write_csv,
 )
 
 
@@ -78,6 +79,7 @@ class JobOptions:
     gyomu: tuple[str, ...] = ()  # layout ids or 業務名; empty = every layout the vendor maps
     layout_version: str = DEFAULT_LAYOUT_VERSION  # a folder of layouts/ (etl.layout.versions)
     csv: CsvFormat = field(default_factory=CsvFormat)
+    output_format: OutputFormat = OutputFormat.CSV  # of the V2.1 record files (etl.write)
     chunk_records: int = 200_000
     replace: bool = False
     run_meta: dict[str, Any] | None = None  # written as run.json beside the manifest
@@ -125,14 +127,14 @@ def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMappin
 
 
 def _reconcile(
-    written: list[tuple[str, MappedTarget, WrittenFile]], csv: CsvFormat
+    written: list[tuple[str, MappedTarget, WrittenFile]], writer: RecordFileWriter
 ) -> list[ControlRow]:
     """Control totals of every V2.1 file that declares some, its target side read from disk."""
     rows: list[ControlRow] = []
     for lay, mt, wf in written:
         if mt.controls:
             items = list(dict.fromkeys(item for _, item in mt.controls))
-            rows += reconcile_target(lay, mt, read_csv_columns(wf.path, csv, items))
+            rows += reconcile_target(lay, mt, writer.read_columns(wf.path, items))
     return rows
 
 
@@ -272,6 +274,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         raise WriteError(f"{opts.out_dir} already exists; choose another --out or pass --replace")
     # one name per version in what the run records: "2.1" is the folder v2.1
     opts = replace(opts, layout_version=resolve_version(opts.layout_version))
+    writer = record_file_writer(opts.output_format, opts.csv)  # a CSV-only option is refused here
     # hashed before anything is read from them, kept in the run (snapshot) when it is written
     vendor_inputs = read_inputs(opts.vendor_folder)
     standard_inputs = read_inputs(layouts_root(opts.layout_version))
@@ -290,10 +293,9 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
                 lay,
                 mt,
                 pool.submit(
-                    write_csv,
+                    writer.write,
                     mt.frame.drop("_record_no", SOURCE_COL),
-                    stage / lay / f"{mt.record_file.id}.csv",
-                    opts.csv,
+                    writer.path_for(stage / lay, mt.record_file),
                 ),
             )
             for lay, mt in mapped
@@ -302,7 +304,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         if progress:
             progress("write V2.1 files", 0, None)
         written = [(lay, mt, future.result()) for lay, mt, future in pending]
-        controls = _reconcile(written, opts.csv)
+        controls = _reconcile(written, writer)
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         mapping_rejects = write_mapping_rejects(stage, written, findings)
@@ -317,6 +319,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             layout_version=opts.layout_version,
             dump_dir=opts.dump_dir,
             csv=opts.csv,
+            output_format=writer.format,
             sources=list(sources.values()),
             written=written,
             rejects=rejects,

@@ -132,6 +132,7 @@ def build_manifest(
     layout_version: str,
     dump_dir: Path,
     csv: CsvFormat,
+    output_format: str = "csv",
     sources: list[ExtractedSource],
     written: list[tuple[str, MappedTarget, WrittenFile]],
     rejects: dict[str, WrittenFile],
@@ -193,6 +194,9 @@ def build_manifest(
             entry["aggregated_records"] = mt.aggregated
         entry["balanced"] = mt.balanced
         out_entries.append(entry)
+    output = {"encoding": csv.encoding, "line_ending": csv.line_ending.value}
+    if output_format != "csv":  # named only when not CSV, so CSV runs keep their manifest
+        output["format"] = output_format
     by_sev = findings.group_by("severity").len().sort("severity").iter_rows()
     by_rule = findings.group_by("rule").len().sort("rule").iter_rows()
     return {
@@ -201,7 +205,7 @@ def build_manifest(
         "vendor": vendor,
         "layout_version": layout_version,
         "dump_dir": str(dump_dir),
-        "output": {"encoding": csv.encoding, "line_ending": csv.line_ending.value},
+        "output": output,
         "sources": src_entries,
         "outputs": out_entries,
         "reconciliation": {

@@ -1,4 +1,5 @@
-"""Writing V2.1 files and run files: standard-layout CSV, rejects, findings (atomic, 0600).
+"""Writing V2.1 files and run files: record files (CSV, or Parquet through the same
+RecordFileWriter interface), rejects, findings; atomic and owner-only (0600).
 
 Database loading (`chukan load`) is etl.dbload; this package never touches a database.
 """
@@ -23,13 +24,27 @@ from etl.write.csv_out import (
     write_csv,
 )
 from etl.write.csv_records import next_record_end, record_end
+from etl.write.writers import (
+    PARQUET_SUFFIX,
+    CsvRecordWriter,
+    OutputFormat,
+    ParquetRecordWriter,
+    RecordFileWriter,
+    record_file_writer,
+    run_output_format,
+)
 
 __all__ = [
     "FILE_MODE",
     "OUTPUT_ENCODINGS",
+    "PARQUET_SUFFIX",
     "CsvFormat",
+    "CsvRecordWriter",
     "LineEnding",
+    "OutputFormat",
     "OwnerMarker",
+    "ParquetRecordWriter",
+    "RecordFileWriter",
     "WrittenFile",
     "encode_csv",
     "make_private_dir",
@@ -37,6 +52,8 @@ __all__ = [
     "next_record_end",
     "read_csv_columns",
     "record_end",
+    "record_file_writer",
+    "run_output_format",
     "sha256_file",
     "staged_dir",
     "sweep_stale",
