@@ -21,11 +21,13 @@ sample: $(STAMP)
 	  echo "blocking findings reported, as expected for this sample: see out/sample/findings.csv"; \
 	  exit 0; fi; exit $$rc
 
-## Lint, type-check and run the test suite (pytest exit 5, "no tests", counts as failure).
+## Lint, type-check, check the import contracts (pyproject.toml [tool.importlinter]) and run the
+## test suite (pytest exit 5, "no tests", counts as failure).
 test: $(STAMP)
 	$(BIN)/ruff check etl tests fixtures benchmarks
 	$(BIN)/ruff format --check etl tests fixtures benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: $(STAMP)

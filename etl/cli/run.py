@@ -15,7 +15,7 @@ from etl.paths import refuse_inside
 from etl.pipeline import JobOptions, JobResult, run_job
 from etl.report import console as render
 from etl.report import write_run_reports
-from etl.write import OUTPUT_ENCODINGS, CsvFormat, LineEnding
+from etl.write import OUTPUT_ENCODINGS, CsvFormat, LineEnding, OutputFormat
 
 MAX_CHUNK_RECORDS = 100_000_000  # a chunk is held in memory; beyond this it bounds nothing
 
@@ -64,6 +64,13 @@ MAX_CHUNK_RECORDS = 100_000_000  # a chunk is held in memory; beyond this it bou
     show_default=True,
 )
 @click.option(
+    "--output-format",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default=OutputFormat.CSV.value,
+    show_default=True,
+    help="One-off mode: form of the V2.1 record files (pass mode: [output] format).",
+)
+@click.option(
     "--chunk-records",
     type=click.IntRange(min=1, max=MAX_CHUNK_RECORDS),
     default=200_000,
@@ -88,6 +95,7 @@ def run(
     gyomu: tuple[str, ...],
     encoding: str,
     line_ending: str,
+    output_format: str,
     chunk_records: int,
     layout_version: str | None,
     replace: bool,
@@ -147,6 +155,7 @@ def run(
         gyomu=gyomu,
         layout_version=layout_version or DEFAULT_LAYOUT_VERSION,
         csv=CsvFormat(encoding=encoding, line_ending=LineEnding(line_ending)),
+        output_format=OutputFormat(output_format),
         chunk_records=chunk_records,
         replace=replace,
         finalize=write_run_reports,

@@ -7,7 +7,7 @@ import mmap
 from dataclasses import dataclass
 from itertools import pairwise
 
-from etl.write.csv_records import next_record_end
+from etl.write import next_record_end
 
 _BLOCK = 8 << 20  # newlines are counted block by block: bounded memory
 _WINDOW = 1 << 20  # a record boundary is looked for this far past the cut; else no cut there

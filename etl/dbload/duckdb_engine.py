@@ -15,8 +15,7 @@ from etl.dbload.run import FileToLoad
 from etl.dbload.schema import Statement, column_type, ident, param, typed_column
 from etl.dbload.target import Engine, Target
 from etl.layout import ItemType
-from etl.write.atomic import make_private_dir, sha256_file
-from etl.write.csv_out import CsvFormat, read_csv_columns
+from etl.write import CsvFormat, make_private_dir, read_csv_columns, sha256_file
 
 
 class _DuckDBString(Dumper):

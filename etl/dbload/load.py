@@ -38,7 +38,7 @@ from etl.dbload.session import Session
 from etl.dbload.target import Engine, Target, parse_target
 from etl.layout import Layout
 from etl.run_folder import RunFolderError
-from etl.validate.checks import SchemaRule
+from etl.validate import SchemaRule
 
 if TYPE_CHECKING:
     from etl.dbload.duckdb_engine import DuckDBSession

@@ -24,7 +24,7 @@ from etl.dbload.result import Check
 from etl.dbload.run import RunToLoad
 from etl.dbload.schema import TableSpec, ident, typed_column
 from etl.layout import Item, ItemType
-from etl.reconcile.controls import BLANK, Total
+from etl.reconcile import BLANK, Total
 
 # code (None for a sum) → the manifest's target value (exact: a Decimal for a decimal item)
 _Expected = dict[str | None, Total]

@@ -12,8 +12,8 @@ from etl.dbload.errors import LoadError
 from etl.dbload.schema import TableSpec
 from etl.layout import Layout
 from etl.run_folder import Control, Manifest, RunFolder, RunFolderError, run_layouts
-from etl.validate.checks import SchemaRule
-from etl.write.csv_out import OUTPUT_ENCODINGS
+from etl.validate import SchemaRule
+from etl.write import OUTPUT_ENCODINGS, OutputFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,13 @@ def read_run(
 ) -> RunToLoad:
     run = open_run(run_dir, target)
     manifest_path = run.file("manifest.json")
+    written_as = run.manifest.output.written_as
+    if written_as is not OutputFormat.CSV:  # loads COPY the CSV the run sealed, byte for byte
+        raise LoadError(
+            target,
+            f"{manifest_path}: the run wrote its V2.1 files as {written_as}; chukan load takes"
+            " the V2.1 CSV files (run again with --output-format csv)",
+        )
     encoding = run.manifest.output.encoding
     if encoding not in OUTPUT_ENCODINGS:
         raise LoadError(target, f"{manifest_path}: unknown output encoding {encoding!r}")

@@ -23,7 +23,7 @@ from etl.diff.model import (
     RecordSample,
 )
 from etl.findings import record_key_expr, shown_expr
-from etl.layout.model import Item, RecordFile
+from etl.layout import Item, RecordFile
 
 SAMPLE_ITEMS = 4  # items shown beside the key of an added / removed record
 _HASH = "__diff_hash"

@@ -9,7 +9,7 @@ from etl.diff.model import (
     LayoutDiff,
     RecordFileChange,
 )
-from etl.layout.model import CodeTable, Item, Layout, RecordFile
+from etl.layout import CodeTable, Item, Layout, RecordFile
 
 # Item attributes that change what a valid value is; description is prose and not compared.
 ITEM_ATTRIBUTES = ("type", "digits", "required", "code_table", "sensitive")

@@ -1,4 +1,8 @@
-"""Diff two run folders (etl.run_folder: manifest.json, V2.1 CSVs checked against it)."""
+"""Diff two run folders (etl.run_folder: manifest.json, V2.1 files checked against it).
+
+Record files are CSV or Parquet (``chukan run --output-format``); both are read as String
+columns, so a CSV run and a Parquet run of the same data have no differences.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ from etl.diff.model import (
     RunInfo,
     SourceCounts,
 )
-from etl.layout.model import Layout, RecordFile
+from etl.layout import Layout, RecordFile
 from etl.run_folder import OutputEntry, RunFolder, RunFolderError, SourceEntry
+from etl.write import PARQUET_SUFFIX
 
 READ_ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
 Entry = TypeVar("Entry", SourceEntry, OutputEntry)
@@ -50,8 +55,10 @@ def _check_output(path: Path, encoding: str) -> None:
 
 
 def read_output(path: Path, encoding: str) -> pl.DataFrame:
-    """A V2.1 CSV read whole as String columns (cp932 decoded here: polars reads UTF-8 only)."""
+    """A V2.1 file read whole as String columns (cp932 decoded here: polars reads UTF-8 only)."""
     _check_output(path, encoding)
+    if path.suffix == PARQUET_SUFFIX:
+        return pl.read_parquet(path).select(pl.all().cast(pl.String))
     if encoding == "cp932":
         data = path.read_bytes().decode("cp932").encode("utf-8")
         return pl.read_csv(io.BytesIO(data), infer_schema=False)
@@ -76,8 +83,10 @@ def transcode_cp932(src: Path, dest: Path, chunk_bytes: int = 64 << 20) -> Path:
 
 
 def scan_output(path: Path, encoding: str, scratch: Path) -> pl.LazyFrame:
-    """A V2.1 CSV as a LazyFrame of String columns; cp932 goes through a UTF-8 copy in scratch."""
+    """A V2.1 file as a LazyFrame of String columns; cp932 goes through a UTF-8 copy in scratch."""
     _check_output(path, encoding)
+    if path.suffix == PARQUET_SUFFIX:
+        return pl.scan_parquet(path)  # cast to String with the layout's items (_conform)
     if encoding == "cp932":
         path = transcode_cp932(path, scratch / f"{len(list(scratch.iterdir()))}.csv")
     return pl.scan_csv(path, infer_schema=False)  # polars skips a UTF-8 BOM itself

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from etl import __version__
 from etl.export.errors import ExportError
-from etl.passes import Project
-from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
-from etl.write.atomic import sha256_file
+from etl.passes import Project, layout_fingerprint, mapping_fingerprint
+from etl.write import sha256_file
 
 
 @dataclass(frozen=True, slots=True)

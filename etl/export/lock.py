@@ -14,7 +14,7 @@ from pathlib import Path
 
 from etl.errors import WriteError
 from etl.export.errors import ExportLocked
-from etl.write.atomic import FILE_MODE, make_private_dir
+from etl.write import FILE_MODE, make_private_dir
 
 LOCK_FILE = ".lock"
 

@@ -40,17 +40,13 @@ from etl.export.model import (
 )
 from etl.layout import Layout
 from etl.municipality import checked_code
-from etl.package import build_package, load_private_key
-from etl.package.signing import key_fingerprint
-from etl.passes import Project
-from etl.passes.project import CONFIG
-from etl.passes.run import finalize_run
+from etl.package import build_package, key_fingerprint, load_private_key
+from etl.passes import CONFIG, Project, finalize_run
 from etl.paths import inside
 from etl.pipeline import JobOptions, run_job
 from etl.report import write_diff_reports
 from etl.run_folder import Municipality, RunFolder, RunMeta, run_layouts
-from etl.write import staged_dir, write_bytes_atomic
-from etl.write.atomic import sweep_stale
+from etl.write import staged_dir, sweep_stale, write_bytes_atomic
 
 LogFn = Callable[[dict[str, Any]], None]
 EXPORTS = "exports"

@@ -1,11 +1,12 @@
 """Mapping specs: parse (load), compile to polars expressions (compile), run (apply)."""
 
-from etl.mapping.apply import MappedTarget, map_target
+from etl.mapping.apply import SOURCE_COL, MappedTarget, map_target, merge_mapped, record_keys
 from etl.mapping.compile import CompiledMapping, CompiledTarget, compile_mapping
 from etl.mapping.load import load_mapping
 from etl.mapping.model import Mapping
 
 __all__ = [
+    "SOURCE_COL",
     "CompiledMapping",
     "CompiledTarget",
     "MappedTarget",
@@ -13,4 +14,6 @@ __all__ = [
     "compile_mapping",
     "load_mapping",
     "map_target",
+    "merge_mapped",
+    "record_keys",
 ]

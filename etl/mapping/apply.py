@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from etl.extract.base import BYTE_OFFSET, FILTER_SCHEMA, RECORD_NO
+from etl.extract import BYTE_OFFSET, FILTER_SCHEMA, RECORD_NO
 from etl.findings import (
     KEY_SEPARATOR,
     Severity,
@@ -22,10 +22,10 @@ from etl.findings import (
     record_key_expr,
     shown_expr,
 )
-from etl.layout.model import ItemType, RecordFile
+from etl.layout import ItemType, RecordFile
 from etl.mapping.compile import CompiledTarget
 from etl.mapping.model import LookupSpec
-from etl.text.gaiji import has_pua, pua_chars, pua_code
+from etl.text import has_pua, pua_chars, pua_code
 
 SOURCE_COL = "_source"
 ITEM_PREFIX = "_item:"

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.extract.profile import SourceProfile
-from etl.layout.model import Item, Layout, RecordFile
+from etl.extract import SourceProfile
+from etl.layout import Item, Layout, RecordFile
 from etl.mapping.conditions import compile_condition
 from etl.mapping.items import compile_item, compile_top_item
 from etl.mapping.model import LookupSpec, Mapping, TargetSpec
 from etl.mapping.transforms import CompileContext, Compiled
-from etl.text.wareki import EraTable
+from etl.text import EraTable
 
 
 @dataclass(frozen=True, slots=True)

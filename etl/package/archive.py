@@ -27,7 +27,7 @@ from isal import igzip_threaded
 from etl.package.deflate import GZIP_HEADER, ParallelGzipWriter
 from etl.package.descriptor import path_problem
 from etl.package.errors import PackageError
-from etl.write.atomic import FILE_MODE, sha256_file
+from etl.write import FILE_MODE, sha256_file
 
 BLOCK = tarfile.BLOCKSIZE
 RECORD = tarfile.RECORDSIZE

@@ -39,8 +39,15 @@ from etl.run_folder import (
     SnapshotError,
     read_snapshot,
 )
-from etl.write import CsvFormat, encode_csv, staged_dir, write_bytes_atomic
-from etl.write.atomic import make_private_dir, sha256_file
+from etl.write import (
+    CsvFormat,
+    OutputFormat,
+    encode_csv,
+    make_private_dir,
+    sha256_file,
+    staged_dir,
+    write_bytes_atomic,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,13 @@ def build_package(
     except RunFolderError as exc:
         raise PackageError(run_dir, f"not a completed run folder ({exc.reason})") from exc
     manifest, run_meta = run.manifest, run.meta
+    written_as = manifest.output.written_as
+    if written_as is not OutputFormat.CSV:  # the handover is the standard's CSV and its schema
+        raise PackageError(
+            run_dir,
+            f"the run wrote its V2.1 files as {written_as}; a package holds the V2.1 CSV files"
+            " (run again with --output-format csv)",
+        )
     validation = run_summary(manifest)["validation"]
     blocking = int(validation["blocking"])
     reason = (accept_findings or "").strip()

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 
 from etl.run_folder import Manifest, OutputEntry
-from etl.text.gaiji import pua_chars, pua_code
+from etl.text import pua_chars, pua_code
 
 UNMAPPED_HEADERS = {
     "code": "外字コード",

@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 import polars as pl
 
 from etl.package.schema import FieldRule, Violation, check_table
-from etl.write.csv_records import record_end
+from etl.write import record_end
 
 PIECE = 8 << 20
 TAIL = 1 << 20  # a piece ends at the first record end within its last TAIL bytes

@@ -22,7 +22,7 @@ from etl.package.schema import relax_schema, table_fields
 from etl.package.table_stream import TableStream
 from etl.paths import NotARegularFile, open_regular
 from etl.run_folder import OutputEntry, RunFolder
-from etl.write.atomic import FILE_MODE
+from etl.write import FILE_MODE
 
 Target = tuple[OutputEntry, Layout, RecordFile]  # manifest output, its layout, its file
 

@@ -1,12 +1,21 @@
 """Migration projects and their passes (test1, test2, production): runs, catalog, gates."""
 
 from etl.passes.catalog import Catalog, sweep_unrecorded
+from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates
 from etl.passes.model import PASS_ORDER, PassName, RunRecord, Signoff, previous_pass
-from etl.passes.project import Project, ProjectError, find_project, init_project, load_project
-from etl.passes.run import PassRun, list_runs, run_pass, sign_off
+from etl.passes.project import (
+    CONFIG,
+    Project,
+    ProjectError,
+    find_project,
+    init_project,
+    load_project,
+)
+from etl.passes.run import PassRun, finalize_run, list_runs, run_pass, sign_off
 
 __all__ = [
+    "CONFIG",
     "PASS_ORDER",
     "Catalog",
     "GateCheck",
@@ -18,10 +27,13 @@ __all__ = [
     "RunRecord",
     "Signoff",
     "check_gates",
+    "finalize_run",
     "find_project",
     "init_project",
+    "layout_fingerprint",
     "list_runs",
     "load_project",
+    "mapping_fingerprint",
     "previous_pass",
     "run_pass",
     "sign_off",

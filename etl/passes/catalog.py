@@ -24,7 +24,7 @@ import polars as pl
 from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import ProjectError
 from etl.run_folder import Manifest
-from etl.write.atomic import marker_is_stale, sweep_stale
+from etl.write import marker_is_stale, sweep_stale
 
 # held (etl.write.atomic.OwnerMarker) by the running process from before a run folder is
 # published until the catalog has recorded it

@@ -12,7 +12,7 @@ from pathlib import Path
 from etl.errors import ChukanError
 from etl.layout import layouts_root
 from etl.resources import data_dir
-from etl.write.atomic import sha256_file
+from etl.write import sha256_file
 
 
 def _files(folder: Path) -> Iterable[Path]:

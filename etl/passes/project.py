@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import tomli_w
-from pydantic import Field, Strict, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from etl.config import Document, StrictModel, errors_as, read_toml
 from etl.errors import ConfigError
@@ -24,8 +31,13 @@ from etl.municipality import code_problem
 from etl.passes.model import PassName
 from etl.paths import inside
 from etl.resources import data_dir
-from etl.write import CsvFormat, LineEnding, write_bytes_atomic
-from etl.write.atomic import make_private_dir
+from etl.write import (
+    CsvFormat,
+    LineEnding,
+    OutputFormat,
+    make_private_dir,
+    write_bytes_atomic,
+)
 
 CONFIG = "chukan.toml"
 
@@ -75,6 +87,15 @@ class ScopeModel(StrictModel):
 class OutputModel(StrictModel):
     encoding: Literal["utf-8", "utf-8-sig", "cp932"] = "utf-8"
     line_ending: Annotated[LineEnding, Strict(False)] = LineEnding.LF
+    format: Annotated[OutputFormat, Strict(False)] = OutputFormat.CSV  # of the record files
+
+    @model_validator(mode="after")
+    def _csv_settings_for_csv(self) -> OutputModel:
+        if self.format is not OutputFormat.CSV and (
+            self.encoding != "utf-8" or self.line_ending is not LineEnding.LF
+        ):
+            raise ValueError(f"encoding and line_ending apply to csv only, not {self.format}")
+        return self
 
 
 class LayoutModel(StrictModel):
@@ -129,6 +150,7 @@ class Project:
     dumps: dict[PassName, Path]  # default dump folder per pass
     export_dump: Path | None = None  # [export] dump: the delivery of the year-end export
     layout_version: str = DEFAULT_LAYOUT_VERSION  # [layout] version (a folder of layouts/)
+    output_format: OutputFormat = OutputFormat.CSV  # [output] format
 
     @property
     def runs_dir(self) -> Path:
@@ -162,6 +184,7 @@ HEADER = """\
 # source.vendor       a bundled vendor (mappings/<vendor>) or a folder with source.yaml
 # layout.version      the layout version: a folder of layouts/ (chukan layouts versions)
 # output.encoding     utf-8 | utf-8-sig | cp932;  output.line_ending  lf | crlf
+# output.format       csv (default) | parquet: the form of the V2.1 record files
 # dumps.<pass>        the outgoing vendor's deliveries, one folder per pass
 # export.dump         the delivery the year-end export reads (chukan export --fiscal-year)
 
@@ -251,4 +274,5 @@ def load_project(root: Path) -> Project:
         if export_dump
         else None,
         layout_version=model.layout.version,
+        output_format=model.output.format,
     )

@@ -23,7 +23,7 @@ from etl.passes.project import Project, ProjectError
 from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
 from etl.report import write_run_reports
 from etl.run_folder import Municipality, RunMeta
-from etl.write.atomic import OwnerMarker
+from etl.write import OwnerMarker
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +148,7 @@ def run_pass(
                     gyomu=project.gyomu,
                     layout_version=version,
                     csv=project.csv,
+                    output_format=project.output_format,
                     run_meta=meta,
                     override=override,
                     finalize=finalize,

@@ -19,7 +19,7 @@ import polars as pl
 
 from etl import __version__
 from etl.errors import ChukanError, MappingError, WriteError
-from etl.extract.profile import SourceProfile, load_profile
+from etl.extract import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
 from etl.layout import (
     DEFAULT_LAYOUT_VERSION,
@@ -29,8 +29,16 @@ from etl.layout import (
     load_layouts,
     resolve_version,
 )
-from etl.mapping import CompiledMapping, MappedTarget, compile_mapping, load_mapping, map_target
-from etl.mapping.apply import SOURCE_COL, merge_mapped, record_keys
+from etl.mapping import (
+    SOURCE_COL,
+    CompiledMapping,
+    MappedTarget,
+    compile_mapping,
+    load_mapping,
+    map_target,
+    merge_mapped,
+    record_keys,
+)
 from etl.pipeline.manifest import build_manifest, write_mapping_rejects, write_rejects
 from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
 from etl.pipeline.sources import (
@@ -42,11 +50,16 @@ from etl.pipeline.sources import (
 )
 from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
-from etl.text.gaiji import load_gaiji_table
-from etl.text.wareki import load_eras
+from etl.text import load_eras, load_gaiji_table
 from etl.validate import load_layout_rules, validate_layout
-from etl.write import CsvFormat, WrittenFile, staged_dir, write_csv
-from etl.write.csv_out import read_csv_columns
+from etl.write import (
+    CsvFormat,
+    OutputFormat,
+    RecordFileWriter,
+    WrittenFile,
+    record_file_writer,
+    staged_dir,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +70,7 @@ class JobOptions:
     gyomu: tuple[str, ...] = ()  # layout ids or 業務名; empty = every layout the vendor maps
     layout_version: str = DEFAULT_LAYOUT_VERSION  # a folder of layouts/ (etl.layout.versions)
     csv: CsvFormat = field(default_factory=CsvFormat)
+    output_format: OutputFormat = OutputFormat.CSV  # of the V2.1 record files (etl.write)
     chunk_records: int = 200_000
     replace: bool = False
     run_meta: RunMeta | None = None  # written as run.json beside the manifest
@@ -108,14 +122,14 @@ def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMappin
 
 
 def _reconcile(
-    written: list[tuple[str, MappedTarget, WrittenFile]], csv: CsvFormat
+    written: list[tuple[str, MappedTarget, WrittenFile]], writer: RecordFileWriter
 ) -> list[ControlRow]:
     """Control totals of every V2.1 file that declares some, its target side read from disk."""
     rows: list[ControlRow] = []
     for lay, mt, wf in written:
         if mt.controls:
             items = list(dict.fromkeys(item for _, item in mt.controls))
-            rows += reconcile_target(lay, mt, read_csv_columns(wf.path, csv, items))
+            rows += reconcile_target(lay, mt, writer.read_columns(wf.path, items))
     return rows
 
 
@@ -255,6 +269,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         raise WriteError(f"{opts.out_dir} already exists; choose another --out or pass --replace")
     # one name per version in what the run records: "2.1" is the folder v2.1
     opts = replace(opts, layout_version=resolve_version(opts.layout_version))
+    writer = record_file_writer(opts.output_format, opts.csv)  # a CSV-only option is refused here
     # hashed before anything is read from them, kept in the run (snapshot) when it is written
     vendor_inputs = read_inputs(opts.vendor_folder)
     standard_inputs = read_inputs(layouts_root(opts.layout_version))
@@ -273,10 +288,9 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
                 lay,
                 mt,
                 pool.submit(
-                    write_csv,
+                    writer.write,
                     mt.frame.drop("_record_no", SOURCE_COL),
-                    stage / lay / f"{mt.record_file.id}.csv",
-                    opts.csv,
+                    writer.path_for(stage / lay, mt.record_file),
                 ),
             )
             for lay, mt in mapped
@@ -285,7 +299,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
         if progress:
             progress("write V2.1 files", 0, None)
         written = [(lay, mt, future.result()) for lay, mt, future in pending]
-        controls = _reconcile(written, opts.csv)
+        controls = _reconcile(written, writer)
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         mapping_rejects = write_mapping_rejects(stage, written, findings)
@@ -309,6 +323,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             controls=controls,
             stage=stage,
             snapshot=snapshot,
+            output_format=writer.format,
             override=opts.override,
         )
         if opts.run_meta is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.mapping.apply import MappedTarget
+from etl.mapping import MappedTarget
 from etl.pipeline.sources import ExtractedSource
 from etl.reconcile import ControlRow
 from etl.run_folder import (
@@ -17,13 +17,13 @@ from etl.run_folder import (
     FindingsSummary,
     Manifest,
     OutputEntry,
-    OutputFormat,
+    OutputSettings,
     Reconciliation,
     Snapshot,
     SourceEntry,
     Tool,
 )
-from etl.write import CsvFormat, WrittenFile, write_csv
+from etl.write import CsvFormat, OutputFormat, WrittenFile, write_csv
 
 
 def _reason_counts(frame: pl.DataFrame) -> dict[str, int]:
@@ -119,6 +119,7 @@ def build_manifest(
     stage: Path,
     snapshot: Snapshot,
     override: str | None,
+    output_format: OutputFormat = OutputFormat.CSV,
 ) -> Manifest:
     src_entries = []
     for s in sources:
@@ -171,7 +172,12 @@ def build_manifest(
         vendor=vendor,
         layout_version=layout_version,
         dump_dir=str(dump_dir),
-        output=OutputFormat(encoding=csv.encoding, line_ending=csv.line_ending.value),
+        output=OutputSettings(
+            # named only when not CSV, so CSV runs keep their manifest
+            format=None if output_format is OutputFormat.CSV else output_format,
+            encoding=csv.encoding,
+            line_ending=csv.line_ending.value,
+        ),
         sources=tuple(src_entries),
         outputs=tuple(out_entries),
         reconciliation=Reconciliation(

@@ -27,7 +27,7 @@ from etl.run_folder import (
     Snapshot,
     SnapshotError,
 )
-from etl.write.atomic import FILE_MODE, make_private_dir
+from etl.write import FILE_MODE, make_private_dir
 
 # A vendor folder holds specs and tables (kilobytes); a folder far beyond that is a wrong
 # vendor path (a project root, a dump folder), refused before anything is copied.

@@ -1,6 +1,7 @@
 """件数・金額の突合: source totals against the written V2.1 files, every difference explained."""
 
 from etl.reconcile.controls import (
+    BLANK,
     ControlRow,
     Total,
     control_number,
@@ -10,6 +11,7 @@ from etl.reconcile.controls import (
 )
 
 __all__ = [
+    "BLANK",
     "ControlRow",
     "Total",
     "control_number",

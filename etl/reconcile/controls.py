@@ -14,11 +14,10 @@ from decimal import Decimal
 
 import polars as pl
 
-from etl.extract.base import RECORD_NO
+from etl.extract import RECORD_NO
 from etl.findings import Severity, finding_exprs
-from etl.layout import EXACT, MAX_DECIMAL_DIGITS, decimal_pattern
-from etl.layout.model import Item, ItemType
-from etl.mapping.apply import MappedTarget
+from etl.layout import EXACT, MAX_DECIMAL_DIGITS, Item, ItemType, decimal_pattern
+from etl.mapping import MappedTarget
 
 BLANK = "（空欄）"
 # A control total: an int, or an exact Decimal for a decimal item (written to JSON as its text,

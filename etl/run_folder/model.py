@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from etl.reconcile import ControlRow, control_number
+from etl.write import OutputFormat
 
 SCHEMA_VERSION = 1
 
@@ -87,11 +88,19 @@ class Tool(RunFolderModel):
     version: str
 
 
-class OutputFormat(RunFolderModel):
-    """How the V2.1 files were encoded (chukan.toml [csv] or the run's options)."""
+class OutputSettings(RunFolderModel):
+    """How the V2.1 files were written: their format (named only when not the standard's CSV)
+    and, for CSV, the encoding and line ending (chukan.toml [csv] or the run's options)."""
 
+    OMITTED_WHEN_NONE = frozenset({"format"})
+
+    format: OutputFormat | None = None
     encoding: str
     line_ending: str
+
+    @property
+    def written_as(self) -> OutputFormat:
+        return self.format or OutputFormat.CSV
 
 
 class SourceEntry(RunFolderModel):
@@ -213,7 +222,7 @@ class Manifest(RunFolderModel):
     vendor: str
     layout_version: str
     dump_dir: str
-    output: OutputFormat
+    output: OutputSettings
     sources: tuple[SourceEntry, ...]
     outputs: tuple[OutputEntry, ...]
     reconciliation: Reconciliation

@@ -17,9 +17,12 @@ from etl.text.kana import (
     zenkaku_kana_to_hankaku,
 )
 from etl.text.wareki import (
+    NOT_A_DATE_JA,
+    UNKNOWN_ERA_JA,
     Era,
     EraTable,
     WarekiError,
+    is_known_era,
     load_eras,
     seireki_to_wareki,
     to_seireki,
@@ -28,7 +31,9 @@ from etl.text.wareki import (
 )
 
 __all__ = [
+    "NOT_A_DATE_JA",
     "PUA_PATTERN",
+    "UNKNOWN_ERA_JA",
     "Era",
     "EraTable",
     "GaijiEntry",
@@ -39,6 +44,7 @@ __all__ = [
     "hankaku_kana_to_zenkaku",
     "has_pua",
     "hiragana_to_katakana",
+    "is_known_era",
     "load_eras",
     "load_gaiji_table",
     "pua_chars",

@@ -15,8 +15,7 @@ from enum import StrEnum
 import polars as pl
 
 from etl.findings import KEY_SEPARATOR, mask_expr, record_key_expr
-from etl.layout import Length, type_rule
-from etl.layout.model import Item, ItemType, Layout, RecordFile
+from etl.layout import Item, ItemType, Layout, Length, RecordFile, type_rule
 
 RECORD_NO = "_record_no"
 SOURCE = "_source"

@@ -21,8 +21,7 @@ from etl.findings import (
     joined_expr,
     record_key_expr,
 )
-from etl.layout import MAX_DECIMAL_DIGITS
-from etl.layout.model import ItemType, Layout, RecordFile
+from etl.layout import MAX_DECIMAL_DIGITS, ItemType, Layout, RecordFile
 from etl.validate.checks import RECORD_NO
 from etl.validate.rules import (
     CheckDigit,

@@ -16,7 +16,7 @@ from pydantic import Field, Strict, StringConstraints, create_model, model_valid
 from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ConfigError, RuleError
 from etl.findings import Severity
-from etl.layout.model import ItemType, Layout
+from etl.layout import ItemType, Layout
 from etl.resources import data_dir
 
 

@@ -13,7 +13,7 @@ from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
 from etl.findings import Severity, concat_findings, empty_findings, record_key_expr
-from etl.layout.model import Layout, RecordFile
+from etl.layout import Layout, RecordFile
 from etl.validate.checks import RECORD_NO, SOURCE, ItemCheck, SchemaRule, item_checks
 
 _ROW = "_row"  # pandera's failure-case index: the row position in the validated frame

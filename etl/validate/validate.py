@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from etl.findings import concat_findings
-from etl.layout.model import Layout
+from etl.layout import Layout
 from etl.validate.rule_checks import rule_findings
 from etl.validate.rules import RuleSet
 from etl.validate.schema import schema_findings

@@ -1,19 +1,60 @@
-"""Writing V2.1 files and run files: standard-layout CSV, rejects, findings (atomic, 0600).
+"""Writing V2.1 files and run files: record files (CSV, or Parquet through the same
+RecordFileWriter interface), rejects, findings; atomic and owner-only (0600).
 
 Database loading (`chukan load`) is etl.dbload; this package never touches a database.
 """
 
-from etl.write.atomic import WrittenFile, sha256_file, staged_dir, write_bytes_atomic
-from etl.write.csv_out import OUTPUT_ENCODINGS, CsvFormat, LineEnding, encode_csv, write_csv
+from etl.write.atomic import (
+    FILE_MODE,
+    OwnerMarker,
+    WrittenFile,
+    make_private_dir,
+    marker_is_stale,
+    sha256_file,
+    staged_dir,
+    sweep_stale,
+    write_bytes_atomic,
+)
+from etl.write.csv_out import (
+    OUTPUT_ENCODINGS,
+    CsvFormat,
+    LineEnding,
+    encode_csv,
+    read_csv_columns,
+    write_csv,
+)
+from etl.write.csv_records import next_record_end, record_end
+from etl.write.writers import (
+    PARQUET_SUFFIX,
+    CsvRecordWriter,
+    OutputFormat,
+    ParquetRecordWriter,
+    RecordFileWriter,
+    record_file_writer,
+)
 
 __all__ = [
+    "FILE_MODE",
     "OUTPUT_ENCODINGS",
+    "PARQUET_SUFFIX",
     "CsvFormat",
+    "CsvRecordWriter",
     "LineEnding",
+    "OutputFormat",
+    "OwnerMarker",
+    "ParquetRecordWriter",
+    "RecordFileWriter",
     "WrittenFile",
     "encode_csv",
+    "make_private_dir",
+    "marker_is_stale",
+    "next_record_end",
+    "read_csv_columns",
+    "record_end",
+    "record_file_writer",
     "sha256_file",
     "staged_dir",
+    "sweep_stale",
     "write_bytes_atomic",
     "write_csv",
 ]

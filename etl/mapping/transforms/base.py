@@ -10,9 +10,9 @@ import polars as pl
 
 from etl.config import KeyPath, format_key_path
 from etl.errors import MappingError
-from etl.layout.model import Item
+from etl.layout import Item
 from etl.mapping.model import ItemSpec, Mapping
-from etl.text.wareki import EraTable
+from etl.text import EraTable
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from etl.config import KeyPath
 from etl.mapping.model import DateFormatArgs, ItemSpec, OnInvalid, SeirekiArgs, WarekiArgs
 from etl.mapping.transforms.base import Check, CompileContext, Compiled
 from etl.mapping.transforms.text import strip_spaces
-from etl.text.wareki import (
+from etl.text import (
     NOT_A_DATE_JA,
     UNKNOWN_ERA_JA,
     is_known_era,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.extract.base import RECORD_NO
+from etl.extract import RECORD_NO
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms.base import Check, CompileContext, Compiled
 from etl.mapping.transforms.text import strip_spaces

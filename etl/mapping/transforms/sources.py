@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.layout.model import ItemType
+from etl.layout import ItemType
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms.base import CompileContext, Compiled
 

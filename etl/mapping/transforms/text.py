@@ -13,7 +13,7 @@ import polars as pl
 from etl.config import KeyPath
 from etl.mapping.model import KanaArgs, PadArgs, SliceArgs, SplitArgs, WidthArgs
 from etl.mapping.transforms.base import CompileContext, Compiled
-from etl.text.kana import (
+from etl.text import (
     ascii_to_hankaku,
     ascii_to_zenkaku,
     hankaku_kana_to_zenkaku,
