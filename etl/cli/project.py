@@ -9,7 +9,8 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out
+from etl import events
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out
 from etl.cli.layouts import checked_layout_version
 from etl.dbload import describe, load_run
 from etl.dbload.run import layouts_of_run
@@ -86,13 +87,9 @@ def signoff(
         f"signed off {s.pass_name.value} run {s.run_id} by {s.by}: {s.reason}",
     )
     if s.blocking_findings:
-        err.print(
-            labelled(
-                "warning:",
-                "yellow",
-                f"signed off with {s.blocking_findings:,} blocking finding(s)"
-                f" accepted: {s.accepted_blocking or ''}",
-            )
+        events.warning(
+            f"signed off with {s.blocking_findings:,} blocking finding(s)"
+            f" accepted: {s.accepted_blocking or ''}"
         )
 
 
