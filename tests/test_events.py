@@ -48,9 +48,19 @@ def _personal_values(run_dir: Path) -> set[str]:
     return {v for v in values if len(v) >= 4 or (len(v) >= 2 and not v.isascii())}
 
 
-def test_json_log_of_a_sample_job_is_json_and_holds_nothing_personal(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def json_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """The vendor-a sample run with ``--log-format json``, and its run folder."""
+    tmp_path = tmp_path_factory.mktemp("json-run")
     res = _sample_run(tmp_path, "--log-format", "json")
     assert res.exit_code == 1, res.output  # blocking findings
+    return res, tmp_path / "run"
+
+
+def test_json_log_of_a_sample_job_is_json_and_holds_nothing_personal(
+    json_run: tuple[Result, Path],
+) -> None:
+    res, run_dir = json_run
     lines = res.stderr.splitlines()
     docs = [json.loads(line) for line in lines]  # every line is one JSON object
     assert docs and all(set(d) == JSON_KEYS for d in docs)
@@ -61,10 +71,29 @@ def test_json_log_of_a_sample_job_is_json_and_holds_nothing_personal(tmp_path: P
     assert jumin and jumin[-1]["fields"]["done"] == jumin[-1]["fields"]["total"]
     assert all(d["ts"].endswith("Z") for d in docs)
 
-    personal = _personal_values(tmp_path / "run")
+    personal = _personal_values(run_dir)
     assert len(personal) > 20, "the sample's personal values were not found: the test is broken"
     leaked = sorted(v for v in personal if v in res.stderr)
     assert not leaked, f"personal values in the log: {leaked[:3]}"
+
+
+def test_a_load_logs_each_table_with_its_rows(
+    json_run: tuple[Result, Path], tmp_path: Path
+) -> None:
+    _, run_dir = json_run
+    db = f"duckdb:{tmp_path / 'load.duckdb'}"
+    res = CliRunner().invoke(cli, ["--log-format", "json", "load", str(run_dir), "--to", db])
+    assert res.exit_code == 0, res.output
+    docs = [json.loads(line) for line in res.stderr.splitlines()]
+    finished = {
+        d["fields"]["step"]: d["fields"]["count"] for d in docs if d["event"] == "step.finished"
+    }
+    assert finished["load juki_jumin"] > 0 and len(finished) >= 4
+    assert [d["fields"]["step"] for d in docs][-2:] == ["reconcile", "commit"]
+    assert {d["logger"] for d in docs} == {"chukan.dbload.load"}
+    assert "juki_jumin" in res.stdout and "loaded into" in res.stdout  # results stay on stdout
+    personal = _personal_values(run_dir)
+    assert not [v for v in personal if v in res.stderr]
 
 
 def test_stdout_is_the_same_in_both_log_formats(tmp_path: Path) -> None:
