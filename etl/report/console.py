@@ -194,6 +194,12 @@ class ConsoleHandler(logging.Handler):
         self._bars: _Bars | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._show(record)
+        except Exception:  # logging's contract: a handler never raises into the engine
+            self.handleError(record)
+
+    def _show(self, record: logging.LogRecord) -> None:
         event = events.event_of(record)
         if isinstance(event, events.Progress):
             if self._bars is not None:
