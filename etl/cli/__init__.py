@@ -9,8 +9,8 @@ import os
 
 import click
 
-from etl import __version__
-from etl.cli.common import err, labelled
+from etl import __version__, events
+from etl.cli.common import LogFormat, install_event_handlers, remove_event_handlers
 from etl.cli.export_cmd import export
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
@@ -23,15 +23,19 @@ from etl.errors import ChukanError
 
 class ChukanGroup(click.Group):
     """Turns a ChukanError (or a stray OSError) into a one-line message and its exit code
-    (``--debug`` re-raises)."""
+    (``--debug`` re-raises); the message is an event, so ``--log-format json`` keeps stderr
+    all JSON."""
 
     def invoke(self, ctx: click.Context) -> object:
+        # the one place the event channel gets its handlers, for the whole command
+        install_event_handlers(LogFormat(ctx.params.get("log_format", LogFormat.TEXT)))
+        ctx.call_on_close(remove_event_handlers)
         try:
             return super().invoke(ctx)
         except ChukanError as exc:
             if isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
                 raise
-            err.print(labelled("error:", "red", str(exc)))
+            events.failure(str(exc), exc.exit_code)
             ctx.exit(exc.exit_code)
         except OSError as exc:
             # The last net for a file problem no stage turned into its own error: the path and
@@ -40,15 +44,24 @@ class ChukanGroup(click.Group):
             if isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            err.print(labelled("error:", "red", f"{where}{exc.strerror or exc}"))
+            events.failure(f"{where}{exc.strerror or exc}", 2)
             ctx.exit(2)
 
 
 @click.group(cls=ChukanGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chukan")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice([f.value for f in LogFormat]),
+    default=LogFormat.TEXT.value,
+    show_default=True,
+    envvar="CHUKAN_LOG_FORMAT",
+    help="What goes to stderr: text (messages; progress bars on a terminal) or json (one JSON"
+    " object per event: ts, level, logger, event, fields, message). Env CHUKAN_LOG_FORMAT.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, log_format: str) -> None:
     """chukan: move a municipality's legacy dumps into 中間標準レイアウト仕様 V2.1 files.
 
     \b
@@ -67,7 +80,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
       chukan run --vendor vendor-a --dump DUMP --out OUT   one-off conversion
     """
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug}  # log_format: ChukanGroup.invoke installs the event handlers
 
 
 for command in (

@@ -1,13 +1,19 @@
-"""What every command shares: consoles, exit codes, vendor lookup."""
+"""What every command shares: consoles, the event handlers, exit codes, vendor lookup."""
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.text import Text
 
+from etl import events
+from etl.cli.console import ConsoleHandler
 from etl.resources import data_dir
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT = 0, 1, 2
@@ -18,9 +24,56 @@ out = Console(markup=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 
-def labelled(label: str, style: str, message: str) -> Text:
-    """``error: message`` with only the label styled; the message is never parsed as markup."""
-    return Text.assemble((label, style), " ", message)
+class LogFormat(StrEnum):
+    TEXT = "text"  # for people: notices as lines, progress bars on a terminal
+    JSON = "json"  # for machines: one JSON object per event (etl.events.JsonFormatter)
+
+
+class _StderrJsonHandler(logging.Handler):
+    """JSON lines on the stderr of the moment (a test runner swaps sys.stderr per command)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(events.JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # logging's contract: a handler never raises into the engine
+            self.handleError(record)
+
+
+_installed: list[logging.Handler] = []
+
+
+def install_event_handlers(log_format: LogFormat) -> None:
+    """What the event channel shows on stderr for this command: the one place logging is set up
+    (stdout keeps only what commands print as results). Replaces an earlier installation."""
+    remove_event_handlers()
+    handler = _StderrJsonHandler() if log_format is LogFormat.JSON else ConsoleHandler(err)
+    logger = logging.getLogger(events.LOGGER)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    _installed.append(handler)
+
+
+def remove_event_handlers() -> None:
+    logger = logging.getLogger(events.LOGGER)
+    while _installed:
+        logger.removeHandler(_installed.pop())
+    logger.setLevel(logging.NOTSET)
+
+
+@contextmanager
+def progress_shown() -> Iterator[None]:
+    """Progress events of the block show as bars (the text format, on a terminal)."""
+    human = next((h for h in _installed if isinstance(h, ConsoleHandler)), None)
+    if human is None:
+        yield
+        return
+    with human.progress_shown():
+        yield
 
 
 def vendor_folder(vendor: str) -> Path:

@@ -9,21 +9,36 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
+from etl import events
 from etl.cli.common import out
 from etl.errors import ChukanError
-from etl.export import ExportResult, MemberResult, export_fiscal_year, export_group
+from etl.export import (
+    ExportFinished,
+    ExportResult,
+    ExportStarted,
+    MemberResult,
+    export_fiscal_year,
+    export_group,
+)
 from etl.passes import find_project, load_project
 
 
 def _json_line(doc: dict[str, Any]) -> None:
     # plain print, not rich: one JSON object per line, nothing else, for log collectors
     print(json.dumps(doc, ensure_ascii=False), flush=True)
+
+
+def _export_line(event: events.Event) -> None:
+    """The export's own events as its JSON results (the channel's other events go to stderr)."""
+    if isinstance(event, ExportStarted | ExportFinished):
+        _json_line({"event": event.kind, **event.fields()})
 
 
 def _text(result: ExportResult) -> None:
@@ -98,7 +113,13 @@ def _table(results: list[MemberResult], fiscal_year: int) -> Table:
     "--sign", "key_path", type=click.Path(dir_okay=False, path_type=Path), help="Private key."
 )
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="The results on stdout: text, or json (one object per line: export.start and"
+    " export.finished, or export.member per member of a group). Not the global"
+    " `chukan --log-format`, which formats the messages on stderr.",
 )
 def export(
     fiscal_year: int,
@@ -130,8 +151,8 @@ def export(
             )
         else:
             proj = load_project(project or find_project(Path.cwd()))
-            log = _json_line if as_json else None
-            result = export_fiscal_year(proj, fiscal_year, key=key_path, dump_dir=dump_dir, log=log)
+            with events.listening(_export_line) if as_json else nullcontext():
+                result = export_fiscal_year(proj, fiscal_year, key=key_path, dump_dir=dump_dir)
     except ChukanError as exc:
         if not as_json:
             raise  # the command group prints it and exits with its code

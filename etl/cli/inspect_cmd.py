@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from etl.cli import console as render
 from etl.cli.common import out, vendor_folder
 from etl.extract.inspect import inspect_file
 from etl.extract.profile import load_profile
-from etl.report import console as render
 
 
 @click.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
+from etl.cli import console as render
 from etl.cli.common import out
 from etl.layout import (
     DEFAULT_LAYOUT_VERSION,
@@ -14,7 +15,6 @@ from etl.layout import (
     resolve_version,
     version_problem,
 )
-from etl.report import console as render
 
 
 def checked_layout_version(

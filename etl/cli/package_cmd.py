@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, out, vendor_folder
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out, progress_shown, vendor_folder
 from etl.extract.profile import load_profile
 from etl.package import build_package, generate_keys, load_private_key, verify_package
 from etl.package.errors import PackageError, TrustRequired
 from etl.paths import refuse_inside
-from etl.report import console as render
 from etl.run_folder import RunFolder, read_snapshot, run_layouts
 
 
@@ -135,8 +134,8 @@ def verify(path: Path, trust: Path | None, integrity_only: bool) -> None:
         )
     if trust is not None and integrity_only:
         raise TrustRequired(path, "give either --trust PUB or --integrity-only, not both")
-    with render.progress_display(err) as progress:
-        report = verify_package(path, trust=trust, progress=progress)
+    with progress_shown():
+        report = verify_package(path, trust=trust)
     for p in report.problems:
         out.print(p.line)
     out.print(f"signature: {report.signature.value}; {report.files} files, {report.bytes:,} bytes")

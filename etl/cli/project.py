@@ -10,7 +10,9 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out
+from etl import events
+from etl.cli import console as render
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out
 from etl.cli.layouts import checked_layout_version
 from etl.dbload import Engine, describe, load_run, parse_target
 from etl.dbload.run import layouts_of_run
@@ -19,7 +21,6 @@ from etl.passes import PassName, find_project, init_project, load_project, sign_
 from etl.passes.compare import compare, resolve_run
 from etl.passes.run import open_catalog
 from etl.paths import refuse_inside
-from etl.report import console as render
 
 
 @click.command()
@@ -88,13 +89,9 @@ def signoff(
         f"signed off {s.pass_name.value} run {s.run_id} by {s.by}: {s.reason}",
     )
     if s.blocking_findings:
-        err.print(
-            labelled(
-                "warning:",
-                "yellow",
-                f"signed off with {s.blocking_findings:,} blocking finding(s)"
-                f" accepted: {s.accepted_blocking or ''}",
-            )
+        events.warning(
+            f"signed off with {s.blocking_findings:,} blocking finding(s)"
+            f" accepted: {s.accepted_blocking or ''}"
         )
 
 

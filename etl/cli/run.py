@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, err, labelled, out, vendor_folder
+from etl import events
+from etl.cli import console as render
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out, progress_shown, vendor_folder
 from etl.cli.layouts import checked_layout_version
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.paths import refuse_inside
 from etl.pipeline import JobOptions, JobResult, run_job
-from etl.report import console as render
 from etl.report import write_run_reports
 from etl.write import OUTPUT_ENCODINGS, CsvFormat, LineEnding, OutputFormat
 
@@ -124,7 +125,7 @@ def run(
         if vendor or out_dir or replace:
             raise click.UsageError("--vendor/--out/--replace are for one-off mode, not --pass")
         proj = load_project(project or find_project(Path.cwd()))
-        with render.progress_display(err) as progress:
+        with progress_shown():
             done = run_pass(
                 proj,
                 PassName(pass_name),
@@ -132,12 +133,11 @@ def run(
                 started_by=started_by,
                 override=override,
                 layout_version=layout_version,
-                progress=progress,
             )
         for path in done.swept:
-            err.print(f"removed the unrecorded run folder {path} (an interrupted run)")
+            events.notice(f"removed the unrecorded run folder {path} (an interrupted run)")
         for warning in done.run.gate_warnings:
-            err.print(labelled("warning:", "yellow", str(warning)))
+            events.warning(str(warning))
         _summary(done.result)
         out.print(f"run {done.run.run_id} ({pass_name}) recorded in {proj.catalog_path.name}")
         if done.comparison is not None:
@@ -160,8 +160,8 @@ def run(
         replace=replace,
         finalize=write_run_reports,
     )
-    with render.progress_display(err) as progress:
-        result = run_job(opts, progress)
+    with progress_shown():
+        result = run_job(opts)
     _summary(result)
     sys.exit(EXIT_BLOCKING if result.blocking else EXIT_OK)
 

@@ -13,7 +13,7 @@ commit; a mismatch rolls the load back and the result is not ok.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from psycopg import sql
 
+from etl import events
 from etl.dbload.errors import LoadError, is_duplicate_key, refused
 from etl.dbload.reconcile import (
     Controls,
@@ -43,13 +44,10 @@ from etl.validate import SchemaRule
 if TYPE_CHECKING:
     from etl.dbload.duckdb_engine import DuckDBSession
 
-Progress = Callable[[str], None]
 _Outcome = tuple[list[TableLoad], list[Check], bool]  # tables, checks, committed
 
 
-def _postgres(
-    tgt: Target, run: RunToLoad, schema: str | None, relax: bool, say: Progress
-) -> _Outcome:
+def _postgres(tgt: Target, run: RunToLoad, schema: str | None, relax: bool) -> _Outcome:
     try:
         from etl.dbload import staging
         from etl.dbload.postgres_engine import PostgresSession
@@ -61,10 +59,10 @@ def _postgres(
     refusals: tuple[type[Exception], ...] = (*session.errors, OSError, UnicodeDecodeError)
     try:
         staging.lock_and_clean(session, schema)
-        loaded = stage(session, tgt, run, relax_not_null=relax, say=say)
+        loaded = stage(session, tgt, run, relax_not_null=relax)
         session.begin()
         staging.swap(session, loaded, tgt, relax=relax)
-        return _finish(session, Engine.POSTGRESQL, run, loaded, say)
+        return _finish(session, Engine.POSTGRESQL, run, loaded)
     except LoadError:
         _rollback_quietly(session)
         raise
@@ -82,9 +80,7 @@ def _postgres(
         session.close()
 
 
-def _duckdb(
-    tgt: Target, run: RunToLoad, schema: str | None, relax: bool, say: Progress
-) -> _Outcome:
+def _duckdb(tgt: Target, run: RunToLoad, schema: str | None, relax: bool) -> _Outcome:
     from etl.dbload.duckdb_engine import DuckDBSession
 
     session = DuckDBSession(tgt)
@@ -99,12 +95,12 @@ def _duckdb(
         loaded = []
         for f in run.files:
             current, name = f, f.table.name
-            say(f"load {name}")
+            events.step_started(f"load {name}")
             table = _duckdb_table(session, f, controls.get(name, Controls()), run, relax)
             loaded.append(table)
-            say(f"loaded {name} {table.scan.rows}")
+            events.step_finished(f"load {name}", table.scan.rows)
         current = None
-        return _finish(session, Engine.DUCKDB, run, loaded, say)
+        return _finish(session, Engine.DUCKDB, run, loaded)
     except LoadError:
         _rollback_quietly(session)
         raise
@@ -164,10 +160,10 @@ def _duckdb_table(
 
 
 def _finish(
-    session: Session, engine: Engine, run: RunToLoad, loaded: list[LoadedTable], say: Progress
+    session: Session, engine: Engine, run: RunToLoad, loaded: list[LoadedTable]
 ) -> _Outcome:
     """In the open transaction: check, record, then commit — or roll back on any mismatch."""
-    say("reconcile")
+    events.step_started("reconcile")
     tables = [
         TableLoad(t.spec.name, t.spec.layout.id, t.spec.record_file.id, t.scan.rows, t.relaxed)
         for t in loaded
@@ -175,7 +171,7 @@ def _finish(
     checks = _file_checks(run, loaded) + reconcile(run, {t.spec.name: t.scan for t in loaded})
     _record_loads(session, engine, run, tables, {t.spec.name: t.digest for t in loaded})
     committed = all(c.ok for c in checks)
-    say("commit" if committed else "rollback")
+    events.step_started("commit" if committed else "rollback")
     if committed:
         session.commit()
     else:
@@ -223,7 +219,6 @@ def load_run(
     *,
     schema: str | None = None,
     relax_not_null: bool = False,
-    progress: Progress | None = None,
 ) -> LoadResult:
     """Load every V2.1 file of ``run_dir`` into ``target`` (``duckdb:PATH`` or a PostgreSQL URL).
 
@@ -241,9 +236,8 @@ def load_run(
         raise LoadError(tgt.display, f"cannot name the tables: {problem}")
     for f in run.files:
         check_header(f, run.encoding, tgt.display)
-    say = progress or (lambda _msg: None)
     load = _postgres if tgt.engine is Engine.POSTGRESQL else _duckdb
-    tables, checks, committed = load(tgt, run, schema, relax_not_null, say)
+    tables, checks, committed = load(tgt, run, schema, relax_not_null)
     return LoadResult(
         target=tgt.display,
         run_id=run.run_id,

@@ -28,6 +28,7 @@ from typing import TypeVar
 import psycopg
 from psycopg import sql
 
+from etl import events
 from etl.dbload.chunks import Chunk, cut, lines_before
 from etl.dbload.errors import LoadError, db_error, refused
 from etl.dbload.postgres_engine import Connection, PostgresSession, connect, copy_chunk, sha256_fd
@@ -102,7 +103,6 @@ def stage(
     run: RunToLoad,
     *,
     relax_not_null: bool,
-    say: Callable[[str], None],
 ) -> list[LoadedTable]:
     """Every file of ``run`` into its staging table; raises LoadError when the data is refused."""
     empty = empty_required(run) if relax_not_null else {}
@@ -128,7 +128,7 @@ def stage(
         session.execute(sql.SQL(";\n").join(ddl))  # one round trip (no parameters)
         for t in tables:
             t.chunks = cuts[t.spec.name].result()
-        _run(tables, target, run.encoding, relax_not_null, session, stack, say)
+        _run(tables, target, run.encoding, relax_not_null, session, stack)
         staged = []
         for t in tables:
             assert t.scan is not None  # _run returns once every table is scanned
@@ -149,13 +149,12 @@ def _run(
     relax: bool,
     session: PostgresSession,
     stack: ExitStack,
-    say: Callable[[str], None],
 ) -> None:
     copies: deque[_Task] = deque()
     for t in sorted(tables, key=lambda t: -t.chunks[-1].end):  # the biggest first
         t.chunks_left = len(t.chunks)
         copies.extend(_Task("copy", t, c) for c in t.chunks)
-        say(f"load {t.spec.name}")
+        events.step_started(f"load {t.spec.name}")
     pool = _Pool(target, min(WORKERS, len(copies)), stack)
     stop = threading.Event()
     post: deque[_Task] = deque()  # a table's index and scan go before further chunks
@@ -187,7 +186,7 @@ def _run(
                         post.append(_Task("scan", t))
                 elif task.kind == "scan":
                     t.scan = result
-                    say(f"loaded {t.spec.name} {result.rows if result else 0}")
+                    events.step_finished(f"load {t.spec.name}", result.rows if result else 0)
     finally:
         stop.set()  # on failure: the other COPYs give up; their statements roll back
         wait(running)

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from etl.diff import RunDiff
+from etl.events import Event
 from etl.run_folder import Manifest
 
 LATEST = "latest.json"
@@ -127,3 +128,52 @@ class ExportResult:
     @property
     def package_dir(self) -> Path:
         return self.archive.with_name(self.archive.name.removesuffix(".tar.gz"))
+
+
+# The export's events (etl.events): `chukan export --log-format json` prints each as one line,
+# {"event": kind, **fields}; both have the same keys first, so log collectors see one shape.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportStarted(Event):
+    kind: ClassVar[str] = "export.start"
+    municipality: str
+    fiscal_year: int
+    status: str = "running"
+    version: int | None = None
+    path: str  # the fiscal year's folder
+    counts: dict[str, int] | None = None
+    seconds: float = 0.0
+    dump: str
+
+    def message(self) -> str:
+        return f"export FY{self.fiscal_year} {self.municipality} from {self.dump}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportFinished(Event):
+    kind: ClassVar[str] = "export.finished"
+    municipality: str
+    fiscal_year: int
+    status: str
+    version: int
+    path: str  # the package's .tar.gz
+    archive_sha256: str
+    counts: dict[str, int]
+    diff: dict[str, Any] | None
+    seconds: float
+
+    @classmethod
+    def of(cls, result: ExportResult) -> ExportFinished:
+        return cls(
+            municipality=result.municipality_code,
+            fiscal_year=result.fiscal_year,
+            status=result.status.value,
+            version=result.version,
+            path=str(result.archive),
+            archive_sha256=result.archive_sha256,
+            counts=result.counts.to_dict(),
+            diff=result.diff.to_dict() if result.diff else None,
+            seconds=round(result.seconds, 3),
+        )
+
+    def message(self) -> str:
+        return f"export FY{self.fiscal_year} {self.municipality} v{self.version}: {self.status}"

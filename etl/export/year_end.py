@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from etl import __version__
+from etl import __version__, events
 from etl.diff import diff_runs
 from etl.export.errors import ExportError
 from etl.export.fingerprint import InputFingerprint, input_fingerprint
@@ -32,7 +31,9 @@ from etl.export.model import (
     RUN,
     DiffSummary,
     ExportCounts,
+    ExportFinished,
     ExportResult,
+    ExportStarted,
     ExportStatus,
     package_name,
     version_name,
@@ -48,7 +49,6 @@ from etl.report import write_diff_reports
 from etl.run_folder import Municipality, RunFolder, RunMeta, run_layouts
 from etl.write import staged_dir, sweep_stale, write_bytes_atomic
 
-LogFn = Callable[[dict[str, Any]], None]
 EXPORTS = "exports"
 
 # The group's contract wants a standard-layout copy every year, broken records and all: the
@@ -227,7 +227,6 @@ def export_fiscal_year(
     *,
     key: Path | None,
     dump_dir: Path | None = None,
-    log: LogFn | None = None,
 ) -> ExportResult:
     """Export the project's municipality for ``fiscal_year`` under exports/FY<YYYY>/<code>/.
 
@@ -247,20 +246,14 @@ def export_fiscal_year(
     code = checked_code(project.municipality_code, config=project.root / CONFIG)
     exports = project.root / EXPORTS
     folder = year_dir(exports, fiscal_year, code)
-    if log:  # the same keys as the finished event, so log collectors see one shape
-        log(
-            {
-                "event": "export.start",
-                "municipality": project.municipality_code,
-                "fiscal_year": fiscal_year,
-                "status": "running",
-                "version": None,
-                "path": str(folder),
-                "counts": None,
-                "seconds": 0.0,
-                "dump": str(dump),
-            }
+    events.emit(
+        ExportStarted(
+            municipality=project.municipality_code,
+            fiscal_year=fiscal_year,
+            path=str(folder),
+            dump=str(dump),
         )
+    )
     with export_lock(exports):
         swept = _sweep(folder)
         fp = input_fingerprint(project, dump, signer)
@@ -277,22 +270,5 @@ def export_fiscal_year(
                 ExportStatus.BLOCKING if version.record["counts"]["blocking"] else ExportStatus.OK
             )
             result = _result(status, version, t0, diff=summary, swept=swept)
-    if log:
-        log(export_event(result))
+    events.emit(ExportFinished.of(result))
     return result
-
-
-def export_event(result: ExportResult) -> dict[str, Any]:
-    """The log line of a finished export (``--log-format json``)."""
-    return {
-        "event": "export.finished",
-        "municipality": result.municipality_code,
-        "fiscal_year": result.fiscal_year,
-        "status": result.status.value,
-        "version": result.version,
-        "path": str(result.archive),
-        "archive_sha256": result.archive_sha256,
-        "counts": result.counts.to_dict(),
-        "diff": result.diff.to_dict() if result.diff else None,
-        "seconds": round(result.seconds, 3),
-    }

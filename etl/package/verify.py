@@ -21,7 +21,7 @@ import hashlib
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any, cast
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from isal import isal_zlib
 
+from etl import events
 from etl.package.archive import CHUNK, ArchiveReader
 from etl.package.descriptor import (
     MANIFEST,
@@ -125,9 +126,6 @@ def _signature_problems(status: SignatureStatus, trust: Path | None) -> list[Pro
     return []
 
 
-Progress = Callable[[str, int, int | None], None]  # (label, bytes done, bytes in all)
-
-
 class _Checker:
     """State shared by the folder and archive walks."""
 
@@ -136,14 +134,12 @@ class _Checker:
         pool: ThreadPoolExecutor,
         workers: int,
         trust: Path | None,
-        progress: Progress | None,
         limits: Limits,
     ) -> None:
         self.pool: Executor = pool
         if limits.pieces_per_worker is not None:
             self.pool = InFlightLimit(pool, limits.pieces_per_worker * workers)
         self.limits = limits
-        self.progress = progress
         self.total = 0
         self.trust = trust
         self.trust_key: Ed25519PublicKey | None = load_public_key(trust) if trust else None
@@ -205,8 +201,7 @@ class _Checker:
                 size += len(chunk)
                 if table is not None:
                     table.feed(chunk)
-                if self.progress:
-                    self.progress("verify", self.hashed + size, self.total or None)
+                events.progress("verify", self.hashed + size, self.total or None)  # bytes
                 if size >= stop:
                     break
         except (NotReadable, OSError) as exc:  # replaced or unreadable while being read
@@ -296,11 +291,10 @@ def verify_package(
     *,
     trust: Path | None = None,
     workers: int = 4,
-    progress: Progress | None = None,
     limits: Limits = BOUNDED,
 ) -> VerifyReport:
-    """Check a package folder or its .tar.gz; ``trust``: the sealer's public key (PEM);
-    ``progress`` hears the bytes read so far against the bytes the manifest lists.
+    """Check a package folder or its .tar.gz; ``trust``: the sealer's public key (PEM).
+    Progress events ("verify") count the bytes read so far against the bytes the manifest lists.
 
     Without ``trust`` the report says nothing about who signed it (``signer_checked``)."""
     try:
@@ -310,7 +304,7 @@ def verify_package(
     if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
         raise PackageError(path, "neither a package folder nor a .tar.gz file")
     with ThreadPoolExecutor(workers) as pool:
-        checker = _Checker(pool, workers, trust, progress, limits)
+        checker = _Checker(pool, workers, trust, limits)
         is_dir = stat.S_ISDIR(mode)
         present = _verify_dir(path, checker) if is_dir else _verify_archive(path, checker)
         problems = checker.finish(present)

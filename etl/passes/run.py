@@ -20,7 +20,7 @@ from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates, signoff_of
 from etl.passes.model import PassName, RunRecord, Signoff
 from etl.passes.project import Project, ProjectError
-from etl.pipeline import JobOptions, JobResult, ProgressFn, run_job
+from etl.pipeline import JobOptions, JobResult, run_job
 from etl.report import write_run_reports
 from etl.run_folder import Municipality, RunMeta
 from etl.write import OwnerMarker
@@ -90,7 +90,6 @@ def run_pass(
     started_by: str | None = None,
     override: str | None = None,
     layout_version: str | None = None,
-    progress: ProgressFn | None = None,
 ) -> PassRun:
     """Run ``pass_name`` with the project's layout version ([layout] version of chukan.toml) or
     ``layout_version``; the version is recorded in the manifest and the catalog, and a change of
@@ -153,7 +152,6 @@ def run_pass(
                     override=override,
                     finalize=finalize,
                 ),
-                progress,
             )
         except BaseException:
             for marker in unrecorded:

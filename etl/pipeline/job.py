@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import __version__
+from etl import __version__, events
 from etl.errors import ChukanError, MappingError, WriteError
 from etl.extract import SourceProfile, load_profile
 from etl.findings import Severity, concat_findings
@@ -44,7 +44,6 @@ from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
 from etl.pipeline.sources import (
     KEYED_RULES,
     ExtractedSource,
-    ProgressFn,
     check_delivery,
     extract_source,
 )
@@ -178,7 +177,6 @@ def _extract_and_map(
     opts: JobOptions,
     profile: SourceProfile,
     mappings: list[CompiledMapping],
-    progress: ProgressFn | None,
 ) -> tuple[dict[str, ExtractedSource], list[tuple[str, MappedTarget]]]:
     """Extract every source once and map every target.
 
@@ -205,7 +203,6 @@ def _extract_and_map(
                 profile.file(name),
                 gaiji,
                 chunk_records=opts.chunk_records,
-                progress=progress,
                 on_chunk=partial(on_chunk, name),
             )
             for name in needed
@@ -217,8 +214,7 @@ def _extract_and_map(
     for cm in mappings:
         for target in cm.targets:
             key = (cm.layout.id, target.record_file.id)
-            if progress:
-                progress(f"map {key[0]}/{key[1]}", 0, None)
+            events.step_started(f"map {key[0]}/{key[1]}")
             mt = done[key] if key in done else map_target(target, frames, cm.layout.id)
             if not mt.balanced:
                 raise ChukanError(f"mapping lost records in {key[0]}/{key[1]}")
@@ -231,14 +227,12 @@ def _validate_all(
     mapped: list[tuple[str, MappedTarget]],
     sources: dict[str, ExtractedSource],
     frames: dict[str, pl.DataFrame],
-    progress: ProgressFn | None,
 ) -> pl.DataFrame:
     outputs = {(lay, mt.record_file.id): mt.frame for lay, mt in mapped}
     finding_frames = [s.findings for s in sources.values()]
     finding_frames += [mt.findings for _, mt in mapped]
     for cm in mappings:
-        if progress:
-            progress(f"validate {cm.layout.id}", 0, None)
+        events.step_started(f"validate {cm.layout.id}")
         own = {rf: f for (lay, rf), f in outputs.items() if lay == cm.layout.id}
         finding_frames.append(
             validate_layout(cm.layout, own, load_layout_rules(cm.layout.id), outputs)
@@ -264,7 +258,7 @@ def _one_per_unknown_code(findings: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([findings.filter(~is_code), echoed])
 
 
-def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
+def run_job(opts: JobOptions) -> JobResult:
     if opts.out_dir.exists() and not opts.replace:  # fail before the work, not after it
         raise WriteError(f"{opts.out_dir} already exists; choose another --out or pass --replace")
     # one name per version in what the run records: "2.1" is the folder v2.1
@@ -276,7 +270,7 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
     profile = load_profile(opts.vendor_folder)
     kept_gaiji = kept_name(vendor_inputs, profile.gaiji_table)
     mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
-    sources, mapped = _extract_and_map(opts, profile, mappings, progress)
+    sources, mapped = _extract_and_map(opts, profile, mappings)
     frames = {name: s.records for name, s in sources.items()}
 
     # Exit order matters: the writer threads finish before a failed stage is removed.
@@ -295,9 +289,8 @@ def run_job(opts: JobOptions, progress: ProgressFn | None = None) -> JobResult:
             )
             for lay, mt in mapped
         ]
-        findings = _validate_all(mappings, mapped, sources, frames, progress)
-        if progress:
-            progress("write V2.1 files", 0, None)
+        findings = _validate_all(mappings, mapped, sources, frames)
+        events.step_started("write V2.1 files")
         written = [(lay, mt, future.result()) for lay, mt, future in pending]
         controls = _reconcile(written, writer)
         findings = concat_findings([findings, reconciliation_findings(controls)])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from etl import events
 from etl.errors import ExtractError
 from etl.extract.base import RECORD_NO, ExtractChunk, empty_filtered, empty_rejects
 from etl.extract.control_chars import RULE as RULE_CONTROL
@@ -21,7 +22,6 @@ from etl.paths import files_inside
 from etl.text.gaiji import GaijiTable
 from etl.write.atomic import sha256_file
 
-ProgressFn = Callable[[str, int, int | None], None]  # (label, done, total)
 _LINE_BREAK_BYTES = {LineBreak.NONE: 0, LineBreak.LF: 1, LineBreak.CRLF: 2}
 
 
@@ -142,7 +142,6 @@ def extract_source(
     gaiji: GaijiTable | None,
     *,
     chunk_records: int,
-    progress: ProgressFn | None = None,
     on_chunk: Callable[[pl.DataFrame], object] | None = None,
 ) -> ExtractedSource:
     """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded.
@@ -152,7 +151,7 @@ def extract_source(
     """
     path = find_source_path(dump_dir, source, profile)
     try:
-        return _extract_source(path, profile, source, gaiji, chunk_records, progress, on_chunk)
+        return _extract_source(path, profile, source, gaiji, chunk_records, on_chunk)
     except OSError as exc:
         raise ExtractError(path, f"cannot read the file: {_cause(exc)}") from exc
 
@@ -163,7 +162,6 @@ def _extract_source(
     source: SourceFile,
     gaiji: GaijiTable | None,
     chunk_records: int,
-    progress: ProgressFn | None,
     on_chunk: Callable[[pl.DataFrame], object] | None,
 ) -> ExtractedSource:
     with path.open("rb"):  # fail on an unreadable file before any thread starts
@@ -200,10 +198,8 @@ def _extract_source(
             if on_chunk is not None:
                 on_chunk(parts[-1])
             done += chunk.records_in
-            if progress:
-                progress(source.name, done, total)
-        if progress:
-            progress(source.name, done, done)
+            events.progress(source.name, done, total)
+        events.progress(source.name, done, done)
         sha256 = hashing.result()
     records = pl.concat(parts) if parts else pl.DataFrame()
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]

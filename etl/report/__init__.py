@@ -1,4 +1,4 @@
-"""Renderers for people and machines: console tables, and the run report as HTML, XLSX, JSON.
+"""Renderers for people and machines: the run report and the diff report as HTML, XLSX, JSON.
 
 The run report is read back from a run folder (``load_run_report``) and written next to it
 (``write_reports``): report.html (self-contained), report.xlsx (filterable), report.json.

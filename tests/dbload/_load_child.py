@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from etl import events
 from etl.dbload import load_run
 from etl.layout import load_layouts
 
@@ -20,12 +21,17 @@ def main(argv: list[str]) -> int:
     run_dir, target = Path(argv[0]), argv[1]
     pause = argv[3] if len(argv) > 3 and argv[2] == "--pause-after" else None
 
-    def say(msg: str) -> None:
-        print(msg, flush=True)
-        if pause and msg.startswith(f"loaded {pause} "):
-            time.sleep(120)
+    def say(event: events.Event) -> None:
+        if isinstance(event, events.StepStarted):
+            print(event.step, flush=True)  # "load juki_jumin", "reconcile", "commit"
+        elif isinstance(event, events.StepFinished) and event.step.startswith("load "):
+            table = event.step.removeprefix("load ")
+            print(f"loaded {table} {event.count}", flush=True)
+            if table == pause:
+                time.sleep(120)
 
-    result = load_run(run_dir, target, load_layouts("v2.1"), progress=say)
+    with events.listening(say):
+        result = load_run(run_dir, target, load_layouts("v2.1"))
     print("ok" if result.ok else "not ok", flush=True)
     return 0 if result.ok else 1
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from etl import events
 from etl.package import (
     PackageError,
     PackageResult,
@@ -174,7 +175,13 @@ def test_a_damaged_schema_pattern_is_a_problem_not_a_crash(
 
 def test_progress_reaches_the_bytes_the_manifest_lists(package: PackageResult) -> None:
     heard: list[tuple[str, int, int | None]] = []
-    report = verify_package(package.archive, progress=lambda *a: heard.append(a))
+
+    def hear(event: events.Event) -> None:
+        if isinstance(event, events.Progress):
+            heard.append((event.label, event.done, event.total))
+
+    with events.listening(hear):
+        report = verify_package(package.archive)
     assert report.ok and heard
     label, done, total = heard[-1]
     assert label == "verify" and done == total == report.bytes

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 from rich.console import Console
 
+from etl import events
+from etl.cli.console import ConsoleHandler
 from etl.pipeline import JobOptions, run_job
-from etl.report.console import progress_display
 from etl.resources import data_dir
 
 SAMPLE = data_dir("fixtures") / "vendor-a" / "sample"
 
 
 def test_run_progress_ends_at_the_record_count(tmp_path: Path) -> None:
-    calls: list[tuple[str, int, int | None]] = []
+    heard: list[events.Event] = []
     opts = JobOptions(
         vendor_folder=data_dir("mappings") / "vendor-a", dump_dir=SAMPLE, out_dir=tmp_path / "o"
     )
-    result = run_job(opts, lambda label, done, total: calls.append((label, done, total)))
+    with events.listening(heard.append):
+        result = run_job(opts)
+    calls = [(e.label, e.done, e.total) for e in heard if isinstance(e, events.Progress)]
     for s in result.manifest.sources:
         mine = [(done, total) for label, done, total in calls if label == s.name]
         assert mine, s.name
@@ -30,9 +34,16 @@ def test_run_progress_ends_at_the_record_count(tmp_path: Path) -> None:
 
 def test_display_clamps_an_estimate_that_is_too_low() -> None:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=100, force_terminal=False)
-    with progress_display(console) as update:
-        update("nenkin", 122, 121)
-        update("map kokunen/kokunen", 0, None)
+    handler = ConsoleHandler(Console(file=buffer, width=100, force_terminal=True))
+    logger = logging.getLogger(events.LOGGER)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with handler.progress_shown():
+            events.progress("nenkin", 122, 121)
+            events.step_started("map kokunen/kokunen")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
     text = buffer.getvalue()
     assert "122/122" in text and "122/121" not in text

@@ -1,7 +1,9 @@
-"""Console rendering with rich: layout listings, inspect previews, the run summary."""
+"""Console rendering with rich: layout listings, inspect previews, the run summary, and the
+event channel for people (ConsoleHandler: notices as lines, progress as bars)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,12 +18,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
+from etl import events
 from etl.diff import RunDiff
-from etl.extract.inspect import InspectReport
+from etl.extract import InspectReport
 from etl.findings import mask_expr
-from etl.layout.model import Layout
-from etl.pipeline import JobResult, ProgressFn
+from etl.layout import Layout
+from etl.pipeline import JobResult
 
 
 def layouts_table(layouts: list[Layout]) -> Table:
@@ -176,27 +180,93 @@ def summary_tables(result: JobResult) -> list[Table]:
     return [src, out, fnd]
 
 
-@contextmanager
-def progress_display(console: Console) -> Iterator[ProgressFn]:
+class ConsoleHandler(logging.Handler):
+    """The event channel (etl.events) for people, on ``console`` (stderr).
+
+    Notices print as lines (``warning: …`` and ``error: …`` with the label styled); progress and
+    step events show as bars while :meth:`progress_shown` is open and the console is a
+    terminal, and nowhere else (a log file or a pipe gets the lines, not redrawn bars).
+    """
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(logging.INFO)
+        self.console = console
+        self._bars: _Bars | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._show(record)
+        except Exception:  # logging's contract: a handler never raises into the engine
+            self.handleError(record)
+
+    def _show(self, record: logging.LogRecord) -> None:
+        event = events.event_of(record)
+        if isinstance(event, events.Progress):
+            if self._bars is not None:
+                self._bars.update(event.label, event.done, event.total)
+        elif isinstance(event, events.StepStarted):
+            if self._bars is not None:  # a line per later stage, drawn full at once
+                self._bars.update(event.step, 0, None)
+        elif isinstance(event, events.Notice):
+            self.console.print(_notice_line(event))
+        elif event is None and record.levelno >= logging.WARNING:  # plain logging, ours
+            self.console.print(_labelled(record.levelname.lower(), record.getMessage()))
+
+    @contextmanager
+    def progress_shown(self) -> Iterator[None]:
+        """Show progress events as bars while the block runs (on a terminal only)."""
+        if not self.console.is_terminal or self._bars is not None:
+            yield
+            return
+        with _Bars(self.console) as bars:
+            self._bars = bars
+            try:
+                yield
+            finally:
+                self._bars = None
+
+
+_LABEL_STYLES = {"warning": "yellow", "error": "red"}
+
+
+def _labelled(label: str, message: str) -> Text:
+    """``error: message`` with only the label styled; the message is never parsed as markup."""
+    return Text.assemble((f"{label}:", _LABEL_STYLES.get(label, "")), " ", message)
+
+
+def _notice_line(event: events.Notice) -> Text | str:
+    if isinstance(event, events.Failure | events.WarningNotice):
+        return _labelled(event.kind, event.text)
+    return event.text
+
+
+class _Bars:
     """A progress bar per source file, and a spinner-like line for the later stages."""
-    with Progress(
-        TextColumn("{task.description}", markup=False),  # labels are file names: user text
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
 
-        def update(label: str, done: int, total: int | None) -> None:
-            # a total is the caller's estimate: never show more done than total ("122/121")
-            shown = max(total, done) if total else done or 1
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=shown)
-            bar.update(tasks[label], completed=done if total else shown, total=shown)
+    def __init__(self, console: Console) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description}", markup=False),  # labels are file names: user text
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
 
-        yield update
+    def __enter__(self) -> _Bars:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def update(self, label: str, done: int, total: int | None) -> None:
+        # a total is the caller's estimate: never show more done than total ("122/121")
+        shown = max(total, done) if total else done or 1
+        if label not in self.tasks:
+            self.tasks[label] = self.bar.add_task(label, total=shown)
+        self.bar.update(self.tasks[label], completed=done if total else shown, total=shown)
 
 
 def diff_tables(diff: RunDiff, folder: str) -> list[Table]:
