@@ -22,7 +22,7 @@ from etl.cli import cli
 from etl.dbload.chunks import cut
 from etl.errors import ExtractError, ProfileError
 from etl.extract import SourceField, SourceFile, inspect_file, load_profile, vendor_profile
-from etl.extract.delimited_framing import CsvSyntax, frame_records, parse_record
+from etl.extract.delimited.framing import CsvSyntax, frame_records, parse_record
 from etl.resources import data_dir
 from etl.write import CsvFormat, LineEnding, encode_csv
 from etl.write.csv_records import next_record_end, record_end
