@@ -13,9 +13,13 @@ from etl.extract.base import (
     REJECT_SCHEMA,
     ExtractChunk,
     Extractor,
+    empty_filtered,
+    empty_rejects,
     filter_schema,
+    options_of,
     reject_schema,
 )
+from etl.extract.control_chars import CONTROL_RULE, allowed_controls, control_char_findings
 from etl.extract.decode import BadBytes, DecodedColumn, check_digits, decode_field
 from etl.extract.delimited import (
     CsvSyntax,
@@ -23,7 +27,7 @@ from etl.extract.delimited import (
     DelimitedOptions,
     frame_records,
 )
-from etl.extract.encoding import ResolvedEncoding, resolve_encoding
+from etl.extract.encoding import ResolvedEncoding, extract_finding, resolve_encoding
 from etl.extract.fixed_width import FixedWidthExtractor, FixedWidthOptions, RecordTypes
 from etl.extract.guess import (
     CandidateScore,
@@ -62,6 +66,7 @@ __all__ = [
     "BYTES",
     "BYTE_OFFSET",
     "CELLS",
+    "CONTROL_RULE",
     "FILTER_SCHEMA",
     "LINES",
     "RECORD_NO",
@@ -95,11 +100,16 @@ __all__ = [
     "SourceFile",
     "SourceProfile",
     "ZonedSign",
+    "allowed_controls",
     "check_digits",
+    "control_char_findings",
     "decode_field",
     "decode_packed",
     "decode_zoned",
     "detect_line_break",
+    "empty_filtered",
+    "empty_rejects",
+    "extract_finding",
     "filter_schema",
     "frame_records",
     "get_extractor",
@@ -108,6 +118,7 @@ __all__ = [
     "inspect_file",
     "known_extractors",
     "load_profile",
+    "options_of",
     "reject_schema",
     "resolve_encoding",
     "vendor_profile",

@@ -20,7 +20,7 @@ from etl.extract.location import BYTES, LocationKind
 from etl.extract.profile import SourceFile, SourceProfile
 from etl.findings import Severity, empty_findings, finding_exprs
 
-RULE = "extract.control_character"
+CONTROL_RULE = "extract.control_character"
 ALLOW_OPTION = "allow_control"  # FileExtras.allow_control: every format's ``options:`` has it
 _C0 = range(0x00, 0x20)
 _C1 = range(0x7F, 0xA0)  # DEL and the C1 controls
@@ -133,7 +133,7 @@ def control_char_findings(
     )
     return long.select(
         finding_exprs(
-            rule=RULE,
+            rule=CONTROL_RULE,
             severity=Severity.ERROR,
             gyomu="",
             file=source.name,

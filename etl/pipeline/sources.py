@@ -10,17 +10,25 @@ from pathlib import Path
 import polars as pl
 
 from etl.errors import ExtractError
-from etl.extract.base import RECORD_NO, ExtractChunk, empty_filtered, empty_rejects
-from etl.extract.control_chars import RULE as RULE_CONTROL
-from etl.extract.control_chars import allowed_controls, control_char_findings
-from etl.extract.encoding import finding
-from etl.extract.location import LocationKind
-from etl.extract.profile import FieldType, SourceFile, SourceProfile
-from etl.extract.registry import get_extractor
+from etl.extract import (
+    CONTROL_RULE,
+    RECORD_NO,
+    ExtractChunk,
+    FieldType,
+    LocationKind,
+    SourceFile,
+    SourceProfile,
+    allowed_controls,
+    control_char_findings,
+    empty_filtered,
+    empty_rejects,
+    extract_finding,
+    get_extractor,
+)
 from etl.findings import Severity, concat_findings, empty_findings, finding_exprs
 from etl.paths import files_inside
-from etl.text.gaiji import GaijiTable
-from etl.write.atomic import sha256_file
+from etl.text import GaijiTable
+from etl.write import sha256_file
 
 ProgressFn = Callable[[str, int, int | None], None]  # (label, done, total)
 
@@ -43,7 +51,7 @@ class ExtractedSource:
 
 
 # The record findings whose key the job fills from ``partial``.
-KEYED_RULES = ("extract.rejected", RULE_CONTROL)
+KEYED_RULES = ("extract.rejected", CONTROL_RULE)
 
 
 def find_source_path(dump_dir: Path, source: SourceFile, profile: SourceProfile) -> Path:
@@ -86,14 +94,14 @@ def _file_findings(source: str, path: Path, records_in: int, data_records: int) 
     if data_records:
         return empty_findings()
     if records_in == 0:
-        return finding(
+        return extract_finding(
             "extract.empty_file",
             Severity.ERROR,
             source,
             f"ファイル {path.name} にレコードがありません（空のファイル）。"
             "抽出が失敗していないか確認してください。",
         )
-    return finding(
+    return extract_finding(
         "extract.no_data_records",
         Severity.WARNING,
         source,

@@ -15,7 +15,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from etl.errors import ProfileError
-from etl.extract.encoding import finding
+from etl.extract.encoding import extract_finding
 from etl.extract.fixed_width.options import FixedWidthOptions
 from etl.extract.numeric import ZonedSign
 from etl.extract.profile import SourceFile, SourceProfile
@@ -119,7 +119,7 @@ def control_record_findings(plan: Plan, totals: Totals) -> pl.DataFrame:
     found = []
     if rt.header_codes and not totals.headers:
         found.append(
-            finding(
+            extract_finding(
                 "extract.header_missing",
                 Severity.ERROR,
                 source.name,
@@ -129,7 +129,7 @@ def control_record_findings(plan: Plan, totals: Totals) -> pl.DataFrame:
         )
     if rt.trailer_codes and not totals.trailers:
         found.append(
-            finding(
+            extract_finding(
                 "extract.trailer_missing",
                 Severity.ERROR,
                 source.name,
@@ -158,7 +158,7 @@ def _trailer_count_findings(plan: Plan, totals: Totals) -> pl.DataFrame:
         )
     else:
         return empty_findings()
-    return finding(
+    return extract_finding(
         "extract.trailer_count",
         Severity.ERROR,
         plan.source.name,
