@@ -1,10 +1,11 @@
 """Read one block of whole delimited records: judge every record, decode, parse the good ones.
 
-The block arrives framed (etl.extract.delimited_framing). It is decoded once (recording every bad
-byte), re-encoded as UTF-8 and parsed by polars with every column as String. A malformed record,
-one with bad bytes or a wrong number of columns is rejected, a header row or an empty line is
-filtered, each with a reason, so one bad record never stops the file. Reasons name the column
-by position and the source field, never a value of the record.
+The block arrives framed (.framing). It is decoded once (recording every bad byte), re-encoded
+as UTF-8 and parsed by polars with every column as String. A malformed record, one with bad
+bytes or a wrong number of columns is rejected, a header row or an empty line is filtered, each
+with a reason, so one bad record never stops the file. Reasons name the column by position and
+the source field, never a value of the record. The header row also says which column each
+SourceField reads (``column_indices``).
 """
 
 from __future__ import annotations
