@@ -264,14 +264,15 @@ class SourceProfileModel(StrictModel):
 
 
 def _documented_file_model(name: str, options: type[FormatOptions]) -> type[StrictModel]:
-    """A file entry of format ``name`` as one model: the common keys and the format's."""
-    common = {k: (f.annotation, f) for k, f in SourceFileModel.model_fields.items()}
+    """A file entry of format ``name`` as one model: the common keys, then the format's."""
+    fields: dict[str, Any] = {k: (f.annotation, f) for k, f in SourceFileModel.model_fields.items()}
+    fields |= {k: (f.annotation, f) for k, f in options.model_fields.items()}
     title = "".join(part.title() for part in name.split("_")) + "File"
-    return create_model(  # type: ignore[no-any-return, call-overload]
+    return create_model(
         title,
-        __base__=options,
-        __doc__=f"A file read by the {name} extractor: {options.__doc__ or ''}".strip(),
-        **common,
+        __base__=StrictModel,
+        __doc__=f"A file read by the {name} extractor. {options.__doc__ or ''}".strip(),
+        **fields,
     )
 
 
