@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
 import polars as pl
+from pydantic import ValidationError
 
 from etl.errors import ExtractError
 from etl.extract.location import BYTES, LocationKind, record_column
@@ -115,7 +116,12 @@ def options_of(path: Path, source: SourceFile, model: type[OptionsT]) -> Options
     """The typed options of ``source`` for an extractor whose options are ``model`` (its
     defaults when the file declares none)."""
     if source.options is None:
-        return model()
+        try:
+            return model()
+        except ValidationError:  # the format has keys without a default: nothing to assume
+            raise ExtractError(
+                path, f"source file {source.name} declares none of the keys its format needs"
+            ) from None
     if not isinstance(source.options, model):
         raise ExtractError(
             path,

@@ -3,6 +3,7 @@ name the key path of the file entry; locations fit the format."""
 
 from __future__ import annotations
 
+import dataclasses
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 import yaml
 
-from etl.errors import ProfileError
+from etl.errors import ExtractError, ProfileError
 from etl.extract import (
     BYTES,
     CELLS,
@@ -20,8 +21,12 @@ from etl.extract import (
     CellRef,
     DelimitedOptions,
     FixedWidthOptions,
+    FormatOptions,
     LineNumber,
+    SourceField,
+    SourceFile,
     load_profile,
+    options_of,
     registry,
     reject_schema,
 )
@@ -182,3 +187,22 @@ def test_byte_offset_findings_read_as_before() -> None:
         message
         == "レコード98（ファイル先頭から29158バイトの位置、0起点）を読み取れず除外しました: bad"
     )
+
+
+def test_an_extractor_refuses_options_of_another_format(tmp_path: Path) -> None:
+    path = tmp_path / "x.dat"
+    path.write_bytes(b"12345")
+    src = SourceFile(
+        "x", "x.dat", (SourceField("no", offset=0, length=5),), options=DelimitedOptions()
+    )
+    with pytest.raises(ExtractError, match="has DelimitedOptions, not FixedWidthOptions"):
+        options_of(path, src, FixedWidthOptions)
+    assert options_of(path, dataclasses.replace(src, options=None), FixedWidthOptions) == (
+        FixedWidthOptions()
+    )
+
+    class Needy(FormatOptions):
+        sheet: str
+
+    with pytest.raises(ExtractError, match="declares none of the keys its format needs"):
+        options_of(path, dataclasses.replace(src, options=None), Needy)
