@@ -6,6 +6,9 @@ profile's), and that plug-in owns the file's format keys: its ``options_model`` 
 :class:`FormatOptions`) types and checks them (record_length and record types for
 ``fixed_width``, delimiter and quote for ``delimited`` …). This module knows the keys every file
 has and nothing of any format. The format is documented in docs/source-profile.md.
+
+The registry is imported inside the functions that use it: it imports the Extractor protocol
+(etl.extract.base), which is built on this module's types.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, Union
+from typing import Annotated, Any, ClassVar, Self, Union
 
 from pydantic import (
     AfterValidator,
@@ -31,9 +34,6 @@ from etl.errors import ConfigError, ProfileError, UnknownExtractor
 from etl.extract.codecs import supported_name
 from etl.paths import inside
 from etl.resources import data_dir
-
-if TYPE_CHECKING:
-    from etl.extract.base import Extractor
 
 
 class FieldType(StrEnum):
@@ -276,15 +276,6 @@ def _documented_file_model(name: str, options: type[FormatOptions]) -> type[Stri
     )
 
 
-def _extractor(name: str, at: KeyPath) -> Extractor:
-    from etl.extract.registry import get_extractor
-
-    try:
-        return get_extractor(name)
-    except UnknownExtractor as exc:
-        raise KeyProblem(at, str(exc)) from None
-
-
 def _foreign_key(doc: Document, key: str, fmt: str, at: KeyPath) -> ConfigError | None:
     """A key of another registered format in a file of format ``fmt``: say whose it is."""
     from etl.extract.registry import get_extractor, known_extractors
@@ -301,12 +292,14 @@ def _keys(model: type[FormatOptions]) -> set[str]:
 
 def _file_options(doc: Document, i: int, entry: SourceFileModel, default: str) -> FormatOptions:
     """Validate file ``i``'s format keys with the options model of its format's plug-in."""
+    from etl.extract.registry import get_extractor
+
     fmt = entry.format or default
     at: KeyPath = ("files", i)
     try:
-        model = _extractor(fmt, (*at, "format") if entry.format else ("format",)).options_model
-    except KeyProblem as exc:
-        raise doc.error(exc.key_path, exc.reason) from None
+        model = get_extractor(fmt).options_model
+    except UnknownExtractor as exc:  # named where the format is declared
+        raise doc.error((*at, "format") if entry.format else ("format",), str(exc)) from None
     keys = entry.format_keys()
     known = _keys(model)
     for key in keys:
