@@ -60,13 +60,17 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from benchmarks.workdata import vendor_a_dump
-    from etl.extract.profile import vendor_profile
+    from etl.extract import FixedWidthOptions, vendor_profile
 
     t0 = time.perf_counter()
     dump = vendor_a_dump(args.persons)
     print(f"dump of {args.persons} persons ready in {time.perf_counter() - t0:.1f}s", flush=True)
     profile = vendor_profile("vendor-a")
-    rec_lens = {Path(f.path).name: f.record_length or 0 for f in profile.files}
+    rec_lens = {
+        Path(f.path).name: f.options.record_length or 0
+        for f in profile.files
+        if isinstance(f.options, FixedWidthOptions)
+    }
     records = sum((dump / f).stat().st_size // rec_lens[f] for f in FILES)
     size = sum((dump / f).stat().st_size for f in FILES)
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from etl.layout.model import Item, RecordFile
+from etl.layout import Item, RecordFile
 
 KEY_SEPARATOR = "|"
 

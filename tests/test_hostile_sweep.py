@@ -45,7 +45,7 @@ def _sensitive_values() -> set[str]:
     data = (SAMPLE_A / "JUMIN.DAT").read_bytes()
     src = vendor_profile("vendor-a").file("jumin")
     wanted = {f.name: f for f in src.fields if f.sensitive or f.name == "shimei"}
-    length = src.record_length or 300
+    length = getattr(src.options, "record_length", None) or 300
     found: set[str] = set()
     for start in range(length, len(data) - length, length):
         for f in wanted.values():

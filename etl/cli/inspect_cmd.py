@@ -8,8 +8,7 @@ import click
 
 from etl.cli import console as render
 from etl.cli.common import out, vendor_folder
-from etl.extract.inspect import inspect_file
-from etl.extract.profile import load_profile
+from etl.extract import inspect_file, load_profile
 
 
 @click.command()

@@ -8,9 +8,15 @@ from pathlib import Path
 import click
 
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out, progress_shown, vendor_folder
-from etl.extract.profile import load_profile
-from etl.package import build_package, generate_keys, load_private_key, verify_package
-from etl.package.errors import PackageError, TrustRequired
+from etl.extract import load_profile
+from etl.package import (
+    PackageError,
+    TrustRequired,
+    build_package,
+    generate_keys,
+    load_private_key,
+    verify_package,
+)
 from etl.paths import refuse_inside
 from etl.run_folder import RunFolder, read_snapshot, run_layouts
 

@@ -14,12 +14,18 @@ from etl import events
 from etl.cli import console as render
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out
 from etl.cli.layouts import checked_layout_version
-from etl.dbload import Engine, describe, load_run, parse_target
-from etl.dbload.run import layouts_of_run
+from etl.dbload import Engine, describe, layouts_of_run, load_run, parse_target
 from etl.layout import DEFAULT_LAYOUT_VERSION
-from etl.passes import PassName, find_project, init_project, load_project, sign_off
-from etl.passes.compare import compare, resolve_run
-from etl.passes.run import open_catalog
+from etl.passes import (
+    PassName,
+    compare,
+    find_project,
+    init_project,
+    load_project,
+    open_catalog,
+    resolve_run,
+    sign_off,
+)
 from etl.paths import refuse_inside
 
 

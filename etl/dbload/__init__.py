@@ -7,6 +7,7 @@ result.ok   # committed, and counts + control totals in the database equal the m
 from etl.dbload.errors import LoadError
 from etl.dbload.load import describe, load_run
 from etl.dbload.result import Check, LoadResult, TableLoad
+from etl.dbload.run import layouts_of_run
 from etl.dbload.target import Engine, Target, parse_target, redact
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "TableLoad",
     "Target",
     "describe",
+    "layouts_of_run",
     "load_run",
     "parse_target",
     "redact",

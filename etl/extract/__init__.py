@@ -1,6 +1,9 @@
 """Extract stage: legacy dump files → chunks of decoded records, rejects and filtered records.
 
-Other stages import from here, never from the modules.
+One subpackage per source format (fixed_width/, delimited/), each with its extractor, its typed
+options and their checks; what the formats share (profile, decoding, encodings, numbers,
+locations, chunk frames, the registry) sits beside them. Other stages import from here, never
+from the modules.
 """
 
 from etl.extract.base import (
@@ -10,11 +13,22 @@ from etl.extract.base import (
     REJECT_SCHEMA,
     ExtractChunk,
     Extractor,
+    empty_filtered,
+    empty_rejects,
+    filter_schema,
+    options_of,
+    reject_schema,
 )
+from etl.extract.control_chars import CONTROL_RULE, allowed_controls, control_char_findings
 from etl.extract.decode import BadBytes, DecodedColumn, check_digits, decode_field
-from etl.extract.delimited import DelimitedExtractor
-from etl.extract.encoding import ResolvedEncoding, resolve_encoding
-from etl.extract.fixed_width import FixedWidthExtractor
+from etl.extract.delimited import (
+    CsvSyntax,
+    DelimitedExtractor,
+    DelimitedOptions,
+    frame_records,
+)
+from etl.extract.encoding import ResolvedEncoding, extract_finding, resolve_encoding
+from etl.extract.fixed_width import FixedWidthExtractor, FixedWidthOptions, RecordTypes
 from etl.extract.guess import (
     CandidateScore,
     EncodingGuess,
@@ -24,11 +38,22 @@ from etl.extract.guess import (
     guess_record_length,
 )
 from etl.extract.inspect import InspectReport, inspect_file
+from etl.extract.location import (
+    BYTES,
+    CELLS,
+    LINES,
+    ByteOffset,
+    CellRef,
+    LineNumber,
+    Location,
+    LocationKind,
+)
 from etl.extract.numeric import DecodedNumbers, ZonedSign, decode_packed, decode_zoned
 from etl.extract.profile import (
     FieldType,
+    FileExtras,
+    FormatOptions,
     LineBreak,
-    RecordTypes,
     SourceField,
     SourceFile,
     SourceProfile,
@@ -38,40 +63,63 @@ from etl.extract.profile import (
 from etl.extract.registry import get_extractor, known_extractors
 
 __all__ = [
+    "BYTES",
     "BYTE_OFFSET",
+    "CELLS",
+    "CONTROL_RULE",
     "FILTER_SCHEMA",
+    "LINES",
     "RECORD_NO",
     "REJECT_SCHEMA",
     "BadBytes",
+    "ByteOffset",
     "CandidateScore",
+    "CellRef",
+    "CsvSyntax",
     "DecodedColumn",
     "DecodedNumbers",
     "DelimitedExtractor",
+    "DelimitedOptions",
     "EncodingGuess",
     "ExtractChunk",
     "Extractor",
     "FieldType",
+    "FileExtras",
     "FixedWidthExtractor",
+    "FixedWidthOptions",
+    "FormatOptions",
     "InspectReport",
     "LineBreak",
     "LineBreakGuess",
+    "LineNumber",
+    "Location",
+    "LocationKind",
     "RecordTypes",
     "ResolvedEncoding",
     "SourceField",
     "SourceFile",
     "SourceProfile",
     "ZonedSign",
+    "allowed_controls",
     "check_digits",
+    "control_char_findings",
     "decode_field",
     "decode_packed",
     "decode_zoned",
     "detect_line_break",
+    "empty_filtered",
+    "empty_rejects",
+    "extract_finding",
+    "filter_schema",
+    "frame_records",
     "get_extractor",
     "guess_encoding",
     "guess_record_length",
     "inspect_file",
     "known_extractors",
     "load_profile",
+    "options_of",
+    "reject_schema",
     "resolve_encoding",
     "vendor_profile",
 ]

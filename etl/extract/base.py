@@ -2,9 +2,10 @@
 
 An extractor turns one source file into chunks of decoded records. Every physical record it reads
 ends up in exactly one of: ``records`` (decoded data records), ``rejects`` (could not be decoded:
-reason, record number, byte offset, item, raw bytes as hex) or ``filtered`` (header / trailer /
+reason, record number, location, item, raw bytes as hex) or ``filtered`` (header / trailer /
 other control records, with a reason). So ``records_in == records + rejects + filtered`` per
-chunk, and therefore per file.
+chunk, and therefore per file. Where a record is, is said in the extractor's LocationKind
+(etl.extract.location): byte offsets for the built-in formats.
 """
 
 from __future__ import annotations
@@ -12,46 +13,60 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import polars as pl
+from pydantic import ValidationError
 
-from etl.extract.profile import SourceFile, SourceProfile
+from etl.errors import ExtractError
+from etl.extract.location import BYTES, LocationKind, record_column
+from etl.extract.profile import FormatOptions, SourceFile, SourceProfile
 
 RECORD_NO = "_record_no"  # 1-based physical record number in the file (header counts)
-BYTE_OFFSET = "_byte_offset"  # byte offset of the record's first byte in the file
-
-REJECT_SCHEMA: dict[str, pl.DataType] = {
-    "source": pl.String(),  # SourceFile.name
-    "record_no": pl.Int64(),
-    "byte_offset": pl.Int64(),  # offset of the offending byte (or of the record start)
-    "item": pl.String(),  # source field name, or "" for record-level problems
-    "reason": pl.String(),  # English, specific: "invalid cp932 byte 0x85 0x20 at offset 5"
-    "raw": pl.String(),  # the whole raw record as hex
-}
-
-FILTER_SCHEMA: dict[str, pl.DataType] = {
-    "source": pl.String(),
-    "record_no": pl.Int64(),
-    "byte_offset": pl.Int64(),
-    "reason": pl.String(),  # e.g. "header record", "trailer record", or a mapping filter's reason
-}
+BYTE_OFFSET = record_column("byte_offset")  # byte offset of the record's first byte in the file
 
 
-def empty_rejects() -> pl.DataFrame:
-    return pl.DataFrame(schema=REJECT_SCHEMA)
+def reject_schema(kind: LocationKind = BYTES) -> dict[str, pl.DataType]:
+    """The rejected records of a file located by ``kind`` (rejects/<source>.csv as written)."""
+    return {
+        "source": pl.String(),  # SourceFile.name
+        "record_no": pl.Int64(),
+        **kind.schema,  # the offending byte (or cell, line), or the record's start
+        "item": pl.String(),  # source field name, or "" for record-level problems
+        "reason": pl.String(),  # English, specific: "invalid cp932 byte 0x85 0x20 at offset 5"
+        "raw": pl.String(),  # the whole raw record as hex
+    }
 
 
-def empty_filtered() -> pl.DataFrame:
-    return pl.DataFrame(schema=FILTER_SCHEMA)
+def filter_schema(kind: LocationKind = BYTES) -> dict[str, pl.DataType]:
+    """The filtered records of a file located by ``kind``."""
+    return {
+        "source": pl.String(),
+        "record_no": pl.Int64(),
+        **kind.schema,
+        "reason": pl.String(),  # e.g. "header record", "trailer record", or a mapping filter's
+    }
+
+
+REJECT_SCHEMA = reject_schema(BYTES)
+FILTER_SCHEMA = filter_schema(BYTES)
+
+
+def empty_rejects(kind: LocationKind = BYTES) -> pl.DataFrame:
+    return pl.DataFrame(schema=reject_schema(kind))
+
+
+def empty_filtered(kind: LocationKind = BYTES) -> pl.DataFrame:
+    return pl.DataFrame(schema=filter_schema(kind))
 
 
 @dataclass(frozen=True, slots=True)
 class ExtractChunk:
     """One chunk of a source file.
 
-    ``records`` has RECORD_NO and BYTE_OFFSET (Int64) followed by one column per SourceField:
-    String for text/digits fields, Int64 for zoned/packed.
+    ``records`` has RECORD_NO and the location columns of the extractor's kind (BYTE_OFFSET for
+    byte formats, Int64) followed by one column per SourceField: String for text/digits fields,
+    Int64 (or an exact Decimal) for zoned/packed.
     ``findings`` holds file-level problems in etl.findings.FINDING_SCHEMA (e.g. a trailer count
     that disagrees with the data records read).
     """
@@ -70,9 +85,17 @@ class ExtractChunk:
 
 @runtime_checkable
 class Extractor(Protocol):
-    """A source format. Registered under the entry-point group ``chukan.extractors``."""
+    """A source format. Registered under the entry-point group ``chukan.extractors``.
+
+    ``options_model`` is the typed model of the keys a file entry of this format may hold
+    (beside name, path, format, encoding and fields); the profile reader validates each file
+    with the model of its format, so the plug-in owns its profile validation. ``location`` says
+    how its rejects and records are located.
+    """
 
     name: str
+    location: LocationKind
+    options_model: type[FormatOptions]
 
     def extract(
         self,
@@ -84,3 +107,25 @@ class Extractor(Protocol):
     ) -> Iterator[ExtractChunk]:
         """Yield chunks; raise ExtractError only when the file as a whole cannot be read."""
         ...
+
+
+OptionsT = TypeVar("OptionsT", bound=FormatOptions)
+
+
+def options_of(path: Path, source: SourceFile, model: type[OptionsT]) -> OptionsT:
+    """The typed options of ``source`` for an extractor whose options are ``model`` (its
+    defaults when the file declares none)."""
+    if source.options is None:
+        try:
+            return model()
+        except ValidationError:  # the format has keys without a default: nothing to assume
+            raise ExtractError(
+                path, f"source file {source.name} declares none of the keys its format needs"
+            ) from None
+    if not isinstance(source.options, model):
+        raise ExtractError(
+            path,
+            f"source file {source.name} has {type(source.options).__name__}, not "
+            f"{model.__name__}: it is declared for another format",
+        )
+    return source.options

@@ -15,12 +15,13 @@ from functools import cache
 import polars as pl
 
 from etl.errors import ProfileError
-from etl.extract.base import BYTE_OFFSET, RECORD_NO
+from etl.extract.base import RECORD_NO
+from etl.extract.location import BYTES, LocationKind
 from etl.extract.profile import SourceFile, SourceProfile
 from etl.findings import Severity, empty_findings, finding_exprs
 
-RULE = "extract.control_character"
-ALLOW_OPTION = "allow_control"
+CONTROL_RULE = "extract.control_character"
+ALLOW_OPTION = "allow_control"  # FileExtras.allow_control: every format's ``options:`` has it
 _C0 = range(0x00, 0x20)
 _C1 = range(0x7F, 0xA0)  # DEL and the C1 controls
 _NAMES = {"nul": 0x00, "bs": 0x08, "tab": 0x09, "lf": 0x0A, "vt": 0x0B, "ff": 0x0C, "cr": 0x0D}
@@ -30,13 +31,8 @@ _ABBREV = {v: k.upper() for k, v in _NAMES.items()}
 
 def allowed_controls(source: SourceFile, profile: SourceProfile) -> frozenset[int]:
     """The control code points ``source`` may hold (its ``allow_control`` option)."""
-    raw = source.options.get(ALLOW_OPTION, [])
+    raw = source.options.extras.allow_control if source.options is not None else []
     values = [raw] if isinstance(raw, str) else raw
-    if not isinstance(values, list):
-        raise ProfileError(
-            profile.folder / "source.yaml",
-            f"file {source.name}: {ALLOW_OPTION} must be a list such as [tab] or [U+001F]",
-        )
     return frozenset(_code_point(str(v), source, profile) for v in values)
 
 
@@ -76,19 +72,24 @@ def _labels() -> dict[str, str]:
 
 
 def control_char_findings(
-    records: pl.DataFrame, source: SourceFile, allowed: Iterable[int] = ()
+    records: pl.DataFrame,
+    source: SourceFile,
+    allowed: Iterable[int] = (),
+    kind: LocationKind = BYTES,
 ) -> pl.DataFrame:
     """One error finding per (record, item) whose decoded text holds a control character.
 
     The value names the character only (``U+0000 (NUL)``), never the text around it, so nothing
-    personal is shown. The message gives the record's byte offset, the item's byte offset when
-    the layout is fixed width, and the character's position in the value.
+    personal is shown. The message gives the record's location (``kind``: its byte offset), the
+    item's byte offset when the layout places fields at byte offsets, and the character's
+    position in the value.
     """
+    located = list(kind.record_schema)
     pattern = control_pattern(frozenset(allowed))
     columns = [
         name
         for name, dtype in records.schema.items()
-        if dtype == pl.String and name not in (RECORD_NO, BYTE_OFFSET)
+        if dtype == pl.String and name != RECORD_NO and name not in located
     ]
     if not columns or not records.height:
         return empty_findings()
@@ -98,8 +99,8 @@ def control_char_findings(
         return empty_findings()
     offsets = {f.name: f.offset for f in source.fields if f.offset is not None}
     long = (
-        bad.select(RECORD_NO, BYTE_OFFSET, *columns)
-        .unpivot(index=[RECORD_NO, BYTE_OFFSET], on=columns, variable_name="item")
+        bad.select(RECORD_NO, *located, *columns)
+        .unpivot(index=[RECORD_NO, *located], on=columns, variable_name="item")
         .filter(pl.col("value").str.contains(pattern))
         .with_columns(
             # the text before the first control character gives its 1-based position
@@ -112,16 +113,19 @@ def control_char_findings(
         .sort(RECORD_NO, maintain_order=True)
     )
     label = pl.col("char").replace_strict(_labels(), default="?", return_dtype=pl.String)
-    where = (
-        pl.when(pl.col("field_offset").is_not_null())
-        .then(pl.format("（{}バイト目から）", pl.col(BYTE_OFFSET) + pl.col("field_offset")))
-        .otherwise(pl.lit(""))
-    )
+    where = pl.lit("")
+    if kind is BYTES:  # fields at byte offsets: the item's first byte in the file
+        at = pl.col(located[0]) + pl.col("field_offset")
+        where = (
+            pl.when(pl.col("field_offset").is_not_null())
+            .then(pl.format("（{}バイト目から）", at))
+            .otherwise(where)
+        )
     message = pl.format(
-        "レコード{}（{}バイト目）の項目「{}」{}の{}文字目に制御文字 {} があります。"
+        "レコード{}（{}）の項目「{}」{}の{}文字目に制御文字 {} があります。"
         "source.yaml の allow_control で許可するか、データを修正してください。",
         pl.col(RECORD_NO),
-        pl.col(BYTE_OFFSET),
+        kind.described(in_records=True, short=True),
         pl.col("item"),
         where,
         pl.col("pos"),
@@ -129,7 +133,7 @@ def control_char_findings(
     )
     return long.select(
         finding_exprs(
-            rule=RULE,
+            rule=CONTROL_RULE,
             severity=Severity.ERROR,
             gyomu="",
             file=source.name,

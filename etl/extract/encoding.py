@@ -32,7 +32,7 @@ class ResolvedEncoding:
     findings: pl.DataFrame  # FINDING_SCHEMA: what was substituted or guessed
 
 
-def finding(
+def extract_finding(
     rule: str,
     severity: Severity,
     file: str,
@@ -82,7 +82,7 @@ def resolve_encoding(
                 path, f"encoding: auto could not decide ({guess.reason}); declare the encoding"
             )
         name = guess.encoding
-        found = finding(
+        found = extract_finding(
             "extract.encoding_guessed",
             Severity.WARNING,
             source,
@@ -91,7 +91,7 @@ def resolve_encoding(
             value=name,
         )
     elif name == "shift_jis":
-        found = finding(
+        found = extract_finding(
             "extract.encoding_substituted",
             Severity.WARNING,
             source,

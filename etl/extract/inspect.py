@@ -65,7 +65,7 @@ def inspect_file(
     preview = rejects = None
     used = problem = None
     if profile is not None and source is not None:
-        extractor = get_extractor(profile.format)
+        extractor = get_extractor(profile.format_of(source))
         try:
             chunks = _preview_chunks(extractor.extract(path, source, profile, chunk_records=n), n)
             used = _encoding_used(extractor, path, source, profile)

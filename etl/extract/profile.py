@@ -1,25 +1,37 @@
 """SourceProfile: what the outgoing vendor's dump looks like (mappings/<vendor>/source.yaml).
 
-Think of it as a COBOL copybook in YAML: files, format, encoding, gaiji table, record types
-(header/data/trailer by a discriminator), and fields with byte offsets or CSV columns.
-The format is documented in docs/source-profile.md.
+Think of it as a COBOL copybook in YAML: files, their format, encoding, gaiji table, and fields.
+Each file is read by the extractor of its format (the file's ``format``, by default the
+profile's), and that plug-in owns the file's format keys: its ``options_model`` (a
+:class:`FormatOptions`) types and checks them (record_length and record types for
+``fixed_width``, delimiter and quote for ``delimited`` …). This module knows the keys every file
+has and nothing of any format. The format is documented in docs/source-profile.md.
+
+The registry is imported inside the functions that use it: it imports the Extractor protocol
+(etl.extract.base), which is built on this module's types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self, Union
 
-from pydantic import AfterValidator, Field, Strict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
-from etl.config import KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
-from etl.errors import ProfileError
+from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
+from etl.errors import ConfigError, ProfileError, UnknownExtractor
 from etl.extract.codecs import supported_name
-from etl.extract.numeric import ZonedSign
 from etl.paths import inside
 from etl.resources import data_dir
 
@@ -39,6 +51,8 @@ class LineBreak(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SourceField:
+    """One field of a source file; which keys locate it depends on the file's format."""
+
     name: str
     type: FieldType = FieldType.TEXT
     offset: int | None = None  # fixed width: byte offset in the record (0-based)
@@ -49,61 +63,7 @@ class SourceField:
     sensitive: bool = False  # masked wherever chukan shows source values (inspect previews)
 
 
-@dataclass(frozen=True, slots=True)
-class RecordTypes:
-    """Record types told apart by a discriminator at a byte offset."""
-
-    offset: int
-    length: int
-    data: tuple[str, ...]
-    header: tuple[str, ...] = ()
-    trailer: tuple[str, ...] = ()
-    trailer_count: SourceField | None = None  # trailer field that holds the data record count
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    name: str  # id referenced by mappings
-    path: str  # file name (glob allowed) inside the dump folder
-    fields: tuple[SourceField, ...]
-    encoding: str | None = None  # overrides the profile's encoding
-    record_length: int | None = None  # fixed width
-    line_break: LineBreak = LineBreak.NONE
-    record_types: RecordTypes | None = None
-    delimiter: str = ","
-    quote: str = '"'
-    header: bool = True
-    options: dict[str, Any] = field(default_factory=dict)  # extractor-specific extras
-
-    def field(self, name: str) -> SourceField:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(f"source file {self.name} has no field {name!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class SourceProfile:
-    vendor: str
-    format: str  # extractor name, looked up through the chukan.extractors entry points
-    encoding: str  # cp932 | shift_jis | euc_jp | utf-8 | utf-8-sig | auto
-    files: tuple[SourceFile, ...]
-    folder: Path  # where source.yaml lives; relative paths resolve from here
-    gaiji_table: Path | None = None
-    description: str = ""
-
-    def file(self, name: str) -> SourceFile:
-        for f in self.files:
-            if f.name == name:
-                return f
-        known = ", ".join(f.name for f in self.files)
-        raise KeyError(f"profile {self.vendor} has no source file {name!r}; known: {known}")
-
-    def encoding_of(self, source: SourceFile) -> str:
-        return source.encoding or self.encoding
-
-
-# ---- the file's shape (typed models; docs/schemas/source-profile.schema.json) ---------------
+# ---- the keys' types (docs/schemas/source-profile.schema.json) -------------------------------
 
 MAX_RECORD_LENGTH = 1 << 20  # bytes per fixed-width record; real dumps stay below 32 KiB
 MAX_COLUMNS = 1 << 14  # columns of a delimited record
@@ -111,17 +71,44 @@ MAX_COLUMNS = 1 << 14  # columns of a delimited record
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 # checked when the profile is read (key path named), kept as written (the run report shows it)
 EncodingName = Annotated[Name, AfterValidator(lambda v: supported_name(v) and v)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Offset = Annotated[int, Field(ge=0, lt=MAX_RECORD_LENGTH)]
 Length = Annotated[int, Field(ge=1, le=MAX_RECORD_LENGTH)]
-# One discriminator value or a list of them; codes are text ("1", not 1).
-Codes = Code | Annotated[list[Code], Field(min_length=1)]
-OneChar = Annotated[str, StringConstraints(min_length=1, max_length=1)]
 # Enums are matched by value: the file holds text, strict mode alone would want enum objects.
 FieldTypeName = Annotated[FieldType, Strict(False)]
 LineBreakName = Annotated[LineBreak, Strict(False)]
-# Formats chukan checks the fields of; other extractors (entry points) check their own.
-FIXED_WIDTH, DELIMITED = "fixed_width", "delimited"
+ControlName = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+
+
+class FileExtras(StrictModel):
+    """The ``options:`` of a file that every format accepts; a format's extras extend it."""
+
+    # control characters the decoded text may hold (etl.extract.control_chars): [tab], U+001F
+    allow_control: ControlName | list[ControlName] = Field(default_factory=list)
+
+
+class FormatOptions(StrictModel):
+    """The keys of a file entry that its format's plug-in reads, typed (Extractor.options_model).
+
+    A format subclasses it with its keys (flat in the file entry, as ``record_length``) and,
+    for extras under ``options:``, a subclass of FileExtras in ``extras``. Checks across its keys
+    are model validators raising KeyProblem; checks against the file's fields are ``problems``.
+    """
+
+    # the keys of SourceFieldModel that place a field in this format ("offset", "length")
+    FIELD_KEYS: ClassVar[tuple[str, ...]] = ()
+
+    extras: FileExtras = Field(default_factory=FileExtras, alias="options")
+
+    def problems(self, fields: Sequence[SourceFieldModel]) -> Iterator[tuple[KeyPath, str]]:
+        """Why ``fields`` cannot be read with these options (key paths below the file entry)."""
+        return iter(())
+
+    def record_stride(self) -> int | None:
+        """Bytes per physical record when all records have one length (a progress estimate)."""
+        return None
+
+
+PLACING_KEYS = ("offset", "length", "column", "index")  # where a field is, by format
 
 
 class SourceFieldModel(StrictModel):
@@ -166,82 +153,18 @@ class SourceFieldModel(StrictModel):
         )
 
 
-class TrailerCountModel(StrictModel):
-    """The trailer field holding the number of data records (ASCII digits)."""
-
-    offset: Offset
-    length: Annotated[int, Field(ge=1, le=19)]
-
-
-def _codes(value: str | list[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-class RecordTypesModel(StrictModel):
-    """Record types (header/data/trailer) told apart by the bytes at ``offset``."""
-
-    offset: Offset
-    length: Length = 1
-    data: Codes
-    header: Codes | None = None
-    trailer: Codes | None = None
-    trailer_count: TrailerCountModel | None = None
-
-    @model_validator(mode="after")
-    def _one_kind_per_value(self) -> Self:
-        seen: dict[str, str] = {}
-        for kind in ("data", "header", "trailer"):
-            for i, value in enumerate(_codes(getattr(self, kind))):
-                where: KeyPath = (kind,) if isinstance(getattr(self, kind), str) else (kind, i)
-                if value in seen:
-                    raise KeyProblem(where, f"record type {value!r} is already {seen[value]}")
-                # ASCII is one byte per character in every supported encoding (EBCDIC too);
-                # other values are measured in the file's encoding when the file is read.
-                if value.isascii() and len(value) != self.length:
-                    raise KeyProblem(
-                        where,
-                        f"record type {value!r} is {len(value)} bytes, length is {self.length}",
-                    )
-                seen[value] = kind
-        if self.trailer_count is not None and self.trailer is None:
-            raise KeyProblem(("trailer_count",), "needs 'trailer' values to find the trailer")
-        return self
-
-    def to_record_types(self) -> RecordTypes:
-        tc = self.trailer_count
-        return RecordTypes(
-            offset=self.offset,
-            length=self.length,
-            data=_codes(self.data),
-            header=_codes(self.header),
-            trailer=_codes(self.trailer),
-            trailer_count=None
-            if tc is None
-            else SourceField("trailer_count", FieldType.DIGITS, tc.offset, tc.length),
-        )
-
-
-def _framing_byte(value: str) -> bool:
-    """One ASCII character that is not a line break: it can frame bytes of any encoding."""
-    return len(value) == 1 and ord(value) < 0x80 and value not in "\r\n"
-
-
 class SourceFileModel(StrictModel):
-    """One file of the dump."""
+    """The keys every file of the dump has; the rest belong to its format (FormatOptions)."""
+
+    # the format's keys are kept as written and validated by the format's options model
+    model_config = ConfigDict(extra="allow")
+    COMMON: ClassVar[frozenset[str]] = frozenset({"name", "path", "format", "encoding", "fields"})
 
     name: Name
     path: Name
+    format: Name | None = None  # extractor name; default: the profile's format
+    encoding: EncodingName | None = None  # default: the profile's encoding
     fields: Annotated[list[SourceFieldModel], Field(min_length=1)]
-    encoding: EncodingName | None = None
-    record_length: Length | None = None
-    line_break: LineBreakName = LineBreak.NONE
-    record_types: RecordTypesModel | None = None
-    delimiter: OneChar = ","
-    quote: Annotated[str, StringConstraints(max_length=1)] = '"'  # '' : no quoting
-    header: bool = True
-    options: dict[str, Any] = Field(default_factory=dict)  # extractor-specific extras
 
     @model_validator(mode="after")
     def _unique_field_names(self) -> Self:
@@ -253,116 +176,52 @@ class SourceFileModel(StrictModel):
                     f"duplicate field {f.name!r} (also fields[{first[f.name]}])",
                 )
             first[f.name] = j
-        if self.quote and self.quote == self.delimiter:
-            raise KeyProblem(("quote",), "quote and delimiter must differ")
         return self
 
-    def fixed_width_problems(self) -> Iterator[tuple[KeyPath, str]]:
-        """Why this file cannot be read as fixed-width records (key paths below the file)."""
-        length = self.record_length
-        if length is None:
-            yield ("record_length",), "fixed_width needs record_length (bytes per record)"
-            return
-        spans: list[tuple[int, int, int]] = []  # (start, end, field position)
-        for j, f in enumerate(self.fields):
-            for key in ("column", "index"):
-                if getattr(f, key) is not None:
-                    yield (
-                        ("fields", j, key),
-                        "fixed_width fields have offset and length, not " + key,
-                    )
-            if f.offset is None or f.length is None:
-                missing = "offset" if f.offset is None else "length"
-                yield ("fields", j, missing), "fixed_width needs offset and length"
-                continue
-            if f.offset + f.length > length:
-                yield (
-                    ("fields", j, "length"),
-                    f"bytes {f.offset}..{f.offset + f.length} exceed record_length {length}",
-                )
-            spans.append((f.offset, f.offset + f.length, j))
-        spans.sort()
-        for (_, end, j), (start, stop, k) in pairwise(spans):
-            if start < end:
-                name = self.fields[j].name
-                yield (
-                    ("fields", k, "offset"),
-                    f"bytes {start}..{stop} overlap field {name!r} (fields[{j}]) ending at {end}",
-                )
-        sign = self.options.get("zoned_sign", ZonedSign.ASCII.value)
-        if sign not in ZonedSign._value2member_map_:
-            known = " or ".join(repr(v.value) for v in ZonedSign)
-            yield ("options", "zoned_sign"), f"must be {known}, not {sign!r}"
-        rt = self.record_types
-        if rt is not None:
-            if rt.offset + rt.length > length:
-                yield (
-                    ("record_types", "offset"),
-                    f"record type bytes {rt.offset}..{rt.offset + rt.length} "
-                    f"exceed record_length {length}",
-                )
-            tc = rt.trailer_count
-            if tc is not None and tc.offset + tc.length > length:
-                yield (
-                    ("record_types", "trailer_count", "offset"),
-                    f"trailer count bytes {tc.offset}..{tc.offset + tc.length} "
-                    f"exceed record_length {length}",
-                )
+    def format_keys(self) -> dict[str, Any]:
+        """The keys of this file that its format reads, as written."""
+        return dict(self.model_extra or {})
 
-    def delimited_problems(self) -> Iterator[tuple[KeyPath, str]]:
-        """Why this file cannot be read as delimited records (key paths below the file)."""
-        if self.record_types is not None:
-            yield ("record_types",), "record_types is for fixed_width files"
-        for j, f in enumerate(self.fields):
-            for key in ("offset", "length"):
-                if getattr(f, key) is not None:
-                    yield ("fields", j, key), f"delimited fields have column or index, not {key}"
-            if f.column is None and f.index is None:
-                yield ("fields", j), "delimited needs 'column' (header name) or 'index'"
-            elif f.column is not None and f.index is not None:
-                yield ("fields", j, "index"), "give 'column' or 'index', not both"
-            elif f.column is not None and not self.header:
-                yield ("fields", j, "column"), "'column' needs header: true; use 'index'"
-        width = self.options.get("columns")
-        if width is not None and (type(width) is not int or not 1 <= width <= MAX_COLUMNS):
-            yield ("options", "columns"), f"must be a whole number 1..{MAX_COLUMNS}, not {width!r}"
-        if not _framing_byte(self.delimiter) or self.delimiter == '"':
-            yield (
-                ("delimiter",),
-                (
-                    f"must be one ASCII character other than a quote or line break, not "
-                    f"{self.delimiter!r}"
-                ),
-            )
-        if self.quote and (not _framing_byte(self.quote) or self.quote == self.delimiter):
-            yield (
-                ("quote",),
-                (
-                    "must be one ASCII character other than the delimiter and line breaks (or "
-                    f"empty for none), not {self.quote!r}"
-                ),
-            )
-        elif self.quote and ord(self.quote) >= 0x40:
-            # bytes from 0x40 up are trail bytes of cp932 characters: they cannot structure text
-            yield ("quote",), f"use '\"' or \"'\", not {self.quote!r}"
-        lines = self.options.get("max_record_lines")
-        if lines is not None and (type(lines) is not int or lines < 1):
-            yield ("options", "max_record_lines"), f"must be a positive integer, not {lines!r}"
 
-    def to_file(self) -> SourceFile:
-        return SourceFile(
-            name=self.name,
-            path=self.path,
-            fields=tuple(f.to_field() for f in self.fields),
-            encoding=self.encoding,
-            record_length=self.record_length,
-            line_break=self.line_break,
-            record_types=None if self.record_types is None else self.record_types.to_record_types(),
-            delimiter=self.delimiter,
-            quote=self.quote,
-            header=self.header,
-            options=dict(self.options),
-        )
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    name: str  # id referenced by mappings
+    path: str  # file name (glob allowed) inside the dump folder
+    fields: tuple[SourceField, ...]
+    encoding: str | None = None  # overrides the profile's encoding
+    format: str | None = None  # overrides the profile's format
+    options: FormatOptions | None = None  # the format's typed options; None: its defaults
+
+    def field(self, name: str) -> SourceField:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"source file {self.name} has no field {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProfile:
+    vendor: str
+    format: str  # default extractor name, looked up through the chukan.extractors entry points
+    encoding: str  # cp932 | shift_jis | euc_jp | utf-8 | utf-8-sig | auto
+    files: tuple[SourceFile, ...]
+    folder: Path  # where source.yaml lives; relative paths resolve from here
+    gaiji_table: Path | None = None
+    description: str = ""
+
+    def file(self, name: str) -> SourceFile:
+        for f in self.files:
+            if f.name == name:
+                return f
+        known = ", ".join(f.name for f in self.files)
+        raise KeyError(f"profile {self.vendor} has no source file {name!r}; known: {known}")
+
+    def encoding_of(self, source: SourceFile) -> str:
+        return source.encoding or self.encoding
+
+    def format_of(self, source: SourceFile) -> str:
+        """The extractor that reads ``source``."""
+        return source.format or self.format
 
 
 class SourceProfileModel(StrictModel):
@@ -370,13 +229,13 @@ class SourceProfileModel(StrictModel):
 
     vendor: Name | None = None  # default: the folder's name
     description: str = ""
-    format: Name  # extractor name (entry point group chukan.extractors)
+    format: Name  # default extractor of the files (entry point group chukan.extractors)
     encoding: EncodingName = "auto"
     gaiji_table: Name | None = None  # relative to source.yaml
     files: Annotated[list[SourceFileModel], Field(min_length=1)]
 
     @model_validator(mode="after")
-    def _files_fit_the_format(self) -> Self:
+    def _unique_file_names(self) -> Self:
         first: dict[str, int] = {}
         for i, f in enumerate(self.files):
             if f.name in first:
@@ -384,30 +243,79 @@ class SourceProfileModel(StrictModel):
                     ("files", i, "name"), f"duplicate file {f.name!r} (also files[{first[f.name]}])"
                 )
             first[f.name] = i
-        checks = {
-            FIXED_WIDTH: SourceFileModel.fixed_width_problems,
-            DELIMITED: SourceFileModel.delimited_problems,
-        }
-        check = checks.get(self.format)
-        for i, f in enumerate(self.files):
-            for at, reason in check(f) if check else ():
-                raise KeyProblem(("files", i, *at), reason)
         return self
 
-    def to_profile(self, path: Path) -> SourceProfile:
-        """The profile read from ``path``; relative paths in it resolve from its folder."""
-        folder = path.parent
-        return SourceProfile(
-            vendor=self.vendor or folder.name,
-            format=self.format,
-            encoding=self.encoding,
-            files=tuple(f.to_file() for f in self.files),
-            folder=folder,
-            gaiji_table=inside(folder, self.gaiji_table, config=path, key="gaiji_table")
-            if self.gaiji_table
-            else None,
-            description=self.description,
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The schema with each file entry spelled out for every registered format."""
+        from etl.extract.registry import get_extractor, known_extractors
+
+        entries = tuple(
+            _documented_file_model(name, get_extractor(name).options_model)
+            for name in known_extractors()
         )
+        fields: dict[str, Any] = {k: (f.annotation, f) for k, f in cls.model_fields.items()}
+        files = Annotated[list[Union[entries]], Field(min_length=1)]  # type: ignore[valid-type]  # noqa: UP007
+        fields["files"] = (files, ...)
+        documented = create_model(
+            "SourceProfileModel", __base__=StrictModel, __doc__=cls.__doc__, **fields
+        )
+        return StrictModel.model_json_schema.__func__(documented, *args, **kwargs)  # type: ignore[attr-defined, no-any-return]
+
+
+def _documented_file_model(name: str, options: type[FormatOptions]) -> type[StrictModel]:
+    """A file entry of format ``name`` as one model: the common keys, then the format's."""
+    fields: dict[str, Any] = {k: (f.annotation, f) for k, f in SourceFileModel.model_fields.items()}
+    fields |= {k: (f.annotation, f) for k, f in options.model_fields.items()}
+    title = "".join(part.title() for part in name.split("_")) + "File"
+    return create_model(
+        title,
+        __base__=StrictModel,
+        __doc__=f"A file read by the {name} extractor. {options.__doc__ or ''}".strip(),
+        **fields,
+    )
+
+
+def _foreign_key(doc: Document, key: str, fmt: str, at: KeyPath) -> ConfigError | None:
+    """A key of another registered format in a file of format ``fmt``: say whose it is."""
+    from etl.extract.registry import get_extractor, known_extractors
+
+    for other in known_extractors():
+        if other != fmt and key in _keys(get_extractor(other).options_model):
+            return doc.error((*at, key), f"{key} is for {other} files, not {fmt}")
+    return None
+
+
+def _keys(model: type[FormatOptions]) -> set[str]:
+    return {f.alias or k for k, f in model.model_fields.items()}
+
+
+def _file_options(doc: Document, i: int, entry: SourceFileModel, default: str) -> FormatOptions:
+    """Validate file ``i``'s format keys with the options model of its format's plug-in."""
+    from etl.extract.registry import get_extractor
+
+    fmt = entry.format or default
+    at: KeyPath = ("files", i)
+    try:
+        model = get_extractor(fmt).options_model
+    except UnknownExtractor as exc:  # named where the format is declared
+        raise doc.error((*at, "format") if entry.format else ("format",), str(exc)) from None
+    keys = entry.format_keys()
+    known = _keys(model)
+    for key in keys:
+        if key not in known and (foreign := _foreign_key(doc, key, fmt, at)) is not None:
+            raise foreign
+    options = doc.parse(model, keys, at=at)
+    for j, f in enumerate(entry.fields):
+        for key in PLACING_KEYS:
+            if getattr(f, key) is not None and model.FIELD_KEYS and key not in model.FIELD_KEYS:
+                placed = " / ".join(model.FIELD_KEYS)
+                raise doc.error(
+                    (*at, "fields", j, key), f"{fmt} fields are placed by {placed}, not {key}"
+                )
+    for where, reason in options.problems(entry.fields):
+        raise doc.error((*at, *where), reason)
+    return options
 
 
 def load_profile(path: Path) -> SourceProfile:
@@ -417,7 +325,29 @@ def load_profile(path: Path) -> SourceProfile:
     with errors_as(ProfileError):
         doc = read_yaml(path, what="source profile")
         model = doc.parse(SourceProfileModel)
-    return model.to_profile(path)
+        options = [_file_options(doc, i, f, model.format) for i, f in enumerate(model.files)]
+    folder = path.parent
+    return SourceProfile(
+        vendor=model.vendor or folder.name,
+        format=model.format,
+        encoding=model.encoding,
+        files=tuple(
+            SourceFile(
+                name=f.name,
+                path=f.path,
+                fields=tuple(field.to_field() for field in f.fields),
+                encoding=f.encoding,
+                format=f.format,
+                options=opts,
+            )
+            for f, opts in zip(model.files, options, strict=True)
+        ),
+        folder=folder,
+        gaiji_table=inside(folder, model.gaiji_table, config=path, key="gaiji_table")
+        if model.gaiji_table
+        else None,
+        description=model.description,
+    )
 
 
 def vendor_profile(vendor: str) -> SourceProfile:

@@ -1,7 +1,7 @@
 """Sealed handover packages (datapackage.json, data dictionary, signature) and their check."""
 
 from etl.package.build import PackageResult, archive_path, build_package
-from etl.package.errors import FindingsNotAccepted, PackageError
+from etl.package.errors import FindingsNotAccepted, PackageError, TrustRequired
 from etl.package.signing import (
     KeyPair,
     SignatureStatus,
@@ -20,6 +20,7 @@ __all__ = [
     "PackageResult",
     "Problem",
     "SignatureStatus",
+    "TrustRequired",
     "VerifyReport",
     "archive_path",
     "build_package",

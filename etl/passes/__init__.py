@@ -1,6 +1,7 @@
 """Migration projects and their passes (test1, test2, production): runs, catalog, gates."""
 
 from etl.passes.catalog import Catalog, sweep_unrecorded
+from etl.passes.comparison import compare, resolve_run
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates
 from etl.passes.model import PASS_ORDER, PassName, RunRecord, Signoff, previous_pass
@@ -12,7 +13,7 @@ from etl.passes.project import (
     init_project,
     load_project,
 )
-from etl.passes.run import PassRun, finalize_run, list_runs, run_pass, sign_off
+from etl.passes.run import PassRun, finalize_run, list_runs, open_catalog, run_pass, sign_off
 
 __all__ = [
     "CONFIG",
@@ -27,6 +28,7 @@ __all__ = [
     "RunRecord",
     "Signoff",
     "check_gates",
+    "compare",
     "finalize_run",
     "find_project",
     "init_project",
@@ -34,7 +36,9 @@ __all__ = [
     "list_runs",
     "load_project",
     "mapping_fingerprint",
+    "open_catalog",
     "previous_pass",
+    "resolve_run",
     "run_pass",
     "sign_off",
     "sweep_unrecorded",

@@ -15,7 +15,7 @@ from etl import __version__
 from etl.errors import ChukanError
 from etl.layout import resolve_version
 from etl.passes.catalog import UNRECORDED_MARKER, Catalog, sweep_unrecorded
-from etl.passes.compare import Comparison, baseline_for, compare
+from etl.passes.comparison import Comparison, baseline_for, compare
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates, signoff_of
 from etl.passes.model import PassName, RunRecord, Signoff

@@ -11,18 +11,25 @@ import polars as pl
 
 from etl import events
 from etl.errors import ExtractError
-from etl.extract.base import RECORD_NO, ExtractChunk, empty_filtered, empty_rejects
-from etl.extract.control_chars import RULE as RULE_CONTROL
-from etl.extract.control_chars import allowed_controls, control_char_findings
-from etl.extract.encoding import finding
-from etl.extract.profile import FieldType, LineBreak, SourceFile, SourceProfile
-from etl.extract.registry import get_extractor
+from etl.extract import (
+    CONTROL_RULE,
+    RECORD_NO,
+    ExtractChunk,
+    FieldType,
+    LocationKind,
+    SourceFile,
+    SourceProfile,
+    allowed_controls,
+    control_char_findings,
+    empty_filtered,
+    empty_rejects,
+    extract_finding,
+    get_extractor,
+)
 from etl.findings import Severity, concat_findings, empty_findings, finding_exprs
 from etl.paths import files_inside
-from etl.text.gaiji import GaijiTable
-from etl.write.atomic import sha256_file
-
-_LINE_BREAK_BYTES = {LineBreak.NONE: 0, LineBreak.LF: 1, LineBreak.CRLF: 2}
+from etl.text import GaijiTable
+from etl.write import sha256_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +40,17 @@ class ExtractedSource:
     bytes: int
     records_in: int
     records: pl.DataFrame
-    rejects: pl.DataFrame  # REJECT_SCHEMA
-    filtered: pl.DataFrame  # FILTER_SCHEMA (control records)
+    rejects: pl.DataFrame  # reject_schema(location): REJECT_SCHEMA for byte formats
+    filtered: pl.DataFrame  # filter_schema(location) (control records)
     findings: pl.DataFrame
     # Records whose findings are named by the key they have (or would have) in their V2.1 file:
     # rejected data records decoded as far as they go, and records holding a control character.
     partial: pl.DataFrame
+    location: LocationKind  # how the format locates records (byte offsets, cells, lines)
 
 
 # The record findings whose key the job fills from ``partial``.
-KEYED_RULES = ("extract.rejected", RULE_CONTROL)
+KEYED_RULES = ("extract.rejected", CONTROL_RULE)
 
 
 def find_source_path(dump_dir: Path, source: SourceFile, profile: SourceProfile) -> Path:
@@ -85,14 +93,14 @@ def _file_findings(source: str, path: Path, records_in: int, data_records: int) 
     if data_records:
         return empty_findings()
     if records_in == 0:
-        return finding(
+        return extract_finding(
             "extract.empty_file",
             Severity.ERROR,
             source,
             f"ファイル {path.name} にレコードがありません（空のファイル）。"
             "抽出が失敗していないか確認してください。",
         )
-    return finding(
+    return extract_finding(
         "extract.no_data_records",
         Severity.WARNING,
         source,
@@ -112,7 +120,7 @@ def check_delivery(dump_dir: Path, sources: Iterable[ExtractedSource]) -> None:
     raise ExtractError(dump_dir, f"the delivery holds no data records: {each}")
 
 
-def _reject_findings(rejects: pl.DataFrame, gyomu: str) -> pl.DataFrame:
+def _reject_findings(rejects: pl.DataFrame, gyomu: str, location: LocationKind) -> pl.DataFrame:
     return rejects.select(
         finding_exprs(
             rule="extract.rejected",
@@ -124,11 +132,9 @@ def _reject_findings(rejects: pl.DataFrame, gyomu: str) -> pl.DataFrame:
             item=pl.col("item"),
             value=pl.lit(None),
             message=pl.format(
-                # byte_offset is 0-based (as in rejects/ and the reason): say so, "n バイト目"
-                # would read as 1-based
-                "レコード{}（ファイル先頭から{}バイトの位置、0起点）を読み取れず除外しました: {}",
+                "レコード{}（{}）を読み取れず除外しました: {}",
                 pl.col("record_no"),
-                pl.col("byte_offset"),
+                location.described(),
                 pl.col("reason"),
             ),
         )
@@ -167,12 +173,13 @@ def _extract_source(
     with path.open("rb"):  # fail on an unreadable file before any thread starts
         pass
     size = path.stat().st_size
-    extractor = get_extractor(profile.format)
+    extractor = get_extractor(profile.format_of(source))
+    kind = extractor.location
     allowed = allowed_controls(source, profile)
     # an estimate from the size: a cut-off last record still counts as one record (rejected),
     # so round up; the bar is closed with the true count at the end
-    stride = (source.record_length or 0) + _LINE_BREAK_BYTES[source.line_break]
-    total = -(-size // stride) if source.record_length else None
+    stride = source.options.record_stride() if source.options is not None else None
+    total = -(-size // stride) if stride else None
     # hashlib releases the GIL on large buffers: hash the input while it is being decoded.
     text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
     apply = [gaiji.apply(pl.col(n)).alias(n) for n in text_fields] if gaiji is not None else []
@@ -189,7 +196,7 @@ def _extract_source(
         hashing = hasher.submit(sha256_file, path)
         for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
             chunks.append(chunk)
-            controls.append(control_char_findings(chunk.records, source, allowed))
+            controls.append(control_char_findings(chunk.records, source, allowed, kind))
             parts.append(with_gaiji(chunk.records))
             if controls[-1].height:  # few: kept so their findings can name a key
                 flagged.append(
@@ -205,13 +212,13 @@ def _extract_source(
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
     partials = [with_gaiji(p) for p in partials] + flagged
     partial = pl.concat(partials) if partials else records.clear()
-    rejects = pl.concat([c.rejects for c in chunks]) if chunks else empty_rejects()
-    filtered = pl.concat([c.filtered for c in chunks]) if chunks else empty_filtered()
+    rejects = pl.concat([c.rejects for c in chunks]) if chunks else empty_rejects(kind)
+    filtered = pl.concat([c.filtered for c in chunks]) if chunks else empty_filtered(kind)
     records_in = sum(c.records_in for c in chunks)
     findings = concat_findings(
         [
             *(c.findings for c in chunks),
-            _reject_findings(rejects, ""),
+            _reject_findings(rejects, "", kind),
             *controls,
             _file_findings(source.name, path, records_in, records.height + rejects.height),
         ]
@@ -219,7 +226,7 @@ def _extract_source(
     if records_in != records.height + rejects.height + filtered.height:
         raise ExtractError(
             path,
-            f"extractor {profile.format} lost records: in={records_in} records={records.height} "
+            f"extractor {extractor.name} lost records: in={records_in} records={records.height} "
             f"rejected={rejects.height} filtered={filtered.height}",
         )
     return ExtractedSource(
@@ -233,4 +240,5 @@ def _extract_source(
         filtered=filtered,
         findings=findings,
         partial=partial,
+        location=kind,
     )

@@ -1,5 +1,5 @@
 """Where a V2.1 CSV record ends, for cutting CSV bytes into whole records: the same rule the
-extractor frames delivered CSV with (etl.extract.delimited_framing), applied to chukan's own
+extractor frames delivered CSV with (etl.extract.delimited.framing), applied to chukan's own
 output — comma separated, ``"`` quoted, quoted line breaks and doubled quotes (RFC 4180).
 
 Used to load a file over several connections (etl.dbload.chunks) and to check a package table
@@ -14,7 +14,7 @@ import mmap
 
 import numpy as np
 
-from etl.extract.delimited_framing import CsvSyntax, frame_records
+from etl.extract import CsvSyntax, frame_records
 
 Bytes = bytes | bytearray | mmap.mmap
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ExtractError
-from etl.extract import BYTE_OFFSET, RECORD_NO, SourceField, SourceFile
+from etl.extract import BYTE_OFFSET, RECORD_NO, DelimitedOptions, SourceField, SourceFile
 
 from .conftest import profile_for, run
 
@@ -27,7 +27,13 @@ CSV = (
 def source(
     encoding: str, header: bool = True, fields: tuple[SourceField, ...] = FIELDS
 ) -> SourceFile:
-    return SourceFile(name="setai", path="s.csv", fields=fields, encoding=encoding, header=header)
+    return SourceFile(
+        name="setai",
+        path="s.csv",
+        fields=fields,
+        encoding=encoding,
+        options=DelimitedOptions(header=header),
+    )
 
 
 def extract(tmp_path: Path, data: bytes, src: SourceFile, chunk: int = 1000):
@@ -84,8 +90,7 @@ def test_no_header_by_index_tsv_and_trailing_empty_line(tmp_path: Path) -> None:
         name="t",
         path="t.tsv",
         fields=(SourceField("x", index=1),),
-        delimiter="\t",
-        header=False,
+        options=DelimitedOptions(delimiter="\t", header=False),
         encoding="utf-8",
     )
     out = extract(tmp_path, "a\t住所\nb\t氏名\n\n".encode(), src)

@@ -21,8 +21,16 @@ from hypothesis import strategies as st
 from etl.cli import cli
 from etl.dbload.chunks import cut
 from etl.errors import ExtractError, ProfileError
-from etl.extract import SourceField, SourceFile, inspect_file, load_profile, vendor_profile
-from etl.extract.delimited_framing import CsvSyntax, frame_records, parse_record
+from etl.extract import (
+    DelimitedOptions,
+    SourceField,
+    SourceFile,
+    inspect_file,
+    load_profile,
+    vendor_profile,
+)
+from etl.extract.delimited import DelimitedExtras
+from etl.extract.delimited.framing import CsvSyntax, frame_records, parse_record
 from etl.resources import data_dir
 from etl.write import CsvFormat, LineEnding, encode_csv
 from etl.write.csv_records import next_record_end, record_end
@@ -37,7 +45,13 @@ BOUNDED = settings(
 
 
 def _source(header: bool = False, fields: tuple[SourceField, ...] = FIELDS3) -> SourceFile:
-    return SourceFile(name="t", path="t.csv", fields=fields, encoding="utf-8", header=header)
+    return SourceFile(
+        name="t",
+        path="t.csv",
+        fields=fields,
+        encoding="utf-8",
+        options=DelimitedOptions(header=header),
+    )
 
 
 def _extract(folder: Path, data: bytes, src: SourceFile, chunk: int = 1000) -> Extracted:
@@ -119,8 +133,7 @@ def test_lines_cap_bounds_a_quoted_field(tmp_path: Path) -> None:
         path="t.csv",
         fields=FIELDS3,
         encoding="utf-8",
-        header=False,
-        options={"max_record_lines": 2},
+        options=DelimitedOptions(header=False, options=DelimitedExtras(max_record_lines=2)),
     )
     data = b'1,"a\nb",x\n2,"a\nb\nc",y\n3,c,z\n'
     out = _extract(tmp_path, data, src)
@@ -346,8 +359,7 @@ def test_corrupted_bytes_never_crash_and_always_balance(
         path="t.csv",
         fields=FIELDS3,
         encoding="utf-8",
-        header=False,
-        options={"columns": 3},
+        options=DelimitedOptions(header=False, options=DelimitedExtras(columns=3)),
     )
     try:
         out = _extract(tmp_path, bytes(data), src, chunk)

@@ -12,11 +12,13 @@ from etl.extract import (
     BYTE_OFFSET,
     RECORD_NO,
     FieldType,
+    FixedWidthOptions,
     LineBreak,
     RecordTypes,
     SourceField,
     SourceFile,
 )
+from etl.extract.fixed_width import TrailerCount
 
 from .conftest import profile_for, run
 
@@ -32,10 +34,10 @@ FIELDS = (
 TYPES = RecordTypes(
     offset=0,
     length=1,
-    data=("2",),
-    header=("1",),
-    trailer=("9",),
-    trailer_count=SourceField("trailer_count", FieldType.DIGITS, 1, 9),
+    data="2",
+    header="1",
+    trailer="9",
+    trailer_count=TrailerCount(offset=1, length=9),
 )
 
 
@@ -67,9 +69,7 @@ def source(line_break: LineBreak = LineBreak.NONE, types: RecordTypes | None = T
         name="jumin",
         path="JUMIN.DAT",
         fields=FIELDS,
-        record_length=LENGTH,
-        line_break=line_break,
-        record_types=types,
+        options=FixedWidthOptions(record_length=LENGTH, line_break=line_break, record_types=types),
     )
 
 
@@ -241,7 +241,10 @@ def test_chunk_boundaries_do_not_change_results(tmp_path: Path, line_break: Line
 
 def test_utf8_sig_bom_skipped_and_offsets_absolute(tmp_path: Path) -> None:
     src = SourceFile(
-        name="u", path="u.dat", record_length=8, fields=(SourceField("name", FieldType.TEXT, 0, 8),)
+        name="u",
+        path="u.dat",
+        options=FixedWidthOptions(record_length=8),
+        fields=(SourceField("name", FieldType.TEXT, 0, 8),),
     )
     path = tmp_path / "u.dat"
     path.write_bytes(b"\xef\xbb\xbf" + "住所".encode().ljust(8) + b"abc".ljust(8))
@@ -301,7 +304,9 @@ _CP932_TEXT = (
 @given(st.lists(st.tuples(_CP932_TEXT, _CP932_TEXT), min_size=1, max_size=20))
 def test_random_cp932_text_roundtrips(tmp_path: Path, rows: list[tuple[str, str]]) -> None:
     fields = (SourceField("a", FieldType.TEXT, 0, 20), SourceField("b", FieldType.TEXT, 20, 20))
-    src = SourceFile(name="r", path="r.dat", record_length=40, fields=fields)
+    src = SourceFile(
+        name="r", path="r.dat", options=FixedWidthOptions(record_length=40), fields=fields
+    )
     path = tmp_path / "r.dat"
     path.write_bytes(
         b"".join(a.encode("cp932").ljust(20) + b.encode("cp932").ljust(20) for a, b in rows)

@@ -13,8 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl.errors import ExtractError, ProfileError
-from etl.extract import LineBreak, RecordTypes, SourceFile, SourceProfile, vendor_profile
+from etl.extract import (
+    FixedWidthOptions,
+    LineBreak,
+    RecordTypes,
+    SourceFile,
+    SourceProfile,
+    vendor_profile,
+)
 from etl.extract.control_chars import allowed_controls, control_char_findings
+from etl.extract.fixed_width import FixedWidthExtras
 from etl.findings import concat_findings
 from etl.resources import data_dir
 
@@ -84,7 +92,7 @@ def test_trailer_before_filler_is_the_last_record_whatever_the_blocks(
 
 
 def test_missing_header_and_trailer_are_findings_naming_the_file(tmp_path: Path) -> None:
-    no_count = RecordTypes(offset=0, length=1, data=("2",), header=("1",), trailer=("9",))
+    no_count = RecordTypes(offset=0, length=1, data="2", header="1", trailer="9")
     out, _ = extract(tmp_path, write(tmp_path, [record(1, "山田")]), source(types=no_count))
     rules = dict(out.findings.select("rule", "message").iter_rows())
     assert set(rules) == {"extract.header_missing", "extract.trailer_missing"}
@@ -163,8 +171,14 @@ def test_control_character_in_text_is_a_finding_on_record_and_item(
     assert "鈴木" not in f["message"] + f["value"]
 
 
+def _allowing(src: SourceFile, controls: list[str]) -> SourceFile:
+    assert isinstance(src.options, FixedWidthOptions)
+    extras = FixedWidthExtras(allow_control=controls)
+    return dataclasses.replace(src, options=src.options.model_copy(update={"extras": extras}))
+
+
 def test_allowed_control_characters_pass(tmp_path: Path) -> None:
-    src = dataclasses.replace(source(), options={"allow_control": ["tab", "U+001B"]})
+    src = _allowing(source(), ["tab", "U+001B"])
     profile = profile_for(tmp_path, src, "fixed_width")
     allowed = allowed_controls(src, profile)
     assert allowed == {0x09, 0x1B}
@@ -174,7 +188,7 @@ def test_allowed_control_characters_pass(tmp_path: Path) -> None:
     found = control_char_findings(frame, src, allowed)
     assert found.select("item", "value").rows() == [("kana", "U+0000 (NUL)")]
     with pytest.raises(ProfileError, match="allow_control value 'space'"):
-        allowed_controls(dataclasses.replace(src, options={"allow_control": ["space"]}), profile)
+        allowed_controls(_allowing(src, ["space"]), profile)
 
 
 # --- random corruption of the bundled sample -------------------------------------------------
@@ -271,7 +285,9 @@ def test_random_corruption_never_crashes_and_always_balances(
     ops: list[tuple[object, ...]], line_break: LineBreak, chunk: int
 ) -> None:
     sep = {LineBreak.NONE: b"", LineBreak.LF: b"\n", LineBreak.CRLF: b"\r\n"}[line_break]
-    src = dataclasses.replace(_JUMIN, line_break=line_break)
+    assert isinstance(_JUMIN.options, FixedWidthOptions)
+    options = _JUMIN.options.model_copy(update={"line_break": line_break})
+    src = dataclasses.replace(_JUMIN, options=options)
     data = _corrupt(_as_lines(SAMPLE.read_bytes(), sep), ops, RECORD + len(sep))
     with tempfile.TemporaryDirectory() as folder:
         _check(Path(folder), src, data, chunk)

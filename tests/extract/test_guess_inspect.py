@@ -4,6 +4,7 @@ from pathlib import Path
 
 from etl.extract import (
     FieldType,
+    FixedWidthOptions,
     LineBreak,
     SourceField,
     SourceFile,
@@ -47,7 +48,7 @@ def test_inspect_with_profile_previews_records(tmp_path: Path) -> None:
     src = SourceFile(
         name="a",
         path="a.dat",
-        record_length=60,
+        options=FixedWidthOptions(record_length=60),
         fields=(
             SourceField("no", FieldType.DIGITS, 1, 9),
             SourceField("name", FieldType.TEXT, 10, 30),

@@ -32,8 +32,11 @@ def test_unknown_name_lists_known_names() -> None:
 
 def test_fake_entry_point_is_discovered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "fake_chukan_plugin.py").write_text(
+        "from etl.extract import LINES, FormatOptions\n"
         "class Fake:\n"
         "    name = 'fake'\n"
+        "    location = LINES\n"
+        "    options_model = FormatOptions\n"
         "    def extract(self, path, source, profile, *, chunk_records=200_000):\n"
         "        return iter(())\n",
         encoding="utf-8",

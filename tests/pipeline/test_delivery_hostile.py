@@ -134,7 +134,7 @@ def test_empty_delivery_is_refused_naming_each_file(
 def _control_records_only(dump: Path, name: str) -> None:
     """Keep a vendor-a file's header and give it a trailer counting 0 data records."""
     src = next(f for f in vendor_profile("vendor-a").files if f.path == name)
-    length = src.record_length or 0
+    length = getattr(src.options, "record_length", None) or 0
     path = dump / name
     path.write_bytes(path.read_bytes()[:length] + b"9000000000".ljust(length))
 

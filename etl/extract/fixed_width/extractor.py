@@ -1,27 +1,34 @@
 """FixedWidthExtractor: fixed-length records (COBOL style), with or without line breaks.
 
-Per block of whole records (etl.extract.framing): classify record types by the discriminator
-(etl.extract.fixed_width_plan), filter header/trailer records, decode every field of the data
-records column by column (etl.extract.fixed_width_fields), and reject — one row per record, never
-an exception — every record with a bad field. At the end of the file, the trailer's record count
-is checked against the data records read (etl.extract.fixed_width_trailer).
+Per block of whole records (.framing): classify record types by the discriminator (.records),
+filter header/trailer records, decode every field of the data records column by column (one
+field per task on a thread pool: text through etl.extract.decode, zoned and packed decimals
+through etl.extract.numeric), and reject — one row per record, never an exception — every
+record with a bad field, naming the byte offset of the bad byte. At the end of the file, the
+trailer's record count is checked against the data records read (.records).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from etl.errors import ExtractError
-from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk
+from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, options_of
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
+from etl.extract.decode import BadBytes, check_digits, decode_field
 from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encoding
-from etl.extract.fixed_width_fields import decode_fields, field_schema
-from etl.extract.fixed_width_plan import (
+from etl.extract.fixed_width.framing import RecordBlock, read_blocks
+from etl.extract.fixed_width.options import FixedWidthOptions
+from etl.extract.fixed_width.records import (
     DATA,
     HEADER,
     KIND_REASON,
@@ -30,13 +37,15 @@ from etl.extract.fixed_width_plan import (
     TRAILER,
     UNKNOWN,
     Plan,
+    Totals,
     classify,
+    control_record_findings,
     make_plan,
     misplaced_control_records,
 )
-from etl.extract.fixed_width_trailer import Totals, control_record_findings
-from etl.extract.framing import RecordBlock, read_blocks
-from etl.extract.profile import FieldType, LineBreak, SourceFile, SourceProfile
+from etl.extract.location import BYTES, ByteOffset
+from etl.extract.numeric import decode_packed, decode_zoned, number_dtype, packed_digits
+from etl.extract.profile import FieldType, LineBreak, SourceField, SourceFile, SourceProfile
 from etl.findings import concat_findings
 
 log = logging.getLogger(__name__)
@@ -46,6 +55,8 @@ class FixedWidthExtractor:
     """Fixed-length records; registered as ``fixed_width``."""
 
     name = "fixed_width"
+    location = BYTES
+    options_model = FixedWidthOptions
 
     def extract(
         self,
@@ -57,22 +68,23 @@ class FixedWidthExtractor:
     ) -> Iterator[ExtractChunk]:
         if not path.is_file():
             raise ExtractError(path, "file not found")
-        if not source.record_length:
+        options = options_of(path, source, FixedWidthOptions)
+        if not options.record_length:
             raise ExtractError(path, f"source file {source.name} has no record_length")
         encoding = self.resolve_encoding(path, source, profile)
         log.info("%s: reading %s as %s", source.name, path, encoding.encoding)
-        plan = make_plan(source, profile, encoding.codec)
+        plan = make_plan(source, options, profile, encoding.codec)
         totals = Totals()
         first = True
         blocks = read_blocks(
-            path, plan.record_length, source.line_break, chunk_records, start=encoding.bom_length
+            path, plan.record_length, options.line_break, chunk_records, start=encoding.bom_length
         )
         for block, ends_file in _with_file_end(blocks):
             records, rejects, filtered, partial = _extract_block(block, plan, totals, ends_file)
             totals.records_in += block.records_in
             findings = [encoding.findings] if first else []
             if block.last:
-                findings.append(control_record_findings(source, totals))
+                findings.append(control_record_findings(plan, totals))
             first = False
             yield ExtractChunk(
                 source.name,
@@ -87,13 +99,14 @@ class FixedWidthExtractor:
             yield empty_chunk(
                 source.name,
                 records_frame(field_schema(source), {}),
-                concat_findings([encoding.findings, control_record_findings(source, totals)]),
+                concat_findings([encoding.findings, control_record_findings(plan, totals)]),
             )
 
     def resolve_encoding(
         self, path: Path, source: SourceFile, profile: SourceProfile
     ) -> ResolvedEncoding:
         """The encoding this extractor will use for ``path`` (guessed when declared auto)."""
+        options = options_of(path, source, FixedWidthOptions)
         with path.open("rb") as f:
             head = f.read(SAMPLE_BYTES)
         return resolve_encoding(
@@ -101,20 +114,20 @@ class FixedWidthExtractor:
             path,
             source.name,
             head,
-            sample=lambda: _layout_sample(head, source),
+            sample=lambda: _layout_sample(head, source, options),
         )
 
 
-def _layout_sample(head: bytes, source: SourceFile) -> bytes:
+def _layout_sample(head: bytes, source: SourceFile, options: FixedWidthOptions) -> bytes:
     """Text fields of the first records, one per line: what a candidate codec must decode.
 
     Guessing on whole records would let packed fields and cut characters skew the scores.
     """
-    length = source.record_length or 0
+    length = options.record_length or 0
     texts = [f for f in source.fields if f.type is FieldType.TEXT]
     if not texts or not length:
         return head
-    if source.line_break is LineBreak.NONE:
+    if options.line_break is LineBreak.NONE:
         lines = [head[i : i + length] for i in range(0, len(head) - length + 1, length)]
     else:
         lines = [line[:length] for line in head.split(b"\n")[:-1]]
@@ -157,25 +170,25 @@ def _extract_block(
     out = SetAside(plan.source.name)
     for b in block.broken:
         if b.filler:
-            out.filter_out(b.record_no, b.byte_offset, b.reason)
+            out.filter_out(b.record_no, ByteOffset(b.byte_offset), b.reason)
         else:
-            out.reject(b.record_no, b.byte_offset, "", b.reason, b.raw)
+            out.reject(b.record_no, ByteOffset(b.byte_offset), "", b.reason, b.raw)
     # control and unknown records: few per file, so a loop over them is fine
-    rt = plan.source.record_types
+    rt = plan.options.record_types
     for i in np.flatnonzero(kind != DATA).tolist():
         no, off = int(block.record_no[i]), int(block.byte_offset[i])
         if kind[i] in (UNKNOWN, MISPLACED_HEADER, MISPLACED_TRAILER) and rt is not None:
             value = recs[i, rt.offset : rt.offset + rt.length].tobytes()
             text = value.decode(plan.codec, errors="backslashreplace")
             reason = _type_reason(int(kind[i]), text, no, off + rt.offset)
-            out.reject(no, off + rt.offset, "", reason, recs[i].tobytes())
+            out.reject(no, ByteOffset(off + rt.offset), "", reason, recs[i].tobytes())
             continue
         if kind[i] == HEADER:
             totals.headers += 1
-        out.filter_out(no, off, KIND_REASON[int(kind[i])])
+        out.filter_out(no, ByteOffset(off), KIND_REASON[int(kind[i])])
         if kind[i] == TRAILER and rt is not None:
             tc = rt.trailer_count
-            start, length = (tc.offset or 0, tc.length or 0) if tc is not None else (0, 0)
+            start, length = (tc.offset, tc.length) if tc is not None else (0, 0)
             totals.trailers.append((no, recs[i, start : start + length].tobytes()))
 
     data_idx = np.flatnonzero(kind == DATA)
@@ -192,7 +205,8 @@ def _extract_block(
         reason = "; ".join(
             f"{name}: {p.reason} at byte offset {base + p.offset}" for name, p in problems
         )
-        out.reject(int(numbers[row]), base + first.offset, item, reason, data[row].tobytes())
+        at = ByteOffset(base + first.offset)
+        out.reject(int(numbers[row]), at, item, reason, data[row].tobytes())
         keep[row] = False
     columns = {RECORD_NO: pl.Series(RECORD_NO, numbers), BYTE_OFFSET: pl.Series(offsets)} | columns
     decoded = records_frame(field_schema(plan.source), columns)
@@ -216,3 +230,74 @@ def _type_reason(kind: int, text: str, record_no: int, offset: int) -> str:
             f"{offset} is not the last record; only the last record may be the trailer"
         )
     return f"unknown record type {text!r}"
+
+
+_FieldResult = tuple[pl.Series, tuple[BadBytes, ...]]
+
+
+def field_schema(source: SourceFile) -> dict[str, pl.DataType]:
+    """What each field decodes to: Int64 for zoned and packed decimals (an exact Decimal with an
+    implied scale), String otherwise."""
+    schema: dict[str, pl.DataType] = {}
+    for f in source.fields:
+        length = f.length or 0
+        if f.type is FieldType.PACKED:
+            schema[f.name] = number_dtype(packed_digits(length), f.scale)
+        elif f.type is FieldType.ZONED:
+            schema[f.name] = number_dtype(length, f.scale)
+        else:
+            schema[f.name] = pl.String()
+    return schema
+
+
+def decode_fields(
+    data: NDArray[np.uint8], plan: Plan
+) -> tuple[dict[str, pl.Series], dict[int, list[tuple[str, BadBytes]]]]:
+    """(column per field, bad bytes per record row as (field name, problem))."""
+    columns: dict[str, pl.Series] = {}
+    bad: dict[int, list[tuple[str, BadBytes]]] = {}
+    fields = plan.source.fields
+    results = _field_threads().map(partial(_decode_one, data, plan), fields)
+    for f, (values, problems) in zip(fields, results, strict=True):
+        columns[f.name] = values.alias(f.name)
+        for p in problems:
+            bad.setdefault(p.row, []).append((f.name, p))
+    return columns, bad
+
+
+@lru_cache(maxsize=1)
+def _field_threads() -> ThreadPoolExecutor:
+    # Most of a field's decoding is numpy and pyarrow work that releases the GIL, so fields
+    # decoded on two threads overlap well; only bytes.decode itself is serial.
+    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="decode")
+
+
+def _decode_one(data: NDArray[np.uint8], plan: Plan, f: SourceField) -> _FieldResult:
+    off, length = f.offset or 0, f.length or 0
+    if f.type is FieldType.TEXT:
+        col = decode_field(data, off, length, plan.codec)
+        return col.values, col.bad
+    if f.type is FieldType.DIGITS:
+        col = check_digits(data, off, length)
+        return col.values, col.bad
+    raw = data[:, off : off + length]
+    nums = (
+        decode_packed(raw, f.scale)
+        if f.type is FieldType.PACKED
+        else decode_zoned(raw, plan.zoned, f.scale)
+    )
+    kind = "packed" if f.type is FieldType.PACKED else f"zoned ({plan.zoned.value})"
+    problems = tuple(
+        BadBytes(
+            row,
+            off + col,
+            bytes(raw[row, col : col + 1]),
+            f"invalid {kind} decimal byte 0x{raw[row, col]:02X}",
+        )
+        for row, col in zip(
+            np.flatnonzero(nums.invalid).tolist(),
+            nums.bad_byte[nums.invalid].tolist(),
+            strict=True,
+        )
+    )
+    return nums.values, problems

@@ -1,10 +1,11 @@
 """Read one block of whole delimited records: judge every record, decode, parse the good ones.
 
-The block arrives framed (etl.extract.delimited_framing). It is decoded once (recording every bad
-byte), re-encoded as UTF-8 and parsed by polars with every column as String. A malformed record,
-one with bad bytes or a wrong number of columns is rejected, a header row or an empty line is
-filtered, each with a reason, so one bad record never stops the file. Reasons name the column
-by position and the source field, never a value of the record.
+The block arrives framed (.framing). It is decoded once (recording every bad byte), re-encoded
+as UTF-8 and parsed by polars with every column as String. A malformed record, one with bad
+bytes or a wrong number of columns is rejected, a header row or an empty line is filtered, each
+with a reason, so one bad record never stops the file. Reasons name the column by position and
+the source field, never a value of the record. The header row also says which column each
+SourceField reads (``column_indices``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from etl.errors import ExtractError
 from etl.extract.base import BYTE_OFFSET, RECORD_NO
 from etl.extract.chunk_frames import SetAside, records_frame
 from etl.extract.decode import cp932_silent_positions, decode_recording, hex_bytes
-from etl.extract.delimited_dialect import Dialect, column_indices, parse_header
-from etl.extract.delimited_framing import LF, Framing, parse_record
+from etl.extract.delimited.framing import LF, Framing, parse_record
+from etl.extract.delimited.options import Dialect
+from etl.extract.location import ByteOffset
 from etl.extract.profile import SourceFile
 
 GOOD, REJECTED, FILTERED = 0, 1, 2
+_HEADER_NAMES_SHOWN = 5  # declared names listed in a header message; the rest are counted
 
 
 @dataclass(slots=True)
@@ -74,7 +77,7 @@ def extract_block(
     for i, (at, why) in sorted(framing.broken.items()):
         verdict.mark(i, REJECTED, pos + at, "", f"malformed record: {why} (byte offset {pos + at})")
     body = 0
-    if state.record_no == 1 and source.header and n:
+    if state.record_no == 1 and dialect.header and n:
         if 0 in framing.broken:
             at, why = framing.broken[0]
             raise ExtractError(
@@ -127,9 +130,9 @@ def extract_block(
     out = SetAside(source.name)
     for i, (off, item, reason) in sorted(verdict.reasons.items()):  # non-good records only
         if verdict.status[i] == FILTERED:
-            out.filter_out(int(numbers[i]), off, reason)
+            out.filter_out(int(numbers[i]), ByteOffset(off), reason)
         else:
-            out.reject(int(numbers[i]), off, item, reason, buf[starts[i] : stops[i]])
+            out.reject(int(numbers[i]), ByteOffset(off), item, reason, buf[starts[i] : stops[i]])
     rejects, filtered = out.frames()
     return n, text_records_frame(source, columns), rejects, filtered
 
@@ -273,3 +276,54 @@ def _parse(
         f.name: df.to_series(i).alias(f.name)
         for f, i in zip(source.fields, state.indices, strict=True)
     }
+
+
+def column_indices(path: Path, source: SourceFile, header: list[str] | None) -> list[int]:
+    """The 0-based column each SourceField reads, in field order. Messages name declared column
+    names and positions only: a header row that is really data never reaches the terminal."""
+    missing = [f for f in source.fields if f.column is not None and f.index is None]
+    if header is not None:
+        missing = [f for f in missing if f.column not in header]
+    if missing and header is not None:
+        names = ", ".join(repr(f.column) for f in missing[:_HEADER_NAMES_SHOWN])
+        more = f" and {len(missing) - _HEADER_NAMES_SHOWN} more" if len(missing) > 5 else ""
+        declared = sum(1 for f in source.fields if f.column is not None and f.index is None)
+        if len(missing) == declared:
+            reason = (
+                f"no header row: line 1 holds none of the declared column names ({names}{more}); "
+                "is the header row missing, or the file not the one the profile describes?"
+            )
+        else:
+            reason = f"header row has no column {names}{more} (it has {len(header)} columns)"
+        raise ExtractError(path, reason, record_no=1, byte_offset=None)
+    out: list[int] = []
+    for f in source.fields:
+        if f.index is not None:
+            out.append(f.index)
+        elif f.column is not None and header is not None:
+            out.append(header.index(f.column))
+        else:
+            raise ExtractError(path, f"field {f.name}: needs 'index' (the file has no header)")
+    return out
+
+
+def parse_header(path: Path, buf: bytes, dialect: Dialect, offset: int) -> list[str]:
+    """The header row: the first record of ``buf`` (which starts at byte ``offset``)."""
+    rec = parse_record(buf, 0, dialect.syntax, True)
+    if rec is None or rec.error is not None:  # the framing rejected it already
+        raise ExtractError(path, "header row is malformed", record_no=1, byte_offset=offset)
+    names: list[str] = []
+    for value, (start, _end, quoted) in zip(
+        rec.values(buf, dialect.syntax.quote), rec.fields, strict=True
+    ):
+        text, spans = decode_recording(value, dialect.codec)
+        if spans:
+            at = offset + start + int(quoted) + spans[0][0]
+            raise ExtractError(
+                path,
+                f"header row has an invalid {dialect.codec} byte in column {len(names) + 1}",
+                record_no=1,
+                byte_offset=at,
+            )
+        names.append(text)
+    return names

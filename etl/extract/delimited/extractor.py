@@ -2,17 +2,16 @@
 
 polars reads UTF-8 only, so each block of whole records is decoded once (recording every bad
 byte), re-encoded as UTF-8 and parsed by ``pl.read_csv`` with every column as String. Record
-boundaries are found on the raw bytes first (etl.extract.delimited_framing: the one CSV
-record-end rule) so every record keeps its number and byte offset, and a malformed record (a
-stray quote), one with bad bytes, a wrong number of columns or an empty line is rejected or
-filtered with a reason instead of stopping the file. A file that cannot be delimited text as
-described (CR line endings, no header row where one is declared) stops with an ExtractError; a
-file without data records is a finding. Line feeds and the quote
-(both below 0x40) are never part of a multi-byte character in these encodings.
+boundaries are found on the raw bytes first (.framing: the one CSV record-end rule) so every
+record keeps its number and byte offset, and a malformed record (a stray quote), one with bad
+bytes, a wrong number of columns or an empty line is rejected or filtered with a reason instead
+of stopping the file. A file that cannot be delimited text as described (CR line endings, no
+header row where one is declared) stops with an ExtractError; a file without data records is a
+finding. Line feeds and the quote (both below 0x40) are never part of a multi-byte character in
+these encodings.
 
-The parts: etl.extract.delimited_dialect (separator, quote, columns and header),
-etl.extract.delimited_framing (records and columns on the bytes) and
-etl.extract.delimited_block (one block: verdicts, rejects, parsing).
+The parts: .options (the file's keys and the dialect they make), .framing (records and columns
+on the bytes) and .block (one block: header row, verdicts, rejects, parsing).
 """
 
 from __future__ import annotations
@@ -22,13 +21,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from etl.errors import ExtractError
-from etl.extract.base import ExtractChunk
+from etl.extract.base import ExtractChunk, options_of
 from etl.extract.chunk_frames import empty_chunk
-from etl.extract.delimited_block import ReadState, extract_block, text_records_frame
-from etl.extract.delimited_dialect import column_indices, declared_width, dialect_of
-from etl.extract.delimited_framing import read_blocks
+from etl.extract.delimited.block import (
+    ReadState,
+    column_indices,
+    extract_block,
+    text_records_frame,
+)
+from etl.extract.delimited.framing import read_blocks
+from etl.extract.delimited.options import DelimitedOptions, dialect_of
 from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encoding
 from etl.extract.guess import CR_LINE_ENDINGS, UTF8_BOM, lone_cr_line_endings
+from etl.extract.location import BYTES
 from etl.extract.profile import SourceFile, SourceProfile
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,8 @@ class DelimitedExtractor:
     """Delimited text (CSV, TSV); registered as ``delimited``."""
 
     name = "delimited"
+    location = BYTES
+    options_model = DelimitedOptions
 
     def extract(
         self,
@@ -49,11 +56,12 @@ class DelimitedExtractor:
     ) -> Iterator[ExtractChunk]:
         if not path.is_file():
             raise ExtractError(path, "file not found")
+        options = options_of(path, source, DelimitedOptions)
         encoding = self.resolve_encoding(path, source, profile)
         log.info("%s: reading %s as %s", source.name, path, encoding.encoding)
-        dialect = dialect_of(source, encoding.codec)
-        state = ReadState(width=declared_width(source))
-        if not source.header:
+        dialect = dialect_of(options, encoding.codec)
+        state = ReadState(width=options.extras.columns)
+        if not dialect.header:
             state.indices = column_indices(path, source, None)
         _refuse_cr_line_endings(path, encoding.bom_length)
         first = True
