@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from etl.diff import ChangeLists
-from etl.report.diff_html import render_diff_html
-from etl.report.diff_lists import write_change_lists
-from etl.report.diff_xlsx import diff_workbook_bytes, write_diff_xlsx
-from etl.report.html import render_html
-from etl.report.json_report import render_json
+from etl.report.diff import (
+    diff_workbook_bytes,
+    render_diff_html,
+    write_change_lists,
+    write_diff_xlsx,
+)
 from etl.report.model import ReportError, RunMeta, RunReport, load_run_report, read_run_files
-from etl.report.xlsx import workbook_bytes, write_xlsx
+from etl.report.run import render_html, render_json, workbook_bytes, write_xlsx
 from etl.write import write_bytes_atomic
 
 REPORT_FILES = {"html": "report.html", "xlsx": "report.xlsx", "json": "report.json"}

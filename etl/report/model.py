@@ -17,11 +17,9 @@ from etl.errors import ChukanError
 from etl.findings import FINDING_SCHEMA, Severity
 from etl.pipeline.manifest import RunFolderError, read_manifest, read_run_meta
 from etl.pipeline.manifest import read_findings as read_findings_csv
+from etl.report.labels import EXTRA_SECTION_TITLES
 
 DEFAULT_TOP = 200  # finding rows shown per rule in the HTML; the XLSX always has all of them
-SEVERITY_LABELS = {Severity.ERROR.value: "エラー", Severity.WARNING.value: "警告"}
-# run.json keys taken as extra report sections, with their Japanese titles.
-EXTRA_SECTION_TITLES = {"diff": "差分", "reconciliation": "突合"}
 
 
 class ReportError(ChukanError):

@@ -11,7 +11,7 @@ import polars as pl
 
 from etl.report import RunReport, load_run_report, render_html
 from etl.report.model import top_per_rule
-from tests.golden import assert_golden
+from tests.golden import assert_golden_page
 from tests.report.conftest import PASS_META, copy_run
 
 EXTERNAL = re.compile(r"^\s*([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
@@ -37,9 +37,7 @@ def external_references(page: str) -> list[str]:
 
 
 def test_golden_sample_report(sample_report: RunReport, update_golden: bool) -> None:
-    assert_golden(
-        render_html(sample_report).encode("utf-8"), "report/vendor-a/report.html", update_golden
-    )
+    assert_golden_page(render_html(sample_report), "report/vendor-a/report.html", update_golden)
 
 
 def test_sections_in_japanese(sample_report: RunReport) -> None:

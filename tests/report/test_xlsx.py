@@ -13,7 +13,7 @@ import polars as pl
 from etl.pipeline.manifest import FINDING_HEADERS
 from etl.report import REPORT_FILES, RunReport, write_reports, write_xlsx
 from etl.report.model import top_per_rule
-from etl.report.xlsx import sheet_name, workbook_bytes
+from etl.report.run.xlsx import sheet_name, workbook_bytes
 
 
 def test_workbook_lists_every_finding(sample_report: RunReport, tmp_path: Path) -> None:

@@ -18,15 +18,12 @@ import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.diff import CHANGED_COLUMNS, ChangeLists
 from etl.findings import KEY_SEPARATOR
-from etl.report.diff_html import run_label
-from etl.report.diff_html_findings import FINDING_KINDS
-from etl.report.diff_lists import list_file_name
-from etl.report.html import PASS_LABELS
-from etl.report.model import SEVERITY_LABELS
-from etl.report.xlsx import MAX_CELL
+from etl.report.diff.html import Diff, run_label
+from etl.report.diff.lists import list_file_name
+from etl.report.labels import FINDING_CHANGE_LABELS, PASS_LABELS, SEVERITY_LABELS
+from etl.report.run.xlsx import MAX_CELL
 from etl.write import write_bytes_atomic
 
-Diff = Mapping[str, Any]
 CHANGE_HEADERS = ("業務", "ファイル", "名称", "項目", "変更件数")
 SAMPLE_HEADERS = ("業務", "ファイル", "名称", "区分", "キー", "項目", "旧値", "新値")
 FINDING_HEADERS = ("区分", "ルール", "重大度", "業務", "ファイル", "レコード番号", "キー", "項目",
@@ -169,7 +166,7 @@ def _list_rows(lists: Sequence[ChangeLists], kind: str) -> Iterable[tuple[Any, .
 
 def _findings(diff: Diff) -> Iterable[tuple[Any, ...]]:
     fd = diff["findings"]
-    for key, label, _ in FINDING_KINDS:
+    for key, label in FINDING_CHANGE_LABELS.items():
         for s in fd[f"{key}_samples"]:
             yield (label, s["rule"], SEVERITY_LABELS.get(s["severity"], s["severity"]),
                    s["gyomu"], s["file"], s["record_no"], s["key"], s["item"], s["value"],

@@ -16,10 +16,16 @@ import polars as pl
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.findings import Severity
-from etl.pipeline.manifest import FINDING_HEADERS
-from etl.report.html import PASS_LABELS
-from etl.report.model import SEVERITY_LABELS, RunReport
-from etl.report.reconciliation import write_reconciliation_sheet
+from etl.report.labels import (
+    CONTROL_HEADERS,
+    CONTROL_KIND_LABELS,
+    FINDING_HEADERS,
+    PASS_LABELS,
+    SEVERITY_LABELS,
+    UNEXPLAINED_WARNING,
+)
+from etl.report.model import RunReport
+from etl.report.run.reconciliation import control_rows
 from etl.write import write_bytes_atomic
 
 MAX_ROWS = 1_048_576 - 1  # Excel's sheet limit, minus the header row
@@ -185,12 +191,38 @@ def _counts(book: _Book, report: RunReport) -> None:
     )  # fmt: skip
 
 
+def _reconciliation(book: _Book, report: RunReport) -> None:
+    """Sheet 突合, when the run has control rows: one row per control."""
+    rows = control_rows(report.extra_sections.get("reconciliation"))
+    if rows is None:
+        return
+    names = {(o.gyomu, o.record_file): o.name for o in report.outputs}
+    headers = ("業務", "ファイル", "名称", *CONTROL_HEADERS)
+    ws = book.sheet("突合")
+    ws.set_column(0, 2, 12)
+    ws.set_column(3, 3, 16)
+    ws.set_column(4, 10, 12)
+    book.table(
+        ws,
+        0,
+        headers,
+        (
+            (r.gyomu, r.record_file, names.get((r.gyomu, r.record_file), ""), r.item,
+             CONTROL_KIND_LABELS.get(r.kind, r.kind), r.code or "", r.source, r.target,
+             r.filtered, r.unexplained, "✗ " + UNEXPLAINED_WARNING if r.unexplained else "✓")
+            for r in rows
+        ),
+    )  # fmt: skip
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+
+
 def workbook_bytes(report: RunReport) -> bytes:
     buffer = io.BytesIO()
     book = _Book(buffer, report)
     _overview(book, report)
     _counts(book, report)
-    write_reconciliation_sheet(book, report)
+    _reconciliation(book, report)
     book.findings(book.sheet("不備一覧"), report.findings)
     for o in report.outputs:
         own = report.findings.filter(

@@ -1,0 +1,30 @@
+"""Rendering shared by every page the toolkit writes (run report, diff report, the package's
+data dictionary): one Jinja environment with autoescaping, the page layout and macros
+(templates/), the style sheet and script (assets/) inlined so each page is one self-contained
+file, and the number and date formats.
+
+A low layer: it imports nothing from the stages or applications that use it.
+"""
+
+from etl.render.charts import BarChart, bar_chart_geometry
+from etl.render.environment import (
+    ASSETS,
+    DASH,
+    asset_text,
+    environment,
+    num,
+    render,
+    when,
+)
+
+__all__ = [
+    "ASSETS",
+    "DASH",
+    "BarChart",
+    "asset_text",
+    "bar_chart_geometry",
+    "environment",
+    "num",
+    "render",
+    "when",
+]
