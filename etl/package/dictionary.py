@@ -16,6 +16,7 @@ import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.layout import Layout, RecordFile, type_rule
 from etl.render import render
+from etl.render.workbook import DATA_ONLY, HEADER_FORMAT
 
 ITEM_HEADERS = ("No.", "項目名", "型", "桁数", "必須", "キー", "コード表", "説明")
 CODE_HEADERS = ("コード表", "コード", "名称")
@@ -111,18 +112,9 @@ def render_dictionary_html(selection: Selection, *, title: str, tool_version: st
 
 def render_dictionary_xlsx(selection: Selection, *, title: str, created: datetime) -> bytes:
     buf = io.BytesIO()
-    # Values are data: never let a leading "=" or "http" become a formula or a link.
-    wb: Any = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
+    wb: Any = xlsxwriter.Workbook(buf, {"in_memory": True, **DATA_ONLY})
     wb.set_properties({"title": title, "author": "chukan-etl", "created": created})
-    head = wb.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1})
+    head = wb.add_format(HEADER_FORMAT)
     bold = wb.add_format({"bold": True, "font_size": 12})
     ws = wb.add_worksheet("項目定義")
     row = 0

@@ -1,9 +1,10 @@
 """Renderers for people and machines: console tables, and the run report as HTML, XLSX, JSON.
 
-The run report is read back from a run folder (``load_run_report``) and written next to it
-(``write_reports``): report.html (self-contained), report.xlsx (filterable), report.json.
-A pass-to-pass diff (``RunDiff.to_dict()``) is written the same way by ``write_diff_reports``:
-diff.html, diff.xlsx, diff.json.
+The run report (etl.report.run) is read back from a run folder (``load_run_report``) and
+written next to it (``write_reports``): report.html (self-contained), report.xlsx (filterable),
+report.json. A pass-to-pass diff (etl.report.diff, from ``RunDiff.to_dict()``) is written the
+same way by ``write_diff_reports``: diff.html, diff.xlsx, diff.json and the change lists. The
+Japanese words of both are in etl.report.labels; the pages are rendered through etl.render.
 """
 
 from __future__ import annotations

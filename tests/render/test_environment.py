@@ -43,8 +43,10 @@ def test_assets_are_local_files_without_external_references() -> None:
 
 
 def test_page_inlines_the_assets_verbatim() -> None:
-    page = environment("etl.render").get_template("page.html.j2").render(
-        title="<t>", toc=[("a", "A&B")], tool_version="9"
+    page = (
+        environment("etl.render")
+        .get_template("page.html.j2")
+        .render(title="<t>", toc=[("a", "A&B")], tool_version="9")
     )
     assert f"<style>\n{asset_text('report.css')}</style>" in page
     assert f"<script>\n{asset_text('report.js')}</script>" in page

@@ -70,7 +70,9 @@ def _files(d: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_golden_diff_html(diff: dict[str, Any], update_golden: bool) -> None:
-    assert_golden_page(render_diff_html(diff), "report/vendor-a/diff-test1-test2.html", update_golden)
+    assert_golden_page(
+        render_diff_html(diff), "report/vendor-a/diff-test1-test2.html", update_golden
+    )
 
 
 def test_page_shows_totals_samples_and_more(diff: dict[str, Any]) -> None:
