@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from etl.render import environment, num
+from etl.render import num, render
 from etl.report.diff.lists import list_file
 from etl.report.labels import FINDING_CHANGE_LABELS, PASS_LABELS, SEVERITY_LABELS
 
@@ -127,30 +127,27 @@ def render_diff_html(diff: Diff) -> str:
     if diff.get("layouts"):
         toc.append(("layouts", "レイアウト差分"))
     old, new = (run_label(diff[k])[1] for k in ("old_run", "new_run"))
-    return (
-        environment(PACKAGE)
-        .get_template("diff.html.j2")
-        .render(
-            title=f"パス間差分レポート {old} → {new}",
-            toc=toc,
-            tool_version=str(diff["new_run"].get("tool_version", "")),
-            diff=diff,
-            totals=_totals(diff),
-            duplicates=sum(
-                int(f["excluded_records_old"]) + int(f["excluded_records_new"])
-                for f in diff["files"]
-            ),
-            file_names={(f["gyomu"], f["record_file"]): f["name"] for f in diff["files"]},
-            PASS_LABELS=PASS_LABELS,
-            SEVERITY_LABELS=SEVERITY_LABELS,
-            FINDING_CHANGE_LABELS=FINDING_CHANGE_LABELS,
-            MIX=MIX,
-            MIX_WIDTH=MIX_WIDTH,
-            item_change_bars=item_change_bars,
-            run_label=run_label,
-            mix_parts=mix_parts,
-            file_notes=file_notes,
-            layout_rows=layout_rows,
-            list_file=list_file,
-        )
+    return render(
+        PACKAGE,
+        "diff.html.j2",
+        title=f"パス間差分レポート {old} → {new}",
+        toc=toc,
+        tool_version=str(diff["new_run"].get("tool_version", "")),
+        diff=diff,
+        totals=_totals(diff),
+        duplicates=sum(
+            int(f["excluded_records_old"]) + int(f["excluded_records_new"]) for f in diff["files"]
+        ),
+        file_names={(f["gyomu"], f["record_file"]): f["name"] for f in diff["files"]},
+        PASS_LABELS=PASS_LABELS,
+        SEVERITY_LABELS=SEVERITY_LABELS,
+        FINDING_CHANGE_LABELS=FINDING_CHANGE_LABELS,
+        MIX=MIX,
+        MIX_WIDTH=MIX_WIDTH,
+        item_change_bars=item_change_bars,
+        run_label=run_label,
+        mix_parts=mix_parts,
+        file_notes=file_notes,
+        layout_rows=layout_rows,
+        list_file=list_file,
     )

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from etl.findings import Severity
 from etl.reconcile import ControlRow
-from etl.render import environment
+from etl.render import environment, render
 from etl.report.labels import (
     CONTROL_HEADERS,
     CONTROL_KIND_LABELS,
@@ -140,23 +140,21 @@ def render_html(report: RunReport) -> str:
         *((s.anchor, s.title) for s in extra),
     ]
     labels = _file_labels(report)
-    return (
-        environment(PACKAGE)
-        .get_template("report.html.j2")
-        .render(
-            _labels(),
-            title=f"移行実行レポート {report.vendor} {meta.pass_name or ''}".strip(),
-            toc=toc,
-            tool_version=report.tool_version,
-            report=report,
-            meta=meta,
-            pass_label=PASS_LABELS.get(meta.pass_name or "", meta.pass_name or ""),
-            errors=report.severity_total(Severity.ERROR),
-            warnings=report.severity_total(Severity.WARNING),
-            file_label=lambda gyomu, file: labels.get((gyomu, file), f"{gyomu}/{file}"),
-            chart_bars=[(c.rule, c.count, c.severity) for c in report.rule_counts[:CHART_RULES]],
-            rule_details=_rule_details(report),
-            extra_sections=extra,
-            reconciliation_view=lambda data: reconciliation_view(data, report),
-        )
+    return render(
+        PACKAGE,
+        "report.html.j2",
+        **_labels(),
+        title=f"移行実行レポート {report.vendor} {meta.pass_name or ''}".strip(),
+        toc=toc,
+        tool_version=report.tool_version,
+        report=report,
+        meta=meta,
+        pass_label=PASS_LABELS.get(meta.pass_name or "", meta.pass_name or ""),
+        errors=report.severity_total(Severity.ERROR),
+        warnings=report.severity_total(Severity.WARNING),
+        file_label=lambda gyomu, file: labels.get((gyomu, file), f"{gyomu}/{file}"),
+        chart_bars=[(c.rule, c.count, c.severity) for c in report.rule_counts[:CHART_RULES]],
+        rule_details=_rule_details(report),
+        extra_sections=extra,
+        reconciliation_view=lambda data: reconciliation_view(data, report),
     )
