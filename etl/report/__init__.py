@@ -61,7 +61,7 @@ def write_diff_reports(
 ) -> dict[str, Path]:
     """Write diff.html, diff.xlsx and diff.json into ``out_dir``, atomically and owner-only;
     with ``lists`` (``RunDiff.lists``) also every added, removed and changed key, as CSV
-    (etl.report.diff_lists) and as full sheets of diff.xlsx."""
+    (etl.report.diff.lists) and as full sheets of diff.xlsx."""
     contents = {
         "html": render_diff_html(diff).encode("utf-8"),
         "xlsx": diff_workbook_bytes(diff, lists),

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from markupsafe import Markup
 
 from etl.findings import Severity
 from etl.reconcile import ControlRow
@@ -126,8 +125,7 @@ def reconciliation_html(data: object, report: RunReport) -> str:
     """The body of the 突合 section alone: status, one table per V2.1 file, the link to the
     record counts."""
     module: Any = environment(PACKAGE).get_template("reconciliation.html.j2").make_module(_labels())
-    body: Markup = module.reconciliation(reconciliation_view(data, report))
-    return str(body)
+    return str(module.reconciliation(reconciliation_view(data, report)))
 
 
 def render_html(report: RunReport) -> str:
