@@ -457,7 +457,7 @@ def test_validator_compares_decimals_as_exact_numbers() -> None:
 def test_decimal_control_totals_round_trip_through_manifest_json_and_report() -> None:
     from etl.layout import EXACT
     from etl.reconcile import ControlRow, control_number
-    from etl.report.reconciliation import control_rows
+    from etl.report.run import control_rows
 
     big = Decimal("12345678901234567890123456789012345.67")  # past a float, past 28 digits
     target = EXACT.subtract(big, Decimal("1.00"))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.layout import Layout, RecordFile, type_rule
-from etl.report.templates.markup import esc, page, table
+from etl.render import DATA_ONLY, HEADER_FORMAT, render
 
 ITEM_HEADERS = ("No.", "項目名", "型", "桁数", "必須", "キー", "コード表", "説明")
 CODE_HEADERS = ("コード表", "コード", "名称")
@@ -55,51 +56,64 @@ def _code_rows(layout: Layout, table_id: str) -> list[list[str]]:
 Selection = Sequence[tuple[Layout, Sequence[RecordFile]]]
 
 
-def render_dictionary_html(selection: Selection, *, title: str, tool_version: str) -> bytes:
-    sections, toc = [], []
+@dataclass(frozen=True, slots=True)
+class DictionarySection:
+    """One section of the page: a record file's items, or a 業務's code tables (no ``path``)."""
+
+    anchor: str
+    title: str
+    rows: list[list[str]]
+    path: str = ""  # <業務>/<file>.csv of a record file
+    key: tuple[str, ...] = ()
+
+
+def _sections(selection: Selection) -> list[DictionarySection]:
+    sections = []
     for layout, files in selection:
         for rf in files:
-            anchor = f"{layout.id}-{rf.id}"
-            toc.append((anchor, f"{layout.name} / {rf.name}"))
-            rows = [[esc(c) for c in row] for row in _item_rows(layout, rf)]
             sections.append(
-                f'<section id="{esc(anchor)}"><h2>{esc(layout.name)} / {esc(rf.name)}</h2>'
-                f"<p>ファイル: {esc(layout.id)}/{esc(rf.id)}.csv　"
-                f"キー: {esc('・'.join(rf.key))}</p>"
-                + table(ITEM_HEADERS, rows, numeric=(0, 3))
-                + "</section>"
+                DictionarySection(
+                    anchor=f"{layout.id}-{rf.id}",
+                    title=f"{layout.name} / {rf.name}",
+                    rows=_item_rows(layout, rf),
+                    path=f"{layout.id}/{rf.id}.csv",
+                    key=tuple(rf.key),
+                )
             )
         tables = _code_tables(layout, files)
         if tables:
-            anchor = f"{layout.id}-codes"
-            toc.append((anchor, f"{layout.name} コード表"))
-            rows = [[esc(c) for c in r] for t in tables for r in _code_rows(layout, t)]
             sections.append(
-                f'<section id="{esc(anchor)}"><h2>{esc(layout.name)} コード表</h2>'
-                + table(CODE_HEADERS, rows)
-                + "</section>"
+                DictionarySection(
+                    anchor=f"{layout.id}-codes",
+                    title=f"{layout.name} コード表",
+                    rows=[r for t in tables for r in _code_rows(layout, t)],
+                )
             )
-    header = f'<header><div class="wrap"><h1>{esc(title)}</h1></div></header>'
-    html = page(
-        title=title, header_html=header, toc=toc, sections=sections, tool_version=tool_version
+    return sections
+
+
+def render_dictionary_html(selection: Selection, *, title: str, tool_version: str) -> bytes:
+    """The page (templates/dictionary.html.j2): one section per record file, then the code
+    tables each 業務 uses."""
+    sections = _sections(selection)
+    page = render(
+        "etl.package",
+        "dictionary.html.j2",
+        title=title,
+        toc=[(s.anchor, s.title) for s in sections],
+        tool_version=tool_version,
+        sections=sections,
+        ITEM_HEADERS=ITEM_HEADERS,
+        CODE_HEADERS=CODE_HEADERS,
     )
-    return html.encode("utf-8")
+    return page.encode("utf-8")
 
 
 def render_dictionary_xlsx(selection: Selection, *, title: str, created: datetime) -> bytes:
     buf = io.BytesIO()
-    # Values are data: never let a leading "=" or "http" become a formula or a link.
-    wb: Any = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
+    wb: Any = xlsxwriter.Workbook(buf, {"in_memory": True, **DATA_ONLY})
     wb.set_properties({"title": title, "author": "chukan-etl", "created": created})
-    head = wb.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1})
+    head = wb.add_format(HEADER_FORMAT)
     bold = wb.add_format({"bold": True, "font_size": 12})
     ws = wb.add_worksheet("項目定義")
     row = 0

@@ -1,9 +1,10 @@
 """Renderers for people and machines: the run report and the diff report as HTML, XLSX, JSON.
 
-The run report is read back from a run folder (``load_run_report``) and written next to it
-(``write_reports``): report.html (self-contained), report.xlsx (filterable), report.json.
-A pass-to-pass diff (``RunDiff.to_dict()``) is written the same way by ``write_diff_reports``:
-diff.html, diff.xlsx, diff.json.
+The run report (etl.report.run) is read back from a run folder (``load_run_report``) and
+written next to it (``write_reports``): report.html (self-contained), report.xlsx (filterable),
+report.json. A pass-to-pass diff (etl.report.diff, from ``RunDiff.to_dict()``) is written the
+same way by ``write_diff_reports``: diff.html, diff.xlsx, diff.json and the change lists. The
+Japanese words of both are in etl.report.labels; the pages are rendered through etl.render.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from etl.diff import ChangeLists
-from etl.report.diff_html import render_diff_html
-from etl.report.diff_lists import write_change_lists
-from etl.report.diff_xlsx import diff_workbook_bytes, write_diff_xlsx
-from etl.report.html import render_html
-from etl.report.json_report import render_json
+from etl.report.diff import (
+    diff_workbook_bytes,
+    render_diff_html,
+    write_change_lists,
+    write_diff_xlsx,
+)
 from etl.report.model import ReportError, RunMeta, RunReport, load_run_report, open_run
-from etl.report.xlsx import workbook_bytes, write_xlsx
+from etl.report.run import render_html, render_json, workbook_bytes, write_xlsx
 from etl.write import write_bytes_atomic
 
 REPORT_FILES = {"html": "report.html", "xlsx": "report.xlsx", "json": "report.json"}
@@ -59,7 +61,7 @@ def write_diff_reports(
 ) -> dict[str, Path]:
     """Write diff.html, diff.xlsx and diff.json into ``out_dir``, atomically and owner-only;
     with ``lists`` (``RunDiff.lists``) also every added, removed and changed key, as CSV
-    (etl.report.diff_lists) and as full sheets of diff.xlsx."""
+    (etl.report.diff.lists) and as full sheets of diff.xlsx."""
     contents = {
         "html": render_diff_html(diff).encode("utf-8"),
         "xlsx": diff_workbook_bytes(diff, lists),

@@ -15,12 +15,10 @@ import polars as pl
 from etl import run_folder
 from etl.errors import ChukanError
 from etl.findings import FINDING_SCHEMA, Severity
+from etl.report.labels import EXTRA_SECTION_TITLES
 from etl.run_folder import RunFolder, RunFolderError
 
 DEFAULT_TOP = 200  # finding rows shown per rule in the HTML; the XLSX always has all of them
-SEVERITY_LABELS = {Severity.ERROR.value: "エラー", Severity.WARNING.value: "警告"}
-# run.json keys taken as extra report sections, with their Japanese titles.
-EXTRA_SECTION_TITLES = {"diff": "差分", "reconciliation": "突合"}
 
 
 class ReportError(ChukanError):

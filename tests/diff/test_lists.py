@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from etl.diff import diff_record_file_lists
 from etl.diff.model import FindingsDelta, RunDiff, RunInfo
 from etl.layout.model import Item, ItemType, RecordFile
-from etl.report import DIFF_REPORT_FILES, diff_xlsx, write_diff_reports
-from etl.report.diff_xlsx import diff_workbook_bytes
+from etl.report import DIFF_REPORT_FILES, write_diff_reports
+from etl.report.diff import xlsx as diff_xlsx
+from etl.report.diff.xlsx import diff_workbook_bytes
 
 from .test_frames import ITEMS, RF, Case, cases, frame
 

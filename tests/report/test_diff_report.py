@@ -27,10 +27,10 @@ from etl.diff.model import to_plain
 from etl.layout import load_layouts
 from etl.pipeline import JobOptions, run_job
 from etl.report import DIFF_REPORT_FILES, render_diff_html, write_diff_reports, write_diff_xlsx
-from etl.report.diff_xlsx import diff_workbook_bytes
+from etl.report.diff.xlsx import diff_workbook_bytes
 from etl.resources import data_dir
 from fixtures.generate import generate_vendor_a_passes
-from tests.golden import assert_golden
+from tests.golden import assert_golden_page
 from tests.report.test_html import external_references
 from tests.report.test_html_chromium import ARTIFACTS, WINDOW, page_requests, png_size, run_chromium
 
@@ -70,8 +70,9 @@ def _files(d: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_golden_diff_html(diff: dict[str, Any], update_golden: bool) -> None:
-    page = render_diff_html(diff).encode("utf-8")
-    assert_golden(page, "report/vendor-a/diff-test1-test2.html", update_golden)
+    assert_golden_page(
+        render_diff_html(diff), "report/vendor-a/diff-test1-test2.html", update_golden
+    )
 
 
 def test_page_shows_totals_samples_and_more(diff: dict[str, Any]) -> None:

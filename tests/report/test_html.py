@@ -9,9 +9,10 @@ from pathlib import Path
 import lxml.html
 import polars as pl
 
+from etl.render import asset_text
 from etl.report import RunReport, load_run_report, render_html
 from etl.report.model import top_per_rule
-from tests.golden import assert_golden
+from tests.golden import assert_golden_page
 from tests.report.conftest import PASS_META, copy_run
 
 EXTERNAL = re.compile(r"^\s*([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
@@ -37,9 +38,7 @@ def external_references(page: str) -> list[str]:
 
 
 def test_golden_sample_report(sample_report: RunReport, update_golden: bool) -> None:
-    assert_golden(
-        render_html(sample_report).encode("utf-8"), "report/vendor-a/report.html", update_golden
-    )
+    assert_golden_page(render_html(sample_report), "report/vendor-a/report.html", update_golden)
 
 
 def test_sections_in_japanese(sample_report: RunReport) -> None:
@@ -58,6 +57,13 @@ def test_no_external_resources(sample_run: Path, tmp_path: Path) -> None:
     # the checker itself finds what it must
     bad = '<img src="https://x/y.png"><a href="//cdn/z"></a><style>@import "a.css"</style>'
     assert len(external_references(f"<html><body>{bad}</body></html>")) == 3
+
+
+def test_page_inlines_the_asset_files_verbatim(sample_report: RunReport) -> None:
+    page = render_html(sample_report)
+    assert f"<style>\n{asset_text('report.css')}</style>" in page
+    assert f"<script>\n{asset_text('report.js')}</script>" in page
+    assert external_references(page) == []
 
 
 def test_values_from_data_are_escaped(sample_report: RunReport) -> None:

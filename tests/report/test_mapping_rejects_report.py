@@ -13,7 +13,7 @@ import lxml.html
 import openpyxl
 
 from etl.report import RunReport, load_run_report, render_html, render_json
-from etl.report.xlsx import workbook_bytes
+from etl.report.run.xlsx import workbook_bytes
 from tests.report.conftest import copy_run
 
 REJECTS = {"住定日: 存在しない日付": 1, "生年月日: 存在しない日付": 1}

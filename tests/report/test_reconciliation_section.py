@@ -13,8 +13,9 @@ import lxml.html
 import openpyxl
 
 from etl.report import RunReport, render_html, write_run_reports
-from etl.report.reconciliation import UNEXPLAINED_WARNING, reconciliation_html
-from etl.report.xlsx import workbook_bytes
+from etl.report.labels import UNEXPLAINED_WARNING
+from etl.report.run import reconciliation_html
+from etl.report.run.xlsx import workbook_bytes
 from tests.golden import assert_golden
 from tests.report.conftest import copy_run
 

@@ -12,7 +12,7 @@ import polars as pl
 
 from etl.report import REPORT_FILES, RunReport, write_reports, write_xlsx
 from etl.report.model import top_per_rule
-from etl.report.xlsx import sheet_name, workbook_bytes
+from etl.report.run.xlsx import sheet_name, workbook_bytes
 from etl.run_folder import FINDING_HEADERS
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +17,12 @@ import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.diff import CHANGED_COLUMNS, ChangeLists
 from etl.findings import KEY_SEPARATOR
-from etl.report.diff_html import run_label
-from etl.report.diff_html_findings import FINDING_KINDS
-from etl.report.diff_lists import list_file_name
-from etl.report.html import PASS_LABELS
-from etl.report.model import SEVERITY_LABELS
-from etl.report.xlsx import MAX_CELL
+from etl.render import DATA_ONLY, EXCEL_ROWS, HEADER_FORMAT, MAX_CELL, workbook_created
+from etl.report.diff.html import Diff, run_label
+from etl.report.diff.lists import list_file_name
+from etl.report.labels import FINDING_CHANGE_LABELS, PASS_LABELS, SEVERITY_LABELS
 from etl.write import write_bytes_atomic
 
-Diff = Mapping[str, Any]
 CHANGE_HEADERS = ("業務", "ファイル", "名称", "項目", "変更件数")
 SAMPLE_HEADERS = ("業務", "ファイル", "名称", "区分", "キー", "項目", "旧値", "新値")
 FINDING_HEADERS = ("区分", "ルール", "重大度", "業務", "ファイル", "レコード番号", "キー", "項目",
@@ -34,15 +30,6 @@ FINDING_HEADERS = ("区分", "ルール", "重大度", "業務", "ファイル",
 COUNT_HEADERS = ("区分", "業務", "ファイル", "件数", "旧", "新", "増減")
 KEY_HEADERS = ("業務", "ファイル", "名称", "キー")
 LIST_SHEETS = (("added", "追加一覧"), ("removed", "削除一覧"), ("changed", "変更一覧"))
-EXCEL_ROWS = 1_048_576  # rows of a worksheet, the header included
-
-
-def _created(diff: Diff) -> datetime:
-    try:
-        ts = datetime.fromisoformat(str(diff["new_run"].get("created_at", "")))
-    except ValueError:
-        ts = datetime(2000, 1, 1, tzinfo=UTC)
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def _text(value: object) -> object:
@@ -53,15 +40,16 @@ class _DiffBook:
     """Workbook, formats and the filterable-list writer of the diff workbook."""
 
     def __init__(self, path: Path, diff: Diff) -> None:
-        # Values are data: never let a leading "=" or "http" turn into a formula or a link.
-        options = {"constant_memory": True, "tmpdir": str(path.parent),
-                   "strings_to_formulas": False, "strings_to_urls": False,
-                   "strings_to_numbers": False}  # fmt: skip
+        options = {"constant_memory": True, "tmpdir": str(path.parent), **DATA_ONLY}
         self.wb: Any = xlsxwriter.Workbook(str(path), options)
         self.wb.set_properties(
-            {"title": "パス間差分レポート", "author": "chukan-etl", "created": _created(diff)}
+            {
+                "title": "パス間差分レポート",
+                "author": "chukan-etl",
+                "created": workbook_created(str(diff["new_run"].get("created_at", ""))),
+            }
         )
-        self.head = self.wb.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1})
+        self.head = self.wb.add_format(HEADER_FORMAT)
         self.title = self.wb.add_format({"bold": True, "font_size": 14})
         self.bold = self.wb.add_format({"bold": True})
 
@@ -169,7 +157,7 @@ def _list_rows(lists: Sequence[ChangeLists], kind: str) -> Iterable[tuple[Any, .
 
 def _findings(diff: Diff) -> Iterable[tuple[Any, ...]]:
     fd = diff["findings"]
-    for key, label, _ in FINDING_KINDS:
+    for key, label in FINDING_CHANGE_LABELS.items():
         for s in fd[f"{key}_samples"]:
             yield (label, s["rule"], SEVERITY_LABELS.get(s["severity"], s["severity"]),
                    s["gyomu"], s["file"], s["record_no"], s["key"], s["item"], s["value"],

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,20 @@ import polars as pl
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
 from etl.findings import Severity
-from etl.report.html import PASS_LABELS
-from etl.report.model import SEVERITY_LABELS, RunReport
-from etl.report.reconciliation import write_reconciliation_sheet
-from etl.run_folder import FINDING_HEADERS
+from etl.render import DATA_ONLY, EXCEL_ROWS, HEADER_FORMAT, MAX_CELL, workbook_created
+from etl.report.labels import (
+    CONTROL_HEADERS,
+    CONTROL_KIND_LABELS,
+    FINDING_HEADERS,
+    PASS_LABELS,
+    SEVERITY_LABELS,
+    UNEXPLAINED_WARNING,
+)
+from etl.report.model import RunReport
+from etl.report.run.reconciliation import control_rows
 from etl.write import write_bytes_atomic
 
-MAX_ROWS = 1_048_576 - 1  # Excel's sheet limit, minus the header row
-MAX_CELL = 32_767  # Excel's limit on characters in one cell
+MAX_ROWS = EXCEL_ROWS - 1  # the header row takes one
 SHEET_NAME_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 WIDTHS = {"重大度": 8, "ルール": 24, "業務": 8, "ファイル": 10, "レコード番号": 12, "キー": 20,
@@ -43,15 +48,6 @@ def sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _created(report: RunReport) -> datetime:
-    """The run's own timestamp, so the same run always gives the same bytes."""
-    try:
-        ts = datetime.fromisoformat(report.created_at)
-    except ValueError:
-        ts = datetime(2000, 1, 1, tzinfo=UTC)
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
-
-
 def _staff_rows(findings: pl.DataFrame) -> pl.DataFrame:
     """Findings with Japanese headers and severities, cells cut to Excel's limit."""
     sev = pl.col("severity").replace_strict(SEVERITY_LABELS, default=pl.col("severity"))
@@ -67,24 +63,15 @@ class _Book:
     """A thin wrapper keeping the workbook's formats and sheet names in one place."""
 
     def __init__(self, buffer: io.BytesIO, report: RunReport) -> None:
-        # Values are data: never let a leading "=" or "http" turn into a formula or a link.
-        self.wb: Any = xlsxwriter.Workbook(
-            buffer,
-            {
-                "in_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
+        self.wb: Any = xlsxwriter.Workbook(buffer, {"in_memory": True, **DATA_ONLY})
         self.wb.set_properties(
             {
                 "title": f"移行実行レポート {report.vendor}",
                 "author": "chukan-etl",
-                "created": _created(report),
+                "created": workbook_created(report.created_at),
             }
         )
-        self.head = self.wb.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1})
+        self.head = self.wb.add_format(HEADER_FORMAT)
         self.title = self.wb.add_format({"bold": True, "font_size": 14})
         self.bold = self.wb.add_format({"bold": True})
         self.alert = self.wb.add_format(
@@ -185,12 +172,38 @@ def _counts(book: _Book, report: RunReport) -> None:
     )  # fmt: skip
 
 
+def _reconciliation(book: _Book, report: RunReport) -> None:
+    """Sheet 突合, when the run has control rows: one row per control."""
+    rows = control_rows(report.extra_sections.get("reconciliation"))
+    if rows is None:
+        return
+    names = {(o.gyomu, o.record_file): o.name for o in report.outputs}
+    headers = ("業務", "ファイル", "名称", *CONTROL_HEADERS)
+    ws = book.sheet("突合")
+    ws.set_column(0, 2, 12)
+    ws.set_column(3, 3, 16)
+    ws.set_column(4, 10, 12)
+    book.table(
+        ws,
+        0,
+        headers,
+        (
+            (r.gyomu, r.record_file, names.get((r.gyomu, r.record_file), ""), r.item,
+             CONTROL_KIND_LABELS.get(r.kind, r.kind), r.code or "", r.source, r.target,
+             r.filtered, r.unexplained, "✗ " + UNEXPLAINED_WARNING if r.unexplained else "✓")
+            for r in rows
+        ),
+    )  # fmt: skip
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+
+
 def workbook_bytes(report: RunReport) -> bytes:
     buffer = io.BytesIO()
     book = _Book(buffer, report)
     _overview(book, report)
     _counts(book, report)
-    write_reconciliation_sheet(book, report)
+    _reconciliation(book, report)
     book.findings(book.sheet("不備一覧"), report.findings)
     for o in report.outputs:
         own = report.findings.filter(

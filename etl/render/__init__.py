@@ -1,0 +1,36 @@
+"""Rendering shared by every page the toolkit writes (run report, diff report, the package's
+data dictionary): one Jinja environment with autoescaping, the page layout and macros
+(templates/), the style sheet and script (assets/) inlined so each page is one self-contained
+file, and the number and date formats.
+
+A low layer: it imports nothing from the stages or applications that use it.
+"""
+
+from etl.render.charts import BarChart, bar_chart_geometry
+from etl.render.pages import (
+    ASSETS,
+    DASH,
+    asset_text,
+    environment,
+    num,
+    render,
+    when,
+)
+from etl.render.workbook import DATA_ONLY, EXCEL_ROWS, HEADER_FORMAT, MAX_CELL, workbook_created
+
+__all__ = [
+    "ASSETS",
+    "DASH",
+    "DATA_ONLY",
+    "EXCEL_ROWS",
+    "HEADER_FORMAT",
+    "MAX_CELL",
+    "BarChart",
+    "asset_text",
+    "bar_chart_geometry",
+    "environment",
+    "num",
+    "render",
+    "when",
+    "workbook_created",
+]
