@@ -113,13 +113,13 @@ def _table(results: list[MemberResult], fiscal_year: int) -> Table:
     "--sign", "key_path", type=click.Path(dir_okay=False, path_type=Path), help="Private key."
 )
 @click.option(
-    "--log-format",
+    "--results",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
     help="The results on stdout: text, or json (one object per line: export.start and"
-    " export.finished, or export.member per member of a group). Not the global"
-    " `chukan --log-format`, which formats the messages on stderr.",
+    " export.finished, or export.member per member of a group). The messages on stderr"
+    " follow the global `chukan --log-format`.",
 )
 def export(
     fiscal_year: int,
@@ -129,7 +129,7 @@ def export(
     scheduler: str | None,
     workers: int | None,
     key_path: Path | None,
-    log_format: str,
+    results: str,
 ) -> None:
     """Year-end export: run the delivery through the pipeline and seal it as a package.
 
@@ -139,7 +139,7 @@ def export(
     With --group FILE every member project is exported in parallel.
     Exit: 0 done or up to date, 1 blocking findings (still exported), 2 input/config error.
     """
-    as_json = log_format == "json"
+    as_json = results == "json"
     if group_file is None and (scheduler or workers):
         raise click.UsageError("--scheduler and --workers are for --group")
     if group_file is not None and (project or dump_dir):

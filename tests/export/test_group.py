@@ -71,7 +71,7 @@ def test_dask_cluster(group_file: Path, dask_scheduler: str, chukan: click.Group
     for name in CODES:
         assert name in res.output
     assert "up to date" in res.output and "failed" in res.output
-    res = CliRunner().invoke(chukan, [*args, "--workers", "2", "--log-format", "json"])
+    res = CliRunner().invoke(chukan, [*args, "--workers", "2", "--results", "json"])
     lines = [json.loads(line) for line in res.output.splitlines()]
     assert {d["member"]: d["status"] for d in lines} == {
         "north": "up to date",

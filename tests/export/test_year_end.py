@@ -100,7 +100,7 @@ def test_configuration_errors_exit_2(tmp_path: Path, chukan: click.Group) -> Non
 def test_cli_text_and_json_log(tmp_path: Path, chukan: click.Group) -> None:
     root = make_project(tmp_path / "mig")
     runner = CliRunner()
-    args = ["export", "--fiscal-year", "2025", "--project", str(root), "--log-format", "json"]
+    args = ["export", "--fiscal-year", "2025", "--project", str(root), "--results", "json"]
     res = runner.invoke(chukan, args)
     # the generated dump holds an unmapped 外字 (a blocking finding): exported, exit 1
     assert res.exit_code == 1, res.output
@@ -119,7 +119,7 @@ def test_cli_text_and_json_log(tmp_path: Path, chukan: click.Group) -> None:
     res = runner.invoke(chukan, args[:-2])
     assert res.exit_code == 0 and "up to date" in res.output
 
-    res = runner.invoke(chukan, [*args[:3], "--project", str(tmp_path), "--log-format", "json"])
+    res = runner.invoke(chukan, [*args[:3], "--project", str(tmp_path), "--results", "json"])
     assert res.exit_code == 2
     assert json.loads(res.output.splitlines()[-1])["status"] == "failed"
 
