@@ -12,8 +12,10 @@ from enum import StrEnum
 import polars as pl
 
 from etl.layout import Item, RecordFile
+from etl.text import pua_chars, pua_code
 
 KEY_SEPARATOR = "|"
+UNMAPPED_GAIJI_RULE = "gaiji.unmapped"  # a value holds a 外字 the vendor's table does not map
 
 
 class Severity(StrEnum):
@@ -104,3 +106,18 @@ def finding_exprs(
         value.cast(pl.String).alias("value"),
         lit(message).cast(pl.String).alias("message"),
     ]
+
+
+def unmapped_gaiji_codes(findings: pl.DataFrame, encoding: str = "cp932") -> pl.DataFrame:
+    """The gaiji.unmapped findings, each with ``codes``: the vendor codes (upper hex) of the
+    private-use characters its value still holds, in order."""
+    rows = findings.filter(pl.col("rule") == UNMAPPED_GAIJI_RULE)
+    chars = rows.select(pua_chars(pl.col("value")).alias("c")).explode("c")["c"]
+    # One Python call per distinct character (a handful), not per row.
+    codes = {c: pua_code(c, encoding) for c in chars.drop_nulls().unique().to_list()}
+    return rows.with_columns(
+        pua_chars(pl.col("value"))
+        .list.eval(pl.element().replace_strict(codes, default="?"))
+        .fill_null([])
+        .alias("codes")
+    )

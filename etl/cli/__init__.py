@@ -12,6 +12,7 @@ import click
 from etl import __version__, events
 from etl.cli.common import LogFormat, install_event_handlers, remove_event_handlers
 from etl.cli.export_cmd import export
+from etl.cli.gaiji_cmd import gaiji
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
 from etl.cli.package_cmd import keys, package, verify
@@ -75,6 +76,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str) -> None:
       chukan load runs/production/<id> --to postgresql://…   into the new system's database
       chukan package runs/production/<id> --sign KEY   sealed handover; chukan verify PKG
       chukan export --fiscal-year 2025 --sign KEY      the year-end standard-layout export
+      chukan gaiji scan RUN --ledger L         the group's 外字 ledger (decide, export)
     Looking at data:
       chukan layouts list                      what the standard holds
       chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
@@ -97,6 +99,7 @@ for command in (
     verify,
     export,
     report,
+    gaiji,
 ):
     cli.add_command(command)
 

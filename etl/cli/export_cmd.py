@@ -114,6 +114,7 @@ def _table(results: list[MemberResult], fiscal_year: int) -> Table:
 )
 @click.option(
     "--results",
+    "results_format",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
@@ -129,7 +130,7 @@ def export(
     scheduler: str | None,
     workers: int | None,
     key_path: Path | None,
-    results: str,
+    results_format: str,
 ) -> None:
     """Year-end export: run the delivery through the pipeline and seal it as a package.
 
@@ -139,7 +140,7 @@ def export(
     With --group FILE every member project is exported in parallel.
     Exit: 0 done or up to date, 1 blocking findings (still exported), 2 input/config error.
     """
-    as_json = results == "json"
+    as_json = results_format == "json"
     if group_file is None and (scheduler or workers):
         raise click.UsageError("--scheduler and --workers are for --group")
     if group_file is not None and (project or dump_dir):
