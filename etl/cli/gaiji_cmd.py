@@ -15,6 +15,7 @@ from etl.ledger import (
     decide,
     open_ledger,
     parse_ucs,
+    propose,
     run_occurrences,
     ucs_of,
     vendor_table,
@@ -48,6 +49,7 @@ def gaiji() -> None:
     \b
       chukan gaiji scan RUN… --ledger L          add what the runs met (unmapped 外字)
       chukan gaiji list --ledger L               every code, its status and where it occurs
+      chukan gaiji candidates --vendor V --table V/gaiji.csv --ledger L   MJ縮退 candidates
       chukan gaiji decide F0A0 --vendor V --as U+9AD9 --by NAME --reason TEXT --ledger L
       chukan gaiji history F0A0 --vendor V --ledger L   who decided what, when, why
       chukan gaiji export --vendor V --base V/gaiji.csv --out V/gaiji.csv --ledger L
@@ -100,6 +102,57 @@ def list_codes(ledger_path: Path, vendor: str | None) -> None:
             ", ".join(s.municipalities),
         )
     out.print(table)
+
+
+def _hint(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    hints = {}
+    for value in values:
+        code, sep, ucs = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r}: give CODE=U+XXXX, e.g. F0A0=U+9AD9", param=param)
+        hints[checked_code(code)] = parse_ucs(ucs)
+    return hints
+
+
+@gaiji.command()
+@LEDGER
+@CHARSET
+@click.option("--vendor", required=True, help="Whose open codes to look at.")
+@click.option(
+    "--table",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The vendor's own gaiji table (code,ucs,name): the Unicode it gives a code is a start.",
+)
+@click.option(
+    "--hint",
+    "hints",
+    multiple=True,
+    callback=_hint,
+    help="CODE=U+XXXX: the character a person reads in the vendor's glyph (repeatable).",
+)
+def candidates(
+    ledger_path: Path,
+    charset: str,
+    vendor: str,
+    table: Path | None,
+    hints: dict[str, str],
+) -> None:
+    """Propose characters for open codes (未同定, 候補あり): from the vendor's table or a hint,
+    widened through the MJ縮退マップ (MJ data of CITPC, CC BY-SA, via jntajis-python).
+    A code nothing names a character for stays 未同定."""
+    vendor_table_ = load_gaiji_table(table, charset) if table is not None else None
+    with open_ledger(ledger_path) as ledger:
+        found = propose(ledger, vendor, charset, vendor_table_, hints)
+        still_open = [
+            s.key.code
+            for s in ledger.states(vendor)
+            if s.key.charset == charset and s.status is Status.UNIDENTIFIED
+        ]
+    for key, proposed in found.items():
+        shown = ", ".join(f"{c.text} {ucs_of(c.text)} ({c.source})" for c in proposed)
+        out.print(f"{key.vendor} {key.code}: {shown}")
+    if still_open:
+        out.print(f"no candidate (stays {Status.UNIDENTIFIED.value}): {', '.join(still_open)}")
 
 
 @gaiji.command("decide")

@@ -8,8 +8,10 @@ decided (who, when, why; history kept), and the vendor gaiji table those decisio
         write_vendor_table(vendor_table(ledger, "vendor-a", "cp932", base), out)
 """
 
+from etl.ledger.candidates import mj_candidates, propose
 from etl.ledger.decisions import decide, vendor_table, write_vendor_table
 from etl.ledger.model import (
+    Candidate,
     CodeKey,
     CodeState,
     Decision,
@@ -23,6 +25,7 @@ from etl.ledger.scan import run_occurrences
 from etl.ledger.store import Ledger, open_ledger
 
 __all__ = [
+    "Candidate",
     "CodeKey",
     "CodeState",
     "Decision",
@@ -31,8 +34,10 @@ __all__ = [
     "Status",
     "checked_code",
     "decide",
+    "mj_candidates",
     "open_ledger",
     "parse_ucs",
+    "propose",
     "run_occurrences",
     "ucs_of",
     "vendor_table",

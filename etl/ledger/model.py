@@ -95,6 +95,15 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """A character proposed for a code, and where the proposal came from."""
+
+    text: str  # one character, or base + variation selector
+    source: str  # "vendor table", "hint", "MJ縮退マップ"
+    proposed_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class CodeState:
     """A code as it stands: its latest decision (None: never decided) and where it occurs."""
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from etl.ledger.model import CodeKey, CodeState, Decision, LedgerError, Status
+from etl.ledger.model import Candidate, CodeKey, CodeState, Decision, LedgerError, Status
 
 SCHEMA_VERSION = 1
 OCCURRENCE_COLUMNS = (
@@ -48,6 +48,10 @@ _SCHEMA = [
         vendor VARCHAR NOT NULL, charset VARCHAR NOT NULL, code VARCHAR NOT NULL,
         status VARCHAR NOT NULL, text VARCHAR, mj_name VARCHAR, juki_code VARCHAR,
         decided_by VARCHAR NOT NULL, decided_at VARCHAR NOT NULL, reason VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS candidates (
+        vendor VARCHAR NOT NULL, charset VARCHAR NOT NULL, code VARCHAR NOT NULL,
+        text VARCHAR NOT NULL, source VARCHAR NOT NULL, proposed_at VARCHAR NOT NULL,
+        PRIMARY KEY (vendor, charset, code, text))""",
 ]
 _DECISION_COLUMNS = (
     "vendor, charset, code, status, text, mj_name, juki_code, decided_by, decided_at, reason"
@@ -159,6 +163,26 @@ class Ledger:
         frame = pl.from_arrow(rel.to_arrow_table())
         assert isinstance(frame, pl.DataFrame)
         return frame
+
+    def add_candidates(self, key: CodeKey, candidates: list[Candidate]) -> int:
+        """Record proposed characters for ``key`` (one already proposed is kept as it was)."""
+        before = self._count("candidates")
+        self.con.executemany(
+            "INSERT OR IGNORE INTO candidates VALUES (?,?,?,?,?,?)",
+            [
+                [key.vendor, key.charset, key.code, c.text, c.source, c.proposed_at]
+                for c in candidates
+            ],
+        )
+        return self._count("candidates") - before
+
+    def candidates(self, key: CodeKey) -> list[Candidate]:
+        rows = self.con.execute(
+            "SELECT text, source, proposed_at FROM candidates"
+            " WHERE vendor = ? AND charset = ? AND code = ? ORDER BY proposed_at, source, text",
+            [key.vendor, key.charset, key.code],
+        ).fetchall()
+        return [Candidate(text, source, at) for text, source, at in rows]
 
     def _count(self, table: str) -> int:
         found = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()

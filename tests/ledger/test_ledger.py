@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from etl.cli import cli
-from etl.ledger import CodeKey, Status, decide, open_ledger, run_occurrences
+from etl.ledger import CodeKey, Status, decide, mj_candidates, open_ledger, run_occurrences
 from etl.passes import PassName, init_project, load_project, run_pass
 from etl.resources import data_dir
 from etl.run_folder import RunFolder
@@ -195,3 +195,42 @@ def test_the_ledger_keeps_no_value_of_the_data(run: Path, tmp_path: Path) -> Non
     names = _unmapped(run)["value"].to_list()
     data = ledger.read_bytes()
     assert names and all(n.encode("utf-8") not in data for n in names)
+
+
+@pytest.mark.parametrize(
+    ("given", "right"),
+    [
+        ("髙", "高"),  # はしごだか: the MJ縮退マップ relates it to the standard 高
+        ("﨑", "崎"),
+        ("𠮷", "吉"),
+        ("辻\U000e0100", "辻\U000e0100"),  # an IVS is kept as given
+    ],
+)
+def test_mj_candidates_of_known_characters_include_the_right_one(given: str, right: str) -> None:
+    found = mj_candidates(given)
+    assert found[0] == given and right in found
+
+
+def test_candidates_come_from_what_names_a_character_and_move_the_status(
+    run: Path, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "l.duckdb"
+    assert _cli("gaiji", "scan", str(run), "--ledger", str(ledger)).exit_code == 0
+    bare = _cli("gaiji", "candidates", "--vendor", "vendor-a", "--ledger", str(ledger))
+    assert bare.exit_code == 0 and f"no candidate (stays 未同定): {UNMAPPED}" in bare.output
+    hinted = _cli(
+        "gaiji", "candidates", "--vendor", "vendor-a", "--hint", f"{UNMAPPED}=U+9AD9",
+        "--ledger", str(ledger),
+    )  # fmt: skip
+    assert hinted.exit_code == 0, hinted.output
+    assert "髙 U+9AD9 (hint)" in hinted.output and "高 U+9AD8 (MJ縮退マップ)" in hinted.output
+    key = CodeKey("vendor-a", "cp932", UNMAPPED)
+    with open_ledger(ledger) as book:
+        (state,) = book.states()
+        history = book.history(key)
+    assert state.status is Status.CANDIDATE
+    assert [d.decided_by for d in history] == ["chukan gaiji candidates"]
+    bad = _cli(
+        "gaiji", "candidates", "--vendor", "vendor-a", "--hint", "F0A0", "--ledger", str(ledger)
+    )
+    assert bad.exit_code == 2 and "CODE=U+XXXX" in bad.output
