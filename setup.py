@@ -14,6 +14,7 @@ PAGE_FILES = {
     "etl.report.run": ["templates/*.html.j2"],
     "etl.report.diff": ["templates/*.html.j2"],
     "etl.package": ["templates/*.html.j2"],
+    "etl.ledger": ["templates/*.html.j2"],
 }
 
 setup(

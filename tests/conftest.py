@@ -12,6 +12,7 @@ from hypothesis import settings
 from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
 from tests.dbload import pgserver
+from tests.debian import apt_install
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,3 +70,17 @@ def pg_url(pg_server: pgserver.PgServer, request: pytest.FixtureRequest) -> Iter
     assert done.returncode == 0, done.stderr
     yield pg_server.url.rsplit("/", 1)[0] + "/" + name
     pg_server.psql("-c", f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium, plus Japanese fonts so the screenshot shows text, not empty boxes.
+CHROMIUM_PACKAGES = ("chromium", "fonts-noto-cjk")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's headless Chromium, installed by this fixture when missing (once per session)."""
+    reason = apt_install(CHROMIUM_PACKAGES, CHROMIUM)
+    if reason:
+        pytest.skip(f"headless Chromium unavailable: {reason}")
+    return CHROMIUM

@@ -7,15 +7,20 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from etl import __version__, events
 from etl.cli.common import out
 from etl.ledger import (
+    DEFAULT_MJ_FONT,
     CodeKey,
+    MjFont,
     Status,
     checked_code,
     decide,
+    mj_font,
     open_ledger,
     parse_ucs,
     propose,
+    review_page,
     run_occurrences,
     ucs_of,
     vendor_table,
@@ -23,6 +28,7 @@ from etl.ledger import (
 )
 from etl.run_folder import RunFolder
 from etl.text import load_gaiji_table
+from etl.write import write_bytes_atomic
 
 LEDGER = click.option(
     "--ledger",
@@ -40,6 +46,22 @@ CHARSET = click.option(
     help="The charset the vendor's 外字 codes are in (the codec the dump was decoded with).",
 )
 STATUS_WORDS = {s.name.lower(): s for s in Status}
+MJ_FONT = click.option(
+    "--mj-font",
+    "mj_font_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_MJ_FONT,
+    show_default=True,
+    help="IPAmj明朝 (Debian: fonts-ipamj-mincho): names candidates' MJ glyphs and IVS.",
+)
+
+
+def _mj(path: Path) -> MjFont | None:
+    """IPAmj明朝 when installed; without it candidates come from the 縮退 maps only."""
+    if path == DEFAULT_MJ_FONT and not path.is_file():
+        events.warning(f"{path} not installed (fonts-ipamj-mincho): no MJ glyphs or IVS")
+        return None
+    return mj_font(path)
 
 
 @click.group()
@@ -52,6 +74,7 @@ def gaiji() -> None:
       chukan gaiji candidates --vendor V --table V/gaiji.csv --ledger L   MJ縮退 candidates
       chukan gaiji decide F0A0 --vendor V --as U+9AD9 --by NAME --reason TEXT --ledger L
       chukan gaiji history F0A0 --vendor V --ledger L   who decided what, when, why
+      chukan gaiji review --vendor V --vendor-font V.tte --out review.html --ledger L
       chukan gaiji export --vendor V --base V/gaiji.csv --out V/gaiji.csv --ledger L
     The exported table is what each member's vendor folder uses: a decision made once applies
     to every member's next run. Decisions are appended, never overwritten.
@@ -130,29 +153,69 @@ def _hint(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     callback=_hint,
     help="CODE=U+XXXX: the character a person reads in the vendor's glyph (repeatable).",
 )
+@MJ_FONT
 def candidates(
     ledger_path: Path,
     charset: str,
     vendor: str,
     table: Path | None,
     hints: dict[str, str],
+    mj_font_path: Path,
 ) -> None:
     """Propose characters for open codes (未同定, 候補あり): from the vendor's table or a hint,
     widened through the MJ縮退マップ (MJ data of CITPC, CC BY-SA, via jntajis-python).
     A code nothing names a character for stays 未同定."""
     vendor_table_ = load_gaiji_table(table, charset) if table is not None else None
     with open_ledger(ledger_path) as ledger:
-        found = propose(ledger, vendor, charset, vendor_table_, hints)
+        found = propose(ledger, vendor, charset, vendor_table_, hints, _mj(mj_font_path))
         still_open = [
             s.key.code
             for s in ledger.states(vendor)
             if s.key.charset == charset and s.status is Status.UNIDENTIFIED
         ]
     for key, proposed in found.items():
-        shown = ", ".join(f"{c.text} {ucs_of(c.text)} ({c.source})" for c in proposed)
+        shown = ", ".join(
+            f"{c.text} {ucs_of(c.text)} ({c.source}{', ' + c.mj_name if c.mj_name else ''})"
+            for c in proposed
+        )
         out.print(f"{key.vendor} {key.code}: {shown}")
     if still_open:
         out.print(f"no candidate (stays {Status.UNIDENTIFIED.value}): {', '.join(still_open)}")
+
+
+@gaiji.command()
+@LEDGER
+@CHARSET
+@click.option("--vendor", required=True, help="Whose open codes to show.")
+@click.option(
+    "--vendor-font",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The vendor's 外字 font (TrueType / EUDC .tte): its glyphs are shown beside the"
+    " candidates.",
+)
+@MJ_FONT
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def review(
+    ledger_path: Path,
+    charset: str,
+    vendor: str,
+    vendor_font: Path | None,
+    mj_font_path: Path,
+    out_path: Path,
+) -> None:
+    """Write the review page (外字確認表): each open code's vendor glyph beside its candidates
+    in IPAmj明朝, with where it occurs; one self-contained HTML file (fonts embedded)."""
+    with open_ledger(ledger_path) as ledger:
+        page = review_page(
+            ledger,
+            vendor,
+            charset,
+            vendor_font=vendor_font,
+            mj=_mj(mj_font_path),
+            tool_version=__version__,
+        )
+    written = write_bytes_atomic(out_path, page.encode("utf-8"))
+    out.print(f"wrote {written.path}")
 
 
 @gaiji.command("decide")

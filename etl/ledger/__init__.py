@@ -10,6 +10,7 @@ decided (who, when, why; history kept), and the vendor gaiji table those decisio
 
 from etl.ledger.candidates import mj_candidates, propose
 from etl.ledger.decisions import decide, vendor_table, write_vendor_table
+from etl.ledger.ipamj import DEFAULT_MJ_FONT, MjFont, MjGlyph, mj_font
 from etl.ledger.model import (
     Candidate,
     CodeKey,
@@ -21,23 +22,29 @@ from etl.ledger.model import (
     parse_ucs,
     ucs_of,
 )
+from etl.ledger.review import review_page
 from etl.ledger.scan import run_occurrences
 from etl.ledger.store import Ledger, open_ledger
 
 __all__ = [
+    "DEFAULT_MJ_FONT",
     "Candidate",
     "CodeKey",
     "CodeState",
     "Decision",
     "Ledger",
     "LedgerError",
+    "MjFont",
+    "MjGlyph",
     "Status",
     "checked_code",
     "decide",
     "mj_candidates",
+    "mj_font",
     "open_ledger",
     "parse_ucs",
     "propose",
+    "review_page",
     "run_occurrences",
     "ucs_of",
     "vendor_table",

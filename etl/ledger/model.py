@@ -99,8 +99,9 @@ class Candidate:
     """A character proposed for a code, and where the proposal came from."""
 
     text: str  # one character, or base + variation selector
-    source: str  # "vendor table", "hint", "MJ縮退マップ"
+    source: str  # "vendor table", "hint", "MJ縮退マップ", "IPAmj明朝"
     proposed_at: str
+    mj_name: str | None = None  # MJ文字図形名 of the glyph, when IPAmj明朝 names it
 
 
 @dataclass(frozen=True, slots=True)

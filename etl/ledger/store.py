@@ -51,7 +51,7 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS candidates (
         vendor VARCHAR NOT NULL, charset VARCHAR NOT NULL, code VARCHAR NOT NULL,
         text VARCHAR NOT NULL, source VARCHAR NOT NULL, proposed_at VARCHAR NOT NULL,
-        PRIMARY KEY (vendor, charset, code, text))""",
+        mj_name VARCHAR, PRIMARY KEY (vendor, charset, code, text))""",
 ]
 _DECISION_COLUMNS = (
     "vendor, charset, code, status, text, mj_name, juki_code, decided_by, decided_at, reason"
@@ -168,9 +168,9 @@ class Ledger:
         """Record proposed characters for ``key`` (one already proposed is kept as it was)."""
         before = self._count("candidates")
         self.con.executemany(
-            "INSERT OR IGNORE INTO candidates VALUES (?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO candidates VALUES (?,?,?,?,?,?,?)",
             [
-                [key.vendor, key.charset, key.code, c.text, c.source, c.proposed_at]
+                [key.vendor, key.charset, key.code, c.text, c.source, c.proposed_at, c.mj_name]
                 for c in candidates
             ],
         )
@@ -178,11 +178,11 @@ class Ledger:
 
     def candidates(self, key: CodeKey) -> list[Candidate]:
         rows = self.con.execute(
-            "SELECT text, source, proposed_at FROM candidates"
-            " WHERE vendor = ? AND charset = ? AND code = ? ORDER BY proposed_at, source, text",
+            "SELECT text, source, proposed_at, mj_name FROM candidates"
+            " WHERE vendor = ? AND charset = ? AND code = ? ORDER BY rowid",
             [key.vendor, key.charset, key.code],
         ).fetchall()
-        return [Candidate(text, source, at) for text, source, at in rows]
+        return [Candidate(text, source, at, mj) for text, source, at, mj in rows]
 
     def _count(self, table: str) -> int:
         found = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -50,39 +48,3 @@ PASS_META: dict[str, Any] = {
     "override": None,
     "gate_warnings": [],
 }
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's chromium, plus Japanese fonts so the screenshot shows text, not empty boxes.
-CHROMIUM_PACKAGES = ("chromium", "fonts-noto-cjk")
-
-
-def _install_chromium() -> str | None:
-    """Install Debian's chromium once; returns why it could not be installed, or None."""
-    apt = shutil.which("apt-get")
-    if apt is None:
-        return "apt-get is not available (not a Debian-like machine)"
-    if os.geteuid() != 0:
-        return "not running as root, so apt-get cannot install chromium"
-    # apt's key check runs as the _apt user and writes to TMPDIR; a private /tmp (0700) breaks
-    # it, so point it at the world-writable /var/tmp.
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "TMPDIR": "/var/tmp"}
-    install = [apt, "install", "-y", "-q", *CHROMIUM_PACKAGES]
-    for step in ([apt, "update", "-q"], install):  # a failed update may still install
-        try:
-            done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=1200)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(step[:2])} failed: {exc}"
-        if done.returncode and step is install:
-            return f"apt-get install failed: {done.stderr.strip()[-500:]}"
-    return None if CHROMIUM.exists() else f"{CHROMIUM} still missing after apt-get install"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's headless Chromium, installed by this fixture when missing (once per session)."""
-    if not CHROMIUM.exists():
-        reason = _install_chromium()
-        if reason:
-            pytest.skip(f"headless Chromium unavailable: {reason}")
-    return CHROMIUM
