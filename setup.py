@@ -15,6 +15,7 @@ PAGE_FILES = {
     "etl.report.diff": ["templates/*.html.j2"],
     "etl.package": ["templates/*.html.j2"],
     "etl.ledger": ["templates/*.html.j2"],
+    "etl.migration": ["templates/*.html.j2"],
 }
 
 setup(

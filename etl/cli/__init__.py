@@ -15,6 +15,7 @@ from etl.cli.export_cmd import export
 from etl.cli.gaiji_cmd import gaiji
 from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
+from etl.cli.migration_cmd import migration_report
 from etl.cli.package_cmd import keys, package, verify
 from etl.cli.project import diff, init, load, runs, signoff
 from etl.cli.report_cmd import report
@@ -77,6 +78,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str) -> None:
       chukan package runs/production/<id> --sign KEY   sealed handover; chukan verify PKG
       chukan export --fiscal-year 2025 --sign KEY      the year-end standard-layout export
       chukan gaiji scan RUN --ledger L         the group's 外字 ledger (decide, export)
+      chukan migration-report                  移行用データ作成報告書 (HTML, XLSX, PDF)
     Looking at data:
       chukan layouts list                      what the standard holds
       chukan inspect DUMP/JUMIN.DAT            guess encoding and record length, preview
@@ -100,6 +102,7 @@ for command in (
     export,
     report,
     gaiji,
+    migration_report,
 ):
     cli.add_command(command)
 

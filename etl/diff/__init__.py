@@ -7,7 +7,7 @@ removed and changed record, as frames.
 """
 
 from etl.diff.errors import DiffError
-from etl.diff.findings_delta import findings_delta
+from etl.diff.finding_changes import findings_delta
 from etl.diff.frames import diff_record_file, diff_record_file_lists
 from etl.diff.layouts import diff_layouts
 from etl.diff.model import (

@@ -16,7 +16,7 @@ from typing import TypeVar
 import polars as pl
 
 from etl.diff.errors import DiffError
-from etl.diff.findings_delta import findings_delta
+from etl.diff.finding_changes import findings_delta
 from etl.diff.frames import diff_record_file_lists
 from etl.diff.layouts import diff_layouts
 from etl.diff.model import (

@@ -201,6 +201,35 @@ class Catalog:
         ).fetchall()
         return [Signoff(PassName(r[0]), r[1], r[2], r[3], r[4], int(r[5] or 0), r[6]) for r in rows]
 
+    def findings(self, run_id: str) -> pl.DataFrame:
+        """A recorded run's findings (FINDING_SCHEMA columns), in the order the run wrote them."""
+        rel = self.con.sql(
+            "SELECT rule, severity, gyomu, file, record_no, key, item, value, message"
+            " FROM findings WHERE run_id = $run_id",
+            params={"run_id": run_id},
+        )
+        return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
+
+    def record_changes(self, old_run: str, new_run: str) -> list[tuple[str, str, int, int, int]]:
+        """Per record file (業務, file): records added, removed and changed from ``old_run`` to
+        ``new_run``, by record key and the hash of each record (the recorded fingerprints)."""
+        rows = self.con.execute(
+            """
+            WITH o AS (SELECT * FROM fingerprints WHERE run_id = ?),
+                 n AS (SELECT * FROM fingerprints WHERE run_id = ?)
+            SELECT coalesce(n.gyomu, o.gyomu) AS g, coalesce(n.record_file, o.record_file) AS f,
+                   count(*) FILTER (WHERE o.key IS NULL),
+                   count(*) FILTER (WHERE n.key IS NULL),
+                   count(*) FILTER (WHERE o.key IS NOT NULL AND n.key IS NOT NULL
+                                    AND o.hash <> n.hash)
+            FROM o FULL OUTER JOIN n
+              ON o.gyomu = n.gyomu AND o.record_file = n.record_file AND o.key = n.key
+            GROUP BY ALL ORDER BY g, f
+            """,
+            [old_run, new_run],
+        ).fetchall()
+        return [(str(g), str(f), int(a), int(r), int(c)) for g, f, a, r, c in rows]
+
     def fingerprints(self, run_id: str) -> pl.DataFrame:
         rel = self.con.sql(
             "SELECT gyomu, record_file, key, hash FROM fingerprints WHERE run_id = $run_id",

@@ -7,6 +7,7 @@ A low layer: it imports nothing from the stages or applications that use it.
 """
 
 from etl.render.charts import BarChart, bar_chart_geometry
+from etl.render.chromium import PrintError, print_pdf
 from etl.render.pages import (
     ASSETS,
     DASH,
@@ -26,10 +27,12 @@ __all__ = [
     "HEADER_FORMAT",
     "MAX_CELL",
     "BarChart",
+    "PrintError",
     "asset_text",
     "bar_chart_geometry",
     "environment",
     "num",
+    "print_pdf",
     "render",
     "when",
     "workbook_created",

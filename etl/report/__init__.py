@@ -21,6 +21,7 @@ from etl.report.diff import (
     write_change_lists,
     write_diff_xlsx,
 )
+from etl.report.labels import CONTROL_KIND_LABELS, PASS_LABELS, SEVERITY_LABELS
 from etl.report.model import ReportError, RunMeta, RunReport, load_run_report, open_run
 from etl.report.run import render_html, render_json, workbook_bytes, write_xlsx
 from etl.write import write_bytes_atomic
@@ -75,8 +76,11 @@ def write_diff_reports(
 
 
 __all__ = [
+    "CONTROL_KIND_LABELS",
     "DIFF_REPORT_FILES",
+    "PASS_LABELS",
     "REPORT_FILES",
+    "SEVERITY_LABELS",
     "ReportError",
     "RunMeta",
     "RunReport",

@@ -1,0 +1,149 @@
+"""The 移行用データ作成報告書 as HTML (one self-contained page), XLSX (every row, print-ready)
+and a printable A4 PDF (headless Chromium's print-to-PDF of the same page)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
+
+from etl.migration.model import MigrationReport
+from etl.passes import PassName
+from etl.render import DATA_ONLY, HEADER_FORMAT, print_pdf, render, when, workbook_created
+from etl.report import CONTROL_KIND_LABELS, PASS_LABELS, SEVERITY_LABELS
+from etl.write import staged_dir, write_bytes_atomic
+
+DOCUMENT = "migration-report"  # .html, .xlsx, .pdf
+TITLE = "中間標準レイアウト移行用データ作成報告書"
+HTML_ISSUES = 500  # rows of the 課題整理表 on the page; the workbook has every one
+SOURCE_HEADERS = (
+    "データ",
+    "ファイル",
+    "バイト数",
+    "SHA-256",
+    "入力",
+    "データ",
+    "除外",
+    "対象外",
+    "一致",
+)
+ISSUE_HEADERS = ("ルール", "重大度", "業務", "ファイル", "キー", "項目", "初出", "状態", "理由")
+
+
+def _cover_rows(report: MigrationReport) -> list[tuple[str, str]]:
+    c = report.cover
+    signed = ", ".join(c.signed_off_by) or "—"
+    return [
+        ("団体", f"{c.municipality_name}（{c.municipality_code}）"),
+        ("移行元ベンダー", c.vendor),
+        ("業務", "、".join(c.gyomu)),
+        ("中間標準レイアウト", "、".join(c.layout_versions)),
+        ("期間", f"{when(c.period[0])} 〜 {when(c.period[1])}"),
+        ("実施者", ", ".join(c.ran_by)),
+        ("承認者", signed),
+        ("実施した回", "、".join(s.label for s in report.passes)),
+    ]
+
+
+def _issue_rows(report: MigrationReport, limit: int | None) -> list[list[str]]:
+    frame = report.issues if limit is None else report.issues.head(limit)
+    frame = frame.with_columns(frame["severity"].replace(SEVERITY_LABELS))
+    return [["" if v is None else str(v) for v in row] for row in frame.iter_rows()]
+
+
+def render_html(report: MigrationReport) -> str:
+    c = report.cover
+    return render(
+        "etl.migration",
+        "migration.html.j2",
+        title=TITLE,
+        subtitle=f"{c.municipality_name}（{c.municipality_code}） 移行元 {c.vendor}",
+        toc=[
+            ("cover", "表紙"),
+            ("trend", "推移"),
+            *((f"pass-{s.pass_name}", s.label) for s in report.passes),
+            ("issues", "課題整理表"),
+        ],
+        tool_version=report.tool_version,
+        cover_rows=_cover_rows(report),
+        written_bars=[
+            (s.label, sum(o.written for o in s.outputs), "change") for s in report.passes
+        ],
+        blocking_bars=[(s.label, s.run.blocking_findings, "error") for s in report.passes],
+        passes=report.passes,
+        changes=report.changes,
+        issues_total=report.issues.height,
+        issue_rows=_issue_rows(report, HTML_ISSUES),
+        last_label=report.passes[-1].label,
+        ISSUE_HEADERS=ISSUE_HEADERS,
+        PASS_LABELS={PassName(k): v for k, v in PASS_LABELS.items()},
+        SEVERITY_LABELS=SEVERITY_LABELS,
+        CONTROL_KINDS=CONTROL_KIND_LABELS,
+    )
+
+
+def workbook_bytes(report: MigrationReport) -> bytes:
+    """Sheets 表紙, one per pass (files and counts), 課題整理表: landscape, fit to the page width,
+    header rows repeated on every page, a footer with the page number and the last run id."""
+    out = io.BytesIO()
+    last_run = report.passes[-1].run.run_id
+    book = xlsxwriter.Workbook(out, {"in_memory": True, **DATA_ONLY})
+    book.set_properties(
+        {"title": TITLE, "created": workbook_created(report.passes[-1].run.finished_at)}
+    )
+    head = book.add_format(HEADER_FORMAT)
+
+    def sheet(name: str, headers: list[str], rows: list[list[object]]) -> None:
+        ws = book.add_worksheet(name)
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)  # as wide as one page, as long as it takes
+        ws.repeat_rows(0)
+        ws.set_footer(f"&L{TITLE} {last_run}&R&P / &N")
+        ws.write_row(0, 0, headers, head)
+        for r, row in enumerate(rows, start=1):
+            ws.write_row(r, 0, row)
+        ws.freeze_panes(1, 0)
+        if rows:
+            ws.autofilter(0, 0, len(rows), len(headers) - 1)
+        for col, h in enumerate(headers):
+            width = max([len(str(h)) * 2, *(len(str(row[col])) for row in rows[:200])])
+            ws.set_column(col, col, min(max(width, 8), 60))
+
+    sheet("表紙", ["項目", "内容"], [list(r) for r in _cover_rows(report)])
+    for s in report.passes:
+        rows: list[list[object]] = [
+            [f.name, f.file, f.bytes, f.sha256, f.records_in, f.data_records, f.rejected,
+             sum(f.filtered.values()), "一致" if f.balanced else "不一致"]
+            for f in s.sources
+        ]  # fmt: skip
+        headers = [
+            "データ",
+            "ファイル",
+            "バイト数",
+            "SHA-256",
+            "入力",
+            "データ",
+            "除外",
+            "対象外",
+            "一致",
+        ]
+        sheet(s.label, headers, rows)
+    sheet("課題整理表", list(ISSUE_HEADERS), [list(r) for r in _issue_rows(report, None)])
+    book.close()
+    return out.getvalue()
+
+
+def write_documents(
+    report: MigrationReport, out_dir: Path, chromium: Path | None, *, replace: bool = False
+) -> dict[str, Path]:
+    """HTML, XLSX and (with Chromium) PDF into ``out_dir``, built in a staging folder and put
+    in place together: the documents of one report always agree."""
+    with staged_dir(out_dir, replace=replace) as stage:
+        html = write_bytes_atomic(stage / f"{DOCUMENT}.html", render_html(report).encode("utf-8"))
+        write_bytes_atomic(stage / f"{DOCUMENT}.xlsx", workbook_bytes(report))
+        if chromium is not None:
+            print_pdf(chromium, html.path, stage / f"{DOCUMENT}.pdf")
+    kinds = ("html", "xlsx", "pdf") if chromium is not None else ("html", "xlsx")
+    return {k: out_dir / f"{DOCUMENT}.{k}" for k in kinds}

@@ -1,0 +1,121 @@
+"""The 移行用データ作成報告書 of a three-pass project: what each pass delivered and became, what
+each pass fixed and broke, the 課題整理表, as HTML, XLSX and an A4 PDF; nothing personal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import cli
+from etl.migration import build_report
+from etl.passes import PassName, init_project, load_project, run_pass, sign_off
+from etl.run_folder import RunFolder
+from fixtures.generate import generate_vendor_a_passes
+
+ACCEPT = "破損1件は本番後に手入力で補正する"
+OVERRIDE = "破損1件は本番後に手入力で補正する（課長承認）"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    base = tmp_path_factory.mktemp("migration")
+    generate_vendor_a_passes(base / "gen", 200, seed=1)
+    root = base / "mig"
+    init_project(root, code="012343", name="模擬市", vendor="vendor-a", gyomu=("juki", "kokunen"))
+    for p in PassName:
+        shutil.rmtree(root / "dumps" / p.value)
+        shutil.copytree(base / "gen" / p.value, root / "dumps" / p.value)
+    proj = load_project(root)
+    run_pass(proj, PassName.TEST1, started_by="移行担当")
+    run_pass(proj, PassName.TEST2, started_by="移行担当")
+    sign_off(proj, PassName.TEST2, "山田 花子", "突合を確認", accept_blocking=ACCEPT)
+    run_pass(proj, PassName.PRODUCTION, override=OVERRIDE, started_by="移行担当")
+    changes = json.loads((base / "gen" / "changes.json").read_text("utf-8"))
+    return root, changes
+
+
+def test_the_report_follows_every_pass_and_its_changes(
+    project: tuple[Path, dict[str, Any]],
+) -> None:
+    root, changes = project
+    report = build_report(load_project(root))
+    assert [s.pass_name for s in report.passes] == list(PassName)
+    assert report.cover.municipality_code == "012343"
+    assert report.cover.signed_off_by == ("山田 花子",)
+    production = report.passes[-1]
+    assert production.override == OVERRIDE
+    kept = RunFolder.open(root / production.run.path).manifest
+    assert (
+        production.sources == kept.sources and production.controls == kept.reconciliation.controls
+    )
+    for change, transition in zip(report.changes, changes["transitions"], strict=True):
+        assert change.fixed == len(transition["findings"]["fixed"])
+        assert change.broke == len(transition["findings"]["new"])
+        files = {f"{f.gyomu}/{f.record_file}": f for f in change.files}
+        for name, want in transition["diff"].items():
+            if name in files:
+                got = files[name]
+                assert (got.added, got.removed, got.changed) == (
+                    len(want["added"]), len(want["removed"]), len(want["changed"])
+                ), name  # fmt: skip
+    issues = report.issues
+    assert issues.height == production.run.blocking_findings > 0
+    assert set(issues["status"]) == {"未解決"}  # production itself was not signed off
+    assert set(issues["first_seen"]) <= {"テスト移行 1回目", "テスト移行 2回目", "本番移行"}
+
+
+def test_the_documents_are_written_and_hold_no_value_of_the_data(
+    project: tuple[Path, dict[str, Any]], chromium: Path, tmp_path: Path
+) -> None:
+    root, _ = project
+    out = tmp_path / "docs"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "migration-report",
+            "--project",
+            str(root),
+            "--out",
+            str(out),
+            "--chromium",
+            str(chromium),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    html = (out / "migration-report.html").read_text("utf-8")
+    doc = lxml.html.document_fromstring(html)
+    titles = [h.text_content() for h in doc.iter("h2")]
+    assert titles[:2] == ["表紙", "各回の推移"] and "課題整理表" in titles
+    assert {"テスト移行 1回目", "テスト移行 2回目", "本番移行"} <= set(titles)
+    assert OVERRIDE in html and ACCEPT in html
+    book = openpyxl.load_workbook(out / "migration-report.xlsx")
+    assert book.sheetnames[0] == "表紙" and book.sheetnames[-1] == "課題整理表"
+    issues = book["課題整理表"]
+    assert issues.page_setup.orientation == "landscape" and issues.print_title_rows == "$1:$1"
+    assert "&P" in issues.oddFooter.right.text
+    pdf = (out / "migration-report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    # nothing personal: no value any finding holds (names, dates of birth …) is in the documents
+    production = build_report(load_project(root)).passes[-1]
+    from etl.passes import open_catalog
+
+    with open_catalog(load_project(root)) as catalog:
+        values = catalog.findings(production.run.run_id)["value"].drop_nulls().unique().to_list()
+    texts = [html, *(str(c.value) for ws in book for row in ws.iter_rows() for c in row)]
+    leaked = [v for v in values if len(v) >= 2 and any(v in t for t in texts)]
+    assert not leaked, leaked[:5]
+
+
+def test_a_project_without_runs_is_told_so(tmp_path: Path) -> None:
+    root = tmp_path / "mig"
+    init_project(root, code="012343", name="模擬市", vendor="vendor-a", gyomu=("juki",))
+    res = CliRunner().invoke(cli, ["migration-report", "--project", str(root)])
+    assert res.exit_code == 2 and "no runs yet" in res.output
+    assert not (root / "migration-report").exists()
