@@ -5,7 +5,12 @@ write_documents(report, root / "migration-report", chromium=Path("/usr/bin/chrom
 """
 
 from etl.migration.build import build_report
-from etl.migration.documents import render_html, workbook_bytes, write_documents
+from etl.migration.documents import (
+    render_html,
+    workbook_bytes,
+    write_documents,
+    write_group_documents,
+)
 from etl.migration.model import MigrationReport
 
 __all__ = [
@@ -14,4 +19,5 @@ __all__ = [
     "render_html",
     "workbook_bytes",
     "write_documents",
+    "write_group_documents",
 ]

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
 
+from etl import __version__
+from etl.export import Group
+from etl.migration.group import MemberRow, group_reports, member_rows
 from etl.migration.model import MigrationReport
 from etl.passes import PassName
 from etl.render import DATA_ONLY, HEADER_FORMAT, print_pdf, render, when, workbook_created
 from etl.report import CONTROL_KIND_LABELS, PASS_LABELS, SEVERITY_LABELS
-from etl.write import staged_dir, write_bytes_atomic
+from etl.write import make_private_dir, staged_dir, write_bytes_atomic
 
 DOCUMENT = "migration-report"  # .html, .xlsx, .pdf
 TITLE = "中間標準レイアウト移行用データ作成報告書"
@@ -27,6 +30,10 @@ SOURCE_HEADERS = (
     "除外",
     "対象外",
     "一致",
+)
+GROUP_HEADERS = (
+    *("構成団体", "団体", "業務", "到達した回", "最終実行", "日時"),
+    *("重大な不備", "突合の差異", "承認", "パッケージ", "報告書"),
 )
 ISSUE_HEADERS = ("ルール", "重大度", "業務", "ファイル", "キー", "項目", "初出", "状態", "理由")
 
@@ -135,15 +142,74 @@ def workbook_bytes(report: MigrationReport) -> bytes:
     return out.getvalue()
 
 
+def _write_into(folder: Path, report: MigrationReport, chromium: Path | None) -> list[Path]:
+    html = write_bytes_atomic(folder / f"{DOCUMENT}.html", render_html(report).encode("utf-8"))
+    xlsx = write_bytes_atomic(folder / f"{DOCUMENT}.xlsx", workbook_bytes(report))
+    written = [html.path, xlsx.path]
+    if chromium is not None:
+        written.append(print_pdf(chromium, html.path, folder / f"{DOCUMENT}.pdf"))
+    return written
+
+
 def write_documents(
     report: MigrationReport, out_dir: Path, chromium: Path | None, *, replace: bool = False
 ) -> dict[str, Path]:
     """HTML, XLSX and (with Chromium) PDF into ``out_dir``, built in a staging folder and put
     in place together: the documents of one report always agree."""
     with staged_dir(out_dir, replace=replace) as stage:
-        html = write_bytes_atomic(stage / f"{DOCUMENT}.html", render_html(report).encode("utf-8"))
-        write_bytes_atomic(stage / f"{DOCUMENT}.xlsx", workbook_bytes(report))
+        names = [p.name for p in _write_into(stage, report, chromium)]
+    return {Path(n).suffix.lstrip("."): out_dir / n for n in names}
+
+
+def group_html(group_name: str, rows: list[MemberRow], tool_version: str) -> str:
+    return render(
+        "etl.migration",
+        "group.html.j2",
+        title=f"移行状況一覧 {group_name}",
+        subtitle=f"構成団体 {len({r.member for r in rows})}、業務 {len(rows)} 行",
+        toc=[("members", "一覧")],
+        tool_version=tool_version,
+        rows=rows,
+        HEADERS=GROUP_HEADERS,
+    )
+
+
+def _group_row(r: MemberRow) -> list[object]:
+    return [
+        r.member, r.municipality, r.gyomu, r.pass_reached, r.last_run, when(r.last_run_at),
+        r.blocking, r.unexplained, "済" if r.signed_off else "未", "済" if r.packaged else "未",
+        r.report,
+    ]  # fmt: skip
+
+
+def write_group_documents(
+    group: Group, out_dir: Path, chromium: Path | None, *, replace: bool = False
+) -> dict[str, Path]:
+    """Each member's documents in ``out_dir/<nn>-<code>/`` and the overview beside them."""
+    rows: list[MemberRow] = []
+    with staged_dir(out_dir, replace=replace) as stage:
+        for i, (name, root, report) in enumerate(group_reports(group), start=1):
+            folder = f"{i:02d}-{report.cover.municipality_code}"
+            make_private_dir(stage / folder)
+            _write_into(stage / folder, report, chromium)
+            rows += member_rows(name, report, root, f"{folder}/{DOCUMENT}.html")
+        html = group_html(group.name, rows, __version__)
+        page = write_bytes_atomic(stage / "group-overview.html", html.encode("utf-8"))
+        book = io.BytesIO()
+        wb = xlsxwriter.Workbook(book, {"in_memory": True, **DATA_ONLY})
+        ws = wb.add_worksheet("移行状況一覧")
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        ws.set_footer(f"&L移行状況一覧 {group.name}&R&P / &N")
+        ws.write_row(0, 0, list(GROUP_HEADERS), wb.add_format(HEADER_FORMAT))
+        for n, r in enumerate(rows, start=1):
+            ws.write_row(n, 0, _group_row(r))
+        ws.freeze_panes(1, 0)
+        wb.close()
+        write_bytes_atomic(stage / "group-overview.xlsx", book.getvalue())
         if chromium is not None:
-            print_pdf(chromium, html.path, stage / f"{DOCUMENT}.pdf")
+            print_pdf(chromium, page.path, stage / "group-overview.pdf")
     kinds = ("html", "xlsx", "pdf") if chromium is not None else ("html", "xlsx")
-    return {k: out_dir / f"{DOCUMENT}.{k}" for k in kinds}
+    return {k: out_dir / f"group-overview.{k}" for k in kinds}

@@ -16,9 +16,11 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.migration import build_report
 from etl.passes import PassName, init_project, load_project, run_pass, sign_off
+from etl.resources import data_dir
 from etl.run_folder import RunFolder
 from fixtures.generate import generate_vendor_a_passes
 
+SAMPLE = data_dir("fixtures") / "vendor-a" / "sample"
 ACCEPT = "破損1件は本番後に手入力で補正する"
 OVERRIDE = "破損1件は本番後に手入力で補正する（課長承認）"
 
@@ -119,3 +121,32 @@ def test_a_project_without_runs_is_told_so(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["migration-report", "--project", str(root)])
     assert res.exit_code == 2 and "no runs yet" in res.output
     assert not (root / "migration-report").exists()
+
+
+def test_the_group_overview_shows_every_member_and_links_its_report(tmp_path: Path) -> None:
+    members = {"模擬市": "012343", "模擬区": "131016"}
+    for name, code in members.items():
+        root = tmp_path / code
+        init_project(root, code=code, name=name, vendor="vendor-a", gyomu=("juki", "inkan"))
+        shutil.rmtree(root / "dumps" / "test1")
+        shutil.copytree(SAMPLE, root / "dumps" / "test1")
+        run_pass(load_project(root), PassName.TEST1, started_by="移行担当")
+    group = tmp_path / "group.toml"
+    lines = ['[group]\nname = "模擬広域連合"\n']
+    lines += [f'[[members]]\nname = "{n}"\nproject = "{c}"\n' for n, c in members.items()]
+    group.write_text("\n".join(lines), "utf-8")
+    out = tmp_path / "overview"
+    args = ["--group", str(group), "--out", str(out), "--chromium", str(tmp_path / "none")]
+    res = CliRunner().invoke(cli, ["migration-report", *args])
+    assert res.exit_code == 0, res.output
+    doc = lxml.html.parse(str(out / "group-overview.html")).getroot()
+    rows = doc.xpath("//section[@id='members']//tbody/tr")
+    assert len(rows) == 4  # a row per member and 業務
+    cells = [[td.text_content() for td in tr.findall("td")] for tr in rows]
+    assert {c[0] for c in cells} == set(members)
+    assert {c[3] for c in cells} == {"テスト移行 1回目"}
+    for link in doc.xpath("//section[@id='members']//a/@href"):
+        assert (out / link).is_file(), link
+    book = openpyxl.load_workbook(out / "group-overview.xlsx")
+    assert book.active is not None and book.active.max_row == 5
+    assert not (out / "group-overview.pdf").exists()  # no Chromium given: said on stderr
