@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from etl.cli.common import out
+from etl.ledger import GAIJI_SECTION, open_ledger, run_gaiji_status
 from etl.report import ReportError, write_run_reports
+from etl.run_folder import RunFolder
 
 PARTIAL_MARK = ".partial-"  # etl.write.staged_dir names an unfinished run .<name>.partial-*
 
@@ -20,7 +22,15 @@ PARTIAL_MARK = ".partial-"  # etl.write.staged_dir names an unfinished run .<nam
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the reports into this folder (created owner-only) instead of RUN_DIR.",
 )
-def report(run_dir: Path, out_dir: Path | None) -> None:
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="CHUKAN_GAIJI_LEDGER",
+    help="The group's 外字 ledger: adds the section 外字の状況 (each unmapped code's status).",
+)
+@click.option("--charset", default="cp932", show_default=True, help="The ledger's charset.")
+def report(run_dir: Path, out_dir: Path | None, ledger_path: Path | None, charset: str) -> None:
     """Render a finished run's reports again: report.html, report.xlsx, report.json.
 
     For an old run after a chukan upgrade, or when the reports were deleted. Only what the
@@ -36,6 +46,10 @@ def report(run_dir: Path, out_dir: Path | None) -> None:
     name = run_dir.resolve().name
     if name.startswith(".") and PARTIAL_MARK in name:
         raise ReportError(run_dir, "not a finished run: the staging folder of an interrupted run")
-    written = write_run_reports(run_dir, out_dir)
+    extra: dict[str, object] = {}
+    if ledger_path is not None:
+        with open_ledger(ledger_path) as ledger:
+            extra[GAIJI_SECTION] = run_gaiji_status(ledger, RunFolder.open(run_dir), charset)
+    written = write_run_reports(run_dir, out_dir, extra)
     names = ", ".join(path.name for path in written.values())
     out.print(f"wrote {names} to {out_dir or run_dir}")

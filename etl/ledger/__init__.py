@@ -23,11 +23,12 @@ from etl.ledger.model import (
     ucs_of,
 )
 from etl.ledger.review import review_page
-from etl.ledger.scan import run_occurrences
+from etl.ledger.scan import GAIJI_SECTION, run_gaiji_status, run_occurrences
 from etl.ledger.store import Ledger, open_ledger
 
 __all__ = [
     "DEFAULT_MJ_FONT",
+    "GAIJI_SECTION",
     "Candidate",
     "CodeKey",
     "CodeState",
@@ -45,6 +46,7 @@ __all__ = [
     "parse_ucs",
     "propose",
     "review_page",
+    "run_gaiji_status",
     "run_occurrences",
     "ucs_of",
     "vendor_table",

@@ -43,12 +43,16 @@ def write_reports(report: RunReport, out_dir: Path) -> dict[str, Path]:
     }
 
 
-def write_run_reports(run_dir: Path, out_dir: Path | None = None) -> dict[str, Path]:
+def write_run_reports(
+    run_dir: Path,
+    out_dir: Path | None = None,
+    extra_sections: Mapping[str, object] | None = None,
+) -> dict[str, Path]:
     """Render the reports of a run folder into it, or into ``out_dir`` (the reconciliation from
-    its manifest). All three are rendered before the first is written, so a bad run folder
-    leaves the old reports in place."""
+    its manifest; ``extra_sections``: title → JSON-like data, added after it). All three are
+    rendered before the first is written, so a bad run folder leaves the old reports in place."""
     reconciliation = open_run(run_dir).manifest.reconciliation.model_dump(mode="json")
-    extra = {"reconciliation": reconciliation}
+    extra = {"reconciliation": reconciliation, **(extra_sections or {})}
     return write_reports(load_run_report(run_dir, extra_sections=extra), out_dir or run_dir)
 
 

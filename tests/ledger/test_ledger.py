@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 from pathlib import Path
@@ -234,3 +235,19 @@ def test_candidates_come_from_what_names_a_character_and_move_the_status(
         "gaiji", "candidates", "--vendor", "vendor-a", "--hint", "F0A0", "--ledger", str(ledger)
     )
     assert bad.exit_code == 2 and "CODE=U+XXXX" in bad.output
+
+
+def test_the_run_report_counts_its_unmapped_gaiji_by_status(run: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "l.duckdb"
+    assert _cli("gaiji", "scan", str(run), "--ledger", str(ledger)).exit_code == 0
+    out = tmp_path / "reports"
+    res = _cli("report", str(run), "--out", str(out), "--ledger", str(ledger))
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "report.json").read_text("utf-8"))
+    assert doc["sections"]["外字の状況"] == [
+        {"外字コード": UNMAPPED, "状態": "未同定", "判断": "", "件数": 1}
+    ]
+    assert "外字の状況" in (out / "report.html").read_text("utf-8")
+    plain = _cli("report", str(run), "--out", str(tmp_path / "plain"))
+    assert plain.exit_code == 0
+    assert "外字の状況" not in (tmp_path / "plain" / "report.html").read_text("utf-8")
