@@ -43,10 +43,10 @@ from etl.mapping.model import (
     Mapping,
     Name,
     NonBlank,
+    RecordFileSpec,
     SeirekiArgs,
     StepArgs,
     StepSpec,
-    TargetSpec,
     WarekiArgs,
 )
 from etl.paths import ConfigPathError, inside
@@ -311,7 +311,7 @@ def _condition(doc: Document, raw: Any, at: KeyPath, depth: int = 1) -> Conditio
     return FieldTest(test.field, test.equals, one_of, test.blank is True, at)
 
 
-def _target(doc: Document, rf_id: str, rf: _RecordFile) -> TargetSpec:
+def _record_file(doc: Document, rf_id: str, rf: _RecordFile) -> RecordFileSpec:
     at: KeyPath = ("record_files", rf_id)
     grouped = rf.group_by is not None
     items = {
@@ -333,7 +333,7 @@ def _target(doc: Document, rf_id: str, rf: _RecordFile) -> TargetSpec:
     group_by = tuple(rf.group_by or ())
     if len(set(group_by)) != len(group_by):
         raise doc.error((*at, "group_by"), "a field is listed twice")
-    return TargetSpec(rf_id, rf.from_, lookups, filters, items, group_by, at)
+    return RecordFileSpec(rf_id, rf.from_, lookups, filters, items, group_by, at)
 
 
 def _control(doc: Document, i: int, c: _Control) -> ControlSpec:
@@ -437,7 +437,9 @@ def load_mapping(path: Path, layout_version: str | None = None) -> Mapping:
         spec = doc.parse(_Spec)
         _check_layout_version(doc, spec, layout_version)
         tables = _tables(doc, spec.tables)
-        targets = tuple(_target(doc, rf_id, rf) for rf_id, rf in spec.record_files.items())
+        record_files = tuple(
+            _record_file(doc, rf_id, rf) for rf_id, rf in spec.record_files.items()
+        )
         controls = tuple(_control(doc, i, c) for i, c in enumerate(spec.controls))
     except MappingError:
         raise
@@ -449,7 +451,7 @@ def load_mapping(path: Path, layout_version: str | None = None) -> Mapping:
         path=path,
         layout=spec.layout,
         tables=tables,
-        targets=targets,
+        record_files=record_files,
         controls=controls,
         lines=doc.lines,
     )

@@ -118,7 +118,7 @@ class StepSpec:
 
 @dataclass(frozen=True, slots=True)
 class ItemSpec:
-    """How one target item is produced: one source word plus ordered steps.
+    """How one item is produced: one source word plus ordered steps.
 
     ``args`` by word: take/sum/first/last → field name; const → text or None; count → None;
     concat → tuple of ItemSpec; wareki → WarekiArgs; seireki → SeirekiArgs.
@@ -171,7 +171,7 @@ class LookupSpec:
 
 @dataclass(frozen=True, slots=True)
 class ControlSpec:
-    """A control total for 件数・金額の突合: the source side as an item spec, the target item."""
+    """A control total for 件数・金額の突合: source side as an item spec, and its item."""
 
     record_file: str
     kind: Literal["sum", "count_by"]  # an amount | records per code value
@@ -181,7 +181,7 @@ class ControlSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class TargetSpec:
+class RecordFileSpec:
     """Mapping of one V2.1 RecordFile."""
 
     record_file: str
@@ -198,7 +198,7 @@ class Mapping:
     path: Path
     layout: str
     tables: dict[str, dict[str, str]]  # code_map tables, already read
-    targets: tuple[TargetSpec, ...]
+    record_files: tuple[RecordFileSpec, ...]
     controls: tuple[ControlSpec, ...] = ()
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -226,12 +226,12 @@ __all__ = [
     "LookupSpec",
     "Mapping",
     "PadArgs",
+    "RecordFileSpec",
     "SeirekiArgs",
     "SliceArgs",
     "SplitArgs",
     "StepSpec",
     "StepWord",
-    "TargetSpec",
     "WarekiArgs",
     "WidthArgs",
 ]
