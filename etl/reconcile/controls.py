@@ -100,7 +100,9 @@ def _counts(values: pl.Series) -> dict[str, int]:
     return {str(code): int(n) for code, n in counted.iter_rows()}
 
 
-def reconcile_target(gyomu: str, mapped: MappedRecordFile, written: pl.DataFrame) -> list[ControlRow]:
+def reconcile_target(
+    gyomu: str, mapped: MappedRecordFile, written: pl.DataFrame
+) -> list[ControlRow]:
     """Control rows of one V2.1 file; ``written`` holds its control items read back from disk."""
     values = mapped.control_values
     dropped = values.filter(pl.col(RECORD_NO).is_in(mapped.filtered["record_no"].implode()))
