@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from etl.conditions import compile_condition
 from etl.extract import SourceProfile
 from etl.layout import Item, Layout, RecordFile
-from etl.mapping.conditions import compile_condition
 from etl.mapping.items import compile_item, compile_top_item
 from etl.mapping.model import LookupSpec, Mapping, RecordFileSpec
 from etl.mapping.transforms import CompileContext, Compiled
@@ -132,7 +132,8 @@ def _record_file(
         (item, compile_top_item(spec.items[item.name], context(item))) for item in rf.items
     )
     filters = tuple(
-        CompiledFilter(compile_condition(f.when, fields, mapping), f.reason) for f in spec.filters
+        CompiledFilter(compile_condition(f.when, fields, mapping.error), f.reason)
+        for f in spec.filters
     )
     controls = []
     for c in (c for c in mapping.controls if c.record_file == spec.record_file):

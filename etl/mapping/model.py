@@ -15,10 +15,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from etl.conditions import Condition
 from etl.config import KeyPath, StrictModel
 from etl.errors import MappingError
 
-MAX_EXPR_DEPTH = 16  # concat inside concat, all/any/not inside each other
+MAX_EXPR_DEPTH = 16  # concat inside concat (conditions: etl.conditions)
 MAX_TEXT_LENGTH = 4096  # pad/slice bounds: longer than any V2.1 item
 MAX_SPLIT_INDEX = 255
 
@@ -133,30 +134,9 @@ class ItemSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class FieldTest:
-    """``{field: f, equals: v}`` | ``{field: f, in: [..]}`` | ``{field: f, blank: true}``."""
-
-    field: str
-    equals: str | None
-    one_of: tuple[str, ...] | None
-    blank: bool
-    at: KeyPath
-
-
-@dataclass(frozen=True, slots=True)
-class Combined:
-    """``{all: [..]}`` | ``{any: [..]}`` | ``{not: cond}`` (a single part)."""
-
-    op: Literal["all", "any", "not"]
-    parts: tuple[Condition, ...]
-    at: KeyPath
-
-
-Condition = FieldTest | Combined
-
-
-@dataclass(frozen=True, slots=True)
 class FilterSpec:
+    """A filter: records matching ``when`` (a condition on source fields) are not written."""
+
     when: Condition
     reason: str
     at: KeyPath
@@ -215,11 +195,8 @@ __all__ = [
     "MAX_EXPR_DEPTH",
     "STEP_WORDS",
     "CodeMapArgs",
-    "Combined",
-    "Condition",
     "ControlSpec",
     "DateFormatArgs",
-    "FieldTest",
     "FilterSpec",
     "ItemSpec",
     "KanaArgs",

@@ -13,12 +13,12 @@ import polars as pl
 from etl.config import KeyPath
 from etl.mapping.model import DateFormatArgs, ItemSpec, OnInvalid, SeirekiArgs, WarekiArgs
 from etl.mapping.transforms.base import CompileContext, Compiled, ValueCheck
-from etl.mapping.transforms.text import strip_spaces
 from etl.text import (
     NOT_A_DATE_JA,
     UNKNOWN_ERA_JA,
     is_known_era,
     seireki_to_wareki,
+    strip_spaces,
     wareki_to_seireki,
 )
 

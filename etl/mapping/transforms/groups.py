@@ -11,7 +11,7 @@ import polars as pl
 from etl.extract import RECORD_NO
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms.base import CompileContext, Compiled, ValueCheck
-from etl.mapping.transforms.text import strip_spaces
+from etl.text import strip_spaces
 
 
 def _column(ctx: CompileContext, spec: ItemSpec) -> str:
