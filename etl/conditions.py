@@ -180,6 +180,12 @@ def parse_condition(
             ),
             at,
         )
+    if subject.value not in raw:  # the other place's subject key: say which one this is
+        for other in (s for s in Subject if s is not subject and s.value in raw):
+            raise doc.error(
+                (*at, other.value),
+                f"a condition here tests {_a(subject)}: write '{subject}:', not '{other}:'",
+            )
     test = doc.parse(_test_model(subject), raw, at=at)
     equals, one_of, blank = test.equals, test.in_, test.blank  # type: ignore[attr-defined]
     if sum(v is not None for v in (equals, one_of, blank)) != 1:

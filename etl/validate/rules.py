@@ -137,6 +137,11 @@ class ReferenceModel(StrictModel):
     items: Names
 
 
+# Old spellings: `where:` (exactly_one) is `when:`, the condition key of every rule and filter;
+# `target:` (exists_in) is `reference:`, the record file looked up (target means a database).
+RENAMED_KEYS = {"where": "when", "target": "reference"}
+
+
 class RuleModel(StrictModel):
     """The keys every rule has; each kind's model adds its own."""
 
@@ -145,6 +150,16 @@ class RuleModel(StrictModel):
     severity: Annotated[Severity, Strict(False)] = Severity.ERROR
     file: Text
     message: Text
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        """Keys that were renamed to one name per idea are refused with their new name."""
+        if isinstance(data, dict):
+            for old, new in RENAMED_KEYS.items():
+                if old in data and new in cls.model_fields and new not in data:
+                    raise KeyProblem((old,), f"'{old}' is now '{new}' (docs/validators.md)")
+        return data
 
     def base(self) -> dict[str, Any]:
         return {

@@ -284,6 +284,12 @@ BAD_SPECS: list[tuple[str, Mutation, str, str]] = [
         "exactly one of equals, in, blank",
     ),
     (
+        "condition_on_an_item",  # a validator's subject key: the one language, another subject
+        lambda s: _jumin(s)["filters"][0].update(when={"item": "del_flg", "equals": "1"}),
+        "filters[0].when.item",
+        "a condition here tests a field: write 'field:', not 'item:'",
+    ),
+    (
         "condition_all_empty",
         lambda s: _jumin(s)["filters"][0].update(when={"all": []}),
         "filters[0].when.all",

@@ -395,3 +395,66 @@ def test_bundled_rule_files_fit_their_layouts() -> None:
     assert layouts
     for layout_id, layout in layouts.items():
         check_rules(load_layout_rules(layout_id), layout)
+
+
+# ---- conditions: the language of mapping filters (etl.conditions) ---------------------------
+
+
+def test_a_rule_condition_has_every_operator_of_a_filter(tmp_path: Path) -> None:
+    text = """\
+layout: juki
+rules:
+  - id: juki.head_or_blank_has_date
+    kind: required_if
+    file: jumin
+    when:
+      any:
+        - {item: 続柄, equals: "02"}
+        - all: [{item: 続柄, blank: true}, {not: {item: 世帯番号, in: ["999999999999999"]}}]
+    then: [住定日]
+    message: m
+"""
+    [rule] = load_rules(write(tmp_path, text)).rules
+    found = run(
+        rule,
+        clean_jumin_row(1, 続柄=" 02 ", 住定日=None),  # compared after trimming, as in a filter
+        clean_jumin_row(2, 続柄=None, 住定日=None),
+        clean_jumin_row(3, 続柄=None, 世帯番号="9" * 15, 住定日=None),
+        clean_jumin_row(4, 続柄="03", 住定日=None),
+    )
+    assert found["record_no"].to_list() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("condition", "where", "reason"),
+    [
+        ("{item: 続柄}", "rules[0].when", "an item condition needs exactly one of equals, in"),
+        ("{all: [], any: []}", "rules[0].when", "'all' stands alone in its condition mapping"),
+        ("{all: []}", "rules[0].when.all", "at least 1 item"),
+        ("[続柄]", "rules[0].when", "a condition is {item, equals|in|blank} or all/any/not"),
+        (
+            "{field: 続柄, in: ['02']}",
+            "rules[0].when.field",
+            "a condition here tests an item: write 'item:', not 'field:'",
+        ),
+    ],
+)
+def test_a_rule_condition_is_read_like_a_filter(
+    tmp_path: Path, condition: str, where: str, reason: str
+) -> None:
+    text = (
+        "layout: juki\nrules:\n  - {id: r, kind: required_if, file: jumin, then: [住定日],"
+        f" message: m, when: {condition}}}\n"
+    )
+    with pytest.raises(RuleError) as caught:
+        load_rules(write(tmp_path, text))
+    assert where in str(caught.value) and reason in str(caught.value)
+
+
+def test_the_old_where_key_is_refused(tmp_path: Path) -> None:
+    text = RULE_FILE.replace(
+        '    when: {item: 続柄, in: ["02"]}\n    message: 世帯に',
+        '    where: {item: 続柄, in: ["02"]}\n    message: 世帯に',
+    )
+    with pytest.raises(RuleError, match=r"rules\[0\]\.where .*'where' is now 'when'"):
+        load_rules(write(tmp_path, text))
