@@ -52,7 +52,7 @@ class Compiled:
 @dataclass(frozen=True, slots=True)
 class CompileContext:
     mapping: Mapping  # the spec, for located errors
-    item: Item  # the target item being produced
+    item: Item  # the item being produced
     fields: frozenset[str]  # columns an item reads: source fields, <lookup>.<field>; group keys
     tables: dict[str, dict[str, str]]
     eras: EraTable
