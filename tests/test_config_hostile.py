@@ -117,7 +117,7 @@ RULES: dict[str, Any] = {
             "severity": "error",
             "file": "jumin",
             "group_by": ["世帯番号"],
-            "where": {"item": "続柄", "in": ["02"]},
+            "when": {"item": "続柄", "in": ["02"]},
             "message": "m",
         },
         {
@@ -125,7 +125,7 @@ RULES: dict[str, Any] = {
             "kind": "exists_in",
             "file": "setai",
             "items": ["世帯主宛名番号"],
-            "target": {"layout": "juki", "file": "jumin", "items": ["宛名番号"]},
+            "reference": {"layout": "juki", "file": "jumin", "items": ["宛名番号"]},
             "message": "m",
         },
     ],
@@ -641,8 +641,8 @@ BAD: list[tuple[str, str | bytes, str, str]] = [
     (
         "rules",
         "layout: juki\nrules:\n  - {id: r1, kind: exactly_one, file: jumin, group_by: [世帯番号],\n"
-        "     where: {item: 続柄, in: [02, 03]}, message: m}\n",
-        "rules[0].where.in[0]",
+        "     when: {item: 続柄, in: [02, 03]}, message: m}\n",
+        "rules[0].when.in[0]",
         "got int 2 (quote codes",
     ),
     (
@@ -655,12 +655,12 @@ BAD: list[tuple[str, str | bytes, str, str]] = [
     ("rules", rules(((*R0, "kind"), ["unique"])), "rules[0].kind", "unknown kind ['unique']"),
     ("rules", rules(((*R0, "severity"), "fatal")), "rules[0].severity", "'error' or 'warning'"),
     ("rules", rules(((*R0, "group_by"), "世帯番号")), "rules[0].group_by", "valid list, got str"),
-    ("rules", rules(((*R0, "where", "in"), [])), "rules[0].where.in", "at least 1 item"),
-    ("rules", rules(((*R0, "where", "values"), ["1"])), "rules[0].where.values", "unknown key"),
+    ("rules", rules(((*R0, "when", "in"), [])), "rules[0].when.in", "at least 1 item"),
+    ("rules", rules(((*R0, "when", "values"), ["1"])), "rules[0].when.values", "unknown key"),
     (
         "rules",
-        rules((("rules", 1, "target", "items"), ["a", "b"])),
-        "rules[1].target.items",
+        rules((("rules", 1, "reference", "items"), ["a", "b"])),
+        "rules[1].reference.items",
         "has 2 items, 'items' has 1",
     ),
     ("rules", rules((("rules", 1, "id"), "r1")), "rules[1].id", "duplicate rule id 'r1'"),

@@ -14,7 +14,7 @@ from etl import events
 from etl.cli import console as render
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out
 from etl.cli.layouts import checked_layout_version
-from etl.dbload import Engine, describe, layouts_of_run, load_run, parse_target
+from etl.dbload import Engine, describe, layouts_of_run, load_run, parse_load_target
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import (
     PassName,
@@ -198,7 +198,7 @@ def load(run_dir: Path, target: str, schema: str | None, relax_not_null: bool) -
     transaction per load; loading a run again replaces its data. Exit 1 when the counts or control
     totals in the database differ from the run's manifest.
     """
-    tgt = parse_target(target)
+    tgt = parse_load_target(target)
     if tgt.engine is Engine.DUCKDB:  # a run folder is sealed as written: never a database in it
         refuse_inside(tgt.path, run_dir, option="--to", what="run folder")
     layouts = layouts_of_run(run_dir)  # the ones the run kept

@@ -6,20 +6,20 @@ result.ok   # committed, and counts + control totals in the database equal the m
 
 from etl.dbload.errors import LoadError
 from etl.dbload.load import describe, load_run
-from etl.dbload.result import Check, LoadResult, TableLoad
+from etl.dbload.result import LoadCheck, LoadResult, TableLoad
 from etl.dbload.run import layouts_of_run
-from etl.dbload.target import Engine, Target, parse_target, redact
+from etl.dbload.target import Engine, LoadTarget, parse_load_target, redact
 
 __all__ = [
-    "Check",
     "Engine",
+    "LoadCheck",
     "LoadError",
     "LoadResult",
+    "LoadTarget",
     "TableLoad",
-    "Target",
     "describe",
     "layouts_of_run",
     "load_run",
-    "parse_target",
+    "parse_load_target",
     "redact",
 ]

@@ -13,7 +13,7 @@ from psycopg.adapt import AdaptersMap, Dumper
 from etl.dbload.errors import LoadError, db_error
 from etl.dbload.run import FileToLoad
 from etl.dbload.schema import Statement, column_type, ident, param, typed_column
-from etl.dbload.target import Engine, Target
+from etl.dbload.target import Engine, LoadTarget
 from etl.layout import ItemType
 from etl.write import CsvFormat, make_private_dir, read_csv_columns, sha256_file
 
@@ -56,7 +56,7 @@ _SOURCE = "_chukan_src"  # the Arrow frame of a cp932 file, registered for one I
 class DuckDBSession:
     errors: tuple[type[Exception], ...] = (duckdb.Error,)
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: LoadTarget) -> None:
         path = target.path
         try:
             make_private_dir(path.parent)  # new folders 0700; an existing one keeps its mode

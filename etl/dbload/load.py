@@ -32,11 +32,11 @@ from etl.dbload.reconcile import (
     reconcile,
     scan_sql,
 )
-from etl.dbload.result import Check, LoadResult, TableLoad
+from etl.dbload.result import LoadCheck, LoadResult, TableLoad
 from etl.dbload.run import FileToLoad, RunToLoad, check_header, read_run
 from etl.dbload.schema import check_names, ident, loads_table, loads_table_ddl, param
 from etl.dbload.session import Session
-from etl.dbload.target import Engine, Target, parse_target
+from etl.dbload.target import Engine, LoadTarget, parse_load_target
 from etl.layout import Layout
 from etl.run_folder import RunFolderError
 from etl.validate import SchemaRule
@@ -44,10 +44,10 @@ from etl.validate import SchemaRule
 if TYPE_CHECKING:
     from etl.dbload.duckdb_engine import DuckDBSession
 
-_Outcome = tuple[list[TableLoad], list[Check], bool]  # tables, checks, committed
+_Outcome = tuple[list[TableLoad], list[LoadCheck], bool]  # tables, checks, committed
 
 
-def _postgres(tgt: Target, run: RunToLoad, schema: str | None, relax: bool) -> _Outcome:
+def _postgres(tgt: LoadTarget, run: RunToLoad, schema: str | None, relax: bool) -> _Outcome:
     try:
         from etl.dbload import staging
         from etl.dbload.postgres_engine import PostgresSession
@@ -80,7 +80,7 @@ def _postgres(tgt: Target, run: RunToLoad, schema: str | None, relax: bool) -> _
         session.close()
 
 
-def _duckdb(tgt: Target, run: RunToLoad, schema: str | None, relax: bool) -> _Outcome:
+def _duckdb(tgt: LoadTarget, run: RunToLoad, schema: str | None, relax: bool) -> _Outcome:
     from etl.dbload.duckdb_engine import DuckDBSession
 
     session = DuckDBSession(tgt)
@@ -229,7 +229,7 @@ def load_run(
     (and rolled back) when the database disagrees with the manifest.
     """
     start = time.perf_counter()
-    tgt = parse_target(target)
+    tgt = parse_load_target(target)
     run = read_run(run_dir, layouts, schema, tgt.display)
     problem = check_names([f.table for f in run.files], schema, tgt.engine)
     if problem is not None:  # before any statement: nothing is created
@@ -256,13 +256,13 @@ def _rollback_quietly(session: Session) -> None:
         return
 
 
-def _file_checks(run: RunToLoad, loaded: list[LoadedTable]) -> list[Check]:
+def _file_checks(run: RunToLoad, loaded: list[LoadedTable]) -> list[LoadCheck]:
     by_table = {t.spec.name: t for t in loaded}
-    checks: list[Check] = []
+    checks: list[LoadCheck] = []
     for f in run.files:
         t = by_table[f.table.name]
-        checks.append(Check(t.spec.name, "sha256", None, None, f.sha256, t.digest))
-        checks.append(Check(t.spec.name, "rows", None, None, f.written, t.scan.rows))
+        checks.append(LoadCheck(t.spec.name, "sha256", None, None, f.sha256, t.digest))
+        checks.append(LoadCheck(t.spec.name, "rows", None, None, f.written, t.scan.rows))
     return checks
 
 

@@ -22,7 +22,7 @@ from psycopg import sql
 from etl.dbload.chunks import Chunk
 from etl.dbload.errors import LoadError, db_error
 from etl.dbload.schema import Statement, TableSpec, ident, typed_column
-from etl.dbload.target import Target
+from etl.dbload.target import LoadTarget
 
 BLOCK = 1 << 20
 
@@ -33,7 +33,7 @@ class Stopped(Exception):
     """Another part of the load failed: this COPY gives up (the server rolls it back)."""
 
 
-def connect(target: Target) -> Connection:
+def connect(target: LoadTarget) -> Connection:
     try:
         # the password comes from the URL, PGPASSWORD, ~/.pgpass or a service file (libpq)
         conn = psycopg.connect(target.dsn, autocommit=True, cursor_factory=psycopg.RawCursor)
@@ -50,7 +50,7 @@ class PostgresSession:
 
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: LoadTarget) -> None:
         self.conn = connect(target)
 
     def execute(self, stmt: Statement, params: Sequence[Any] = ()) -> None:

@@ -42,7 +42,7 @@ from etl.dbload.reconcile import (
 )
 from etl.dbload.run import FileToLoad, RunToLoad, empty_required
 from etl.dbload.schema import TableSpec, ident
-from etl.dbload.target import Engine, Target
+from etl.dbload.target import Engine, LoadTarget
 
 # connections COPYing side by side: each keeps a server core busy; more than a small server's
 # cores only queue up
@@ -78,7 +78,7 @@ class _Task:
 class _Pool:
     """``n`` connections on ``n`` threads; a task gets a connection to itself while it runs."""
 
-    def __init__(self, target: Target, n: int, stack: ExitStack) -> None:
+    def __init__(self, target: LoadTarget, n: int, stack: ExitStack) -> None:
         self.size = n
         self._free: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         for _ in range(n):
@@ -99,7 +99,7 @@ class _Pool:
 
 def stage(
     session: PostgresSession,
-    target: Target,
+    target: LoadTarget,
     run: RunToLoad,
     *,
     relax_not_null: bool,
@@ -144,7 +144,7 @@ def _cut(fd: int, chunk_size: int) -> list[Chunk]:
 
 def _run(
     tables: list[_Table],
-    target: Target,
+    target: LoadTarget,
     encoding: str,
     relax: bool,
     session: PostgresSession,
@@ -220,7 +220,7 @@ def _work(
 
 
 def _relax(
-    session: PostgresSession, t: _Table, exc: psycopg.Error, target: Target, task: _Task
+    session: PostgresSession, t: _Table, exc: psycopg.Error, target: LoadTarget, task: _Task
 ) -> None:
     """A required item holds nulls the findings did not announce: it loses its NOT NULL."""
     column = exc.diag.column_name
@@ -235,7 +235,7 @@ def _relax(
         t.nullable = [n for n in t.spec.required if n in t.nullable or n == column]
 
 
-def _refused(target: Target, exc: BaseException, task: _Task, relax: bool) -> LoadError:
+def _refused(target: LoadTarget, exc: BaseException, task: _Task, relax: bool) -> LoadError:
     """The error as of the real table and, for a chunk, with the file's line number."""
     spec = task.table.spec
     reason = db_error(exc).replace(spec.staging_name, spec.name)

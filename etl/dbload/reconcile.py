@@ -20,7 +20,7 @@ from typing import Any
 
 from psycopg import sql
 
-from etl.dbload.result import Check
+from etl.dbload.result import LoadCheck
 from etl.dbload.run import RunToLoad
 from etl.dbload.schema import TableSpec, ident, typed_column
 from etl.layout import Item, ItemType
@@ -143,18 +143,18 @@ def read_scan(
     return TableScan(rows=int(total[0]), nulls=nulls, sums=sums, codes=codes)
 
 
-def reconcile(run: RunToLoad, scans: Mapping[str, TableScan]) -> list[Check]:
+def reconcile(run: RunToLoad, scans: Mapping[str, TableScan]) -> list[LoadCheck]:
     """Checks of every control of the manifest against the scans, in manifest order."""
-    checks: list[Check] = []
+    checks: list[LoadCheck] = []
     for name, controls in controls_by_table(run).items():
         scan = scans[name]
         for (kind, item), expected in controls.expected.items():
             if kind == "sum":
-                checks.append(Check(name, kind, item, None, expected[None], scan.sums[item]))
+                checks.append(LoadCheck(name, kind, item, None, expected[None], scan.sums[item]))
                 continue
             actual = scan.codes[item]
             for code in sorted({str(k) for k in expected} | actual.keys()):
                 checks.append(
-                    Check(name, kind, item, code, expected.get(code, 0), actual.get(code, 0))
+                    LoadCheck(name, kind, item, code, expected.get(code, 0), actual.get(code, 0))
                 )
     return checks

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class LoadCheck:
     """One reconciliation of the database against the run's manifest."""
 
     table: str
@@ -43,12 +43,12 @@ class LoadResult:
     run_id: str
     manifest_sha256: str
     tables: tuple[TableLoad, ...]
-    checks: tuple[Check, ...]
+    checks: tuple[LoadCheck, ...]
     committed: bool  # False: rolled back because a check failed; the previous load is intact
     seconds: float
 
     @property
-    def mismatches(self) -> tuple[Check, ...]:
+    def mismatches(self) -> tuple[LoadCheck, ...]:
         return tuple(c for c in self.checks if not c.ok)
 
     @property

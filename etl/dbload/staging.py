@@ -17,7 +17,7 @@ from etl.dbload.errors import refused
 from etl.dbload.postgres_engine import PostgresSession
 from etl.dbload.reconcile import LoadedTable
 from etl.dbload.schema import STAGING_PREFIX, ident, loads_table_ddl, param
-from etl.dbload.target import Engine, Target
+from etl.dbload.target import Engine, LoadTarget
 
 
 def lock_and_clean(session: PostgresSession, schema: str | None) -> None:
@@ -50,7 +50,7 @@ def drop_staging(session: PostgresSession, schema: str | None) -> None:
 
 
 def swap(
-    session: PostgresSession, staged: list[LoadedTable], target: Target, *, relax: bool
+    session: PostgresSession, staged: list[LoadedTable], target: LoadTarget, *, relax: bool
 ) -> None:
     """In the open transaction: the staging tables replace the real ones (catalog changes only)."""
     for s in staged:

@@ -16,7 +16,7 @@ class Engine(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class LoadTarget:
     engine: Engine
     dsn: str  # a PostgreSQL conninfo/URL (may hold a password: never print it) or a DuckDB path
 
@@ -39,14 +39,14 @@ def redact(dsn: str) -> str:
     return _KV_PASSWORD.sub(r"\g<head>***", _URL_PASSWORD.sub(r"\g<head>:***@", dsn))
 
 
-def parse_target(target: str) -> Target:
+def parse_load_target(target: str) -> LoadTarget:
     if target.startswith(("postgresql://", "postgres://")):
-        return Target(Engine.POSTGRESQL, target)
+        return LoadTarget(Engine.POSTGRESQL, target)
     if target.startswith("duckdb:"):
         path = target.removeprefix("duckdb:")
         if not path:
             raise LoadError(target, "duckdb: needs a file path, e.g. duckdb:load.duckdb")
-        return Target(Engine.DUCKDB, path)
+        return LoadTarget(Engine.DUCKDB, path)
     raise LoadError(
         redact(target), "unknown target; use duckdb:PATH or postgresql://[user@]host/dbname"
     )

@@ -1,19 +1,25 @@
 """Mapping specs: parse (load), compile to polars expressions (compile), run (apply)."""
 
-from etl.mapping.apply import SOURCE_COL, MappedTarget, map_target, merge_mapped, record_keys
-from etl.mapping.compile import CompiledMapping, CompiledTarget, compile_mapping
+from etl.mapping.apply import (
+    SOURCE_COL,
+    MappedRecordFile,
+    map_record_file,
+    merge_mapped,
+    record_keys,
+)
+from etl.mapping.compile import CompiledMapping, CompiledRecordFile, compile_mapping
 from etl.mapping.load import load_mapping
 from etl.mapping.model import Mapping
 
 __all__ = [
     "SOURCE_COL",
     "CompiledMapping",
-    "CompiledTarget",
-    "MappedTarget",
+    "CompiledRecordFile",
+    "MappedRecordFile",
     "Mapping",
     "compile_mapping",
     "load_mapping",
-    "map_target",
+    "map_record_file",
     "merge_mapped",
     "record_keys",
 ]

@@ -1,4 +1,4 @@
-"""Run a compiled target over extracted source frames: join lookups, filter, group, select, check.
+"""Map a compiled record file over extracted source frames: join, filter, group, select, check.
 
 Output frame: ``_record_no``, ``_source`` and one String column per item, in layout order.
 Every primary record is in the output (or, on a group_by record file, in a written group), in
@@ -23,7 +23,7 @@ from etl.findings import (
     shown_expr,
 )
 from etl.layout import ItemType, RecordFile
-from etl.mapping.compile import CompiledTarget
+from etl.mapping.compile import CompiledRecordFile
 from etl.mapping.model import LookupSpec
 from etl.text import has_pua, pua_chars, pua_code
 
@@ -40,10 +40,10 @@ def _no_records() -> pl.DataFrame:
 
 
 @dataclass(frozen=True, slots=True)
-class MappedTarget:
+class MappedRecordFile:
     record_file: RecordFile
     source: str
-    source_records: int  # data records of the primary source offered to this target
+    source_records: int  # data records of the primary source offered to this record file
     frame: pl.DataFrame
     filtered: pl.DataFrame  # FILTER_SCHEMA
     findings: pl.DataFrame  # FINDING_SCHEMA
@@ -102,15 +102,15 @@ def _join_lookup(
     return joined, findings
 
 
-def _filter(frame: pl.DataFrame, target: CompiledTarget) -> tuple[pl.DataFrame, pl.DataFrame]:
-    if not target.filters:
+def _filter(frame: pl.DataFrame, compiled: CompiledRecordFile) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if not compiled.filters:
         return frame, pl.DataFrame(schema=FILTER_SCHEMA)
     reason = pl.lit(None, dtype=pl.String)
-    for f in reversed(target.filters):  # the first matching filter names the reason
+    for f in reversed(compiled.filters):  # the first matching filter names the reason
         reason = pl.when(f.condition).then(pl.lit(f.reason)).otherwise(reason)
     tagged = frame.with_columns(reason.alias(REASON_COL))
     dropped = tagged.filter(pl.col(REASON_COL).is_not_null()).select(
-        source=pl.lit(target.source),
+        source=pl.lit(compiled.source),
         record_no=pl.col(RECORD_NO),
         byte_offset=pl.col(BYTE_OFFSET),
         reason=pl.col(REASON_COL),
@@ -120,10 +120,10 @@ def _filter(frame: pl.DataFrame, target: CompiledTarget) -> tuple[pl.DataFrame, 
 
 
 def _gaiji_findings(
-    out: pl.DataFrame, target: CompiledTarget, gyomu: str, key: pl.Expr
+    out: pl.DataFrame, compiled: CompiledRecordFile, gyomu: str, key: pl.Expr
 ) -> list[pl.DataFrame]:
     """Unmapped 外字 (left as private-use characters): one finding per value, naming the codes."""
-    rf = target.record_file
+    rf = compiled.record_file
     frames = []
     for item in rf.items:
         if item.type is not ItemType.TEXT:
@@ -159,10 +159,10 @@ def _gaiji_findings(
     return frames
 
 
-def _group(kept: pl.DataFrame, target: CompiledTarget) -> pl.DataFrame:
+def _group(kept: pl.DataFrame, compiled: CompiledRecordFile) -> pl.DataFrame:
     """One row per distinct group_by value, in order of first appearance (deterministic)."""
-    return kept.group_by(list(target.group_by), maintain_order=True).agg(
-        *[expr.alias(name) for name, expr in target.aggregates],
+    return kept.group_by(list(compiled.group_by), maintain_order=True).agg(
+        *[expr.alias(name) for name, expr in compiled.aggregates],
         pl.col(RECORD_NO).first(),
         pl.col(RECORD_NO).alias(MEMBERS),
         pl.col(BYTE_OFFSET).alias(MEMBER_OFFSETS),
@@ -171,7 +171,7 @@ def _group(kept: pl.DataFrame, target: CompiledTarget) -> pl.DataFrame:
 
 
 def _reject(
-    wide: pl.DataFrame, target: CompiledTarget, reasons: list[tuple[str, str]]
+    wide: pl.DataFrame, compiled: CompiledRecordFile, reasons: list[tuple[str, str]]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split off the rows a rejecting check flagged ((problem column, reason), first wins)."""
     if not reasons:
@@ -181,12 +181,12 @@ def _reject(
         reason = pl.when(pl.col(column)).then(pl.lit(why)).otherwise(reason)
     tagged = wide.with_columns(reason.alias(REJECT_COL))
     bad = tagged.filter(pl.col(REJECT_COL).is_not_null())
-    if target.group_by:  # a rejected group rejects each of its records
+    if compiled.group_by:  # a rejected group rejects each of its records
         bad = bad.select(
             pl.col(MEMBERS).alias(RECORD_NO), pl.col(MEMBER_OFFSETS).alias(BYTE_OFFSET), REJECT_COL
         ).explode(RECORD_NO, BYTE_OFFSET)
     rejected = bad.select(
-        source=pl.lit(target.source),
+        source=pl.lit(compiled.source),
         record_no=pl.col(RECORD_NO),
         byte_offset=pl.col(BYTE_OFFSET),
         reason=pl.col(REJECT_COL),
@@ -194,28 +194,30 @@ def _reject(
     return tagged.filter(pl.col(REJECT_COL).is_null()).drop(REJECT_COL), rejected
 
 
-def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: str) -> MappedTarget:
-    primary = frames[target.source]
+def map_record_file(
+    compiled: CompiledRecordFile, frames: dict[str, pl.DataFrame], gyomu: str
+) -> MappedRecordFile:
+    primary = frames[compiled.source]
     finding_frames: list[pl.DataFrame] = []
-    for lk in target.lookups:
+    for lk in compiled.lookups:
         primary, dup = _join_lookup(primary, lk, frames[lk.source], gyomu)
         finding_frames.append(dup)
     control_values = primary.select(
-        pl.col(RECORD_NO), *[c.source.alias(f"_ctl{i}") for i, c in enumerate(target.controls)]
+        pl.col(RECORD_NO), *[c.source.alias(f"_ctl{i}") for i, c in enumerate(compiled.controls)]
     )
-    kept, filtered = _filter(primary, target)
-    if target.group_by:
-        kept = _group(kept, target)
+    kept, filtered = _filter(primary, compiled)
+    if compiled.group_by:
+        kept = _group(kept, compiled)
 
-    rf = target.record_file
-    for _, comp in target.items:
+    rf = compiled.record_file
+    for _, comp in compiled.items:
         for name, expr in comp.stages:  # in order: a stage may read an earlier one
             kept = kept.with_columns(expr.alias(name))
-    checks = [(item, chk) for item, comp in target.items for chk in comp.checks]
+    checks = [(item, chk) for item, comp in compiled.items for chk in comp.checks]
     # Items go into prefixed columns beside the source fields, so a check's value and message
     # can be computed on the few failing rows only, from the source fields they name.
     wide = kept.with_columns(
-        *[comp.expr.alias(ITEM_PREFIX + item.name) for item, comp in target.items],
+        *[comp.expr.alias(ITEM_PREFIX + item.name) for item, comp in compiled.items],
         *[chk.problem.fill_null(False).alias(f"_p{i}") for i, (_, chk) in enumerate(checks)],
     )
     key = record_key_expr(rf, ITEM_PREFIX)
@@ -240,24 +242,24 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
             )
         )
     reasons = [(f"_p{i}", chk.reject) for i, (_, chk) in enumerate(checks) if chk.reject]
-    wide, rejected = _reject(wide, target, reasons)
+    wide, rejected = _reject(wide, compiled, reasons)
     if rejected.height:  # rejected records reach neither side of a control total
         control_values = control_values.filter(
             ~pl.col(RECORD_NO).is_in(rejected["record_no"].implode())
         )
     out = wide.select(
         pl.col(RECORD_NO),
-        pl.lit(target.source).alias(SOURCE_COL),
+        pl.lit(compiled.source).alias(SOURCE_COL),
         *[pl.col(ITEM_PREFIX + n).alias(n) for n in rf.item_names],
     )
     key = record_key_expr(rf)
-    finding_frames += _gaiji_findings(out, target, gyomu, key)
+    finding_frames += _gaiji_findings(out, compiled, gyomu, key)
     findings = concat_findings(finding_frames)
-    controls = tuple((c.kind, c.item.name) for c in target.controls)
-    aggregated = int(wide[GROUP_SIZE].sum()) if target.group_by else None
-    return MappedTarget(
+    controls = tuple((c.kind, c.item.name) for c in compiled.controls)
+    aggregated = int(wide[GROUP_SIZE].sum()) if compiled.group_by else None
+    return MappedRecordFile(
         rf,
-        target.source,
+        compiled.source,
         primary.height,
         out,
         filtered,
@@ -270,17 +272,17 @@ def map_target(target: CompiledTarget, frames: dict[str, pl.DataFrame], gyomu: s
 
 
 def record_keys(
-    target: CompiledTarget, frames: dict[str, pl.DataFrame], records: pl.DataFrame
+    compiled: CompiledRecordFile, frames: dict[str, pl.DataFrame], records: pl.DataFrame
 ) -> pl.DataFrame:
     """The output key each of ``records`` (primary-source rows) would get: record_no, key.
 
     Used for rejected records, decoded as far as they go, so their findings name a key.
     """
-    rf = target.record_file
+    rf = compiled.record_file
     frame = records
-    for lk in target.lookups:
+    for lk in compiled.lookups:
         frame, _ = _join_lookup(frame, lk, frames[lk.source], "")
-    for item, comp in target.items:
+    for item, comp in compiled.items:
         if item.name in rf.key:
             if comp.aggregates:  # a key made from a whole group: no single record has it
                 frame = frame.with_columns(pl.lit(None, pl.String).alias(ITEM_PREFIX + item.name))
@@ -293,12 +295,12 @@ def record_keys(
     )
 
 
-def merge_mapped(parts: list[MappedTarget]) -> MappedTarget:
-    """One MappedTarget from the same target mapped chunk by chunk (every step is per row:
-    only targets that are ``per_record``, never a group_by one)."""
+def merge_mapped(parts: list[MappedRecordFile]) -> MappedRecordFile:
+    """One MappedRecordFile from the same record file mapped chunk by chunk (every step is per row:
+    only record files that are ``per_record``, never a group_by one)."""
     first = parts[0]
-    assert all(p.aggregated is None for p in parts), "a grouped target is mapped in one piece"
-    return MappedTarget(
+    assert all(p.aggregated is None for p in parts), "a grouped record file is mapped in one piece"
+    return MappedRecordFile(
         first.record_file,
         first.source,
         sum(p.source_records for p in parts),

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from etl.conditions import compile_condition
 from etl.extract import SourceProfile
 from etl.layout import Item, Layout, RecordFile
-from etl.mapping.conditions import compile_condition
 from etl.mapping.items import compile_item, compile_top_item
-from etl.mapping.model import LookupSpec, Mapping, TargetSpec
+from etl.mapping.model import LookupSpec, Mapping, RecordFileSpec
 from etl.mapping.transforms import CompileContext, Compiled
 from etl.text import EraTable
 
@@ -36,7 +36,7 @@ class CompiledControl:
 
 
 @dataclass(frozen=True, slots=True)
-class CompiledTarget:
+class CompiledRecordFile:
     record_file: RecordFile
     source: str
     lookups: tuple[LookupSpec, ...]
@@ -51,7 +51,7 @@ class CompiledTarget:
 
     @property
     def per_record(self) -> bool:
-        """True when each output row depends on its own input record only, so the target can be
+        """True when each output row depends on its own input record only, so the record file can be
         mapped chunk by chunk (no lookup side to wait for, no group spanning chunks)."""
         return not self.lookups and not self.group_by
 
@@ -60,20 +60,20 @@ class CompiledTarget:
 class CompiledMapping:
     mapping: Mapping
     layout: Layout
-    targets: tuple[CompiledTarget, ...]
+    record_files: tuple[CompiledRecordFile, ...]
 
     @property
     def sources(self) -> list[str]:
         """Every source file the mapping reads (primary and lookups), in first-use order."""
         names: list[str] = []
-        for t in self.targets:
+        for t in self.record_files:
             for n in (t.source, *(lk.source for lk in t.lookups)):
                 if n not in names:
                     names.append(n)
         return names
 
 
-def _fields(mapping: Mapping, spec: TargetSpec, profile: SourceProfile) -> frozenset[str]:
+def _fields(mapping: Mapping, spec: RecordFileSpec, profile: SourceProfile) -> frozenset[str]:
     def source_fields(name: str, at: tuple[str | int, ...]) -> list[str]:
         try:
             return [f.name for f in profile.file(name).fields]
@@ -93,9 +93,9 @@ def _fields(mapping: Mapping, spec: TargetSpec, profile: SourceProfile) -> froze
     return frozenset(fields)
 
 
-def _target(
-    mapping: Mapping, layout: Layout, profile: SourceProfile, spec: TargetSpec, eras: EraTable
-) -> CompiledTarget:
+def _record_file(
+    mapping: Mapping, layout: Layout, profile: SourceProfile, spec: RecordFileSpec, eras: EraTable
+) -> CompiledRecordFile:
     try:
         rf = layout.record_file(spec.record_file)
     except KeyError as exc:
@@ -132,7 +132,8 @@ def _target(
         (item, compile_top_item(spec.items[item.name], context(item))) for item in rf.items
     )
     filters = tuple(
-        CompiledFilter(compile_condition(f.when, fields, mapping), f.reason) for f in spec.filters
+        CompiledFilter(compile_condition(f.when, fields, mapping.error), f.reason)
+        for f in spec.filters
     )
     controls = []
     for c in (c for c in mapping.controls if c.record_file == spec.record_file):
@@ -147,7 +148,7 @@ def _target(
         if source.stages:
             raise mapping.error((*c.at, "source"), "a control's source cannot use date conversions")
         controls.append(CompiledControl(c.kind, item, source.expr))
-    return CompiledTarget(
+    return CompiledRecordFile(
         rf, spec.source, spec.lookups, filters, items, tuple(controls), spec.group_by
     )
 
@@ -159,12 +160,14 @@ def compile_mapping(
         raise mapping.error(
             ("layout",), f"spec is for layout {mapping.layout!r}, not {layout.id!r}"
         )
-    targets = tuple(_target(mapping, layout, profile, t, eras) for t in mapping.targets)
-    mapped = {t.record_file.id for t in targets}
+    record_files = tuple(
+        _record_file(mapping, layout, profile, t, eras) for t in mapping.record_files
+    )
+    mapped = {t.record_file.id for t in record_files}
     orphans = [c for c in mapping.controls if c.record_file not in mapped]
     if orphans:
         raise mapping.error(
             (*orphans[0].at, "record_file"),
             f"control for unmapped record file {orphans[0].record_file!r}",
         )
-    return CompiledMapping(mapping=mapping, layout=layout, targets=targets)
+    return CompiledMapping(mapping=mapping, layout=layout, record_files=record_files)

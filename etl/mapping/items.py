@@ -16,7 +16,7 @@ def compile_item(spec: ItemSpec, ctx: CompileContext) -> Compiled:
 
 
 def compile_top_item(spec: ItemSpec, ctx: CompileContext) -> Compiled:
-    """A target item: the spec's expression, with an empty string turned into null."""
+    """An item of a record file: the spec's expression, with an empty string turned into null."""
     ctx = replace(ctx, compile_nested=lambda nested: compile_item(nested, ctx))
     compiled = compile_item(spec, ctx)
     # replace() evaluates the item once; when(expr != "").then(expr) would evaluate it twice.

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import polars as pl
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
+from etl.conditions import FieldConditionAsWritten, Subject, parse_condition
 from etl.config import (
     ConfigError,
     Document,
@@ -32,21 +33,18 @@ from etl.layout import resolve_version, version_problem
 from etl.mapping.model import (
     MAX_EXPR_DEPTH,
     STEP_WORDS,
-    Combined,
-    Condition,
     ControlSpec,
     DateFormatArgs,
-    FieldTest,
     FilterSpec,
     ItemSpec,
     LookupSpec,
     Mapping,
     Name,
     NonBlank,
+    RecordFileSpec,
     SeirekiArgs,
     StepArgs,
     StepSpec,
-    TargetSpec,
     WarekiArgs,
 )
 from etl.paths import ConfigPathError, inside
@@ -75,7 +73,7 @@ class _Lookup(StrictModel):
 
 
 class _Filter(StrictModel):
-    when: Any  # a condition tree, walked by _condition
+    when: FieldConditionAsWritten  # read by parse_condition
     reason: NonBlank
 
 
@@ -111,15 +109,6 @@ class _Spec(StrictModel):
 def mapping_file_model() -> type[StrictModel]:
     """The model of a mapping spec's structure, for its JSON Schema (etl.schemas)."""
     return _Spec
-
-
-class _FieldCondition(StrictModel):
-    field: Name
-    equals: str | None = None
-    in_: Annotated[list[str], Field(min_length=1, max_length=10_000)] | None = Field(
-        default=None, alias="in"
-    )
-    blank: Literal[True] | None = None
 
 
 _STRICT = ConfigDict(strict=True)
@@ -280,38 +269,10 @@ def _check_date_format(doc: Document, fmt: str, at: KeyPath) -> None:
         raise doc.error(at, f"date_format {fmt!r} is not accepted: {exc}") from None
 
 
-# --- conditions, lookups, filters, controls -----------------------------------------------------
+# --- lookups, filters, controls -----------------------------------------------------
 
 
-def _condition(doc: Document, raw: Any, at: KeyPath, depth: int = 1) -> Condition:
-    if depth > MAX_EXPR_DEPTH:
-        raise doc.error(at, f"conditions are nested deeper than {MAX_EXPR_DEPTH} levels")
-    if not isinstance(raw, dict):
-        raise doc.error(
-            at, f"a condition is {{field, equals|in|blank}} or all/any/not; got {_what(raw)}"
-        )
-    ops = [k for k in ("all", "any", "not") if k in raw]
-    if ops:
-        op = ops[0]
-        if len(raw) != 1:
-            raise doc.error(at, f"'{op}' stands alone in its condition mapping")
-        if op == "not":
-            return Combined("not", (_condition(doc, raw["not"], (*at, "not"), depth + 1),), at)
-        parts = _value(doc, _LIST, raw[op], (*at, op))
-        return Combined(
-            "all" if op == "all" else "any",
-            tuple(_condition(doc, p, (*at, op, i), depth + 1) for i, p in enumerate(parts)),
-            at,
-        )
-    test = doc.parse(_FieldCondition, raw, at=at)
-    given = [t for t in (test.equals, test.in_, test.blank) if t is not None]
-    if len(given) != 1:
-        raise doc.error(at, "a field condition needs exactly one of equals, in, blank: true")
-    one_of = tuple(test.in_) if test.in_ is not None else None
-    return FieldTest(test.field, test.equals, one_of, test.blank is True, at)
-
-
-def _target(doc: Document, rf_id: str, rf: _RecordFile) -> TargetSpec:
+def _record_file(doc: Document, rf_id: str, rf: _RecordFile) -> RecordFileSpec:
     at: KeyPath = ("record_files", rf_id)
     grouped = rf.group_by is not None
     items = {
@@ -320,7 +281,7 @@ def _target(doc: Document, rf_id: str, rf: _RecordFile) -> TargetSpec:
     }
     filters = tuple(
         FilterSpec(
-            _condition(doc, f.when, (*at, "filters", i, "when")),
+            parse_condition(doc, f.when, (*at, "filters", i, "when"), Subject.FIELD),
             f.reason.strip(),
             (*at, "filters", i),
         )
@@ -333,7 +294,7 @@ def _target(doc: Document, rf_id: str, rf: _RecordFile) -> TargetSpec:
     group_by = tuple(rf.group_by or ())
     if len(set(group_by)) != len(group_by):
         raise doc.error((*at, "group_by"), "a field is listed twice")
-    return TargetSpec(rf_id, rf.from_, lookups, filters, items, group_by, at)
+    return RecordFileSpec(rf_id, rf.from_, lookups, filters, items, group_by, at)
 
 
 def _control(doc: Document, i: int, c: _Control) -> ControlSpec:
@@ -437,7 +398,9 @@ def load_mapping(path: Path, layout_version: str | None = None) -> Mapping:
         spec = doc.parse(_Spec)
         _check_layout_version(doc, spec, layout_version)
         tables = _tables(doc, spec.tables)
-        targets = tuple(_target(doc, rf_id, rf) for rf_id, rf in spec.record_files.items())
+        record_files = tuple(
+            _record_file(doc, rf_id, rf) for rf_id, rf in spec.record_files.items()
+        )
         controls = tuple(_control(doc, i, c) for i, c in enumerate(spec.controls))
     except MappingError:
         raise
@@ -449,7 +412,7 @@ def load_mapping(path: Path, layout_version: str | None = None) -> Mapping:
         path=path,
         layout=spec.layout,
         tables=tables,
-        targets=targets,
+        record_files=record_files,
         controls=controls,
         lines=doc.lines,
     )

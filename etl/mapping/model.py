@@ -15,10 +15,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from etl.conditions import Condition
 from etl.config import KeyPath, StrictModel
 from etl.errors import MappingError
 
-MAX_EXPR_DEPTH = 16  # concat inside concat, all/any/not inside each other
+MAX_EXPR_DEPTH = 16  # concat inside concat (conditions: etl.conditions)
 MAX_TEXT_LENGTH = 4096  # pad/slice bounds: longer than any V2.1 item
 MAX_SPLIT_INDEX = 255
 
@@ -118,7 +119,7 @@ class StepSpec:
 
 @dataclass(frozen=True, slots=True)
 class ItemSpec:
-    """How one target item is produced: one source word plus ordered steps.
+    """How one item is produced: one source word plus ordered steps.
 
     ``args`` by word: take/sum/first/last → field name; const → text or None; count → None;
     concat → tuple of ItemSpec; wareki → WarekiArgs; seireki → SeirekiArgs.
@@ -133,30 +134,9 @@ class ItemSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class FieldTest:
-    """``{field: f, equals: v}`` | ``{field: f, in: [..]}`` | ``{field: f, blank: true}``."""
-
-    field: str
-    equals: str | None
-    one_of: tuple[str, ...] | None
-    blank: bool
-    at: KeyPath
-
-
-@dataclass(frozen=True, slots=True)
-class Combined:
-    """``{all: [..]}`` | ``{any: [..]}`` | ``{not: cond}`` (a single part)."""
-
-    op: Literal["all", "any", "not"]
-    parts: tuple[Condition, ...]
-    at: KeyPath
-
-
-Condition = FieldTest | Combined
-
-
-@dataclass(frozen=True, slots=True)
 class FilterSpec:
+    """A filter: records matching ``when`` (a condition on source fields) are not written."""
+
     when: Condition
     reason: str
     at: KeyPath
@@ -171,7 +151,7 @@ class LookupSpec:
 
 @dataclass(frozen=True, slots=True)
 class ControlSpec:
-    """A control total for 件数・金額の突合: the source side as an item spec, the target item."""
+    """A control total for 件数・金額の突合: source side as an item spec, and its item."""
 
     record_file: str
     kind: Literal["sum", "count_by"]  # an amount | records per code value
@@ -181,7 +161,7 @@ class ControlSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class TargetSpec:
+class RecordFileSpec:
     """Mapping of one V2.1 RecordFile."""
 
     record_file: str
@@ -198,7 +178,7 @@ class Mapping:
     path: Path
     layout: str
     tables: dict[str, dict[str, str]]  # code_map tables, already read
-    targets: tuple[TargetSpec, ...]
+    record_files: tuple[RecordFileSpec, ...]
     controls: tuple[ControlSpec, ...] = ()
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -215,23 +195,20 @@ __all__ = [
     "MAX_EXPR_DEPTH",
     "STEP_WORDS",
     "CodeMapArgs",
-    "Combined",
-    "Condition",
     "ControlSpec",
     "DateFormatArgs",
-    "FieldTest",
     "FilterSpec",
     "ItemSpec",
     "KanaArgs",
     "LookupSpec",
     "Mapping",
     "PadArgs",
+    "RecordFileSpec",
     "SeirekiArgs",
     "SliceArgs",
     "SplitArgs",
     "StepSpec",
     "StepWord",
-    "TargetSpec",
     "WarekiArgs",
     "WidthArgs",
 ]

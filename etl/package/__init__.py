@@ -9,7 +9,7 @@ from etl.package.signing import (
     key_fingerprint,
     load_private_key,
     load_public_key,
-    sign_manifest,
+    sign_descriptor,
 )
 from etl.package.verify import Problem, VerifyReport, verify_package
 
@@ -28,6 +28,6 @@ __all__ = [
     "key_fingerprint",
     "load_private_key",
     "load_public_key",
-    "sign_manifest",
+    "sign_descriptor",
     "verify_package",
 ]

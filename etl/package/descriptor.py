@@ -18,7 +18,7 @@ import numpy as np
 
 from etl.package.schema import FieldRule
 
-MANIFEST = "datapackage.json"
+DESCRIPTOR = "datapackage.json"
 SIGNATURE = "datapackage.json.sig"
 MEDIATYPES = {
     "csv": "text/csv",
@@ -27,9 +27,9 @@ MEDIATYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 _NAME_BAD = re.compile(r"[^a-z0-9._-]+")
-# A receiver reads packages it did not make: the manifest is read whole, so its size and its
+# A receiver reads packages it did not make: datapackage.json is read whole, so its size and its
 # JSON nesting are capped (a real one is well under 1 MiB and 8 levels deep).
-MANIFEST_MAX_BYTES = 32 << 20
+DESCRIPTOR_MAX_BYTES = 32 << 20
 SIGNATURE_MAX_BYTES = 64 << 10
 JSON_DEPTH_MAX = 64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -91,7 +91,7 @@ class Resource:
         return out
 
 
-def manifest_bytes(
+def descriptor_bytes(
     name: str, title: str, created: str, resources: Sequence[Resource], chukan: dict[str, Any]
 ) -> bytes:
     doc = {
@@ -144,12 +144,12 @@ def json_depth(data: bytes, window: int = 1 << 20) -> int:
     return deepest
 
 
-def parse_manifest(data: bytes, max_bytes: int = MANIFEST_MAX_BYTES) -> dict[str, Any]:
+def parse_descriptor(data: bytes, max_bytes: int = DESCRIPTOR_MAX_BYTES) -> dict[str, Any]:
     """datapackage.json as a dict; ValueError naming the key path when it is not a Data
     Package descriptor whose resources each have a path inside the package, a size and a hash."""
     if len(data) > max_bytes:
         raise ValueError(f"{len(data):,} バイトは上限 {max_bytes:,} バイトを超えます")
-    if max_bytes <= MANIFEST_MAX_BYTES and (depth := json_depth(data)) > JSON_DEPTH_MAX:
+    if max_bytes <= DESCRIPTOR_MAX_BYTES and (depth := json_depth(data)) > JSON_DEPTH_MAX:
         raise ValueError(f"JSON の入れ子が {depth} 段で上限 {JSON_DEPTH_MAX} 段を超えます")
     try:
         doc = json.loads(data.decode("utf-8"))

@@ -1,7 +1,7 @@
 """Ed25519 keys and the detached signature over datapackage.json (pyca/cryptography).
 
 The signature file ``datapackage.json.sig`` is JSON: the algorithm, the signer's public key and
-the signature over the exact manifest bytes, both base64. Carrying the public key lets a
+the signature over the exact bytes of datapackage.json, both base64. Carrying the public key lets a
 verifier tell "signature invalid" (bytes changed) from "untrusted key" (someone else sealed it).
 Private keys are written owner-only (0600) and never appear in messages or logs.
 """
@@ -122,12 +122,12 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def sign_manifest(manifest: bytes, key: Ed25519PrivateKey) -> bytes:
-    """The contents of ``datapackage.json.sig`` for the exact ``manifest`` bytes.
+def sign_descriptor(descriptor: bytes, key: Ed25519PrivateKey) -> bytes:
+    """The contents of ``datapackage.json.sig`` for the exact ``descriptor`` bytes.
 
     Ed25519 signatures are deterministic (RFC 8032), so re-sealing a run gives the same bytes.
     """
-    return _signature_file(_raw_public(key.public_key()), key.sign(manifest))
+    return _signature_file(_raw_public(key.public_key()), key.sign(descriptor))
 
 
 def _signature_file(public: bytes, signature: bytes) -> bytes:
@@ -140,7 +140,7 @@ def _signature_file(public: bytes, signature: bytes) -> bytes:
 
 
 def check_signature(
-    manifest: bytes, signature: bytes | None, trust: Ed25519PublicKey | None
+    descriptor: bytes, signature: bytes | None, trust: Ed25519PublicKey | None
 ) -> SignatureStatus:
     if signature is None:
         return SignatureStatus.UNSIGNED
@@ -155,7 +155,7 @@ def check_signature(
         if _signature_file(public, sig) != signature:
             return SignatureStatus.INVALID
         signer = Ed25519PublicKey.from_public_bytes(public)
-        signer.verify(sig, manifest)
+        signer.verify(sig, descriptor)
     except (InvalidSignature, ValueError, KeyError, TypeError, AttributeError):
         return SignatureStatus.INVALID
     if trust is None:

@@ -12,7 +12,7 @@ import os
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from etl.layout import Layout, RecordFile
 from etl.package.archive import CHUNK
@@ -24,7 +24,14 @@ from etl.paths import NotARegularFile, open_regular
 from etl.run_folder import OutputEntry, RunFolder
 from etl.write import FILE_MODE
 
-Target = tuple[OutputEntry, Layout, RecordFile]  # manifest output, its layout, its file
+
+class RunRecordFile(NamedTuple):
+    """A V2.1 record file of the run to seal: its manifest.json entry, its layout and its
+    RecordFile."""
+
+    output: OutputEntry
+    layout: Layout
+    record_file: RecordFile
 
 
 @dataclass(slots=True)
@@ -72,20 +79,25 @@ def copy_file_hashed(src: Path, dest: Path) -> tuple[int, str]:
 
 
 def seal_v21_files(
-    run: RunFolder, stage: Path, targets: list[Target], encoding: str, eol: str, pool: Executor
+    run: RunFolder,
+    stage: Path,
+    record_files: list[RunRecordFile],
+    encoding: str,
+    eol: str,
+    pool: Executor,
 ) -> SealedTables:
     """Copy every V2.1 file of the run into ``stage``/data; PackageError if one is not what the
     run's manifest says (hash) or not its layout's table (header, unreadable)."""
     checks = [
         TableStream(table_fields(rf, lay.code_tables), rf.key, encoding, pool)
-        for _, lay, rf in targets
+        for _, lay, rf in record_files
     ]
     copies = [
         pool.submit(copy_hashed, run, o.path, stage / "data" / o.path, check)
-        for (o, _, _), check in zip(targets, checks, strict=True)
+        for (o, _, _), check in zip(record_files, checks, strict=True)
     ]
     sealed = SealedTables()
-    for (o, lay, rf), check, copy in zip(targets, checks, copies, strict=True):
+    for (o, lay, rf), check, copy in zip(record_files, checks, copies, strict=True):
         rel = f"data/{o.path}"
         size, digest = copy.result()
         if (size, digest) != (o.bytes, o.sha256):

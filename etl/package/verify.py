@@ -8,7 +8,7 @@ a table's pieces are parsed and checked on a thread pool (etl.package.table_stre
 overlaps reading and, for the archive, inflating (which runs on its own thread).
 
 The package may come from anyone, so what is read is bounded whatever it holds (``Limits``): a
-file is read only up to its declared size + 1 byte, the manifest and signature only up to a
+file is read only up to its declared size + 1 byte, datapackage.json and its signature only up to a
 cap, a table piece without a record end only up to a cap, and only a few pieces wait for a
 worker at a time. Only regular files inside the package are read (etl.package.folder_reader,
 etl.package.archive): links, devices, FIFOs, names leading outside and second copies are named.
@@ -33,11 +33,11 @@ from isal import isal_zlib
 from etl import events
 from etl.package.archive import CHUNK, ArchiveReader
 from etl.package.descriptor import (
-    MANIFEST,
-    MANIFEST_MAX_BYTES,
+    DESCRIPTOR,
+    DESCRIPTOR_MAX_BYTES,
     SIGNATURE,
     SIGNATURE_MAX_BYTES,
-    parse_manifest,
+    parse_descriptor,
 )
 from etl.package.errors import PackageError
 from etl.package.folder_reader import FolderReader, NotReadable
@@ -73,7 +73,7 @@ class Limits:
     """What verify reads at most, whatever the package holds. ``UNLIMITED`` exists only to
     measure what the limits cost (benchmarks/bench_package.py)."""
 
-    manifest_bytes: int = MANIFEST_MAX_BYTES
+    descriptor_bytes: int = DESCRIPTOR_MAX_BYTES
     signature_bytes: int = SIGNATURE_MAX_BYTES
     record_bytes: int | None = RECORD_MAX  # a table's bytes without a record end
     pieces_per_worker: int | None = 2  # table pieces queued or running, per worker
@@ -89,7 +89,7 @@ class VerifyReport:
     path: Path
     problems: tuple[Problem, ...]
     signature: SignatureStatus
-    files: int  # files listed in the manifest
+    files: int  # files listed in datapackage.json
     bytes: int  # bytes hashed
 
     @property
@@ -157,19 +157,19 @@ class _Checker:
             self.problems.append(Problem(rel, why))
 
     def small_limit(self, rel: str) -> int:
-        return self.limits.manifest_bytes if rel == MANIFEST else self.limits.signature_bytes
+        return self.limits.descriptor_bytes if rel == DESCRIPTOR else self.limits.signature_bytes
 
-    def read_manifest(self, data: bytes | None, sig: bytes | None) -> bool:
+    def read_descriptor(self, data: bytes | None, sig: bytes | None) -> bool:
         if data is None:
-            if MANIFEST not in self.refused:
-                self.problems.append(Problem(MANIFEST, "datapackage.json がありません"))
+            if DESCRIPTOR not in self.refused:
+                self.problems.append(Problem(DESCRIPTOR, "datapackage.json がありません"))
             return False
         self.status = check_signature(data, sig, self.trust_key)
         self.problems += _signature_problems(self.status, self.trust)
         try:
-            doc = parse_manifest(data, self.limits.manifest_bytes)
+            doc = parse_descriptor(data, self.limits.descriptor_bytes)
         except (ValueError, KeyError, TypeError) as exc:
-            self.problems.append(Problem(MANIFEST, f"datapackage.json を読めません: {exc}"))
+            self.problems.append(Problem(DESCRIPTOR, f"datapackage.json を読めません: {exc}"))
             return False
         self.resources = {r["path"]: r for r in doc["resources"]}
         self.total = sum(r["bytes"] for r in self.resources.values())
@@ -219,7 +219,7 @@ class _Checker:
         seen = set(present)
         for rel in sorted(set(self.resources) - seen - self.refused):
             self.problems.append(Problem(rel, "ファイルがありません (missing)"))
-        for rel in sorted(seen - set(self.resources) - {MANIFEST, SIGNATURE} - self.refused):
+        for rel in sorted(seen - set(self.resources) - {DESCRIPTOR, SIGNATURE} - self.refused):
             self.problems.append(Problem(rel, "定義にないファイルがあります (extra)"))
         for rel, table in self.tables:
             self.problems += [Problem(rel, message) for message in table.problems()]
@@ -242,9 +242,9 @@ def _verify_dir(root: Path, checker: _Checker) -> list[str]:
             for entry in entries:
                 if entry.refused:
                     checker.refuse(entry.name, entry.refused)
-            manifest = _read_small(folder, MANIFEST, checker)
+            descriptor = _read_small(folder, DESCRIPTOR, checker)
             sig = _read_small(folder, SIGNATURE, checker)
-            if checker.read_manifest(manifest, sig):
+            if checker.read_descriptor(descriptor, sig):
                 for entry in entries:
                     if not entry.refused:
                         with contextlib.closing(folder.chunks(entry.name, CHUNK)) as chunks:
@@ -258,7 +258,7 @@ def _verify_archive(path: Path, checker: _Checker) -> list[str]:
     reader = ArchiveReader(path)
     present: list[str] = []
     head: dict[str, bytes] = {}
-    manifest_read = False
+    descriptor_read = False
     try:
         for m in reader.members():
             present.append(m.name)
@@ -267,19 +267,19 @@ def _verify_archive(path: Path, checker: _Checker) -> list[str]:
                 continue
             if not m.header_ok:
                 checker.problems.append(Problem(m.name, "tar ヘッダが規定の形ではありません"))
-            if m.name in (MANIFEST, SIGNATURE) and not manifest_read:
+            if m.name in (DESCRIPTOR, SIGNATURE) and not descriptor_read:
                 if m.size > (limit := checker.small_limit(m.name)):
                     checker.refuse(m.name, f"{m.size:,} バイトは上限 {limit:,} バイトを超えます")
                 else:
                     head[m.name] = b"".join(m.chunks)
                 continue
-            if not manifest_read:
-                manifest_read = True
-                if not checker.read_manifest(head.get(MANIFEST), head.get(SIGNATURE)):
+            if not descriptor_read:
+                descriptor_read = True
+                if not checker.read_descriptor(head.get(DESCRIPTOR), head.get(SIGNATURE)):
                     return present
             checker.consume(m.name, m.chunks)
-        if not manifest_read:
-            checker.read_manifest(head.get(MANIFEST), head.get(SIGNATURE))
+        if not descriptor_read:
+            checker.read_descriptor(head.get(DESCRIPTOR), head.get(SIGNATURE))
     except (EOFError, OSError, INFLATE_ERROR) as exc:  # BadGzipFile is an OSError
         checker.problems.append(Problem(path.name, f"アーカイブが壊れています: {exc or 'EOF'}"))
     checker.problems += [Problem(f or path.name, msg) for f, msg in reader.problems]
@@ -294,7 +294,7 @@ def verify_package(
     limits: Limits = BOUNDED,
 ) -> VerifyReport:
     """Check a package folder or its .tar.gz; ``trust``: the sealer's public key (PEM).
-    Progress events ("verify") count the bytes read so far against the bytes the manifest lists.
+    Progress events ("verify") count the bytes read so far against the bytes datapackage.json lists.
 
     Without ``trust`` the report says nothing about who signed it (``signer_checked``)."""
     try:

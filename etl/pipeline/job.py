@@ -32,10 +32,10 @@ from etl.layout import (
 from etl.mapping import (
     SOURCE_COL,
     CompiledMapping,
-    MappedTarget,
+    MappedRecordFile,
     compile_mapping,
     load_mapping,
-    map_target,
+    map_record_file,
     merge_mapped,
     record_keys,
 )
@@ -85,7 +85,7 @@ class JobResult:
     manifest: Manifest
     findings: pl.DataFrame
     sources: tuple[ExtractedSource, ...]
-    targets: tuple[tuple[str, MappedTarget, WrittenFile], ...]  # (layout id, mapped, file)
+    targets: tuple[tuple[str, MappedRecordFile, WrittenFile], ...]  # (layout id, mapped, file)
 
     @property
     def blocking(self) -> int:
@@ -121,7 +121,7 @@ def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMappin
 
 
 def _reconcile(
-    written: list[tuple[str, MappedTarget, WrittenFile]], writer: RecordFileWriter
+    written: list[tuple[str, MappedRecordFile, WrittenFile]], writer: RecordFileWriter
 ) -> list[ControlRow]:
     """Control totals of every V2.1 file that declares some, its target side read from disk."""
     rows: list[ControlRow] = []
@@ -141,7 +141,7 @@ def _rejected_keys(
     V2.1 file."""
     parts, seen = [], set()
     for cm in mappings:
-        for target in cm.targets:
+        for target in cm.record_files:
             rejected = sources[target.source].partial
             if target.source in seen or not rejected.height:
                 continue
@@ -177,7 +177,7 @@ def _extract_and_map(
     opts: JobOptions,
     profile: SourceProfile,
     mappings: list[CompiledMapping],
-) -> tuple[dict[str, ExtractedSource], list[tuple[str, MappedTarget]]]:
+) -> tuple[dict[str, ExtractedSource], list[tuple[str, MappedRecordFile]]]:
     """Extract every source once and map every target.
 
     A target without lookups is mapped chunk by chunk on a second thread while the next chunk
@@ -186,14 +186,14 @@ def _extract_and_map(
     """
     gaiji = load_gaiji_table(profile.gaiji_table) if profile.gaiji_table else None
     needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
-    streamed: dict[MappedKey, list[Future[MappedTarget]]] = {}
+    streamed: dict[MappedKey, list[Future[MappedRecordFile]]] = {}
     with ThreadPoolExecutor(max_workers=1) as mapper:
 
         def on_chunk(name: str, records: pl.DataFrame) -> None:
             for cm in mappings:
-                for t in cm.targets:
+                for t in cm.record_files:
                     if t.source == name and t.per_record:
-                        job = mapper.submit(map_target, t, {name: records}, cm.layout.id)
+                        job = mapper.submit(map_record_file, t, {name: records}, cm.layout.id)
                         streamed.setdefault((cm.layout.id, t.record_file.id), []).append(job)
 
         sources = {
@@ -210,12 +210,12 @@ def _extract_and_map(
         check_delivery(opts.dump_dir, sources.values())
         done = {key: merge_mapped([f.result() for f in jobs]) for key, jobs in streamed.items()}
     frames = {name: s.records for name, s in sources.items()}
-    mapped: list[tuple[str, MappedTarget]] = []
+    mapped: list[tuple[str, MappedRecordFile]] = []
     for cm in mappings:
-        for target in cm.targets:
+        for target in cm.record_files:
             key = (cm.layout.id, target.record_file.id)
             events.step_started(f"map {key[0]}/{key[1]}")
-            mt = done[key] if key in done else map_target(target, frames, cm.layout.id)
+            mt = done[key] if key in done else map_record_file(target, frames, cm.layout.id)
             if not mt.balanced:
                 raise ChukanError(f"mapping lost records in {key[0]}/{key[1]}")
             mapped.append((cm.layout.id, mt))
@@ -224,7 +224,7 @@ def _extract_and_map(
 
 def _validate_all(
     mappings: list[CompiledMapping],
-    mapped: list[tuple[str, MappedTarget]],
+    mapped: list[tuple[str, MappedRecordFile]],
     sources: dict[str, ExtractedSource],
     frames: dict[str, pl.DataFrame],
 ) -> pl.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.mapping import MappedTarget
+from etl.mapping import MappedRecordFile
 from etl.pipeline.sources import ExtractedSource
 from etl.reconcile import ControlRow
 from etl.run_folder import (
@@ -54,7 +54,7 @@ MAPPING_REJECT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def mapping_rejects(gyomu: str, mt: MappedTarget, findings: pl.DataFrame) -> pl.DataFrame:
+def mapping_rejects(gyomu: str, mt: MappedRecordFile, findings: pl.DataFrame) -> pl.DataFrame:
     """The records of one V2.1 file refused at mapping, each with the key and original value of
     its finding (a group_by file: the group's key on its first record only)."""
     item = pl.col("reason").str.split(": ").list.first().alias("item")
@@ -79,7 +79,7 @@ def mapping_rejects_path(stage: Path, gyomu: str, record_file: str) -> Path:
 
 
 def write_mapping_rejects(
-    stage: Path, written: list[tuple[str, MappedTarget, WrittenFile]], findings: pl.DataFrame
+    stage: Path, written: list[tuple[str, MappedRecordFile, WrittenFile]], findings: pl.DataFrame
 ) -> dict[tuple[str, str], WrittenFile]:
     """One file per V2.1 file that refused records at mapping (none when it refused none)."""
     return {
@@ -110,7 +110,7 @@ def build_manifest(
     dump_dir: Path,
     csv: CsvFormat,
     sources: list[ExtractedSource],
-    written: list[tuple[str, MappedTarget, WrittenFile]],
+    written: list[tuple[str, MappedRecordFile, WrittenFile]],
     rejects: dict[str, WrittenFile],
     mapping_rejects: dict[tuple[str, str], WrittenFile],
     findings: pl.DataFrame,

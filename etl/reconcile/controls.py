@@ -17,7 +17,7 @@ import polars as pl
 from etl.extract import RECORD_NO
 from etl.findings import Severity, finding_exprs
 from etl.layout import EXACT, MAX_DECIMAL_DIGITS, Item, ItemType, decimal_pattern
-from etl.mapping import MappedTarget
+from etl.mapping import MappedRecordFile
 
 BLANK = "（空欄）"
 # A control total: an int, or an exact Decimal for a decimal item (written to JSON as its text,
@@ -100,7 +100,9 @@ def _counts(values: pl.Series) -> dict[str, int]:
     return {str(code): int(n) for code, n in counted.iter_rows()}
 
 
-def reconcile_target(gyomu: str, mapped: MappedTarget, written: pl.DataFrame) -> list[ControlRow]:
+def reconcile_target(
+    gyomu: str, mapped: MappedRecordFile, written: pl.DataFrame
+) -> list[ControlRow]:
     """Control rows of one V2.1 file; ``written`` holds its control items read back from disk."""
     values = mapped.control_values
     dropped = values.filter(pl.col(RECORD_NO).is_in(mapped.filtered["record_no"].implode()))

@@ -10,10 +10,12 @@ from etl.text.gaiji import (
     pua_code,
 )
 from etl.text.kana import (
+    SPACES,
     ascii_to_hankaku,
     ascii_to_zenkaku,
     hankaku_kana_to_zenkaku,
     hiragana_to_katakana,
+    strip_spaces,
     zenkaku_kana_to_hankaku,
 )
 from etl.text.wareki import (
@@ -33,6 +35,7 @@ from etl.text.wareki import (
 __all__ = [
     "NOT_A_DATE_JA",
     "PUA_PATTERN",
+    "SPACES",
     "UNKNOWN_ERA_JA",
     "Era",
     "EraTable",
@@ -50,6 +53,7 @@ __all__ = [
     "pua_chars",
     "pua_code",
     "seireki_to_wareki",
+    "strip_spaces",
     "to_seireki",
     "to_wareki",
     "wareki_to_seireki",

@@ -21,6 +21,18 @@ import polars as pl
 
 _Table = tuple[tuple[str, ...], tuple[str, ...]]
 
+SPACES = " \u3000"  # legacy fields are padded with half- or full-width spaces
+
+
+def strip_spaces(expr: pl.Expr) -> pl.Expr:
+    """``expr`` without leading and trailing half- and full-width spaces.
+
+    >>> pl.select(strip_spaces(pl.lit("　山田 "))).item()
+    '山田'
+    """
+    return expr.str.strip_chars(SPACES)
+
+
 # Where jaconv's conversions can apply: ASCII, CJK symbols, hiragana/katakana, half/full forms.
 _CANDIDATES = "".join(
     chr(c)

@@ -1,18 +1,17 @@
 """Validation stage: schema checks generated from the layout plus business rules, as findings."""
 
 from etl.validate.checks import ItemCheck, SchemaRule, item_checks
-from etl.validate.rule_checks import FILE_MISSING, TARGET_MISSING, rule_findings
+from etl.validate.rule_checks import FILE_MISSING, REFERENCE_MISSING, rule_findings
 from etl.validate.rules import (
     Compare,
     CompareOp,
     ExactlyOne,
     ExistsIn,
+    Reference,
     RequiredIf,
     Rule,
     RuleSet,
-    Target,
     Unique,
-    Where,
     check_rules,
     load_layout_rules,
     load_rules,
@@ -22,19 +21,18 @@ from etl.validate.validate import validate_layout
 
 __all__ = [
     "FILE_MISSING",
-    "TARGET_MISSING",
+    "REFERENCE_MISSING",
     "Compare",
     "CompareOp",
     "ExactlyOne",
     "ExistsIn",
     "ItemCheck",
+    "Reference",
     "RequiredIf",
     "Rule",
     "RuleSet",
     "SchemaRule",
-    "Target",
     "Unique",
-    "Where",
     "build_schema",
     "check_rules",
     "item_checks",

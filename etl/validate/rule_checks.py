@@ -12,6 +12,8 @@ from operator import and_
 
 import polars as pl
 
+from etl.conditions import Condition, compile_condition, condition_names
+from etl.config import KeyPath
 from etl.errors import RuleError
 from etl.findings import (
     KEY_SEPARATOR,
@@ -36,7 +38,8 @@ from etl.validate.rules import (
     check_rules,
 )
 
-TARGET_MISSING = "rule.target_missing"
+# The finding's id keeps its first spelling: finding ids are compared between passes.
+REFERENCE_MISSING = "rule.target_missing"
 FILE_MISSING = "rule.file_missing"
 
 Others = Mapping[tuple[str, str], pl.DataFrame]
@@ -90,6 +93,15 @@ def _skipped(rule: Rule, layout: Layout, rule_id: str, what: str) -> pl.DataFram
     )
 
 
+def _condition(rule: Rule, layout: Layout, cond: Condition, frame: pl.DataFrame) -> pl.Expr:
+    """A rule's condition over its record file's frame (check_rules has checked its items)."""
+
+    def error(at: KeyPath, reason: str) -> RuleError:
+        return RuleError(f"validators/{layout.id}.yaml", f"rule {rule.id}: {reason}")
+
+    return compile_condition(cond, frozenset(frame.columns), error)
+
+
 def _row_findings(
     rule: Rule, layout: Layout, record_file: RecordFile, rows: pl.DataFrame, items: list[str]
 ) -> pl.DataFrame:
@@ -114,7 +126,7 @@ def _exactly_one(
         frame.filter(_all_present(rule.group_by))
         .group_by(rule.group_by)
         .agg(
-            pl.col(rule.where.item).is_in(list(rule.where.values)).sum().alias("_matched"),
+            _condition(rule, layout, rule.when, frame).sum().alias("_matched"),
             pl.col(RECORD_NO).min(),
         )
         .filter(pl.col("_matched") != 1)
@@ -126,7 +138,7 @@ def _exactly_one(
         groups,
         record_no=pl.col(RECORD_NO),
         key=joined_expr(record_file, rule.group_by),
-        item=rule.where.item,
+        item=KEY_SEPARATOR.join(condition_names(rule.when)),
         value=pl.col("_matched"),
     )
 
@@ -163,14 +175,14 @@ def _compare(
 def _exists_in(
     rule: ExistsIn, layout: Layout, record_file: RecordFile, frame: pl.DataFrame, others: Others
 ) -> pl.DataFrame:
-    target = rule.target
-    found = others.get((target.layout, target.file))
+    ref = rule.reference
+    found = others.get((ref.layout, ref.file))
     if found is None:
         return _skipped(
-            rule, layout, TARGET_MISSING, f"参照先（{target.layout}の{target.file}）のデータ"
+            rule, layout, REFERENCE_MISSING, f"参照先（{ref.layout}の{ref.file}）のデータ"
         )
     keys = found.select(
-        pl.col(t).cast(pl.String).alias(i) for t, i in zip(target.items, rule.items, strict=True)
+        pl.col(r).cast(pl.String).alias(i) for r, i in zip(ref.items, rule.items, strict=True)
     ).unique()
     # Rows with a missing item cannot be looked up; schema.required reports them.
     rows = frame.filter(_all_present(rule.items)).join(keys, on=list(rule.items), how="anti")
@@ -188,7 +200,7 @@ def _unique(
 def _required_if(
     rule: RequiredIf, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
 ) -> pl.DataFrame:
-    matching = frame.filter(pl.col(rule.when.item).is_in(list(rule.when.values)))
+    matching = frame.filter(_condition(rule, layout, rule.when, frame))
     parts = [
         _row_findings(rule, layout, record_file, matching.filter(pl.col(n).is_null()), [n])
         for n in rule.then
@@ -222,7 +234,7 @@ def _check_digit(
 
 
 def _run(
-    rule: Rule, layout: Layout, record_file: RecordFile, frame: pl.DataFrame, targets: Others
+    rule: Rule, layout: Layout, record_file: RecordFile, frame: pl.DataFrame, record_files: Others
 ) -> pl.DataFrame:
     match rule:
         case ExactlyOne():
@@ -230,7 +242,7 @@ def _run(
         case Compare():
             return _compare(rule, layout, record_file, frame)
         case ExistsIn():
-            return _exists_in(rule, layout, record_file, frame, targets)
+            return _exists_in(rule, layout, record_file, frame, record_files)
         case Unique():
             return _unique(rule, layout, record_file, frame)
         case RequiredIf():
@@ -240,13 +252,13 @@ def _run(
     raise TypeError(rule)  # pragma: no cover - every kind is matched above
 
 
-def _check_target(rules: RuleSet, rule: ExistsIn, targets: Others) -> None:
-    found = targets.get((rule.target.layout, rule.target.file))
-    absent = [] if found is None else [n for n in rule.target.items if n not in found.columns]
+def _check_reference(rules: RuleSet, rule: ExistsIn, record_files: Others) -> None:
+    ref = rule.reference
+    found = record_files.get((ref.layout, ref.file))
+    absent = [] if found is None else [n for n in ref.items if n not in found.columns]
     if absent:
         where = rules.path or f"validators/{rules.layout}.yaml"
-        t = rule.target
-        raise RuleError(where, f"rule {rule.id}: {t.layout}/{t.file} has no items {absent}")
+        raise RuleError(where, f"rule {rule.id}: {ref.layout}/{ref.file} has no items {absent}")
 
 
 def rule_findings(
@@ -257,8 +269,8 @@ def rule_findings(
     Raises RuleError when a rule names items or files the layout does not have.
     """
     check_rules(rules, layout)
-    # A rule may point at another file of the same layout.
-    targets: dict[tuple[str, str], pl.DataFrame] = {
+    # A rule may refer to another file of the same layout.
+    record_files: dict[tuple[str, str], pl.DataFrame] = {
         **{(layout.id, fid): f for fid, f in frames.items()},
         **others,
     }
@@ -270,6 +282,6 @@ def rule_findings(
             continue
         record_file = layout.record_file(rule.file)
         if isinstance(rule, ExistsIn):
-            _check_target(rules, rule, targets)
-        parts.append(_run(rule, layout, record_file, frame, targets))
+            _check_reference(rules, rule, record_files)
+        parts.append(_run(rule, layout, record_file, frame, record_files))
     return concat_findings(parts)

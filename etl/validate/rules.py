@@ -13,6 +13,13 @@ from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import Field, Strict, StringConstraints, create_model, model_validator
 
+from etl.conditions import (
+    Condition,
+    ItemConditionAsWritten,
+    Subject,
+    condition_names,
+    parse_condition,
+)
 from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ConfigError, RuleError
 from etl.findings import Severity
@@ -30,16 +37,9 @@ class CompareOp(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Where:
-    """Rows whose ``item`` has one of ``values``."""
-
-    item: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Items of another layout's record file (exists_in)."""
+class Reference:
+    """What an exists_in rule looks its items up in (参照先): items of a record file, of this
+    layout or another."""
 
     layout: str
     file: str
@@ -58,10 +58,10 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class ExactlyOne(Rule):
-    """Per group of ``group_by`` values, exactly one row matches ``where``."""
+    """Per group of ``group_by`` values, exactly one row matches ``when``."""
 
     group_by: tuple[str, ...]
-    where: Where
+    when: Condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +75,10 @@ class Compare(Rule):
 
 @dataclass(frozen=True, slots=True)
 class ExistsIn(Rule):
-    """Every row's ``items`` exist as ``target.items`` in another layout's record file."""
+    """Every row's ``items`` exist as ``reference.items`` in the referenced record file."""
 
     items: tuple[str, ...]
-    target: Target
+    reference: Reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ class Unique(Rule):
 class RequiredIf(Rule):
     """Rows matching ``when`` must have every item of ``then``."""
 
-    when: Where
+    when: Condition
     then: tuple[str, ...]
 
 
@@ -128,22 +128,18 @@ class RuleSet:
 # itself into its frozen Rule. A new kind is a Rule dataclass, a model and one entry there.
 
 Text = Annotated[str, StringConstraints(min_length=1)]
-Code = Annotated[str, StringConstraints(min_length=1)]  # codes are text: "02", not 02
 Names = Annotated[list[Text], Field(min_length=1)]  # item names (項目名)
 
 
-class WhereModel(StrictModel):
-    item: Text
-    in_: Annotated[list[Code], Field(min_length=1, alias="in")]
-
-    def to_where(self) -> Where:
-        return Where(self.item, tuple(self.in_))
-
-
-class TargetModel(StrictModel):
+class ReferenceModel(StrictModel):
     layout: Text
     file: Text
     items: Names
+
+
+# Old spellings: `where:` (exactly_one) is `when:`, the condition key of every rule and filter;
+# `target:` (exists_in) is `reference:`, the record file looked up (target means a database).
+RENAMED_KEYS = {"where": "when", "target": "reference"}
 
 
 class RuleModel(StrictModel):
@@ -155,6 +151,16 @@ class RuleModel(StrictModel):
     file: Text
     message: Text
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        """Keys that were renamed to one name per idea are refused with their new name."""
+        if isinstance(data, dict):
+            for old, new in RENAMED_KEYS.items():
+                if old in data and new in cls.model_fields and new not in data:
+                    raise KeyProblem((old,), f"'{old}' is now '{new}' (docs/validators.md)")
+        return data
+
     def base(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -163,17 +169,19 @@ class RuleModel(StrictModel):
             "message": self.message,
         }
 
-    def to_rule(self) -> Rule:
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
+        """The frozen rule; ``doc`` and ``at`` (the rule's key path) to read its conditions."""
         raise NotImplementedError  # pragma: no cover - every kind's model defines it
 
 
 class ExactlyOneModel(RuleModel):
     kind: Literal["exactly_one"]
     group_by: Names
-    where: WhereModel
+    when: ItemConditionAsWritten  # read by parse_condition
 
-    def to_rule(self) -> Rule:
-        return ExactlyOne(**self.base(), group_by=tuple(self.group_by), where=self.where.to_where())
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
+        when = parse_condition(doc, self.when, (*at, "when"), Subject.ITEM)
+        return ExactlyOne(**self.base(), group_by=tuple(self.group_by), when=when)
 
 
 class CompareModel(RuleModel):
@@ -182,46 +190,46 @@ class CompareModel(RuleModel):
     op: Annotated[CompareOp, Strict(False)]
     right: Text
 
-    def to_rule(self) -> Rule:
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
         return Compare(**self.base(), left=self.left, op=self.op, right=self.right)
 
 
 class ExistsInModel(RuleModel):
     kind: Literal["exists_in"]
     items: Names
-    target: TargetModel
+    reference: ReferenceModel
 
     @model_validator(mode="after")
     def _same_length(self) -> Self:
-        if len(self.items) != len(self.target.items):
+        if len(self.items) != len(self.reference.items):
             raise KeyProblem(
-                ("target", "items"),
-                f"has {len(self.target.items)} items, 'items' has {len(self.items)}",
+                ("reference", "items"),
+                f"has {len(self.reference.items)} items, 'items' has {len(self.items)}",
             )
         return self
 
-    def to_rule(self) -> Rule:
-        t = self.target
-        return ExistsIn(
-            **self.base(), items=tuple(self.items), target=Target(t.layout, t.file, tuple(t.items))
-        )
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
+        r = self.reference
+        reference = Reference(r.layout, r.file, tuple(r.items))
+        return ExistsIn(**self.base(), items=tuple(self.items), reference=reference)
 
 
 class UniqueModel(RuleModel):
     kind: Literal["unique"]
     items: Names
 
-    def to_rule(self) -> Rule:
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
         return Unique(**self.base(), items=tuple(self.items))
 
 
 class RequiredIfModel(RuleModel):
     kind: Literal["required_if"]
-    when: WhereModel
+    when: ItemConditionAsWritten  # read by parse_condition
     then: Names
 
-    def to_rule(self) -> Rule:
-        return RequiredIf(**self.base(), when=self.when.to_where(), then=tuple(self.then))
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
+        when = parse_condition(doc, self.when, (*at, "when"), Subject.ITEM)
+        return RequiredIf(**self.base(), when=when, then=tuple(self.then))
 
 
 class CheckDigitModel(RuleModel):
@@ -251,7 +259,7 @@ class CheckDigitModel(RuleModel):
             )
         return self
 
-    def to_rule(self) -> Rule:
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
         return CheckDigit(
             **self.base(),
             item=self.item,
@@ -301,7 +309,7 @@ def _read_rule(doc: Document, raw: dict[str, Any], at: KeyPath) -> Rule:
     if model is None:
         raise doc.error((*at, "kind"), f"unknown kind {kind!r}; known: {', '.join(RULE_KINDS)}")
     try:
-        return doc.parse(model, raw, at=at).to_rule()
+        return doc.parse(model, raw, at=at).to_rule(doc, at)
     except ConfigError as exc:  # the rule's id helps a reader find it among many
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not rule_id.isprintable() or len(rule_id) > 100:
@@ -354,13 +362,13 @@ _ORDERED_TYPES = {ItemType.DATE, ItemType.INTEGER, ItemType.DECIMAL}
 def _items_of(rule: Rule) -> list[str]:
     match rule:
         case ExactlyOne():
-            return [*rule.group_by, rule.where.item]
+            return [*rule.group_by, *condition_names(rule.when)]
         case Compare():
             return [rule.left, rule.right]
         case ExistsIn() | Unique():
             return list(rule.items)
         case RequiredIf():
-            return [rule.when.item, *rule.then]
+            return [*condition_names(rule.when), *rule.then]
         case CheckDigit():
             return [rule.item]
     raise TypeError(rule)  # pragma: no cover - every kind is matched above

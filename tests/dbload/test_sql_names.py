@@ -32,7 +32,7 @@ from etl.dbload.schema import (
     loads_table_ddl,
     pg_name,
 )
-from etl.dbload.target import Engine, parse_target
+from etl.dbload.target import Engine, parse_load_target
 from etl.layout import Item, ItemType, Layout, Provenance, RecordFile
 
 KEY = 'key"; DROP TABLE x; --'
@@ -84,7 +84,7 @@ def _check_scan(rows: list[tuple[Any, ...]]) -> None:
 def test_duckdb_takes_every_hostile_name(tmp_path: Path) -> None:
     spec = _spec()
     assert check_names([spec], SCHEMA, Engine.DUCKDB) is None
-    session = DuckDBSession(parse_target(f"duckdb:{tmp_path / 'h.duckdb'}"))
+    session = DuckDBSession(parse_load_target(f"duckdb:{tmp_path / 'h.duckdb'}"))
     try:
         session.execute(sql.SQL("CREATE SCHEMA {}").format(ident(SCHEMA)))
         session.execute(loads_table_ddl(SCHEMA, Engine.DUCKDB))
@@ -128,7 +128,7 @@ def test_postgresql_takes_every_hostile_name(tmp_path: Path, pg_url: str) -> Non
     spec = _spec(_layout(rf_id="r-1", layout_id="L_2"))  # ids of 64 are refused: see below
     assert check_names([spec], SCHEMA, Engine.POSTGRESQL) is None
     f = _csv(tmp_path / "h.csv", [it.name for it in HOSTILE_ITEMS])
-    session = PostgresSession(parse_target(pg_url))
+    session = PostgresSession(parse_load_target(pg_url))
     fd = os.open(f.path, os.O_RDONLY)
     try:
         session.execute(sql.SQL("CREATE SCHEMA {}").format(ident(SCHEMA)))

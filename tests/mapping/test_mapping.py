@@ -13,7 +13,7 @@ from etl.errors import MappingError
 from etl.extract.base import BYTE_OFFSET, RECORD_NO
 from etl.extract.profile import SourceField, SourceFile, SourceProfile
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
-from etl.mapping import compile_mapping, load_mapping, map_target
+from etl.mapping import compile_mapping, load_mapping, map_record_file
 from etl.text.wareki import load_eras
 
 ITEMS = (
@@ -121,7 +121,7 @@ def _compile(tmp_path: Path, spec: dict[str, Any]) -> Any:
 
 def test_every_word_and_accounting(tmp_path: Path) -> None:
     cm = _compile(tmp_path, SPEC)
-    mt = map_target(cm.targets[0], _frames(), "t")
+    mt = map_record_file(cm.record_files[0], _frames(), "t")
     out = mt.frame.drop(RECORD_NO, "_source")
     assert out.to_dicts() == [
         {
@@ -177,7 +177,7 @@ def test_sensitive_values_are_masked_in_findings(tmp_path: Path) -> None:
         "take": "mynum",
         "then": [{"code_map": "num"}],
     }
-    mt = map_target(_compile(tmp_path, spec).targets[0], _frames(), "t")
+    mt = map_record_file(_compile(tmp_path, spec).record_files[0], _frames(), "t")
     values = mt.findings.filter(pl.col("item") == "個人番号")["value"].to_list()
     assert values == ["**********12", "**********21"]
 
@@ -229,7 +229,7 @@ def test_lookup_duplicates_are_findings(tmp_path: Path) -> None:
             pl.DataFrame({RECORD_NO: [3], BYTE_OFFSET: [100], "setai": ["A"], "head": ["別人"]}),
         ]
     )
-    mt = map_target(_compile(tmp_path, SPEC).targets[0], frames, "t")
+    mt = map_record_file(_compile(tmp_path, SPEC).record_files[0], frames, "t")
     assert mt.frame.height == 3  # the join did not multiply rows
     assert mt.findings.filter(pl.col("rule") == "mapping.lookup_duplicate").height == 2
     assert mt.frame["世帯主氏名"][0] == "山田"
@@ -240,7 +240,7 @@ def test_seireki_and_date_format(tmp_path: Path) -> None:
     items = spec["record_files"]["p"]["items"]
     items["区分"] = {"seireki": {"date": "ymd", "part": "era", "on_invalid": "keep_empty"}}
     items["住所"] = {"take": "ymd", "then": [{"date_format": "%y%m%d"}]}
-    mt = map_target(_compile(tmp_path, spec).targets[0], _frames(), "t")
+    mt = map_record_file(_compile(tmp_path, spec).record_files[0], _frames(), "t")
     assert mt.frame["住所"].to_list() == ["20310430", "20010501", "20310501"]
     # "310430" is not YYYYMMDD: seireki finds no date and says so
     assert mt.frame["区分"].to_list() == [None, None, None]

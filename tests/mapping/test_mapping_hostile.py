@@ -27,7 +27,7 @@ from etl.extract.base import BYTE_OFFSET, RECORD_NO
 from etl.extract.profile import SourceField, SourceFile, SourceProfile, load_profile
 from etl.layout import get_layout
 from etl.layout.model import Item, ItemType, Layout, Provenance, RecordFile
-from etl.mapping import compile_mapping, load_mapping, map_target
+from etl.mapping import compile_mapping, load_mapping, map_record_file
 from etl.mapping.compile import CompiledMapping
 from etl.mapping.model import MAX_EXPR_DEPTH
 from etl.pipeline import JobOptions, run_job
@@ -282,6 +282,12 @@ BAD_SPECS: list[tuple[str, Mutation, str, str]] = [
         ),
         "filters[0].when",
         "exactly one of equals, in, blank",
+    ),
+    (
+        "condition_on_an_item",  # a validator's subject key: the one language, another subject
+        lambda s: _jumin(s)["filters"][0].update(when={"item": "del_flg", "equals": "1"}),
+        "filters[0].when.item",
+        "a condition here tests a field: write 'field:', not 'item:'",
     ),
     (
         "condition_all_empty",
@@ -674,7 +680,7 @@ def _map(tmp_path: Path, spec: dict[str, Any], target: int = 0) -> Any:
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True), "utf-8")
     cm = compile_mapping(load_mapping(path), LAYOUT, PROFILE, ERAS)
-    return map_target(cm.targets[target], {"person": _people()}, "t")
+    return map_record_file(cm.record_files[target], {"person": _people()}, "t")
 
 
 def test_invalid_dates_are_rejected_by_default(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from etl.package import PackageResult, generate_keys, load_private_key, verify_p
 from etl.package.archive import BLOCK, RECORD, canonical_entries, canonical_header
 from etl.package.descriptor import JSON_DEPTH_MAX, json_depth, path_problem
 from etl.package.schema import FieldRule, check_table
-from etl.package.signing import sign_manifest
+from etl.package.signing import sign_descriptor
 from etl.package.table_stream import TableStream, read_table
 
 MIB = 1 << 20
@@ -459,7 +459,7 @@ def test_a_package_re_signed_by_another_key_is_not_ok_without_trust(
     other = generate_keys(tmp_path / "other.pem", tmp_path / "other.pub")
     manifest = (copy / "datapackage.json").read_bytes()
     (copy / "datapackage.json.sig").write_bytes(
-        sign_manifest(manifest, load_private_key(other.private_path))
+        sign_descriptor(manifest, load_private_key(other.private_path))
     )
     code, output = _verify(copy)
     assert code == 2 and "OK" not in output

@@ -7,8 +7,9 @@ import time
 import polars as pl
 import pytest
 
+from etl.conditions import Subject, value_in
 from etl.findings import Severity
-from etl.validate import Compare, CompareOp, ExactlyOne, RuleSet, Where, validate_layout
+from etl.validate import Compare, CompareOp, ExactlyOne, RuleSet, validate_layout
 
 from .cases import JUKI
 
@@ -41,7 +42,12 @@ def big_jumin(n: int) -> pl.DataFrame:
 def test_one_million_rows_in_seconds() -> None:
     frame = big_jumin(N)
     one_head = ExactlyOne(
-        "r1", Severity.ERROR, "jumin", "m", group_by=("世帯番号",), where=Where("続柄", ("02",))
+        "r1",
+        Severity.ERROR,
+        "jumin",
+        "m",
+        group_by=("世帯番号",),
+        when=value_in(Subject.ITEM, "続柄", "02"),
     )
     birth = Compare(
         "r2", Severity.ERROR, "jumin", "m", left="生年月日", op=CompareOp.LE, right="住定日"

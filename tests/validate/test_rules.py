@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from etl.conditions import Subject, ValueTest, value_in
 from etl.errors import RuleError
 from etl.findings import Severity
 from etl.layout.load import load_layouts
@@ -20,7 +21,6 @@ from etl.validate import (
     Rule,
     RuleSet,
     Unique,
-    Where,
     check_rules,
     load_layout_rules,
     load_rules,
@@ -38,7 +38,7 @@ rules:
     severity: error
     file: jumin
     group_by: [世帯番号]
-    where: {item: 続柄, in: ["02"]}
+    when: {item: 続柄, in: ["02"]}
     message: 世帯に世帯主がちょうど1人いません
   - id: juki.birth_not_after_juteibi
     kind: compare
@@ -81,7 +81,8 @@ def test_load_rules_builds_typed_rules(tmp_path: Path) -> None:
     assert rules.layout == "juki"
     assert [type(r) for r in rules.rules] == [ExactlyOne, Compare, Unique, RequiredIf]
     one, cmp, uniq, req = rules.rules
-    assert isinstance(one, ExactlyOne) and one.where == Where("続柄", ("02",))
+    assert isinstance(one, ExactlyOne) and isinstance(one.when, ValueTest)
+    assert (one.when.name, one.when.one_of) == ("続柄", ("02",))
     assert isinstance(cmp, Compare) and cmp.op is CompareOp.LE
     assert cmp.severity is Severity.WARNING
     assert uniq.severity is Severity.ERROR  # the default
@@ -96,12 +97,12 @@ rules:
     kind: exists_in
     file: inkan
     items: [宛名番号]
-    target: {layout: juki, file: jumin, items: [宛名番号]}
+    reference: {layout: juki, file: jumin, items: [宛名番号]}
     message: 印鑑登録者が住民基本台帳に存在しません
 """
     [rule] = load_rules(write(tmp_path, text)).rules
     assert isinstance(rule, ExistsIn)
-    assert (rule.target.layout, rule.target.file, rule.target.items) == (
+    assert (rule.reference.layout, rule.reference.file, rule.reference.items) == (
         "juki",
         "jumin",
         ("宛名番号",),
@@ -133,8 +134,8 @@ BASE = "  - id: r1\n    file: jumin\n    message: m\n"
         ),
         (
             BASE
-            + "    kind: exactly_one\n    group_by: [世帯番号]\n    where: {item: 続柄, in: [2]}\n",
-            "rules[0].where.in[0] (line 8): Input should be a valid string, got int 2 (quote codes",
+            + "    kind: exactly_one\n    group_by: [世帯番号]\n    when: {item: 続柄, in: [2]}\n",
+            "rules[0].when.in[0] (line 8): Input should be a valid string, got int 2 (quote codes",
         ),
         (
             "  - id: r1\n    kind: unique\n    file: jumin\n    items: [氏名]\n",
@@ -214,7 +215,7 @@ ONE_HEAD = ExactlyOne(
     "jumin",
     "世帯に世帯主がちょうど1人いません",
     group_by=("世帯番号",),
-    where=Where("続柄", ("02",)),
+    when=value_in(Subject.ITEM, "続柄", "02"),
 )
 
 
@@ -292,7 +293,7 @@ def test_exists_in_other_layout() -> None:
         "inkan",
         "印鑑登録者が住民基本台帳に存在しません",
         items=("宛名番号",),
-        target=rules_module.Target("juki", "jumin", ("宛名番号",)),
+        reference=rules_module.Reference("juki", "jumin", ("宛名番号",)),
     )
     inkan = frame_of(
         INKAN_FILE,
@@ -327,7 +328,7 @@ def test_exists_in_same_layout_uses_frames() -> None:
         "rireki",
         "異動履歴の住民がいません",
         items=("宛名番号",),
-        target=rules_module.Target("juki", "jumin", ("宛名番号",)),
+        reference=rules_module.Reference("juki", "jumin", ("宛名番号",)),
     )
     frames = {
         "jumin": frame_of(JUMIN, [clean_jumin_row(1)]),
@@ -361,7 +362,7 @@ def test_required_if_rule() -> None:
         Severity.ERROR,
         "jumin",
         "世帯主の住定日がありません",
-        when=Where("続柄", ("02",)),
+        when=value_in(Subject.ITEM, "続柄", "02"),
         then=("住定日", "金額"),
     )
     found = run(
@@ -394,3 +395,66 @@ def test_bundled_rule_files_fit_their_layouts() -> None:
     assert layouts
     for layout_id, layout in layouts.items():
         check_rules(load_layout_rules(layout_id), layout)
+
+
+# ---- conditions: the language of mapping filters (etl.conditions) ---------------------------
+
+
+def test_a_rule_condition_has_every_operator_of_a_filter(tmp_path: Path) -> None:
+    text = """\
+layout: juki
+rules:
+  - id: juki.head_or_blank_has_date
+    kind: required_if
+    file: jumin
+    when:
+      any:
+        - {item: 続柄, equals: "02"}
+        - all: [{item: 続柄, blank: true}, {not: {item: 世帯番号, in: ["999999999999999"]}}]
+    then: [住定日]
+    message: m
+"""
+    [rule] = load_rules(write(tmp_path, text)).rules
+    found = run(
+        rule,
+        clean_jumin_row(1, 続柄=" 02 ", 住定日=None),  # compared after trimming, as in a filter
+        clean_jumin_row(2, 続柄=None, 住定日=None),
+        clean_jumin_row(3, 続柄=None, 世帯番号="9" * 15, 住定日=None),
+        clean_jumin_row(4, 続柄="03", 住定日=None),
+    )
+    assert found["record_no"].to_list() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("condition", "where", "reason"),
+    [
+        ("{item: 続柄}", "rules[0].when", "an item condition needs exactly one of equals, in"),
+        ("{all: [], any: []}", "rules[0].when", "'all' stands alone in its condition mapping"),
+        ("{all: []}", "rules[0].when.all", "at least 1 item"),
+        ("[続柄]", "rules[0].when", "a condition is {item, equals|in|blank} or all/any/not"),
+        (
+            "{field: 続柄, in: ['02']}",
+            "rules[0].when.field",
+            "a condition here tests an item: write 'item:', not 'field:'",
+        ),
+    ],
+)
+def test_a_rule_condition_is_read_like_a_filter(
+    tmp_path: Path, condition: str, where: str, reason: str
+) -> None:
+    text = (
+        "layout: juki\nrules:\n  - {id: r, kind: required_if, file: jumin, then: [住定日],"
+        f" message: m, when: {condition}}}\n"
+    )
+    with pytest.raises(RuleError) as caught:
+        load_rules(write(tmp_path, text))
+    assert where in str(caught.value) and reason in str(caught.value)
+
+
+def test_the_old_where_key_is_refused(tmp_path: Path) -> None:
+    text = RULE_FILE.replace(
+        '    when: {item: 続柄, in: ["02"]}\n    message: 世帯に',
+        '    where: {item: 続柄, in: ["02"]}\n    message: 世帯に',
+    )
+    with pytest.raises(RuleError, match=r"rules\[0\]\.where .*'where' is now 'when'"):
+        load_rules(write(tmp_path, text))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from etl.conditions import Subject, value_in
 from etl.findings import FINDING_SCHEMA, Severity
-from etl.validate import ExactlyOne, RuleSet, Where, validate_layout
+from etl.validate import ExactlyOne, RuleSet, validate_layout
 
 from .cases import JUKI, JUMIN, RIREKI, clean_jumin_row, frame_of
 
@@ -15,7 +16,7 @@ ONE_HEAD = ExactlyOne(
     "jumin",
     "世帯に世帯主がちょうど1人いません",
     group_by=("世帯番号",),
-    where=Where("続柄", ("02",)),
+    when=value_in(Subject.ITEM, "続柄", "02"),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from etl.mapping.model import STEP_WORDS
-from etl.mapping.transforms.base import Check, CompileContext, Compiled, SourceFn, StepFn
+from etl.mapping.transforms.base import CompileContext, Compiled, SourceFn, StepFn, ValueCheck
 from etl.mapping.transforms.codes import code_map
 from etl.mapping.transforms.dates import date_format, seireki, wareki
 from etl.mapping.transforms.groups import count, first, last, sum_
@@ -36,4 +36,4 @@ STEPS: dict[str, StepFn] = {
 }
 assert STEPS.keys() == STEP_WORDS.keys(), "every step word has its argument model and compiler"
 
-__all__ = ["SOURCES", "STEPS", "Check", "CompileContext", "Compiled", "SourceFn", "StepFn"]
+__all__ = ["SOURCES", "STEPS", "CompileContext", "Compiled", "SourceFn", "StepFn", "ValueCheck"]

@@ -16,7 +16,7 @@ from etl.text import EraTable
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class ValueCheck:
     """A data problem a word can detect row by row; each True row becomes a Finding.
 
     With ``reject`` set (``on_invalid: reject``) the row is also rejected: it is not written and
@@ -33,14 +33,14 @@ class Check:
 @dataclass(frozen=True, slots=True)
 class Compiled:
     expr: pl.Expr
-    checks: tuple[Check, ...] = ()
+    checks: tuple[ValueCheck, ...] = ()
     # Costly values that both the item and its checks use (a converted date) are computed once
     # into a named column before the item is selected: (column name, expression), in order.
     stages: tuple[tuple[str, pl.Expr], ...] = ()
     # On a group_by record file: (column name, aggregation over the group's records).
     aggregates: tuple[tuple[str, pl.Expr], ...] = ()
 
-    def then(self, expr: pl.Expr, *checks: Check) -> Compiled:
+    def then(self, expr: pl.Expr, *checks: ValueCheck) -> Compiled:
         return replace(self, expr=expr, checks=(*self.checks, *checks))
 
     def staged(self, name: str, expr: pl.Expr) -> tuple[Compiled, pl.Expr]:
@@ -52,7 +52,7 @@ class Compiled:
 @dataclass(frozen=True, slots=True)
 class CompileContext:
     mapping: Mapping  # the spec, for located errors
-    item: Item  # the target item being produced
+    item: Item  # the item being produced
     fields: frozenset[str]  # columns an item reads: source fields, <lookup>.<field>; group keys
     tables: dict[str, dict[str, str]]
     eras: EraTable

@@ -6,7 +6,7 @@ import polars as pl
 
 from etl.config import KeyPath
 from etl.mapping.model import CodeMapArgs
-from etl.mapping.transforms.base import Check, CompileContext, Compiled
+from etl.mapping.transforms.base import CompileContext, Compiled, ValueCheck
 
 
 def code_map(c: Compiled, args: CodeMapArgs, ctx: CompileContext, at: KeyPath) -> Compiled:
@@ -21,7 +21,7 @@ def code_map(c: Compiled, args: CodeMapArgs, ctx: CompileContext, at: KeyPath) -
     else:
         expr = src.replace_strict(table, default=None, return_dtype=pl.String)
     blank = src.is_null() | (src == "")
-    check = Check(
+    check = ValueCheck(
         rule="mapping.unknown_code",
         problem=~blank & ~src.is_in(list(table)),
         value=src,

@@ -12,13 +12,13 @@ import polars as pl
 
 from etl.config import KeyPath
 from etl.mapping.model import DateFormatArgs, ItemSpec, OnInvalid, SeirekiArgs, WarekiArgs
-from etl.mapping.transforms.base import Check, CompileContext, Compiled
-from etl.mapping.transforms.text import strip_spaces
+from etl.mapping.transforms.base import CompileContext, Compiled, ValueCheck
 from etl.text import (
     NOT_A_DATE_JA,
     UNKNOWN_ERA_JA,
     is_known_era,
     seireki_to_wareki,
+    strip_spaces,
     wareki_to_seireki,
 )
 
@@ -32,11 +32,11 @@ def _blank(expr: pl.Expr) -> pl.Expr:
 
 def _invalid(
     ctx: CompileContext, problem: pl.Expr, value: pl.Expr, what: str, on_invalid: OnInvalid
-) -> Check:
+) -> ValueCheck:
     """A date that does not exist; a rejected record says so in its finding."""
     reject = on_invalid == "reject"
     message = f"{ctx.item.name}の{what}「{{}}」は{NOT_A_DATE_JA}" + (REJECTED_JA if reject else "")
-    return Check(
+    return ValueCheck(
         rule="mapping.invalid_date",
         problem=problem,
         value=value,
@@ -68,7 +68,7 @@ def wareki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     # The era code is shown as the vendor wrote it ((空欄) when missing), then the whole date.
     shown_era = pl.when(raw_era.is_null() | (raw_era == "")).then(pl.lit("（空欄）"))
     reject = args.on_invalid == "reject"
-    unknown_era = Check(
+    unknown_era = ValueCheck(
         rule="mapping.unknown_era",
         problem=wanted & ~era_known,
         value=original,

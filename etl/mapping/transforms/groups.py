@@ -10,8 +10,8 @@ import polars as pl
 
 from etl.extract import RECORD_NO
 from etl.mapping.model import ItemSpec
-from etl.mapping.transforms.base import Check, CompileContext, Compiled
-from etl.mapping.transforms.text import strip_spaces
+from etl.mapping.transforms.base import CompileContext, Compiled, ValueCheck
+from etl.text import strip_spaces
 
 
 def _column(ctx: CompileContext, spec: ItemSpec) -> str:
@@ -32,7 +32,7 @@ def sum_(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     number = text.str.to_integer(strict=False)
     bad = (text.is_not_null() & (text != "") & number.is_null()).sum()
     total, not_numbers = pl.col(name), pl.col(f"{name}:bad")
-    check = Check(
+    check = ValueCheck(
         rule="mapping.not_a_number",
         problem=not_numbers > 0,
         value=not_numbers.cast(pl.String),

@@ -1,14 +1,6 @@
-"""Text steps: trim, pad, kana, width, split, slice, digits_only.
-
->>> import polars as pl
->>> from etl.mapping.transforms.text import strip_spaces
->>> pl.select(strip_spaces(pl.lit("　山田 "))).item()
-'山田'
-"""
+"""Text steps: trim, pad, kana, width, split, slice, digits_only."""
 
 from __future__ import annotations
-
-import polars as pl
 
 from etl.config import KeyPath
 from etl.mapping.model import KanaArgs, PadArgs, SliceArgs, SplitArgs, WidthArgs
@@ -18,14 +10,9 @@ from etl.text import (
     ascii_to_zenkaku,
     hankaku_kana_to_zenkaku,
     hiragana_to_katakana,
+    strip_spaces,
     zenkaku_kana_to_hankaku,
 )
-
-SPACES = " \u3000"  # legacy fields are padded with half- or full-width spaces
-
-
-def strip_spaces(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars(SPACES)
 
 
 def trim(c: Compiled, args: None, ctx: CompileContext, at: KeyPath) -> Compiled:
