@@ -15,6 +15,7 @@ import polars as pl
 from etl.extract import BYTE_OFFSET, FILTER_SCHEMA, RECORD_NO
 from etl.findings import (
     KEY_SEPARATOR,
+    UNMAPPED_GAIJI_RULE,
     Severity,
     concat_findings,
     finding_exprs,
@@ -140,7 +141,7 @@ def _gaiji_findings(
         frames.append(
             hits.with_columns(codes.alias("_codes")).select(
                 finding_exprs(
-                    rule="gaiji.unmapped",
+                    rule=UNMAPPED_GAIJI_RULE,
                     severity=Severity.ERROR,
                     gyomu=gyomu,
                     file=rf.id,

@@ -6,8 +6,8 @@ from typing import Any
 
 import polars as pl
 
+from etl.findings import unmapped_gaiji_codes
 from etl.run_folder import Manifest, OutputEntry
-from etl.text import pua_chars, pua_code
 
 UNMAPPED_HEADERS = {
     "code": "外字コード",
@@ -22,17 +22,11 @@ UNMAPPED_HEADERS = {
 
 def unmapped_gaiji(findings: pl.DataFrame) -> pl.DataFrame:
     """Every gaiji.unmapped finding with the vendor code of the PUA character(s) it holds."""
-    rows = findings.filter(pl.col("rule") == "gaiji.unmapped")
-    chars = rows.select(pua_chars(pl.col("value")).alias("c")).explode("c")["c"]
-    # One Python call per distinct character (a handful), not per row.
-    codes = {c: pua_code(c) for c in chars.drop_nulls().unique().to_list()}
-    code = (
-        pua_chars(pl.col("value"))
-        .list.eval(pl.element().replace_strict(codes, default="?"))
-        .list.join(" ")
-    )
     return (
-        rows.with_columns(code.fill_null("").alias("code"), pl.col("record_no").cast(pl.String))
+        unmapped_gaiji_codes(findings)
+        .with_columns(
+            pl.col("codes").list.join(" ").alias("code"), pl.col("record_no").cast(pl.String)
+        )
         .select(list(UNMAPPED_HEADERS))
         .rename(UNMAPPED_HEADERS)
     )
