@@ -9,6 +9,7 @@ import click
 
 from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out, progress_shown, vendor_folder
 from etl.extract import load_profile
+from etl.ledger import open_ledger, run_ledger_entries
 from etl.package import (
     PackageError,
     TrustRequired,
@@ -66,6 +67,14 @@ def _older_run_gaiji(run: RunFolder, vendor: str | None) -> Path | None:
     metavar="REASON",
     help="Package a run that has blocking findings anyway; REASON goes into datapackage.json.",
 )
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="CHUKAN_GAIJI_LEDGER",
+    help="The group's 外字 ledger: its entries for the 外字 the run's data uses are sealed as"
+    " gaiji/ledger.csv.",
+)
 def package(
     run_dir: Path,
     out_dir: Path | None,
@@ -73,6 +82,7 @@ def package(
     key_path: Path | None,
     replace: bool,
     reason: str | None,
+    ledger_path: Path | None,
 ) -> None:
     """Seal a run into a handover package: a folder and a deterministic .tar.gz.
 
@@ -91,6 +101,10 @@ def package(
     if out_dir is not None:  # a run folder is sealed as written: the package goes beside it
         refuse_inside(out_dir, run_dir, option="--out", what="run folder")
     run = RunFolder.open(run_dir)
+    decisions = None
+    if ledger_path is not None:
+        with open_ledger(ledger_path) as ledger:
+            decisions = run_ledger_entries(ledger, run, "cp932")
     result = build_package(
         run_dir,
         out_dir or run_dir.with_name(run_dir.name + ".package"),
@@ -99,6 +113,7 @@ def package(
         key=load_private_key(key_path) if key_path else None,
         replace=replace,
         accept_findings=reason,
+        gaiji_decisions=decisions,
     )
     out.print(f"package {result.package_dir}")
     out.print(f"archive {result.archive} sha256 {result.archive_sha256}")

@@ -23,7 +23,7 @@ from etl.ledger.model import (
     ucs_of,
 )
 from etl.ledger.review import review_page
-from etl.ledger.scan import GAIJI_SECTION, run_gaiji_status, run_occurrences
+from etl.ledger.scan import GAIJI_SECTION, run_gaiji_status, run_ledger_entries, run_occurrences
 from etl.ledger.store import Ledger, open_ledger
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "propose",
     "review_page",
     "run_gaiji_status",
+    "run_ledger_entries",
     "run_occurrences",
     "ucs_of",
     "vendor_table",

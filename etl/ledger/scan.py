@@ -7,7 +7,8 @@ import polars as pl
 from etl.findings import unmapped_gaiji_codes
 from etl.ledger.model import Status, ucs_of
 from etl.ledger.store import OCCURRENCE_COLUMNS, Ledger, now
-from etl.run_folder import RunFolder
+from etl.run_folder import RunFolder, read_snapshot
+from etl.text import load_gaiji_table
 
 SAMPLE_KEYS = 3  # record keys kept per occurrence, as findings.csv shows them (masked)
 
@@ -67,3 +68,43 @@ def run_gaiji_status(ledger: Ledger, run: RunFolder, charset: str) -> list[dict[
             }
         )
     return table
+
+
+LEDGER_HEADERS = {
+    "code": "外字コード",
+    "status": "状態",
+    "ucs": "文字",
+    "mj_name": "MJ文字図形名",
+    "juki_code": "住基統一文字コード",
+    "decided_by": "判断者",
+    "decided_at": "判断日時",
+    "reason": "理由",
+}
+
+
+def run_ledger_entries(ledger: Ledger, run: RunFolder, charset: str) -> pl.DataFrame:
+    """The ledger's entry (latest decision) for every 外字 the run's data uses: the codes its
+    vendor table maps and the codes left unmapped; for the package (gaiji/ledger.csv)."""
+    used = set(run_occurrences(run, charset, None)["code"].to_list())
+    kept = read_snapshot(run).gaiji_table
+    if kept is not None:
+        used |= {e.code for e in load_gaiji_table(run.verified(kept, "snapshot"), charset).entries}
+    rows = []
+    for state in ledger.states(run.manifest.vendor):
+        if state.key.charset != charset or state.key.code not in used:
+            continue
+        d = state.decision
+        rows.append(
+            {
+                "code": state.key.code,
+                "status": state.status.value,
+                "ucs": ucs_of(d.text) if d and d.text else "",
+                "mj_name": (d.mj_name or "") if d else "",
+                "juki_code": (d.juki_code or "") if d else "",
+                "decided_by": d.decided_by if d else "",
+                "decided_at": d.decided_at if d else "",
+                "reason": d.reason if d else "",
+            }
+        )
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(LEDGER_HEADERS, pl.String))
+    return frame.rename(LEDGER_HEADERS)

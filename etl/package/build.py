@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from etl import __version__
@@ -95,6 +96,7 @@ def build_package(
     key: Ed25519PrivateKey | None = None,
     replace: bool = False,
     accept_findings: str | None = None,
+    gaiji_decisions: pl.DataFrame | None = None,
 ) -> PackageResult:
     """Package a completed run folder into ``out_dir`` and ``out_dir``.tar.gz (atomic, 0600).
 
@@ -106,6 +108,9 @@ def build_package(
     the reason it is handed over anyway; the reason and the count go into datapackage.json
     (``chukan.acceptedFindings``), and the constraints the data breaks are left out of its
     schema and listed (``chukan.relaxedConstraints``), so the package stays true of its bytes.
+
+    ``gaiji_decisions`` (the group's 外字 ledger entries for the 外字 the run's data uses, made by
+    etl.ledger) is sealed as gaiji/ledger.csv, so the receiving vendor sees each decision.
     """
     plan = _resolve(
         run_dir,
@@ -120,6 +125,8 @@ def build_package(
         files = _PackageFiles(plan.run, stage)
         sealed = _seal_record_files(plan, files, pool)
         _side_tables(plan, files)
+        if gaiji_decisions is not None:
+            files.add("gaiji/ledger.csv", encode_csv(gaiji_decisions, CsvFormat()), "utf-8", "\n")
         _dictionary(plan, files)
         descriptor = _descriptor(plan, files.resources, sealed)
         write_bytes_atomic(stage / DESCRIPTOR, descriptor)

@@ -251,3 +251,27 @@ def test_the_run_report_counts_its_unmapped_gaiji_by_status(run: Path, tmp_path:
     plain = _cli("report", str(run), "--out", str(tmp_path / "plain"))
     assert plain.exit_code == 0
     assert "外字の状況" not in (tmp_path / "plain" / "report.html").read_text("utf-8")
+
+
+def test_a_package_carries_the_ledger_entries_its_data_uses(run: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "l.duckdb"
+    assert _cli("gaiji", "scan", str(run), "--ledger", str(ledger)).exit_code == 0
+    decided = _cli(
+        "gaiji", "decide", UNMAPPED, "--vendor", "vendor-a", "--as", "U+9AD9", "--by", "田中",
+        "--reason", "住基と照合", "--ledger", str(ledger),
+    )  # fmt: skip
+    assert decided.exit_code == 0, decided.output
+    out = tmp_path / "pkg"
+    res = _cli(
+        "package", str(run), "--out", str(out), "--accept-findings", "見本", "--ledger", str(ledger)
+    )
+    assert res.exit_code == 0, res.output
+    rows = pl.read_csv(out / "gaiji" / "ledger.csv", infer_schema=False)
+    (row,) = rows.filter(pl.col("外字コード") == UNMAPPED).rows(named=True)
+    assert (row["状態"], row["文字"], row["判断者"], row["理由"]) == (
+        "同定済", "U+9AD9", "田中", "住基と照合"
+    )  # fmt: skip
+    descriptor = json.loads((out / "datapackage.json").read_text("utf-8"))
+    assert "gaiji/ledger.csv" in {r["path"] for r in descriptor["resources"]}
+    verified = _cli("verify", str(out), "--integrity-only")
+    assert verified.exit_code == 0, verified.output
