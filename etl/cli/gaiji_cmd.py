@@ -190,8 +190,8 @@ def candidates(
 @click.option(
     "--vendor-font",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="The vendor's 外字 font (TrueType / EUDC .tte): its glyphs are shown beside the"
-    " candidates.",
+    help="The vendor's 外字 font (TrueType / EUDC .tte, or a .bdf bitmap font): its glyphs are"
+    " shown beside the candidates.",
 )
 @MJ_FONT
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))

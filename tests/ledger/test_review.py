@@ -17,7 +17,7 @@ from etl.cli import cli
 from etl.ledger import DEFAULT_MJ_FONT, MjFont
 from etl.pipeline import JobOptions, run_job
 from etl.resources import data_dir
-from fixtures.gaiji_font import write_font
+from fixtures.gaiji_font import write_bdf, write_font
 from tests.debian import apt_install
 from tests.report.test_html_chromium import png_size, run_chromium
 
@@ -111,3 +111,31 @@ def test_a_vendor_font_that_is_no_font_is_named(tmp_path: Path, page: Path) -> N
     )  # fmt: skip
     assert res.exit_code == 2 and "bad.tte" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_bitmap_vendor_font_is_shown_as_its_glyph_image(
+    page: Path, tmp_path: Path, chromium: Path
+) -> None:
+    bdf = write_bdf(tmp_path / "vendor-gaiji.bdf", ["F040", UNMAPPED])
+    out = tmp_path / "review-bdf.html"
+    res = _cli(
+        "gaiji", "review", "--vendor", "vendor-a", "--vendor-font", str(bdf),
+        "--out", str(out), "--ledger", str(tmp_path / "l.duckdb"),
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    doc = lxml.html.parse(str(out)).getroot()
+    (img,) = doc.xpath(f'//section[@id="code-{UNMAPPED}"]//img[@class="bitmap"]')
+    src = img.get("src")
+    assert src.startswith("data:image/png;base64,")
+    png = base64.b64decode(src.split(",", 1)[1])
+    assert png.startswith(b"\x89PNG") and png_size_of(png) == (24, 24)
+    shot = tmp_path / "bdf.png"
+    run_chromium(
+        chromium, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,900",
+        out.resolve().as_uri(),
+    )  # fmt: skip
+    assert png_size(shot) == (1280, 900)
+
+
+def png_size_of(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
