@@ -14,9 +14,10 @@ from click.testing import CliRunner, Result
 
 from etl.cli import cli
 from etl.ledger import CodeKey, Status, decide, mj_candidates, open_ledger, run_occurrences
-from etl.passes import PassName, init_project, load_project, run_pass
+from etl.passes import GateRefused, PassName, init_project, load_project, run_pass, sign_off
 from etl.resources import data_dir
 from etl.run_folder import RunFolder
+from fixtures.generate import generate_vendor_a
 
 SAMPLE = data_dir("fixtures") / "vendor-a" / "sample"
 VENDOR = data_dir("mappings") / "vendor-a"
@@ -275,3 +276,44 @@ def test_a_package_carries_the_ledger_entries_its_data_uses(run: Path, tmp_path:
     assert "gaiji/ledger.csv" in {r["path"] for r in descriptor["resources"]}
     verified = _cli("verify", str(out), "--integrity-only")
     assert verified.exit_code == 0, verified.output
+
+
+def test_an_undecided_code_keeps_production_shut_until_it_is_decided(tmp_path: Path) -> None:
+    """A dump whose one finding is an unmapped 外字: no candidate leaves it 未同定 and the
+    production gate refuses; decided once and exported, the next test2 is clean and production
+    runs without an override."""
+    dump = tmp_path / "dump"
+    generate_vendor_a(dump, 60, seed=3, broken=False)
+    root = tmp_path / "mig"
+    root.mkdir()
+    shutil.copytree(VENDOR, root / "vendor")
+    init_project(root, code="012343", name="模擬市", vendor="vendor", gyomu=("juki",))
+    for p in PassName:
+        shutil.rmtree(root / "dumps" / p.value)
+        shutil.copytree(dump, root / "dumps" / p.value)
+    project = load_project(root)
+    ledger = str(tmp_path / "l.duckdb")
+    run_pass(project, PassName.TEST1)
+    test2 = run_pass(project, PassName.TEST2)
+    assert test2.run.blocking_findings == 1
+    assert _cli("gaiji", "scan", str(root / test2.run.path), "--ledger", ledger).exit_code == 0
+    none = _cli("gaiji", "candidates", "--vendor", "vendor-a", "--ledger", ledger)
+    assert "no candidate (stays 未同定)" in none.output
+    sign_off(project, PassName.TEST2, "山田", "確認", accept_blocking="外字は判断待ち")
+    with pytest.raises(GateRefused, match="blocking findings"):
+        run_pass(project, PassName.PRODUCTION)
+
+    code = _unmapped(root / test2.run.path)["message"].str.extract(r"コード ([0-9A-F]{4})")[0]
+    decided = _cli(
+        "gaiji", "decide", str(code), "--vendor", "vendor-a", "--as", "U+9AD9", "--by", "田中",
+        "--reason", "住基と照合", "--ledger", ledger,
+    )  # fmt: skip
+    assert decided.exit_code == 0, decided.output
+    table = str(root / "vendor" / "gaiji.csv")
+    args = ["--vendor", "vendor-a", "--base", table, "--out", table, "--ledger", ledger]
+    assert _cli("gaiji", "export", *args).exit_code == 0
+    again = run_pass(project, PassName.TEST2)
+    assert again.run.blocking_findings == 0
+    sign_off(project, PassName.TEST2, "山田", "外字を判断して再実行")
+    production = run_pass(project, PassName.PRODUCTION)
+    assert production.run.override_reason is None and production.run.blocking_findings == 0
