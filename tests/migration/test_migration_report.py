@@ -4,6 +4,7 @@ each pass fixed and broke, the 課題整理表, as HTML, XLSX and an A4 PDF; not
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from etl.passes import PassName, init_project, load_project, run_pass, sign_off
 from etl.resources import data_dir
 from etl.run_folder import RunFolder
 from fixtures.generate import generate_vendor_a_passes
+from tests.report.test_html_chromium import png_size, run_chromium
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 SAMPLE = data_dir("fixtures") / "vendor-a" / "sample"
 ACCEPT = "破損1件は本番後に手入力で補正する"
@@ -115,6 +119,80 @@ def test_the_documents_are_written_and_hold_no_value_of_the_data(
     assert not leaked, leaked[:5]
 
 
+def _tables(section: Any) -> list[list[list[str]]]:
+    return [
+        [[td.text_content() for td in tr.findall("td")] for tr in t.xpath("./tbody/tr")]
+        for t in section.iter("table")
+    ]
+
+
+def test_the_figures_read_back_from_the_documents_equal_the_runs(
+    project: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Read from the HTML and the XLSX, not the model: files, sizes, hashes and counts are the
+    manifests'; the changes are the diffs' the passes wrote."""
+    root, changes = project
+    out = tmp_path / "docs"
+    args = ["--project", str(root), "--out", str(out), "--chromium", str(tmp_path / "none")]
+    assert CliRunner().invoke(cli, ["migration-report", *args]).exit_code == 0
+    doc = lxml.html.parse(str(out / "migration-report.html")).getroot()
+    book = openpyxl.load_workbook(out / "migration-report.xlsx")
+    report = build_report(load_project(root))
+    for section in report.passes:
+        manifest = RunFolder.open(root / section.run.path).manifest
+        (html,) = doc.xpath(f"//section[@id='pass-{section.pass_name}']")
+        files, per_source, per_output, *_ = _tables(html)
+        assert files == [
+            [s.name, s.file, f"{s.bytes:,}", s.sha256] for s in manifest.sources
+        ]  # fmt: skip
+        assert [r[:4] for r in per_source] == [
+            [s.file, f"{s.records_in:,}", f"{s.data_records:,}", f"{s.rejected:,}"]
+            for s in manifest.sources
+        ]
+        assert [r[1:3] for r in per_output] == [
+            [f"{o.source_data_records:,}", f"{o.written:,}"] for o in manifest.outputs
+        ]
+        sheet = book[section.label]
+        rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+        assert [r[:4] for r in rows] == [
+            [s.name, s.file, s.bytes, s.sha256] for s in manifest.sources
+        ]
+        assert [r[4] for r in rows] == [s.records_in for s in manifest.sources]
+    shown = [s.get("id") for s in doc.iter("section")]
+    assert "change-test1-test2" in shown and "change-test2-production" in shown
+    (fixed_section,) = doc.xpath("//section[@id='change-test1-test2']")
+    cards = [c.text_content() for c in fixed_section.find_class("value")]
+    first = changes["transitions"][0]["findings"]
+    assert cards[:2] == [str(len(first["fixed"])), str(len(first["new"]))]
+    issues = book["課題整理表"]
+    assert issues.max_row - 1 == report.passes[-1].run.blocking_findings
+
+
+def test_the_pdf_is_a4_japanese_self_contained_and_counted(
+    project: tuple[Path, dict[str, Any]], chromium: Path, tmp_path: Path
+) -> None:
+    root, _ = project
+    out = tmp_path / "docs"
+    args = ["--project", str(root), "--out", str(out), "--chromium", str(chromium)]
+    assert CliRunner().invoke(cli, ["migration-report", *args]).exit_code == 0
+    pdf = (out / "migration-report.pdf").read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]", pdf)
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+    assert pages >= 4  # cover and trend, then a page per pass at least
+    assert {(round(float(w)), round(float(h))) for w, h in boxes} == {(842, 595)}  # A4 landscape
+    assert b"CJK" in pdf or b"Noto" in pdf  # a Japanese font is embedded, text is not boxes
+    html = (out / "migration-report.html").read_text("utf-8")
+    assert "<link" not in html and "src=" not in html and "http" not in html
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "migration-report.png"
+    shot.unlink(missing_ok=True)
+    run_chromium(
+        chromium, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,1800",
+        (out / "migration-report.html").resolve().as_uri(),
+    )  # fmt: skip
+    assert png_size(shot) == (1280, 1800)
+
+
 def test_a_project_without_runs_is_told_so(tmp_path: Path) -> None:
     root = tmp_path / "mig"
     init_project(root, code="012343", name="模擬市", vendor="vendor-a", gyomu=("juki",))
@@ -123,17 +201,24 @@ def test_a_project_without_runs_is_told_so(tmp_path: Path) -> None:
     assert not (root / "migration-report").exists()
 
 
-def test_the_group_overview_shows_every_member_and_links_its_report(tmp_path: Path) -> None:
-    members = {"模擬市": "012343", "模擬区": "131016"}
-    for name, code in members.items():
+def test_the_group_overview_shows_each_member_at_its_own_pass(tmp_path: Path) -> None:
+    members = {"模擬市": ("012343", 1), "模擬区": ("131016", 2), "模擬町": ("271004", 3)}
+    for name, (code, reached) in members.items():
         root = tmp_path / code
         init_project(root, code=code, name=name, vendor="vendor-a", gyomu=("juki", "inkan"))
-        shutil.rmtree(root / "dumps" / "test1")
-        shutil.copytree(SAMPLE, root / "dumps" / "test1")
-        run_pass(load_project(root), PassName.TEST1, started_by="移行担当")
+        for p in PassName:
+            shutil.rmtree(root / "dumps" / p.value)
+            shutil.copytree(SAMPLE, root / "dumps" / p.value)
+        proj = load_project(root)
+        run_pass(proj, PassName.TEST1, started_by="移行担当")
+        if reached >= 2:
+            run_pass(proj, PassName.TEST2, started_by="移行担当")
+        if reached >= 3:
+            sign_off(proj, PassName.TEST2, "山田", "確認", accept_blocking=ACCEPT)
+            run_pass(proj, PassName.PRODUCTION, override=OVERRIDE, started_by="移行担当")
     group = tmp_path / "group.toml"
     lines = ['[group]\nname = "模擬広域連合"\n']
-    lines += [f'[[members]]\nname = "{n}"\nproject = "{c}"\n' for n, c in members.items()]
+    lines += [f'[[members]]\nname = "{n}"\nproject = "{c}"\n' for n, (c, _) in members.items()]
     group.write_text("\n".join(lines), "utf-8")
     out = tmp_path / "overview"
     args = ["--group", str(group), "--out", str(out), "--chromium", str(tmp_path / "none")]
@@ -141,12 +226,24 @@ def test_the_group_overview_shows_every_member_and_links_its_report(tmp_path: Pa
     assert res.exit_code == 0, res.output
     doc = lxml.html.parse(str(out / "group-overview.html")).getroot()
     rows = doc.xpath("//section[@id='members']//tbody/tr")
-    assert len(rows) == 4  # a row per member and 業務
     cells = [[td.text_content() for td in tr.findall("td")] for tr in rows]
-    assert {c[0] for c in cells} == set(members)
-    assert {c[3] for c in cells} == {"テスト移行 1回目"}
+    assert len(cells) == 6  # a row per member and 業務
+    reached = {c[0]: c[3] for c in cells}
+    assert reached == {
+        "模擬市": "テスト移行 1回目",
+        "模擬区": "テスト移行 2回目",
+        "模擬町": "本番移行",
+    }
+    signed = {c[0]: c[8] for c in cells}
+    assert signed == {
+        "模擬市": "未",
+        "模擬区": "未",
+        "模擬町": "未",
+    }  # production is not signed off
     for link in doc.xpath("//section[@id='members']//a/@href"):
         assert (out / link).is_file(), link
     book = openpyxl.load_workbook(out / "group-overview.xlsx")
-    assert book.active is not None and book.active.max_row == 5
+    sheet = book.active
+    assert sheet is not None and sheet.max_row == 7
+    assert sheet.page_setup.orientation == "landscape" and sheet.sheet_properties.pageSetUpPr
     assert not (out / "group-overview.pdf").exists()  # no Chromium given: said on stderr
