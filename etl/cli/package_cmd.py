@@ -18,6 +18,7 @@ from etl.package import (
     load_private_key,
     verify_package,
 )
+from etl.passes import note_package
 from etl.paths import refuse_inside
 from etl.run_folder import RunFolder, read_snapshot, run_layouts
 
@@ -115,6 +116,7 @@ def package(
         accept_findings=reason,
         gaiji_decisions=decisions,
     )
+    note_package(run_dir, result)  # a project's run: in its catalog, for the report
     out.print(f"package {result.package_dir}")
     out.print(f"archive {result.archive} sha256 {result.archive_sha256}")
     if result.signed_by:

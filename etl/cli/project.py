@@ -22,6 +22,7 @@ from etl.passes import (
     find_project,
     init_project,
     load_project,
+    note_load,
     open_catalog,
     resolve_run,
     sign_off,
@@ -203,6 +204,7 @@ def load(run_dir: Path, target: str, schema: str | None, relax_not_null: bool) -
         refuse_inside(tgt.path, run_dir, option="--to", what="run folder")
     layouts = layouts_of_run(run_dir)  # the ones the run kept
     result = load_run(run_dir, target, layouts, schema=schema, relax_not_null=relax_not_null)
+    note_load(run_dir, result)  # a project's run: in its catalog, for the report
     for line in describe(result):
         out.print(line)
     status = "loaded" if result.ok else "NOT loaded"

@@ -45,6 +45,8 @@ def _section(project: Project, catalog: Catalog, p: PassName, run: RunRecord) ->
         rules=_rules(catalog.findings(run.run_id)),
         signoffs=tuple(catalog.signoffs(run.run_id)),
         override=manifest.override or run.override_reason,
+        packages=tuple(catalog.packages(run.run_id)),
+        loads=tuple(catalog.loads(run.run_id)),
     )
 
 

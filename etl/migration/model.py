@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.passes import PassName, RunRecord, Signoff
+from etl.passes import HandoverRecord, LoadRecord, PassName, RunRecord, Signoff
 from etl.report import PASS_LABELS
 from etl.run_folder import Control, OutputEntry, SourceEntry
 
@@ -51,6 +51,8 @@ class PassSection:
     rules: tuple[RuleCount, ...]
     signoffs: tuple[Signoff, ...]
     override: str | None
+    packages: tuple[HandoverRecord, ...] = ()  # chukan package of this run, as recorded
+    loads: tuple[LoadRecord, ...] = ()  # chukan load of this run, as recorded
 
     @property
     def label(self) -> str:

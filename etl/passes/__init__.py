@@ -4,7 +4,16 @@ from etl.passes.catalog import Catalog, sweep_unrecorded
 from etl.passes.comparison import compare, resolve_run
 from etl.passes.fingerprint import layout_fingerprint, mapping_fingerprint
 from etl.passes.gates import GateCheck, GateRefused, check_gates
-from etl.passes.model import PASS_ORDER, PassName, RunRecord, Signoff, previous_pass
+from etl.passes.handover import note_load, note_package
+from etl.passes.model import (
+    PASS_ORDER,
+    HandoverRecord,
+    LoadRecord,
+    PassName,
+    RunRecord,
+    Signoff,
+    previous_pass,
+)
 from etl.passes.project import (
     CONFIG,
     Project,
@@ -21,6 +30,8 @@ __all__ = [
     "Catalog",
     "GateCheck",
     "GateRefused",
+    "HandoverRecord",
+    "LoadRecord",
     "PassName",
     "PassRun",
     "Project",
@@ -36,6 +47,8 @@ __all__ = [
     "list_runs",
     "load_project",
     "mapping_fingerprint",
+    "note_load",
+    "note_package",
     "open_catalog",
     "previous_pass",
     "resolve_run",

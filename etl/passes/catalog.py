@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from etl.passes.model import PassName, RunRecord, Signoff
+from etl.passes.model import HandoverRecord, LoadRecord, PassName, RunRecord, Signoff
 from etl.passes.project import ProjectError
 from etl.run_folder import Manifest
 from etl.write import marker_is_stale, sweep_stale
@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS fingerprints (
 CREATE TABLE IF NOT EXISTS signoffs (
     pass VARCHAR NOT NULL, run_id VARCHAR NOT NULL, signed_by VARCHAR NOT NULL,
     reason VARCHAR NOT NULL, signed_at VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packages (
+    run_id VARCHAR NOT NULL, archive VARCHAR NOT NULL, archive_sha256 VARCHAR NOT NULL,
+    signed_by VARCHAR, packaged_at VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS loads (
+    run_id VARCHAR NOT NULL, target VARCHAR NOT NULL, ok BOOLEAN NOT NULL, rows BIGINT NOT NULL,
+    loaded_at VARCHAR NOT NULL
 );
 -- a sign-off of a run with blocking findings records them and why they were accepted
 -- (added later: catalogs made before get the columns, their sign-offs count 0)
@@ -200,6 +208,24 @@ class Catalog:
             [run_id],
         ).fetchall()
         return [Signoff(PassName(r[0]), r[1], r[2], r[3], r[4], int(r[5] or 0), r[6]) for r in rows]
+
+    def record_package(self, package: HandoverRecord) -> None:
+        self.con.execute("INSERT INTO packages VALUES (?,?,?,?,?)", list(astuple(package)))
+
+    def packages(self, run_id: str) -> list[HandoverRecord]:
+        rows = self.con.execute(
+            "SELECT * FROM packages WHERE run_id = ? ORDER BY packaged_at", [run_id]
+        ).fetchall()
+        return [HandoverRecord(*r) for r in rows]
+
+    def record_load(self, load: LoadRecord) -> None:
+        self.con.execute("INSERT INTO loads VALUES (?,?,?,?,?)", list(astuple(load)))
+
+    def loads(self, run_id: str) -> list[LoadRecord]:
+        rows = self.con.execute(
+            "SELECT * FROM loads WHERE run_id = ? ORDER BY loaded_at", [run_id]
+        ).fetchall()
+        return [LoadRecord(r[0], r[1], bool(r[2]), int(r[3]), r[4]) for r in rows]
 
     def findings(self, run_id: str) -> pl.DataFrame:
         """A recorded run's findings (FINDING_SCHEMA columns), in the order the run wrote them."""

@@ -49,6 +49,28 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class HandoverRecord:
+    """A sealed package of a run (`chukan package`), as the catalog recorded it."""
+
+    run_id: str
+    archive: str  # the archive's file name
+    archive_sha256: str
+    signed_by: str | None  # public-key fingerprint, None when unsigned
+    packaged_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRecord:
+    """A load of a run into a database (`chukan load`), as the catalog recorded it."""
+
+    run_id: str
+    target: str  # redacted: never a password
+    ok: bool  # committed and every count and control total equal in the database
+    rows: int
+    loaded_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class Signoff:
     pass_name: PassName
     run_id: str

@@ -3,6 +3,7 @@ each pass fixed and broke, the 課題整理表, as HTML, XLSX and an A4 PDF; not
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -42,7 +43,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
     run_pass(proj, PassName.TEST1, started_by="移行担当")
     run_pass(proj, PassName.TEST2, started_by="移行担当")
     sign_off(proj, PassName.TEST2, "山田 花子", "突合を確認", accept_blocking=ACCEPT)
-    run_pass(proj, PassName.PRODUCTION, override=OVERRIDE, started_by="移行担当")
+    production = run_pass(proj, PassName.PRODUCTION, override=OVERRIDE, started_by="移行担当")
+    run = str(root / production.run.path)
+    for args in (
+        ["package", run, "--accept-findings", ACCEPT],
+        ["load", run, "--to", f"duckdb:{base / 'new-system.duckdb'}", "--relax-not-null"],
+    ):
+        done = CliRunner().invoke(cli, args)
+        assert done.exit_code == 0, done.output
     changes = json.loads((base / "gen" / "changes.json").read_text("utf-8"))
     return root, changes
 
@@ -191,6 +199,26 @@ def test_the_pdf_is_a4_japanese_self_contained_and_counted(
         (out / "migration-report.html").resolve().as_uri(),
     )  # fmt: skip
     assert png_size(shot) == (1280, 1800)
+
+
+def test_the_production_section_names_its_package_and_load(
+    project: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    root, _ = project
+    production = build_report(load_project(root)).passes[-1]
+    (package,) = production.packages
+    (load,) = production.loads
+    archive = root / production.run.path
+    archive = archive.with_name(archive.name + ".package.tar.gz")
+    assert package.archive_sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert load.ok and load.rows > 0 and "new-system.duckdb" in load.target
+    out = tmp_path / "docs"
+    args = ["--project", str(root), "--out", str(out), "--chromium", str(tmp_path / "none")]
+    assert CliRunner().invoke(cli, ["migration-report", *args]).exit_code == 0
+    doc = lxml.html.parse(str(out / "migration-report.html")).getroot()
+    (section,) = doc.xpath("//section[@id='pass-production']")
+    text = section.text_content()
+    assert package.archive_sha256 in text and "一致（確定）" in text
 
 
 def test_a_project_without_runs_is_told_so(tmp_path: Path) -> None:
