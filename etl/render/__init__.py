@@ -16,7 +16,14 @@ from etl.render.pages import (
     render,
     when,
 )
-from etl.render.workbook import DATA_ONLY, EXCEL_ROWS, HEADER_FORMAT, MAX_CELL, workbook_created
+from etl.render.workbook import (
+    DATA_ONLY,
+    EXCEL_ROWS,
+    HEADER_FORMAT,
+    MAX_CELL,
+    with_created,
+    workbook_created,
+)
 
 __all__ = [
     "ASSETS",
@@ -32,5 +39,6 @@ __all__ = [
     "num",
     "render",
     "when",
+    "with_created",
     "workbook_created",
 ]
