@@ -51,7 +51,7 @@ def sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _staff_rows(findings: pl.DataFrame) -> pl.DataFrame:
+def staff_rows(findings: pl.DataFrame) -> pl.DataFrame:
     """Findings with Japanese headers and severities, cells cut to Excel's limit."""
     sev = pl.col("severity").replace_strict(SEVERITY_LABELS, default=pl.col("severity"))
     text = [c for c in FINDING_HEADERS if c not in ("severity", "record_no")]
@@ -95,7 +95,7 @@ class _Book:
     def findings(self, ws: Worksheet, frame: pl.DataFrame) -> int:
         """A filterable list: frozen header, autofilter, Japanese headers. Returns rows written.
         The frame goes to the writer whole (Arrow), not cell by cell."""
-        rows = _staff_rows(frame.head(MAX_ROWS))
+        rows = staff_rows(frame.head(MAX_ROWS))
         for col, header in enumerate(rows.columns):
             ws.set_column_width(col, WIDTHS.get(header, 12))
             if header == "内容":
