@@ -21,6 +21,7 @@ from etl.render.workbook import (
     EXCEL_ROWS,
     HEADER_FORMAT,
     MAX_CELL,
+    header_format,
     with_created,
     workbook_created,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "asset_text",
     "bar_chart_geometry",
     "environment",
+    "header_format",
     "num",
     "render",
     "when",

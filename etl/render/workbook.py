@@ -13,11 +13,18 @@ import zipfile
 import zlib
 from datetime import UTC, datetime
 
+from rvgsrust_xlsxwriter import Format, Workbook
+
 MAX_CELL = 32_767  # Excel's limit on characters in one cell
 EXCEL_ROWS = 1_048_576  # rows of a worksheet, the header included
 # Values are data: never let a leading "=" or "http" turn into a formula or a link.
 DATA_ONLY = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-HEADER_FORMAT = {"bold": True, "bg_color": "#DCE6F1", "border": 1}
+HEADER_FORMAT = {"bold": True, "bg_color": "#DCE6F1", "border": 1}  # xlsxwriter's form
+
+
+def header_format(wb: Workbook) -> Format:
+    """HEADER_FORMAT for the reports written through rust_xlsxwriter (report.xlsx, diff.xlsx)."""
+    return wb.add_format().set_bold().set_background_color("#DCE6F1").set_border("thin")
 
 
 def workbook_created(timestamp: str) -> datetime:

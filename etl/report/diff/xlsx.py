@@ -19,7 +19,7 @@ from rvgsrust_xlsxwriter import Workbook, Worksheet
 
 from etl.diff import CHANGED_COLUMNS, ChangeLists
 from etl.findings import KEY_SEPARATOR
-from etl.render import EXCEL_ROWS, MAX_CELL, with_created, workbook_created
+from etl.render import EXCEL_ROWS, MAX_CELL, header_format, with_created, workbook_created
 from etl.report.diff.html import Diff, run_label
 from etl.report.diff.lists import list_file_name
 from etl.report.labels import FINDING_CHANGE_LABELS, PASS_LABELS, SEVERITY_LABELS
@@ -45,9 +45,7 @@ class _DiffBook:
         self.wb = Workbook()
         self.wb.set_tempdir(str(scratch))
         self.wb.set_properties(title="パス間差分レポート", author="chukan-etl")
-        # what etl.render.HEADER_FORMAT says for the xlsxwriter workbooks
-        self.head = self.wb.add_format().set_bold().set_background_color("#DCE6F1")
-        self.head.set_border("thin")
+        self.head = header_format(self.wb)
         self.title = self.wb.add_format().set_bold().set_font_size(14)
         self.bold = self.wb.add_format().set_bold()
 

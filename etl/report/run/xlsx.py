@@ -18,7 +18,7 @@ import polars as pl
 from rvgsrust_xlsxwriter import Workbook, Worksheet
 
 from etl.findings import Severity
-from etl.render import EXCEL_ROWS, MAX_CELL, with_created, workbook_created
+from etl.render import EXCEL_ROWS, MAX_CELL, header_format, with_created, workbook_created
 from etl.report.labels import (
     CONTROL_HEADERS,
     CONTROL_KIND_LABELS,
@@ -68,9 +68,7 @@ class _Book:
     def __init__(self, report: RunReport) -> None:
         self.wb = Workbook()
         self.wb.set_properties(title=f"移行実行レポート {report.vendor}", author="chukan-etl")
-        # what etl.render.HEADER_FORMAT says for the xlsxwriter workbooks
-        self.head = self.wb.add_format().set_bold().set_background_color("#DCE6F1")
-        self.head.set_border("thin")
+        self.head = header_format(self.wb)
         self.title = self.wb.add_format().set_bold().set_font_size(14)
         self.bold = self.wb.add_format().set_bold()
         self.alert = self.wb.add_format().set_bold().set_font_color("#FFFFFF")
