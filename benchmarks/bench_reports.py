@@ -109,6 +109,20 @@ def xlsxwriter_lists(report: RunReport) -> bytes:
     return buffer.getvalue()
 
 
+def step_timeline(log: str) -> dict[str, float]:
+    """Seconds from the first event of the run's JSON log to the start of each step (the last
+    step, writing the V2.1 files, also writes the reports)."""
+    from datetime import datetime
+
+    starts = {}
+    for line in log.splitlines():
+        if line.startswith("{") and '"step.started"' in line:
+            event = json.loads(line)
+            starts[event["fields"]["step"]] = datetime.fromisoformat(event["ts"])
+    first = min(starts.values(), default=None)
+    return {k: round((v - first).total_seconds(), 2) for k, v in starts.items() if first}
+
+
 def measure_reports(run_dir: Path) -> dict[str, float]:
     """In this process: read the run folder back, then render each report, each timed."""
     from etl.report import load_run_report, open_run, render_html, render_json
@@ -146,7 +160,8 @@ def main() -> None:
     print(f"dirty dump of {args.persons} persons ready in {time.perf_counter() - t0:.1f}s")
     chukan = str(Path(sys.executable).parent / "chukan")
     out = WORK / f"run-dirty-{args.persons}"
-    run_cmd = [chukan, "run", "--vendor", "vendor-a", "--gyomu", "juki", "--dump", str(dump)]
+    run_cmd = [chukan, "--log-format", "json", "run", "--vendor", "vendor-a", "--gyomu", "juki"]
+    run_cmd += ["--dump", str(dump)]
     run_cmd += ["--out", str(out), "--replace"]
     reports_cmd = [sys.executable, __file__, "--reports-of", str(out)]
     rows = []
@@ -156,6 +171,7 @@ def main() -> None:
             run_s, code, text = timed(run_cmd)
             if code not in (0, 1):  # 1: blocking findings, which is the point
                 sys.exit(f"chukan run failed ({code}): {text[-2000:]}")
+            steps = step_timeline(text)
             _, code, text = timed(reports_cmd)
         if code:
             sys.exit(f"report measurement failed: {text[-2000:]}")
@@ -177,6 +193,7 @@ def main() -> None:
             "reports_s": round(reports_s, 2),
             "reports_over_run": round(reports_s / run_s, 3),
             "load_avg_1m": round(os.getloadavg()[0], 2),
+            "run_steps_started_s": steps,
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
