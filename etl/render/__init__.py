@@ -17,7 +17,15 @@ from etl.render.pages import (
     render,
     when,
 )
-from etl.render.workbook import DATA_ONLY, EXCEL_ROWS, HEADER_FORMAT, MAX_CELL, workbook_created
+from etl.render.workbook import (
+    DATA_ONLY,
+    EXCEL_ROWS,
+    HEADER_FORMAT,
+    MAX_CELL,
+    header_format,
+    with_created,
+    workbook_created,
+)
 
 __all__ = [
     "ASSETS",
@@ -31,9 +39,11 @@ __all__ = [
     "asset_text",
     "bar_chart_geometry",
     "environment",
+    "header_format",
     "num",
     "print_pdf",
     "render",
     "when",
+    "with_created",
     "workbook_created",
 ]

@@ -6,13 +6,25 @@ Beside the HTML environment because a workbook is the other rendering of the sam
 
 from __future__ import annotations
 
+import io
+import re
+import struct
+import zipfile
+import zlib
 from datetime import UTC, datetime
+
+from rvgsrust_xlsxwriter import Format, Workbook
 
 MAX_CELL = 32_767  # Excel's limit on characters in one cell
 EXCEL_ROWS = 1_048_576  # rows of a worksheet, the header included
 # Values are data: never let a leading "=" or "http" turn into a formula or a link.
 DATA_ONLY = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-HEADER_FORMAT = {"bold": True, "bg_color": "#DCE6F1", "border": 1}
+HEADER_FORMAT = {"bold": True, "bg_color": "#DCE6F1", "border": 1}  # xlsxwriter's form
+
+
+def header_format(wb: Workbook) -> Format:
+    """HEADER_FORMAT for the reports written through rust_xlsxwriter (report.xlsx, diff.xlsx)."""
+    return wb.add_format().set_bold().set_background_color("#DCE6F1").set_border("thin")
 
 
 def workbook_created(timestamp: str) -> datetime:
@@ -23,3 +35,59 @@ def workbook_created(timestamp: str) -> datetime:
     except ValueError:
         ts = datetime(2000, 1, 1, tzinfo=UTC)
     return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+# The parts of a ZIP archive (PKWARE APPNOTE 4.3.7, 4.3.12, 4.3.16), without data descriptors.
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END_RECORD = struct.Struct("<IHHHHIIH")
+_CORE = "docProps/core.xml"
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*")
+
+
+def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    y, mo, d, h, mi, s = date_time
+    return h << 11 | mi << 5 | s // 2, (y - 1980) << 9 | mo << 5 | d
+
+
+def with_created(xlsx: bytes, created: datetime) -> bytes:
+    """The workbook with ``created`` as its creation and modification date.
+
+    rust_xlsxwriter's Python binding stamps docProps/core.xml with the time of writing and has
+    no option for it; a run's report must be the same bytes whenever it is rendered. So the
+    archive is rebuilt around a new core.xml: every other member is copied still compressed
+    (no second deflate of the large sheets), in order, with the same names and DOS times.
+    """
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    central = []
+    for info in source.infolist():
+        name = info.filename.encode()
+        if info.filename == _CORE:
+            data = _CORE_DATES.sub(lambda m: m.group(1) + stamp, source.read(info))
+            packer = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
+            raw = packer.compress(data) + packer.flush()
+            crc, size, method = zlib.crc32(data), len(data), zipfile.ZIP_DEFLATED
+        else:
+            name_len, extra_len = struct.unpack_from("<HH", xlsx, info.header_offset + 26)
+            start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+            raw = xlsx[start : start + info.compress_size]
+            crc, size, method = info.CRC, info.file_size, info.compress_type
+        flags = info.flag_bits & 0x0800  # keep only "names are UTF-8"; sizes are in the header
+        time, date = _dos_time(info.date_time)
+        offset = out.tell()
+        out.write(_LOCAL_HEADER.pack(0x04034B50, 20, flags, method, time, date, crc, len(raw),
+                                     size, len(name), 0))  # fmt: skip
+        out.write(name)
+        out.write(raw)
+        central.append(
+            _CENTRAL_HEADER.pack(0x02014B50, 20, 20, flags, method, time, date, crc, len(raw),
+                                 size, len(name), 0, 0, 0, 0, 0, offset) + name
+        )  # fmt: skip
+    start = out.tell()
+    directory = b"".join(central)
+    out.write(directory)
+    n = len(central)
+    out.write(_END_RECORD.pack(0x06054B50, 0, 0, n, n, len(directory), start, 0))
+    return out.getvalue()

@@ -5,13 +5,17 @@ from __future__ import annotations
 import dataclasses
 import io
 import stat
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 import polars as pl
+import pytest
 
 from etl.report import REPORT_FILES, RunReport, write_reports, write_xlsx
 from etl.report.model import top_per_rule
+from etl.report.run import xlsx as run_xlsx
 from etl.report.run.xlsx import sheet_name, workbook_bytes
 from etl.run_folder import FINDING_HEADERS
 
@@ -83,3 +87,38 @@ def test_write_reports_owner_only(sample_report: RunReport, tmp_path: Path) -> N
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert path.stat().st_size > 1000
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(REPORT_FILES.values())
+
+
+def test_workbook_dated_by_the_run(sample_report: RunReport) -> None:
+    """The creation date is the run's own timestamp (not the time of writing), so a report
+    rendered again later is the same bytes; the rebuilt archive stays a sound ZIP."""
+    data = workbook_bytes(sample_report)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.testzip() is None
+    core = archive.read("docProps/core.xml").decode()
+    assert core.count(">2026-04-01T00:00:00Z<") == 2  # created and modified, in UTC
+    props = openpyxl.load_workbook(io.BytesIO(data)).properties
+    assert props.created == datetime(2026, 4, 1) and props.creator == "chukan-etl"
+
+
+def test_empty_list_keeps_its_header(sample_report: RunReport) -> None:
+    report = dataclasses.replace(
+        sample_report,
+        findings=sample_report.findings.clear(),
+        samples=sample_report.samples.clear(),
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook_bytes(report)))["不備一覧"]
+    assert [c.value for c in sheet[1]] == list(FINDING_HEADERS.values())
+    assert sheet.max_row == 1 and sheet.auto_filter.ref == "A1:I2"
+
+
+def test_lists_stop_at_the_sheet_limit(
+    sample_report: RunReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past Excel's row limit a list keeps its first rows and 概要 says where the rest are."""
+    assert sample_report.total > 3
+    monkeypatch.setattr(run_xlsx, "MAX_ROWS", 3)
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(sample_report)))
+    assert wb["不備一覧"].max_row == 4 and wb["不備一覧"].auto_filter.ref == "A1:I4"
+    notes = [r[:2] for r in wb["概要"].iter_rows(values_only=True) if r[0] == "注意"]
+    assert notes == [("注意", "不備一覧は先頭 3 件のみ。全件は findings.csv を参照")]

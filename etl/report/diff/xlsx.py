@@ -1,8 +1,10 @@
 """The pass-to-pass diff as an Excel workbook staff can filter: 概要, 変更件数, 変更サンプル,
 追加一覧, 削除一覧, 変更一覧 (every record, from the diff's ChangeLists), 不備の増減, 件数の比較.
 Built from ``RunDiff.to_dict()`` and the lists; the same diff gives the same bytes (the
-workbook's date is the new run's own timestamp). Rows are streamed to a scratch file
-(xlsxwriter's constant_memory), so a list of millions of keys does not sit in memory as cells.
+workbook's date is the new run's own timestamp). The full lists go to the writer as Arrow
+frames (rust_xlsxwriter, as report.xlsx) and their sheets are streamed to a private scratch
+folder (constant memory), so a list of millions of keys neither loops in Python nor sits in
+memory as cells.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
+from rvgsrust_xlsxwriter import Workbook, Worksheet
 
 from etl.diff import CHANGED_COLUMNS, ChangeLists
 from etl.findings import KEY_SEPARATOR
-from etl.render import DATA_ONLY, EXCEL_ROWS, HEADER_FORMAT, MAX_CELL, workbook_created
+from etl.render import EXCEL_ROWS, MAX_CELL, header_format, with_created, workbook_created
 from etl.report.diff.html import Diff, run_label
 from etl.report.diff.lists import list_file_name
 from etl.report.labels import FINDING_CHANGE_LABELS, PASS_LABELS, SEVERITY_LABELS
@@ -37,47 +39,36 @@ def _text(value: object) -> object:
 
 
 class _DiffBook:
-    """Workbook, formats and the filterable-list writer of the diff workbook."""
+    """Workbook, formats and the filterable-list writers of the diff workbook."""
 
-    def __init__(self, path: Path, diff: Diff) -> None:
-        options = {"constant_memory": True, "tmpdir": str(path.parent), **DATA_ONLY}
-        self.wb: Any = xlsxwriter.Workbook(str(path), options)
-        self.wb.set_properties(
-            {
-                "title": "パス間差分レポート",
-                "author": "chukan-etl",
-                "created": workbook_created(str(diff["new_run"].get("created_at", ""))),
-            }
-        )
-        self.head = self.wb.add_format(HEADER_FORMAT)
-        self.title = self.wb.add_format({"bold": True, "font_size": 14})
-        self.bold = self.wb.add_format({"bold": True})
+    def __init__(self, scratch: Path) -> None:
+        self.wb = Workbook()
+        self.wb.set_tempdir(str(scratch))
+        self.wb.set_properties(title="パス間差分レポート", author="chukan-etl")
+        self.head = header_format(self.wb)
+        self.title = self.wb.add_format().set_bold().set_font_size(14)
+        self.bold = self.wb.add_format().set_bold()
 
     def rows(
-        self,
-        ws: Any,
-        row: int,
-        headers: Sequence[str],
-        rows: Iterable[Sequence[Any]],
-        overflow: str = "",
+        self, ws: Worksheet, row: int, headers: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> int:
-        """Header + rows from ``row``; returns the last row written (cell by cell: xlsxwriter).
-
-        A sheet holds EXCEL_ROWS rows: past them, one last row says how many were left out
-        and where they are (``overflow``, which names the CSV).
-        """
-        ws.write_row(row, 0, headers, self.head)
-        left_out = 0
+        """Header + rows from ``row`` (the small tables); returns the last row written."""
+        ws.write_row(row, 0, list(headers), self.head)
         for r in rows:
-            if row + 2 >= EXCEL_ROWS:
-                left_out += 1
-                continue
             row += 1
             ws.write_row(row, 0, ["" if v is None else _text(v) for v in r])
-        if left_out:
-            row += 1
-            ws.write(row, 0, f"以降の{left_out:,}件はシートに収まりません: {overflow}", self.bold)
         return row
+
+    def _sheet(self, name: str, widths: Sequence[int]) -> Worksheet:
+        ws = self.wb.add_worksheet(name, constant_memory=True)  # rows go to a scratch file
+        for col, width in enumerate(widths):
+            ws.set_column_width(col, width)
+        return ws
+
+    @staticmethod
+    def _filterable(ws: Worksheet, last: int, columns: int) -> None:
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(last, 1), columns - 1)
 
     def listing(
         self,
@@ -85,21 +76,37 @@ class _DiffBook:
         headers: Sequence[str],
         rows: Iterable[Sequence[Any]],
         widths: Sequence[int],
-        overflow: str = "",
     ) -> None:
-        """A sheet holding one filterable list: frozen header row, autofilter."""
-        ws = self.wb.add_worksheet(name)
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
-        last = self.rows(ws, 0, headers, rows, overflow)
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(last, 1), len(headers) - 1)
+        """A sheet holding one small filterable list: frozen header row, autofilter."""
+        ws = self._sheet(name, widths)
+        self._filterable(ws, self.rows(ws, 0, headers, rows), len(headers))
+
+    def full_listing(
+        self, name: str, headers: Sequence[str], frame: pl.DataFrame, widths: Sequence[int],
+        overflow: str,
+    ) -> None:  # fmt: skip
+        """A sheet holding a whole list (a frame, written columnar). A sheet holds EXCEL_ROWS
+        rows: past them, one last row says how many were left out and where they are
+        (``overflow``, which names the CSV)."""
+        fits = EXCEL_ROWS - 2  # the header row and the note
+        shown = frame.head(fits) if frame.height > fits else frame
+        shown = shown.with_columns(pl.col(pl.String).str.slice(0, MAX_CELL))
+        ws = self._sheet(name, widths)
+        ws.write_row(0, 0, list(headers), self.head)
+        ws.write_dataframe(1, 0, shown.to_arrow(), write_header=False)
+        last = shown.height
+        if frame.height > shown.height:
+            last += 1
+            note = f"以降の{frame.height - shown.height:,}件はシートに収まりません: {overflow}"
+            ws.write(last, 0, note, self.bold)
+        self._filterable(ws, last, len(headers))
 
 
 def _overview(book: _DiffBook, diff: Diff) -> None:
     ws = book.wb.add_worksheet("概要")
-    ws.set_column(0, 0, 18)
-    ws.set_column(1, 12, 14)
+    ws.set_column_width(0, 18)
+    for col in range(1, 13):
+        ws.set_column_width(col, 14)
     ws.write(0, 0, "パス間差分レポート", book.title)
     old, new = diff["old_run"], diff["new_run"]
     (op, oid), (np_, nid) = run_label(old), run_label(new)
@@ -144,15 +151,23 @@ def _samples(diff: Diff) -> Iterable[tuple[Any, ...]]:
                     yield (*where, label, s["key"], item, old, new)
 
 
-def _list_rows(lists: Sequence[ChangeLists], kind: str) -> Iterable[tuple[Any, ...]]:
-    """Every record (or changed item) of one kind, the key joined like a finding's key."""
-    for one in lists:
-        frame: pl.DataFrame = getattr(one, kind)
-        where = (one.gyomu, one.record_file, one.name)
-        rest = list(CHANGED_COLUMNS) if kind == "changed" else []
-        keyed = frame.select(pl.concat_str(list(one.key), separator=KEY_SEPARATOR), *rest)
-        for row in keyed.iter_rows():  # xlsxwriter writes cell by cell anyway
-            yield (*where, *row)
+def _list_frame(lists: Sequence[ChangeLists], kind: str) -> pl.DataFrame:
+    """Every record (or changed item) of one kind, the key joined like a finding's key, under
+    the sheet's headers (KEY_HEADERS, then CHANGED_COLUMNS for changed items)."""
+    rest = list(CHANGED_COLUMNS) if kind == "changed" else []
+    gyomu, record_file, name, key = KEY_HEADERS
+    frames = [
+        getattr(one, kind).select(
+            pl.lit(one.gyomu, pl.String).alias(gyomu),
+            pl.lit(one.record_file, pl.String).alias(record_file),
+            pl.lit(one.name, pl.String).alias(name),
+            pl.concat_str(list(one.key), separator=KEY_SEPARATOR).alias(key),
+            *(pl.col(c).cast(pl.String) for c in rest),
+        )
+        for one in lists
+    ]
+    schema = dict.fromkeys([*KEY_HEADERS, *rest], pl.String())
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def _findings(diff: Diff) -> Iterable[tuple[Any, ...]]:
@@ -184,8 +199,7 @@ def _counts(diff: Diff) -> Iterable[tuple[Any, ...]]:
 
 def diff_workbook_bytes(diff: Diff, lists: Sequence[ChangeLists] = ()) -> bytes:
     with tempfile.TemporaryDirectory(prefix="chukan-diff-xlsx-") as tmp:
-        path = Path(tmp) / "diff.xlsx"
-        book = _DiffBook(path, diff)
+        book = _DiffBook(Path(tmp))
         _overview(book, diff)
         changes = ((f["gyomu"], f["record_file"], f["name"], c["item"], c["changed"])
                    for f in diff["files"] for c in f["item_changes"])  # fmt: skip
@@ -194,14 +208,16 @@ def diff_workbook_bytes(diff: Diff, lists: Sequence[ChangeLists] = ()) -> bytes:
                      (10, 12, 18, 8, 20, 18, 24, 24))  # fmt: skip
         for kind, sheet in LIST_SHEETS:
             headers = (*KEY_HEADERS, *CHANGED_COLUMNS) if kind == "changed" else KEY_HEADERS
-            csvs = "、".join(list_file_name(kind, one) for one in lists)
-            book.listing(sheet, headers, _list_rows(lists, kind), (10, 12, 18, 24, 18, 24, 24),
-                         overflow=f"全件は {csvs} にあります")  # fmt: skip
+            overflow = "全件は {} にあります".format(
+                "、".join(list_file_name(kind, one) for one in lists)
+            )
+            widths = (10, 12, 18, 24, 18, 24, 24)
+            book.full_listing(sheet, headers, _list_frame(lists, kind), widths, overflow)
         book.listing("不備の増減", FINDING_HEADERS, _findings(diff),
                      (8, 24, 8, 8, 10, 12, 20, 14, 20, 70))  # fmt: skip
         book.listing("件数の比較", COUNT_HEADERS, _counts(diff), (14, 10, 12, 36, 10, 10, 10))
-        book.wb.close()
-        return path.read_bytes()
+        created = workbook_created(str(diff["new_run"].get("created_at", "")))
+        return with_created(book.wb.save_to_buffer(), created)
 
 
 def write_diff_xlsx(diff: Diff, path: Path, lists: Sequence[ChangeLists] = ()) -> None:
