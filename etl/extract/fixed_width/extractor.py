@@ -267,8 +267,9 @@ def decode_fields(
 
 @lru_cache(maxsize=1)
 def _field_threads() -> ThreadPoolExecutor:
-    # Most of a field's decoding is numpy and pyarrow work that releases the GIL, so fields
-    # decoded on two threads overlap well; only bytes.decode itself is serial.
+    # A field's decoding is numpy and pyarrow work that releases the GIL (cp932 included: the
+    # vectorised tables of etl.extract.vector_codec), so fields decoded on two threads use both
+    # cores; only Python's codecs (euc_jp, utf-8) stay serial.
     return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="decode")
 
 
