@@ -118,8 +118,9 @@ def _blocks(dump: Path, chunk_records: int) -> Iterator[Any]:
     from etl.extract.fixed_width.framing import read_blocks
 
     path, source, _ = _jumin(dump)
-    yield from read_blocks(path, source.options.record_length, source.options.line_break,
-                           chunk_records)
+    yield from read_blocks(
+        path, source.options.record_length, source.options.line_break, chunk_records
+    )
 
 
 def _extract_blocks(dump: Path, chunk_records: int, every: int, first: int) -> Iterator[Any]:
@@ -127,7 +128,7 @@ def _extract_blocks(dump: Path, chunk_records: int, every: int, first: int) -> I
     from etl.extract.fixed_width.extractor import _extract_block
     from etl.extract.fixed_width.records import Totals, make_plan
 
-    path, source, profile = _jumin(dump)
+    _, source, profile = _jumin(dump)
     plan = make_plan(source, source.options, profile, "cp932")
     for i, block in enumerate(_blocks(dump, chunk_records)):
         if i % every == first:
@@ -222,9 +223,7 @@ def main() -> None:
         if len(digests) != 1:
             sys.exit(f"variants disagree: {digests}")
         for variant in group:
-            ratios = [
-                b["s"] / r["s"] for b, r in zip(results[base], results[variant], strict=True)
-            ]
+            ratios = [b["s"] / r["s"] for b, r in zip(results[base], results[variant], strict=True)]
             shown = ", ".join(f"{x:.2f}" for x in ratios)
             print(f"{variant:18} speed vs {base}: {shown} (per repeat)")
 

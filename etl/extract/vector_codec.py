@@ -95,8 +95,9 @@ def tables(codec: str = "cp932") -> DoubleByteTables:
                 pair[key] = True
                 utf8[key] = entry(text)
     bad = single[np.flatnonzero(lead)[0]].view(np.uint32)[0]
-    second = np.full(65536, _EMPTY, dtype=np.uint32)
-    return DoubleByteTables(lead, pair, np.concatenate([utf8.view(np.uint32).ravel(), second]), bad)
+    no_output = np.full(65536, _EMPTY, dtype=np.uint32)
+    chars = np.concatenate([utf8.view(np.uint32).ravel(), no_output])
+    return DoubleByteTables(lead, pair, chars, bad)
 
 
 def decode_to_utf8(

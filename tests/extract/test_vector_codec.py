@@ -75,7 +75,7 @@ def _codec_utf8(data: bytes | memoryview, codec: str) -> tuple[bytes, list[tuple
 
 records = st.integers(1, 12).flatmap(
     lambda width: st.lists(
-        st.lists(st.sampled_from(_TRICKY + [0x41, 0x82, 0xA0]), min_size=width, max_size=width),
+        st.lists(st.sampled_from([*_TRICKY, 0x41, 0x82, 0xA0]), min_size=width, max_size=width),
         min_size=1,
         max_size=20,
     )
