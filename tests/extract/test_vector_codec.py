@@ -93,3 +93,28 @@ def test_decode_field_findings_as_with_python_codec(rows: list[list[int]]) -> No
         codec = decode_field(arr, 0, width, "cp932")
     assert vector.values.to_list() == codec.values.to_list()
     assert vector.bad == codec.bad
+
+
+# 0x89–0x97 lead full rows of JIS level 1 kanji, and each is a valid second byte of the others:
+# a run of them is one long run of pair-capable bytes (crossing the 64-byte words of the scan)
+long_runs = st.tuples(
+    st.lists(st.sampled_from(_TRICKY), max_size=70).map(bytes),
+    st.lists(st.integers(0x89, 0x97), min_size=60, max_size=300).map(bytes),
+    st.lists(st.sampled_from(_TRICKY), max_size=70).map(bytes),
+).map(b"".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(long_runs)
+def test_long_runs_of_pair_capable_bytes(data: bytes) -> None:
+    assert _vector(data) == _codec(data)
+    assert _vector(data * 3) == _codec(data * 3)
+
+
+def test_large_buffer_across_default_blocks() -> None:
+    rng = np.random.default_rng(11)
+    text = "住民記録　ｼﾞｭｳﾐﾝ 東京都千代田区\n".encode("cp932") * 20_000
+    noise = rng.integers(0, 256, 300_000, dtype=np.uint8).tobytes()
+    data = text + noise + text
+    assert len(data) > 3 * vector_codec._BLOCK
+    assert _vector(data) == _codec(data)
