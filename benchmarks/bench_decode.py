@@ -7,8 +7,8 @@ its own process, every repeat listed:
     codec-1t / codec-2t    Python's cp932 codec + error handler, one thread / two threads
     vector-1t / vector-2t  etl.extract.vector_codec tables, one thread / two threads
   file-level, FixedWidthExtractor end to end (frames of every chunk, in file order):
-    extract-codec          threads per field, Python's codec (the extract path before this)
-    extract-vector         threads per field, the vectorised decoder (the extract path now)
+    extract-codec          threads per field, Python's codec (the extract path, kept: it won)
+    extract-vector         threads per field, the vectorised decoder
     workers-codec-2        2 spawn processes, each taking every 2nd chunk end to end and writing
                            its frames as Arrow IPC files; the parent maps them back in file order
                            (the time to get them back is measured and listed)
@@ -52,19 +52,13 @@ FILE_VARIANTS = ("extract-codec", "extract-vector", "workers-codec-2", "workers-
 Utf8AndSpans = tuple[bytes, list[tuple[int, int]]]
 
 
-def codec_utf8(data: bytes | memoryview, codec: str) -> Utf8AndSpans:
-    """The decoder of the extract path before the vectorised tables: Python's codec."""
-    text, spans = decode.decode_recording(data, codec)
-    return text.encode("utf-8"), spans
-
-
 def vector_utf8(data: bytes | memoryview, codec: str) -> Utf8AndSpans:
     utf8, bad = decode_to_utf8(np.frombuffer(data, dtype=np.uint8), codec)
     return utf8.tobytes(), [(b, b + 1) for b in bad.tolist()]
 
 
 DECODERS: dict[str, Callable[[bytes | memoryview, str], Utf8AndSpans]] = {
-    "codec": codec_utf8,
+    "codec": decode.decode_utf8,  # Python's codec: what the extract path uses
     "vector": vector_utf8,
 }
 

@@ -1,10 +1,9 @@
 """Decode columns of fixed-width byte fields, and byte runs, recording every bad byte.
 
 The fast path (see MEASURED.md): per field, copy the column slice, append a ``\\n`` column, decode
-the whole buffer at once, and cut the result at the newlines into an Arrow string array. cp932 is
-decoded by the vectorised tables of etl.extract.vector_codec (no GIL held); other codecs by one
-``bytes.decode`` call with an error handler (free until it fires). Both record where each bad
-byte was, so it can be mapped back to (row, byte offset within the record).
+the whole buffer with one ``bytes.decode`` call, and cut the result at the newlines into an Arrow
+string array. A codec error handler (free until it fires) records where each bad byte was, so it
+can be mapped back to (row, byte offset within the record).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
-
-from etl.extract import vector_codec
 
 ERROR_HANDLER = "chukan.record_bad_bytes"
 PADDING = " \u3000"  # half-width and full-width space: values are stored space-padded
@@ -95,12 +92,12 @@ def decode_recording(data: bytes | memoryview, codec: str) -> tuple[str, list[tu
 
 
 def decode_utf8(data: bytes | memoryview, codec: str) -> tuple[bytes, list[tuple[int, int]]]:
-    """``data`` decoded as ``codec`` and re-encoded as UTF-8, with the spans ``decode_recording``
-    gives: cp932 through the vectorised tables (numpy releases the GIL, so columns decoded on
-    several threads use every core), other codecs through Python's codec."""
-    if codec == "cp932":
-        utf8, bad = vector_codec.decode_to_utf8(np.frombuffer(data, dtype=np.uint8), codec)
-        return utf8.tobytes(), [(start, start + 1) for start in bad.tolist()]
+    """``data`` decoded as ``codec`` and re-encoded as UTF-8, with the spans of its bad bytes.
+
+    Python's codec, cp932 included: etl.extract.vector_codec decodes cp932 identically without
+    the GIL, but costs about three times the CPU, and on two cores neither it nor worker
+    processes made extraction faster (benchmarks/bench_decode.py).
+    """
     text, spans = decode_recording(data, codec)
     return text.encode("utf-8"), spans
 

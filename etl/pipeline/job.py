@@ -183,7 +183,7 @@ def _extract_and_map(
     """Extract every source once and map every target.
 
     A target without lookups is mapped chunk by chunk on a second thread while the next chunk
-    is decoded: polars and the cp932 decoder release the GIL, so the two overlap on two cores.
+    is decoded: decoding holds the GIL, polars does not, so the two overlap on two cores.
     Targets with lookups need their lookup sources complete and are mapped afterwards.
     """
     gaiji = load_gaiji_table(profile.gaiji_table) if profile.gaiji_table else None

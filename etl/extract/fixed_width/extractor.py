@@ -288,9 +288,8 @@ def decode_fields(
 
 @lru_cache(maxsize=4)
 def _field_threads(threads: int) -> ThreadPoolExecutor:
-    # A field's decoding is numpy and pyarrow work that releases the GIL (cp932 included: the
-    # vectorised tables of etl.extract.vector_codec), so fields decoded on two threads use both
-    # cores; only Python's codecs (euc_jp, utf-8) stay serial.
+    # Most of a field's decoding is numpy and pyarrow work that releases the GIL, so fields
+    # decoded on two threads overlap well; only bytes.decode itself is serial.
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
 
 
