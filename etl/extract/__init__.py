@@ -28,7 +28,12 @@ from etl.extract.delimited import (
     frame_records,
 )
 from etl.extract.encoding import ResolvedEncoding, extract_finding, resolve_encoding
-from etl.extract.fixed_width import FixedWidthExtractor, FixedWidthOptions, RecordTypes
+from etl.extract.fixed_width import (
+    FixedWidthExtractor,
+    FixedWidthOptions,
+    RecordTypes,
+    decode_threads,
+)
 from etl.extract.guess import (
     CandidateScore,
     EncodingGuess,
@@ -105,6 +110,7 @@ __all__ = [
     "control_char_findings",
     "decode_field",
     "decode_packed",
+    "decode_threads",
     "decode_zoned",
     "detect_line_break",
     "empty_filtered",

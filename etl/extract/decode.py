@@ -91,6 +91,17 @@ def decode_recording(data: bytes | memoryview, codec: str) -> tuple[str, list[tu
     return text, spans
 
 
+def decode_utf8(data: bytes | memoryview, codec: str) -> tuple[bytes, list[tuple[int, int]]]:
+    """``data`` decoded as ``codec`` and re-encoded as UTF-8, with the spans of its bad bytes.
+
+    Python's codec, cp932 included: etl.extract.vector_codec decodes cp932 identically without
+    the GIL, but costs about three times the CPU, and on two cores neither it nor worker
+    processes made extraction faster (benchmarks/bench_decode.py).
+    """
+    text, spans = decode_recording(data, codec)
+    return text.encode("utf-8"), spans
+
+
 def is_lead_byte(codec: str, byte: int) -> bool:
     """Whether ``byte`` starts a multi-byte character in ``codec``."""
     if codec == "cp932":
@@ -174,8 +185,7 @@ def decode_field(records: NDArray[np.uint8], offset: int, length: int, codec: st
     field = records[:, offset : offset + length]
     lengths = _trimmed_lengths(field)
     packed = _pack_lines(field, lengths)
-    text, spans = decode_recording(packed.data, codec)
-    utf8 = text.encode("utf-8")
+    utf8, spans = decode_utf8(packed.data, codec)
     ends = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == LF)
     bad: list[BadBytes] = []
     if ends.size != field.shape[0]:
@@ -190,8 +200,7 @@ def decode_field(records: NDArray[np.uint8], offset: int, length: int, codec: st
         field[lf_rows] = 0x20
         lengths = _trimmed_lengths(field)
         packed = _pack_lines(field, lengths)
-        text, spans = decode_recording(packed.data, codec)
-        utf8 = text.encode("utf-8")
+        utf8, spans = decode_utf8(packed.data, codec)
         ends = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == LF)
         if ends.size != field.shape[0]:  # impossible unless the handler misbehaves
             raise RuntimeError(f"decoded {ends.size} values for {field.shape[0]} rows")

@@ -19,7 +19,7 @@ import polars as pl
 
 from etl import __version__, events
 from etl.errors import ChukanError, MappingError, WriteError
-from etl.extract import SourceProfile, load_profile
+from etl.extract import SourceProfile, decode_threads, load_profile
 from etl.findings import Severity, concat_findings
 from etl.layout import (
     DEFAULT_LAYOUT_VERSION,
@@ -71,6 +71,8 @@ class JobOptions:
     csv: CsvFormat = field(default_factory=CsvFormat)
     output_format: OutputFormat = OutputFormat.CSV  # of the V2.1 record files (etl.write)
     chunk_records: int = 200_000
+    # threads decoding a chunk's fields (None: one per core, up to 4); outputs are the same
+    decode_threads: int | None = None
     replace: bool = False
     run_meta: RunMeta | None = None  # written as run.json beside the manifest
     override: str | None = None  # why a pass ran although a gate refused it (manifest.json)
@@ -196,17 +198,18 @@ def _extract_and_map(
                         job = mapper.submit(map_record_file, t, {name: records}, cm.layout.id)
                         streamed.setdefault((cm.layout.id, t.record_file.id), []).append(job)
 
-        sources = {
-            name: extract_source(
-                opts.dump_dir,
-                profile,
-                profile.file(name),
-                gaiji,
-                chunk_records=opts.chunk_records,
-                on_chunk=partial(on_chunk, name),
-            )
-            for name in needed
-        }
+        with decode_threads(opts.decode_threads):
+            sources = {
+                name: extract_source(
+                    opts.dump_dir,
+                    profile,
+                    profile.file(name),
+                    gaiji,
+                    chunk_records=opts.chunk_records,
+                    on_chunk=partial(on_chunk, name),
+                )
+                for name in needed
+            }
         check_delivery(opts.dump_dir, sources.values())
         done = {key: merge_mapped([f.result() for f in jobs]) for key, jobs in streamed.items()}
     frames = {name: s.records for name, s in sources.items()}

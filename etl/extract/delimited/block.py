@@ -20,7 +20,12 @@ from numpy.typing import NDArray
 from etl.errors import ExtractError
 from etl.extract.base import BYTE_OFFSET, RECORD_NO
 from etl.extract.chunk_frames import SetAside, records_frame
-from etl.extract.decode import cp932_silent_positions, decode_recording, hex_bytes
+from etl.extract.decode import (
+    cp932_silent_positions,
+    decode_recording,
+    decode_utf8,
+    hex_bytes,
+)
 from etl.extract.delimited.framing import LF, Framing, parse_record
 from etl.extract.delimited.options import Dialect
 from etl.extract.location import ByteOffset
@@ -93,9 +98,8 @@ def extract_block(
         verdict.mark(i, FILTERED, int(offsets[i]), "", "empty line")
 
     b0 = int(starts[body]) if body < n else len(buf)
-    text, spans = decode_recording(arr[b0:].data, dialect.codec)
+    utf8, spans = decode_utf8(arr[b0:].data, dialect.codec)
     bad = [(b0 + s, b0 + e, "invalid") for s, e in spans]
-    utf8 = text.encode("utf-8")
     u = np.frombuffer(utf8, dtype=np.uint8)
     u_starts, u_ends = _utf8_bounds(path, pos, arr, b0, u, ends[body:])
     if dialect.codec == "cp932":

@@ -1,6 +1,6 @@
 """The fixed_width source format: fixed-length records, COBOL style (docs/source-profile.md)."""
 
-from etl.extract.fixed_width.extractor import FixedWidthExtractor
+from etl.extract.fixed_width.extractor import FixedWidthExtractor, decode_threads
 from etl.extract.fixed_width.options import (
     FixedWidthExtras,
     FixedWidthOptions,
@@ -14,4 +14,5 @@ __all__ = [
     "FixedWidthOptions",
     "RecordTypes",
     "TrailerCount",
+    "decode_threads",
 ]

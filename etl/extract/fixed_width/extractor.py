@@ -14,6 +14,8 @@ import logging
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -250,6 +252,23 @@ def field_schema(source: SourceFile) -> dict[str, pl.DataType]:
     return schema
 
 
+# Threads decoding the fields of a chunk (None: one per core, up to 4), set by the job for the
+# extraction it runs (etl.pipeline.JobOptions.decode_threads); outputs are the same for any count.
+_DECODE_THREADS: ContextVar[int | None] = ContextVar("chukan_decode_threads", default=None)
+
+
+@contextmanager
+def decode_threads(threads: int | None) -> Iterator[None]:
+    """Decode fields on ``threads`` threads (None: one per core, up to 4) within the block."""
+    if threads is not None and threads < 1:
+        raise ValueError(f"decode threads must be at least 1, not {threads}")
+    token = _DECODE_THREADS.set(threads)
+    try:
+        yield
+    finally:
+        _DECODE_THREADS.reset(token)
+
+
 def decode_fields(
     data: NDArray[np.uint8], plan: Plan
 ) -> tuple[dict[str, pl.Series], dict[int, list[tuple[str, BadBytes]]]]:
@@ -257,7 +276,9 @@ def decode_fields(
     columns: dict[str, pl.Series] = {}
     bad: dict[int, list[tuple[str, BadBytes]]] = {}
     fields = plan.source.fields
-    results = _field_threads().map(partial(_decode_one, data, plan), fields)
+    threads = _DECODE_THREADS.get() or min(4, os.cpu_count() or 1)
+    decode = partial(_decode_one, data, plan)
+    results = map(decode, fields) if threads == 1 else _field_threads(threads).map(decode, fields)
     for f, (values, problems) in zip(fields, results, strict=True):
         columns[f.name] = values.alias(f.name)
         for p in problems:
@@ -265,11 +286,11 @@ def decode_fields(
     return columns, bad
 
 
-@lru_cache(maxsize=1)
-def _field_threads() -> ThreadPoolExecutor:
+@lru_cache(maxsize=4)
+def _field_threads(threads: int) -> ThreadPoolExecutor:
     # Most of a field's decoding is numpy and pyarrow work that releases the GIL, so fields
     # decoded on two threads overlap well; only bytes.decode itself is serial.
-    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="decode")
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
 
 
 def _decode_one(data: NDArray[np.uint8], plan: Plan, f: SourceField) -> _FieldResult:

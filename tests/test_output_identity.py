@@ -1,0 +1,70 @@
+"""Every output byte is the same whatever the chunk size and the number of decoding threads.
+
+A small dump of each vendor runs with chunks of 1 and 7 records and the default, on 1 and 2
+decoding threads; the SHA-256 of every file of each run folder (reports included) must equal
+the first run's. The runs share one dump folder and one clock reading (created_at, which the
+manifest and the reports show), the only facts allowed to differ between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from etl.pipeline import JobOptions, job, run_job
+from etl.report import write_run_reports
+from etl.resources import data_dir
+from fixtures.generate import generate_vendor_a
+
+
+class _FrozenClock(datetime):
+    @classmethod
+    def now(cls, tz: object = None) -> _FrozenClock:
+        return cls(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+DEFAULT_CHUNK = JobOptions(Path(), Path(), Path()).chunk_records
+SETTINGS = [(chunk, threads) for chunk in (1, 7, DEFAULT_CHUNK) for threads in (1, 2)]
+
+
+def _digests(run: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for path in sorted(p for p in run.rglob("*") if p.is_file()):
+        name = path.relative_to(run).as_posix()
+        out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def vendor_a_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dump = tmp_path_factory.mktemp("identity") / "vendor-a"
+    generate_vendor_a(dump, 30, seed=5, broken=True)
+    return dump
+
+
+@pytest.mark.parametrize("vendor", ["vendor-a", "vendor-b"])
+def test_outputs_byte_identical_for_any_chunk_size_and_threads(
+    vendor: str, vendor_a_dump: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(job, "datetime", _FrozenClock)
+    dump = vendor_a_dump if vendor == "vendor-a" else data_dir("fixtures") / vendor / "sample"
+    runs = {}
+    for chunk, threads in SETTINGS:
+        out = tmp_path / f"chunk{chunk}-threads{threads}"
+        opts = JobOptions(
+            vendor_folder=data_dir("mappings") / vendor,
+            dump_dir=dump,
+            out_dir=out,
+            chunk_records=chunk,
+            decode_threads=threads,
+            finalize=write_run_reports,
+        )
+        run_job(opts)
+        runs[(chunk, threads)] = _digests(out)
+    first = runs[SETTINGS[0]]
+    assert "manifest.json" in first and len(first) > 5
+    for setting, digests in runs.items():
+        assert digests == first, f"chunk_records={setting[0]}, decode_threads={setting[1]}"
