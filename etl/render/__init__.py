@@ -23,6 +23,7 @@ from etl.render.workbook import (
     HEADER_FORMAT,
     MAX_CELL,
     header_format,
+    print_ready,
     with_created,
     workbook_created,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "header_format",
     "num",
     "print_pdf",
+    "print_ready",
     "render",
     "when",
     "with_created",

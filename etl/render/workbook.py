@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from datetime import UTC, datetime
 
-from rvgsrust_xlsxwriter import Format, Workbook
+from rvgsrust_xlsxwriter import Format, Workbook, Worksheet
 
 MAX_CELL = 32_767  # Excel's limit on characters in one cell
 EXCEL_ROWS = 1_048_576  # rows of a worksheet, the header included
@@ -25,6 +25,23 @@ HEADER_FORMAT = {"bold": True, "bg_color": "#DCE6F1", "border": 1}  # xlsxwriter
 def header_format(wb: Workbook) -> Format:
     """HEADER_FORMAT for the reports written through rust_xlsxwriter (report.xlsx, diff.xlsx)."""
     return wb.add_format().set_bold().set_background_color("#DCE6F1").set_border("thin")
+
+
+A4 = 9  # Excel's paper size code
+
+
+def print_ready(ws: Worksheet, footer: str, header_row: int | None = 0) -> Worksheet:
+    """What staff get when they print a sheet: landscape A4, one page wide (as many pages long
+    as it takes, so a summary never splits into a page of labels and a page of values), the
+    header row on every page, and a footer with ``footer`` (the report and its run id) and the
+    page number."""
+    ws.set_landscape()
+    ws.set_paper_size(A4)
+    ws.set_print_fit_to_pages(1, 0)
+    if header_row is not None:
+        ws.set_repeat_rows(header_row, header_row)
+    ws.set_footer(f"&L{footer.replace('&', '&&')}&R&P / &N")
+    return ws
 
 
 def workbook_created(timestamp: str) -> datetime:

@@ -265,3 +265,16 @@ def test_diff_report_renders_in_chromium(
     doc = lxml.html.document_fromstring(dom.stdout)
     assert [h.text_content() for h in doc.iter("h2")] == H2
     assert page_requests(net_log) == []
+
+
+def test_diff_workbook_prints_one_page_wide_with_headers_and_page_numbers(
+    diff: dict[str, Any],
+) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(diff_workbook_bytes(diff)))
+    for ws in book:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+        assert "&P" in ws.oddFooter.right.text, ws.title
+        assert diff["new_run"]["run_id"] in ws.oddFooter.left.text, ws.title
+        if ws.title != "概要":
+            assert ws.print_title_rows == "$1:$1", ws.title

@@ -122,3 +122,22 @@ def test_lists_stop_at_the_sheet_limit(
     assert wb["不備一覧"].max_row == 4 and wb["不備一覧"].auto_filter.ref == "A1:I4"
     notes = [r[:2] for r in wb["概要"].iter_rows(values_only=True) if r[0] == "注意"]
     assert notes == [("注意", "不備一覧は先頭 3 件のみ。全件は findings.csv を参照")]
+
+
+def test_every_sheet_prints_one_page_wide_with_its_header_and_page_numbers(
+    sample_report: RunReport, tmp_path: Path
+) -> None:
+    """Landscape A4 fitted to the page width (LibreOffice split 概要 into a page of labels and
+    one of values), the header row on every page of a list, page numbers and the run in the
+    footer."""
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(workbook_bytes(sample_report))
+    book = openpyxl.load_workbook(path)
+    for ws in book:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.paperSize == 9, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        wide = ws.page_setup.fitToWidth or 1  # absent: the OOXML default, 1 page
+        assert (wide, ws.page_setup.fitToHeight) == (1, 0), ws.title
+        assert "&P" in ws.oddFooter.right.text and sample_report.vendor in ws.oddFooter.left.text
+    assert book["不備一覧"].print_title_rows == "$1:$1"

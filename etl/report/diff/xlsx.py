@@ -19,7 +19,14 @@ from rvgsrust_xlsxwriter import Workbook, Worksheet
 
 from etl.diff import CHANGED_COLUMNS, ChangeLists
 from etl.findings import KEY_SEPARATOR
-from etl.render import EXCEL_ROWS, MAX_CELL, header_format, with_created, workbook_created
+from etl.render import (
+    EXCEL_ROWS,
+    MAX_CELL,
+    header_format,
+    print_ready,
+    with_created,
+    workbook_created,
+)
 from etl.report.diff.html import Diff, run_label
 from etl.report.diff.lists import list_file_name
 from etl.report.labels import FINDING_CHANGE_LABELS, PASS_LABELS, SEVERITY_LABELS
@@ -41,7 +48,8 @@ def _text(value: object) -> object:
 class _DiffBook:
     """Workbook, formats and the filterable-list writers of the diff workbook."""
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, footer: str) -> None:
+        self.footer = footer
         self.wb = Workbook()
         self.wb.set_tempdir(str(scratch))
         self.wb.set_properties(title="パス間差分レポート", author="chukan-etl")
@@ -61,6 +69,7 @@ class _DiffBook:
 
     def _sheet(self, name: str, widths: Sequence[int]) -> Worksheet:
         ws = self.wb.add_worksheet(name, constant_memory=True)  # rows go to a scratch file
+        print_ready(ws, self.footer)
         for col, width in enumerate(widths):
             ws.set_column_width(col, width)
         return ws
@@ -103,7 +112,7 @@ class _DiffBook:
 
 
 def _overview(book: _DiffBook, diff: Diff) -> None:
-    ws = book.wb.add_worksheet("概要")
+    ws = print_ready(book.wb.add_worksheet("概要"), book.footer, header_row=None)
     ws.set_column_width(0, 18)
     for col in range(1, 13):
         ws.set_column_width(col, 14)
@@ -199,7 +208,8 @@ def _counts(diff: Diff) -> Iterable[tuple[Any, ...]]:
 
 def diff_workbook_bytes(diff: Diff, lists: Sequence[ChangeLists] = ()) -> bytes:
     with tempfile.TemporaryDirectory(prefix="chukan-diff-xlsx-") as tmp:
-        book = _DiffBook(Path(tmp))
+        ids = (run_label(diff["old_run"])[1], run_label(diff["new_run"])[1])
+        book = _DiffBook(Path(tmp), f"パス間差分レポート {ids[0]} → {ids[1]}")
         _overview(book, diff)
         changes = ((f["gyomu"], f["record_file"], f["name"], c["item"], c["changed"])
                    for f in diff["files"] for c in f["item_changes"])  # fmt: skip

@@ -18,7 +18,14 @@ import polars as pl
 from rvgsrust_xlsxwriter import Workbook, Worksheet
 
 from etl.findings import Severity
-from etl.render import EXCEL_ROWS, MAX_CELL, header_format, with_created, workbook_created
+from etl.render import (
+    EXCEL_ROWS,
+    MAX_CELL,
+    header_format,
+    print_ready,
+    with_created,
+    workbook_created,
+)
 from etl.report.labels import (
     CONTROL_HEADERS,
     CONTROL_KIND_LABELS,
@@ -75,9 +82,15 @@ class _Book:
         self.alert.set_background_color("#C62828")
         self.wrap = self.wb.add_format().set_text_wrap().set_vertical_align("top")
         self.taken: set[str] = set()
+        run = report.meta.run_id or report.created_at
+        self.footer = f"移行実行レポート {report.vendor} {run}"
 
-    def sheet(self, name: str) -> Worksheet:
-        return self.wb.add_worksheet(sheet_name(name, self.taken))
+    def sheet(self, name: str, header_row: int | None = 0) -> Worksheet:
+        """A new sheet, print-ready (etl.render.print_ready); ``header_row`` repeats on every
+        printed page (None: a sheet of several small tables)."""
+        return print_ready(
+            self.wb.add_worksheet(sheet_name(name, self.taken)), self.footer, header_row
+        )
 
     def table(
         self, ws: Worksheet, row: int, headers: Sequence[str], rows: Iterable[Sequence[object]]
@@ -109,7 +122,7 @@ class _Book:
 
 
 def _overview(book: _Book, report: RunReport) -> None:
-    ws = book.sheet("概要")
+    ws = book.sheet("概要", header_row=None)
     ws.set_column_width(0, 22)
     ws.set_column_width(1, 60)
     ws.write(0, 0, "移行実行レポート", book.title)
@@ -148,7 +161,7 @@ def _overview(book: _Book, report: RunReport) -> None:
 
 
 def _counts(book: _Book, report: RunReport) -> None:
-    ws = book.sheet("件数")
+    ws = book.sheet("件数", header_row=None)
     for col in range(9):
         ws.set_column_width(col, 14)
     row = book.table(
@@ -183,7 +196,7 @@ def _reconciliation(book: _Book, report: RunReport) -> None:
         return
     names = {(o.gyomu, o.record_file): o.name for o in report.outputs}
     headers = ("業務", "ファイル", "名称", *CONTROL_HEADERS)
-    ws = book.sheet("突合")
+    ws = book.sheet("突合", header_row=None)
     for col, width in enumerate((12, 12, 12, 16, 12, 12, 12, 12, 12, 12, 12)):
         ws.set_column_width(col, width)
     book.table(
