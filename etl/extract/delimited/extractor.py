@@ -16,10 +16,10 @@ on the bytes) and .block (one block: header row, verdicts, rejects, parsing).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from etl import events
 from etl.errors import ExtractError
 from etl.extract.base import ExtractChunk, options_of
 from etl.extract.chunk_frames import empty_chunk
@@ -35,8 +35,6 @@ from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encodin
 from etl.extract.guess import CR_LINE_ENDINGS, UTF8_BOM, lone_cr_line_endings
 from etl.extract.location import BYTES
 from etl.extract.profile import SourceFile, SourceProfile
-
-log = logging.getLogger(__name__)
 
 
 class DelimitedExtractor:
@@ -58,7 +56,7 @@ class DelimitedExtractor:
             raise ExtractError(path, "file not found")
         options = options_of(path, source, DelimitedOptions)
         encoding = self.resolve_encoding(path, source, profile)
-        log.info("%s: reading %s as %s", source.name, path, encoding.encoding)
+        events.step_started(f"read {source.name} ({path.name}) as {encoding.encoding}")
         dialect = dialect_of(options, encoding.codec)
         state = ReadState(width=options.extras.columns)
         if not dialect.header:

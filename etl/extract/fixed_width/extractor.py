@@ -10,7 +10,6 @@ trailer's record count is checked against the data records read (.records).
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from etl import events
 from etl.errors import ExtractError
 from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, options_of
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
@@ -50,8 +50,6 @@ from etl.extract.numeric import decode_packed, decode_zoned, number_dtype, packe
 from etl.extract.profile import FieldType, LineBreak, SourceField, SourceFile, SourceProfile
 from etl.findings import concat_findings
 
-log = logging.getLogger(__name__)
-
 
 class FixedWidthExtractor:
     """Fixed-length records; registered as ``fixed_width``."""
@@ -74,7 +72,7 @@ class FixedWidthExtractor:
         if not options.record_length:
             raise ExtractError(path, f"source file {source.name} has no record_length")
         encoding = self.resolve_encoding(path, source, profile)
-        log.info("%s: reading %s as %s", source.name, path, encoding.encoding)
+        events.step_started(f"read {source.name} ({path.name}) as {encoding.encoding}")
         plan = make_plan(source, options, profile, encoding.codec)
         totals = Totals()
         first = True
