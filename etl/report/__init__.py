@@ -22,7 +22,7 @@ from etl.report.diff import (
     write_diff_xlsx,
 )
 from etl.report.labels import CONTROL_KIND_LABELS, PASS_LABELS, SEVERITY_LABELS
-from etl.report.model import ReportError, RunMeta, RunReport, load_run_report, open_run
+from etl.report.model import PassShown, ReportError, RunReport, load_run_report, open_run
 from etl.report.run import render_html, render_json, workbook_bytes, write_xlsx
 from etl.write import write_bytes_atomic
 
@@ -85,8 +85,8 @@ __all__ = [
     "PASS_LABELS",
     "REPORT_FILES",
     "SEVERITY_LABELS",
+    "PassShown",
     "ReportError",
-    "RunMeta",
     "RunReport",
     "load_run_report",
     "open_run",

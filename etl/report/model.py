@@ -31,8 +31,9 @@ class ReportError(ChukanError):
 
 
 @dataclass(frozen=True, slots=True)
-class RunMeta:
-    """Pass metadata from run.json; every field is optional (a plain `chukan run` has none)."""
+class PassShown:
+    """What a report shows of a run's pass (from etl.run_folder.RunMeta, run.json); every field
+    is optional (a plain `chukan run` has none)."""
 
     pass_name: str | None = None  # test1 / test2 / production
     run_id: str | None = None
@@ -128,7 +129,7 @@ class RunReport:
     layout_version: str
     tool_version: str
     created_at: str
-    meta: RunMeta
+    meta: PassShown
     sources: tuple[SourceCount, ...]
     outputs: tuple[OutputCount, ...]
     findings: pl.DataFrame  # every finding, FINDING_SCHEMA, in findings.csv order
@@ -174,10 +175,10 @@ def read_findings(run: RunFolder) -> pl.DataFrame:
     return typed.with_columns(pl.col(text).fill_null(""))
 
 
-def _meta(meta: run_folder.RunMeta | None) -> RunMeta:
+def _meta(meta: run_folder.RunMeta | None) -> PassShown:
     if meta is None:
-        return RunMeta()
-    return RunMeta(
+        return PassShown()
+    return PassShown(
         pass_name=meta.pass_name,
         run_id=meta.run_id or None,
         started_by=meta.started_by or None,
