@@ -2,25 +2,34 @@
 
 Every benchmark takes the same dump (same seed, with the deliberately broken records) and the
 same `chukan run --gyomu juki` of it, so the figures of different scripts are of the same bytes
-whichever script ran first.
+whichever script ran first. Dumps are generated in a child process (a 10M-record population
+would otherwise stay in the benchmark's own memory) and are ready once expected.json exists
+(the generator writes it last).
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from fixtures.generate import generate_vendor_a
-
 WORK = Path(__file__).resolve().parent / "work"
+ROOT = WORK.parent.parent
 SEED = 7
 
 
-def vendor_a_dump(persons: int) -> Path:
-    dump = WORK / f"vendor-a-{persons}"
-    if not (dump / "JUMIN.DAT").is_file():
-        generate_vendor_a(dump, persons, seed=SEED, broken=True)
+def vendor_a_dump(persons: int, dirty_fraction: float = 0.0) -> Path:
+    """The vendor-a dump of ``persons`` (``dirty_fraction``: share of JUMIN records dirtied)."""
+    suffix = f"-dirty{round(dirty_fraction * 100)}" if dirty_fraction else ""
+    dump = WORK / f"vendor-a-{persons}{suffix}"
+    if not (dump / "expected.json").is_file():
+        shutil.rmtree(dump, ignore_errors=True)  # an interrupted generation
+        cmd = [sys.executable, "-m", "fixtures.generate", "vendor-a", str(dump)]
+        cmd += ["--persons", str(persons), "--seed", str(SEED), "--broken"]
+        if dirty_fraction:
+            cmd += ["--dirty-fraction", str(dirty_fraction)]
+        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return dump
 
 
