@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from etl import events
 from etl.diff import ChangeLists
 from etl.report.diff import (
     diff_workbook_bytes,
@@ -51,9 +52,12 @@ def write_run_reports(
     """Render the reports of a run folder into it, or into ``out_dir`` (the reconciliation from
     its manifest; ``extra_sections``: title → JSON-like data, added after it). All three are
     rendered before the first is written, so a bad run folder leaves the old reports in place."""
+    events.step_started("write reports")  # timed apart in the run's timeline (benchmarks)
     reconciliation = open_run(run_dir).manifest.reconciliation.model_dump(mode="json")
     extra = {"reconciliation": reconciliation, **(extra_sections or {})}
-    return write_reports(load_run_report(run_dir, extra_sections=extra), out_dir or run_dir)
+    written = write_reports(load_run_report(run_dir, extra_sections=extra), out_dir or run_dir)
+    events.step_finished("write reports", len(written))
+    return written
 
 
 def render_diff_json(diff: Mapping[str, Any]) -> bytes:
