@@ -3,17 +3,25 @@ and a printable A4 PDF (headless Chromium's print-to-PDF of the same page)."""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Sequence
 from pathlib import Path
 
-import xlsxwriter  # type: ignore[import-untyped]  # no type information shipped
+from rvgsrust_xlsxwriter import Workbook
 
 from etl import __version__
 from etl.export import Group
 from etl.migration.group import MemberRow, group_reports, member_rows
 from etl.migration.model import MigrationReport
 from etl.passes import PassName
-from etl.render import DATA_ONLY, HEADER_FORMAT, print_pdf, render, when, workbook_created
+from etl.render import (
+    header_format,
+    print_pdf,
+    print_ready,
+    render,
+    when,
+    with_created,
+    workbook_created,
+)
 from etl.report import CONTROL_KIND_LABELS, PASS_LABELS, SEVERITY_LABELS
 from etl.write import make_private_dir, staged_dir, write_bytes_atomic
 
@@ -90,56 +98,45 @@ def render_html(report: MigrationReport) -> str:
     )
 
 
+def _list_sheet(
+    wb: Workbook,
+    name: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    footer: str,
+) -> None:
+    """One filterable list, print-ready (etl.render.print_ready): header row, frozen, filter,
+    columns as wide as their first 200 values."""
+    ws = print_ready(wb.add_worksheet(name), footer)
+    ws.write_row(0, 0, list(headers), header_format(wb))
+    for r, row in enumerate(rows, start=1):
+        ws.write_row(r, 0, list(row))
+    ws.freeze_panes(1, 0)
+    if rows:
+        ws.autofilter(0, 0, len(rows), len(headers) - 1)
+    for col, h in enumerate(headers):
+        width = max([len(str(h)) * 2, *(len(str(row[col])) for row in rows[:200])])
+        ws.set_column_width(col, min(max(width, 8), 60))
+
+
 def workbook_bytes(report: MigrationReport) -> bytes:
     """Sheets 表紙, one per pass (files and counts), 課題整理表: landscape, fit to the page width,
     header rows repeated on every page, a footer with the page number and the last run id."""
-    out = io.BytesIO()
-    last_run = report.passes[-1].run.run_id
-    book = xlsxwriter.Workbook(out, {"in_memory": True, **DATA_ONLY})
-    book.set_properties(
-        {"title": TITLE, "created": workbook_created(report.passes[-1].run.finished_at)}
-    )
-    head = book.add_format(HEADER_FORMAT)
-
-    def sheet(name: str, headers: list[str], rows: list[list[object]]) -> None:
-        ws = book.add_worksheet(name)
-        ws.set_landscape()
-        ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)  # as wide as one page, as long as it takes
-        ws.repeat_rows(0)
-        ws.set_footer(f"&L{TITLE} {last_run}&R&P / &N")
-        ws.write_row(0, 0, headers, head)
-        for r, row in enumerate(rows, start=1):
-            ws.write_row(r, 0, row)
-        ws.freeze_panes(1, 0)
-        if rows:
-            ws.autofilter(0, 0, len(rows), len(headers) - 1)
-        for col, h in enumerate(headers):
-            width = max([len(str(h)) * 2, *(len(str(row[col])) for row in rows[:200])])
-            ws.set_column(col, col, min(max(width, 8), 60))
-
-    sheet("表紙", ["項目", "内容"], [list(r) for r in _cover_rows(report)])
+    last = report.passes[-1].run
+    footer = f"{TITLE} {last.run_id}"
+    wb = Workbook()
+    wb.set_properties(title=TITLE, author="chukan-etl")
+    _list_sheet(wb, "表紙", ["項目", "内容"], [list(r) for r in _cover_rows(report)], footer)
     for s in report.passes:
         rows: list[list[object]] = [
             [f.name, f.file, f.bytes, f.sha256, f.records_in, f.data_records, f.rejected,
              sum(f.filtered.values()), "一致" if f.balanced else "不一致"]
             for f in s.sources
         ]  # fmt: skip
-        headers = [
-            "データ",
-            "ファイル",
-            "バイト数",
-            "SHA-256",
-            "入力",
-            "データ",
-            "除外",
-            "対象外",
-            "一致",
-        ]
-        sheet(s.label, headers, rows)
-    sheet("課題整理表", list(ISSUE_HEADERS), [list(r) for r in _issue_rows(report, None)])
-    book.close()
-    return out.getvalue()
+        _list_sheet(wb, s.label, SOURCE_HEADERS, rows, footer)
+    issues = [list(r) for r in _issue_rows(report, None)]
+    _list_sheet(wb, "課題整理表", ISSUE_HEADERS, issues, footer)
+    return with_created(wb.save_to_buffer(), workbook_created(last.finished_at))
 
 
 def _write_into(folder: Path, report: MigrationReport, chromium: Path | None) -> list[Path]:
@@ -195,20 +192,13 @@ def write_group_documents(
             rows += member_rows(name, report, root, f"{folder}/{DOCUMENT}.html")
         html = group_html(group.name, rows, __version__)
         page = write_bytes_atomic(stage / "group-overview.html", html.encode("utf-8"))
-        book = io.BytesIO()
-        wb = xlsxwriter.Workbook(book, {"in_memory": True, **DATA_ONLY})
-        ws = wb.add_worksheet("移行状況一覧")
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
-        ws.set_footer(f"&L移行状況一覧 {group.name}&R&P / &N")
-        ws.write_row(0, 0, list(GROUP_HEADERS), wb.add_format(HEADER_FORMAT))
-        for n, r in enumerate(rows, start=1):
-            ws.write_row(n, 0, _group_row(r))
-        ws.freeze_panes(1, 0)
-        wb.close()
-        write_bytes_atomic(stage / "group-overview.xlsx", book.getvalue())
+        wb = Workbook()
+        wb.set_properties(title=f"移行状況一覧 {group.name}", author="chukan-etl")
+        listed = [_group_row(r) for r in rows]
+        _list_sheet(wb, "移行状況一覧", GROUP_HEADERS, listed, f"移行状況一覧 {group.name}")
+        latest = max((r.last_run_at for r in rows), default="")  # reproducible, not now()
+        xlsx = with_created(wb.save_to_buffer(), workbook_created(latest))
+        write_bytes_atomic(stage / "group-overview.xlsx", xlsx)
         if chromium is not None:
             print_pdf(chromium, page.path, stage / "group-overview.pdf")
     kinds = ("html", "xlsx", "pdf") if chromium is not None else ("html", "xlsx")
