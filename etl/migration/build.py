@@ -18,20 +18,13 @@ from etl.migration.model import (
     MigrationReport,
     PassChange,
     PassSection,
-    RuleCount,
 )
 from etl.passes import PASS_ORDER, Catalog, PassName, Project, ProjectError, RunRecord, open_catalog
+from etl.report import rule_counts
 from etl.run_folder import RunFolder
 
 IDENTITY = ["rule", "gyomu", "file", "key", "item"]
 ISSUE_COLUMNS = [*IDENTITY[:1], "severity", *IDENTITY[1:], "first_seen", "status", "reason"]
-
-
-def _rules(findings: pl.DataFrame) -> tuple[RuleCount, ...]:
-    counts = (
-        findings.group_by("rule", "severity").len().sort(["len", "rule"], descending=[True, False])
-    )
-    return tuple(RuleCount(str(r), str(s), int(n)) for r, s, n in counts.iter_rows())
 
 
 def _section(project: Project, catalog: Catalog, p: PassName, run: RunRecord) -> PassSection:
@@ -42,7 +35,7 @@ def _section(project: Project, catalog: Catalog, p: PassName, run: RunRecord) ->
         sources=manifest.sources,
         outputs=manifest.outputs,
         controls=manifest.reconciliation.controls,
-        rules=_rules(catalog.findings(run.run_id)),
+        rules=rule_counts(catalog.findings(run.run_id)),
         signoffs=tuple(catalog.signoffs(run.run_id)),
         override=manifest.override or run.override_reason,
         packages=tuple(catalog.packages(run.run_id)),

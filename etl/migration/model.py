@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from etl.passes import HandoverRecord, LoadRecord, PassName, RunRecord, Signoff
-from etl.report import PASS_LABELS
+from etl.report import PASS_LABELS, RuleCount
 from etl.run_folder import Control, OutputEntry, SourceEntry
 
 ISSUE_OPEN = "未解決"
@@ -30,13 +30,6 @@ class Cover:
     period: tuple[str, str]  # the first run's start, the last run's finish
     ran_by: tuple[str, ...]
     signed_off_by: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RuleCount:
-    rule: str
-    severity: str
-    count: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,15 @@ from etl.report.diff import (
     write_diff_xlsx,
 )
 from etl.report.labels import CONTROL_KIND_LABELS, PASS_LABELS, SEVERITY_LABELS
-from etl.report.model import PassShown, ReportError, RunReport, load_run_report, open_run
+from etl.report.model import (
+    PassShown,
+    ReportError,
+    RuleCount,
+    RunReport,
+    load_run_report,
+    open_run,
+    rule_counts,
+)
 from etl.report.run import render_html, render_json, workbook_bytes, write_xlsx
 from etl.write import write_bytes_atomic
 
@@ -91,6 +99,7 @@ __all__ = [
     "SEVERITY_LABELS",
     "PassShown",
     "ReportError",
+    "RuleCount",
     "RunReport",
     "load_run_report",
     "open_run",
@@ -98,6 +107,7 @@ __all__ = [
     "render_diff_json",
     "render_html",
     "render_json",
+    "rule_counts",
     "write_change_lists",
     "write_diff_reports",
     "write_diff_xlsx",

@@ -188,12 +188,17 @@ def _meta(meta: run_folder.RunMeta | None) -> PassShown:
     )
 
 
-def _counts(findings: pl.DataFrame) -> tuple[tuple[RuleCount, ...], tuple[FileCount, ...]]:
+def rule_counts(findings: pl.DataFrame) -> tuple[RuleCount, ...]:
+    """Findings per (rule, severity), the most frequent first."""
     by_rule = (
         findings.group_by("rule", "severity")
         .len()
         .sort(["len", "rule", "severity"], descending=[True, False, False])
     )
+    return tuple(RuleCount(r, s, int(n)) for r, s, n in by_rule.iter_rows())
+
+
+def _counts(findings: pl.DataFrame) -> tuple[tuple[RuleCount, ...], tuple[FileCount, ...]]:
     sev = pl.col("severity")
     by_file = (
         findings.group_by("gyomu", "file")
@@ -204,7 +209,7 @@ def _counts(findings: pl.DataFrame) -> tuple[tuple[RuleCount, ...], tuple[FileCo
         .sort("gyomu", "file")
     )
     return (
-        tuple(RuleCount(r, s, int(n)) for r, s, n in by_rule.iter_rows()),
+        rule_counts(findings),
         tuple(FileCount(g, f, int(e), int(w)) for g, f, e, w in by_file.iter_rows()),
     )
 
