@@ -3,6 +3,7 @@ from pass to pass, and the 課題整理表, from the catalog and the run folders
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
 
 import polars as pl
@@ -27,7 +28,9 @@ IDENTITY = ["rule", "gyomu", "file", "key", "item"]
 ISSUE_COLUMNS = [*IDENTITY[:1], "severity", *IDENTITY[1:], "first_seen", "status", "reason"]
 
 
-def _section(project: Project, catalog: Catalog, p: PassName, run: RunRecord) -> PassSection:
+def _section(
+    project: Project, catalog: Catalog, p: PassName, run: RunRecord, findings: pl.DataFrame
+) -> PassSection:
     manifest = RunFolder.open(project.root / run.path).manifest  # checked: RunFolderError
     return PassSection(
         pass_name=p,
@@ -35,7 +38,7 @@ def _section(project: Project, catalog: Catalog, p: PassName, run: RunRecord) ->
         sources=manifest.sources,
         outputs=manifest.outputs,
         controls=manifest.reconciliation.controls,
-        rules=rule_counts(catalog.findings(run.run_id)),
+        rules=rule_counts(findings),
         signoffs=tuple(catalog.signoffs(run.run_id)),
         override=manifest.override or run.override_reason,
         packages=tuple(catalog.packages(run.run_id)),
@@ -43,8 +46,10 @@ def _section(project: Project, catalog: Catalog, p: PassName, run: RunRecord) ->
     )
 
 
-def _change(catalog: Catalog, old: PassSection, new: PassSection) -> PassChange:
-    delta = findings_delta(catalog.findings(old.run.run_id), catalog.findings(new.run.run_id))
+def _change(
+    catalog: Catalog, old: PassSection, new: PassSection, findings: Mapping[str, pl.DataFrame]
+) -> PassChange:
+    delta = findings_delta(findings[old.run.run_id], findings[new.run.run_id])
     files = catalog.record_changes(old.run.run_id, new.run.run_id)
     return PassChange(
         old=old.pass_name,
@@ -56,16 +61,13 @@ def _change(catalog: Catalog, old: PassSection, new: PassSection) -> PassChange:
     )
 
 
-def _issues(catalog: Catalog, sections: list[PassSection]) -> pl.DataFrame:
+def _issues(sections: list[PassSection], findings: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Every blocking finding of the furthest pass: where it was first seen (the earliest pass
     holding the same identity) and whether a sign-off of that run accepted it."""
     last = sections[-1]
     seen = pl.concat(
         [
-            catalog.findings(s.run.run_id)
-            .select(IDENTITY)
-            .unique()
-            .with_columns(pl.lit(i).alias("order"))
+            findings[s.run.run_id].select(IDENTITY).unique().with_columns(pl.lit(i).alias("order"))
             for i, s in enumerate(sections)
         ]
     )
@@ -77,7 +79,7 @@ def _issues(catalog: Catalog, sections: list[PassSection]) -> pl.DataFrame:
     accepted = next((s for s in last.signoffs if s.accepted_blocking), None)
     status = ISSUE_ACCEPTED if accepted is not None else ISSUE_OPEN
     reason = accepted.accepted_blocking if accepted is not None else ""
-    blocking = catalog.findings(last.run.run_id).filter(pl.col("severity") == Severity.ERROR.value)
+    blocking = findings[last.run.run_id].filter(pl.col("severity") == Severity.ERROR.value)
     return (
         blocking.join(first, on=IDENTITY, how="left", nulls_equal=True, maintain_order="left")
         .join(labels, on="order", how="left", maintain_order="left")
@@ -91,9 +93,11 @@ def build_report(project: Project) -> MigrationReport:
         latest = [(p, run) for p in PASS_ORDER if (run := catalog.latest(p)) is not None]
         if not latest:
             raise ProjectError(project.root, "no runs yet: run a pass first (chukan run --pass)")
-        sections = [_section(project, catalog, p, run) for p, run in latest]
-        changes = tuple(_change(catalog, a, b) for a, b in pairwise(sections))
-        issues = _issues(catalog, sections)
+        # each run's findings read once: sections, changes and the 課題整理表 all use them
+        findings = {run.run_id: catalog.findings(run.run_id) for _, run in latest}
+        sections = [_section(project, catalog, p, r, findings[r.run_id]) for p, r in latest]
+        changes = tuple(_change(catalog, a, b, findings) for a, b in pairwise(sections))
+        issues = _issues(sections, findings)
     runs = [s.run for s in sections]
     cover = Cover(
         municipality_code=project.municipality_code,

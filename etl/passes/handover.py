@@ -21,28 +21,21 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _project_run(run_dir: Path) -> tuple[Path, str] | None:
-    """(project root, run id) when ``run_dir`` is a run the project's catalog knows."""
+def _recorded(run_dir: Path, record: Callable[[Catalog, str], None], what: str) -> bool:
+    """Record what was done with ``run_dir`` when it is a run its project's catalog knows
+    (False otherwise: a one-off run). The work itself is done whatever happens here, so a
+    catalog that cannot be written is a warning, never a failure of the command."""
     try:
         root = find_project(run_dir)
     except ProjectError:
-        return None
+        return False
     rel = run_dir.resolve().relative_to(root).as_posix()
-    with open_catalog(load_project(root)) as catalog:
-        run = next((r for r in catalog.runs() if r.path == rel), None)
-    return (root, run.run_id) if run is not None else None
-
-
-def _recorded(run_dir: Path, record: Callable[[Catalog, str], None], what: str) -> bool:
-    """Record what was done with a project's run; the work itself is done whatever happens
-    here, so a catalog that cannot be written is a warning, never a failure of the command."""
     try:
-        found = _project_run(run_dir)
-        if found is None:
-            return False
-        root, run_id = found
         with open_catalog(load_project(root)) as catalog:
-            record(catalog, run_id)
+            run = next((r for r in catalog.runs() if r.path == rel), None)
+            if run is None:
+                return False
+            record(catalog, run.run_id)
     except ProjectError as exc:
         events.warning(f"the {what} is done but not recorded in the run catalog: {exc}")
         return False
