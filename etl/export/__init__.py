@@ -9,7 +9,6 @@ from etl.export.model import (
     ExportResult,
     ExportStarted,
     ExportStatus,
-    FileChange,
 )
 from etl.export.year_end import configured_dump, export_fiscal_year
 
@@ -22,7 +21,6 @@ __all__ = [
     "ExportResult",
     "ExportStarted",
     "ExportStatus",
-    "FileChange",
     "Group",
     "GroupMember",
     "MemberResult",

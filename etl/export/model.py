@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from etl.diff import RunDiff
 from etl.events import Event
+from etl.passes import FileChange
 from etl.run_folder import Manifest
 
 LATEST = "latest.json"
@@ -70,18 +71,6 @@ class ExportCounts:
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class FileChange:
-    """One V2.1 record file's change against the previous version, by record key."""
-
-    gyomu: str
-    record_file: str
-    added: int
-    removed: int
-    changed: int
-    unchanged: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from etl.migration.model import (
     ISSUE_ACCEPTED,
     ISSUE_OPEN,
     Cover,
-    FileChange,
     MigrationReport,
     PassChange,
     PassSection,
@@ -57,7 +56,7 @@ def _change(
         fixed=delta.fixed,
         broke=delta.new,
         persisting=delta.persisting,
-        files=tuple(FileChange(*f) for f in files),
+        files=tuple(files),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.passes import HandoverRecord, LoadRecord, PassName, RunRecord, Signoff
+from etl.passes import FileChange, HandoverRecord, LoadRecord, PassName, RunRecord, Signoff
 from etl.report import PASS_LABELS, RuleCount
 from etl.run_folder import Control, OutputEntry, SourceEntry
 
@@ -50,15 +50,6 @@ class PassSection:
     @property
     def label(self) -> str:
         return PASS_LABELS[self.pass_name]
-
-
-@dataclass(frozen=True, slots=True)
-class FileChange:
-    gyomu: str
-    record_file: str
-    added: int
-    removed: int
-    changed: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from etl.passes.gates import GateCheck, GateRefused, check_gates
 from etl.passes.handover import note_load, note_package
 from etl.passes.model import (
     PASS_ORDER,
+    FileChange,
     HandoverRecord,
     LoadRecord,
     PassName,
@@ -28,6 +29,7 @@ __all__ = [
     "CONFIG",
     "PASS_ORDER",
     "Catalog",
+    "FileChange",
     "GateCheck",
     "GateRefused",
     "HandoverRecord",

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from etl.passes.model import HandoverRecord, LoadRecord, PassName, RunRecord, Signoff
+from etl.passes.model import FileChange, HandoverRecord, LoadRecord, PassName, RunRecord, Signoff
 from etl.passes.project import ProjectError
 from etl.run_folder import Manifest
 from etl.write import marker_is_stale, sweep_stale
@@ -236,9 +236,10 @@ class Catalog:
         )
         return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
 
-    def record_changes(self, old_run: str, new_run: str) -> list[tuple[str, str, int, int, int]]:
-        """Per record file (業務, file): records added, removed and changed from ``old_run`` to
-        ``new_run``, by record key and the hash of each record (the recorded fingerprints)."""
+    def record_changes(self, old_run: str, new_run: str) -> list[FileChange]:
+        """Per record file (業務, file): records added, removed, changed and unchanged from
+        ``old_run`` to ``new_run``, by record key and the hash of each record (the recorded
+        fingerprints)."""
         rows = self.con.execute(
             """
             WITH o AS (SELECT * FROM fingerprints WHERE run_id = ?),
@@ -247,14 +248,16 @@ class Catalog:
                    count(*) FILTER (WHERE o.key IS NULL),
                    count(*) FILTER (WHERE n.key IS NULL),
                    count(*) FILTER (WHERE o.key IS NOT NULL AND n.key IS NOT NULL
-                                    AND o.hash <> n.hash)
+                                    AND o.hash <> n.hash),
+                   count(*) FILTER (WHERE o.key IS NOT NULL AND n.key IS NOT NULL
+                                    AND o.hash = n.hash)
             FROM o FULL OUTER JOIN n
               ON o.gyomu = n.gyomu AND o.record_file = n.record_file AND o.key = n.key
             GROUP BY ALL ORDER BY g, f
             """,
             [old_run, new_run],
         ).fetchall()
-        return [(str(g), str(f), int(a), int(r), int(c)) for g, f, a, r, c in rows]
+        return [FileChange(str(g), str(f), *map(int, counts)) for g, f, *counts in rows]
 
     def fingerprints(self, run_id: str) -> pl.DataFrame:
         rel = self.con.sql(

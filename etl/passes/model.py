@@ -49,6 +49,18 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FileChange:
+    """One V2.1 record file's change from one run to another, by record key."""
+
+    gyomu: str
+    record_file: str
+    added: int
+    removed: int
+    changed: int
+    unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
 class HandoverRecord:
     """A sealed package of a run (`chukan package`), as the catalog recorded it."""
 
