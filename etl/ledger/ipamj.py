@@ -61,16 +61,22 @@ class MjFont:
 
     def subset_ttf(self, texts: list[str]) -> bytes:
         """A font holding only the glyphs of ``texts`` (IVS sequences kept), for embedding."""
-        options = subset.Options()
-        options.notdef_outline = True
-        options.name_IDs = ["*"]  # the licence and copyright notices stay with the subset
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(text="".join(texts))
-        font = TTFont(str(self.path), lazy=True)
-        subsetter.subset(font)
-        out = io.BytesIO()
-        font.save(out)
-        return out.getvalue()
+        return subset_font(self.path, "".join(texts))
+
+
+def subset_font(path: Path, text: str) -> bytes:
+    """The TrueType font at ``path`` cut down to the glyphs of ``text`` (variation sequences
+    kept), for embedding in a page; fontTools' errors pass to the caller."""
+    options = subset.Options()
+    options.notdef_outline = True
+    options.name_IDs = ["*"]  # the licence and copyright notices stay with the subset
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    font = TTFont(str(path), lazy=True)
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
 
 
 @cache

@@ -13,12 +13,10 @@ import io
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
 from PIL import BdfFontFile
 
 from etl.ledger.candidates import OPEN
-from etl.ledger.ipamj import MjFont
+from etl.ledger.ipamj import MjFont, subset_font
 from etl.ledger.model import LedgerError, ucs_of
 from etl.ledger.store import Ledger
 from etl.paths import NotARegularFile, read_regular
@@ -76,18 +74,9 @@ def bdf_glyphs(path: Path, codes: dict[str, str]) -> dict[str, str]:
 def vendor_font_subset(path: Path, chars: str) -> bytes:
     """The vendor's font cut down to ``chars`` (its 外字 on the page)."""
     try:
-        font = TTFont(str(path), lazy=True)
-        options = subset.Options()
-        options.notdef_outline = True
-        options.name_IDs = ["*"]
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(text=chars)
-        subsetter.subset(font)
-        out = io.BytesIO()
-        font.save(out)
+        return subset_font(path, chars)
     except Exception as exc:  # fontTools raises many kinds on what is no TrueType font
         raise LedgerError(f"{path}: not a TrueType 外字 font (.ttf/.tte): {exc}") from None
-    return out.getvalue()
 
 
 def review_page(
