@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from etl.config import errors_as, read_config_bytes
 from etl.errors import ProfileError
 
 # The BMP private-use area plus planes 15 and 16: a character from any of them has no agreed
@@ -129,10 +130,10 @@ def _parse_code(code: str, encoding: str) -> str:
 
 def load_gaiji_table(path: Path, encoding: str = "cp932") -> GaijiTable:
     """Read a vendor gaiji CSV (UTF-8, header code,ucs,name); ProfileError names the bad line."""
+    with errors_as(ProfileError):  # a bounded regular file: a FIFO or a device is refused
+        data = read_config_bytes(path, what="gaiji table")
     try:
-        text = path.read_text(encoding="utf-8-sig")  # tolerate the BOM spreadsheets write
-    except FileNotFoundError as exc:
-        raise ProfileError(path, "gaiji table not found") from exc
+        text = data.decode("utf-8-sig")  # tolerate the BOM spreadsheets write
     except UnicodeDecodeError as exc:
         raise ProfileError(path, f"gaiji table is not UTF-8: {exc}") from exc
     reader = csv.reader(io.StringIO(text, newline=""))

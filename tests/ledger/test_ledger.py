@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -317,3 +318,31 @@ def test_an_undecided_code_keeps_production_shut_until_it_is_decided(tmp_path: P
     sign_off(project, PassName.TEST2, "山田", "外字を判断して再実行")
     production = run_pass(project, PassName.PRODUCTION)
     assert production.run.override_reason is None and production.run.blocking_findings == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "binary", "bad-header", "huge"])
+def test_a_vendor_table_given_to_the_ledger_that_is_not_one_is_named(
+    run: Path, tmp_path: Path, kind: str
+) -> None:
+    """--base of export and --table of candidates: a FIFO is refused without waiting, garbage
+    and a table far beyond any vendor's are named, nothing is written."""
+    ledger = tmp_path / "l.duckdb"
+    assert _cli("gaiji", "scan", str(run), "--ledger", str(ledger)).exit_code == 0
+    table = tmp_path / "gaiji.csv"
+    if kind == "fifo":
+        os.mkfifo(table)
+    elif kind == "binary":
+        table.write_bytes(b"\xff\xfe\x00garbage" * 50)
+    elif kind == "bad-header":
+        table.write_text("a,b\n", "utf-8")
+    else:
+        table.write_bytes(b"code,ucs,name\n" + b"F040,U+9AD9,x\n" * 1_000_000)
+    out = tmp_path / "out.csv"
+    for args in (
+        ["export", "--vendor", "vendor-a", "--base", str(table), "--out", str(out)],
+        ["candidates", "--vendor", "vendor-a", "--table", str(table)],
+    ):
+        res = _cli("gaiji", *args, "--ledger", str(ledger))
+        assert res.exit_code == 2, res.output
+        assert "gaiji.csv" in res.output and "Traceback" not in res.output
+    assert not out.exists()

@@ -139,3 +139,17 @@ def test_a_bitmap_vendor_font_is_shown_as_its_glyph_image(
 
 def png_size_of(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a bdf", b"STARTFONT 2.1\nSTARTCHAR x\nBBX 99999 99999 0 0\nBITMAP\n"]
+)
+def test_a_bitmap_font_that_is_no_font_is_named(page: Path, tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "bad.bdf"
+    bad.write_bytes(content)
+    res = _cli(
+        "gaiji", "review", "--vendor", "vendor-a", "--vendor-font", str(bad),
+        "--out", str(tmp_path / "r.html"), "--ledger", str(tmp_path / "l.duckdb"),
+    )  # fmt: skip
+    assert res.exit_code == 2 and "bad.bdf" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "r.html").exists()
