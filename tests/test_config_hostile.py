@@ -528,7 +528,7 @@ BAD: list[tuple[str, str | bytes, str, str]] = [
         "layout",
         layout(((*ITEMS, 0, "type"), "number")),
         "record_files[0].items[0].type",
-        "'text', 'digits', 'integer', 'decimal', 'date' or 'code'",
+        "'text', 'digits', 'integer', 'decimal', 'date', 'registry_date' or 'code'",
     ),
     (
         "layout",

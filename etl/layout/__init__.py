@@ -3,6 +3,7 @@
 from etl.layout.load import get_layout, load_code_tables, load_layout_folder, load_layouts
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
 from etl.layout.types import (
+    DATE_TYPES,
     EXACT,
     MAX_DECIMAL_DIGITS,
     TYPE_TABLE,
@@ -22,6 +23,7 @@ from etl.layout.versions import (
 )
 
 __all__ = [
+    "DATE_TYPES",
     "DEFAULT_LAYOUT_VERSION",
     "EXACT",
     "MAX_DECIMAL_DIGITS",

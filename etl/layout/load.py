@@ -16,7 +16,7 @@ from pydantic import Field, Strict, StringConstraints, model_validator
 from etl.config import Document, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import LayoutError
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
-from etl.layout.types import DATE_DIGITS, MAX_DECIMAL_DIGITS
+from etl.layout.types import DATE_DIGITS, DATE_TYPES, MAX_DECIMAL_DIGITS
 from etl.layout.versions import DEFAULT_LAYOUT_VERSION, layouts_root
 
 # Ids end up in output file names and on the command line: plain ASCII, no path separators.
@@ -44,7 +44,7 @@ class ItemModel(StrictModel):
             raise KeyProblem(("code_table",), "type code needs a code_table")
         if self.type is not ItemType.CODE and self.code_table is not None:
             raise KeyProblem(("code_table",), f"only type code has a code_table, not {self.type}")
-        if self.type is ItemType.DATE and self.digits != DATE_DIGITS:
+        if self.type in DATE_TYPES and self.digits != DATE_DIGITS:
             raise KeyProblem(("digits",), f"a date is YYYYMMDD: digits must be {DATE_DIGITS}")
         if self.type is ItemType.DECIMAL:
             self._decimal_fits()

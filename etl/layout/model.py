@@ -13,7 +13,10 @@ class ItemType(StrEnum):
     DIGITS = "digits"  # digit string that keeps leading zeros (宛名番号, 郵便番号, 個人番号)
     INTEGER = "integer"  # signed whole number, 桁数 = maximum digits (amounts)
     DECIMAL = "decimal"  # signed exact decimal: 桁数 = precision (all digits), scale = 小数桁数
-    DATE = "date"  # 西暦 YYYYMMDD
+    DATE = "date"  # 西暦 YYYYMMDD, a calendar date
+    # 西暦 YYYYMMDD as a 住民記録 holds it: 00 for 不詳 parts (19500000 月日不詳, 00000000
+    # 年月日不詳) and 2月29日 of a common year (住民記録システム標準仕様書)
+    REGISTRY_DATE = "registry_date"
     CODE = "code"  # value from the Item's code table, 桁数 = code length
 
 

@@ -34,6 +34,12 @@ _MONTH_DAY = (
 )
 _LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
 CALENDAR_DATE_PATTERN = f"(?:{_YEAR}{_MONTH_DAY}|{_LEAP_YEAR}0229)"
+# A 住民記録 date: a calendar date, or 00 for 不詳 parts (年 YYYY0000, 年月 YYYYMM00, none
+# 00000000), or 2月29日 of any year.
+REGISTRY_DATE_PATTERN = (
+    f"(?:{CALENDAR_DATE_PATTERN}|{_YEAR}(?:0000|(?:0[1-9]|1[0-2])00|0229)|00000000)"
+)
+DATE_TYPES = frozenset({ItemType.DATE, ItemType.REGISTRY_DATE})  # YYYYMMDD, ordered as text
 DIGITS_PATTERN = "[0-9]+"
 INTEGER_PATTERN = "-?[0-9]+"
 
@@ -86,6 +92,8 @@ class TypeRule:
                 return DIGITS_PATTERN
             case ItemType.DATE:
                 return CALENDAR_DATE_PATTERN
+            case ItemType.REGISTRY_DATE:
+                return REGISTRY_DATE_PATTERN
             case ItemType.INTEGER:
                 return INTEGER_PATTERN
             case ItemType.DECIMAL:
@@ -143,6 +151,13 @@ TYPE_TABLE: dict[ItemType, TypeRule] = {
         TypeRule(ItemType.DIGITS, "数字文字列", Length.MAX_CHARS, sql_typed=False),
         TypeRule(ItemType.CODE, "コード", Length.CODE, sql_typed=False),
         TypeRule(ItemType.DATE, "日付 (西暦 YYYYMMDD)", Length.EXACT_CHARS, sql_typed=True),
+        # text in SQL: a date column cannot hold 19500000 (月日不詳)
+        TypeRule(
+            ItemType.REGISTRY_DATE,
+            "住民記録日付 (西暦 YYYYMMDD、不詳は00)",
+            Length.EXACT_CHARS,
+            sql_typed=False,
+        ),
         TypeRule(ItemType.INTEGER, "整数", Length.MAX_DIGITS, sql_typed=True),
         TypeRule(ItemType.DECIMAL, "小数", Length.MAX_DIGITS, sql_typed=True),
     )

@@ -10,8 +10,10 @@ from etl.mapping.apply import (
 from etl.mapping.compile import CompiledMapping, CompiledRecordFile, compile_mapping
 from etl.mapping.load import load_mapping
 from etl.mapping.model import Mapping
+from etl.mapping.transforms import REJECTING_RULES
 
 __all__ = [
+    "REJECTING_RULES",
     "SOURCE_COL",
     "CompiledMapping",
     "CompiledRecordFile",

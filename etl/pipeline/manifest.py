@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.mapping import MappedRecordFile
+from etl.mapping import REJECTING_RULES, MappedRecordFile
 from etl.pipeline.sources import ExtractedSource
 from etl.reconcile import ControlRow
 from etl.run_folder import (
@@ -41,8 +41,6 @@ def write_rejects(stage: Path, sources: list[ExtractedSource]) -> dict[str, Writ
     }
 
 
-# The rules whose finding goes with a record an item's `on_invalid: reject` refused.
-MAPPING_REJECT_RULES = ("mapping.invalid_date", "mapping.unknown_era")
 MAPPING_REJECT_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),  # the primary SourceFile the record came from
     "record_no": pl.Int64(),  # as in rejects/<source>.csv: 1-based, the header counts
@@ -62,7 +60,7 @@ def mapping_rejects(gyomu: str, mt: MappedRecordFile, findings: pl.DataFrame) ->
         findings.filter(
             (pl.col("gyomu") == gyomu)
             & (pl.col("file") == mt.record_file.id)
-            & pl.col("rule").is_in(MAPPING_REJECT_RULES)
+            & pl.col("rule").is_in(REJECTING_RULES)
         )
         .select("record_no", "item", "key", "value")
         .unique(subset=["record_no", "item"], keep="first", maintain_order=True)

@@ -20,7 +20,9 @@ from etl.text.kana import (
 )
 from etl.text.wareki import (
     NOT_A_DATE_JA,
+    REGISTRY_DATE_FORMS,
     UNKNOWN_ERA_JA,
+    UNKNOWN_YMD_INPUT,
     Era,
     EraTable,
     WarekiError,
@@ -29,14 +31,17 @@ from etl.text.wareki import (
     seireki_to_wareki,
     to_seireki,
     to_wareki,
+    wareki_to_registry_date,
     wareki_to_seireki,
 )
 
 __all__ = [
     "NOT_A_DATE_JA",
     "PUA_PATTERN",
+    "REGISTRY_DATE_FORMS",
     "SPACES",
     "UNKNOWN_ERA_JA",
+    "UNKNOWN_YMD_INPUT",
     "Era",
     "EraTable",
     "GaijiEntry",
@@ -56,6 +61,7 @@ __all__ = [
     "strip_spaces",
     "to_seireki",
     "to_wareki",
+    "wareki_to_registry_date",
     "wareki_to_seireki",
     "zenkaku_kana_to_hankaku",
 ]

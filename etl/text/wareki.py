@@ -5,6 +5,12 @@ An impossible date (平成31年2月30日), a date outside its era (平成31年5�
 before 1873-01-01 (lunisolar calendar) is rejected: WarekiError for the scalar functions, null
 for the vectorised ones (the mapping stage rejects the record or keeps it empty, as the spec's
 ``on_invalid`` says, with a finding that tells an unknown era code from a day that does not exist).
+The 改元日 is valid in both notations where the era table gives the old era that ``end``
+(明治45年7月30日 = 大正元年7月30日), and a 既存住基 1-digit era code reads like its 2-digit code.
+
+A 住民記録 also holds dates the calendar does not (年月日不詳, 月日不詳, 日不詳, 2月29日 of a common
+year): ``wareki_to_registry_date`` returns them with 00 for the 不詳 parts and names their form,
+so a ``registry_date`` item carries them and a ``date`` item reports that it cannot.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class Era:
     start: date  # first valid day
     end: date | None  # last valid day (inclusive); None for the current era
     start_reason: str = ""  # why start is later than the era's real first day (明治)
+    kizon_code: str | None = None  # 1-digit 既存住基 code, accepted on input
 
     def label(self, year: int, month: int, day: int) -> str:
         """Japanese rendering for messages: 平成元年1月8日."""
@@ -56,9 +63,10 @@ class EraTable:
     eras: tuple[Era, ...]
 
     def by_code(self, code: str) -> Era:
-        """The era with 年号コード ``code``; KeyError when unknown."""
+        """The era with 年号コード ``code`` (2-digit, or its 1-digit 既存住基 code); KeyError when
+        unknown."""
         for era in self.eras:
-            if era.code == code:
+            if code in (era.code, era.kizon_code):
                 return era
         known = ", ".join(f"{e.code} ({e.name})" for e in self.eras)
         raise KeyError(f"{unknown_era_message(code)}; known: {known}")
@@ -71,6 +79,11 @@ class EraTable:
         first = self.eras[0]
         reason = f": {first.start_reason}" if first.start_reason else ""
         raise WarekiError(f"{d.isoformat()} is before {first.start.isoformat()}{reason}")
+
+    def aliases(self) -> dict[str, str]:
+        """Every era code accepted on input → its 2-digit 年号コード."""
+        codes = {e.code: e.code for e in self.eras}
+        return codes | {e.kizon_code: e.code for e in self.eras if e.kizon_code is not None}
 
     def as_frame(self) -> pl.DataFrame:
         """One row per era: code, name, first_year, start, end."""
@@ -103,6 +116,10 @@ class EraModel(StrictModel):
     start: date  # first valid day (改元日), an unquoted YYYY-MM-DD (a datetime is refused)
     reckoning_start: Year | None = None  # Gregorian year of 元年 when not start's year (明治)
     start_reason: str = ""
+    # last valid day when the registry also writes the next era's first day in this era's
+    # notation (明治45年7月30日): the next era's start; by default the day before it
+    end: date | None = None
+    kizon_code: Annotated[str, StringConstraints(pattern=r"^[0-9]$")] | None = None
 
     @model_validator(mode="after")
     def _reckoning_not_after_start(self) -> Self:
@@ -127,6 +144,12 @@ class EraFileModel(StrictModel):
         for i, era in enumerate(self.eras):
             if era.code in (e.code for e in self.eras[:i]):
                 raise KeyProblem(("eras", i, "code"), f"duplicate 年号コード {era.code!r}")
+            if era.kizon_code is not None and era.kizon_code in (
+                e.kizon_code for e in self.eras[:i]
+            ):
+                raise KeyProblem(("eras", i, "kizon_code"), f"duplicate {era.kizon_code!r}")
+            if era.end is not None:
+                self._check_end(i, era.end)
             if i and era.start <= self.eras[i - 1].start:
                 raise KeyProblem(
                     ("eras", i, "start"),
@@ -135,8 +158,21 @@ class EraFileModel(StrictModel):
                 )
         return self
 
+    def _check_end(self, i: int, end: date) -> None:
+        """An era ends on the day before the next one starts or on that day itself (the 改元日
+        in both notations): never earlier (days of no era) nor later."""
+        at = ("eras", i, "end")
+        if i + 1 == len(self.eras):
+            raise KeyProblem(at, "the last era is open-ended: it has no end")
+        start = self.eras[i + 1].start
+        if end not in (start - timedelta(days=1), start):
+            raise KeyProblem(at, f"{end} must be the next era's start {start} or the day before it")
+
     def to_table(self) -> EraTable:
-        ends: list[date | None] = [e.start - timedelta(days=1) for e in self.eras[1:]]
+        ends: list[date | None] = [
+            e.end or nxt.start - timedelta(days=1)
+            for e, nxt in zip(self.eras, self.eras[1:], strict=False)
+        ]
         ends.append(None)
         return EraTable(
             eras=tuple(
@@ -147,6 +183,7 @@ class EraFileModel(StrictModel):
                     start=e.start,
                     end=end,
                     start_reason=e.start_reason,
+                    kizon_code=e.kizon_code,
                 )
                 for e, end in zip(self.eras, ends, strict=True)
             )
@@ -233,8 +270,9 @@ def _per_era(era: pl.Expr, values: dict[str, Any], dtype: pl.DataType | None = N
 
 
 def is_known_era(era: pl.Expr, eras: EraTable) -> pl.Expr:
-    """True where ``era`` is a 年号コード of the table (null stays null)."""
-    return era.is_in([e.code for e in eras.eras])
+    """True where ``era`` is a 年号コード of the table, 2-digit or 既存住基 1-digit (null stays
+    null)."""
+    return era.is_in(list(eras.aliases()))
 
 
 def _is_real_date(ymd: pl.Expr) -> pl.Expr:
@@ -244,54 +282,123 @@ def _is_real_date(ymd: pl.Expr) -> pl.Expr:
     return ymd.str.contains(_YYYYMMDD) & (parsed.dt.strftime(_FMT) == ymd)
 
 
+# The dates a 住民記録 holds that the calendar does not (住民記録システム標準仕様書, facts.md §9):
+# their form's name, as findings and the data dictionary say it. 不詳 parts are written as 00.
+UNKNOWN_YMD = "年月日不詳"
+UNKNOWN_MD = "月日不詳"
+UNKNOWN_D = "日不詳"
+COMMON_YEAR_LEAP_DAY = "平年の2月29日"
+REGISTRY_DATE_FORMS = (UNKNOWN_YMD, UNKNOWN_MD, UNKNOWN_D, COMMON_YEAR_LEAP_DAY)
+UNKNOWN_YMD_INPUT = "000000"  # 年月日不詳 as a 和暦 YYMMDD (with or without an era code)
+UNKNOWN_YMD_VALUE = "00000000"
+
+
 def wareki_to_seireki(era: pl.Expr, yymmdd: pl.Expr, eras: EraTable) -> pl.Expr:
-    """2-digit 年号コード + YYMMDD → "YYYYMMDD"; null when invalid or outside the era.
+    """2-digit (or 既存住基 1-digit) 年号コード + YYMMDD → "YYYYMMDD"; null when invalid or
+    outside the era.
 
     Null also for a null/blank/non-6-digit date or an unknown code. Alias the result.
 
-    >>> df = pl.DataFrame({"g": ["04", "04", "03"], "d": ["010108", "310501", "640108"]})
+    >>> df = pl.DataFrame({"g": ["04", "4", "03"], "d": ["010108", "010108", "640108"]})
     >>> df.select(wareki_to_seireki(pl.col("g"), pl.col("d"), load_eras())).to_series().to_list()
-    ['19890108', None, None]
+    ['19890108', '19890108', None]
+    """
+    converted = wareki_to_registry_date(era, yymmdd, eras)
+    calendar = converted.struct.field("form").is_null()
+    return pl.when(calendar).then(converted.struct.field("date")).alias("date")
+
+
+def wareki_to_registry_date(era: pl.Expr, yymmdd: pl.Expr, eras: EraTable) -> pl.Expr:
+    """和暦 → a struct of ``date`` ("YYYYMMDD", 00 for 不詳 parts) and ``form`` (null for a
+    calendar date, else one of REGISTRY_DATE_FORMS); both null when the date is invalid.
+
+    >>> df = pl.DataFrame({"g": ["03", "03", "03", ""], "d": ["250000", "250300", "260229",
+    ...     "000000"]})
+    >>> out = df.select(wareki_to_registry_date(pl.col("g"), pl.col("d"), load_eras()))
+    >>> out.unnest(out.columns[0]).rows()
+    [('19500000', '月日不詳'), ('19500300', '日不詳'), ('19510229', '平年の2月29日'), \
+('00000000', '年月日不詳')]
     """
     # Evaluated in one batch with staged columns: as a single nested expression polars
     # re-evaluated the shared parts (era lookup, slices, year) once per use — 10x slower.
+    dtype = pl.Struct({"date": pl.String, "form": pl.String})
     return pl.struct(era.alias("era"), yymmdd.alias("ymd")).map_batches(
-        partial(_wareki_batch, eras), return_dtype=pl.String, is_elementwise=True
+        partial(_wareki_batch, eras), return_dtype=dtype, is_elementwise=True
     )
 
 
 def _wareki_batch(eras: EraTable, s: pl.Series) -> pl.Series:
     frame = s.struct.unnest()
-    codes = [e.code for e in eras.eras]
+    canonical = pl.col("era").replace_strict(eras.aliases(), default=None, return_dtype=pl.String)
     staged = (
-        frame.with_columns(
-            first_year=_per_era(pl.col("era"), {e.code: e.first_year for e in eras.eras}),
-            start=_per_era(pl.col("era"), {e.code: _as_int(e.start) for e in eras.eras}),
+        frame.with_columns(code=canonical)
+        .with_columns(
+            first_year=_per_era(pl.col("code"), {e.code: e.first_year for e in eras.eras}),
+            start=_per_era(pl.col("code"), {e.code: _as_int(e.start) for e in eras.eras}),
             # The current era has no end: 99999999 is after every 8-digit date.
             end=_per_era(
-                pl.col("era"), {e.code: _as_int(e.end) if e.end else 99999999 for e in eras.eras}
+                pl.col("code"), {e.code: _as_int(e.end) if e.end else 99999999 for e in eras.eras}
             ),
             # one integer parse, then arithmetic: 6x cheaper than three slices and casts
             n=pl.col("ymd").str.to_integer(strict=False).cast(pl.Int32),
             # also rejects signs and spaces that the integer parse would accept
-            shape=pl.col("ymd").str.contains(_YYMMDD) & pl.col("era").is_in(codes),
+            shape=pl.col("ymd").str.contains(_YYMMDD) & pl.col("code").is_not_null(),
         )
         .with_columns(yy=pl.col("n") // 10000, mm=pl.col("n") // 100 % 100, dd=pl.col("n") % 100)
         .with_columns(year=pl.col("first_year") + pl.col("yy") - 1)
-        .with_columns(value=pl.col("year") * 10000 + pl.col("mm") * 100 + pl.col("dd"))
+        .with_columns(
+            ym=pl.col("year") * 10000 + pl.col("mm") * 100,
+            value=pl.col("year") * 10000 + pl.col("mm") * 100 + pl.col("dd"),
+        )
     )
     # Integer arithmetic, not strptime on a built string. The calendar check is tested against
     # datetime.date on every day 1873–2100 and on random garbage.
-    ok = (
-        pl.col("shape")
-        & (pl.col("yy") >= 1)
-        & pl.col("mm").is_between(1, 12)
+    month = pl.col("mm").is_between(1, 12)
+    in_era = pl.col("value").is_between(pl.col("start"), pl.col("end"))
+    year_in_era = (pl.col("year") * 10000 + 1231 >= pl.col("start")) & (
+        pl.col("year") * 10000 + 101 <= pl.col("end")
+    )
+    month_in_era = (pl.col("ym") + 31 >= pl.col("start")) & (pl.col("ym") + 1 <= pl.col("end"))
+    dated = pl.col("shape") & (pl.col("yy") >= 1)
+    leap_day = (pl.col("mm") == 2) & (pl.col("dd") == 29)
+    calendar = (
+        dated
+        & month
         & (pl.col("dd") >= 1)
         & (pl.col("dd") <= _days_in_month(pl.col("year"), pl.col("mm")))
-        & pl.col("value").is_between(pl.col("start"), pl.col("end"))
+        & in_era
     )
-    out = pl.when(ok).then(pl.col("value").cast(pl.String).str.zfill(8))
-    return staged.select(out.otherwise(pl.lit(None, pl.String)).alias(s.name)).to_series()
+    # 年月日不詳 needs no era: a blank or known code with 000000
+    unknown_all = (pl.col("ymd") == UNKNOWN_YMD_INPUT) & (
+        pl.col("code").is_not_null()
+        | pl.col("era").is_null()
+        | (pl.col("era").str.strip_chars() == "")
+    )
+    form = (
+        pl.when(calendar)
+        .then(pl.lit(None, pl.String))
+        .when(unknown_all)
+        .then(pl.lit(UNKNOWN_YMD))
+        .when(dated & (pl.col("mm") == 0) & (pl.col("dd") == 0) & year_in_era)
+        .then(pl.lit(UNKNOWN_MD))
+        .when(dated & month & (pl.col("dd") == 0) & month_in_era)
+        .then(pl.lit(UNKNOWN_D))
+        .when(dated & leap_day & in_era)
+        .then(pl.lit(COMMON_YEAR_LEAP_DAY))
+        .otherwise(pl.lit("invalid"))
+    )
+    digits = pl.col("value").cast(pl.String).str.zfill(8)
+    value = (
+        pl.when(pl.col("_form") == UNKNOWN_YMD).then(pl.lit(UNKNOWN_YMD_VALUE)).otherwise(digits)
+    )
+    invalid = pl.col("_form") == "invalid"
+    out = staged.with_columns(_form=form).select(
+        pl.struct(
+            date=pl.when(invalid).then(pl.lit(None, pl.String)).otherwise(value),
+            form=pl.when(invalid).then(pl.lit(None, pl.String)).otherwise(pl.col("_form")),
+        ).alias(s.name)
+    )
+    return out.to_series()
 
 
 def _as_int(d: date) -> int:

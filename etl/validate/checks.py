@@ -15,9 +15,14 @@ from enum import StrEnum
 import polars as pl
 
 from etl.findings import KEY_SEPARATOR, mask_expr, record_key_expr
-from etl.layout import Item, ItemType, Layout, Length, RecordFile, type_rule
+from etl.layout import DATE_TYPES, Item, ItemType, Layout, Length, RecordFile, type_rule
 
 RECORD_NO = "_record_no"
+# what a date item's value should be, in its schema.date finding
+_DATE_FORM = {
+    ItemType.DATE: "日付（西暦YYYYMMDD）",
+    ItemType.REGISTRY_DATE: "日付（西暦YYYYMMDD、不詳の部分は00）",
+}
 SOURCE = "_source"
 
 
@@ -146,7 +151,7 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
     if pattern is None:
         return checks
     matches = col.str.contains(f"^(?:{pattern})$")
-    if item.type is ItemType.DATE:
+    if item.type in DATE_TYPES:
         # The calendar pattern of the item-type table (the package's Table Schema says the
         # same): 20190230 is no date. Other lengths are left to the 桁数 check, so one bad value
         # gives one finding.
@@ -154,7 +159,9 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
             check(
                 SchemaRule.DATE,
                 _null_passes(col, (col.str.len_chars() != item.digits) | matches),
-                lambda _r, s: _text(f"{name}「", s, "」は正しい日付（西暦YYYYMMDD）ではありません"),
+                lambda _r, s: _text(
+                    f"{name}「", s, f"」は正しい{_DATE_FORM[item.type]}ではありません"
+                ),
             )
         )
     else:

@@ -23,7 +23,7 @@ from etl.conditions import (
 from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ConfigError, RuleError
 from etl.findings import Severity
-from etl.layout import ItemType, Layout
+from etl.layout import DATE_TYPES, ItemType, Layout
 from etl.resources import data_dir
 
 
@@ -356,7 +356,7 @@ def load_layout_rules(layout_id: str) -> RuleSet:
 
 # Order is meaningful for YYYYMMDD strings and for numbers (integers and decimals, compared as
 # numbers); not for text.
-_ORDERED_TYPES = {ItemType.DATE, ItemType.INTEGER, ItemType.DECIMAL}
+_ORDERED_TYPES = {*DATE_TYPES, ItemType.INTEGER, ItemType.DECIMAL}
 
 
 def _items_of(rule: Rule) -> list[str]:
@@ -392,7 +392,8 @@ def check_rules(rules: RuleSet, layout: Layout) -> None:
             raise RuleError(where, f"rule {rule.id}: check_digit needs a digits item")
         if isinstance(rule, Compare) and rule.op not in (CompareOp.EQ, CompareOp.NE):
             types = {record_file.item(rule.left).type, record_file.item(rule.right).type}
-            if len(types) != 1 or not types <= _ORDERED_TYPES:
+            dates = types <= DATE_TYPES  # YYYYMMDD text orders alike, 不詳 00 first
+            if not dates and (len(types) != 1 or not types <= _ORDERED_TYPES):
                 raise RuleError(
                     where,
                     f"rule {rule.id}: {rule.op} needs two date or two integer items"

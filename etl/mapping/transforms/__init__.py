@@ -5,7 +5,7 @@ from __future__ import annotations
 from etl.mapping.model import STEP_WORDS
 from etl.mapping.transforms.base import CompileContext, Compiled, SourceFn, StepFn, ValueCheck
 from etl.mapping.transforms.codes import code_map
-from etl.mapping.transforms.dates import date_format, seireki, wareki
+from etl.mapping.transforms.dates import REJECTING_RULES, date_format, seireki, wareki
 from etl.mapping.transforms.groups import count, first, last, sum_
 from etl.mapping.transforms.sources import concat, const, take
 from etl.mapping.transforms.text import digits_only, kana, pad, slice_, split, trim, width
@@ -36,4 +36,13 @@ STEPS: dict[str, StepFn] = {
 }
 assert STEPS.keys() == STEP_WORDS.keys(), "every step word has its argument model and compiler"
 
-__all__ = ["SOURCES", "STEPS", "CompileContext", "Compiled", "SourceFn", "StepFn", "ValueCheck"]
+__all__ = [
+    "REJECTING_RULES",
+    "SOURCES",
+    "STEPS",
+    "CompileContext",
+    "Compiled",
+    "SourceFn",
+    "StepFn",
+    "ValueCheck",
+]

@@ -4,6 +4,10 @@ A non-blank date that cannot be converted (平成31年2月30日, a 年号コー�
 know) is handled as the item's ``on_invalid`` says: ``reject`` (default) rejects the record with
 a finding; ``keep_empty`` writes the item empty with a blocking finding. Either finding keeps
 the original text. An unknown era code and a day that does not exist are told apart.
+
+A 住民記録 date the calendar does not hold (S250000 月日不詳, 平年の2月29日) is written as is
+(00 for the 不詳 parts) to a ``registry_date`` item; a ``date`` item cannot hold it, which is
+its own finding (``mapping.registry_date``), handled as ``on_invalid`` says.
 """
 
 from __future__ import annotations
@@ -11,18 +15,24 @@ from __future__ import annotations
 import polars as pl
 
 from etl.config import KeyPath
+from etl.layout import ItemType
 from etl.mapping.model import DateFormatArgs, ItemSpec, OnInvalid, SeirekiArgs, WarekiArgs
 from etl.mapping.transforms.base import CompileContext, Compiled, ValueCheck
 from etl.text import (
     NOT_A_DATE_JA,
     UNKNOWN_ERA_JA,
+    UNKNOWN_YMD_INPUT,
     is_known_era,
     seireki_to_wareki,
     strip_spaces,
-    wareki_to_seireki,
+    wareki_to_registry_date,
 )
 
 YMD = r"^[0-9]{8}$"
+# a registry date (年月日不詳, 月日不詳, 日不詳, 平年の2月29日) written to a calendar-date item
+REGISTRY_DATE_RULE = "mapping.registry_date"
+# the rules whose finding goes with a record an item's `on_invalid: reject` refused
+REJECTING_RULES = ("mapping.invalid_date", "mapping.unknown_era", REGISTRY_DATE_RULE)
 REJECTED_JA = "。レコードを除外しました"
 
 
@@ -58,19 +68,22 @@ def wareki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
             raise ctx.fail((*at, "era_table"), f"unknown table {args.era_table!r}; known: {known}")
         table = ctx.tables[args.era_table]
         era = raw_era.replace_strict(table, default=None, return_dtype=pl.String)
-    base, result = Compiled(pl.lit(None)).staged(
-        ctx.stage_name(at), wareki_to_seireki(era, ymd, ctx.eras)
+    base, converted = Compiled(pl.lit(None)).staged(
+        ctx.stage_name(at), wareki_to_registry_date(era, ymd, ctx.eras)
     )
+    converted_date, form = converted.struct.field("date"), converted.struct.field("form")
     # The findings keep the vendor's own era code and digits, e.g. "H310230".
     original = pl.concat_str([raw_era, ymd], ignore_nulls=True)
     era_known = is_known_era(era, ctx.eras).fill_null(False)
     wanted = ~_blank(ymd)
+    # 年月日不詳 (000000) needs no era code
+    unknown_all = (ymd == UNKNOWN_YMD_INPUT) & _blank(raw_era)
     # The era code is shown as the vendor wrote it ((空欄) when missing), then the whole date.
     shown_era = pl.when(raw_era.is_null() | (raw_era == "")).then(pl.lit("（空欄）"))
     reject = args.on_invalid == "reject"
     unknown_era = ValueCheck(
         rule="mapping.unknown_era",
-        problem=wanted & ~era_known,
+        problem=wanted & ~era_known & ~unknown_all,
         value=original,
         message=pl.format(
             f"{ctx.item.name}の{UNKNOWN_ERA_JA}（和暦日付「{{}}」）"
@@ -81,9 +94,24 @@ def wareki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
         reject=f"{ctx.item.name}: 年号コード不明" if reject else None,
     )
     not_a_date = _invalid(
-        ctx, wanted & era_known & result.is_null(), original, "和暦日付", args.on_invalid
+        ctx, wanted & era_known & converted_date.is_null(), original, "和暦日付", args.on_invalid
     )
-    return base.then(result, unknown_era, not_a_date)
+    if ctx.item.type is ItemType.REGISTRY_DATE:  # carries 不詳 and 平年の2月29日 as they are
+        return base.then(converted_date, unknown_era, not_a_date)
+    cannot_hold = ValueCheck(
+        rule=REGISTRY_DATE_RULE,
+        problem=wanted & form.is_not_null(),
+        value=original,
+        message=pl.format(
+            f"{ctx.item.name}の和暦日付「{{}}」は{{}}の日付で、この項目の型（日付）では表せません"
+            + (REJECTED_JA if reject else ""),
+            original,
+            form,
+        ),
+        reject=f"{ctx.item.name}: 日付の型で表せない日付" if reject else None,
+    )
+    calendar_date = pl.when(form.is_null()).then(converted_date)
+    return base.then(calendar_date, unknown_era, not_a_date, cannot_hold)
 
 
 SEIREKI_PARTS = {"all": (0, 8), "era": (0, 2), "yymmdd": (2, 6)}
