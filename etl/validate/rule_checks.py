@@ -193,10 +193,12 @@ def _exists_in(
 
 
 def _reached(birth: pl.Expr, years: int) -> pl.Expr:
-    """The day an age is reached: the day before the birthday (born 02-29: 02-28 of a common
-    year, like every 03-01 birthday), i.e. the eve of birth moved by ``years`` (month-end
-    clamped by polars)."""
-    return birth.dt.offset_by("-1d").dt.offset_by(f"{years}y")
+    """The day an age is reached: the day before the birthday of that year. Born 02-29, in a
+    common year it is 02-28 (民法第143条第2項: no such day, the period ends with the month);
+    born 03-01, it is 02-29 of a leap year."""
+    birthday = birth.dt.offset_by(f"{years}y")  # 02-29 → 02-28 in a common year (clamped)
+    clamped = (birth.dt.month() == 2) & (birth.dt.day() == 29) & (birthday.dt.day() == 28)
+    return pl.when(clamped).then(birthday).otherwise(birthday.dt.offset_by("-1d"))
 
 
 def _fiscal_year_end(day: pl.Expr) -> pl.Expr:

@@ -135,8 +135,10 @@ def test_age_is_reached_on_the_day_before_the_birthday(tmp_path: Path) -> None:
         {"生年月日": "19700101", "資格取得年月日": "20250101", "被保険者区分": "2"},  # not 第1号
         {"生年月日": None, "資格取得年月日": "20250101", "被保険者区分": "1"},  # left to required
         {"生年月日": "19600231", "資格取得年月日": "20250101", "被保険者区分": "1"},  # no date
+        {"生年月日": "19390301", "資格取得年月日": "20040229", "被保険者区分": "1"},  # 02-29
+        {"生年月日": "19390301", "資格取得年月日": "20040228", "被保険者区分": "1"},
     ]
-    assert _age_findings(tmp_path, KAIGO_AGE, rows) == [3, 5]
+    assert _age_findings(tmp_path, KAIGO_AGE, rows) == [3, 5, 10]
 
 
 def test_age_until_the_fiscal_year_end_and_by_period(tmp_path: Path) -> None:
