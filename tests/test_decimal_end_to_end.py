@@ -48,7 +48,7 @@ RECORDS = 1_000_000  # 10^6 地積 with two decimals, summed exactly
 RECORD_LENGTH = 23  # 物件番号 10 + 地積 packed 5 + 登記年月日 8
 
 LAYOUT = """\
-id: kotei
+id: kotei_demo
 name: 固定資産税（テスト）
 provenance: {source: authored, note: test-only layout of tests/test_decimal_end_to_end.py}
 record_files:
@@ -74,7 +74,7 @@ files:
       - {{name: toki_ymd, offset: 15, length: 8, type: digits}}
 """
 MAPPING = """\
-layout: kotei
+layout: kotei_demo
 record_files:
   tochi:
     from: tochi
@@ -105,7 +105,7 @@ def layouts_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("layouts") / "layouts"
     shutil.copytree(data_dir("layouts"), home)
     (home / VERSION / "codes").mkdir(parents=True)
-    (home / VERSION / "kotei.yaml").write_text(LAYOUT, encoding="utf-8")
+    (home / VERSION / "kotei_demo.yaml").write_text(LAYOUT, encoding="utf-8")
     mp = pytest.MonkeyPatch()
     mp.setattr(versions, "layouts_home", lambda: home)
     try:
@@ -132,7 +132,7 @@ def decimal_run(
     vendor.mkdir()
     dump.mkdir()
     (vendor / "source.yaml").write_text(SOURCE, encoding="utf-8")
-    (vendor / "kotei.yaml").write_text(MAPPING, encoding="utf-8")
+    (vendor / "kotei_demo.yaml").write_text(MAPPING, encoding="utf-8")
     records = np.empty((RECORDS, RECORD_LENGTH), dtype=np.uint8)
     numbers = np.char.zfill(np.arange(RECORDS).astype("U10"), 10).astype("S10")
     records[:, :10] = np.frombuffer(numbers.tobytes(), dtype=np.uint8).reshape(RECORDS, 10)
@@ -145,7 +145,7 @@ def decimal_run(
             vendor_folder=vendor,
             dump_dir=dump,
             out_dir=out,
-            gyomu=("kotei",),
+            gyomu=("kotei_demo",),
             layout_version=VERSION,
         )
     )
@@ -183,9 +183,9 @@ def test_run_writes_exact_decimals_and_exact_sum(decimal_run: Path, chiseki: np.
 def test_package_schema_is_number_and_verify_checks_it(
     decimal_run: Path, layouts_folder: Path, tmp_path: Path
 ) -> None:
-    layout = get_layout("kotei", VERSION)
+    layout = get_layout("kotei_demo", VERSION)
     result = build_package(
-        decimal_run, tmp_path / "handover", layouts={"kotei": layout}, municipality=None
+        decimal_run, tmp_path / "handover", layouts={"kotei_demo": layout}, municipality=None
     )
     descriptor = json.loads((result.package_dir / "datapackage.json").read_text(encoding="utf-8"))
     [resource] = [
@@ -215,11 +215,11 @@ def test_duckdb_and_postgresql_numeric_reconciled_to_the_last_digit(
     request: pytest.FixtureRequest,
 ) -> None:
     postgres: str = request.getfixturevalue("pg_url")
-    layout = get_layout("kotei", VERSION)
+    layout = get_layout("kotei_demo", VERSION)
     total = exact_total(chiseki)
     db = tmp_path / "load.duckdb"
     for target in (f"duckdb:{db}", postgres):
-        result = load_run(decimal_run, target, {"kotei": layout})
+        result = load_run(decimal_run, target, {"kotei_demo": layout})
         assert result.ok, [c.describe() for c in result.mismatches]
         [sum_check] = [c for c in result.checks if c.kind == "sum"]
         assert sum_check.expected == sum_check.actual == total
@@ -229,9 +229,9 @@ def test_duckdb_and_postgresql_numeric_reconciled_to_the_last_digit(
             "SELECT data_type FROM information_schema.columns WHERE column_name = '地積'"
         ).fetchone()
         first = con.execute(
-            'SELECT "地積" FROM "kotei_tochi" ORDER BY "物件番号" LIMIT 4'
+            'SELECT "地積" FROM "kotei_demo_tochi" ORDER BY "物件番号" LIMIT 4'
         ).fetchall()
-        duck_sum = con.execute('SELECT sum("地積") FROM "kotei_tochi"').fetchone()
+        duck_sum = con.execute('SELECT sum("地積") FROM "kotei_demo_tochi"').fetchone()
     assert kind == ("DECIMAL(9,2)",)
     assert [v for (v,) in first] == [
         Decimal("9999999.99"),
@@ -245,7 +245,7 @@ def test_duckdb_and_postgresql_numeric_reconciled_to_the_last_digit(
             "SELECT numeric_precision, numeric_scale FROM information_schema.columns"
             " WHERE column_name = '地積'"
         ).fetchone()
-        pg_sum = conn.execute('SELECT sum("地積"), count(*) FROM "kotei_tochi"').fetchone()
+        pg_sum = conn.execute('SELECT sum("地積"), count(*) FROM "kotei_demo_tochi"').fetchone()
     assert row == (9, 2)
     assert pg_sum == (total, RECORDS)
 
@@ -461,7 +461,7 @@ def test_decimal_control_totals_round_trip_through_manifest_json_and_report() ->
 
     big = Decimal("12345678901234567890123456789012345.67")  # past a float, past 28 digits
     target = EXACT.subtract(big, Decimal("1.00"))
-    row = ControlRow("kotei", "tochi", "sum", "地積", None, big, target, Decimal("1.00"))
+    row = ControlRow("kotei_demo", "tochi", "sum", "地積", None, big, target, Decimal("1.00"))
     text = json.dumps(row.as_dict())
     assert '"12345678901234567890123456789012345.67"' in text and row.unexplained == 0
     [back] = control_rows({"controls": [json.loads(text)]}) or ()

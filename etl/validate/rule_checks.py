@@ -26,6 +26,8 @@ from etl.findings import (
 from etl.layout import MAX_DECIMAL_DIGITS, ItemType, Layout, RecordFile
 from etl.validate.checks import RECORD_NO
 from etl.validate.rules import (
+    Age,
+    AgeEnd,
     CheckDigit,
     Compare,
     CompareOp,
@@ -175,18 +177,58 @@ def _compare(
 def _exists_in(
     rule: ExistsIn, layout: Layout, record_file: RecordFile, frame: pl.DataFrame, others: Others
 ) -> pl.DataFrame:
-    ref = rule.reference
-    found = others.get((ref.layout, ref.file))
-    if found is None:
-        return _skipped(
-            rule, layout, REFERENCE_MISSING, f"参照先（{ref.layout}の{ref.file}）のデータ"
-        )
-    keys = found.select(
-        pl.col(r).cast(pl.String).alias(i) for r, i in zip(ref.items, rule.items, strict=True)
-    ).unique()
     # Rows with a missing item cannot be looked up; schema.required reports them.
-    rows = frame.filter(_all_present(rule.items)).join(keys, on=list(rule.items), how="anti")
+    rows = frame.filter(_all_present(rule.items))
+    for ref in rule.references:  # a row found in any of them passes
+        found = others.get((ref.layout, ref.file))
+        if found is None:  # half a lookup would report rows that may well be in the absent file
+            return _skipped(
+                rule, layout, REFERENCE_MISSING, f"参照先（{ref.layout}の{ref.file}）のデータ"
+            )
+        keys = found.select(
+            pl.col(r).cast(pl.String).alias(i) for r, i in zip(ref.items, rule.items, strict=True)
+        ).unique()
+        rows = rows.join(keys, on=list(rule.items), how="anti")
     return _row_findings(rule, layout, record_file, rows, list(rule.items))
+
+
+def _reached(birth: pl.Expr, years: int) -> pl.Expr:
+    """The day an age is reached: the day before the birthday of that year. Born 02-29, in a
+    common year it is 02-28 (民法第143条第2項: no such day, the period ends with the month);
+    born 03-01, it is 02-29 of a leap year."""
+    birthday = birth.dt.offset_by(f"{years}y")  # 02-29 → 02-28 in a common year (clamped)
+    clamped = (birth.dt.month() == 2) & (birth.dt.day() == 29) & (birthday.dt.day() == 28)
+    return pl.when(clamped).then(birthday).otherwise(birthday.dt.offset_by("-1d"))
+
+
+def _fiscal_year_end(day: pl.Expr) -> pl.Expr:
+    """The first 3月31日 on or after ``day``."""
+    year = day.dt.year() + (day.dt.month() > 3).cast(pl.Int32)
+    return pl.date(year, 3, 31)
+
+
+def _age(rule: Age, layout: Layout, record_file: RecordFile, frame: pl.DataFrame) -> pl.DataFrame:
+    # YYYYMMDD text → dates; a value that is no date is null and passes (schema.date reports it)
+    birth = pl.col(rule.birth).str.strptime(pl.Date, "%Y%m%d", strict=False)
+    on_text = pl.col(rule.at).cast(pl.String)
+    on = on_text.str.strptime(pl.Date, "%Y%m%d", strict=False)
+    wrong = pl.lit(False)
+    if rule.min_age is not None:
+        wrong = wrong | (on < _reached(birth, rule.min_age))
+    if rule.max_age is not None:
+        if rule.max_age_end is AgeEnd.FISCAL_YEAR:
+            wrong = wrong | (on > _fiscal_year_end(_reached(birth, rule.max_age)))
+        else:
+            wrong = wrong | (on >= _reached(birth, rule.max_age + 1))
+    checked = pl.lit(True)
+    if rule.period_from is not None:
+        checked = checked & (on_text >= rule.period_from)
+    if rule.period_until is not None:
+        checked = checked & (on_text <= rule.period_until)
+    if rule.when is not None:
+        checked = checked & _condition(rule, layout, rule.when, frame)
+    rows = frame.filter(checked & wrong)  # null (a date missing) is dropped by filter: passes
+    return _row_findings(rule, layout, record_file, rows, [rule.birth, rule.at])
 
 
 def _unique(
@@ -249,16 +291,18 @@ def _run(
             return _required_if(rule, layout, record_file, frame)
         case CheckDigit():
             return _check_digit(rule, layout, record_file, frame)
+        case Age():
+            return _age(rule, layout, record_file, frame)
     raise TypeError(rule)  # pragma: no cover - every kind is matched above
 
 
 def _check_reference(rules: RuleSet, rule: ExistsIn, record_files: Others) -> None:
-    ref = rule.reference
-    found = record_files.get((ref.layout, ref.file))
-    absent = [] if found is None else [n for n in ref.items if n not in found.columns]
-    if absent:
-        where = rules.path or f"validators/{rules.layout}.yaml"
-        raise RuleError(where, f"rule {rule.id}: {ref.layout}/{ref.file} has no items {absent}")
+    for ref in rule.references:
+        found = record_files.get((ref.layout, ref.file))
+        absent = [] if found is None else [n for n in ref.items if n not in found.columns]
+        if absent:
+            where = rules.path or f"validators/{rules.layout}.yaml"
+            raise RuleError(where, f"rule {rule.id}: {ref.layout}/{ref.file} has no items {absent}")
 
 
 def rule_findings(

@@ -75,10 +75,44 @@ class Compare(Rule):
 
 @dataclass(frozen=True, slots=True)
 class ExistsIn(Rule):
-    """Every row's ``items`` exist as ``reference.items`` in the referenced record file."""
+    """Every row's ``items`` exist as ``reference.items`` in the referenced record file, or in
+    one of the ``or_in`` record files (a 納税義務者 is in 住民基本台帳 or in 住登外)."""
 
     items: tuple[str, ...]
     reference: Reference
+    or_in: tuple[Reference, ...] = ()
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        return (self.reference, *self.or_in)
+
+
+class AgeEnd(StrEnum):
+    """Where ``max_age`` ends: the day ``max_age + 1`` is reached, or the first 3月31日 on or
+    after the day ``max_age`` is reached (児童: 「…歳に達する日以後の最初の3月31日まで」)."""
+
+    BIRTHDAY = "birthday"
+    FISCAL_YEAR = "fiscal_year"
+
+
+@dataclass(frozen=True, slots=True)
+class Age(Rule):
+    """The age at ``at`` (a date item) from ``birth`` lies within ``min_age`` … ``max_age``.
+
+    An age N is reached on the day before the N-th birthday (年齢計算ニ関スル法律, 民法第143条):
+    born 2000-04-01, 65 is reached on 2065-03-31. Only rows matching ``when`` and whose ``at``
+    date lies in ``period`` (YYYYMMDD bounds, inclusive) are checked; rows with either date
+    missing pass (schema.required reports them).
+    """
+
+    birth: str
+    at: str
+    min_age: int | None
+    max_age: int | None
+    max_age_end: AgeEnd
+    period_from: str | None
+    period_until: str | None
+    when: Condition | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,20 +232,72 @@ class ExistsInModel(RuleModel):
     kind: Literal["exists_in"]
     items: Names
     reference: ReferenceModel
+    or_in: Annotated[list[ReferenceModel], Field(max_length=16)] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _same_length(self) -> Self:
-        if len(self.items) != len(self.reference.items):
-            raise KeyProblem(
-                ("reference", "items"),
-                f"has {len(self.reference.items)} items, 'items' has {len(self.items)}",
-            )
+        at: list[tuple[str | int, ...]] = [("reference", "items")]
+        at += [("or_in", i, "items") for i in range(len(self.or_in))]
+        for path, ref in zip(at, [self.reference, *self.or_in], strict=True):
+            if len(self.items) != len(ref.items):
+                raise KeyProblem(path, f"has {len(ref.items)} items, 'items' has {len(self.items)}")
         return self
 
     def to_rule(self, doc: Document, at: KeyPath) -> Rule:
-        r = self.reference
-        reference = Reference(r.layout, r.file, tuple(r.items))
-        return ExistsIn(**self.base(), items=tuple(self.items), reference=reference)
+        def ref(r: ReferenceModel) -> Reference:
+            return Reference(r.layout, r.file, tuple(r.items))
+
+        return ExistsIn(
+            **self.base(),
+            items=tuple(self.items),
+            reference=ref(self.reference),
+            or_in=tuple(ref(r) for r in self.or_in),
+        )
+
+
+Ymd = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+Years = Annotated[int, Field(ge=0, le=150)]
+
+
+class PeriodModel(StrictModel):
+    from_: Annotated[Ymd | None, Field(alias="from")] = None
+    until: Ymd | None = None
+
+
+class AgeModel(RuleModel):
+    kind: Literal["age"]
+    birth: Text
+    at: Text  # not `on:`, which YAML 1.1 reads as a boolean
+    min_age: Years | None = None
+    max_age: Years | None = None
+    max_age_end: Annotated[AgeEnd, Strict(False)] = AgeEnd.BIRTHDAY
+    period: PeriodModel | None = None
+    when: ItemConditionAsWritten | None = None  # read by parse_condition
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.min_age is None and self.max_age is None:
+            raise KeyProblem(("min_age",), "an age rule needs min_age, max_age or both")
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise KeyProblem(("max_age",), f"max_age {self.max_age} is below min_age")
+        return self
+
+    def to_rule(self, doc: Document, at: KeyPath) -> Rule:
+        when = None
+        if self.when is not None:
+            when = parse_condition(doc, self.when, (*at, "when"), Subject.ITEM)
+        period = self.period or PeriodModel()
+        return Age(
+            **self.base(),
+            birth=self.birth,
+            at=self.at,
+            min_age=self.min_age,
+            max_age=self.max_age,
+            max_age_end=self.max_age_end,
+            period_from=period.from_,
+            period_until=period.until,
+            when=when,
+        )
 
 
 class UniqueModel(RuleModel):
@@ -277,6 +363,7 @@ RULE_KINDS: dict[str, type[RuleModel]] = {
     "unique": UniqueModel,
     "required_if": RequiredIfModel,
     "check_digit": CheckDigitModel,
+    "age": AgeModel,
 }
 
 
@@ -371,6 +458,8 @@ def _items_of(rule: Rule) -> list[str]:
             return [*condition_names(rule.when), *rule.then]
         case CheckDigit():
             return [rule.item]
+        case Age():
+            return [rule.birth, rule.at, *(condition_names(rule.when) if rule.when else [])]
     raise TypeError(rule)  # pragma: no cover - every kind is matched above
 
 
@@ -390,6 +479,11 @@ def check_rules(rules: RuleSet, layout: Layout) -> None:
             raise RuleError(where, f"rule {rule.id}: {rule.file} has no items {missing}")
         if isinstance(rule, CheckDigit) and record_file.item(rule.item).type is not ItemType.DIGITS:
             raise RuleError(where, f"rule {rule.id}: check_digit needs a digits item")
+        if isinstance(rule, Age) and {
+            record_file.item(rule.birth).type,
+            record_file.item(rule.at).type,
+        } != {ItemType.DATE}:
+            raise RuleError(where, f"rule {rule.id}: age needs two date items (birth, at)")
         if isinstance(rule, Compare) and rule.op not in (CompareOp.EQ, CompareOp.NE):
             types = {record_file.item(rule.left).type, record_file.item(rule.right).type}
             dates = types <= DATE_TYPES  # YYYYMMDD text orders alike, 不詳 00 first

@@ -59,7 +59,9 @@ def test_manifest_schema_and_chukan_metadata(package: PackageResult, update_gold
     chukan = doc["chukan"]
     assert chukan["municipality"]["code"] == "012343"
     assert chukan["layoutVersion"] == "v2.1"
-    assert chukan["gyomu"] == ["inkan", "juki", "kokunen"]
+    assert chukan["gyomu"] == [
+        "inkan", "jidoteate", "juki", "juminzei", "jutogai", "kaigo", "kokuho", "kokunen", "kotei",
+    ]  # fmt: skip
     assert chukan["controlTotals"]
     # The sample's broken cells are recorded findings, handed over with a reason; their
     # constraints are listed as relaxed.
