@@ -1,10 +1,11 @@
 """The lookup tables a charset decodes with, built once per CharsetSpec from the committed CSVs
 (tables/, written by generate_tables.py) and the vendor's 外字 table.
 
-One index space covers every unit of input: a single byte is its own value (0–255), a
-double-byte code is 256 + code, and three entries follow for what is not a character. Each
-index has the UTF-8 bytes of its text packed into one uint64 (padded with 0xFF, which UTF-8
-never uses: up to 8 bytes, enough for a base character and a variation selector) and flags.
+One index space covers every byte of input: a single byte is its own value (0–255), the first
+byte of a double-byte code is DOUBLE + code and its second byte SECOND + code, and three
+entries follow for what is not a character. Each index has up to 4 UTF-8 bytes packed into a
+uint32 (padded with 0xFF, which UTF-8 never uses) and flags: a pair's text has 8 bytes, enough
+for a base character and a variation selector (IVS), the first 4 from its first byte.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from etl.extract.charsets.families import FAMILIES, Area, Family
 from etl.text import load_gaiji_table
 
 TABLES = Path(__file__).resolve().parent / "tables"
-DOUBLE = 256  # index of double-byte code 0: 256 + code
-LONE = DOUBLE + 65536  # the first byte of a double-byte code cut off by a shift or the end
+DOUBLE = 256  # index of double-byte code 0: 256 + code (the first 4 bytes of its text)
+SECOND = DOUBLE + 65536  # the second byte of a pair: SECOND + code (bytes 5–8 of its text)
+LONE = SECOND + 65536  # the first byte of a double-byte code cut off by a shift or the end
 SHIFT = LONE + 1  # a shift code where none may be (a PIC N field, a single-byte field)
-SILENT = LONE + 2  # shift codes and second bytes of pairs: no output of their own
+SILENT = LONE + 2  # shift codes and bytes past a value's end: no output of their own
 SIZE = LONE + 3
+INVALID, VENDOR = 1, 4  # flag bits
 PRIVATE_USE_BASE = 0xF0000  # an unmapped vendor code XXXX decodes to U+F0000 + XXXX
-MAX_UTF8 = 8  # bytes of text one table entry holds
+MAX_UTF8 = 8  # bytes of text a double-byte code may have (a single byte: 4)
 _UNUSED = 0xFF
 _UCS = re.compile(r"^U\+([0-9A-F]{4,6})$")
 
@@ -54,12 +57,10 @@ def private_use_code(char: str) -> int | None:
 class LookupTables:
     """Every index's text and what it is (arrays of SIZE entries)."""
 
-    utf8: NDArray[np.uint64]  # UTF-8 bytes, 0xFF-padded, little-endian in memory order
-    length: NDArray[np.uint8]  # how many of those bytes are text
-    valid: NDArray[np.bool_]  # False: a bad byte or code (an error)
-    blank: NDArray[np.bool_]  # space, ideographic space or no output: padding when trailing
-    vendor: NDArray[np.bool_]  # an unmapped vendor code: private use, reported as 外字
-    texts: dict[int, str]  # index → text (for encoding in tests and previews)
+    utf8: NDArray[np.uint32]  # UTF-8 bytes, 0xFF-padded, in memory order
+    length: NDArray[np.float64]  # how many of them are text (float: summed by BLAS)
+    flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code
+    texts: dict[int, str]  # index (byte, or DOUBLE + code) → text: for tests and previews
 
 
 def read_table(path: Path, *, width: int, what: str) -> dict[int, str]:
@@ -164,12 +165,13 @@ def dbcs_table(family: Family) -> dict[int, str]:
     return {c: t for c, t in table.items() if c not in reserved}
 
 
-def _pack(text: str) -> tuple[int, int]:
+def _pack(text: str, limit: int) -> tuple[int, int]:
+    """The UTF-8 of ``text`` as two 0xFF-padded 4-byte words (little-endian numbers)."""
     raw = text.encode("utf-8")
-    if len(raw) > MAX_UTF8:
-        raise ValueError(f"{text!r} is longer than {MAX_UTF8} UTF-8 bytes")
+    if len(raw) > limit:
+        raise ValueError(f"{text!r} is longer than {limit} UTF-8 bytes")
     padded = raw + bytes([_UNUSED]) * (MAX_UTF8 - len(raw))
-    return int.from_bytes(padded, "little"), len(raw)
+    return int.from_bytes(padded[:4], "little"), int.from_bytes(padded[4:], "little")
 
 
 def build(
@@ -194,25 +196,22 @@ def build(
                 gaiji_path, f"gaiji {too_long[0]}: more than {MAX_UTF8} UTF-8 bytes of text"
             )
     texts |= {DOUBLE + c: t for c, t in mapped.items()}
-    utf8 = np.full(SIZE, int.from_bytes(bytes([_UNUSED]) * 8, "little"), dtype=np.uint64)
-    length = np.zeros(SIZE, dtype=np.uint8)
-    valid = np.zeros(SIZE, dtype=np.bool_)
-    blank = np.zeros(SIZE, dtype=np.bool_)
-    vendor = np.zeros(SIZE, dtype=np.bool_)
-    unmapped = sorted(reserved - mapped.keys())
-    for code in unmapped:
-        texts[DOUBLE + code] = private_use_char(code)
-        vendor[DOUBLE + code] = True
+    utf8 = np.full(SIZE, 0xFFFF_FFFF, dtype=np.uint32)
+    flags = np.full(SIZE, INVALID, dtype=np.uint8)
+    unmapped = {DOUBLE + code for code in reserved - mapped.keys()}
+    texts |= {index: private_use_char(index - DOUBLE) for index in sorted(unmapped)}
     for index, text in texts.items():
-        utf8[index], length[index] = _pack(text)
-        valid[index] = True
-        blank[index] = text in (" ", "\u3000")
-    replacement, replacement_length = _pack("\ufffd")
-    for index in (LONE, SHIFT):
-        utf8[index], length[index] = replacement, replacement_length
-    invalid = ~valid
-    invalid[SILENT] = False
-    utf8[invalid] = replacement
-    length[invalid] = replacement_length
-    valid[SILENT] = blank[SILENT] = True
-    return LookupTables(utf8, length, valid, blank, vendor, texts)
+        first, rest = _pack(text, 4 if index < DOUBLE else MAX_UTF8)
+        utf8[index] = first
+        flags[index] = VENDOR if index in unmapped else 0
+        if index >= DOUBLE:
+            utf8[index + 65536] = rest
+            flags[index + 65536] = 0
+    replacement, _ = _pack("\ufffd", 4)
+    utf8[flags & INVALID == INVALID] = replacement
+    utf8[SECOND:LONE][flags[SECOND:LONE] & INVALID == INVALID] = 0xFFFF_FFFF
+    flags[SECOND:LONE] &= ~np.uint8(INVALID)  # an invalid pair is reported at its first byte
+    utf8[SILENT] = 0xFFFF_FFFF
+    flags[SILENT] = 0
+    length = (utf8.view(np.uint8).reshape(SIZE, 4) != _UNUSED).sum(axis=1).astype(np.float64)
+    return LookupTables(utf8, length, flags, texts)
