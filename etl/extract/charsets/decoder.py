@@ -321,7 +321,7 @@ class Charset:
         error_pair = cat([b.error_pair for b in parts])
         special = np.concatenate([b.special for b in parts]) if parts else np.zeros(0, np.int8)
         utf8 = np.concatenate([b.utf8 for b in parts]) if parts else np.empty(0, np.uint8)
-        first_rows = np.concatenate([[0], np.cumsum(heights)[:-1]]).astype(np.int64)
+        first_rows = np.cumsum([0, *heights])[:-1].astype(np.int64)
         gaiji_row = cat([b.gaiji_row + r for b, r in zip(parts, first_rows.tolist(), strict=True)])
         gaiji_code = cat([b.gaiji_code for b in parts])
         has_text = special == 0

@@ -49,6 +49,8 @@ def private_use_code(char: str) -> int | None:
     >>> hex(private_use_code(private_use_char(0x80A1)) or 0)
     '0x80a1'
     """
+    if len(char) != 1:
+        return None
     point = ord(char) - PRIVATE_USE_BASE
     return point if 0 <= point <= 0xFFFF else None
 
