@@ -49,6 +49,7 @@ from etl.extract.charsets.tables import (
     private_use_code,
     sbcs_table,
 )
+from etl.extract.vector_codec import gather_utf8
 
 LOW_VALUES = "low-values"  # a value of bytes 0x00 only
 HIGH_VALUES = "high-values"  # a value of bytes 0xFF only
@@ -279,8 +280,7 @@ class Charset:
             following = np.where(has_next, flat[nxt], 0x100)
             error_pair[bad_rows] = flat[where].astype(np.int64) << 12 | following
         # the text (trailing padding is stripped from it as a whole, see _assemble)
-        raw = t.utf8.take(key).view(np.uint8)
-        utf8 = raw[raw != 0xFF]
+        utf8 = gather_utf8(t.utf8, key)
         # a row's sum as a matrix-vector product: BLAS, exact in float64, far faster than
         # numpy's sum over a short axis
         text_bytes = (t.length.take(key).reshape(m, w) @ _ones(w)).astype(np.int64)
