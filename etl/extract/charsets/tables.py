@@ -63,6 +63,7 @@ class LookupTables:
     length: NDArray[np.float64]  # how many of them are text (float: summed by BLAS)
     flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code
     texts: dict[int, str]  # index (byte, or DOUBLE + code) → text: for tests and previews
+    has_long: bool  # some code's text is longer than 4 UTF-8 bytes (its second byte has text)
 
 
 def read_table(path: Path, *, width: int, what: str) -> dict[int, str]:
@@ -218,4 +219,5 @@ def build(
     utf8[SILENT] = 0xFFFF_FFFF
     flags[SILENT] = 0
     length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.float64)
-    return LookupTables(utf8, length, flags, texts)
+    has_long = bool((utf8[SECOND:LONE] != 0xFFFF_FFFF).any())
+    return LookupTables(utf8, length, flags, texts, has_long)
