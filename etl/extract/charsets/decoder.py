@@ -17,6 +17,9 @@ How a block decodes, without a loop over rows:
    byte, the first or the second half of a pair, or nothing. One gather gives its UTF-8 bytes,
    one its length, one its flags (invalid, unmapped vendor code). Trailing spaces (SBCS 0x40,
    the DBCS spaces) are padding: stripped from the decoded column by polars.
+
+Pure-DBCS rows of an even width skip steps 1–2: each pair is read as a big-endian uint16 code
+(``_decode_pairs``), half the units, the same tables and results.
 """
 
 from __future__ import annotations

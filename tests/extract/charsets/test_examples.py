@@ -98,3 +98,14 @@ def test_unknown_charset_and_missing_sbcs() -> None:
         CharsetSpec("ibm1047")
     with pytest.raises(ValueError, match="needs sbcs"):
         CharsetSpec("keis")
+
+
+def test_a_shift_in_a_single_byte_field_and_keis_two_byte_shifts() -> None:
+    keis = load_charset(CharsetSpec("keis", sbcs="ebcdic"))
+    value = b"\xc1\x0a\x42\xb0\xa1\x0a\x41\xc2"
+    assert keis.decode(binary(value), TextMode.MIXED).text.to_list() == ["A亜B"]
+    got = keis.decode(binary(value), TextMode.SBCS)
+    assert got.error_offset.to_list() == [1]
+    assert got.error_reason.to_list() == ["shift code 0x0A inside a single-byte field"]
+    # 0x0A alone is no shift: the single-byte page decides (a control character here)
+    assert keis.decode(binary(b"\xc1\x0a\xc2"), TextMode.MIXED).error_offset.to_list() == [None]
