@@ -78,7 +78,8 @@ def _plain_ok(text: str, *, flow: bool) -> bool:
         return False
     if flow and any(c in text for c in _FLOW_INDICATORS):
         return False
-    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str")
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag == "tag:yaml.org,2002:str")
 
 
 def scalar(text: str, *, flow: bool = False) -> str:
