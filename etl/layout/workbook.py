@@ -20,25 +20,26 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import python_calamine
 from pydantic import Field, Strict, StringConstraints, ValidationError
 
-from etl.config import KeyProblem, StrictModel, errors_as, read_config_bytes, read_yaml
+from etl.config import KeyProblem, ModelT, StrictModel, errors_as, read_config_bytes, read_yaml
 from etl.errors import ConfigError, KeyPath, LayoutError
 from etl.layout.load import CodeTableModel, Id, LayoutFileModel, Name
-from etl.layout.model import ItemType, RecordFile
+from etl.layout.model import ItemType
 from etl.layout.writer import CodeTableDocument, LayoutDocument
 
 MAX_WORKBOOK_BYTES = 32 << 20  # a spec workbook is kilobytes to a few megabytes
-MAX_INFLATED_BYTES = 256 << 20  # all parts of the ZIP container together, as declared
+MAX_INFLATED_BYTES = 128 << 20  # all parts of the ZIP container together, as declared
 MAX_PARTS = 10_000
 MAX_ROWS = 100_000  # per sheet: far more items than any 業務 has
 MAX_COLUMNS = 256
+MAX_CELLS = 2_000_000  # rows × columns: what a sheet's cells may cost in memory
 
 Header = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 SheetName = Annotated[str, StringConstraints(min_length=1, max_length=31)]
@@ -94,6 +95,7 @@ class CodeColumns(StrictModel):
     authored: Header | None = None  # 独自作成 (first row)
     note: Header | None = None  # 注記 (first row; line breaks kept as the file's lines)
     comment: Header | None = None
+    one_line: Header | None = None  # 一行: the values on one line in the file (first row)
 
 
 class CodeSheet(StrictModel):
@@ -135,7 +137,7 @@ def load_import_map(path: Path) -> ImportMapModel:
         return read_yaml(path, what="import map").parse(ImportMapModel)
 
 
-# --- the workbook as sheets of cells ------------------------------------------------------
+# --- the workbook as sheets of text cells -------------------------------------------------
 
 
 def cell_ref(sheet: str, row: int, col: int) -> str:
@@ -156,8 +158,8 @@ def _cell_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, datetime | date | time | timedelta):
-        return value.isoformat() if not isinstance(value, timedelta) else str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
     return str(value).strip()
 
 
@@ -165,6 +167,7 @@ def _cell_text(value: Any) -> str:
 class Sheet:
     name: str
     rows: tuple[tuple[str, ...], ...]  # every cell as text, from A1
+    numbers: frozenset[tuple[int, int]]  # (row, col) of the cells that hold a number
 
     def text(self, row: int, col: int) -> str:
         cells = self.rows[row] if row < len(self.rows) else ()
@@ -172,7 +175,7 @@ class Sheet:
 
 
 class Workbook:
-    """An .xlsx read whole into text cells, after its container passed the checks."""
+    """An .xlsx whose container passed the checks; its sheets read into text cells on demand."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -193,28 +196,39 @@ class Workbook:
         return LayoutError(self.path, reason, key_path=where)
 
     def _check_container(self, data: bytes) -> None:
+        """Refuse what is no xlsx, and a container that would inflate beyond the bound: first
+        by the sizes it declares, then by inflating each part in blocks (a part larger than
+        declared fails its CRC), so calamine is handed only parts of a known, bounded size."""
+        if not data:
+            raise self.error("the workbook is empty (0 bytes)")
         if data.startswith(b"\xd0\xcf\x11\xe0"):
             raise self.error(
                 "an encrypted workbook or a legacy .xls (OLE container): save it as an"
                 " unencrypted .xlsx"
             )
-        if not data:
-            raise self.error("the workbook is empty (0 bytes)")
+        if not data.startswith(b"PK\x03\x04"):
+            raise self.error("not an xlsx workbook (no ZIP container)")
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 parts = archive.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise self.error("not an xlsx workbook (no ZIP container)") from None
-        if len(parts) > MAX_PARTS:
-            raise self.error(f"the workbook has more than {MAX_PARTS:,} parts")
-        inflated = sum(p.file_size for p in parts)
-        if inflated > MAX_INFLATED_BYTES:
-            raise self.error(
-                f"the workbook inflates to {inflated:,} bytes, more than"
-                f" {MAX_INFLATED_BYTES:,} (a ZIP bomb?)"
-            )
-        if not any(p.filename == "xl/workbook.xml" for p in parts):
-            raise self.error("not an xlsx workbook (no xl/workbook.xml)")
+                if len(parts) > MAX_PARTS:
+                    raise self.error(f"the workbook has more than {MAX_PARTS:,} parts")
+                declared = sum(p.file_size for p in parts)
+                if declared > MAX_INFLATED_BYTES:
+                    raise self.error(
+                        f"the workbook inflates to {declared:,} bytes, more than"
+                        f" {MAX_INFLATED_BYTES:,} (a ZIP bomb?)"
+                    )
+                if not any(p.filename == "xl/workbook.xml" for p in parts):
+                    raise self.error("not an xlsx workbook (no xl/workbook.xml)")
+                for part in parts:
+                    with archive.open(part) as fh:
+                        while fh.read(1 << 20):
+                            pass
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
+            raise self.error("not an xlsx workbook (a broken or truncated ZIP container)") from None
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted or unknown compression
+            raise self.error(f"the workbook's parts cannot be read: {_short(exc)}") from None
 
     def sheet(self, name: str) -> Sheet:
         if name not in self._sheets:
@@ -228,16 +242,33 @@ class Workbook:
         try:
             raw = self._book.get_sheet_by_name(name)
             end = raw.end
-            if end is not None and end[0] >= MAX_ROWS:
-                raise self.error(f"more than {MAX_ROWS:,} rows", cell_ref(name, MAX_ROWS, 0))
-            if end is not None and end[1] >= MAX_COLUMNS:
-                raise self.error(f"more than {MAX_COLUMNS} columns", cell_ref(name, 0, MAX_COLUMNS))
-            rows = raw.to_python(skip_empty_area=False)
-        except LayoutError:
-            raise
         except Exception as exc:
             raise self.error(f"sheet {name!r} cannot be read: {_short(exc)}") from None
-        return Sheet(name, tuple(tuple(_cell_text(v) for v in row) for row in rows))
+        if end is not None:
+            self._check_size(name, end[0] + 1, end[1] + 1)
+        try:
+            values = raw.to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise self.error(f"sheet {name!r} cannot be read: {_short(exc)}") from None
+        numbers = frozenset(
+            (r, c)
+            for r, row in enumerate(values)
+            for c, v in enumerate(row)
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        )
+        rows = tuple(tuple(_cell_text(v) for v in row) for row in values)
+        return Sheet(name, rows, numbers)
+
+    def _check_size(self, name: str, rows: int, cols: int) -> None:
+        if rows > MAX_ROWS:
+            raise self.error(f"more than {MAX_ROWS:,} rows", cell_ref(name, MAX_ROWS, 0))
+        if cols > MAX_COLUMNS:
+            raise self.error(f"more than {MAX_COLUMNS} columns", cell_ref(name, 0, MAX_COLUMNS))
+        if rows * cols > MAX_CELLS:
+            raise self.error(
+                f"{rows:,} rows × {cols} columns: more than {MAX_CELLS:,} cells",
+                cell_ref(name, rows - 1, cols - 1),
+            )
 
 
 def _short(exc: Exception) -> str:
@@ -245,66 +276,63 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
-# --- items --------------------------------------------------------------------------------
+# --- rows of a sheet ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    sheet: str
+    """One data row of a sheet, its cells found by the map's field names."""
+
+    sheet: Sheet
     row: int
     cols: Mapping[str, int]  # field → column
-    cells: tuple[str, ...]
-    home: int = 0  # the column named for a field the sheet has no column for
+    home: int  # the column named for a field the sheet has no column for
 
     def get(self, field: str) -> str:
         col = self.cols.get(field)
-        if col is None or col >= len(self.cells):
-            return ""
-        return self.cells[col]
+        return "" if col is None else self.sheet.text(self.row, col)
 
     def ref(self, field: str) -> str:
-        return cell_ref(self.sheet, self.row, self.cols.get(field, self.home))
+        return cell_ref(self.sheet.name, self.row, self.cols.get(field, self.home))
+
+    def is_number(self, field: str) -> bool:
+        col = self.cols.get(field)
+        return col is not None and (self.row, col) in self.sheet.numbers
 
 
-def _header(
-    book: Workbook, sheet: Sheet, header_row: int, wanted: Mapping[str, str | None]
-) -> dict[str, int]:
-    """field → column of the header row; a mapped column missing is an error naming the row."""
-    row = header_row - 1
-    found = {
-        sheet.text(row, c): c for c in range(len(sheet.rows[row]) if row < len(sheet.rows) else 0)
-    }
+def _rows(
+    book: Workbook, name: str, header_row: int, wanted: Mapping[str, str | None], home: str
+) -> Iterator[_Row]:
+    """The non-empty rows below the header row; a column the map names but the header row
+    lacks is an error naming that row."""
+    sheet = book.sheet(name)
+    at = header_row - 1
+    width = len(sheet.rows[at]) if at < len(sheet.rows) else 0
+    found: dict[str, int] = {}
+    for c in range(width):
+        found.setdefault(sheet.text(at, c), c)
     cols: dict[str, int] = {}
-    for field, header in wanted.items():
+    for wanted_field, header in wanted.items():
         if header is None:
             continue
         if header not in found:
             seen = ", ".join(h for h in found if h) or "nothing"
             raise book.error(
-                f"no column {header!r} (the map's {field}) in the header row; it has: {seen}",
-                cell_ref(sheet.name, row, 0),
+                f"no column {header!r} (the map's {wanted_field}) in the header row;"
+                f" it has: {seen}",
+                cell_ref(name, at, 0),
             )
-        cols[field] = found[header]
-    return cols
+        cols[wanted_field] = found[header]
+    for r in range(header_row, len(sheet.rows)):
+        if any(sheet.rows[r]):
+            yield _Row(sheet, r, cols, cols[home])
 
 
-def _item_rows(book: Workbook, spec: ImportMapModel) -> Iterator[_Row]:
-    others = {spec.layout_sheet, spec.codes.sheet if spec.codes else None}
-    names = spec.item_sheets or [n for n in book.sheet_names if n not in others]
-    wanted = spec.columns.model_dump()
-    for name in names:
-        sheet = book.sheet(name)
-        cols = _header(book, sheet, spec.header_row, wanted)
-        for r in range(spec.header_row, len(sheet.rows)):
-            cells = sheet.rows[r]
-            if any(cells):
-                yield _Row(name, r, cols, cells, cols["name"])
-
-
-def _int(book: Workbook, text: str, where: str, what: str) -> int:
-    if not re.fullmatch(r"[0-9]{1,6}", text):
-        raise book.error(f"{what} must be a whole number, got {text[:40]!r}", where)
-    return int(text)
+def _int(book: Workbook, row: _Row, field: str, what: str, text: str | None = None) -> int:
+    value = row.get(field) if text is None else text
+    if not re.fullmatch(r"[0-9]{1,6}", value):
+        raise book.error(f"{what} must be a whole number, got {value[:40]!r}", row.ref(field))
+    return int(value)
 
 
 def _flag(book: Workbook, spec: ImportMapModel, row: _Row, field: str) -> bool:
@@ -320,41 +348,177 @@ def _flag(book: Workbook, spec: ImportMapModel, row: _Row, field: str) -> bool:
     )
 
 
+def _lines(text: str) -> tuple[str, ...]:
+    """A note cell's lines (the file's folded lines), blank ones dropped."""
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _validated(
+    book: Workbook,
+    model: type[ModelT],
+    data: dict[str, Any],
+    cells: Mapping[KeyPath, str],
+    fallback: str | None,
+) -> ModelT:
+    """``data`` through the model that reads the YAML file (the same checks), a problem named
+    by the cell it came from (the nearest key path that has one)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc: KeyPath = tuple(first["loc"])
+        error = (first.get("ctx") or {}).get("error")
+        reason = first["msg"]
+        if isinstance(error, KeyProblem):
+            loc += error.key_path
+            reason = error.reason
+        where = next((cells[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in cells), None)
+        raise book.error(reason, where or fallback) from None
+
+
+# --- code tables --------------------------------------------------------------------------
+
+
+@dataclass
+class _TableRows:
+    """One code table as its rows give it (the first row carries the table's own cells)."""
+
+    id: str
+    label: str  # what the sheet calls it (its id or 名称)
+    first: _Row
+    values: dict[str, str] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)  # code → its cell
+
+    def document(self, book: Workbook, spec: ImportMapModel) -> CodeTableDocument:
+        row, cols = self.first, self.first.cols
+        name = row.get("table_name") or (self.label if self.label != self.id else self.id)
+        authored = _flag(book, spec, row, "authored") if "authored" in cols else True
+        note = _lines(row.get("note"))
+        data = {
+            "id": self.id,
+            "name": name,
+            "values": self.values,
+            "authored": authored,
+            "note": " ".join(note),
+        }
+        cells: dict[KeyPath, str] = {("values", c): ref for c, ref in self.cells.items()}
+        model = _validated(book, CodeTableModel, data, cells, row.ref("table"))
+        return CodeTableDocument(
+            id=self.id,
+            name=name,
+            values=tuple(model.values.items()),
+            authored=model.authored,
+            note_lines=note,
+            comment=tuple(row.get("comment").splitlines()),
+            one_line=_flag(book, spec, row, "one_line") if row.get("one_line") else None,
+        )
+
+
+def _code_tables(
+    book: Workbook, spec: ImportMapModel
+) -> tuple[list[CodeTableDocument], dict[str, str]]:
+    """The code sheet's tables, and every name an item may give one (id, label, 名称) → id."""
+    codes = spec.codes
+    if codes is None:
+        return [], {}
+    tables: dict[str, _TableRows] = {}
+    wanted = codes.columns.model_dump()
+    for row in _rows(book, codes.sheet, codes.header_row, wanted, "code"):
+        label = row.get("table")
+        table_id = codes.ids.get(label, label)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", table_id):
+            raise book.error(
+                f"code table {label[:40]!r} has no id: an ASCII id, or codes.ids in the map",
+                row.ref("table"),
+            )
+        table = tables.setdefault(table_id, _TableRows(table_id, label, row))
+        code = row.get("code")
+        if row.is_number("code"):
+            raise book.error(
+                f"code {code[:20]!r} is a number: format the column as text, so that a code"
+                " such as 01 stays 01",
+                row.ref("code"),
+            )
+        if code in table.values:
+            raise book.error(
+                f"code {code[:20]!r} of {table_id} repeats {table.cells[code]}", row.ref("code")
+            )
+        table.values[code] = row.get("name")
+        table.cells[code] = row.ref("code")
+    docs = [t.document(book, spec) for t in tables.values()]
+    names: dict[str, str] = {}
+    for t, doc in zip(tables.values(), docs, strict=True):
+        names.update({doc.name: t.id, t.label: t.id, t.id: t.id})
+    return docs, names
+
+
+# --- record files and items ---------------------------------------------------------------
+
+
 @dataclass
 class _FileRows:
+    """One record file as its rows give it."""
+
     id: str
     name: str
-    where: str  # cell or sheet of its first row
-    items: list[dict[str, Any]]
-    cells: dict[KeyPath, str]  # item index + field → cell
-    key_at: dict[int, tuple[str, str]]  # key position → (item name, cell)
-    key: list[str] | None
+    where: str  # the cell of its first row
+    key: list[str] | None  # from the map (record_files.<sheet>.key)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    cells: dict[KeyPath, str] = field(default_factory=dict)  # ("items", j, field) → cell
+    key_at: dict[int, tuple[str, str]] = field(default_factory=dict)  # position → name, cell
+
+    def add(
+        self, book: Workbook, spec: ImportMapModel, row: _Row, tables: Mapping[str, str]
+    ) -> None:
+        j = len(self.items)
+        self.items.append(_item(book, spec, row, tables))
+        self.cells[("items", j)] = row.ref("name")
+        for name in row.cols:
+            self.cells[("items", j, name)] = row.ref(name)
+        if row.get("key"):
+            pos = _int(book, row, "key", "キー")
+            if pos in self.key_at:
+                raise book.error(
+                    f"key position {pos} is also {self.key_at[pos][1]}", row.ref("key")
+                )
+            self.key_at[pos] = (row.get("name"), row.ref("key"))
+
+    def data(self, book: Workbook) -> dict[str, Any]:
+        key = self.key or [name for _, (name, _) in sorted(self.key_at.items())]
+        if not key:
+            raise book.error(
+                f"record file {self.id} has no key: a key column or record_files.<sheet>.key",
+                self.where,
+            )
+        return {"id": self.id, "name": self.name, "key": key, "items": self.items}
+
+
+_PRECISION_SCALE = re.compile(r"([0-9]{1,6})\s*[,.，．]\s*([0-9]{1,6})")
 
 
 def _item(
     book: Workbook, spec: ImportMapModel, row: _Row, tables: Mapping[str, str]
 ) -> dict[str, Any]:
+    """One item row as the layout file's item mapping (only what differs from the default)."""
     type_text = row.get("type")
     if type_text not in spec.types:
-        known = ", ".join(spec.types)
         raise book.error(
-            f"unknown データ型 {type_text[:40]!r}; the map knows: {known}", row.ref("type")
+            f"unknown データ型 {type_text[:40]!r}; the map knows: {', '.join(spec.types)}",
+            row.ref("type"),
         )
     kind = spec.types[type_text]
     digits_text, scale_text = row.get("digits"), row.get("scale")
-    if (
-        m := re.fullmatch(r"([0-9]{1,6})\s*[,.，．]\s*([0-9]{1,6})", digits_text)
-    ) and not scale_text:
+    if not scale_text and (m := _PRECISION_SCALE.fullmatch(digits_text)):
         digits_text, scale_text = m.group(1), m.group(2)
     item: dict[str, Any] = {
         "name": row.get("name"),
         "type": kind.value,
-        "digits": _int(book, digits_text, row.ref("digits"), "桁数"),
+        "digits": _int(book, row, "digits", "桁数", digits_text),
     }
     if scale_text:
-        item["scale"] = _int(book, scale_text, row.ref("scale"), "小数桁")
-    elif kind is ItemType.DECIMAL:
-        item["scale"] = 0
+        item["scale"] = _int(
+            book, row, "scale" if row.get("scale") else "digits", "小数桁", scale_text
+        )
     table = row.get("code_table")
     if table:
         if table not in tables:
@@ -375,185 +539,95 @@ def _item(
 def _record_files(
     book: Workbook, spec: ImportMapModel, tables: Mapping[str, str]
 ) -> list[_FileRows]:
+    others = {spec.layout_sheet, spec.codes.sheet if spec.codes else None}
+    sheets = spec.item_sheets or [n for n in book.sheet_names if n not in others]
+    wanted = spec.columns.model_dump()
     files: dict[str, _FileRows] = {}
-    for row in _item_rows(book, spec):
-        entry = spec.record_files.get(row.sheet)
-        file_id = row.get("record_file") or (entry.id if entry else "")
-        if not file_id:
-            raise book.error(
-                f"no record file: give the map a record_file column or record_files.{row.sheet}.id",
-                row.ref("record_file"),
-            )
-        name = row.get("record_file_name") or (entry.name if entry and entry.name else row.sheet)
-        rf = files.get(file_id)
-        if rf is None:
-            rf = files[file_id] = _FileRows(
-                file_id, name, row.ref("record_file"), [], {}, {}, entry.key if entry else None
-            )
-        j = len(rf.items)
-        rf.items.append(_item(book, spec, row, tables))
-        for field in row.cols:
-            rf.cells[("items", j, field)] = row.ref(field)
-        rf.cells[("items", j)] = row.ref("name")
-        if row.get("key"):
-            pos = _int(book, row.get("key"), row.ref("key"), "キー")
-            if pos in rf.key_at:
-                raise book.error(f"key position {pos} is also {rf.key_at[pos][1]}", row.ref("key"))
-            rf.key_at[pos] = (row.get("name"), row.ref("key"))
+    for sheet in sheets:
+        entry = spec.record_files.get(sheet)
+        for row in _rows(book, sheet, spec.header_row, wanted, "name"):
+            file_id = row.get("record_file") or (entry.id if entry else "")
+            if not file_id:
+                raise book.error(
+                    f"no record file: give the map a record_file column or record_files.{sheet}.id",
+                    row.ref("record_file"),
+                )
+            if file_id not in files:
+                name = row.get("record_file_name") or (entry.name if entry else None) or sheet
+                key = entry.key if entry else None
+                files[file_id] = _FileRows(file_id, name, row.ref("record_file"), key)
+            files[file_id].add(book, spec, row, tables)
     if not files:
         raise book.error("no items: every item sheet is empty below its header row")
     return list(files.values())
 
 
-# --- layout sheet and code tables ---------------------------------------------------------
+# --- the 業務 -----------------------------------------------------------------------------
 
 
-def _lines(text: str) -> tuple[str, ...]:
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
+@dataclass
+class _LayoutFacts:
+    """What a layout file says besides its record files (layout sheet over the map's layout)."""
+
+    id: str | None
+    name: str | None
+    version: str | None
+    source: str
+    authored_parts: list[str]
+    note: tuple[str, ...]
+    comment: tuple[str, ...]
+    where: str | None  # the layout sheet's first cell
 
 
-def _layout_sheet(book: Workbook, spec: ImportMapModel) -> dict[str, Any]:
+_LAYOUT_KEYS = (
+    "id, name, version, provenance.source, provenance.authored_parts, provenance.note, comment"
+)
+
+
+def _layout_facts(book: Workbook, spec: ImportMapModel) -> _LayoutFacts:
     base = spec.layout
-    found: dict[str, Any] = {
-        "id": base.id,
-        "name": base.name,
-        "version": base.version,
-        "source": base.provenance.source,
-        "authored_parts": list(base.provenance.authored_parts),
-        "note": _lines(base.provenance.note),
-        "comment": tuple(base.comment),
-    }
+    facts = _LayoutFacts(
+        id=base.id,
+        name=base.name,
+        version=base.version,
+        source=base.provenance.source,
+        authored_parts=list(base.provenance.authored_parts),
+        note=_lines(base.provenance.note),
+        comment=tuple(base.comment),
+        where=None,
+    )
     if spec.layout_sheet is None:
-        return found
+        return facts
     sheet = book.sheet(spec.layout_sheet)
+    facts.where = cell_ref(sheet.name, 0, 0)
     parts: list[str] = []
-    for r, cells in enumerate(sheet.rows):
-        key, value = (*cells, "", "")[:2]
-        where = cell_ref(sheet.name, r, 0)
+    for r in range(len(sheet.rows)):
+        key, value = sheet.text(r, 0), sheet.text(r, 1)
         match key:
             case "":
                 continue
-            case "id" | "name" | "version":
-                found[key] = value or None
+            case "id":
+                facts.id = value or None
+            case "name":
+                facts.name = value or None
+            case "version":
+                facts.version = value or None
             case "provenance.source":
-                found["source"] = value
+                facts.source = value
             case "provenance.authored_parts":
                 parts.append(value)
             case "provenance.note":
-                found["note"] = _lines(value)
+                facts.note = _lines(value)
             case "comment":
-                found["comment"] = tuple(value.splitlines())
+                facts.comment = tuple(value.splitlines())
             case _:
                 raise book.error(
-                    f"unknown key {key[:40]!r}; a layout sheet has id, name, version,"
-                    " provenance.source, provenance.authored_parts, provenance.note, comment",
-                    where,
+                    f"unknown key {key[:40]!r}; a layout sheet has {_LAYOUT_KEYS}",
+                    cell_ref(sheet.name, r, 0),
                 )
     if parts:
-        found["authored_parts"] = parts
-    return found
-
-
-def _code_tables(
-    book: Workbook, spec: ImportMapModel
-) -> tuple[list[CodeTableDocument], dict[str, str]]:
-    """The code sheet's tables, and every name an item may use for one (id or 名称) → id."""
-    if spec.codes is None:
-        return [], {}
-    codes = spec.codes
-    sheet = book.sheet(codes.sheet)
-    cols = _header(book, sheet, codes.header_row, codes.columns.model_dump())
-    tables: dict[str, dict[str, Any]] = {}
-    for r in range(codes.header_row, len(sheet.rows)):
-        row = _Row(sheet.name, r, cols, sheet.rows[r], cols["code"])
-        if not any(row.cells):
-            continue
-        label = row.get("table")
-        table_id = codes.ids.get(label, label)
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", table_id):
-            raise book.error(
-                f"code table {label[:40]!r} has no id: an ASCII id, or codes.ids in the map",
-                row.ref("table"),
-            )
-        table = tables.get(table_id)
-        if table is None:
-            table = tables[table_id] = {
-                "id": table_id,
-                "name": row.get("table_name") or (label if label != table_id else table_id),
-                "label": label,
-                "authored": True if "authored" not in cols else _flag(book, spec, row, "authored"),
-                "note": _lines(row.get("note")) if "note" in cols else (),
-                "comment": tuple(row.get("comment").splitlines()) if "comment" in cols else (),
-                "values": {},
-                "cells": {},
-            }
-        code, value = row.get("code"), row.get("name")
-        if code in table["values"]:
-            raise book.error(
-                f"code {code[:20]!r} of {table_id} repeats {table['cells'][code]}", row.ref("code")
-            )
-        table["values"][code] = value
-        table["cells"][code] = row.ref("code")
-    docs = []
-    for t in tables.values():
-        data = {
-            "id": t["id"],
-            "name": t["name"],
-            "values": t["values"],
-            "authored": t["authored"],
-            "note": " ".join(t["note"]),
-        }
-        model = _validated(
-            book,
-            CodeTableModel,
-            data,
-            {("values", c): ref for c, ref in t["cells"].items()},
-            t["cells"][next(iter(t["cells"]))],
-        )
-        docs.append(
-            CodeTableDocument(
-                id=t["id"],
-                name=model.name or t["id"],
-                values=tuple(model.values.items()),
-                authored=model.authored,
-                note_lines=t["note"],
-                comment=t["comment"],
-            )
-        )
-    names = (
-        {t["id"]: t["id"] for t in tables.values()}
-        | {t["label"]: t["id"] for t in tables.values()}
-        | {t["name"]: t["id"] for t in tables.values()}
-    )
-    return docs, names
-
-
-def _validated(
-    book: Workbook,
-    model: type[Any],
-    data: dict[str, Any],
-    cells: Mapping[KeyPath, str],
-    fallback: str | None,
-) -> Any:
-    """``data`` through the file model that reads the YAML (the same checks), a problem named
-    by the cell it came from."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc: KeyPath = tuple(first["loc"])
-        error = (first.get("ctx") or {}).get("error")
-        reason = first["msg"]
-        if isinstance(error, KeyProblem):
-            loc += error.key_path
-            reason = error.reason
-        for end in range(len(loc), -1, -1):
-            if loc[:end] in cells:
-                raise book.error(reason, cells[loc[:end]]) from None
-        raise book.error(reason, fallback) from None
-
-
-# --- the whole --------------------------------------------------------------------------
+        facts.authored_parts = parts
+    return facts
 
 
 def read_workbook(path: Path, spec: ImportMapModel) -> ImportedLayout:
@@ -561,66 +635,45 @@ def read_workbook(path: Path, spec: ImportMapModel) -> ImportedLayout:
     try:
         book = Workbook(path)
         tables, table_ids = _code_tables(book, spec)
-        meta = _layout_sheet(book, spec)
+        facts = _layout_facts(book, spec)
         files = _record_files(book, spec, table_ids)
-    except ConfigError as exc:
+    except ConfigError as exc:  # the workbook itself unreadable (etl.config's reader)
         if isinstance(exc, LayoutError):
             raise
         raise LayoutError(path, exc.reason, key_path=exc.key_path) from None
-    where = spec.layout_sheet or book.sheet_names[0]
-    if not meta["id"] or not meta["name"]:
+    if not facts.id or not facts.name:
         raise book.error(
             "the 業務's id and name are not given: a layout sheet (layout_sheet) or the map's"
             " layout.id and layout.name",
-            f"{where}!A1" if spec.layout_sheet else None,
+            facts.where,
         )
     cells: dict[KeyPath, str] = {}
-    record_files = []
     for i, rf in enumerate(files):
-        key = rf.key or [name for _, (name, _) in sorted(rf.key_at.items())]
-        if not key:
-            raise book.error(
-                f"record file {rf.id} has no key: a key column or record_files.<sheet>.key",
-                rf.where,
-            )
-        for field_path, ref in rf.cells.items():
-            cells[("record_files", i, *field_path)] = ref
-        for k, (pos, (_, ref)) in enumerate(sorted(rf.key_at.items())):
-            cells[("record_files", i, "key", k)] = ref
-            del pos
         cells[("record_files", i)] = rf.where
-        record_files.append({"id": rf.id, "name": rf.name, "key": key, "items": rf.items})
+        cells.update({("record_files", i, *at): ref for at, ref in rf.cells.items()})
+        for k, (_, ref) in enumerate(v for _, v in sorted(rf.key_at.items())):
+            cells[("record_files", i, "key", k)] = ref
     data = {
-        "id": meta["id"],
-        "name": meta["name"],
-        "version": meta["version"],
+        "id": facts.id,
+        "name": facts.name,
+        "version": facts.version,
         "provenance": {
-            "source": meta["source"],
-            "authored_parts": meta["authored_parts"],
-            "note": " ".join(meta["note"]),
+            "source": facts.source,
+            "authored_parts": facts.authored_parts,
+            "note": " ".join(facts.note),
         },
-        "record_files": record_files,
+        "record_files": [rf.data(book) for rf in files],
     }
-    if spec.layout_sheet:
-        cells[()] = f"{spec.layout_sheet}!A1"
-    model = _validated(book, LayoutFileModel, data, cells, None)
-    used = {it.code_table for rf in model.record_files for it in rf.items if it.code_table}
+    model = _validated(book, LayoutFileModel, data, cells, facts.where)
     layout = LayoutDocument(
         id=model.id,
         name=model.name,
         version=model.version,
         source=model.provenance.source,
         authored_parts=tuple(model.provenance.authored_parts),
-        note_lines=meta["note"],
-        record_files=tuple(
-            RecordFile(
-                id=rf.id,
-                name=rf.name,
-                key=tuple(rf.key),
-                items=tuple(i.to_item() for i in rf.items),
-            )
-            for rf in model.record_files
-        ),
-        comment=meta["comment"],
+        note_lines=facts.note,
+        record_files=tuple(rf.to_record_file() for rf in model.record_files),
+        comment=facts.comment,
     )
+    used = {it.code_table for rf in layout.record_files for it in rf.items if it.code_table}
     return ImportedLayout(layout, tuple(t for t in tables if t.id in used))

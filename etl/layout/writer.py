@@ -9,8 +9,9 @@ The form (docs/layouts.md, "Canonical form"): the file's leading ``#`` comment l
 ``id``, ``name``, ``version`` (quoted), ``provenance`` (``note`` one line double-quoted, or
 folded ``>-`` keeping its lines), ``record_files`` with one flow mapping per item, keys in the
 order name, type, digits, scale, code_table, required, sensitive, description and only those
-that differ from their default. A code table writes its values on one line up to
-``FLOW_VALUES`` codes, one per line beyond. Text is written plain where YAML reads it back as
+that differ from their default. A code table writes its values on one line or one per line as
+its document says (a file's own choice is kept; without one: one line up to ``FLOW_VALUES``
+codes). Text is written plain where YAML reads it back as
 the same text, double-quoted otherwise; codes are always quoted.
 """
 
@@ -60,10 +61,16 @@ class CodeTableDocument:
     authored: bool = True
     note_lines: tuple[str, ...] = ()
     comment: tuple[str, ...] = ()
+    # values on one line (a flow mapping) or one per line; None: by their number (FLOW_VALUES)
+    one_line: bool | None = None
 
     @property
     def note(self) -> str:
         return " ".join(self.note_lines)
+
+    @property
+    def on_one_line(self) -> bool:
+        return self.one_line if self.one_line is not None else len(self.values) <= FLOW_VALUES
 
 
 # --- scalars ------------------------------------------------------------------------------
@@ -154,7 +161,7 @@ def code_table_text(doc: CodeTableDocument) -> str:
     lines.append(f"authored: {'true' if doc.authored else 'false'}")
     lines += _note(doc.note_lines, "")
     pairs = [f"{quoted(code)}: {scalar(name, flow=True)}" for code, name in doc.values]
-    if len(pairs) <= FLOW_VALUES:
+    if doc.on_one_line:
         lines.append("values: {" + ", ".join(pairs) + "}")
     else:
         lines += ["values:", *(f"  {quoted(c)}: {scalar(n)}" for c, n in doc.values)]
@@ -206,12 +213,7 @@ def read_layout_document(path: Path) -> LayoutDocument:
         model = doc.parse(LayoutFileModel)
     text = _text_of(doc)
     prov = model.provenance
-    files = tuple(
-        RecordFile(
-            id=rf.id, name=rf.name, key=tuple(rf.key), items=tuple(i.to_item() for i in rf.items)
-        )
-        for rf in model.record_files
-    )
+    files = tuple(rf.to_record_file() for rf in model.record_files)
     return LayoutDocument(
         id=model.id,
         name=model.name,
@@ -236,4 +238,14 @@ def read_code_table_document(path: Path) -> CodeTableDocument:
         authored=model.authored,
         note_lines=_note_lines(doc, text, ("note",), model.note),
         comment=_head_comment(text),
+        one_line=_flow_values(doc, text),
     )
+
+
+def _flow_values(doc: Document, text: str) -> bool | None:
+    """Whether the file writes its values on one line (``values: {…}``)."""
+    at = doc.lines.get(("values",))
+    if at is None:
+        return None
+    line = text.splitlines()[at - 1]
+    return line.lstrip().startswith("values:") and line.split(":", 1)[1].strip().startswith("{")
