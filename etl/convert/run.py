@@ -37,6 +37,7 @@ from etl.diff import read_output
 from etl.errors import ChukanError
 from etl.findings import Severity, concat_findings, finding_exprs, record_key_expr
 from etl.layout import EXACT, Layout, layouts_root, load_layouts, resolve_version
+from etl.paths import refuse_inside
 from etl.reconcile import ControlRow, control_number
 from etl.report import write_run_reports
 from etl.run_folder import (
@@ -255,6 +256,7 @@ def convert_run(
     """Write ``out_dir``: the run ``run_dir`` in layout version ``to_version``."""
     if out_dir.exists():
         raise ConvertError(out_dir, "already exists; choose another --out")
+    refuse_inside(out_dir, run_dir, option="--out", what="run folder")  # a run is sealed
     run = _opened(run_dir)
     manifest = run.manifest
     to_version = resolve_version(to_version)

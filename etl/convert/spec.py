@@ -167,12 +167,12 @@ def _check_default(
 def check_spec(
     spec: ConversionSpec, old: dict[str, Layout], new: dict[str, Layout], gyomu: list[str]
 ) -> list[FilePlan]:
-    """The plan of every record file of ``gyomu`` (the run's 業務), or ConversionError."""
-    for g in spec.model.gyomu:
-        if g not in gyomu:
-            raise _problem(
-                spec, ("gyomu", g), f"the run has no 業務 {g}; it has {', '.join(gyomu)}"
-            )
+    """The plan of every record file of ``gyomu`` (the run's 業務), or ConversionError.
+    ``old`` are the layouts the run kept, ``new`` the target version's."""
+    for g in spec.model.gyomu:  # a 業務 the run does not hold is not converted, but must exist
+        for version, layouts in ((spec.from_version, old), (spec.to_version, new)):
+            if g not in layouts:
+                raise _problem(spec, ("gyomu", g), f"version {version} has no 業務 {g}")
     plans = []
     for g in gyomu:
         if g not in new:

@@ -215,3 +215,86 @@ def test_a_changed_original_is_refused(sample_run: Path, tmp_path: Path) -> None
     assert done.exit_code == 2
     done = _invoke("convert", str(sample_run), "--to", "v7", "--out", str(tmp_path / "o"))
     assert done.exit_code == 2 and "does not exist" in done.output
+
+
+def test_a_code_the_new_table_lacks_is_a_finding() -> None:
+    from etl.convert import UNMAPPED_CODE_RULE
+    from etl.convert.run import _new_findings
+
+    old, new = load_layouts("v2.1")["juki"], load_layouts(SAMPLE)["juki"]
+    plan = FilePlan(
+        gyomu="juki",
+        old=old.record_file("jumin"),
+        new=new.record_file("jumin"),
+        rename={"住定日": "住定年月日"},
+        add={"国籍・地域": ""},
+        remove=("方書",),
+        codes={"続柄": {"13": "15"}},  # 14 left unmapped
+    )
+    names = plan.new.item_names
+    frame = pl.DataFrame({n: ["14", "15", "02"] if n == "続柄" else ["1", "2", "3"] for n in names})
+    found = _new_findings(plan, old, new, frame)
+    assert found.select("rule", "key", "item", "value").rows() == [
+        (UNMAPPED_CODE_RULE, "1", "続柄", "14")
+    ]
+
+
+def test_the_new_run_is_never_inside_the_original(sample_run: Path) -> None:
+    done = _invoke("convert", str(sample_run), "--to", SAMPLE, "--out", str(sample_run / "x"))
+    assert done.exit_code == 2 and "inside the run folder" in done.output
+    assert not (sample_run / "x").exists()
+
+
+def test_a_cp932_run_converts_in_its_own_encoding(tmp_path: Path) -> None:
+    from etl.pipeline import JobOptions, run_job
+    from etl.resources import data_dir
+    from etl.write import CsvFormat, LineEnding
+
+    run = tmp_path / "run"
+    run_job(
+        JobOptions(
+            vendor_folder=data_dir("mappings") / "vendor-a",
+            dump_dir=data_dir("fixtures") / "vendor-a" / "sample",
+            out_dir=run,
+            gyomu=("inkan", "kokunen"),  # no names: every character is in cp932
+            csv=CsvFormat("cp932", LineEnding.CRLF),
+        )
+    )
+    result = convert_run(run, SAMPLE, tmp_path / "conv", render_reports=False)
+    manifest = RunFolder.open(tmp_path / "conv").manifest
+    assert manifest.output == RunFolder.open(run).manifest.output
+    inkan = next(o for o in manifest.outputs if o.record_file == "inkan")
+    header = (tmp_path / "conv" / inkan.path).read_bytes().decode("cp932").split("\r\n")[0]
+    assert "廃止理由" in header.split(",") and "廃止事由" not in header
+    assert {f.record_file for f in result.files} == {o.record_file for o in manifest.outputs}
+
+
+def test_a_malformed_spec_names_the_key(sample_run: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.read_text("utf-8").replace("rename: {住定日", "renamed: {住定日"), "utf-8")
+    with pytest.raises(ConversionError, match=r"spec.yaml: gyomu.juki.jumin.renamed"):
+        convert_run(sample_run, SAMPLE, tmp_path / "a", spec)
+    spec.write_bytes(b"from: v2.1\nto: \xff\n")
+    with pytest.raises(ConversionError, match="not UTF-8"):
+        convert_run(sample_run, SAMPLE, tmp_path / "a", spec)
+
+
+def test_a_changed_scale_is_listed() -> None:
+    import dataclasses
+
+    from etl.convert import diff_versions
+
+    layouts = dict(load_layouts("v2.1"))
+    kokunen = layouts["kokunen"]
+    rf = kokunen.record_file("kokunen")
+    amount = dataclasses.replace(
+        rf.item("保険料額"), type=rf.item("保険料額").type.DECIMAL, scale=2
+    )
+    changed = dataclasses.replace(
+        rf, items=tuple(amount if i.name == "保険料額" else i for i in rf.items)
+    )
+    other = {**layouts, "kokunen": dataclasses.replace(kokunen, record_files=(changed,))}
+    (diff,) = [d for d in diff_versions(layouts, other) if d.gyomu == "kokunen"]
+    assert diff.diff is not None
+    attrs = {c.attribute for c in diff.diff.record_files_changed[0].items_changed}
+    assert attrs == {"type", "scale"}

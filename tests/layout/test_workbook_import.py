@@ -229,3 +229,38 @@ def test_a_hostile_import_map_names_the_key(tmp_path: Path) -> None:
     spec.write_text("columns: {name: a, type: b, digits: c}\ntypes: {文字: txt}\n", "utf-8")
     with pytest.raises(LayoutError, match=r"types"):
         load_import_map(spec)
+
+
+def test_a_code_typed_as_a_number_is_refused(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = write_spec_workbook(tmp_path, "juki")
+    wb = openpyxl.load_workbook(book)
+    wb["コード表"].cell(row=2, column=3, value=1)
+    wb.save(book)
+    assert "コード表!C2: code '1' is a number" in _refused(book)
+
+
+def test_a_part_larger_than_declared_is_refused(tmp_path: Path) -> None:
+    good = write_spec_workbook(tmp_path, "inkan").read_bytes()
+    data = bytearray(good)
+    at = data.find(b"PK\x01\x02")  # the first central directory entry: its CRC-32 is wrong now
+    data[at + 16] ^= 0xFF
+    broken = tmp_path / "crc.xlsx"
+    broken.write_bytes(bytes(data))
+    assert "broken or truncated ZIP" in _refused(broken)
+
+
+def test_a_sheet_of_too_many_cells_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workbook, "MAX_CELLS", 30)
+    assert "more than 30 cells" in _refused(write_spec_workbook(tmp_path, "inkan"))
+
+
+def test_a_sheet_the_map_names_must_exist(tmp_path: Path) -> None:
+    spec = tmp_path / "map.yaml"
+    spec.write_text(
+        SPEC_MAP.read_text("utf-8").replace("layout_sheet: 業務", "layout_sheet: 業務一覧"), "utf-8"
+    )
+    assert "no sheet '業務一覧'" in _refused(write_spec_workbook(tmp_path, "inkan"), spec)
