@@ -298,3 +298,14 @@ def test_a_changed_scale_is_listed() -> None:
     assert diff.diff is not None
     attrs = {c.attribute for c in diff.diff.record_files_changed[0].items_changed}
     assert attrs == {"type", "scale"}
+
+
+def test_the_converted_run_loads_like_any_run(converted: Path, tmp_path: Path) -> None:
+    db = tmp_path / "load.duckdb"
+    done = _invoke("load", str(converted), "--to", f"duckdb:{db}")
+    assert done.exit_code == 0, done.output
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        columns = [r[0] for r in con.execute("DESCRIBE juki_jumin").fetchall()]
+    assert "住定年月日" in columns and "国籍・地域" in columns and "方書" not in columns
