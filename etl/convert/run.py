@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import reduce
 from pathlib import Path
@@ -36,7 +36,7 @@ from etl.convert.spec import ConversionSpec, FilePlan, check_spec, default_spec_
 from etl.diff import read_output
 from etl.errors import ChukanError
 from etl.findings import Severity, concat_findings, finding_exprs, record_key_expr
-from etl.layout import EXACT, Layout, layouts_root, load_layouts, resolve_version
+from etl.layout import EXACT, layouts_root, load_layouts, resolve_version
 from etl.paths import refuse_inside
 from etl.reconcile import ControlRow, control_number
 from etl.report import write_run_reports
@@ -53,7 +53,6 @@ from etl.run_folder import (
     RunFolder,
     RunFolderError,
     Snapshot,
-    SourceEntry,
     Tool,
     run_layouts,
     write_findings,
@@ -62,6 +61,7 @@ from etl.run_folder import (
 from etl.write import (
     CsvFormat,
     LineEnding,
+    WrittenFile,
     record_file_writer,
     staged_dir,
     write_bytes_atomic,
@@ -137,59 +137,45 @@ def _convert_frame(plan: FilePlan, frame: pl.DataFrame) -> tuple[pl.DataFrame, p
     return frame.select(plan.new.item_names), removed, changed
 
 
-def _new_findings(plan: FilePlan, old: Layout, new: Layout, frame: pl.DataFrame) -> pl.DataFrame:
-    parts = []
-    rf = plan.new
-    for name, default in plan.add.items():
-        if default is None and frame.height:
-            parts.append(
-                pl.DataFrame({"n": [frame.height]}).select(
-                    finding_exprs(
-                        rule=ADDED_EMPTY_RULE,
-                        severity=Severity.WARNING,
-                        gyomu=plan.gyomu,
-                        file=rf.id,
-                        record_no=pl.lit(None, pl.Int64),
-                        key=pl.lit(""),
-                        item=name,
-                        value=pl.lit(""),
-                        message=f"{new.version}で追加された項目「{name}」は旧版({old.version})に"
-                        f"なく、{frame.height}件すべて空です。値を補ってください。",
-                    )
-                )
-            )
-    for item in rf.items:
-        if item.code_table is None or item.name not in plan.old.item_names + list(
-            plan.rename.values()
-        ):
-            continue
-        was = next((o for o, n in plan.rename.items() if n == item.name), item.name)
-        old_table = old.code_tables.get(plan.old.item(was).code_table or "")
-        new_table = new.code_tables[item.code_table]
-        if old_table is None:
-            continue
-        lost = [c for c in old_table.values if c not in new_table.values]
-        if not lost:
-            continue
-        hit = pl.col(item.name).is_in(lost)
-        parts.append(
-            frame.with_row_index("_n")
-            .filter(hit)
-            .select(
-                finding_exprs(
-                    rule=UNMAPPED_CODE_RULE,
-                    severity=Severity.ERROR,
-                    gyomu=plan.gyomu,
-                    file=rf.id,
-                    record_no=pl.lit(None, pl.Int64),
-                    key=record_key_expr(rf),
-                    item=item.name,
-                    value=pl.col(item.name),
-                    message=f"コード表「{new_table.name}」({new.version})にないコードです。"
-                    "変換仕様のコード対応表に加えてください。",
-                )
+def _new_findings(plan: FilePlan, frame: pl.DataFrame) -> pl.DataFrame:
+    """convert.added_empty (one per added item left empty) and convert.unmapped_code (one per
+    value of a code the new table lacks and the spec does not map)."""
+    was, now = plan.versions
+    parts = [
+        pl.DataFrame({"n": [frame.height]}).select(
+            finding_exprs(
+                rule=ADDED_EMPTY_RULE,
+                severity=Severity.WARNING,
+                gyomu=plan.gyomu,
+                file=plan.new.id,
+                record_no=pl.lit(None, pl.Int64),
+                key=pl.lit(""),
+                item=name,
+                value=pl.lit(""),
+                message=f"{now}で追加された項目「{name}」は{was}になく、"
+                f"{frame.height:,}件すべて空です。値を補ってください。",
             )
         )
+        for name, default in plan.add.items()
+        if default is None and frame.height
+    ]
+    parts += [
+        frame.filter(pl.col(name).is_in(lost)).select(
+            finding_exprs(
+                rule=UNMAPPED_CODE_RULE,
+                severity=Severity.ERROR,
+                gyomu=plan.gyomu,
+                file=plan.new.id,
+                record_no=pl.lit(None, pl.Int64),
+                key=record_key_expr(plan.new),
+                item=name,
+                value=pl.col(name),
+                message=f"{now}のコード表にないコードです（{was}から対応なし）。"
+                "変換仕様のコード対応表に加えてください。",
+            )
+        )
+        for name, lost in plan.unmapped.items()
+    ]
     return concat_findings(parts)
 
 
@@ -245,6 +231,102 @@ def _kept_standard(stage: Path, version: str) -> KeptFolder:
     return KeptFolder(path=rel_root, files=tuple(files))
 
 
+@dataclass
+class _Written:
+    """What the record files of the new run came to, file by file."""
+
+    outputs: list[OutputEntry] = field(default_factory=list)
+    files: list[ConvertedFile] = field(default_factory=list)
+    findings: list[pl.DataFrame] = field(default_factory=list)
+    removed: list[FileRef] = field(default_factory=list)
+
+
+def _same_version(named: str, folder: str) -> bool:
+    """A spec's ``from``/``to`` names a version folder as the folder (v2.1) or the standard's
+    spelling (2.1)."""
+    return named in (folder, folder.removeprefix("v"))
+
+
+def _plans(run: RunFolder, spec: ConversionSpec, to_version: str) -> list[FilePlan]:
+    manifest = run.manifest
+    if not (
+        _same_version(spec.from_version, manifest.layout_version)
+        and _same_version(spec.to_version, to_version)
+    ):
+        raise ConvertError(
+            spec.path,
+            f"converts {spec.from_version} → {spec.to_version}, but the run is"
+            f" {manifest.layout_version} and --to is {to_version}",
+        )
+    try:
+        old_layouts = run_layouts(run)
+    except ChukanError as exc:
+        raise ConvertError(run.path, str(exc)) from exc
+    gyomu = list(dict.fromkeys(o.gyomu for o in manifest.outputs))
+    return check_spec(spec, old_layouts, dict(load_layouts(to_version)), gyomu)
+
+
+def _write_record_files(run: RunFolder, stage: Path, plans: list[FilePlan]) -> _Written:
+    """Every record file of the run converted and written in the run's format, its removed
+    items beside it; the original's mapping rejects copied."""
+    fmt = run.manifest.output
+    csv = CsvFormat(fmt.encoding, LineEnding(fmt.line_ending)) if fmt.format is None else None
+    writer = record_file_writer(fmt.written_as, csv)
+    by_file = {(p.gyomu, p.old.id): p for p in plans}
+    done = _Written()
+    for entry in run.manifest.outputs:
+        plan = by_file[(entry.gyomu, entry.record_file)]
+        try:
+            path = run.verified(entry.file_ref)
+        except RunFolderError as exc:
+            raise ConvertError(exc.path, exc.reason) from exc
+        frame, removed, mapped = _convert_frame(plan, read_output(path, fmt.encoding))
+        if frame.height != entry.written:
+            raise ConvertError(
+                path, f"holds {frame.height:,} records, the manifest {entry.written:,}"
+            )
+        written = writer.write(frame, writer.path_for(stage / entry.gyomu, plan.new))
+        if plan.remove:
+            side = stage / REMOVED / entry.gyomu / f"{entry.record_file}.csv"
+            done.removed.append(_ref(stage, write_csv(removed, side, CsvFormat())))
+        ref = _ref(stage, written)
+        rejects = _copy(run, stage, entry.rejects) if entry.rejects is not None else None
+        update = {"path": ref.path, "bytes": ref.bytes, "sha256": ref.sha256, "rejects": rejects}
+        done.outputs.append(entry.model_copy(update=update))
+        done.findings.append(_new_findings(plan, frame))
+        done.files.append(
+            ConvertedFile(
+                gyomu=entry.gyomu,
+                record_file=entry.record_file,
+                records=frame.height,
+                renamed=tuple(plan.rename.items()),
+                added=tuple(plan.add),
+                removed=plan.remove,
+                codes_mapped=mapped,
+            )
+        )
+    return done
+
+
+def _ref(stage: Path, written: WrittenFile) -> FileRef:
+    rel = written.path.relative_to(stage).as_posix()
+    return FileRef(path=rel, bytes=written.bytes, sha256=written.sha256)
+
+
+def _snapshot(run: RunFolder, stage: Path, to_version: str) -> Snapshot | None:
+    """The original's vendor folder (copied, checked) and the target version's layouts."""
+    section = run.manifest.snapshot
+    if section is None:  # a run made before runs kept a snapshot
+        return None
+    kept = section.vendor
+    vendor = KeptVendorFolder(
+        gaiji_table=kept.gaiji_table,
+        path=kept.path,
+        files=tuple(_copy(run, stage, ref) for ref in kept.files),
+    )
+    return Snapshot(vendor=vendor, standard=_kept_standard(stage, to_version))
+
+
 def convert_run(
     run_dir: Path,
     to_version: str,
@@ -258,131 +340,45 @@ def convert_run(
         raise ConvertError(out_dir, "already exists; choose another --out")
     refuse_inside(out_dir, run_dir, option="--out", what="run folder")  # a run is sealed
     run = _opened(run_dir)
-    manifest = run.manifest
+    old = run.manifest
     to_version = resolve_version(to_version)
-    spec = load_spec(spec_path or default_spec_path(manifest.layout_version, to_version))
-    if (spec.from_version, spec.to_version) != (
-        manifest.layout_version,
-        resolve_version(spec.to_version),
-    ) or spec.to_version != to_version:
-        raise ConvertError(
-            spec.path,
-            f"converts {spec.from_version} → {spec.to_version}, but the run is"
-            f" {manifest.layout_version} and --to is {to_version}",
-        )
-    try:
-        old_layouts = run_layouts(run)
-    except ChukanError as exc:
-        raise ConvertError(run.path, str(exc)) from exc
-    new_layouts = dict(load_layouts(to_version))
-    gyomu = list(dict.fromkeys(o.gyomu for o in manifest.outputs))
-    plans = check_spec(spec, old_layouts, new_layouts, gyomu)
-    by_file = {(p.gyomu, p.old.id): p for p in plans}
-    spec_bytes = spec.path.read_bytes()
-    fmt = manifest.output
-    csv = CsvFormat(fmt.encoding, LineEnding(fmt.line_ending)) if fmt.format is None else None
-    writer = record_file_writer(fmt.written_as, csv)
-    converted: list[ConvertedFile] = []
-    outputs: list[OutputEntry] = []
-    new_findings = []
-    removed_refs = []
+    spec = load_spec(spec_path or default_spec_path(old.layout_version, to_version))
+    spec_bytes = spec.path.read_bytes()  # hashed into conversion.json
+    plans = _plans(run, spec, to_version)
     with staged_dir(out_dir, replace=False) as stage:
-        for entry in manifest.outputs:
-            plan = by_file[(entry.gyomu, entry.record_file)]
-            try:
-                path = run.verified(entry.file_ref)
-            except RunFolderError as exc:
-                raise ConvertError(exc.path, exc.reason) from exc
-            frame, removed, mapped = _convert_frame(plan, read_output(path, fmt.encoding))
-            if frame.height != entry.written:
-                raise ConvertError(
-                    path, f"holds {frame.height:,} records, the manifest {entry.written:,}"
-                )
-            written = writer.write(frame, writer.path_for(stage / entry.gyomu, plan.new))
-            if plan.remove:
-                side = write_csv(
-                    removed, stage / REMOVED / entry.gyomu / f"{entry.record_file}.csv", CsvFormat()
-                )
-                removed_refs.append(
-                    FileRef(
-                        path=side.path.relative_to(stage).as_posix(),
-                        bytes=side.bytes,
-                        sha256=side.sha256,
-                    )
-                )
-            rejects = _copy(run, stage, entry.rejects) if entry.rejects is not None else None
-            outputs.append(
-                entry.model_copy(
-                    update={
-                        "path": written.path.relative_to(stage).as_posix(),
-                        "bytes": written.bytes,
-                        "sha256": written.sha256,
-                        "rejects": rejects,
-                    }
-                )
-            )
-            new_findings.append(
-                _new_findings(plan, old_layouts[plan.gyomu], new_layouts[plan.gyomu], frame)
-            )
-            converted.append(
-                ConvertedFile(
-                    gyomu=entry.gyomu,
-                    record_file=entry.record_file,
-                    records=frame.height,
-                    renamed=tuple(plan.rename.items()),
-                    added=tuple(plan.add),
-                    removed=plan.remove,
-                    codes_mapped=mapped,
-                )
-            )
-        sources = [
-            SourceEntry.model_validate({**s.model_dump(), "rejects": _copy(run, stage, s.rejects)})
-            for s in manifest.sources
-        ]
-        added = concat_findings(new_findings)
-        findings = concat_findings([_renamed_findings(_original_findings(run), plans), added])
-        findings_file = write_findings(stage, findings)
-        vendor = None
-        if manifest.snapshot is not None:
-            kept = manifest.snapshot.vendor
-            vendor = KeptVendorFolder(
-                gaiji_table=kept.gaiji_table,
-                path=kept.path,
-                files=tuple(_copy(run, stage, ref) for ref in kept.files),
-            )
-        snapshot = (
-            Snapshot(vendor=vendor, standard=_kept_standard(stage, to_version))
-            if vendor is not None
-            else None
+        done = _write_record_files(run, stage, plans)
+        sources = tuple(
+            s.model_copy(update={"rejects": _copy(run, stage, s.rejects)}) for s in old.sources
         )
-        controls = _controls(manifest.reconciliation.controls, plans)
-        new_manifest = Manifest(
+        added = concat_findings(done.findings)
+        findings = concat_findings([_renamed_findings(_original_findings(run), plans), added])
+        findings_ref = _ref(stage, write_findings(stage, findings))
+        controls = _controls(old.reconciliation.controls, plans)
+        manifest = Manifest(
             tool=Tool(name="chukan-etl", version=__version__),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            vendor=manifest.vendor,
+            vendor=old.vendor,
             layout_version=to_version,
-            dump_dir=manifest.dump_dir,
-            output=manifest.output,
-            sources=tuple(sources),
-            outputs=tuple(outputs),
+            dump_dir=old.dump_dir,
+            output=old.output,
+            sources=sources,
+            outputs=tuple(done.outputs),
             reconciliation=Reconciliation(
                 controls=controls,
                 unexplained=sum(1 for c in controls if control_number(c.unexplained) != 0),
             ),
-            findings=_summary(
-                findings, findings_file.path.relative_to(stage).as_posix(), findings_file.sha256
-            ),
-            snapshot=snapshot,
+            findings=_summary(findings, findings_ref),
+            snapshot=_snapshot(run, stage, to_version),
         )
-        _write_conversion(stage, run, spec, spec_bytes, converted, removed_refs, added.height)
-        write_manifest(stage, new_manifest)
+        _write_conversion(stage, run, spec, spec_bytes, done, added.height)
+        write_manifest(stage, manifest)
         if render_reports:
             write_run_reports(stage)
     return ConversionResult(
         out_dir=out_dir,
-        from_version=manifest.layout_version,
+        from_version=old.layout_version,
         to_version=to_version,
-        files=tuple(converted),
+        files=tuple(done.files),
         findings_added=added.height,
     )
 
@@ -394,12 +390,12 @@ def _original_findings(run: RunFolder) -> pl.DataFrame:
         raise ConvertError(exc.path, exc.reason) from exc
 
 
-def _summary(findings: pl.DataFrame, rel: str, sha256: str) -> FindingsSummary:
+def _summary(findings: pl.DataFrame, ref: FileRef) -> FindingsSummary:
     by_sev = findings.group_by("severity").len().sort("severity").iter_rows()
     by_rule = findings.group_by("rule").len().sort("rule").iter_rows()
     return FindingsSummary(
-        file=rel,
-        sha256=sha256,
+        file=ref.path,
+        sha256=ref.sha256,
         total=findings.height,
         by_severity={str(k): int(v) for k, v in by_sev},
         by_rule={str(k): int(v) for k, v in by_rule},
@@ -411,8 +407,7 @@ def _write_conversion(
     run: RunFolder,
     spec: ConversionSpec,
     spec_bytes: bytes,
-    files: list[ConvertedFile],
-    removed: list[FileRef],
+    done: _Written,
     findings_added: int,
 ) -> None:
     """conversion.json: what this run was converted from and how (beside the manifest)."""
@@ -432,9 +427,9 @@ def _write_conversion(
                 "removed": list(f.removed),
                 "codes_mapped": f.codes_mapped,
             }
-            for f in files
+            for f in done.files
         ],
-        "removed_items": [r.model_dump() for r in removed],
+        "removed_items": [r.model_dump() for r in done.removed],
         "findings_added": findings_added,
     }
     text = json.dumps(body, ensure_ascii=False, indent=2) + "\n"

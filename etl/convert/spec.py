@@ -9,7 +9,7 @@ record is read, and refuses one that leaves a difference of the two layouts unex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -63,7 +63,10 @@ class FilePlan:
     rename: dict[str, str]
     add: dict[str, str | None]  # item → default (None: empty, with a finding)
     remove: tuple[str, ...]
-    codes: dict[str, dict[str, str]]
+    codes: dict[str, dict[str, str]]  # target item → old code → new code
+    # target item → codes its old table had, the new one lacks and ``codes`` does not map
+    unmapped: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    versions: tuple[str, str] = ("", "")  # from, to (the spec's names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +100,13 @@ def _problem(spec: ConversionSpec, at: KeyPath, reason: str) -> ConversionError:
 def _check_file(
     spec: ConversionSpec,
     gyomu: str,
-    old: RecordFile,
+    old_layout: Layout,
     layout: Layout,
     file_id: str,
     conv: RecordFileConversion,
 ) -> FilePlan:
     tables = layout.code_tables
-    new = layout.record_file(file_id)
+    old, new = old_layout.record_file(file_id), layout.record_file(file_id)
     at: KeyPath = ("gyomu", gyomu, old.id)
     old_names, new_names = set(old.item_names), set(new.item_names)
     for was, now in conv.rename.items():
@@ -153,7 +156,30 @@ def _check_file(
         add={n: a.default for n, a in conv.add.items()},
         remove=tuple(conv.remove),
         codes={n: dict(m) for n, m in conv.codes.items()},
+        unmapped=_unmapped(old_layout, layout, old, new, conv),
+        versions=(spec.from_version, spec.to_version),
     )
+
+
+def _unmapped(
+    old_layout: Layout, layout: Layout, old: RecordFile, new: RecordFile, conv: RecordFileConversion
+) -> dict[str, tuple[str, ...]]:
+    """Per code item carried over: the old table's codes the new table lacks, unmapped."""
+    was = {now: before for before, now in conv.rename.items()}
+    found = {}
+    for item in new.items:
+        source = was.get(item.name, item.name)
+        if item.code_table is None or source not in old.item_names:
+            continue
+        old_table = old_layout.code_tables.get(old.item(source).code_table or "")
+        if old_table is None:
+            continue
+        new_codes = layout.code_tables[item.code_table].values
+        mapped = conv.codes.get(item.name, {})
+        lost = tuple(c for c in old_table.values if c not in new_codes and c not in mapped)
+        if lost:
+            found[item.name] = lost
+    return found
 
 
 def _check_default(
@@ -190,7 +216,7 @@ def check_spec(
         for f in wanted:
             if f not in old_files:
                 raise _problem(spec, ("gyomu", g, f), f"{g} has no record file {f}")
-        for file_id, rf in old_files.items():
+        for file_id in old_files:
             conv = wanted.get(file_id, RecordFileConversion())
-            plans.append(_check_file(spec, g, rf, new[g], file_id, conv))
+            plans.append(_check_file(spec, g, old[g], new[g], file_id, conv))
     return plans

@@ -18,6 +18,7 @@ from etl.convert import (
     CONVERSION_FILE,
     ConversionError,
     FilePlan,
+    check_spec,
     convert_run,
     default_spec_path,
     load_spec,
@@ -217,23 +218,20 @@ def test_a_changed_original_is_refused(sample_run: Path, tmp_path: Path) -> None
     assert done.exit_code == 2 and "does not exist" in done.output
 
 
-def test_a_code_the_new_table_lacks_is_a_finding() -> None:
+def test_a_code_the_new_table_lacks_is_a_finding(tmp_path: Path) -> None:
     from etl.convert import UNMAPPED_CODE_RULE
     from etl.convert.run import _new_findings
 
-    old, new = load_layouts("v2.1")["juki"], load_layouts(SAMPLE)["juki"]
-    plan = FilePlan(
-        gyomu="juki",
-        old=old.record_file("jumin"),
-        new=new.record_file("jumin"),
-        rename={"住定日": "住定年月日"},
-        add={"国籍・地域": ""},
-        remove=("方書",),
-        codes={"続柄": {"13": "15"}},  # 14 left unmapped
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.read_text("utf-8").replace(', "14": "15"', ""), "utf-8")  # 14 unmapped
+    plans = check_spec(
+        load_spec(spec), dict(load_layouts("v2.1")), dict(load_layouts(SAMPLE)), ["juki"]
     )
+    (plan,) = [p for p in plans if p.new.id == "jumin"]
+    assert plan.unmapped == {"続柄": ("14",)}
     names = plan.new.item_names
     frame = pl.DataFrame({n: ["14", "15", "02"] if n == "続柄" else ["1", "2", "3"] for n in names})
-    found = _new_findings(plan, old, new, frame)
+    found = _new_findings(plan, frame).filter(pl.col("rule") == UNMAPPED_CODE_RULE)
     assert found.select("rule", "key", "item", "value").rows() == [
         (UNMAPPED_CODE_RULE, "1", "続柄", "14")
     ]
