@@ -237,13 +237,20 @@ class Workbook:
                 if not any(p.filename == "xl/workbook.xml" for p in parts):
                     raise self.error("not an xlsx workbook (no xl/workbook.xml)")
                 for part in parts:
-                    with archive.open(part) as fh:
-                        while fh.read(1 << 20):
-                            pass
+                    rows, cells = _inflate_counting(archive, part)
+                    if rows > MAX_ROWS or cells > MAX_CELLS:
+                        self._oversized(archive, part.filename, rows, cells)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
             raise self.error("not an xlsx workbook (a broken or truncated ZIP container)") from None
         except (RuntimeError, NotImplementedError) as exc:  # encrypted or unknown compression
             raise self.error(f"the workbook's parts cannot be read: {_short(exc)}") from None
+
+    def _oversized(self, archive: zipfile.ZipFile, part: str, rows: int, cells: int) -> None:
+        """A sheet too large to read, refused before calamine would parse all of it."""
+        name = _sheet_parts(archive).get(part, part)
+        if rows > MAX_ROWS:
+            raise self.error(f"more than {MAX_ROWS:,} rows", Cell(name, MAX_ROWS, 0))
+        raise self.error(f"more than {MAX_CELLS:,} cells", Cell(name, 0, 0))
 
     def sheet(self, name: str) -> Sheet:
         if name not in self._sheets:
@@ -284,6 +291,53 @@ class Workbook:
                 f"{rows:,} rows × {cols} columns: more than {MAX_CELLS:,} cells",
                 Cell(name, rows - 1, cols - 1),
             )
+
+
+_WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+# row and cell elements, also with a namespace prefix (<x:row …>); text that happens to hold
+# ":c " counts too, so the counts are an upper bound, never too low
+_ROW_TOKENS = (b"<row ", b"<row>", b":row ", b":row>")
+_CELL_TOKENS = (b"<c ", b"<c>", b"<c/>", b":c ", b":c>", b":c/>")
+_OVERLAP = 5  # bytes of a block seen again with the next one, so no token is cut in two
+
+
+def _inflate_counting(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> tuple[int, int]:
+    """Inflate a part in blocks (never more than it declared: zipfile stops there and checks
+    the CRC); for a worksheet, count its row and cell elements on the way (bytes.count: the
+    whole of a large sheet in well under a second)."""
+    counting = bool(_WORKSHEET.match(part.filename))
+    rows = cells = 0
+    tail = b""
+    with archive.open(part) as fh:
+        while block := fh.read(1 << 20):
+            if counting:
+                text = tail + block
+                rows += sum(text.count(t) for t in _ROW_TOKENS)
+                cells += sum(text.count(t) for t in _CELL_TOKENS)
+                tail = text[-_OVERLAP:]
+    return rows, cells
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part → sheet name, from xl/workbook.xml and its relationships (both read with
+    entities and network refused); empty when they cannot be read."""
+    from lxml import etree  # type: ignore[import-untyped]
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        book = etree.fromstring(archive.read("xl/workbook.xml"), parser)
+        rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"), parser)
+    except (KeyError, etree.XMLSyntaxError):
+        return {}
+    targets = {
+        r.get("Id"): "xl/" + (r.get("Target") or "").removeprefix("/xl/").lstrip("/") for r in rels
+    }
+    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    return {
+        targets[sheet.get(rel_id)]: sheet.get("name") or ""
+        for sheet in book.iter("{*}sheet")
+        if sheet.get(rel_id) in targets
+    }
 
 
 def _short(exc: Exception) -> str:

@@ -147,7 +147,7 @@ def test_a_huge_sheet_is_refused_naming_the_row(
 ) -> None:
     monkeypatch.setattr(workbook, "MAX_ROWS", 5)
     message = _refused(write_spec_workbook(tmp_path, "juki"))
-    assert "コード表!A6: more than 5 rows" in message  # the first sheet read
+    assert "業務!A6: more than 5 rows" in message  # the first sheet, before calamine reads it
 
 
 def _edited(tmp_path: Path, change: dict[tuple[int, int], str | None]) -> Path:
@@ -264,3 +264,36 @@ def test_a_sheet_the_map_names_must_exist(tmp_path: Path) -> None:
         SPEC_MAP.read_text("utf-8").replace("layout_sheet: 業務", "layout_sheet: 業務一覧"), "utf-8"
     )
     assert "no sheet '業務一覧'" in _refused(write_spec_workbook(tmp_path, "inkan"), spec)
+
+
+def _sheet_of_rows(path: Path, rows: int) -> Path:
+    """A minimal xlsx whose one sheet (項目) has ``rows`` rows of one cell, written as XML."""
+    ns = "http://schemas.openxmlformats.org"
+    rel = f"{ns}/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{rel}"><sheets>'
+            '<sheet name="項目" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1"'
+            f' Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        with z.open("xl/worksheets/sheet1.xml", "w") as part:
+            part.write(f'<worksheet xmlns="{ns}/spreadsheetml/2006/main"><sheetData>'.encode())
+            for r in range(1, rows + 1):
+                part.write(f'<row r="{r}"><c r="A{r}"><v>1</v></c></row>'.encode())
+            part.write(b"</sheetData></worksheet>")
+    return path
+
+
+def test_a_sheet_beyond_the_row_bound_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    import time
+
+    book = _sheet_of_rows(tmp_path / "rows.xlsx", workbook.MAX_ROWS + 1)
+    started = time.monotonic()
+    message = _refused(book)
+    assert "項目!A100001: more than 100,000 rows" in message
+    assert time.monotonic() - started < 5  # counted while inflating; calamine never parses it
