@@ -75,6 +75,9 @@ UNMAPPED_CODE_RULE = "convert.unmapped_code"
 
 
 class ConvertError(ChukanError):
+    """The run cannot be converted as asked (its files changed, the spec is for other
+    versions, the new run's place is taken); exit 2."""
+
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
@@ -123,8 +126,7 @@ def _copy(run: RunFolder, stage: Path, ref: FileRef) -> FileRef:
 
 def _convert_frame(plan: FilePlan, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(the converted records, the removed items with the key, values a code map changed)."""
-    keys = [k for k in plan.old.key]
-    removed = frame.select([*keys, *plan.remove])
+    removed = frame.select([*plan.old.key, *plan.remove])
     frame = frame.drop(list(plan.remove)).rename(plan.rename)
     changed = 0
     for item, mapping in plan.codes.items():

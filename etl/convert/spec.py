@@ -122,6 +122,8 @@ def _check_file(
         if added.default is not None:
             _check_default(spec, (*at, "add", name, "default"), new, name, added.default)
     for k, name in enumerate(conv.remove):
+        if name in old.key:
+            raise _problem(spec, (*at, "remove", k), f"{name} is a key item of {old.id}")
         if name not in old_names or name in new_names:
             raise _problem(
                 spec,
