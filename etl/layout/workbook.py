@@ -11,7 +11,9 @@ A workbook is hostile input: read as a bounded regular file, its ZIP container c
 calamine sees it (a bomb is refused by the sizes it declares, and each part is inflated in
 blocks once, so none is larger than declared), every sheet bounded in rows, columns and cells.
 Each problem is one LayoutError naming the workbook and the cell (``book.xlsx: 住民情報!D12:
-…``). Reading uses python-calamine (Rust, the Excel extractor's reader).
+…``). Reading uses python-calamine (Rust; the Excel extractor's reader, pinned once in
+pyproject.toml): each cell keeps its own type, so a code typed as a number is told from text
+and refused (01 would read as 1).
 
 A layout is hundreds of items, not millions of records, so its rows are checked one by one;
 10,000 items import in about 0.6 s on the shared 2-core machine (a cell is named, ``Cell``,
