@@ -117,9 +117,8 @@ class ImportMapModel(StrictModel):
     header_row: Annotated[int, Field(ge=1, le=100)] = 1
     item_sheets: list[SheetName] | None = None  # default: every sheet but the two below
     columns: ItemColumns
-    types: Annotated[
-        dict[Name, Annotated[ItemType, Strict(False)]], Field(min_length=1)
-    ]  # workbook データ型 → type
+    # the workbook's データ型 → item type; chukan's own names (text, date …) need no entry
+    types: dict[Name, Annotated[ItemType, Strict(False)]] = Field(default_factory=dict)
     true_values: list[str] = Field(default_factory=lambda: list(TRUE_VALUES))
     false_values: list[str] = Field(default_factory=lambda: list(FALSE_VALUES))
     record_files: dict[SheetName, RecordFileEntry] = Field(default_factory=dict)  # by sheet
@@ -572,12 +571,13 @@ def _item(
 ) -> dict[str, Any]:
     """One item row as the layout file's item mapping (only what differs from the default)."""
     type_text = row.get("type")
-    if type_text not in spec.types:
+    own = {t.value: t for t in ItemType}  # chukan's own names are always understood
+    kind = spec.types.get(type_text) or own.get(type_text)
+    if kind is None:
+        known = ", ".join([*spec.types, *own])
         raise book.error(
-            f"unknown データ型 {type_text[:40]!r}; the map knows: {', '.join(spec.types)}",
-            row.ref("type"),
+            f"unknown データ型 {type_text[:40]!r}; the map knows: {known}", row.ref("type")
         )
-    kind = spec.types[type_text]
     digits_text, scale_text = row.get("digits"), row.get("scale")
     if not scale_text and (m := _PRECISION_SCALE.fullmatch(digits_text)):
         digits_text, scale_text = m.group(1), m.group(2)
