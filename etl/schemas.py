@@ -28,6 +28,8 @@ SCHEMAS: dict[str, str] = {
     "chukan-toml": "etl.passes.project:ProjectFileModel",  # chukan.toml
     "group": "etl.export.group:GroupFileModel",  # chukan export --group FILE
     "mapping-spec": "etl.mapping.load:mapping_file_model",  # mappings/<vendor>/<layout id>.yaml
+    "import-map": "etl.layout.workbook:ImportMapModel",  # chukan layouts import --map FILE
+    "conversion-spec": "etl.convert.spec:ConversionSpecModel",  # layouts/conversions/*.yaml
 }
 
 

@@ -825,6 +825,106 @@ LAYOUTS_INSPECT = [
     ),
 ]
 
+
+def _import(
+    change: Callable[[Path], object], *, map_file: bool = False
+) -> Callable[[Env], list[str]]:
+    """`chukan layouts import` of a hostile workbook (or a hostile import map)."""
+
+    def build(env: Env) -> list[str]:
+        from etl.layout import layouts_home
+
+        book, spec = env.tmp / "book.xlsx", env.tmp / "map.yaml"
+        put(book, b"PK\x03\x04")
+        shutil.copy(layouts_home() / "import-maps" / "spec.yaml", spec)
+        change(spec if map_file else book)
+        out = str(env.tmp / "layouts-out")
+        return ["layouts", "import", str(book), "--map", str(spec), "--version", "v9", "--out", out]
+
+    return build
+
+
+def _nothing_imported(env: Env) -> None:
+    assert not (env.tmp / "layouts-out").exists()
+
+
+def _convert(change: Callable[[Path], object]) -> Callable[[Env], list[str]]:
+    """`chukan convert` of the one-off run with a hostile conversion spec."""
+
+    def build(env: Env) -> list[str]:
+        from etl.convert import default_spec_path
+
+        spec = env.tmp / "conversion.yaml"
+        shutil.copy(default_spec_path("v2.1", "v2.2-sample"), spec)
+        change(spec)
+        out = str(env.tmp / "converted")
+        return [
+            "convert",
+            str(env.oneoff),
+            "--to",
+            "v2.2-sample",
+            "--spec",
+            str(spec),
+            "--out",
+            out,
+        ]
+
+    return build
+
+
+def _nothing_converted(env: Env) -> None:
+    assert not (env.tmp / "converted").exists()
+
+
+LAYOUTS_IO = [
+    Case(
+        "import-empty",
+        _import(lambda p: put(p, b"")),
+        ("book.xlsx", "empty"),
+        check=_nothing_imported,
+    ),
+    Case(
+        "import-garbage",
+        _import(lambda p: put(p, GARBAGE)),
+        ("book.xlsx",),
+        check=_nothing_imported,
+    ),
+    Case(
+        "import-truncated-zip", _import(lambda p: put(p, b"PK\x03\x04" + GARBAGE)), ("book.xlsx",)
+    ),
+    Case("import-fifo", _import(fifo), ("book.xlsx",), check=_nothing_imported),
+    Case("import-folder", _import(folder), ("book.xlsx",), check=_nothing_imported),
+    Case("import-map-bomb", _import(lambda p: put(p, BOMB), map_file=True), ("map.yaml", "alias")),
+    Case(
+        "import-map-cp932",
+        _import(lambda p: put(p, "columns: 項目名\n".encode("cp932")), map_file=True),
+        ("map.yaml", "UTF-8"),
+    ),
+    Case("convert-spec-fifo", _convert(fifo), ("conversion.yaml",), check=_nothing_converted),
+    Case(
+        "convert-spec-bomb",
+        _convert(lambda p: put(p, BOMB)),
+        ("conversion.yaml",),
+        check=_nothing_converted,
+    ),
+    Case(
+        "convert-spec-garbage",
+        _convert(lambda p: put(p, GARBAGE)),
+        ("conversion.yaml",),
+        check=_nothing_converted,
+    ),
+    Case(
+        "convert-spec-truncated", _convert(truncate), ("conversion.yaml",), check=_nothing_converted
+    ),
+    Case(
+        "convert-run-manifest-gone",
+        lambda e: _then(os.unlink, e.oneoff / "manifest.json", _convert(lambda p: None)(e)),
+        ("manifest.json",),
+        check=_nothing_converted,
+    ),
+    Case("layouts-diff-escape", lambda e: ["layouts", "diff", "v2.1", "../../etc"], ("../../etc",)),
+]
+
 SIGNOFF_DIFF = [
     Case("diff-unknown-run", lambda e: ["diff", "test1", "nosuch"], ("nosuch",), cwd="root"),
     Case(
@@ -852,6 +952,7 @@ CASES = {
     "export": EXPORT,
     "layouts-inspect": LAYOUTS_INSPECT,
     "signoff-diff": SIGNOFF_DIFF,
+    "layouts-io": LAYOUTS_IO,
 }
 # Cases that still fail on this branch: the reason says where the fix belongs.
 # Cases that still fail, each with why (xfail, not strict: fixing one shows as XPASS).

@@ -30,6 +30,7 @@ SAMPLE = data_dir("fixtures") / "vendor-b" / "sample"
 def two_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "layouts"
     shutil.copytree(data_dir("layouts"), home)
+    shutil.rmtree(home / "v2.2-sample")  # the bundled illustration: two versions, v2.1 and v9.9
     test = home / TEST_VERSION
     shutil.copytree(home / DEFAULT_LAYOUT_VERSION, test)
     for path in test.glob("*.yaml"):

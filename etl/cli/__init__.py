@@ -11,6 +11,7 @@ import click
 
 from etl import __version__, events
 from etl.cli.common import LogFormat, install_event_handlers, remove_event_handlers
+from etl.cli.convert_cmd import convert
 from etl.cli.export_cmd import export
 from etl.cli.gaiji_cmd import gaiji
 from etl.cli.inspect_cmd import inspect
@@ -103,6 +104,7 @@ for command in (
     report,
     gaiji,
     migration_report,
+    convert,
 ):
     cli.add_command(command)
 

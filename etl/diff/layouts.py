@@ -12,7 +12,7 @@ from etl.diff.model import (
 from etl.layout import CodeTable, Item, Layout, RecordFile
 
 # Item attributes that change what a valid value is; description is prose and not compared.
-ITEM_ATTRIBUTES = ("type", "digits", "required", "code_table", "sensitive")
+ITEM_ATTRIBUTES = ("type", "digits", "scale", "required", "code_table", "sensitive")
 
 
 def _text(value: object) -> str:

@@ -184,7 +184,7 @@ class FindingsDelta:
 class ItemChange:
     record_file: str
     item: str
-    attribute: str  # type | digits | required | code_table | sensitive | position
+    attribute: str  # type | digits | scale | required | code_table | sensitive | position
     old: str
     new: str
 

@@ -104,6 +104,14 @@ class RecordFileModel(StrictModel):
                 raise KeyProblem(("key", k), f"key item {name!r} is listed twice")
         return self
 
+    def to_record_file(self) -> RecordFile:
+        return RecordFile(
+            id=self.id,
+            name=self.name,
+            items=tuple(it.to_item() for it in self.items),
+            key=tuple(self.key),
+        )
+
 
 class ProvenanceModel(StrictModel):
     source: Literal["authored", "official", "mixed"] = "authored"
@@ -191,15 +199,7 @@ def load_layout_file(path: Path, tables: dict[str, CodeTable]) -> Layout:
         doc = read_yaml(path, what="layout file")
         model = doc.parse(LayoutFileModel)
         _check_code_tables(doc, model, tables)
-    files = tuple(
-        RecordFile(
-            id=rf.id,
-            name=rf.name,
-            items=tuple(it.to_item() for it in rf.items),
-            key=tuple(rf.key),
-        )
-        for rf in model.record_files
-    )
+    files = tuple(rf.to_record_file() for rf in model.record_files)
     used = {it.code_table for rf in files for it in rf.items if it.code_table}
     prov = model.provenance
     return Layout(

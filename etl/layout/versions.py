@@ -17,6 +17,10 @@ from etl.resources import data_dir
 
 DEFAULT_LAYOUT_VERSION = "v2.1"
 
+# Folders of layouts/ that hold data about versions, not a version: the conversion specs
+# between versions (etl.convert) and the import maps of spec workbooks (etl.layout.workbook).
+NOT_VERSIONS = frozenset({"conversions", "import-maps"})
+
 # A folder name that is safe on the command line and in paths: no separators, no "..".
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -39,7 +43,11 @@ def available_versions() -> tuple[str, ...]:
     files is a version whose loading says so)."""
     home = layouts_home()
     return tuple(
-        sorted(p.name for p in home.iterdir() if p.is_dir() and _VERSION_NAME.match(p.name))
+        sorted(
+            p.name
+            for p in home.iterdir()
+            if p.is_dir() and _VERSION_NAME.match(p.name) and p.name not in NOT_VERSIONS
+        )
     )
 
 
@@ -66,6 +74,11 @@ def resolve_version(version: str) -> str:
     if name is None:
         raise UnknownLayoutVersion(version)
     return name
+
+
+def is_version_name(name: str) -> bool:
+    """Whether ``name`` may name a (new) version folder: safe in a path, not a data folder."""
+    return bool(_VERSION_NAME.match(name)) and name not in NOT_VERSIONS
 
 
 def layouts_root(version: str = DEFAULT_LAYOUT_VERSION) -> Path:
