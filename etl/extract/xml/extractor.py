@@ -140,7 +140,7 @@ class _Reader:
         record_no = 0
         rooted = False
         open_record: etree._Element | None = None
-        batch = _Batch(self.names)
+        batch, partial = _Batch(self.names), _Batch(self.names)
         aside = SetAside(self.source.name, LINES)
         chunk_start = (0, self.document.fed)  # (records in, input bytes) when the chunk began
         findings = [self.encoding.findings]
@@ -159,19 +159,16 @@ class _Reader:
                     open_record = el
                 continue
             if el is open_record:
-                self._read(el, record_no, batch, aside)
+                self._read(el, record_no, batch, partial, aside)
                 open_record = None
                 _release(el, self.keep, depth)
                 if (
                     record_no - chunk_start[0] >= self.chunk_records
                     or self.document.fed - chunk_start[1] >= CHUNK_INPUT_BYTES
                 ):
-                    yield self._chunk(record_no - chunk_start[0], batch, aside, findings)
-                    batch, aside, findings = (
-                        _Batch(self.names),
-                        SetAside(self.source.name, LINES),
-                        [],
-                    )
+                    yield self._chunk(record_no - chunk_start[0], batch, partial, aside, findings)
+                    batch, partial = _Batch(self.names), _Batch(self.names)
+                    aside, findings = SetAside(self.source.name, LINES), []
                     chunk_start = (record_no, self.document.fed)
             elif depth <= record_depth and (depth, el.tag) not in self.keep:
                 _release(el, self.keep, depth)
@@ -185,7 +182,7 @@ class _Reader:
         elif not rooted:
             raise ExtractError(self.path, "holds no XML element")
         findings.append(self._bad_bytes_finding())
-        yield self._chunk(record_no - chunk_start[0], batch, aside, findings)
+        yield self._chunk(record_no - chunk_start[0], batch, partial, aside, findings)
 
     def _check_root(self, root: etree._Element) -> None:
         info = root.getroottree().docinfo
@@ -199,19 +196,21 @@ class _Reader:
                 f"at {self.tags[0]}: check record and namespaces in source.yaml",
             )
 
-    def _read(self, el: etree._Element, record_no: int, batch: _Batch, aside: SetAside) -> None:
+    def _read(
+        self, el: etree._Element, record_no: int, batch: _Batch, partial: _Batch, aside: SetAside
+    ) -> None:
         line = element_line(el)
         values, problem = self.fields.read(el)
         if problem is not None:
-            aside.reject(
-                record_no, LineNumber(problem.line), problem.field, problem.reason, _raw(el)
-            )
+            at, name, reason = problem.line, problem.field, problem.reason
         elif self.document.suspect and (bad := self._bad_field(values)) is not None:
-            name, reason = bad
+            at, (name, reason) = line, bad
             reason += describe_bad(self.document.bad_near(line))
-            aside.reject(record_no, LineNumber(line), name, reason, _raw(el))
         else:
             batch.add(record_no, line, values)
+            return
+        aside.reject(record_no, LineNumber(at), name, reason, _raw(el))
+        partial.add(record_no, line, values)  # as far as read: its finding names the key
 
     def _bad_field(self, values: list[str | None]) -> tuple[str, str] | None:
         for name, value in zip(self.names, values, strict=True):
@@ -258,12 +257,22 @@ class _Reader:
         )
 
     def _chunk(
-        self, records_in: int, batch: _Batch, aside: SetAside, findings: list[pl.DataFrame]
+        self,
+        records_in: int,
+        batch: _Batch,
+        partial: _Batch,
+        aside: SetAside,
+        findings: list[pl.DataFrame],
     ) -> ExtractChunk:
         rejects, filtered = aside.frames()
-        records = batch.frame(self.source)
         return ExtractChunk(
-            self.source.name, records_in, records, rejects, filtered, concat_findings(findings)
+            self.source.name,
+            records_in,
+            batch.frame(self.source),
+            rejects,
+            filtered,
+            concat_findings(findings),
+            partial.frame(self.source),
         )
 
 
