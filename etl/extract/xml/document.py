@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from etl.errors import ExtractError
 from etl.extract.codecs import CODECS, supported_name
 from etl.extract.decode import hex_bytes
@@ -90,8 +92,8 @@ def declared_encoding(path: Path, head: bytes) -> str | None:
     for bom, name in _BOMS.items():
         if head.startswith(bom):
             raise ExtractError(path, f"is {name} (byte order mark): {_READ_AS}")
-    if head[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        raise ExtractError(path, f"is UTF-16 (no byte order mark): {_READ_AS}")
+    if b"\x00" in head[:4]:
+        raise ExtractError(path, f"is UTF-16 or UTF-32 (NUL bytes at the start): {_READ_AS}")
     body = head[len(UTF8_BOM) :] if head.startswith(UTF8_BOM) else head
     match = _DECLARATION.match(body)
     return match.group(1).decode("ascii") if match and match.group(1) else None
@@ -195,8 +197,8 @@ class Document:
         self.fed = 0  # raw bytes decoded so far
 
     def blocks(self, f: BinaryIO) -> Iterator[bytes]:
-        """The text as UTF-8 blocks, each cut after a byte below 0x40 (a line feed, '<', '>',
-        a space or a digit), which is never inside a character of these encodings."""
+        """The text as UTF-8 blocks, each cut after an ASCII byte: in cp932, EUC-JP and UTF-8
+        a byte below 0x80 always ends a character (a single byte, or a cp932 trail byte)."""
         _register()
         f.seek(self.skip)
         self.fed = self.skip
@@ -208,12 +210,11 @@ class Document:
             data = rest + raw
             if not data:
                 return
-            cut = max(data.rfind(b"\n"), data.rfind(b">"), data.rfind(b"<"), data.rfind(b" "))
-            cut = cut + 1 if raw else len(data)
+            cut = _after_last_ascii(data) if raw else len(data)
             if cut == 0:
                 if len(data) >= 4 * BLOCK_BYTES:
                     raise ExtractError(
-                        self.path, f"line {line}: {len(data)} bytes without any markup or space"
+                        self.path, f"line {line}: {len(data)} bytes without an ASCII character"
                     )
                 rest = data
                 continue
@@ -236,6 +237,16 @@ class Document:
         """The first bad byte sequence at or after ``line`` (the record's start)."""
         i = bisect_left([b.line for b in self.bad], line)
         return self.bad[i] if i < len(self.bad) else None
+
+
+def _after_last_ascii(data: bytes) -> int:
+    """The position after the last byte below 0x80 of ``data`` (0: none)."""
+    for size in (256, len(data)):  # the end of a block is nearly always near some ASCII
+        tail = np.frombuffer(data[-size:], dtype=np.uint8)
+        hits = np.flatnonzero(tail < 0x80)
+        if hits.size:
+            return len(data) - tail.size + int(hits[-1]) + 1
+    return 0
 
 
 def _has_silent(text: str) -> bool:
