@@ -108,3 +108,51 @@ def test_three_passes_and_a_package(tmp_path: Path) -> None:
     package = json.loads((tmp_path / "pkg" / "datapackage.json").read_text("utf-8"))
     names = {r["path"] for r in package["resources"]}
     assert {"data/inkan/inkan.csv", "data/kokunen/kokunen.csv"} <= names
+
+
+HOSTILE = {
+    "xxe": b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<x/>',
+    "laughs": b'<!DOCTYPE x [<!ENTITY a "1"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><x>&b;</x>',
+    "external-dtd": b'<!DOCTYPE x SYSTEM "http://127.0.0.1:9/x.dtd"><x/>',
+    "utf16": '<?xml version="1.0" encoding="UTF-16"?><x/>'.encode("utf-16"),
+    "not-xml": b"\x01\x02\x03 this is no XML",
+    "declared-utf8-is-sjis": '<?xml version="1.0" encoding="UTF-8"?>\n<x>山田太郎</x>\n'.encode(
+        "cp932"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_nenkin_xml_is_one_error_line(
+    case: str, dump: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    bad = tmp_path / "dump"
+    shutil.copytree(dump[0], bad)
+    (bad / "nenkin.xml").write_bytes(HOSTILE[case])
+    out = tmp_path / "out"
+    args = ["run", "--vendor", "vendor-xml", "--dump", str(bad), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "root:" not in result.output
+    (line,) = [x for x in result.output.splitlines() if x.strip()]
+    assert "nenkin.xml" in line
+    assert not out.exists()  # nothing published
+
+
+def test_a_truncated_nenkin_xml_keeps_what_came_before(
+    dump: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    bad = tmp_path / "dump"
+    shutil.copytree(dump[0], bad)
+    data = (bad / "nenkin.xml").read_bytes()
+    (bad / "nenkin.xml").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    args = ["run", "--vendor", "vendor-xml", "--dump", str(bad), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output  # blocking: the rest of the file is unread
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    sources = {s["name"]: s for s in manifest["sources"]}
+    assert all(s["balanced"] for s in sources.values())
+    assert 0 < sources["shikaku"]["records_in"] < dump[1]["sources"]["shikaku"]["records_in"]
+    rules = {r["ルール"] for r in _rows(out / "findings.csv", "utf-8-sig")}
+    assert "extract.xml_not_well_formed" in rules

@@ -1,10 +1,11 @@
 """XmlExtractor: records are the elements at ``record``, streamed with bounded memory.
 
 lxml's pull parser reads the UTF-8 blocks of .document; each record element is read when it
-ends (.paths: its fields), then cleared, and the elements before it are deleted, so the tree
-never holds more than the open ancestors, the current record and the few elements a ``../``
-field reads. Elements above and beside the record path are cleared as they end too, so a file
-whose structure is not the one declared still streams.
+ends (.paths: its fields) and cleared; after each block of input the tree is pruned to the
+open ancestors, the current record and the few elements a ``../`` field reads, elements above
+and beside the record path included, so a file whose structure is not the one declared still
+streams. The parser reports the record elements only (and the root): one event per element
+in Python would cost more than reading the fields.
 
 Accounting: a record is a record element that started. It is written, or rejected when a field
 is ambiguous (a repeated element read without an index) or holds a bad byte. A file that stops
@@ -17,6 +18,7 @@ ExtractError, exit 2. Locations are lines (LocationKind LINES): the start tag's 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,85 +118,107 @@ class _Reader:
         self.document = Document(path, encoding)
         self.chunk_records = max(1, chunk_records)
         self.broken: etree.XMLSyntaxError | None = None
-        # elements a '../' field reads stay until their parent ends: (depth, tag)
+        self.root: etree._Element | None = None
+        # elements a '../' field reads stay until their parent ends: tags by depth
         depth = len(self.tags)
-        self.keep = {(depth - p.up + 1, p.steps[0].tag) for p in self.paths if p.up and p.steps}
+        self.keep: dict[int, set[str]] = {}
+        for p in self.paths:
+            if p.up and p.steps:
+                self.keep.setdefault(depth - p.up + 1, set()).add(p.steps[0].tag)
         self.bad_chars = BAD_BYTE + ("".join(CP932_SILENT) if encoding.codec == "cp932" else "")
 
     def _events(self) -> Iterator[tuple[str, etree._Element]]:
-        parser = etree.XMLPullParser(events=("start", "end"), encoding="utf-8", **PARSER_OPTIONS)
+        """Start and end events of the record elements (and the root's start), block by
+        block; after each block the tree is pruned."""
+        wanted = sorted({self.tags[0], self.tags[-1]})
+        parser = etree.XMLPullParser(
+            events=("start", "end"), tag=wanted, encoding="utf-8", **PARSER_OPTIONS
+        )
         with self.path.open("rb") as f:
             try:
                 for block in self.document.blocks(f):
+                    if self.root is None:
+                        self._check_root(block)
                     parser.feed(block)
                     yield from parser.read_events()
+                    if self.root is not None:  # every event of the block was handled
+                        _prune(self.root, self.keep, len(self.tags))
                 parser.close()
             except etree.XMLSyntaxError as exc:
                 self.broken = exc
         yield from parser.read_events()  # those before the break, if any
 
+    def _on_path(self, el: etree._Element) -> bool:
+        """Whether a record-tagged element sits at the record path."""
+        node = el
+        for tag in reversed(self.tags[:-1]):
+            node = node.getparent()
+            if node is None or node.tag != tag:
+                return False
+        return node.getparent() is None
+
     def chunks(self) -> Iterator[ExtractChunk]:
-        depth = 0
-        record_depth = len(self.tags)
-        on_path = [True] * (record_depth + 1)  # on_path[k]: the open element at depth k is
         record_no = 0
-        rooted = False
         open_record: etree._Element | None = None
         batch, partial = _Batch(self.names), _Batch(self.names)
         aside = SetAside(self.source.name, LINES)
         chunk_start = (0, self.document.fed)  # (records in, input bytes) when the chunk began
         findings = [self.encoding.findings]
+        record_tag = self.tags[-1]
         for event, el in self._events():
             if event == "start":
-                depth += 1
-                if depth > record_depth:
-                    continue
-                if depth == 1:
-                    self._check_root(el)
-                    rooted = True
-                on = on_path[depth - 1] and el.tag == self.tags[depth - 1]
-                on_path[depth] = on
-                if depth == record_depth and on:
+                if self.root is None and el.getparent() is None:
+                    self._check_doctype(el)
+                    self.root = el
+                if el.tag == record_tag and open_record is None and self._on_path(el):
                     record_no += 1
                     open_record = el
                 continue
-            if el is open_record:
-                self._read(el, record_no, batch, partial, aside)
-                open_record = None
-                _release(el, self.keep, depth)
-                if (
-                    record_no - chunk_start[0] >= self.chunk_records
-                    or self.document.fed - chunk_start[1] >= CHUNK_INPUT_BYTES
-                ):
-                    yield self._chunk(record_no - chunk_start[0], batch, partial, aside, findings)
-                    batch, partial = _Batch(self.names), _Batch(self.names)
-                    aside, findings = SetAside(self.source.name, LINES), []
-                    chunk_start = (record_no, self.document.fed)
-            elif depth <= record_depth and (depth, el.tag) not in self.keep:
-                _release(el, self.keep, depth)
-            depth -= 1
+            if open_record is None or el is not open_record:
+                continue
+            self._read(el, record_no, batch, partial, aside)
+            el.clear()
+            open_record = None
+            if (
+                record_no - chunk_start[0] >= self.chunk_records
+                or self.document.fed - chunk_start[1] >= CHUNK_INPUT_BYTES
+            ):
+                yield self._chunk(record_no - chunk_start[0], batch, partial, aside, findings)
+                batch, partial = _Batch(self.names), _Batch(self.names)
+                aside, findings = SetAside(self.source.name, LINES), []
+                chunk_start = (record_no, self.document.fed)
         if self.broken is not None:
-            if not rooted:
+            if self.root is None:
                 raise ExtractError(self.path, f"is not well-formed XML: {_syntax(self.broken)}")
             if open_record is not None:
                 self._reject_open(open_record, record_no, aside)
             findings.append(self._break_finding(record_no))
-        elif not rooted:
+        elif self.root is None:
             raise ExtractError(self.path, "holds no XML element")
         findings.append(self._bad_bytes_finding())
         yield self._chunk(record_no - chunk_start[0], batch, partial, aside, findings)
 
-    def _check_root(self, root: etree._Element) -> None:
-        info = root.getroottree().docinfo
-        dtd = info.internalDTD
-        if info.system_url or info.public_id or (dtd is not None and list(dtd.iterentities())):
-            raise ExtractError(self.path, "a DOCTYPE with entities or an external DTD is refused")
-        if root.tag != self.tags[0]:
+    def _check_root(self, block: bytes) -> None:
+        """The root element must be the record path's first step (read from the first block
+        by a parser of its own: the main one only reports the elements it is asked for)."""
+        sniff = etree.XMLPullParser(events=("start",), encoding="utf-8", **PARSER_OPTIONS)
+        with contextlib.suppress(etree.XMLSyntaxError):  # the main parser names it
+            sniff.feed(block)
+        root = next((el for _, el in sniff.read_events()), None)
+        if root is not None and root.tag != self.tags[0]:
             raise ExtractError(
                 self.path,
                 f"line {element_line(root)}: the root element is {root.tag}, but record starts "
                 f"at {self.tags[0]}: check record and namespaces in source.yaml",
             )
+
+    def _check_doctype(self, root: etree._Element) -> None:
+        """The parser's view of the DOCTYPE, after .document refused the prolog's: a second
+        line of defence."""
+        info = root.getroottree().docinfo
+        dtd = info.internalDTD
+        if info.system_url or info.public_id or (dtd is not None and list(dtd.iterentities())):
+            raise ExtractError(self.path, "a DOCTYPE with entities or an external DTD is refused")
 
     def _read(
         self, el: etree._Element, record_no: int, batch: _Batch, partial: _Batch, aside: SetAside
@@ -319,19 +343,23 @@ class _Batch:
         return _frame(source, columns)
 
 
-def _release(el: etree._Element, keep: set[tuple[int, str]], depth: int) -> None:
-    """Clear ``el`` (at ``depth``, ended) and delete the siblings before it that no field
-    reads: what is left of the tree is the open ancestors and the kept elements."""
-    el.clear()
-    parent = el.getparent()
-    if parent is None:
-        return
-    prev = el.getprevious()
-    while prev is not None:
-        before = prev.getprevious()
-        if (depth, prev.tag) not in keep:
-            parent.remove(prev)
-        prev = before
+def _prune(root: etree._Element, keep: dict[int, set[str]], record_depth: int) -> None:
+    """Delete what the parser has finished with: along the chain of last children from the
+    root down to the records' parents, every child but the last (which may still be open),
+    except the elements a ``../`` field reads (``keep``: tags by depth). Records are read and
+    cleared before this runs; elements off the record path go the same way, so a file whose
+    structure is not the declared one streams too."""
+    node, depth = root, 1
+    while depth < record_depth and len(node):
+        kept = keep.get(depth + 1)
+        if not kept:
+            del node[:-1]
+        else:
+            for child in list(node)[:-1]:  # few: the children of one parent element
+                if child.tag not in kept:
+                    node.remove(child)
+        node = node[-1]
+        depth += 1
 
 
 def _raw(el: etree._Element) -> bytes:

@@ -137,11 +137,6 @@ class Repeated:
     line: int
 
 
-class _Unset:
-    pass
-
-
-_UNSET = _Unset()
 Found: TypeAlias = etree._Element | Repeated | None
 
 
@@ -190,41 +185,52 @@ class FieldProblem:
 
 
 class FieldReader:
-    """Reads the fields of one record element; shared path prefixes are walked once."""
+    """Reads the fields of one record element; shared path prefixes are walked once.
 
-    __slots__ = ("_names", "_paths", "_prefix_count", "_prefixes")
+    The fields' paths are compiled into a plan: one entry per distinct path prefix, each
+    reading one child step of an earlier entry (or of the record or one of its ancestors),
+    then one (entry, attribute) per field.
+    """
+
+    __slots__ = ("_fields", "_names", "_plan", "_ups")
 
     def __init__(self, names: Sequence[str], paths: Sequence[FieldPath]) -> None:
         self._names = tuple(names)
-        self._paths = tuple(paths)
         ids: dict[tuple[int, tuple[Step, ...]], int] = {}
-        self._prefixes = tuple(
-            tuple(ids.setdefault((p.up, p.steps[: k + 1]), len(ids)) for k in range(len(p.steps)))
-            for p in self._paths
-        )
-        self._prefix_count = len(ids)
+        plan: list[tuple[int, int, Step]] = []  # (ancestor level, entry read from or -1, step)
+        fields: list[tuple[int, int, str | None]] = []  # (ancestor level, entry or -1, attribute)
+        for p in paths:
+            entry = -1
+            for k, step in enumerate(p.steps):
+                key = (p.up, p.steps[: k + 1])
+                if key not in ids:
+                    ids[key] = len(plan)
+                    plan.append((p.up, entry, step))
+                entry = ids[key]
+            fields.append((p.up, entry, p.attribute))
+        self._plan = tuple(plan)
+        self._fields = tuple(fields)
+        self._ups = max((p.up for p in paths), default=0)
 
     def read(self, record: etree._Element) -> tuple[list[str | None], FieldProblem | None]:
         """The value of every field (None: the element or attribute is not there), and the
         first problem (a repeated element), if any."""
         # One Python walk per record: lxml hands elements to Python one at a time, so the
         # fields of a record are read here, not as columns (the chunk is built from the lists).
-        found: list[Found | _Unset] = [_UNSET] * self._prefix_count
+        levels = [record]
+        for _ in range(self._ups):
+            levels.append(levels[-1].getparent())  # never above the root: the depth was checked
+        found: list[Found] = []
+        for up, entry, step in self._plan:
+            at = levels[up] if entry < 0 else found[entry]
+            found.append(_child(at, step) if isinstance(at, etree._Element) else at)
         values: list[str | None] = []
         problem: FieldProblem | None = None
-        for name, path, prefix in zip(self._names, self._paths, self._prefixes, strict=True):
-            up = record
-            for _ in range(path.up):
-                up = up.getparent()  # never above the root: the depth was checked
-            at: Found = up
-            for step, pid in zip(path.steps, prefix, strict=True):
-                hit = found[pid]
-                if isinstance(hit, _Unset):
-                    hit = found[pid] = _child(at, step)
-                at = hit
-                if not isinstance(at, etree._Element):
-                    break
-            if isinstance(at, Repeated):
+        for name, (up, entry, attribute) in zip(self._names, self._fields, strict=True):
+            at = levels[up] if entry < 0 else found[entry]
+            if at is None:
+                values.append(None)
+            elif isinstance(at, Repeated):
                 values.append(None)
                 if problem is None:
                     problem = FieldProblem(
@@ -233,10 +239,8 @@ class FieldReader:
                         f"it ({at.step}[1]) or read them as child records",
                         at.line,
                     )
-            elif at is None:
-                values.append(None)
-            elif path.attribute is not None:
-                values.append(at.get(path.attribute))
+            elif attribute is not None:
+                values.append(at.get(attribute))
             else:
                 values.append(element_text(at))
         return values, problem
