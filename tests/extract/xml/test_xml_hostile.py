@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -172,3 +173,26 @@ def test_random_bytes_inside_a_record_never_crash(tmp_path: Path, junk: bytes) -
     except ExtractError:
         return
     assert got.records_in == got.records.height + got.rejects.height
+
+
+@pytest.mark.parametrize("record", ["/r/rec", "/r/typo", "/r/a/rec"])
+def test_the_tree_is_pruned_after_every_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: str
+) -> None:
+    """Whatever the record path finds (all, nothing, or only some), the parsed tree stays a
+    handful of elements: memory is bounded by a block, not by the file."""
+    from etl.extract.xml import extractor
+
+    sizes: list[int] = []
+    prune = extractor._prune
+
+    def spy(root: Any, keep: Any, depth: int) -> None:
+        prune(root, keep, depth)
+        sizes.append(sum(1 for _ in root.iter()))
+
+    monkeypatch.setattr(extractor, "_prune", spy)
+    body = "".join(f'<rec a="{i}"><v>{i}</v></rec><x><y>{i}</y></x>\n' for i in range(150_000))
+    src = source((SourceField("v", xpath="v"),), record, namespaces={})
+    got = extract(tmp_path, f"<r>\n{body}</r>\n".encode(), src, chunk=50_000)
+    assert got.records.height == (150_000 if record == "/r/rec" else 0)
+    assert len(sizes) >= 4 and max(sizes) <= 5
