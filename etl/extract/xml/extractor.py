@@ -301,9 +301,9 @@ class _Reader:
 
 
 class _Batch:
-    """The values of the records read so far, as Python lists up to BATCH records, then Arrow."""
+    """The records read so far: rows of Python values up to BATCH records, then Arrow."""
 
-    __slots__ = ("_columns", "_lines", "_names", "_numbers", "_parts")
+    __slots__ = ("_lines", "_names", "_numbers", "_parts", "_rows")
 
     def __init__(self, names: list[str]) -> None:
         self._names = names
@@ -313,24 +313,24 @@ class _Batch:
     def _reset(self) -> None:
         self._numbers: list[int] = []
         self._lines: list[int] = []
-        self._columns: list[list[str | None]] = [[] for _ in self._names]
+        self._rows: list[list[str | None]] = []
 
     def add(self, record_no: int, line: int, values: list[str | None]) -> None:
         self._numbers.append(record_no)
         self._lines.append(line)
-        for column, value in zip(self._columns, values, strict=True):
-            column.append(value)
-        if len(self._numbers) >= BATCH:
+        self._rows.append(values)
+        if len(self._rows) >= BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._numbers:
+        if not self._rows:
             return
         part = {
             RECORD_NO: pl.Series(RECORD_NO, self._numbers, dtype=pl.Int64),
             LINE: pl.Series(LINE, self._lines, dtype=pl.Int64),
         }
-        for name, column in zip(self._names, self._columns, strict=True):
+        columns = zip(*self._rows, strict=True)  # rows to columns in C
+        for name, column in zip(self._names, columns, strict=True):
             part[name] = pl.Series(name, column, dtype=pl.String)
         self._parts.append(part)
         self._reset()

@@ -149,6 +149,25 @@ def _child(element: etree._Element, step: Step) -> Found:
     return first if second is None else Repeated(step.written, element_line(second))
 
 
+def _children(element: etree._Element) -> dict[str, list[etree._Element]]:
+    by_tag: dict[str, list[etree._Element]] = {}
+    for child in element:
+        hits = by_tag.get(child.tag)
+        if hits is None:
+            by_tag[child.tag] = [child]
+        else:
+            hits.append(child)
+    return by_tag
+
+
+def _pick(hits: list[etree._Element] | None, step: Step) -> Found:
+    if hits is None:
+        return None
+    if step.index is not None:
+        return hits[step.index - 1] if step.index <= len(hits) else None
+    return hits[0] if len(hits) == 1 else Repeated(step.written, element_line(hits[1]))
+
+
 def element_text(element: etree._Element) -> str:
     """The string value of an element: all the text inside it, without comments."""
     if len(element):  # children (or a comment): join the text, as XPath's string() does
@@ -221,9 +240,18 @@ class FieldReader:
         for _ in range(self._ups):
             levels.append(levels[-1].getparent())  # never above the root: the depth was checked
         found: list[Found] = []
+        children: dict[int, dict[str, list[etree._Element]]] = {}  # by plan entry (-1: record)
         for up, entry, step in self._plan:
             at = levels[up] if entry < 0 else found[entry]
-            found.append(_child(at, step) if isinstance(at, etree._Element) else at)
+            if not isinstance(at, etree._Element):
+                found.append(at)
+            elif up and entry < 0:  # an ancestor: its children are not bounded by a record
+                found.append(_child(at, step))
+            else:  # inside the record: its children by tag, in one pass
+                by_tag = children.get(entry)
+                if by_tag is None:
+                    by_tag = children[entry] = _children(at)
+                found.append(_pick(by_tag.get(step.tag), step))
         values: list[str | None] = []
         problem: FieldProblem | None = None
         for name, (up, entry, attribute) in zip(self._names, self._fields, strict=True):
