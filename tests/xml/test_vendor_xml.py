@@ -156,3 +156,18 @@ def test_a_truncated_nenkin_xml_keeps_what_came_before(
     assert 0 < sources["shikaku"]["records_in"] < dump[1]["sources"]["shikaku"]["records_in"]
     rules = {r["ルール"] for r in _rows(out / "findings.csv", "utf-8-sig")}
     assert "extract.xml_not_well_formed" in rules
+
+
+def test_an_empty_nenkin_xml_is_a_blocking_finding(
+    dump: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    bad = tmp_path / "dump"
+    shutil.copytree(dump[0], bad)
+    (bad / "nenkin.xml").write_bytes(b"")
+    out = tmp_path / "out"
+    args = ["run", "--vendor", "vendor-xml", "--dump", str(bad), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    findings = _rows(out / "findings.csv", "utf-8-sig")
+    empty = [r for r in findings if r["ルール"] == "extract.empty_file"]
+    assert {r["ファイル"] for r in empty} == {"hihokensha", "shikaku"}
