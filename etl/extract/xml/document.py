@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO
@@ -56,9 +57,11 @@ _XML_NAMES |= {"cseucpkdfmtjapanese": "euc_jp", "x-euc-jp": "euc_jp"}
 _BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"\x00\x00\xfe\xff": "UTF-32"}
 
 
-@dataclass(slots=True)
-class _Spans:
-    found: list[tuple[int, int]] = field(default_factory=list)
+class _Spans(threading.local):
+    """The bad byte runs of the decode in progress, per thread."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, int]] = []
 
 
 _spans = _Spans()
@@ -111,6 +114,8 @@ def resolve_xml_encoding(
     declared = written or "UTF-8"
     try:
         encoding = supported_name(_XML_NAMES.get(declared.lower(), declared))
+        if encoding == "auto":  # a profile's word, not an encoding
+            raise ValueError(declared)
     except ValueError:
         raise ExtractError(
             path, f"line 1: declares encoding {declared!r}, which chukan does not read; {_READ_AS}"

@@ -128,8 +128,9 @@ def test_a_wrong_declaration_is_named(tmp_path: Path) -> None:
         extract(tmp_path, DOC.format(enc="Shift_JIS").encode())
     with pytest.raises(ExtractError, match="declares encoding UTF-8, but its bytes read as cp932"):
         extract(tmp_path, DOC.format(enc="UTF-8").encode("cp932"))
-    with pytest.raises(ExtractError, match="does not read"):
-        extract(tmp_path, DOC.format(enc="ISO-2022-JP").encode())
+    for other in ("ISO-2022-JP", "auto", "UTF-16"):
+        with pytest.raises(ExtractError, match=f"declares encoding '{other}', which chukan does"):
+            extract(tmp_path, DOC.format(enc=other).encode())
 
 
 def test_the_profile_encoding_must_agree_with_the_declaration(tmp_path: Path) -> None:
