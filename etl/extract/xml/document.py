@@ -31,8 +31,9 @@ import numpy as np
 from etl.errors import ExtractError
 from etl.extract.codecs import CODECS, supported_name
 from etl.extract.decode import hex_bytes
-from etl.extract.encoding import ResolvedEncoding, resolve_encoding
+from etl.extract.encoding import ResolvedEncoding, extract_finding, resolve_encoding
 from etl.extract.guess import UTF8_BOM, guess_encoding
+from etl.findings import Severity, concat_findings
 
 BLOCK_BYTES = 1 << 20  # raw bytes decoded and fed at a time
 MAX_BAD_PER_BLOCK = 1000  # bad byte sequences whose line is kept, per block
@@ -106,25 +107,37 @@ _READ_AS = "chukan reads XML in UTF-8, Shift_JIS, Windows-31J (CP932) or EUC-JP"
 
 
 def resolve_xml_encoding(
-    path: Path, name: str, profile_encoding: str, head: bytes
+    path: Path, name: str, profile_encoding: str, head: bytes, *, overrule: bool = False
 ) -> ResolvedEncoding:
     """The encoding of the XML file at ``path`` (source ``name``): its declaration, checked
-    against the profile's ``profile_encoding`` and against its own bytes."""
+    against the profile's ``profile_encoding`` and against its own bytes. ``overrule``
+    (``options: {overrule_declaration: true}``): the profile's encoding is used whatever the
+    file declares, and a warning finding says so."""
     written = declared_encoding(path, head)
     declared = written or "UTF-8"
+    said = f"declares encoding {written}" if written else "has no encoding declaration (UTF-8)"
+    wanted = supported_name(profile_encoding)
+    if overrule and wanted == "auto":
+        raise ExtractError(
+            path, "options.overrule_declaration needs the file's encoding in source.yaml, not auto"
+        )
+    overruled = overrule
     try:
         encoding = supported_name(_XML_NAMES.get(declared.lower(), declared))
         if encoding == "auto":  # a profile's word, not an encoding
             raise ValueError(declared)
     except ValueError:
-        raise ExtractError(
-            path, f"line 1: declares encoding {declared!r}, which chukan does not read; {_READ_AS}"
-        ) from None
+        if not overruled:
+            raise ExtractError(
+                path,
+                f"line 1: declares encoding {declared!r}, which chukan does not read; {_READ_AS}",
+            ) from None
+        encoding = wanted
     if encoding == "utf-8-sig":
         encoding = "utf-8"
-    wanted = supported_name(profile_encoding)
-    if wanted != "auto" and CODECS[wanted] != CODECS[encoding]:
-        said = f"declares encoding {written}" if written else "has no encoding declaration (UTF-8)"
+    if overruled:
+        encoding = "utf-8" if wanted == "utf-8-sig" else wanted
+    elif wanted != "auto" and CODECS[wanted] != CODECS[encoding]:
         raise ExtractError(
             path,
             f"line 1: {said}, but source.yaml says {profile_encoding}: make them agree "
@@ -133,20 +146,47 @@ def resolve_xml_encoding(
     bom = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
     if bom and CODECS[encoding] != "utf-8":
         raise ExtractError(
-            path, f"line 1: starts with a UTF-8 byte order mark but declares {declared}"
+            path, f"line 1: starts with a UTF-8 byte order mark but reads as {encoding}"
         )
     guess = guess_encoding(head[bom:])
     if not guess.ambiguous and CODECS.get(guess.encoding, guess.encoding) != CODECS[encoding]:
-        said = f"declares encoding {written}" if written else "has no encoding declaration (UTF-8)"
+        what = f"source.yaml says {profile_encoding}" if overruled else said
         raise ExtractError(
             path,
-            f"line 1: {said}, but its bytes read as {guess.encoding} ({guess.reason}): "
-            "the declaration is wrong; have the file exported again or corrected",
+            f"line 1: {what}, but its bytes read as {guess.encoding} ({guess.reason}): "
+            + (
+                "correct the file's encoding in source.yaml"
+                if overruled
+                else "the declaration is wrong; have the file exported again, or name the "
+                "encoding in source.yaml with options: {overrule_declaration: true}"
+            ),
         )
     resolved = resolve_encoding(encoding, path, name, head)
-    return ResolvedEncoding(
-        written or "", resolved.encoding, resolved.codec, bom, None, resolved.findings
-    )
+    findings = resolved.findings
+    declared_codec = CODECS.get(_supported_or_none(declared), "")
+    if overruled and (written is None or declared_codec != CODECS[encoding]):
+        findings = concat_findings(
+            [
+                findings,
+                extract_finding(
+                    "extract.xml_declaration_overruled",
+                    Severity.WARNING,
+                    name,
+                    f"{path.name} の XML 宣言（{declared}）ではなく、source.yaml の"
+                    f" {profile_encoding} で読み込みました（overrule_declaration）。",
+                    value=declared,
+                ),
+            ]
+        )
+    return ResolvedEncoding(written or "", resolved.encoding, resolved.codec, bom, None, findings)
+
+
+def _supported_or_none(declared: str) -> str:
+    """The normalised name of a declared encoding, or "" when chukan does not read it."""
+    try:
+        return supported_name(_XML_NAMES.get(declared.lower(), declared))
+    except ValueError:
+        return ""
 
 
 _DOCTYPE_BARE = re.compile(r"<!DOCTYPE\s+[^\s\[>]+\s*>")

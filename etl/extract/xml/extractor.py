@@ -90,7 +90,10 @@ class XmlExtractor:
         """The encoding the file declares, checked against the profile and its bytes."""
         with path.open("rb") as f:
             head = f.read(HEAD_BYTES)
-        return resolve_xml_encoding(path, source.name, profile.encoding_of(source), head)
+        overrule = options_of(path, source, XmlOptions).extras.overrule_declaration
+        return resolve_xml_encoding(
+            path, source.name, profile.encoding_of(source), head, overrule=overrule
+        )
 
 
 def _frame(source: SourceFile, columns: dict[str, pl.Series]) -> pl.DataFrame:

@@ -38,6 +38,10 @@ RESERVED_PREFIXES = ("xml", "xmlns")
 class XmlExtras(FileExtras):
     """``options:`` of an xml file."""
 
+    # read the file in its source.yaml encoding whatever its XML declaration says (a vendor
+    # that declares UTF-8 and writes Shift_JIS); a warning finding records it
+    overrule_declaration: bool = False
+
 
 class XmlOptions(FormatOptions):
     """An XML export: one record per element at ``record``, fields by an XPath below it."""

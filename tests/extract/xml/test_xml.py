@@ -133,6 +133,27 @@ def test_a_wrong_declaration_is_named(tmp_path: Path) -> None:
             extract(tmp_path, DOC.format(enc=other).encode())
 
 
+def test_a_wrong_declaration_can_be_overruled_by_the_profile(tmp_path: Path) -> None:
+    options = XmlOptions.model_validate(
+        {"record": RECORD, "namespaces": NS, "options": {"overrule_declaration": True}}
+    )
+    data = DOC.format(enc="UTF-8").encode("cp932")
+    src = SourceFile("t", "t.xml", FIELDS, encoding="cp932", options=options)
+    got = extract(tmp_path, data, src)
+    assert got.records["name"][0] == "山田　太郎①"
+    (finding,) = got.findings.rows(named=True)
+    assert finding["rule"] == "extract.xml_declaration_overruled"
+    assert finding["severity"] == "warning" and "UTF-8" in finding["message"]
+    for text in ("X-UNKNOWN", "UTF-16"):  # a declaration chukan does not read, overruled too
+        assert extract(tmp_path, DOC.format(enc=text).encode("cp932"), src).records.height == 2
+    wrong = SourceFile("t", "t.xml", FIELDS, encoding="utf-8", options=options)
+    with pytest.raises(ExtractError, match=r"source\.yaml says utf-8, but its bytes read as cp932"):
+        extract(tmp_path, data, wrong)
+    auto = SourceFile("t", "t.xml", FIELDS, encoding="auto", options=options)
+    with pytest.raises(ExtractError, match=r"needs the file's encoding in source\.yaml"):
+        extract(tmp_path, data, auto)
+
+
 def test_the_profile_encoding_must_agree_with_the_declaration(tmp_path: Path) -> None:
     data = DOC.format(enc="UTF-8").encode()
     with pytest.raises(
