@@ -323,3 +323,15 @@ def test_paths_outside_the_subset_are_refused(path: str, words: str) -> None:
 def test_the_extractor_is_registered_and_located_by_lines() -> None:
     extractor = get_extractor("xml")
     assert extractor.location.name == "line" and extractor.options_model is XmlOptions
+
+
+def test_a_parents_key_element_survives_the_pruning_between_blocks(tmp_path: Path) -> None:
+    """A person with many periods spans several blocks of input: its kiso stays readable."""
+    periods = "".join(f'<period no="{k}"><from>{k}</from></period>\n' for k in range(60_000))
+    doc = f'<r>\n<person id="1">\n<kiso>K1</kiso>\n{periods}</person>\n'
+    doc += '<person id="2"><kiso>K2</kiso><period no="0"><from>0</from></period></person>\n</r>\n'
+    fields = (SourceField("kiso", xpath="../kiso"), SourceField("no", xpath="@no"))
+    got = extract(tmp_path, doc.encode(), source(fields, "/r/person/period", namespaces={}))
+    assert (tmp_path / "t.xml").stat().st_size > 2 << 20  # more than two blocks
+    assert got.records["kiso"].to_list() == ["K1"] * 60_000 + ["K2"]
+    assert got.rejects.height == 0
