@@ -122,6 +122,8 @@ class _Reader:
         self.chunk_records = max(1, chunk_records)
         self.broken: etree.XMLSyntaxError | None = None
         self.root: etree._Element | None = None
+        self.count_attribute = options.record_count_attribute
+        self.declared_count: str | None = None
         # elements a '../' field reads stay until their parent ends: tags by depth
         depth = len(self.tags)
         self.keep: dict[int, set[str]] = {}
@@ -173,6 +175,8 @@ class _Reader:
                 if self.root is None and el.getparent() is None:
                     self._check_doctype(el)
                     self.root = el
+                    if self.count_attribute is not None:
+                        self.declared_count = el.get(self.count_attribute)
                 if el.tag == record_tag and open_record is None and self._on_path(el):
                     record_no += 1
                     open_record = el
@@ -199,6 +203,7 @@ class _Reader:
         elif self.root is None:
             raise ExtractError(self.path, "holds no XML element")
         findings.append(self._bad_bytes_finding())
+        findings.append(self._count_finding(record_no))
         yield self._chunk(record_no - chunk_start[0], batch, partial, aside, findings)
 
     def _check_root(self, block: bytes) -> None:
@@ -268,6 +273,29 @@ class _Reader:
             f"でした（それまでの{record_no}件は読み取り済み）。ファイルが途中で切れていないか、"
             "再出力を依頼してください。",
             record_no=record_no or None,
+        )
+
+    def _count_finding(self, records: int) -> pl.DataFrame:
+        """The root's declared record count against the records read (a cut-off export)."""
+        if self.count_attribute is None:
+            return empty_findings()
+        text = (self.declared_count or "").strip()
+        if not text.isdigit():
+            message = f"ルート要素の件数属性が数字ではありません（{text!r}）。"
+        elif int(text) != records:
+            message = (
+                f"ルート要素の件数（{int(text)}件）と読み込んだレコード数（{records}件）が"
+                "一致しません。"
+            )
+        else:
+            return empty_findings()
+        return extract_finding(
+            "extract.trailer_count",
+            Severity.ERROR,
+            self.source.name,
+            message,
+            item="record_count",
+            value=text,
         )
 
     def _bad_bytes_finding(self) -> pl.DataFrame:

@@ -26,6 +26,7 @@ from etl.extract.profile import (
 from etl.extract.xml.paths import (
     FieldPath,
     PathProblem,
+    clark,
     parse_field_path,
     parse_record_path,
 )
@@ -50,6 +51,9 @@ class XmlOptions(FormatOptions):
 
     record: Name  # /nk:Export/nk:Hihokensha
     namespaces: dict[Prefix, Uri] = Field(default_factory=dict)
+    # an attribute of the root element holding the number of records ("@count"): checked
+    # against the records read, as a fixed-width trailer's count is
+    record_count: Name | None = None
     extras: XmlExtras = Field(default_factory=XmlExtras, alias="options")
 
     @model_validator(mode="after")
@@ -63,7 +67,21 @@ class XmlOptions(FormatOptions):
             parse_record_path(self.record, self.namespaces)
         except PathProblem as exc:
             raise KeyProblem(("record",), str(exc)) from None
+        if self.record_count is not None:
+            if not self.record_count.startswith("@"):
+                raise KeyProblem(("record_count",), "must be an attribute of the root: '@count'")
+            try:
+                clark(self.record_count[1:], self.namespaces)
+            except PathProblem as exc:
+                raise KeyProblem(("record_count",), str(exc)) from None
         return self
+
+    @property
+    def record_count_attribute(self) -> str | None:
+        """The Clark name of the root's attribute holding the record count, if declared."""
+        if self.record_count is None:
+            return None
+        return clark(self.record_count[1:], self.namespaces)
 
     @property
     def record_tags(self) -> tuple[str, ...]:

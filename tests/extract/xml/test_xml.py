@@ -335,3 +335,24 @@ def test_a_parents_key_element_survives_the_pruning_between_blocks(tmp_path: Pat
     assert (tmp_path / "t.xml").stat().st_size > 2 << 20  # more than two blocks
     assert got.records["kiso"].to_list() == ["K1"] * 60_000 + ["K2"]
     assert got.rejects.height == 0
+
+
+@pytest.mark.parametrize(
+    ("count", "finding"), [("2", None), ("3", "（3件）"), ("x", "数字ではありません")]
+)
+def test_the_roots_record_count_is_checked(tmp_path: Path, count: str, finding: str | None) -> None:
+    options = XmlOptions(record=RECORD, namespaces=NS, record_count="@n")
+    src = SourceFile("t", "t.xml", FIELDS, options=options)
+    data = DOC.format(enc="UTF-8").replace("xmlns:p=", f'n="{count}" xmlns:p=', 1).encode()
+    got = extract(tmp_path, data, src)
+    counted = got.findings.filter(got.findings["rule"] == "extract.trailer_count")
+    if finding is None:
+        assert counted.height == 0
+    else:
+        (row,) = counted.rows(named=True)
+        assert row["severity"] == "error" and finding in row["message"]
+
+
+def test_record_count_must_be_a_root_attribute(tmp_path: Path) -> None:
+    exc = _refused(tmp_path, {**XML_FILE, "record_count": "nk:Count"})
+    assert exc.key_path == "files[0].record_count" and "'@count'" in exc.reason
