@@ -59,6 +59,7 @@ class SourceField:
     length: int | None = None  # fixed width: byte length
     column: str | None = None  # delimited: header name …
     index: int | None = None  # … or 0-based column position
+    xpath: str | None = None  # xml: path from the record element (etl.extract.xml.paths)
     scale: int = 0  # implied decimals for zoned/packed: the field decodes to an exact Decimal
     sensitive: bool = False  # masked wherever chukan shows source values (inspect previews)
 
@@ -108,7 +109,7 @@ class FormatOptions(StrictModel):
         return None
 
 
-PLACING_KEYS = ("offset", "length", "column", "index")  # where a field is, by format
+PLACING_KEYS = ("offset", "length", "column", "index", "xpath")  # where a field is, by format
 
 
 class SourceFieldModel(StrictModel):
@@ -120,6 +121,7 @@ class SourceFieldModel(StrictModel):
     length: Length | None = None
     column: Name | None = None
     index: Annotated[int, Field(ge=0, lt=MAX_COLUMNS)] | None = None
+    xpath: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
     scale: Annotated[int, Field(ge=0, le=18)] = 0
     sensitive: bool = False
 
@@ -148,6 +150,7 @@ class SourceFieldModel(StrictModel):
             length=self.length,
             column=self.column,
             index=self.index,
+            xpath=self.xpath,
             scale=self.scale,
             sensitive=self.sensitive,
         )

@@ -103,6 +103,14 @@ def _join_lookup(
     return joined, findings
 
 
+def _byte_offset(frame: pl.DataFrame) -> pl.Expr:
+    """The records' byte offsets; null for a format located otherwise (lines, cells), one per
+    record (so a group's list of them has its members' length)."""
+    if BYTE_OFFSET in frame.columns:
+        return pl.col(BYTE_OFFSET)
+    return pl.when(pl.lit(False)).then(pl.col(RECORD_NO)).cast(pl.Int64)
+
+
 def _filter(frame: pl.DataFrame, compiled: CompiledRecordFile) -> tuple[pl.DataFrame, pl.DataFrame]:
     if not compiled.filters:
         return frame, pl.DataFrame(schema=FILTER_SCHEMA)
@@ -113,7 +121,7 @@ def _filter(frame: pl.DataFrame, compiled: CompiledRecordFile) -> tuple[pl.DataF
     dropped = tagged.filter(pl.col(REASON_COL).is_not_null()).select(
         source=pl.lit(compiled.source),
         record_no=pl.col(RECORD_NO),
-        byte_offset=pl.col(BYTE_OFFSET),
+        byte_offset=_byte_offset(frame),
         reason=pl.col(REASON_COL),
     )
     kept = tagged.filter(pl.col(REASON_COL).is_null()).drop(REASON_COL)
@@ -166,7 +174,7 @@ def _group(kept: pl.DataFrame, compiled: CompiledRecordFile) -> pl.DataFrame:
         *[expr.alias(name) for name, expr in compiled.aggregates],
         pl.col(RECORD_NO).first(),
         pl.col(RECORD_NO).alias(MEMBERS),
-        pl.col(BYTE_OFFSET).alias(MEMBER_OFFSETS),
+        _byte_offset(kept).alias(MEMBER_OFFSETS),
         pl.len().alias(GROUP_SIZE),
     )
 
@@ -189,7 +197,7 @@ def _reject(
     rejected = bad.select(
         source=pl.lit(compiled.source),
         record_no=pl.col(RECORD_NO),
-        byte_offset=pl.col(BYTE_OFFSET),
+        byte_offset=_byte_offset(bad),
         reason=pl.col(REJECT_COL),
     )
     return tagged.filter(pl.col(REJECT_COL).is_null()).drop(REJECT_COL), rejected

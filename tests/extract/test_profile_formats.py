@@ -86,7 +86,7 @@ def test_each_file_is_checked_by_its_own_format(tmp_path: Path) -> None:
 def test_an_unknown_format_is_named_where_it_is_declared(tmp_path: Path) -> None:
     exc = _error(tmp_path, [FIXED_FILE, {**CSV_FILE, "format": "excel"}])
     assert exc.key_path == "files[1].format" and "unknown extractor 'excel'" in exc.reason
-    exc = _error(tmp_path, [FIXED_FILE], fmt="xml")
+    exc = _error(tmp_path, [FIXED_FILE], fmt="ebcdic_tape")
     assert exc.key_path == "format" and "known: delimited, fixed_width" in exc.reason
 
 
