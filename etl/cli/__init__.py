@@ -20,6 +20,7 @@ from etl.cli.package_cmd import keys, package, verify
 from etl.cli.project import diff, init, load, runs, signoff
 from etl.cli.report_cmd import report
 from etl.cli.run import run
+from etl.cli.sheet_cmd import sheet
 from etl.errors import ChukanError
 
 
@@ -103,6 +104,7 @@ for command in (
     report,
     gaiji,
     migration_report,
+    sheet,
 ):
     cli.add_command(command)
 
