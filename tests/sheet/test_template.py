@@ -117,7 +117,9 @@ def test_header_rows_locked_and_frozen_data_rows_unlocked(juki: openpyxl.Workboo
 
 def test_a_long_code_list_comes_from_a_hidden_protected_sheet() -> None:
     layout = get_layout("kokunen")
-    long = CodeTable("kokunen_menjo", "免除区分コード", {f"{i:02d}": f"免除の区分その{i}" for i in range(60)})
+    long = CodeTable(
+        "kokunen_menjo", "免除区分コード", {f"{i:02d}": f"免除の区分その{i}" for i in range(60)}
+    )
     layout = replace(layout, code_tables={**layout.code_tables, "kokunen_menjo": long})
     book = _book(setup_template(layout))
     lists = book[LIST_SHEET]
@@ -136,7 +138,9 @@ def test_the_same_layout_gives_the_same_bytes() -> None:
 
 def test_cli_writes_the_template_owner_only(tmp_path: Path) -> None:
     out = tmp_path / "new" / "inkan.xlsx"
-    result = CliRunner().invoke(cli, ["sheet", "template", "--gyomu", "印鑑登録", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli, ["sheet", "template", "--gyomu", "印鑑登録", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "印鑑登録情報" in result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -120,7 +120,8 @@ def _read(
     findings = concat_findings([findings, _hidden_columns(source, options, facts, layout)])
     merges = _merges(sheet, options, layout)
     anchors: dict[tuple[int, int], tuple[str, int]] = {}
-    state = _State(next_row=len(head) + 1, last_data_row=facts.last_row)
+    end = sheet.end  # the reader's last row holding a value (facts count formatted cells too)
+    state = _State(next_row=len(head) + 1, last_data_row=end[0] + 1 if end else 0)
     pre = SetAside(source.name, CELLS)
     for i in range(len(head)):
         row = i + 1
