@@ -18,12 +18,14 @@ reader turns into empty text. The XML is parsed without DTDs, entities or networ
 
 from __future__ import annotations
 
+import copy
 import posixpath
 import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from lxml import etree
 
@@ -33,7 +35,8 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or an empty a
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted xlsx, legacy .xls
 MAX_FILE_BYTES = 256 << 20  # a setup workbook is a few MB
 MAX_MEMBERS = 10_000
-MAX_UNCOMPRESSED = 1 << 30  # all parts together, inflated
+MAX_UNCOMPRESSED = 512 << 20  # all parts together, inflated
+MAX_SHEET_BYTES = 256 << 20  # the worksheet read (4M cells of XML are about 150 MB)
 MAX_PART_BYTES = 64 << 20  # a part other than a worksheet (shared strings, styles …)
 MAX_SPAN_CELLS = 4_000_000  # rows × columns of a worksheet's used range
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
@@ -113,13 +116,22 @@ def _check_directory(path: Path, archive: zipfile.ZipFile) -> None:
             )
 
 
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
+    """A member opened to read past its declared size: zipfile stops at the declared size
+    (and then checks no CRC), so a member that lies would look whole. Inflating one byte
+    more shows the lie; an honest member ends at its size and its CRC is checked."""
+    probe = copy.copy(info)
+    probe.file_size = info.file_size + 1
+    return archive.open(probe)
+
+
 def _inflate(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """A member's bytes, refused as soon as they pass ``limit`` or its declared size."""
     bound = min(limit, info.file_size)
     parts: list[bytes] = []
     got = 0
     try:
-        with archive.open(info) as f:
+        with _open_member(archive, info) as f:
             while chunk := f.read(_INFLATE_STEP):
                 got += len(chunk)
                 if got > bound:
@@ -142,7 +154,8 @@ def _count_all(path: Path, archive: zipfile.ZipFile, skip: str) -> None:
     """Inflate every member but ``skip`` (read apart) once, so none lies about its size."""
     for info in archive.infolist():
         if info.filename != skip and not info.is_dir():
-            _inflate(path, archive, info, MAX_PART_BYTES)
+            sheet = info.filename.startswith("xl/worksheets/")
+            _inflate(path, archive, info, MAX_SHEET_BYTES if sheet else MAX_PART_BYTES)
 
 
 def _safe_parser() -> etree.XMLParser:
@@ -194,7 +207,12 @@ def _scan_sheet(
         info = archive.getinfo(member)
     except KeyError:
         raise _refuse(path, f"sheet {name!r}: its part {member} is missing") from None
-    bound = min(info.file_size, MAX_UNCOMPRESSED)
+    if info.file_size > MAX_SHEET_BYTES:
+        raise _refuse(
+            path,
+            f"sheet {name!r}: its part declares {info.file_size} bytes; at most {MAX_SHEET_BYTES}",
+        )
+    bound = info.file_size
     parser = etree.XMLPullParser(
         events=("end",),
         tag=(_ROW, _COL),
@@ -225,7 +243,7 @@ def _scan_sheet(
             )
 
     try:
-        with archive.open(info) as f:
+        with _open_member(archive, info) as f:
             while chunk := f.read(_INFLATE_STEP):
                 got += len(chunk)
                 if got > bound:
