@@ -149,3 +149,36 @@ def test_two_setups_go_through_the_passes_and_are_diffed(
     _invoke("package", str(run), "--out", str(package))
     verified = CliRunner().invoke(cli, ["verify", str(package), "--integrity-only"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_mapping_that_rejects_a_sheet_row_names_it_by_row(
+    setups: dict[str, tuple[Path, dict[str, Any]]], tmp_path: Path
+) -> None:
+    """``on_invalid: reject`` (date_format's default) on a sheet: the row is refused and counted
+    by its record number (the sheet row); the mapping had only byte offsets to carry."""
+    import openpyxl
+
+    vendor = tmp_path / "vendor"
+    shutil.copytree(data_dir("mappings") / "setup-sheet", vendor)
+    spec = vendor / "kokunen.yaml"
+    spec.write_text(
+        spec.read_text("utf-8").replace(
+            "資格取得年月日: {take: shutoku_bi, then: [trim]}",
+            '資格取得年月日: {take: shutoku_bi, then: [trim, {date_format: "%Y%m%d"}]}',
+        ),
+        encoding="utf-8",
+    )
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    book = openpyxl.load_workbook(setups["corrected"][0] / WORKBOOK)
+    book["国民年金被保険者情報"]["D5"] = "令和6年1月5日"  # text no date reading makes a date
+    book.save(dump / WORKBOOK)
+    out = tmp_path / "out"
+    _invoke("run", "--vendor", str(vendor), "--dump", str(dump), "--out", str(out))
+    rejected = _rows(out / "rejects" / "mapping" / "kokunen" / "kokunen.csv")
+    assert [(r["record_no"], r["byte_offset"]) for r in rejected] == [("5", "")]
+    written = _rows(out / "kokunen" / "kokunen.csv")
+    assert len(written) == len(setups["corrected"][1]["rows"]) - 1
+    found = _findings(out)
+    assert any(f["ルール"] == "sheet.date_as_text" and f["内容"].startswith("国民年金被保険者情報!D5")
+               for f in found)  # fmt: skip
