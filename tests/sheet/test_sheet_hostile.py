@@ -116,10 +116,18 @@ CASES: dict[str, tuple[Case, str]] = {
     "million-columns": (
         lambda g: _with_sheet_xml(
             g,
-            b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
-            b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>',
+            b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c>'
+            b'<c r="XFD1"><v>1</v></c></row></sheetData>',
         ),
-        "its cells span 1048576 rows × 16384 columns",
+        "its cells span 16384 columns; a setup sheet has at most 1024",
+    ),
+    "a-billion-cells": (  # two cells: the reader would hold the grid between them
+        lambda g: _with_sheet_xml(
+            g,
+            b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+            b'<row r="1048576"><c r="AMJ1048576"><v>1</v></c></row></sheetData>',
+        ),
+        "its cells span 1048576 rows × 1024 columns",
     ),
     "outside-the-grid": (
         lambda g: _with_sheet_xml(
@@ -213,3 +221,18 @@ def test_a_fifo_in_place_of_the_workbook_never_blocks(tmp_path: Path, good: byte
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert WORKBOOK in result.output
+
+
+def test_merged_ranges_covering_too_much_are_refused(
+    tmp_path: Path, good: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.extract.sheet import extractor
+
+    monkeypatch.setattr(extractor, "MAX_MERGED_CELLS", 10)
+    members = _members(good)
+    part = _sheet_part(good)
+    members[part] = members[part].replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A3:J4"/></mergeCells>'
+    )
+    code, output, _ = _run(tmp_path, _zip(members))
+    assert code == 2 and "merged ranges cover more than 10 cells" in output

@@ -38,7 +38,9 @@ MAX_MEMBERS = 10_000
 MAX_UNCOMPRESSED = 512 << 20  # all parts together, inflated
 MAX_SHEET_BYTES = 256 << 20  # the worksheet read (4M cells of XML are about 150 MB)
 MAX_PART_BYTES = 64 << 20  # a part other than a worksheet (shared strings, styles …)
-MAX_SPAN_CELLS = 4_000_000  # rows × columns of a worksheet's used range
+MAX_SPAN_CELLS = 4_000_000  # rows × columns of a worksheet's used range (rows from row 1)
+MAX_COLUMNS = 1024  # a record file of the standard has a few hundred items at most
+MAX_MERGED_CELLS = MAX_SPAN_CELLS  # cells covered by merged ranges, all ranges together
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 MAX_LISTED = 10_000  # hidden rows and error cells remembered per sheet
 _INFLATE_STEP = 1 << 20
@@ -234,8 +236,10 @@ def _scan_sheet(
         return _refuse(path, f"sheet {name!r}: {reason}")
 
     def span_check() -> None:
-        rows = last_row - first_row + 1
+        rows = last_row  # the reader gives every row from row 1 on
         cols = last_col - first_col + 1
+        if cols > MAX_COLUMNS:
+            raise fail(f"its cells span {cols} columns; a setup sheet has at most {MAX_COLUMNS}")
         if last_row and rows * cols > MAX_SPAN_CELLS:
             raise fail(
                 f"its cells span {rows} rows × {cols} columns; a setup sheet is at most "

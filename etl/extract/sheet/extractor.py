@@ -36,7 +36,7 @@ from etl.extract.encoding import extract_finding
 from etl.extract.location import CELLS, CellRef, record_column
 from etl.extract.profile import SourceFile, SourceProfile
 from etl.extract.sheet.cells import Column, Problem, blank_cells, field_text, read_column
-from etl.extract.sheet.container import SheetFacts, check_workbook
+from etl.extract.sheet.container import MAX_MERGED_CELLS, SheetFacts, check_workbook
 from etl.extract.sheet.options import SheetOptions
 from etl.findings import Severity, concat_findings, finding_exprs, mask_expr
 
@@ -118,7 +118,7 @@ def _read(
         )
     layout = _header(path, source, options, head[options.header_row - 1], start[1] + 1)
     findings = concat_findings([findings, _hidden_columns(source, options, facts, layout)])
-    merges = _merges(sheet, options, layout)
+    merges = _merges(path, sheet, options, layout)
     anchors: dict[tuple[int, int], tuple[str, int]] = {}
     end = sheet.end  # the reader's last row holding a value (facts count formatted cells too)
     state = _State(next_row=len(head) + 1, last_data_row=end[0] + 1 if end else 0)
@@ -212,20 +212,32 @@ def _hidden_columns(
 
 
 def _merges(
-    sheet: python_calamine.CalamineSheet, options: SheetOptions, layout: _Layout
+    path: Path, sheet: python_calamine.CalamineSheet, options: SheetOptions, layout: _Layout
 ) -> list[tuple[int, int, int, int]]:
     """Merged ranges reaching into the data rows: (first row, first col, last row, last col),
-    1-based sheet rows and reader column positions."""
+    1-based sheet rows and reader column positions. Their cells together are bounded: each is
+    filled with its range's value."""
     out = []
+    covered = 0
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
         if r1 + 1 < options.first_data_row:
             continue
         lo, hi = c0 + 1 - layout.first_column, c1 + 1 - layout.first_column
         if hi < 0 or lo >= layout.width:
             continue
-        out.append(
-            (max(r0 + 1, options.first_data_row), max(lo, 0), r1 + 1, min(hi, layout.width - 1))
+        first_row, lo, hi = (
+            max(r0 + 1, options.first_data_row),
+            max(lo, 0),
+            min(hi, layout.width - 1),
         )
+        covered += (r1 + 1 - first_row + 1) * (hi - lo + 1)
+        if covered > MAX_MERGED_CELLS:
+            raise ExtractError(
+                path,
+                f"sheet {options.sheet!r}: its merged ranges cover more than {MAX_MERGED_CELLS} "
+                "cells",
+            )
+        out.append((first_row, lo, r1 + 1, hi))
     return out
 
 
@@ -248,7 +260,9 @@ def _chunk(
     numbers = np.arange(first_row, first_row + n, dtype=np.int64)
     width = layout.width
     # One transpose of the chunk (the reader's rows all have the sheet's width).
-    raw = list(zip(*rows, strict=True)) if n else [() for _ in range(width)]
+    raw = list(zip(*rows, strict=False)) if n else [() for _ in range(width)]
+    if len(raw) != width or any(len(row) != width for row in rows[:1]):
+        raise ExtractError(path, f"sheet {options.sheet!r}: the reader gave rows of another width")
     columns = [read_column(values) for values in raw[:width]]
     _fill_merges(columns, merges, anchors, first_row, n)
     blank = np.ones(n, dtype=np.bool_)
