@@ -231,6 +231,8 @@ def _scan_sheet(
     errors: dict[tuple[int, int], str] = {}
     got = 0
     head = True
+    may_err = False
+    tail = b""
 
     def fail(reason: str) -> ExtractError:
         return _refuse(path, f"sheet {name!r}: {reason}")
@@ -256,6 +258,11 @@ def _scan_sheet(
                     raise fail("its part holds a DTD; no worksheet has one")
                 head = False
                 parser.feed(chunk)
+                # error cells are rare: look for them only once the bytes hold one (the last
+                # bytes of the previous read count too: an attribute may straddle two reads)
+                window = tail + chunk[:16]
+                may_err = may_err or any(m in chunk or m in window for m in (b't="e"', b"t='e'"))
+                tail = chunk[-16:]
                 for _event, el in parser.read_events():
                     if el.tag == _COL:
                         if el.get("hidden") in ("1", "true"):
@@ -275,7 +282,7 @@ def _scan_sheet(
                         span_check()
                         if el.get("hidden") in ("1", "true") and len(hidden_rows) < MAX_LISTED:
                             hidden_rows.append(row_no)
-                        for bad in errors_of(el):
+                        for bad in errors_of(el) if may_err else ():
                             if len(errors) < MAX_LISTED:
                                 v = bad.find(_VALUE)
                                 text = (v.text or "") if v is not None else ""
