@@ -258,3 +258,20 @@ def test_a_missing_sheet_lists_the_sheets_there_are(tmp_path: Path) -> None:
     path = write_book(tmp_path / "book.xlsx", lambda wb, ws: None, sheet="住民")
     with pytest.raises(ExtractError, match="workbook has no sheet '世帯'; it has '住民'"):
         read(path, source_for(FIELDS))
+
+
+def test_two_source_files_read_two_sheets_of_one_workbook(tmp_path: Path) -> None:
+    def second(wb: Any, ws: Any) -> None:
+        ws.write_row(0, 0, ["世帯番号"])
+        ws.write_string(1, 0, "000000000000042")
+
+    path = write_book(
+        tmp_path / "book.xlsx",
+        lambda wb, ws: _rows(wb, ws, [["0001", "02 世帯主"]]),
+        extra={"世帯員": second},
+    )
+    first = read(path, source_for(FIELDS))
+    other = read(path, source_for([("世帯番号", D)], sheet="世帯員"))
+    assert first.records["番号"].to_list() == ["0001"]
+    assert other.records["世帯番号"].to_list() == ["000000000000042"]
+    assert other.records["_sheet"].to_list() == ["世帯員"]
