@@ -236,3 +236,24 @@ def test_merged_ranges_covering_too_much_are_refused(
     )
     code, output, _ = _run(tmp_path, _zip(members))
     assert code == 2 and "merged ranges cover more than 10 cells" in output
+
+
+def test_one_cell_far_below_the_data_is_read_in_bounded_time(tmp_path: Path, good: bytes) -> None:
+    """A million rows, all but two blank: every row accounted for, one finding for the run."""
+    from etl.extract import FieldType
+    from tests.sheet.conftest import read, source_for
+
+    body = (
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>宛名番号</t></is></c></row>'
+        '<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    )
+    path = tmp_path / WORKBOOK
+    path.write_bytes(_with_sheet_xml(good, body.encode()))
+    t0 = time.perf_counter()
+    got = read(path, source_for([("宛名番号", FieldType.DIGITS)], sheet=SHEET))
+    assert time.perf_counter() - t0 < SECONDS
+    assert (got.records_in, got.records.height, got.filtered.height) == (1_000_000, 1, 999_999)
+    blank = got.findings.filter(got.findings["rule"] == "sheet.blank_row")["message"].to_list()
+    assert blank == [
+        f"{SHEET}!A2〜A999999の999998行は空行です（読み飛ばしました）。途中に空行を入れないでください。"
+    ]

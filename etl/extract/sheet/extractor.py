@@ -137,12 +137,18 @@ def _read(
         first = False
         if not chunk:
             break
+    if state.inner_blank:  # the blank-row findings: a chunk of no records
+        blank = _blank_row_findings(source, options, layout, np.concatenate(state.inner_blank))
+        empty = records_frame(_schema(source), {}, CELLS)
+        yield empty_chunk(source.name, empty, blank, CELLS)
 
 
 @dataclass(slots=True)
 class _State:
     next_row: int  # sheet row of the next row the reader gives
     last_data_row: int  # the sheet's last row holding a cell
+    # blank rows between records, named once the sheet is read (a run may cross chunks)
+    inner_blank: list[NDArray[np.int64]] = field(default_factory=list)
 
 
 def _sheet_findings(source: SourceFile, options: SheetOptions, facts: SheetFacts) -> pl.DataFrame:
@@ -274,13 +280,9 @@ def _chunk(
 
     out = pre if pre is not None else SetAside(source.name, CELLS)
     keep = ~blank
-    for i in np.flatnonzero(blank).tolist():  # blank rows: few
-        row = int(numbers[i])
-        out.filter_out(row, CellRef(options.sheet, row, layout.first_column), "blank row")
     inner = blank & (numbers < state.last_data_row)
     if inner.any():
-        message = "{cell}の行は空行です（読み飛ばしました）。途中に空行を入れないでください。"
-        parts.append(_row_findings(source, options, layout, numbers[inner], BLANK_ROW, message))
+        state.inner_blank.append(numbers[inner])
     hidden = np.isin(numbers, np.fromiter(facts.hidden_rows, np.int64)) & keep
     if hidden.any():
         message = "{cell}の行は非表示になっています（データは読み込みました）。"
@@ -324,6 +326,19 @@ def _chunk(
     )  # fmt: skip
     partial = full.filter(pl.Series(rejected)) if full is not None and rejected.any() else None
     rejects, filtered = out.frames()
+    if blank.any():  # blank rows may be many (data far below): one frame, not a row each
+        rows_blank = pl.Series(numbers[blank], dtype=pl.Int64)
+        blank_rows = pl.DataFrame(
+            {
+                "source": pl.Series([source.name] * len(rows_blank), dtype=pl.String),
+                "record_no": rows_blank,
+                "sheet": pl.Series([options.sheet] * len(rows_blank), dtype=pl.String),
+                "cell": pl.Series(np.char.add(first_col, numbers[blank].astype(str)).tolist()),
+                "reason": pl.Series(["blank row"] * len(rows_blank), dtype=pl.String),
+            },
+            schema=filtered.schema,
+        )
+        filtered = pl.concat([filtered, blank_rows]).sort("record_no", maintain_order=True)
     records_in = n + (len(range(1, first_row)) if pre is not None else 0)
     return ExtractChunk(
         source.name, records_in, records, rejects, filtered, concat_findings(parts), partial
@@ -386,6 +401,45 @@ def _row_findings(
             value=pl.lit(""),
             message=pl.concat_str(
                 [pl.lit(before), _cell_name(options, layout, 0, pl.col("row")), pl.lit(after)]
+            ),
+        )
+    )
+
+
+def _blank_row_findings(
+    source: SourceFile, options: SheetOptions, layout: _Layout, rows: NDArray[np.int64]
+) -> pl.DataFrame:
+    """One finding per run of consecutive blank rows (a cell far below the data would make a
+    million of them otherwise), at the run's first row."""
+    starts = np.flatnonzero(np.diff(rows, prepend=rows[0] - 2) != 1)
+    first, count = rows[starts], np.diff(np.append(starts, rows.size))
+    letters = column_letters(layout.first_column)
+    frame = pl.DataFrame({"row": first, "n": count})
+    last = pl.col("row") + pl.col("n") - 1
+    where = (
+        pl.when(pl.col("n") == 1)
+        .then(pl.format(f"{options.sheet}!{letters}{{}}の行", pl.col("row")))
+        .otherwise(
+            pl.format(
+                f"{options.sheet}!{letters}{{}}〜{letters}{{}}の{{}}行",
+                pl.col("row"),
+                last,
+                pl.col("n"),
+            )
+        )
+    )
+    return frame.select(
+        finding_exprs(
+            rule=BLANK_ROW,
+            severity=Severity.WARNING,
+            gyomu="",
+            file=source.name,
+            record_no=pl.col("row"),
+            key=pl.lit(""),
+            item="",
+            value=pl.lit(""),
+            message=pl.concat_str(
+                [where, pl.lit("は空行です（読み飛ばしました）。途中に空行を入れないでください。")]
             ),
         )
     )
