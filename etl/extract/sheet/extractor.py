@@ -42,6 +42,7 @@ from etl.findings import Severity, concat_findings, finding_exprs, mask_expr
 
 SHEET, CELL = record_column("sheet"), record_column("cell")
 BLANK_ROW, HIDDEN_ROW = "sheet.blank_row", "sheet.hidden_row"
+CHUNK_CELLS = 500_000  # cells per chunk (the rows the reader gives are lists of objects)
 _SPACES = " \u3000\t\r\n"
 
 
@@ -128,8 +129,10 @@ def _read(
         reason = "header row" if row == options.header_row else "row above the data rows"
         pre.filter_out(row, CellRef(options.sheet, row, layout.first_column), reason)
     first = True
+    # the reader's rows are Python objects, a cell each: a chunk holds at most CHUNK_CELLS
+    per_chunk = max(1, min(chunk_records, CHUNK_CELLS // max(layout.width, 1)))
     while True:
-        chunk = list(islice(rows, chunk_records))
+        chunk = list(islice(rows, per_chunk))
         if not chunk and not first:
             break
         yield _chunk(path, source, options, facts, layout, merges, anchors, state, chunk,
