@@ -275,3 +275,13 @@ def test_two_source_files_read_two_sheets_of_one_workbook(tmp_path: Path) -> Non
     assert first.records["番号"].to_list() == ["0001"]
     assert other.records["世帯番号"].to_list() == ["000000000000042"]
     assert other.records["_sheet"].to_list() == ["世帯員"]
+
+
+def test_found_through_its_entry_point_as_a_cells_format() -> None:
+    from etl.extract import Extractor, get_extractor, known_extractors
+    from etl.extract.sheet import SheetExtractor, SheetOptions
+
+    assert "sheet" in known_extractors()
+    extractor = get_extractor("sheet")
+    assert isinstance(extractor, SheetExtractor) and isinstance(extractor, Extractor)
+    assert extractor.location is CELLS and extractor.options_model is SheetOptions
