@@ -8,7 +8,7 @@ its values (no Python per cell) and the text is built with polars:
 
 - text as typed, never trimmed; an empty cell is "";
 - a number as Excel's General format shows it: a whole number without ".0", otherwise 15
-  significant digits (Excel's precision);
+  significant digits (Excel's precision), as Python writes that value;
 - a date as the standard's YYYYMMDD (a date with a time of day: ``YYYY/MM/DD HH:MM:SS``);
 - TRUE / FALSE.
 
@@ -82,11 +82,19 @@ def read_column(values: Sequence[object]) -> Column:
     shown: list[tuple[pl.Expr, pl.Expr]] = [(k == Kind.TEXT, pl.col("s"))]  # (cells, text)
     present = set(np.unique(kinds).tolist())
     if Kind.NUMBER in present:
-        frame = frame.with_columns(of(Kind.NUMBER, pl.Float64()).alias("f"))
+        numbers = of(Kind.NUMBER, pl.Float64())
+        whole = ((numbers == numbers.round(0)) & (numbers.abs() < EXACT_FLOAT)).fill_null(False)
+        # A fraction (rare in a setup sheet: amounts are whole yen) is written the way Python
+        # writes the value at Excel's 15 significant digits, one cell at a time.
+        fraction = np.flatnonzero((kinds == Kind.NUMBER) & ~whole.to_numpy())
+        fractions = pl.Series([repr(float(f"{v:.15g}")) for v in cells[fraction]], dtype=pl.String)
+        frame = frame.with_columns(
+            numbers.alias("f"),
+            pl.Series("fr", [None] * n, dtype=pl.String).scatter(fraction, fractions),
+        )
         f = pl.col("f")
-        whole = (f == f.round(0)) & (f.abs() < EXACT_FLOAT)
-        number = pl.when(whole).then(f.cast(pl.Int64).cast(pl.String))
-        shown.append((k == Kind.NUMBER, number.otherwise(f.round_sig_figs(15).cast(pl.String))))
+        number = pl.when(pl.col("fr").is_null()).then(f.cast(pl.Int64).cast(pl.String))
+        shown.append((k == Kind.NUMBER, number.otherwise(pl.col("fr"))))
     if Kind.DATE in present:
         frame = frame.with_columns(of(Kind.DATE, pl.Date()).alias("d"))
         shown.append((k == Kind.DATE, pl.col("d").dt.strftime("%Y%m%d")))
