@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+import numpy as np
 from lxml import etree
 
 from etl.errors import ExtractError
@@ -49,6 +50,7 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CELL_REF = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")
+_REFS = re.compile(r"[A-Z]+[0-9]+(?: [A-Z]+[0-9]+)*")
 _ROW, _COL, _CELL, _VALUE = (f"{{{MAIN}}}{t}" for t in ("row", "col", "c", "v"))
 
 
@@ -224,6 +226,7 @@ def _scan_sheet(
         huge_tree=False,
     )
     errors_of = etree.XPath("m:c[@t='e']", namespaces={"m": MAIN})
+    refs_of = etree.XPath("m:c/@r", namespaces={"m": MAIN}, smart_strings=False)
     last_row = last_col = prev_row = 0
     first_row = first_col = 0
     hidden_rows: list[int] = []
@@ -274,11 +277,10 @@ def _scan_sheet(
                     if not 1 <= row_no <= EXCEL_ROWS:
                         raise fail(f"row {el.get('r', '')[:12]!r} is outside Excel's grid")
                     if cells:
-                        first = _column_of(el[0], 1, fail)
-                        last = _column_of(el[cells - 1], cells, fail)
-                        first_row = first_row or row_no
+                        lo_row, hi_row, first, last = _extent(refs_of(el), cells, row_no, fail)
+                        first_row = min(first_row or lo_row, lo_row)
                         first_col = min(first_col or first, first)
-                        last_row, last_col = max(last_row, row_no), max(last_col, last)
+                        last_row, last_col = max(last_row, hi_row), max(last_col, last)
                         span_check()
                         if el.get("hidden") in ("1", "true") and len(hidden_rows) < MAX_LISTED:
                             hidden_rows.append(row_no)
@@ -300,6 +302,46 @@ def _scan_sheet(
     return SheetFacts(
         name, member, hidden, last_row, last_col, tuple(hidden_rows), frozenset(hidden_cols), errors
     )
+
+
+_LETTERS, _NUMBERS = re.compile(r"[A-Z]+"), re.compile(r"[0-9]+")
+
+
+def _extent(
+    refs: list[str], cells: int, row_no: int, fail: Callable[[str], ExtractError]
+) -> tuple[int, int, int, int]:
+    """(first row, last row, first column, last column) of one row's cells, from every cell's
+    own reference, which is where the reader puts it (whatever the row says, in whatever
+    order): numpy over the row's references, no Python per cell."""
+    if not refs:  # no references: the cells sit one after the other
+        return row_no, row_no, 1, cells
+    joined = " ".join(refs)
+    letters, numbers = _LETTERS.findall(joined), _NUMBERS.findall(joined)
+    if len(letters) != len(refs) or len(numbers) != len(refs) or not _REFS.fullmatch(joined):
+        raise fail("a cell reference is not of the form A1")
+    if max(map(len, letters)) > 3 or max(map(len, numbers)) > 7:
+        raise fail("a cell reference is outside Excel's grid (A1:XFD1048576)")
+    codes = np.array(letters, dtype="<U3").view(np.uint32).reshape(-1, 3).astype(np.int64)
+    width = (codes != 0).sum(axis=1)
+    value = np.where(codes != 0, codes - 64, 0)
+    columns = np.where(
+        width == 1,
+        value[:, 0],
+        np.where(
+            width == 2,
+            value[:, 0] * 26 + value[:, 1],
+            value[:, 0] * 676 + value[:, 1] * 26 + value[:, 2],
+        ),
+    )
+    rows = np.array(numbers).astype(np.int64)
+    lo_col, hi_col = int(columns.min()), max(int(columns.max()), cells if len(refs) < cells else 0)
+    lo_row, hi_row = int(rows.min()), int(rows.max())
+    if not (lo_row >= 1 and hi_row <= EXCEL_ROWS and lo_col >= 1 and hi_col <= EXCEL_COLUMNS):
+        worst = (
+            refs[int(np.argmax(columns))] if hi_col > EXCEL_COLUMNS else refs[int(np.argmax(rows))]
+        )
+        raise fail(f"cell reference {worst[:20]!r} is outside Excel's grid (A1:XFD1048576)")
+    return lo_row, hi_row, lo_col, hi_col
 
 
 def _digits(text: str | None) -> bool:
