@@ -205,7 +205,8 @@ def _scan_sheet(
 ) -> SheetFacts:
     """Stream the worksheet's XML once: its extent, hidden rows and columns, error cells.
 
-    Per row, not per cell: the last cell of a row gives its extent, an XPath its error cells.
+    Per row, not per cell: the row's cell references (one XPath) give its extent through
+    numpy, another XPath its error cells (only once the bytes hold one).
     """
     try:
         info = archive.getinfo(member)
