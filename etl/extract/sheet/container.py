@@ -237,9 +237,17 @@ def _scan_sheet(
     head = True
     may_err = False
     tail = b""
+    batch: list[str] = []  # cell references not yet measured
 
     def fail(reason: str) -> ExtractError:
         return _refuse(path, f"sheet {name!r}: {reason}")
+
+    def seen(lo_row: int, hi_row: int, lo_col: int, hi_col: int) -> None:
+        nonlocal first_row, first_col, last_row, last_col
+        first_row = min(first_row or lo_row, lo_row)
+        first_col = min(first_col or lo_col, lo_col)
+        last_row, last_col = max(last_row, hi_row), max(last_col, hi_col)
+        span_check()
 
     def span_check() -> None:
         rows = last_row  # the reader gives every row from row 1 on
@@ -278,11 +286,13 @@ def _scan_sheet(
                     if not 1 <= row_no <= EXCEL_ROWS:
                         raise fail(f"row {el.get('r', '')[:12]!r} is outside Excel's grid")
                     if cells:
-                        lo_row, hi_row, first, last = _extent(refs_of(el), cells, row_no, fail)
-                        first_row = min(first_row or lo_row, lo_row)
-                        first_col = min(first_col or first, first)
-                        last_row, last_col = max(last_row, hi_row), max(last_col, last)
-                        span_check()
+                        refs = refs_of(el)
+                        batch.extend(refs)
+                        if len(refs) < cells:  # cells without a reference: by position
+                            seen(row_no, row_no, 1, cells)
+                        if len(batch) >= _REF_BATCH:
+                            seen(*_extent(batch, fail))
+                            batch.clear()
                         if el.get("hidden") in ("1", "true") and len(hidden_rows) < MAX_LISTED:
                             hidden_rows.append(row_no)
                         for bad in errors_of(el) if may_err else ():
@@ -296,6 +306,8 @@ def _scan_sheet(
                     while el.getprevious() is not None:
                         del el.getparent()[0]
             parser.close()
+        if batch:
+            seen(*_extent(batch, fail))
     except etree.XMLSyntaxError as exc:
         raise fail(f"its part is not well-formed XML (line {exc.lineno})") from None
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
@@ -306,42 +318,30 @@ def _scan_sheet(
 
 
 _LETTERS, _NUMBERS = re.compile(r"[A-Z]+"), re.compile(r"[0-9]+")
+_REF_BATCH = 1 << 16  # references measured at once
 
 
-def _extent(
-    refs: list[str], cells: int, row_no: int, fail: Callable[[str], ExtractError]
-) -> tuple[int, int, int, int]:
-    """(first row, last row, first column, last column) of one row's cells, from every cell's
-    own reference, which is where the reader puts it (whatever the row says, in whatever
-    order): numpy over the row's references, no Python per cell."""
-    if not refs:  # no references: the cells sit one after the other
-        return row_no, row_no, 1, cells
+def _extent(refs: list[str], fail: Callable[[str], ExtractError]) -> tuple[int, int, int, int]:
+    """(first row, last row, first column, last column) of cells by their own references,
+    which is where the reader puts them (whatever their row says, in whatever order): numpy
+    over a batch of references, no Python per cell."""
     joined = " ".join(refs)
-    letters, numbers = _LETTERS.findall(joined), _NUMBERS.findall(joined)
-    if len(letters) != len(refs) or len(numbers) != len(refs) or not _REFS.fullmatch(joined):
+    if not _REFS.fullmatch(joined):
         raise fail("a cell reference is not of the form A1")
+    letters, numbers = _LETTERS.findall(joined), _NUMBERS.findall(joined)
     if max(map(len, letters)) > 3 or max(map(len, numbers)) > 7:
         raise fail("a cell reference is outside Excel's grid (A1:XFD1048576)")
     codes = np.array(letters, dtype="<U3").view(np.uint32).reshape(-1, 3).astype(np.int64)
     width = (codes != 0).sum(axis=1)
     value = np.where(codes != 0, codes - 64, 0)
-    columns = np.where(
-        width == 1,
-        value[:, 0],
-        np.where(
-            width == 2,
-            value[:, 0] * 26 + value[:, 1],
-            value[:, 0] * 676 + value[:, 1] * 26 + value[:, 2],
-        ),
-    )
+    two = value[:, 0] * 26 + value[:, 1]
+    columns = np.where(width == 1, value[:, 0], np.where(width == 2, two, two * 26 + value[:, 2]))
     rows = np.array(numbers).astype(np.int64)
-    lo_col, hi_col = int(columns.min()), max(int(columns.max()), cells if len(refs) < cells else 0)
+    lo_col, hi_col = int(columns.min()), int(columns.max())
     lo_row, hi_row = int(rows.min()), int(rows.max())
-    if not (lo_row >= 1 and hi_row <= EXCEL_ROWS and lo_col >= 1 and hi_col <= EXCEL_COLUMNS):
-        worst = (
-            refs[int(np.argmax(columns))] if hi_col > EXCEL_COLUMNS else refs[int(np.argmax(rows))]
-        )
-        raise fail(f"cell reference {worst[:20]!r} is outside Excel's grid (A1:XFD1048576)")
+    if lo_row < 1 or hi_row > EXCEL_ROWS or hi_col > EXCEL_COLUMNS:
+        at = int(np.argmax(columns)) if hi_col > EXCEL_COLUMNS else int(np.argmax(rows))
+        raise fail(f"cell reference {refs[at][:20]!r} is outside Excel's grid (A1:XFD1048576)")
     return lo_row, hi_row, lo_col, hi_col
 
 
