@@ -69,7 +69,8 @@ def hint(item: Item) -> str:
         size = f"{item.digits}桁(小数{item.scale}桁)"
     else:
         size = f"{item.digits}桁"
-    return "・".join([TYPE_WORDS[item.type], size, "必須" if item.required else "任意"])
+    kind = TYPE_WORDS.get(item.type, str(item.type))  # a type added later: by its name
+    return "・".join([kind, size, "必須" if item.required else "任意"])
 
 
 def _col(index: int) -> str:

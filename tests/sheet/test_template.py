@@ -178,3 +178,14 @@ def test_cli_out_in_a_file_is_one_line_error(tmp_path: Path) -> None:
         cli, ["sheet", "template", "--gyomu", "inkan", "--out", str(blocker / "t.xlsx")]
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_every_bundled_layout_gives_a_template() -> None:
+    from etl.layout import available_versions, load_layouts
+
+    for version in available_versions():
+        for layout in load_layouts(version).values():
+            book = _book(setup_template(layout, rows=3))
+            assert book.sheetnames[1 : 1 + len(layout.record_files)] == [
+                sheet_name(rf) for rf in layout.record_files
+            ], (version, layout.id)
