@@ -38,7 +38,7 @@ from etl.extract.profile import SourceFile, SourceProfile
 from etl.extract.sheet.cells import Column, Problem, blank_cells, field_text, read_column
 from etl.extract.sheet.container import MAX_MERGED_CELLS, SheetFacts, check_workbook
 from etl.extract.sheet.options import SheetOptions
-from etl.findings import Severity, concat_findings, finding_exprs, mask_expr
+from etl.findings import Severity, concat_findings, empty_findings, finding_exprs, mask_expr
 
 SHEET, CELL = record_column("sheet"), record_column("cell")
 BLANK_ROW, HIDDEN_ROW = "sheet.blank_row", "sheet.hidden_row"
@@ -156,7 +156,7 @@ class _State:
 
 def _sheet_findings(source: SourceFile, options: SheetOptions, facts: SheetFacts) -> pl.DataFrame:
     if not facts.hidden:
-        return extract_finding("sheet.hidden_sheet", Severity.WARNING, source.name, "")[:0]
+        return empty_findings()
     return extract_finding(
         "sheet.hidden_sheet",
         Severity.WARNING,
