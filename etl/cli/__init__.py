@@ -21,6 +21,7 @@ from etl.cli.package_cmd import keys, package, verify
 from etl.cli.project import diff, init, load, runs, signoff
 from etl.cli.report_cmd import report
 from etl.cli.run import run
+from etl.cli.sheet_cmd import sheet
 from etl.errors import ChukanError
 
 
@@ -105,6 +106,7 @@ for command in (
     gaiji,
     migration_report,
     convert,
+    sheet,
 ):
     cli.add_command(command)
 

@@ -41,6 +41,7 @@ class FieldType(StrEnum):
     DIGITS = "digits"  # ASCII digits, not decoded (fast path) → String
     ZONED = "zoned"  # zoned decimal (ASCII or EBCDIC sign nibble) → Int64
     PACKED = "packed"  # packed decimal / COMP-3 → Int64
+    DATE = "date"  # a calendar date cell (sheet): Excel dates → String YYYYMMDD
 
 
 class LineBreak(StrEnum):
@@ -97,6 +98,13 @@ class FormatOptions(StrictModel):
 
     # the keys of SourceFieldModel that place a field in this format ("offset", "length")
     FIELD_KEYS: ClassVar[tuple[str, ...]] = ()
+    # the field types this format can read; a field of another type is refused at its key path
+    FIELD_TYPES: ClassVar[tuple[FieldType, ...]] = (
+        FieldType.TEXT,
+        FieldType.DIGITS,
+        FieldType.ZONED,
+        FieldType.PACKED,
+    )
 
     extras: FileExtras = Field(default_factory=FileExtras, alias="options")
 
@@ -316,6 +324,10 @@ def _file_options(doc: Document, i: int, entry: SourceFileModel, default: str) -
                 raise doc.error(
                     (*at, "fields", j, key), f"{fmt} fields are placed by {placed}, not {key}"
                 )
+    for j, f in enumerate(entry.fields):
+        if f.type not in model.FIELD_TYPES:
+            kinds = ", ".join(model.FIELD_TYPES)
+            raise doc.error((*at, "fields", j, "type"), f"{fmt} fields are {kinds}, not {f.type}")
     for where, reason in options.problems(entry.fields):
         raise doc.error((*at, *where), reason)
     return options

@@ -322,7 +322,7 @@ def _inflate_counting(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> tuple[
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """Worksheet part → sheet name, from xl/workbook.xml and its relationships (both read with
     entities and network refused); empty when they cannot be read."""
-    from lxml import etree  # type: ignore[import-untyped]
+    from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:

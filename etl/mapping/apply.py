@@ -207,6 +207,9 @@ def map_record_file(
     compiled: CompiledRecordFile, frames: dict[str, pl.DataFrame], gyomu: str
 ) -> MappedRecordFile:
     primary = frames[compiled.source]
+    if BYTE_OFFSET not in primary.columns:  # a file located by cells or lines: filtered and
+        # rejected records are named by record number (their byte offset is left empty)
+        primary = primary.with_columns(pl.lit(None, dtype=pl.Int64).alias(BYTE_OFFSET))
     finding_frames: list[pl.DataFrame] = []
     for lk in compiled.lookups:
         primary, dup = _join_lookup(primary, lk, frames[lk.source], gyomu)
