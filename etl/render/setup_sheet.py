@@ -36,6 +36,7 @@ MAX_INLINE_LIST = 255  # Excel's limit on a list written into the validation rul
 FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2099, 12, 31)  # Excel has no date before 1900
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy/mm/dd"
+WHOLE_NUMBER_LIMIT = 2**31 - 1  # bounds of a whole-number validation (32-bit in the writer)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 TYPE_WORDS = {
@@ -43,6 +44,7 @@ TYPE_WORDS = {
     ItemType.DIGITS: "数字",
     ItemType.CODE: "コード",
     ItemType.DATE: "日付",
+    ItemType.REGISTRY_DATE: "日付",
     ItemType.INTEGER: "整数",
     ItemType.DECIMAL: "小数",
 }
@@ -65,6 +67,8 @@ def hint(item: Item) -> str:
     """The hint row's text for an item: 型・桁数・必須."""
     if item.type is ItemType.DATE:
         size = "年/月/日"
+    elif item.type is ItemType.REGISTRY_DATE:  # text: a date cell cannot hold 19500000 (不詳)
+        size = "8桁(年月日、不詳は00)"
     elif item.type is ItemType.DECIMAL:
         size = f"{item.digits}桁(小数{item.scale}桁)"
     else:
@@ -126,9 +130,18 @@ def _validation(
     elif item.type is ItemType.DATE:
         dv.allow_date("between", FIRST_DATE, LAST_DATE)
         dv.set_input_message("日付を 2024/4/1 のように入力してください。")
+    elif item.type is ItemType.REGISTRY_DATE:
+        dv.allow_custom(f"AND(LEN({cell})=8,{_digits_rule(cell, 8)})")
+        dv.set_input_message(
+            "西暦8桁で入力してください（例: 19500401）。月日が不詳なら 19500000、"
+            "日が不詳なら 19500400、年月日とも不詳なら 00000000。"
+        )
     elif item.type is ItemType.INTEGER:
         bound = 10 ** min(item.digits, 15) - 1
-        dv.allow_whole_number("between", -bound, bound)
+        if bound <= WHOLE_NUMBER_LIMIT:
+            dv.allow_whole_number("between", -bound, bound)
+        else:  # the writer's whole-number rule holds 32-bit bounds only (amounts in yen do not)
+            dv.allow_custom(f"AND(ISNUMBER({cell}),INT({cell})={cell},ABS({cell})<={bound})")
         dv.set_input_message(f"整数{item.digits}桁以内。")
     elif item.type is ItemType.DECIMAL:
         bound = float(10 ** min(item.digits - item.scale, 15)) - 10.0**-item.scale

@@ -55,6 +55,12 @@ def test_one_sheet_per_record_file_after_the_instructions(juki: openpyxl.Workboo
     assert "記入方法" in text and "一覧から選びます" in text and "全件入れ替わります" in text
 
 
+def _column(item: str) -> str:
+    """The 住民情報 sheet's column letter of an item (A for the first)."""
+    names = get_layout("juki").record_file("jumin").item_names
+    return chr(ord("A") + names.index(item))
+
+
 def test_header_and_hint_rows_name_the_items(juki: openpyxl.Workbook) -> None:
     ws = juki["住民情報"]
     items = get_layout("juki").record_file("jumin").items
@@ -62,7 +68,8 @@ def test_header_and_hint_rows_name_the_items(juki: openpyxl.Workbook) -> None:
     hints = {i.name: h.value for i, h in zip(items, ws[2], strict=False)}
     assert hints["宛名番号"] == "数字・15桁・必須"
     assert hints["続柄"] == "コード・2桁・必須"
-    assert hints["生年月日"] == "日付・年/月/日・必須"
+    assert hints["住定日"] == "日付・年/月/日・任意"
+    assert hints["生年月日"] == "日付・8桁(年月日、不詳は00)・必須"  # a registry_date
     assert hints["方書"] == "文字・60桁・任意"
 
 
@@ -85,9 +92,11 @@ def test_lengths_digits_and_dates_are_validated(juki: openpyxl.Workbook) -> None
     assert "LEN(A3)<=15" in atena.formula1 and "ISNUMBER(-A3)" in atena.formula1
     name = dv["E"]  # 氏名: text 60
     assert (name.type, name.operator, name.formula1) == ("textLength", "lessThanOrEqual", "60")
-    birth = dv["G"]  # 生年月日
-    assert birth.type == "date" and birth.operator in (None, "between")  # None: between
-    assert (birth.formula1, birth.formula2) == ("1", "73050")  # 1900/1/1 … 2099/12/31
+    juteibi = dv[_column("住定日")]
+    assert juteibi.type == "date" and juteibi.operator in (None, "between")  # None: between
+    assert (juteibi.formula1, juteibi.formula2) == ("1", "73050")  # 1900/1/1 … 2099/12/31
+    birth = dv["G"]  # 生年月日, a registry_date: 8 digits as text, 00 for 不詳
+    assert birth.type == "custom" and "LEN(G3)=8" in birth.formula1 and "不詳" in birth.prompt
     order = dv["R"]  # 記載順位: integer 2
     assert (order.type, order.formula1, order.formula2) == ("whole", "-99", "99")
     assert dv["E"].showInputMessage and "60文字以内" in dv["E"].prompt
@@ -98,7 +107,8 @@ def test_codes_and_digits_are_text_cells_dates_date_cells(juki: openpyxl.Workboo
     for col in ("A", "B", "I", "L"):  # 宛名番号, 世帯番号, 続柄, 郵便番号
         assert ws[f"{col}{DATA_ROW}"].number_format == "@", col
         assert ws[f"{col}{DATA_ROW + 999}"].number_format == "@", col
-    assert ws[f"G{DATA_ROW}"].number_format == "yyyy/mm/dd"
+    assert ws[f"{_column('住定日')}{DATA_ROW}"].number_format == "yyyy/mm/dd"
+    assert ws[f"G{DATA_ROW}"].number_format == "@"  # 生年月日 (registry_date): 19500000 stays
 
 
 def test_header_rows_locked_and_frozen_data_rows_unlocked(juki: openpyxl.Workbook) -> None:
@@ -189,3 +199,15 @@ def test_every_bundled_layout_gives_a_template() -> None:
             assert book.sheetnames[1 : 1 + len(layout.record_files)] == [
                 sheet_name(rf) for rf in layout.record_files
             ], (version, layout.id)
+
+
+def test_an_amount_beyond_32_bits_is_bounded_by_a_formula() -> None:
+    """取得価額 (integer, 11 digits) cannot be a whole-number rule (32-bit bounds in the writer):
+    a formula bounds it, and the number cell stays a number."""
+    layout = get_layout("kotei")
+    ws = _book(setup_template(layout, rows=3))["償却資産情報"]
+    names = layout.record_file("shokyaku").item_names
+    column = chr(ord("A") + names.index("取得価額"))
+    rule = _validations(ws)[column]
+    assert rule.type == "custom"
+    assert f"ABS({column}3)<=99999999999" in rule.formula1 and f"INT({column}3)" in rule.formula1
