@@ -17,6 +17,7 @@ from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
 from etl.cli.migration_cmd import migration_report
 from etl.cli.package_cmd import keys, package, verify
+from etl.cli.profile_cmd import profile
 from etl.cli.project import diff, init, load, runs, signoff
 from etl.cli.report_cmd import report
 from etl.cli.run import run
@@ -103,6 +104,7 @@ for command in (
     report,
     gaiji,
     migration_report,
+    profile,
 ):
     cli.add_command(command)
 

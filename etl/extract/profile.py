@@ -41,6 +41,15 @@ class FieldType(StrEnum):
     DIGITS = "digits"  # ASCII digits, not decoded (fast path) → String
     ZONED = "zoned"  # zoned decimal (ASCII or EBCDIC sign nibble) → Int64
     PACKED = "packed"  # packed decimal / COMP-3 → Int64
+    BINARY = "binary"  # big-endian binary integer, COBOL COMP / COMP-4 / COMP-5 → Int64
+
+
+class TextMode(StrEnum):
+    """How a mainframe text field holds its characters (COBOL PIC X, or PIC N / PIC G)."""
+
+    SBCS = "sbcs"  # single-byte characters only (EBCDIC / EBCDIK)
+    MIXED = "mixed"  # single-byte, with double-byte runs between shift-out and shift-in codes
+    DBCS = "dbcs"  # double-byte characters only, no shift codes (PIC N, PIC G)
 
 
 class LineBreak(StrEnum):
@@ -61,6 +70,9 @@ class SourceField:
     index: int | None = None  # … or 0-based column position
     scale: int = 0  # implied decimals for zoned/packed: the field decodes to an exact Decimal
     sensitive: bool = False  # masked wherever chukan shows source values (inspect previews)
+    mode: TextMode | None = None  # mainframe text: SBCS, mixed or DBCS (None: the format's)
+    signed: bool | None = None  # mainframe binary: two's complement (S9 COMP) or unsigned
+    group: str | None = None  # mainframe: the OCCURS group the field repeats with
 
 
 # ---- the keys' types (docs/schemas/source-profile.schema.json) -------------------------------
@@ -75,6 +87,7 @@ Offset = Annotated[int, Field(ge=0, lt=MAX_RECORD_LENGTH)]
 Length = Annotated[int, Field(ge=1, le=MAX_RECORD_LENGTH)]
 # Enums are matched by value: the file holds text, strict mode alone would want enum objects.
 FieldTypeName = Annotated[FieldType, Strict(False)]
+TextModeName = Annotated[TextMode, Strict(False)]
 LineBreakName = Annotated[LineBreak, Strict(False)]
 ControlName = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 
@@ -96,6 +109,10 @@ class FormatOptions(StrictModel):
 
     # the keys of SourceFieldModel that place a field in this format ("offset", "length")
     FIELD_KEYS: ClassVar[tuple[str, ...]] = ()
+    # the field types this format decodes (a format with binary numbers adds BINARY)
+    FIELD_TYPES: ClassVar[frozenset[FieldType]] = frozenset(
+        {FieldType.TEXT, FieldType.DIGITS, FieldType.ZONED, FieldType.PACKED}
+    )
 
     extras: FileExtras = Field(default_factory=FileExtras, alias="options")
 
@@ -107,8 +124,14 @@ class FormatOptions(StrictModel):
         """Bytes per physical record when all records have one length (a progress estimate)."""
         return None
 
+    def columns(self, fields: Sequence[SourceField]) -> tuple[str, ...]:
+        """The field columns a record of this format has, in order: one per field, or more
+        where a field repeats (a mainframe OCCURS table: ``IDO-YMD(1)``, ``IDO-YMD(2)`` …)."""
+        return tuple(f.name for f in fields)
 
-PLACING_KEYS = ("offset", "length", "column", "index")  # where a field is, by format
+
+PLACING_KEYS: tuple[str, ...] = ("offset", "length", "column", "index")  # by format
+PLACING_KEYS += ("group", "mode", "signed")  # mainframe: OCCURS group, text mode, binary sign
 
 
 class SourceFieldModel(StrictModel):
@@ -122,16 +145,29 @@ class SourceFieldModel(StrictModel):
     index: Annotated[int, Field(ge=0, lt=MAX_COLUMNS)] | None = None
     scale: Annotated[int, Field(ge=0, le=18)] = 0
     sensitive: bool = False
+    mode: TextModeName | None = None
+    signed: bool | None = None
+    group: Name | None = None
+
+    @model_validator(mode="after")
+    def _type_keys(self) -> Self:
+        if self.mode is not None and self.type is not FieldType.TEXT:
+            raise KeyProblem(("mode",), f"only text fields have a mode, not {self.type}")
+        if self.signed is not None and self.type is not FieldType.BINARY:
+            raise KeyProblem(("signed",), f"only binary fields have signed, not {self.type}")
+        return self
 
     @model_validator(mode="after")
     def _scale_fits(self) -> Self:
         if not self.scale:
             return self
-        if self.type not in (FieldType.ZONED, FieldType.PACKED):
+        if self.type not in (FieldType.ZONED, FieldType.PACKED, FieldType.BINARY):
             raise KeyProblem(
-                ("scale",), f"only zoned and packed fields have a scale, not {self.type}"
+                ("scale",),
+                f"only zoned and packed fields (and mainframe binary ones) have a scale, "
+                f"not {self.type}",
             )
-        if self.length is not None:
+        if self.length is not None and self.type is not FieldType.BINARY:
             digits = 2 * self.length - 1 if self.type is FieldType.PACKED else self.length
             if self.scale >= digits:
                 raise KeyProblem(
@@ -150,6 +186,9 @@ class SourceFieldModel(StrictModel):
             index=self.index,
             scale=self.scale,
             sensitive=self.sensitive,
+            mode=self.mode,
+            signed=self.signed,
+            group=self.group,
         )
 
 
@@ -197,6 +236,12 @@ class SourceFile:
             if f.name == name:
                 return f
         raise KeyError(f"source file {self.name} has no field {name!r}")
+
+    def columns(self) -> tuple[str, ...]:
+        """The field columns of its records (a field repeated by OCCURS has one per occurrence)."""
+        if self.options is None:
+            return tuple(f.name for f in self.fields)
+        return self.options.columns(self.fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +352,8 @@ def _file_options(doc: Document, i: int, entry: SourceFileModel, default: str) -
             raise foreign
     options = doc.parse(model, keys, at=at)
     for j, f in enumerate(entry.fields):
+        if f.type not in model.FIELD_TYPES:
+            raise doc.error((*at, "fields", j, "type"), f"{fmt} files have no {f.type} fields")
         for key in PLACING_KEYS:
             if getattr(f, key) is not None and model.FIELD_KEYS and key not in model.FIELD_KEYS:
                 placed = " / ".join(model.FIELD_KEYS)
