@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,10 +116,14 @@ def _parse_ucs(ucs: str) -> str:
     return "".join(chars)
 
 
-def _parse_code(code: str, encoding: str) -> str:
+def _parse_code(code: str, encoding: str, user_defined: Callable[[bytes], bool] | None) -> str:
     if not _CODE_RE.match(code):
         raise ValueError(f"code {code!r} is not 4 hex digits")
     code = code.upper()
+    if user_defined is not None:
+        if not user_defined(bytes.fromhex(code)):
+            raise ValueError(f"code {code} is not in the {encoding} user-defined (外字) area")
+        return code
     try:
         decoded = bytes.fromhex(code).decode(encoding)
     except UnicodeDecodeError:
@@ -128,8 +133,14 @@ def _parse_code(code: str, encoding: str) -> str:
     return code
 
 
-def load_gaiji_table(path: Path, encoding: str = "cp932") -> GaijiTable:
-    """Read a vendor gaiji CSV (UTF-8, header code,ucs,name); ProfileError names the bad line."""
+def load_gaiji_table(
+    path: Path, encoding: str = "cp932", *, user_defined: Callable[[bytes], bool] | None = None
+) -> GaijiTable:
+    """Read a vendor gaiji CSV (UTF-8, header code,ucs,name); ProfileError names the bad line.
+
+    ``user_defined`` says which codes may be listed, for a charset Python has no codec for (the
+    mainframe charsets, etl.extract.charsets): such a table is applied by that decoder, not by
+    ``GaijiTable.apply``."""
     with errors_as(ProfileError):  # a bounded regular file: a FIFO or a device is refused
         data = read_config_bytes(path, what="gaiji table")
     try:
@@ -149,7 +160,7 @@ def load_gaiji_table(path: Path, encoding: str = "cp932") -> GaijiTable:
         if len(row) != len(_HEADER):
             raise ProfileError(path, f"line {line}: expected 3 columns, got {len(row)}")
         try:
-            code = _parse_code(row[0].strip(), encoding)
+            code = _parse_code(row[0].strip(), encoding, user_defined)
             text_ = _parse_ucs(row[1])
         except ValueError as exc:
             raise ProfileError(path, f"line {line}: {exc}") from None

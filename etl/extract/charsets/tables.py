@@ -1,0 +1,219 @@
+"""The lookup tables a charset decodes with, built once per CharsetSpec from the committed CSVs
+(tables/, written by generate_tables.py) and the vendor's 外字 table.
+
+One index space covers every byte of input: a single byte is its own value (0–255), the first
+byte of a double-byte code is DOUBLE + code and its second byte SECOND + code, and three
+entries follow for what is not a character. Each index has up to 4 UTF-8 bytes packed into a
+uint32 (padded with 0xFF, which UTF-8 never uses) and flags: a pair's text has 8 bytes, enough
+for a base character and a variation selector (IVS), the first 4 from its first byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from etl.config import errors_as, read_config_bytes
+from etl.errors import ProfileError
+from etl.extract.charsets.families import FAMILIES, Area, Family
+from etl.text import load_gaiji_table
+
+TABLES = Path(__file__).resolve().parent / "tables"
+DOUBLE = 256  # index of double-byte code 0: 256 + code (the first 4 bytes of its text)
+SECOND = DOUBLE + 65536  # the second byte of a pair: SECOND + code (bytes 5–8 of its text)
+LONE = SECOND + 65536  # the first byte of a double-byte code cut off by a shift or the end
+SHIFT = LONE + 1  # a shift code where none may be (a PIC N field, a single-byte field)
+SILENT = LONE + 2  # shift codes and bytes past a value's end: no output of their own
+SIZE = LONE + 3
+INVALID, VENDOR = 1, 4  # flag bits
+PRIVATE_USE_BASE = 0xF0000  # an unmapped vendor code XXXX decodes to U+F0000 + XXXX
+MAX_UTF8 = 8  # bytes of text a double-byte code may have (a single byte: 4)
+_UNUSED = 0xFF
+_UCS = re.compile(r"^U\+([0-9A-F]{4,6})$")
+
+
+def private_use_char(code: int) -> str:
+    """The character an unmapped vendor code decodes to (supplementary private-use plane 15)."""
+    return chr(PRIVATE_USE_BASE + code)
+
+
+def private_use_code(char: str) -> int | None:
+    """The double-byte code ``char`` stands for, when it is one of ours; else None.
+
+    >>> hex(private_use_code(private_use_char(0x80A1)) or 0)
+    '0x80a1'
+    """
+    if len(char) != 1:
+        return None
+    point = ord(char) - PRIVATE_USE_BASE
+    return point if 0 <= point <= 0xFFFF else None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupTables:
+    """Every index's text and what it is (arrays of SIZE entries)."""
+
+    utf8: NDArray[np.uint32]  # UTF-8 bytes, 0xFF-padded, in memory order
+    length: NDArray[np.float64]  # how many of them are text (float: summed by BLAS)
+    flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code
+    texts: dict[int, str]  # index (byte, or DOUBLE + code) → text: for tests and previews
+
+
+def read_table(path: Path, *, width: int, what: str) -> dict[int, str]:
+    """A ``code,ucs`` CSV: code (``width`` hex digits) → text; ProfileError names the line."""
+    with errors_as(ProfileError):
+        data = read_config_bytes(path, what=what)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(path, f"{what} is not UTF-8: {exc}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    if [h.strip() for h in next(reader, [])] != ["code", "ucs"]:
+        raise ProfileError(path, f"line 1: the header of a {what} must be code,ucs")
+    out: dict[int, str] = {}
+    for row in reader:
+        if not row or all(not c.strip() for c in row):
+            continue
+        line = reader.line_num
+        if len(row) != 2 or len(code := row[0].strip().upper()) != width:
+            raise ProfileError(path, f"line {line}: expected {width}-hex-digit code,ucs")
+        try:
+            key = int(code, 16)
+        except ValueError:
+            raise ProfileError(path, f"line {line}: code {code!r} is not hex") from None
+        points = [_UCS.match(t.upper()) for t in row[1].split()]
+        if not points or not all(points):
+            raise ProfileError(path, f"line {line}: ucs must be U+XXXX, got {row[1]!r}")
+        chars = "".join(chr(int(m.group(1), 16)) for m in points if m)
+        if any(0xD800 <= ord(c) <= 0xDFFF or ord(c) > 0x10FFFF for c in chars):
+            raise ProfileError(path, f"line {line}: {row[1]!r} is not Unicode text")
+        if key in out:
+            raise ProfileError(path, f"line {line}: code {code} is listed twice")
+        out[key] = chars
+    return out
+
+
+def sbcs_table(sbcs: str) -> tuple[str, dict[int, str]]:
+    """The label and the 256-byte page named ``sbcs``: ebcdic, ebcdik, an IBM charset's own page
+    or the path of a ``code,ucs`` CSV with 2-digit codes (bytes it leaves out are invalid)."""
+    named = {"ebcdik": "ibm930", "ebcdic": "ibm939"}.get(sbcs, sbcs)
+    if named in FAMILIES and named.startswith("ibm"):
+        label = sbcs.upper() if sbcs in ("ebcdik", "ebcdic") else FAMILIES[named].label
+        return label, read_table(TABLES / f"{named}-sbcs.csv", width=2, what="single-byte table")
+    return "single-byte", read_table(Path(sbcs), width=2, what="single-byte table")
+
+
+def _jips_e_byte() -> NDArray[np.int64]:
+    """JIS byte → its JIPS(E) byte: where EBCDIK has the JIS X 0201 character of that byte."""
+    ebcdik = read_table(TABLES / "ibm930-sbcs.csv", width=2, what="single-byte table")
+    position = {text: byte for byte, text in ebcdik.items()}
+    out = np.full(256, -1, dtype=np.int64)
+    for b in range(0x21, 0x7F):
+        char = {0x5C: "\u00a5", 0x7E: "\u203e"}.get(b, chr(b))
+        out[b] = position[char]
+    return out
+
+
+def family_code(family: Family, jis: int) -> int:
+    """The code of JIS X 0208 code ``jis`` in ``family`` (tables keyed by JIS code)."""
+    if family.dbcs_from_jis == "+8080":
+        return jis | 0x8080
+    if family.dbcs_from_jis == "ebcdik":
+        to_e = _jips_e_byte()
+        return int(to_e[jis >> 8] << 8 | to_e[jis & 0xFF])
+    return jis
+
+
+def _area_codes(family: Family, area: Area) -> list[int]:
+    lead_lo, lead_hi, trail_lo, trail_hi = area
+    codes = [
+        lead << 8 | trail
+        for lead in range(lead_lo, lead_hi + 1)
+        for trail in range(trail_lo, trail_hi + 1)
+    ]
+    if family.dbcs_from_jis == "ebcdik":  # JIPS(E) areas are given in JIPS(J) codes
+        to_e = _jips_e_byte()
+        return [
+            int(to_e[c >> 8] << 8 | to_e[c & 0xFF])
+            for c in codes
+            if to_e[c >> 8] >= 0 and to_e[c & 0xFF] >= 0
+        ]
+    return codes
+
+
+def vendor_codes(family: Family) -> frozenset[int]:
+    """The double-byte codes that decode only through the vendor's table."""
+    return frozenset(c for area in family.vendor_areas for c in _area_codes(family, area))
+
+
+def dbcs_table(family: Family) -> dict[int, str]:
+    """Double-byte code → text of the charset's standard table (vendor areas left out)."""
+    table = read_table(TABLES / family.dbcs_table, width=4, what="double-byte table")
+    if family.dbcs_from_jis:
+        if family.dbcs_from_jis == "ebcdik":
+            to_e = _jips_e_byte()
+            table = {int(to_e[c >> 8] << 8 | to_e[c & 0xFF]): t for c, t in table.items()}
+        else:
+            table = {family_code(family, c): t for c, t in table.items()}
+    for space in family.extra_spaces:
+        table.setdefault(space, "\u3000")
+    reserved = vendor_codes(family)
+    return {c: t for c, t in table.items() if c not in reserved}
+
+
+def _pack(text: str, limit: int) -> tuple[int, int]:
+    """The UTF-8 of ``text`` as two 0xFF-padded 4-byte words (little-endian numbers)."""
+    raw = text.encode("utf-8")
+    if len(raw) > limit:
+        raise ValueError(f"{text!r} is longer than {limit} UTF-8 bytes")
+    padded = raw + bytes([_UNUSED]) * (MAX_UTF8 - len(raw))
+    return int.from_bytes(padded[:4], "little"), int.from_bytes(padded[4:], "little")
+
+
+def build(
+    family: Family, sbcs: dict[int, str], gaiji_path: Path | None, encoding: str
+) -> LookupTables:
+    """The lookup tables of ``family`` with page ``sbcs`` and the vendor table at
+    ``gaiji_path`` (the etl.text gaiji CSV; its codes must lie in the vendor areas)."""
+    texts: dict[int, str] = {b: t for b, t in sbcs.items() if 0 <= b <= 0xFF}
+    texts |= {DOUBLE + c: t for c, t in dbcs_table(family).items()}
+    reserved = vendor_codes(family)
+    mapped: dict[int, str] = {}
+    if gaiji_path is not None:
+        table = load_gaiji_table(
+            gaiji_path,
+            encoding,
+            user_defined=lambda code: int.from_bytes(code, "big") in reserved,
+        )
+        mapped = {int(e.code, 16): e.text for e in table.entries}
+        too_long = [e.code for e in table.entries if len(e.text.encode("utf-8")) > MAX_UTF8]
+        if too_long:
+            raise ProfileError(
+                gaiji_path, f"gaiji {too_long[0]}: more than {MAX_UTF8} UTF-8 bytes of text"
+            )
+    texts |= {DOUBLE + c: t for c, t in mapped.items()}
+    utf8 = np.full(SIZE, 0xFFFF_FFFF, dtype=np.uint32)
+    flags = np.full(SIZE, INVALID, dtype=np.uint8)
+    unmapped = {DOUBLE + code for code in reserved - mapped.keys()}
+    texts |= {index: private_use_char(index - DOUBLE) for index in sorted(unmapped)}
+    for index, text in texts.items():
+        first, rest = _pack(text, 4 if index < DOUBLE else MAX_UTF8)
+        utf8[index] = first
+        flags[index] = VENDOR if index in unmapped else 0
+        if index >= DOUBLE:
+            utf8[index + 65536] = rest
+            flags[index + 65536] = 0
+    replacement, _ = _pack("\ufffd", 4)
+    utf8[flags & INVALID == INVALID] = replacement
+    utf8[SECOND:LONE][flags[SECOND:LONE] & INVALID == INVALID] = 0xFFFF_FFFF
+    flags[SECOND:LONE] &= ~np.uint8(INVALID)  # an invalid pair is reported at its first byte
+    utf8[SILENT] = 0xFFFF_FFFF
+    flags[SILENT] = 0
+    length = (utf8.view(np.uint8).reshape(SIZE, 4) != _UNUSED).sum(axis=1).astype(np.float64)
+    return LookupTables(utf8, length, flags, texts)

@@ -1,0 +1,120 @@
+"""Hypothesis: random values of every charset and mode round-trip through the decoder, and a
+bad byte anywhere is reported at its offset with the right reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from etl.extract.charsets import TextMode, decoder
+from tests.extract.charsets.units import SPECS, Value, alphabet, charset, values
+
+NAMES = sorted(SPECS)
+MODES = [TextMode.SBCS, TextMode.MIXED, TextMode.DBCS]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_random_values_round_trip(name: str, mode: TextMode, data: st.DataObject) -> None:
+    c = charset(name)
+    batch = data.draw(st.lists(values(name, mode), min_size=1, max_size=20))
+    encoded = [v.encode(c, mode) for v in batch]
+    got = c.decode(pl.Series(encoded, dtype=pl.Binary), mode)
+    assert got.error_offset.null_count() == len(batch), got.error_reason.to_list()
+    expected = [
+        None if e and set(e) <= {0} else v.text for v, e in zip(batch, encoded, strict=True)
+    ]
+    assert got.text.to_list() == expected
+    # a gaiji column entry for each unmapped vendor code, in order
+    assert got.gaiji.to_list() == [
+        [f"{code:04X}" for dbcs, units in v.runs if dbcs for code, t in units
+         if c.private_use_code(t) is not None]
+        for v in batch
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_bad_code_anywhere_is_reported_at_its_offset(name: str, data: st.DataObject) -> None:
+    c, a = charset(name), alphabet(name)
+    mode = data.draw(st.sampled_from([TextMode.MIXED, TextMode.DBCS]))
+    before = data.draw(values(name, mode, max_runs=3))
+    bad = data.draw(st.sampled_from(a.invalid_double))
+    prefix = before.encode(c, mode)
+    bad_bytes = bad.to_bytes(2, "big")
+    if mode is TextMode.MIXED:
+        value = prefix + c.dbcs_in[0] + bad_bytes + c.dbcs_out[0]
+        offset = len(prefix) + len(c.dbcs_in[0])
+    else:
+        value, offset = prefix + bad_bytes, len(prefix)
+    after = data.draw(values(name, mode, max_runs=2)).encode(c, mode)
+    got = c.decode(pl.Series([value + after], dtype=pl.Binary), mode)
+    assert got.error_offset.to_list() == [offset]
+    assert got.error_reason.to_list() == [f"invalid {c.family.label} code 0x{bad:04X}"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_a_bad_single_byte_and_a_cut_pair(name: str, data: st.DataObject) -> None:
+    c, a = charset(name), alphabet(name)
+    prefix = data.draw(values(name, TextMode.MIXED, max_runs=3)).encode(c, TextMode.MIXED)
+    cut_code = data.draw(st.sampled_from(a.double))[0]
+    lone = c.dbcs_in[0] + cut_code.to_bytes(2, "big")[:1] + c.dbcs_out[0]
+    cases = [(lone, len(prefix) + len(c.dbcs_in[0]), "incomplete double-byte character")]
+    if a.invalid_single:
+        bad = data.draw(st.sampled_from(a.invalid_single))
+        cases.append((bytes([bad]), len(prefix), f"byte 0x{bad:02X}"))
+    for tail, offset, reason in cases:
+        got = c.decode(pl.Series([prefix + tail], dtype=pl.Binary), TextMode.MIXED)
+        assert got.error_offset.to_list() == [offset]
+        assert reason in got.error_reason.to_list()[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_a_shift_code_inside_a_pic_n_field(name: str, data: st.DataObject) -> None:
+    c = charset(name)
+    value = data.draw(values(name, TextMode.DBCS)).encode(c, TextMode.DBCS)
+    at = data.draw(st.integers(0, len(value) // 2)) * 2
+    shift = data.draw(st.sampled_from([*c.dbcs_in, *c.dbcs_out]))
+    got = c.decode(pl.Series([value[:at] + shift + value[at:]], dtype=pl.Binary), TextMode.DBCS)
+    assert got.error_offset.to_list() == [at]
+    assert got.error_reason.to_list() == [
+        f"shift code 0x{shift[0]:02X} inside a pure-DBCS (PIC N/G) field"
+    ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_blocks_padding_and_threads_change_nothing(data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(NAMES))
+    c = charset(name)
+    batch: list[Value] = data.draw(st.lists(values(name, TextMode.MIXED), max_size=60))
+    raw: list[bytes | None] = [v.encode(c, TextMode.MIXED) for v in batch]
+    raw += data.draw(st.lists(st.binary(max_size=30) | st.none(), max_size=20))
+    one_by_one = [c.decode(pl.Series([r], dtype=pl.Binary), TextMode.MIXED) for r in raw]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(decoder, "_BLOCK_BYTES", data.draw(st.integers(1, 64)))
+        together = c.decode(pl.Series(raw, dtype=pl.Binary), TextMode.MIXED, threads=2)
+    for column in ("text", "error_offset", "error_reason", "gaiji", "special"):
+        assert getattr(together, column).to_list() == [
+            getattr(d, column).to_list()[0] for d in one_by_one
+        ], column
+
+
+def test_fixed_width_grid_equals_the_binary_column() -> None:
+    c = charset("jef")
+    rng = np.random.default_rng(7)
+    grid = rng.integers(0, 256, (500, 13), dtype=np.uint8)
+    a = c.decode(grid, TextMode.MIXED)
+    b = c.decode(pl.Series([bytes(r) for r in grid], dtype=pl.Binary), TextMode.MIXED)
+    for column in ("text", "error_offset", "error_reason", "gaiji", "special"):
+        assert getattr(a, column).to_list() == getattr(b, column).to_list()
