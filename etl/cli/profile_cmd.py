@@ -18,7 +18,13 @@ def profile() -> None:
 
 @profile.command("import-copybook")
 @click.argument("copybook", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--charset", required=True, help="The dump's charset: ibm930, jef, keis …")
+@click.option(
+    "--charset", required=True, help="The dump's charset: ibm930, ibm939, ibm1390, ibm1399, jef …"
+)
+@click.option(
+    "--sbcs",
+    help="Its single-byte side: ebcdic, ebcdik or a table (JEF, KEIS, JIPS need one).",
+)
 @click.option(
     "--recfm",
     type=click.Choice([f.value for f in RecordFormat], case_sensitive=False),
@@ -43,6 +49,7 @@ def profile() -> None:
 def import_copybook_cmd(
     copybook: Path,
     charset: str,
+    sbcs: str | None,
     recfm: str | None,
     out_path: Path,
     file_path: str | None,
@@ -64,6 +71,7 @@ def import_copybook_cmd(
     imported = import_copybook(
         copybook,
         charset=charset,
+        sbcs=sbcs,
         recfm=RecordFormat(recfm.upper()) if recfm else None,
         file_path=file_path,
         header=header,

@@ -31,6 +31,7 @@ from pydantic import (
 
 from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ConfigError, ProfileError, UnknownExtractor
+from etl.extract.charsets import TextMode  # mainframe text fields: sbcs, mixed, dbcs
 from etl.extract.codecs import supported_name
 from etl.paths import inside
 from etl.resources import data_dir
@@ -42,14 +43,6 @@ class FieldType(StrEnum):
     ZONED = "zoned"  # zoned decimal (ASCII or EBCDIC sign nibble) → Int64
     PACKED = "packed"  # packed decimal / COMP-3 → Int64
     BINARY = "binary"  # big-endian binary integer, COBOL COMP / COMP-4 / COMP-5 → Int64
-
-
-class TextMode(StrEnum):
-    """How a mainframe text field holds its characters (COBOL PIC X, or PIC N / PIC G)."""
-
-    SBCS = "sbcs"  # single-byte characters only (EBCDIC / EBCDIK)
-    MIXED = "mixed"  # single-byte, with double-byte runs between shift-out and shift-in codes
-    DBCS = "dbcs"  # double-byte characters only, no shift codes (PIC N, PIC G)
 
 
 class LineBreak(StrEnum):

@@ -25,8 +25,9 @@ from pathlib import Path
 
 from etl.config import read_config_bytes
 from etl.errors import ConfigError, ProfileError
+from etl.extract.charsets import TextMode
 from etl.extract.mainframe.options import MAX_OCCURS, RecordFormat
-from etl.extract.profile import MAX_RECORD_LENGTH, FieldType, TextMode
+from etl.extract.profile import MAX_RECORD_LENGTH, FieldType
 
 MAX_COPYBOOK_BYTES = 4 << 20  # the largest real copybooks are a few hundred KiB
 MAX_ENTRIES = 20_000  # data description entries
@@ -997,6 +998,7 @@ def profile_yaml(
     book: Copybook,
     *,
     charset: str,
+    sbcs: str | None = None,
     recfm: RecordFormat | None = None,
     path: str | None = None,
     header: str | None = None,
@@ -1031,7 +1033,10 @@ def profile_yaml(
     for r in data:
         out.append(f"  - name: {_yaml_text(r.name)}   # 01 {r.name} (line {r.line})")
         out.append(f"    path: {_yaml_text(file_path)}")
-        out.append(f"    charset: {_yaml_text(charset)}")
+        if sbcs is None:
+            out.append(f"    charset: {_yaml_text(charset)}")
+        else:
+            out.append(f"    charset: {{name: {_yaml_text(charset)}, sbcs: {_yaml_text(sbcs)}}}")
         out.append(f"    recfm: {chosen.value}")
         out.append(
             f"    record_length: {longest}"
@@ -1101,6 +1106,7 @@ def import_copybook(
     path: Path,
     *,
     charset: str,
+    sbcs: str | None = None,
     recfm: RecordFormat | None = None,
     file_path: str | None = None,
     header: str | None = None,
@@ -1111,6 +1117,7 @@ def import_copybook(
     text, notes = profile_yaml(
         read_copybook(path),
         charset=charset,
+        sbcs=sbcs,
         recfm=recfm,
         path=file_path,
         header=header,

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from itertools import pairwise
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, Strict, StringConstraints, model_validator
 
 from etl.config import KeyPath, KeyProblem, StrictModel
+from etl.extract.charsets import CHARSET_NAMES, CharsetSpec
 from etl.extract.profile import (
     FieldType,
     FileExtras,
@@ -69,6 +70,35 @@ class CharsetKey(StrictModel):
     shift_in: list[HexBytes] | None = None  # into double-byte text ("28", "38"; KEIS "0A42")
     shift_out: list[HexBytes] | None = None  # back to single-byte text ("29")
     gaiji: Name | None = None  # the vendor's 外字 table (code,ucs,name), relative to source.yaml
+
+    @model_validator(mode="after")
+    def _known(self) -> Self:
+        if self.name not in CHARSET_NAMES:
+            raise KeyProblem(
+                ("name",), f"unknown charset {self.name!r}; use one of {', '.join(CHARSET_NAMES)}"
+            )
+        try:  # the charset's own checks (JEF, KEIS, JIPS need their single-byte side named)
+            CharsetSpec(
+                self.name,
+                sbcs=self.sbcs,
+                dbcs_in=_shifts(self.shift_in),
+                dbcs_out=_shifts(self.shift_out),
+            )
+        except ValueError as exc:
+            raise KeyProblem((), str(exc)) from None
+        return self
+
+    @property
+    def dbcs_in(self) -> tuple[bytes, ...] | None:
+        return _shifts(self.shift_in)
+
+    @property
+    def dbcs_out(self) -> tuple[bytes, ...] | None:
+        return _shifts(self.shift_out)
+
+
+def _shifts(codes: list[str] | None) -> tuple[bytes, ...] | None:
+    return tuple(bytes.fromhex(c) for c in codes) if codes else None
 
 
 class TrailerCount(StrictModel):
@@ -160,7 +190,16 @@ class MainframeOptions(FormatOptions):
     FIELD_KEYS: ClassVar[tuple[str, ...]] = ("offset", "length", "group", "mode", "signed")
     FIELD_TYPES: ClassVar[frozenset[FieldType]] = frozenset(FieldType)
 
-    charset: Name | CharsetKey
+    charset: CharsetKey
+
+    @model_validator(mode="before")
+    @classmethod
+    def _charset_name(cls, data: Any) -> Any:
+        """``charset: ibm930`` is ``charset: {name: ibm930}``."""
+        if isinstance(data, dict) and isinstance(data.get("charset"), str):
+            return {**data, "charset": {"name": data["charset"]}}
+        return data
+
     recfm: Annotated[RecordFormat, Strict(False)] = RecordFormat.FB
     record_length: Length | None = None
     block_descriptors: bool = False  # V/VB: blocks start with a BDW (a tape image, not FTP)

@@ -9,8 +9,8 @@ import pytest
 
 from etl.errors import ChukanError
 from etl.extract import FieldType, load_profile
+from etl.extract.charsets import TextMode
 from etl.extract.mainframe import CopybookError, parse_copybook_text, profile_yaml, read_copybook
-from etl.extract.profile import TextMode
 
 P = Path("JUKI.cpy")
 
@@ -74,7 +74,7 @@ def test_offsets_types_and_tables() -> None:
 
 
 def test_imported_profile_loads(tmp_path: Path) -> None:
-    text, notes = profile_yaml(parse_copybook_text(P, JUKI), charset="jef")
+    text, notes = profile_yaml(parse_copybook_text(P, JUKI), charset="jef", sbcs="ebcdik")
     (tmp_path / "source.yaml").write_text(text, encoding="utf-8")
     profile = load_profile(tmp_path)
     (source,) = profile.files
@@ -136,7 +136,7 @@ def test_redefines_are_comments_and_88_levels_give_record_types(tmp_path: Path) 
     (rec,) = book.records
     assert [f.name for f in rec.fields] == ["KBN", "BODY", "TEL"]
     assert rec.redefinitions and "BODY-NUM REDEFINES BODY" in rec.redefinitions[0]
-    text, _ = profile_yaml(book, charset="jef")
+    text, _ = profile_yaml(book, charset="jef", sbcs="ebcdik")
     assert "# not read: BODY-NUM REDEFINES BODY" in text
     (tmp_path / "source.yaml").write_text(text, encoding="utf-8")
     (source,) = load_profile(tmp_path).files
@@ -226,7 +226,7 @@ def test_hostile_copybooks_name_file_and_line(
 ) -> None:
     with pytest.raises(CopybookError) as caught:
         book = parse_copybook_text(P, text)
-        profile_yaml(book, charset="jef")
+        profile_yaml(book, charset="jef", sbcs="ebcdik")
     exc = caught.value
     assert exc.exit_code == 2 and str(exc).startswith("JUKI.cpy: ")
     assert exc.line == line

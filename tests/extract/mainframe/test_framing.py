@@ -16,7 +16,7 @@ from etl.extract.mainframe.framing import gather_records
 
 
 def options(**keys: object) -> MainframeOptions:
-    return MainframeOptions.model_validate({"charset": "jef", **keys})
+    return MainframeOptions.model_validate({"charset": "ibm930", **keys})
 
 
 def rdw(data: bytes) -> bytes:

@@ -13,7 +13,7 @@ HEAD = """format: mainframe
 files:
   - name: jumin
     path: JUMIN.DAT
-    charset: jef
+    charset: ibm930
 """
 
 

@@ -42,7 +42,18 @@ def test_hostile_copybook_is_one_line_and_writes_nothing(tmp_path: Path) -> None
     cpy.write_text("       01  R.\n           05  A PIC X(3) OCCURS 100000.\n", encoding="utf-8")
     out = tmp_path / "source.yaml"
     result = CliRunner().invoke(
-        cli, ["profile", "import-copybook", str(cpy), "--charset", "jef", "--out", str(out)]
+        cli,
+        [
+            "profile",
+            "import-copybook",
+            str(cpy),
+            "--charset",
+            "jef",
+            "--sbcs",
+            "ebcdik",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
