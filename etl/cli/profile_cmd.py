@@ -17,7 +17,9 @@ def profile() -> None:
 
 
 @profile.command("import-copybook")
-@click.argument("copybook", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "copybooks", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @click.option(
     "--charset", required=True, help="The dump's charset: ibm930, ibm939, ibm1390, ibm1399, jef …"
 )
@@ -47,7 +49,7 @@ def profile() -> None:
 @click.option("--trailer-count", help="The trailer field holding the data record count.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def import_copybook_cmd(
-    copybook: Path,
+    copybooks: tuple[Path, ...],
     charset: str,
     sbcs: str | None,
     recfm: str | None,
@@ -58,7 +60,7 @@ def import_copybook_cmd(
     trailer_count: str | None,
     force: bool,
 ) -> None:
-    """Write a source profile from the COBOL copybook COPYBOOK.
+    """Write a source profile from the COBOL copybooks COPYBOOKS (one data set each).
 
     Offsets count from the start of each record's data (after the RDW); field names are the
     copybook's. Several 01 records are told apart by their record-type VALUE; each data record
@@ -69,7 +71,7 @@ def import_copybook_cmd(
             f"{out_path} exists (use --force to replace it)", param_hint="--out"
         )
     imported = import_copybook(
-        copybook,
+        copybooks,
         charset=charset,
         sbcs=sbcs,
         recfm=RecordFormat(recfm.upper()) if recfm else None,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -1103,7 +1103,7 @@ class ImportedProfile:
 
 
 def import_copybook(
-    path: Path,
+    paths: Path | Sequence[Path],
     *,
     charset: str,
     sbcs: str | None = None,
@@ -1113,18 +1113,29 @@ def import_copybook(
     trailer: str | None = None,
     trailer_count: str | None = None,
 ) -> ImportedProfile:
-    """The source profile of the copybook at ``path`` (``chukan profile import-copybook``)."""
-    text, notes = profile_yaml(
-        read_copybook(path),
-        charset=charset,
-        sbcs=sbcs,
-        recfm=recfm,
-        path=file_path,
-        header=header,
-        trailer=trailer,
-        trailer_count=trailer_count,
-    )
-    return ImportedProfile(text, tuple(notes))
+    """The source profile of the copybooks at ``paths`` (``chukan profile import-copybook``):
+    one data set per copybook (its file name from the copybook's, or ``file_path``), their file
+    entries in one profile."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    if file_path is not None and len(paths) > 1:
+        raise CopybookError(paths[1], "--path names one data set: import one copybook at a time")
+    texts: list[str] = []
+    notes: list[str] = []
+    for path in paths:
+        text, found = profile_yaml(
+            read_copybook(path),
+            charset=charset,
+            sbcs=sbcs,
+            recfm=recfm,
+            path=file_path,
+            header=header,
+            trailer=trailer,
+            trailer_count=trailer_count,
+        )
+        # the first profile whole; of the others, their file entries
+        texts.append(text if not texts else text.split("\nfiles:\n", 1)[1])
+        notes.extend(f"{path.name}: {n}" if len(paths) > 1 else n for n in found)
+    return ImportedProfile("".join(texts), tuple(notes))
 
 
 __all__ = [

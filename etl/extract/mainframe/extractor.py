@@ -416,11 +416,13 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
             f"no occurrence of {children.name}",
         )
     parent = np.repeat(np.arange(data_idx.size, dtype=np.int64), per_row)
+    # the occurrences were decoded for every data record: keep those of the records kept
+    kept = pl.Series(np.repeat(keep, counts))
     columns = {
         RECORD_NO: pl.Series(RECORD_NO, rows.numbers[parent]),
         BYTE_OFFSET: pl.Series(BYTE_OFFSET, rows.offsets[parent]),
     } | {
-        name: values if name in rows.child_columns else values.gather(parent)
+        name: values.filter(kept) if name in rows.child_columns else values.gather(parent)
         for name, values in columns.items()
     }
     records = records_frame(plan.schema, columns)
@@ -513,6 +515,8 @@ class _DataRows:
         ]  # fmt: skip
         self.problems.add_all(bad, counter.name, np.full(bad.size, off, np.int64), reasons)
         counts = np.clip(counts, 0, g.times).astype(np.int64)
+        counts[short] = 0  # rejected for their count or length: their occurrences are not read
+        counts[bad] = 0
         if plan.options.recfm.variable:
             expected = g.offset + counts * g.length
             wrong = np.flatnonzero(self.lengths != expected)
@@ -528,6 +532,7 @@ class _DataRows:
                     for r in wrong.tolist()
                 ],
             )
+            counts[wrong] = 0
         return counts
 
     def column(
@@ -544,13 +549,18 @@ class _DataRows:
         self,
         f: SourceField,
         raw: NDArray[np.uint8],
-        start: int,
+        start: int | NDArray[np.int64],
         present: NDArray[np.bool_],
         name: str,
         rows: NDArray[np.int64] | None = None,
     ) -> pl.Series:
-        """Decode ``raw`` (one value per row); problems are reported for ``rows`` (the data row
-        of each value; default: the value's own row) where ``present``."""
+        """Decode ``raw`` (one value per row, at ``start`` of its record, one for all or one per
+        value); problems are reported for ``rows`` (the data record of each value; default: the
+        value's own row) where ``present``."""
+
+        def at(bad: NDArray[np.int64]) -> NDArray[np.int64] | int:
+            return start if isinstance(start, int) else start[bad]
+
         if f.type is FieldType.TEXT:
             decoded = self.plan.charset.decode(raw, f.mode or TextMode.MIXED)
             err = decoded.error_offset.fill_null(-1).to_numpy().astype(np.int64)
@@ -560,7 +570,7 @@ class _DataRows:
                 self.problems.add_all(
                     bad if rows is None else rows[bad],
                     name,
-                    start + err[bad],
+                    at(bad) + err[bad],
                     [str(r) for r in reasons],
                 )
             return decoded.text.alias(name)
@@ -572,7 +582,7 @@ class _DataRows:
             self.problems.add_all(
                 bad if rows is None else rows[bad],
                 name,
-                start + np.maximum(nums.bad_byte[bad], 0),
+                at(bad) + np.maximum(nums.bad_byte[bad], 0),
                 [f"invalid {kind} number byte 0x{b:02X}" for b in shown],
             )
         return nums.values.alias(name)
@@ -588,7 +598,7 @@ class _DataRows:
         index = np.minimum(start[:, None] + np.arange(length)[None, :], max(width - 1, 0))
         raw = self.data[parent[:, None], index] if parent.size else np.empty((0, length), np.uint8)
         present = np.ones(parent.size, dtype=np.bool_)
-        values = self.decode_field(f, raw.astype(np.uint8), 0, present, f.name, rows=parent)
+        values = self.decode_field(f, raw.astype(np.uint8), start, present, f.name, rows=parent)
         return values
 
 
