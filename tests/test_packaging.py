@@ -38,6 +38,7 @@ def test_installed_wheel_runs_the_sample(tmp_path: Path) -> None:
         "etl/_data/validators/juki.yaml",
         "etl/_data/fixtures/vendor-a/sample/JUMIN.DAT",
         "etl/render/assets/report.css",
+        "etl/extract/charsets/tables/ibm-dbcs-300.csv",
         "etl/render/templates/page.html.j2",
         "etl/report/run/templates/report.html.j2",
         "etl/package/templates/dictionary.html.j2",

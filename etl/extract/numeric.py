@@ -7,13 +7,26 @@ an overpunch — 'p'-'y' negative 0-9 (Micro Focus), '{' 'A'-'I' positive and '}
 A zoned field that is all blanks (0x20, or 0x40 in EBCDIC) is null, not invalid: legacy dumps
 leave optional numbers blank. Values beyond the Int64 range are invalid.
 
+Binary (COBOL COMP, COMP-4, COMP-5; ``decode_binary``): big-endian two's complement (signed)
+or unsigned, 1 to 8 bytes; ``digits`` limits the value to the PIC's digits (COMP/COMP-4 under
+TRUNC(STD)); COMP-5 and TRUNC(BIN) data pass None.
+
+Unsigned fields (``signed=False``: PIC 9 without S) accept the positive signs C and F only.
+
 A field with an implied scale (COBOL ``S9(7)V99``: ``scale: 2``) decodes to an exact polars
 Decimal(precision, scale) built from the same unscaled integers: 1234567 with scale 2 is
 12345.67, never a float.
+
+Every decoder returns DecodedNumbers: the values, and per row the offset of the first bad byte
+within the field and why (``error_offset`` / ``error_reason``, null when it decoded). With
+``specials=True`` (mainframe data) a packed or zoned field of bytes 0x00 only or 0xFF only is
+COBOL's LOW-VALUES / HIGH-VALUES: null, not an error, named in ``special``. A binary field
+has no such values: all 0x00 is zero and all 0xFF is -1 (signed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -44,11 +57,17 @@ def number_dtype(digits: int, scale: int) -> pl.DataType:
     return pl.Decimal(max(min(digits, MAX_DIGITS), scale + 1), scale)
 
 
+LOW_VALUES, HIGH_VALUES = "low-values", "high-values"
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedNumbers:
-    values: pl.Series  # Int64 (Decimal with a scale), null where invalid or blank
+    values: pl.Series  # Int64 (Decimal with a scale), null where invalid, blank or special
     invalid: NDArray[np.bool_]  # per row
     bad_byte: NDArray[np.int64]  # per row: index within the field of the first bad byte, -1 if ok
+    error_offset: pl.Series  # Int64: bad_byte, null where the value decoded
+    error_reason: pl.Series  # String: why, null where the value decoded
+    special: pl.Series  # String: "low-values" / "high-values" (specials=True), else null
 
 
 def _table(pairs: dict[int, int], default: int = -1) -> NDArray[np.int64]:
@@ -65,6 +84,7 @@ _PACKED_LAST_DIGIT = _table({(h << 4) | s: h for h in range(10) for s in (0xC, 0
 _PACKED_LAST_SIGN = _table(
     {(h << 4) | s: (-1 if s == 0xD else 1) for h in range(10) for s in (0xC, 0xD, 0xF)}, 0
 )
+_PACKED_LAST_UNSIGNED = _table({(h << 4) | s: 1 for h in range(10) for s in (0xC, 0xF)}, 0)
 
 _ASCII_DIGIT = _table({0x30 + d: d for d in range(10)})
 _ASCII_LAST: dict[int, tuple[int, int]] = {0x30 + d: (d, 1) for d in range(10)}
@@ -105,19 +125,34 @@ def _scaled(unscaled: NDArray[np.int64], dtype: pl.Decimal) -> pl.Series:
     return series
 
 
+# why a byte is bad: (field, row, column) → reason, called for the rows with an error only
+Reason = Callable[[NDArray[np.uint8], int, int], str]
+
+
 def _finish(
     value: NDArray[np.uint64],
     sign: NDArray[np.int64],
     bad_cells: NDArray[np.bool_],
+    field: NDArray[np.uint8],
+    reason: Reason,
     null: NDArray[np.bool_] | None = None,
     dtype: pl.DataType | None = None,
+    specials: bool = False,
 ) -> DecodedNumbers:
+    n = field.shape[0]
+    special = np.zeros(n, dtype=np.int8)
+    if specials and field.shape[1]:
+        special[(field == 0x00).all(axis=1)] = 1
+        special[(field == 0xFF).all(axis=1)] = 2
+        bad_cells[special > 0] = False
     overflow = value > _INT64_MAX
     if overflow.any():
         bad_cells[overflow, 0] = True  # the value as a whole: point at the field's first byte
     invalid: NDArray[np.bool_] = np.asarray(bad_cells.any(axis=1))
     bad_byte = np.where(invalid, bad_cells.argmax(axis=1), -1).astype(np.int64)
-    missing = invalid if null is None else (invalid | null)
+    missing = invalid | (special > 0)
+    if null is not None:
+        missing |= null
     signed = np.where(overflow, 0, value).astype(np.int64) * sign
     if isinstance(dtype, pl.Decimal):
         values = _scaled(signed, dtype)
@@ -125,7 +160,20 @@ def _finish(
         values = pl.Series(values=signed, dtype=pl.Int64)
     if missing.any():
         values = pl.select(pl.when(pl.Series(missing)).then(None).otherwise(values)).to_series()
-    return DecodedNumbers(values, invalid, bad_byte)
+    rows = np.flatnonzero(invalid)
+    reasons = [
+        "value beyond the Int64 range" if overflow[r] else reason(field, r, c)
+        for r, c in zip(rows.tolist(), bad_byte[rows].tolist(), strict=True)
+    ]
+    offsets = pl.Series("error_offset", [None] * n, dtype=pl.Int64)
+    why = pl.Series("error_reason", [None] * n, dtype=pl.String)
+    if rows.size:
+        offsets = offsets.scatter(rows, pl.Series(bad_byte[rows], dtype=pl.Int64))
+        why = why.scatter(rows, pl.Series(reasons, dtype=pl.String))
+    labels = pl.Series("special", [None, LOW_VALUES, HIGH_VALUES], dtype=pl.String)
+    return DecodedNumbers(
+        values, invalid, bad_byte, offsets, why, labels.gather(special.astype(np.int64))
+    )
 
 
 def _accumulate(cells: NDArray[np.int64], base: int, keep: int) -> NDArray[np.uint64]:
@@ -138,13 +186,31 @@ def _accumulate(cells: NDArray[np.int64], base: int, keep: int) -> NDArray[np.ui
     return value
 
 
-def decode_packed(field: NDArray[np.uint8], scale: int = 0) -> DecodedNumbers:
-    """Packed decimal (COMP-3) field, shape (n, length) → Int64 (Decimal with a scale)."""
+def _packed_reason(field: NDArray[np.uint8], row: int, col: int) -> str:
+    byte = int(field[row, col])
+    if col == field.shape[1] - 1:
+        if byte >> 4 > 9:
+            return f"invalid packed digit nibble 0x{byte >> 4:X} in byte 0x{byte:02X}"
+        if byte & 0xF == 0xD:
+            return "negative sign 0xD in an unsigned packed field"
+        return f"invalid packed sign nibble 0x{byte & 0xF:X} in byte 0x{byte:02X}"
+    if byte >> 4 <= 9 and byte & 0xF <= 9:
+        return f"digit beyond {MAX_DIGITS} in byte 0x{byte:02X}"
+    nibble = byte >> 4 if byte >> 4 > 9 else byte & 0xF
+    return f"invalid packed digit nibble 0x{nibble:X} in byte 0x{byte:02X}"
+
+
+def decode_packed(
+    field: NDArray[np.uint8], scale: int = 0, *, signed: bool = True, specials: bool = False
+) -> DecodedNumbers:
+    """Packed decimal (COMP-3) field, shape (n, length) → Int64 (Decimal with a scale).
+
+    ``signed=False``: the sign nibble must be C or F (a D is an error)."""
     n, length = field.shape
     pairs = _PACKED_PAIR[field[:, :-1]]
     last = field[:, -1]
     last_digit = _PACKED_LAST_DIGIT[last]
-    sign = _PACKED_LAST_SIGN[last]
+    sign = (_PACKED_LAST_SIGN if signed else _PACKED_LAST_UNSIGNED)[last]
     bad = np.empty((n, length), dtype=np.bool_)
     bad[:, :-1] = pairs < 0
     bad[:, -1] = sign == 0
@@ -156,20 +222,36 @@ def decode_packed(field: NDArray[np.uint8], scale: int = 0) -> DecodedNumbers:
         last_digit < 0, 0, last_digit
     ).astype(np.uint64)
     dtype = number_dtype(packed_digits(length), scale)
-    return _finish(value, np.where(sign == 0, 1, sign), bad, dtype=dtype)
+    sign = np.where(sign == 0, 1, sign)
+    return _finish(value, sign, bad, field, _packed_reason, dtype=dtype, specials=specials)
+
+
+def _zoned_reason(field: NDArray[np.uint8], row: int, col: int) -> str:
+    byte = int(field[row, col])
+    if col == field.shape[1] - 1:
+        return f"invalid zoned sign or digit byte 0x{byte:02X}"
+    return f"invalid zoned digit byte 0x{byte:02X}"
 
 
 def decode_zoned(
-    field: NDArray[np.uint8], sign_style: ZonedSign = ZonedSign.ASCII, scale: int = 0
+    field: NDArray[np.uint8],
+    sign_style: ZonedSign = ZonedSign.ASCII,
+    scale: int = 0,
+    *,
+    signed: bool = True,
+    specials: bool = False,
 ) -> DecodedNumbers:
     """Zoned decimal field, shape (n, length) → Int64, or Decimal with a scale (all-blank fields
-    are null)."""
+    are null). ``signed=False``: no negative sign is accepted."""
     digit_table, last_digit_table, last_sign_table, blank = _ZONED[sign_style]
     n, length = field.shape
     digits = np.empty((n, length), dtype=np.int64)
     digits[:, :-1] = digit_table[field[:, :-1]]
     digits[:, -1] = last_digit_table[field[:, -1]]
     sign = last_sign_table[field[:, -1]]
+    if not signed:
+        sign = np.where(sign < 0, 0, sign)
+        digits[:, -1] = np.where(sign == 0, -1, digits[:, -1])
     null = (field == blank).all(axis=1)
     bad = digits < 0
     spare = length - MAX_DIGITS
@@ -178,4 +260,45 @@ def decode_zoned(
     bad[null] = False
     value = _accumulate(digits, 10, MAX_DIGITS)
     dtype = number_dtype(length, scale)
-    return _finish(value, np.where(sign == 0, 1, sign), bad, null, dtype)
+    sign = np.where(sign == 0, 1, sign)
+    return _finish(value, sign, bad, field, _zoned_reason, null, dtype, specials)
+
+
+def binary_digits(length: int) -> int:
+    """Digits an unrestricted binary field of ``length`` bytes can hold (COMP-5)."""
+    return min(len(str(2 ** (8 * length) - 1)), MAX_DIGITS)
+
+
+def decode_binary(
+    field: NDArray[np.uint8],
+    scale: int = 0,
+    *,
+    signed: bool = True,
+    digits: int | None = None,
+) -> DecodedNumbers:
+    """Big-endian binary field (COMP, COMP-4, COMP-5), shape (n, 1..8) → Int64 (Decimal with a
+    scale). ``digits``: the PIC's digits, beyond which a value is an error (None: no limit)."""
+    n, length = field.shape
+    if not 1 <= length <= 8:
+        raise ValueError(f"a binary field has 1 to 8 bytes, not {length}")
+    padded = np.zeros((n, 8), dtype=np.uint8)
+    padded[:, 8 - length :] = field
+    unsigned = padded.view(">u8").reshape(n).astype(np.uint64)
+    negative = np.zeros(n, dtype=np.bool_)
+    if signed:
+        negative = (field[:, 0] & 0x80) != 0
+        # two's complement of the field's width: the magnitude of a negative value
+        width_mask = np.uint64(2 ** (8 * length) - 1)
+        unsigned = np.where(negative, ((~unsigned) + np.uint64(1)) & width_mask, unsigned)
+    bad = np.zeros((n, length), dtype=np.bool_)
+    too_many = np.zeros(n, dtype=np.bool_)
+    if digits is not None and digits < MAX_DIGITS:
+        too_many = unsigned >= np.uint64(10**digits)
+        bad[too_many, 0] = True
+    sign = np.where(negative, -1, 1).astype(np.int64)
+    limit = digits if digits is not None else binary_digits(length)
+
+    def reason(_field: NDArray[np.uint8], row: int, _col: int) -> str:
+        return f"value beyond {limit} digits"
+
+    return _finish(unsigned, sign, bad, field, reason, dtype=number_dtype(limit, scale))

@@ -1,4 +1,9 @@
-"""A table-driven, vectorised CP932 → UTF-8 decoder that runs in numpy's C loops (no GIL).
+"""Table-driven, vectorised decoding to UTF-8 in numpy's C loops (no GIL), and CP932 on it.
+
+The core both decoders share: every unit of input (a byte, a pair, nothing) gets an index into
+a table of 4-byte entries, the UTF-8 bytes of its text padded with 0xFF (never a UTF-8 byte);
+one gather and one filter give the text (``utf8_entry``, ``gather_utf8``). The mainframe
+charsets (etl.extract.charsets) index such a table by shift state; CP932 by lead byte, below.
 
 Python's ``bytes.decode`` holds the GIL; numpy's ufuncs, gathers and scans release it, so columns
 decoded with these tables could use every core. Measured (benchmarks/bench_decode.py, Dec 2026):
@@ -59,6 +64,20 @@ class DoubleByteTables:
     bad: np.uint32  # the entry of U+FFFD: a bad byte (cp932 decodes nothing else to it)
 
 
+def utf8_entry(raw: bytes) -> int:
+    """Up to 4 UTF-8 bytes as one table entry (a little-endian uint32, 0xFF-padded)."""
+    if len(raw) > 4:
+        raise ValueError(f"{raw!r}: a table entry holds 4 bytes")
+    return int.from_bytes(raw + bytes([_UNUSED]) * (4 - len(raw)), "little")
+
+
+def gather_utf8(entries: NDArray[np.uint32], keys: NDArray[np.integer]) -> NDArray[np.uint8]:
+    """The UTF-8 bytes of the entries at ``keys``, in order (the padding dropped)."""
+    raw = entries.take(keys).view(np.uint8)
+    text: NDArray[np.uint8] = raw[raw != _UNUSED]
+    return text
+
+
 @cache
 def tables(codec: str = "cp932") -> DoubleByteTables:
     """The tables of ``codec``, derived from Python's own decoder of it."""
@@ -68,9 +87,7 @@ def tables(codec: str = "cp932") -> DoubleByteTables:
         encoded = char.encode("utf-8")
         if len(encoded) > _MAX_UTF8 or char == REPLACEMENT:
             raise ValueError(f"{codec} decodes to {char!r}: not a table entry")
-        out = np.full(4, _UNUSED, dtype=np.uint8)
-        out[: len(encoded)] = np.frombuffer(encoded, dtype=np.uint8)
-        return out
+        return np.array([utf8_entry(encoded)], dtype="<u4").view(np.uint8)
 
     lead = np.zeros(256, dtype=np.bool_)
     single = np.empty((256, 4), dtype=np.uint8)
@@ -191,6 +208,6 @@ def _decode_block(
     second = _second_bytes(pairs).astype(np.intp)
     second <<= 16
     key |= second
-    chars = t.utf8.take(key)
+    chars = t.utf8.take(key)  # gather_utf8, keeping the entries to find the bad bytes
     raw = chars.view(np.uint8)
     return raw[raw != _UNUSED], np.flatnonzero(chars == t.bad)

@@ -49,6 +49,7 @@ from etl.extract.charsets.tables import (
     private_use_code,
     sbcs_table,
 )
+from etl.extract.vector_codec import gather_utf8
 
 LOW_VALUES = "low-values"  # a value of bytes 0x00 only
 HIGH_VALUES = "high-values"  # a value of bytes 0xFF only
@@ -188,7 +189,7 @@ class Charset:
         inside = None  # (n,) bytes that belong to their value (variable-length rows only)
         if rows.lengths is not None:
             inside = (_columns(w)[None, :] < rows.lengths[:, None]).reshape(-1)
-        key = flat.astype(np.int32)
+        key = flat.astype(np.intp)  # take() indexes with intp: converted once
         shift_at = np.zeros(n, dtype=np.bool_)  # first bytes of shift sequences
         shift_bytes = np.zeros(n, dtype=np.bool_)
         into = np.zeros(n, dtype=np.bool_)  # first bytes of sequences into double-byte text
@@ -235,14 +236,14 @@ class Charset:
             complete[:-1] = first[:-1] & second[1:]
             if inside is not None:
                 complete[:-1] &= inside[1:]
-            pair = np.empty(n, dtype=np.int32)
-            pair[:-1] = key[:-1] << 8 | flat[1:]
+            pair = np.empty(n, dtype=np.intp)  # each byte with the next, as a pair's index
+            np.left_shift(key[:-1], 8, out=pair[:-1])
+            pair[:-1] |= flat[1:]
             pair[-1] = 0
             pair += DOUBLE
-            after = np.zeros(n, dtype=np.bool_)
-            after[1:] = complete[:-1]
-            key = np.where(complete, pair, key)
-            key[1:] = np.where(after[1:], pair[:-1] + (SECOND - DOUBLE), key[1:])
+            second_half = pair[:-1] + (SECOND - DOUBLE)  # for the pair that began one before
+            np.copyto(key, pair, where=complete)
+            np.copyto(key[1:], second_half, where=complete[:-1])
             key[first & ~complete] = LONE
             if mode is TextMode.MIXED:
                 key[shift_bytes] = SILENT
@@ -279,8 +280,7 @@ class Charset:
             following = np.where(has_next, flat[nxt], 0x100)
             error_pair[bad_rows] = flat[where].astype(np.int64) << 12 | following
         # the text (trailing padding is stripped from it as a whole, see _assemble)
-        raw = t.utf8.take(key).view(np.uint8)
-        utf8 = raw[raw != 0xFF]
+        utf8 = gather_utf8(t.utf8, key)
         # a row's sum as a matrix-vector product: BLAS, exact in float64, far faster than
         # numpy's sum over a short axis
         text_bytes = (t.length.take(key).reshape(m, w) @ _ones(w)).astype(np.int64)
@@ -504,5 +504,6 @@ def _as_buffers(
 def load_charset(spec: CharsetSpec) -> Charset:
     """The charset ``spec`` describes, its tables built once (ProfileError for a bad table)."""
     family = FAMILIES[spec.name]
+    _hex_codes()  # built once here, not in the first decode
     label, page = sbcs_table(spec.sbcs or family.default_sbcs or "")
     return Charset(spec, family, label, build(family, page, spec.gaiji, spec.name))

@@ -1,6 +1,6 @@
 """Regenerate the charset tables in etl/extract/charsets/tables/ (the committed data).
 
-    python -m etl.extract.charsets.generate_tables [--check]
+    python -m etl.extract.charsets.generate_tables [write | check]
 
 Sources, both independent of chukan's decoder:
 
@@ -20,7 +20,7 @@ ibm930's, ``ebcdic`` ibm939's), ``ibm-dbcs-<ccsid>.csv`` (the double-byte half, 
 charsets that share it; the script checks they agree), ``jisx0208.csv`` (keyed by JIS code).
 
 Each table is a CSV ``code,ucs``: the code in upper hex (2 digits for a single byte, 4 for a
-pair) and its Unicode as ``U+XXXX``. ``--check`` regenerates in memory and fails when the
+pair) and its Unicode as ``U+XXXX``. ``check`` regenerates in memory and fails when the
 committed files differ (run by the tests when glibc's converters are present).
 """
 
@@ -144,12 +144,13 @@ def generated() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    parser.add_argument("action", nargs="?", choices=("write", "check"), default="write")
     args = parser.parse_args(argv)
+    check = args.action == "check"
     stale = []
     for name, content in generated().items():
         path = TABLES / name
-        if args.check:
+        if check:
             if not path.is_file() or path.read_text(encoding="ascii") != content:
                 stale.append(name)
         else:

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from etl.config import errors_as, read_config_bytes
 from etl.errors import ProfileError
 from etl.extract.charsets.families import FAMILIES, Area, Family
+from etl.extract.vector_codec import utf8_entry
 from etl.text import load_gaiji_table
 
 TABLES = Path(__file__).resolve().parent / "tables"
@@ -34,7 +35,6 @@ SIZE = LONE + 3
 INVALID, VENDOR = 1, 4  # flag bits
 PRIVATE_USE_BASE = 0xF0000  # an unmapped vendor code XXXX decodes to U+F0000 + XXXX
 MAX_UTF8 = 8  # bytes of text a double-byte code may have (a single byte: 4)
-_UNUSED = 0xFF
 _UCS = re.compile(r"^U\+([0-9A-F]{4,6})$")
 
 
@@ -90,11 +90,14 @@ def read_table(path: Path, *, width: int, what: str) -> dict[int, str]:
         points = [_UCS.match(t.upper()) for t in row[1].split()]
         if not points or not all(points):
             raise ProfileError(path, f"line {line}: ucs must be U+XXXX, got {row[1]!r}")
-        chars = "".join(chr(int(m.group(1), 16)) for m in points if m)
-        if any(0xD800 <= ord(c) <= 0xDFFF or ord(c) > 0x10FFFF for c in chars):
+        scalars = [int(m.group(1), 16) for m in points if m]
+        if any(0xD800 <= p <= 0xDFFF or p > 0x10FFFF for p in scalars):
             raise ProfileError(path, f"line {line}: {row[1]!r} is not Unicode text")
+        chars = "".join(map(chr, scalars))
         if key in out:
             raise ProfileError(path, f"line {line}: code {code} is listed twice")
+        if len(chars.encode("utf-8")) > 2 * width:  # what a table entry holds (4 or 8 bytes)
+            raise ProfileError(path, f"line {line}: more than {2 * width} UTF-8 bytes of text")
         out[key] = chars
     return out
 
@@ -168,12 +171,11 @@ def dbcs_table(family: Family) -> dict[int, str]:
 
 
 def _pack(text: str, limit: int) -> tuple[int, int]:
-    """The UTF-8 of ``text`` as two 0xFF-padded 4-byte words (little-endian numbers)."""
+    """The UTF-8 of ``text`` as two table entries: its first 4 bytes and the rest."""
     raw = text.encode("utf-8")
     if len(raw) > limit:
         raise ValueError(f"{text!r} is longer than {limit} UTF-8 bytes")
-    padded = raw + bytes([_UNUSED]) * (MAX_UTF8 - len(raw))
-    return int.from_bytes(padded[:4], "little"), int.from_bytes(padded[4:], "little")
+    return utf8_entry(raw[:4]), utf8_entry(raw[4:])
 
 
 def build(
@@ -215,5 +217,5 @@ def build(
     flags[SECOND:LONE] &= ~np.uint8(INVALID)  # an invalid pair is reported at its first byte
     utf8[SILENT] = 0xFFFF_FFFF
     flags[SILENT] = 0
-    length = (utf8.view(np.uint8).reshape(SIZE, 4) != _UNUSED).sum(axis=1).astype(np.float64)
+    length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.float64)
     return LookupTables(utf8, length, flags, texts)

@@ -46,4 +46,4 @@ def test_jis_x0208_is_whole_in_jef_and_keis() -> None:
 
 @pytest.mark.skipif(not HAS_ICONV, reason="glibc iconv not installed")
 def test_committed_tables_are_what_the_script_generates() -> None:
-    assert regenerate(["--check"]) == 0
+    assert regenerate(["check"]) == 0
