@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 from numpy.typing import NDArray
 
 from etl import events
@@ -44,6 +43,7 @@ from etl.extract.mainframe.options import (
 from etl.extract.numeric import (
     DecodedNumbers,
     ZonedSign,
+    decode_binary,
     decode_packed,
     decode_zoned,
     number_dtype,
@@ -56,7 +56,6 @@ from etl.paths import inside
 UNKNOWN, DATA, OTHER, HEADER, TRAILER, MISPLACED_HEADER, MISPLACED_TRAILER, SHORT = range(8)
 _KIND_OF = {"data": DATA, "other": OTHER, "header": HEADER, "trailer": TRAILER}
 _BINARY_DIGITS = {2: 5, 4: 10, 8: 19}
-_INT64_MAX = np.uint64(2**63 - 1)
 
 
 class MainframeExtractor:
@@ -198,41 +197,12 @@ def make_plan(path: Path, source: SourceFile, profile: SourceProfile) -> Plan:
 # ---- numbers ---------------------------------------------------------------------------------
 
 
-def decode_binary(field: NDArray[np.uint8], signed: bool, scale: int = 0) -> DecodedNumbers:
-    """Big-endian binary (COMP / COMP-4 / COMP-5) of 2, 4 or 8 bytes → Int64 (Decimal with a
-    scale); an unsigned doubleword beyond the Int64 range is invalid."""
-    n, length = field.shape
-    kind = f">{'i' if signed else 'u'}{length}"
-    raw = np.ascontiguousarray(field).view(kind).reshape(n)
-    invalid = np.zeros(n, dtype=np.bool_)
-    if not signed and length == 8:
-        invalid = raw > _INT64_MAX
-    values = np.where(invalid, 0, raw).astype(np.int64)
-    dtype = number_dtype(_BINARY_DIGITS[length], scale)
-    series = pl.Series(values=values, dtype=pl.Int64)
-    if isinstance(dtype, pl.Decimal):  # the same integers, read with the implied scale
-        words = np.empty((n, 2), dtype=np.int64)
-        words[:, 0] = values
-        words[:, 1] = values >> 63
-        arrow = pa.decimal128(dtype.precision or 19, dtype.scale)
-        converted = pl.from_arrow(pa.Array.from_buffers(arrow, n, [None, pa.py_buffer(words)]))
-        assert isinstance(converted, pl.Series)
-        series = converted
-    if invalid.any():
-        series = pl.select(pl.when(pl.Series(invalid)).then(None).otherwise(series)).to_series()
-    return DecodedNumbers(series, invalid, np.where(invalid, 0, -1).astype(np.int64))
-
-
 def decode_number(raw: NDArray[np.uint8], f: SourceField) -> DecodedNumbers:
     if f.type is FieldType.PACKED:
         return decode_packed(raw, f.scale)
     if f.type is FieldType.BINARY:
-        return decode_binary(raw, f.signed is not False, f.scale)
+        return decode_binary(raw, f.scale, signed=f.signed is not False)
     return decode_zoned(raw, ZonedSign.EBCDIC, f.scale)
-
-
-def _number_kind(f: SourceField) -> str:
-    return {FieldType.PACKED: "packed", FieldType.BINARY: "binary"}.get(f.type, "zoned")
 
 
 # ---- one block ------------------------------------------------------------------------------
@@ -508,7 +478,7 @@ class _DataRows:
         bad = np.flatnonzero((counts < g.minimum) | (counts > g.times))
         bad = bad[~np.isin(bad, short)]
         reasons = [
-            f"invalid {_number_kind(counter)} number" if counts[r] < 0 and nums.invalid[r]
+            str(nums.error_reason[r]) if counts[r] < 0 and nums.invalid[r]
             else f"DEPENDING ON count {int(counts[r])} is outside {g.minimum}..{g.times} "
             f"occurrences of {g.name}"
             for r in bad.tolist()
@@ -577,13 +547,11 @@ class _DataRows:
         nums = decode_number(raw, f)
         bad = np.flatnonzero(nums.invalid & present)
         if bad.size:
-            kind = _number_kind(f)
-            shown = raw[bad, np.maximum(nums.bad_byte[bad], 0)].tolist()
             self.problems.add_all(
                 bad if rows is None else rows[bad],
                 name,
                 at(bad) + np.maximum(nums.bad_byte[bad], 0),
-                [f"invalid {kind} number byte 0x{b:02X}" for b in shown],
+                [str(r) for r in nums.error_reason.gather(bad).to_list()],
             )
         return nums.values.alias(name)
 
