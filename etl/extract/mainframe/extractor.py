@@ -167,11 +167,12 @@ def make_plan(path: Path, source: SourceFile, profile: SourceProfile) -> Plan:
     options = options_of(path, source, MainframeOptions)
     yaml_path = profile.folder / "source.yaml"
     key = options.charset_key
+    at = f"files[{profile.files.index(source)}].charset" if source in profile.files else "charset"
     sbcs: str | None = key.sbcs
     if sbcs is not None and sbcs not in ("ebcdic", "ebcdik"):
-        sbcs = str(inside(profile.folder, sbcs, config=yaml_path, key="charset.sbcs"))
+        sbcs = str(inside(profile.folder, sbcs, config=yaml_path, key=f"{at}.sbcs"))
     gaiji = (
-        inside(profile.folder, key.gaiji, config=yaml_path, key="charset.gaiji")
+        inside(profile.folder, key.gaiji, config=yaml_path, key=f"{at}.gaiji")
         if key.gaiji
         else None
     )
@@ -508,12 +509,16 @@ class _DataRows:
     def column(
         self, f: SourceField, start: int, present: NDArray[np.bool_], name: str
     ) -> pl.Series:
-        """Field ``f`` at ``start`` of every row; null (and unchecked) where not ``present``."""
+        """Field ``f`` at ``start`` of every row; null (and not decoded) where not ``present``
+        (an occurrence beyond a record's DEPENDING ON count)."""
         raw = self.slice(start, f.length or 0)
-        values = self.decode_field(f, raw, start, present, name)
-        if not present.all():
-            values = pl.select(pl.when(pl.Series(present)).then(values).otherwise(None)).to_series()
-        return values.alias(name)
+        if present.all():
+            return self.decode_field(f, raw, start, present, name).alias(name)
+        rows = np.flatnonzero(present)
+        values = self.decode_field(f, raw[rows], start, np.ones(rows.size, np.bool_), name, rows)
+        n = present.size
+        full = pl.Series(name, [None], dtype=values.dtype).extend_constant(None, n - 1)
+        return full.scatter(rows, values) if rows.size else full
 
     def decode_field(
         self,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ _READ_BYTES = 1 << 23  # bytes read at a time from a variable-length file
 _RESYNC_CHAIN = 3  # RDWs in a row that make a trustworthy place to resume after a bad one
 _COPY_BYTES = 1 << 22  # record bytes gathered into the matrix per step (bounds index arrays)
 _HALFWORDS = struct.Struct(">HH")
+_FEW_LENGTHS = 64  # distinct record lengths in a block gathered one length at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +288,11 @@ def _block(buf: bytes, base: int, found: _Found, last: bool) -> RecordBlock:
     )
 
 
+@cache
+def _columns(width: int) -> NDArray[np.int64]:
+    return np.arange(width, dtype=np.int64)
+
+
 def gather_records(
     buf: bytes, starts: NDArray[np.int64], lengths: NDArray[np.int64]
 ) -> NDArray[np.uint8]:
@@ -300,6 +307,14 @@ def gather_records(
     if not n:
         return out
     source = np.frombuffer(buf, dtype=np.uint8)
+    distinct = np.unique(lengths)
+    if distinct.size <= _FEW_LENGTHS:  # OCCURS DEPENDING ON gives a few lengths: one gather each
+        for length in distinct.tolist():
+            rows = np.flatnonzero(lengths == length)
+            for lo in range(0, rows.size, max(1, _COPY_BYTES // max(length, 1))):
+                part = rows[lo : lo + max(1, _COPY_BYTES // max(length, 1))]
+                out[part, :length] = source[starts[part, None] + _columns(length)[None, :]]
+        return out
     flat = out.reshape(-1)
     ends = np.cumsum(lengths)
     lo = 0

@@ -114,7 +114,7 @@ def test_empty_file(tmp_path: Path) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.binary(min_size=1, max_size=300), min_size=0, max_size=60),
+    st.lists(st.binary(min_size=1, max_size=300), min_size=0, max_size=150),
     st.integers(min_value=1, max_value=20),
 )
 def test_gather_matches_slicing(datas: list[bytes], chunk: int) -> None:
