@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from etl import events
 from etl.errors import ExtractError, ProfileError
-from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, options_of
+from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, filter_schema, options_of
 from etl.extract.charsets import Charset, CharsetSpec, TextMode, load_charset
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
 from etl.extract.encoding import ResolvedEncoding, extract_finding
@@ -250,9 +250,7 @@ def classify(block: RecordBlock, plan: Plan, ends_file: bool) -> NDArray[np.int8
     kind = np.full(n, UNKNOWN, dtype=np.int8)
     if n:
         text = plan.charset.decode(block.data[:, rt.offset : end], TextMode.SBCS).text
-        codes = text.replace_strict(
-            {k: v for k, v in plan.kinds.items()}, default=UNKNOWN, return_dtype=pl.Int8
-        )
+        codes = text.replace_strict(plan.kinds, default=UNKNOWN, return_dtype=pl.Int8)
         kind = codes.fill_null(UNKNOWN).to_numpy().astype(np.int8)
     kind[block.lengths < end] = SHORT
     kind[(kind == HEADER) & (block.record_no != 1)] = MISPLACED_HEADER
@@ -337,12 +335,24 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
             continue
         at, reason = _type_reason(int(kind[i]), block, i, plan)
         out.reject(no, ByteOffset(at), "", reason, _raw(block, i))
+    # the other layouts' records can be most of the file: set aside as one frame, not row by row
     others = np.flatnonzero(kind == OTHER)
-    if others.size:
-        for no, start in zip(
-            block.record_no[others].tolist(), block.byte_offset[others].tolist(), strict=True
-        ):
-            out.filter_out(no, ByteOffset(start), "record of another layout of this file")
+    other_frame = pl.DataFrame(
+        {
+            "source": pl.Series([plan.source.name] * others.size, dtype=pl.String),
+            "record_no": block.record_no[others],
+            "byte_offset": block.byte_offset[others],
+            "reason": pl.Series(["record of another layout of this file"] * others.size),
+        },
+        schema=filter_schema(BYTES),
+    )
+
+    def set_aside() -> tuple[pl.DataFrame, pl.DataFrame]:
+        rejects, filtered = out.frames()
+        if not other_frame.height:
+            return rejects, filtered
+        return rejects, pl.concat([filtered, other_frame]).sort("record_no", maintain_order=True)
+
     data_idx = np.flatnonzero(kind == DATA)
     totals.records_in += block.records_in
     totals.data_records += int(data_idx.size) + int(others.size)
@@ -375,7 +385,7 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
         if not keep.all():
             records = decoded.filter(pl.Series(keep))
             partial = decoded.filter(~pl.Series(keep))
-        rejects, filtered = out.frames()
+        rejects, filtered = set_aside()
         records_in = block.records_in
         return _Part(records_in, records, rejects, filtered, partial, findings)
     # children: one record per present occurrence of the table, the parent's fields beside it
@@ -397,7 +407,7 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
         for name, values in columns.items()
     }
     records = records_frame(plan.schema, columns)
-    rejects, filtered = out.frames()
+    rejects, filtered = set_aside()
     records_in = records.height + rejects.height + filtered.height
     return _Part(records_in, records, rejects, filtered, None, findings)
 
