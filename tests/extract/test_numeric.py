@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl.extract.numeric import ZonedSign, decode_binary, decode_packed, decode_zoned
@@ -93,6 +93,7 @@ def expected_values(values: list[int], scale: int) -> list[object]:
     return [Decimal(v).scaleb(-scale) for v in values] if scale else values
 
 
+@settings(deadline=None)  # polars and Decimal per example: slow on a loaded machine
 @given(
     st.integers(1, 10).flatmap(
         lambda n: st.tuples(
@@ -118,6 +119,7 @@ def test_packed_every_precision_and_scale(
     assert got.values.to_list() == expected_values(values, scale)
 
 
+@settings(deadline=None)  # polars and Decimal per example: slow on a loaded machine
 @given(
     st.integers(1, 18).flatmap(
         lambda n: st.tuples(
@@ -139,6 +141,7 @@ def test_zoned_ebcdic_every_precision_and_scale(case: tuple[int, int, list[int]]
     assert got.values.to_list() == expected_values(unsigned, scale)
 
 
+@settings(deadline=None)  # polars and Decimal per example: slow on a loaded machine
 @given(
     st.sampled_from([1, 2, 3, 4, 5, 6, 7, 8]).flatmap(
         lambda n: st.tuples(
@@ -176,6 +179,7 @@ def test_binary_digit_limit_and_sign_bit() -> None:
     assert unsigned.values.to_list() == [65535]
 
 
+@settings(deadline=None)  # polars and Decimal per example: slow on a loaded machine
 @given(st.integers(1, 8), st.data())
 def test_packed_bad_nibble_anywhere_has_its_offset(length: int, data: st.DataObject) -> None:
     value = data.draw(st.integers(0, 10 ** (2 * length - 1) - 1))
@@ -206,6 +210,7 @@ def test_unsigned_packed_refuses_a_minus_and_low_high_values_are_special() -> No
     assert zoned.special.to_list() == ["low-values", None]
 
 
+@settings(deadline=None)  # polars and Decimal per example: slow on a loaded machine
 @given(st.integers(1, 18), st.data())
 def test_zoned_bad_byte_anywhere_has_its_offset(length: int, data: st.DataObject) -> None:
     value = data.draw(st.integers(-(10**length) + 1, 10**length - 1))

@@ -185,6 +185,8 @@ class Charset:
                 np.empty(0, np.uint8), np.zeros(m, np.int64), none, none, none,
                 np.zeros(m, np.int8), empty, empty,
             )  # fmt: skip
+        if mode is TextMode.DBCS and rows.lengths is None and w % 2 == 0:
+            return self._decode_pairs(rows.data)
         flat = rows.data.reshape(-1)
         inside = None  # (n,) bytes that belong to their value (variable-length rows only)
         if rows.lengths is not None:
@@ -290,6 +292,61 @@ class Charset:
             vendor // w, key[vendor].astype(np.int64) - DOUBLE,
         )  # fmt: skip
 
+    def _decode_pairs(self, grid: NDArray[np.uint8]) -> _Block:
+        """Pure-DBCS rows of an even width: every pair is a code, read as big-endian uint16
+        (half the units of the general path, no shift state; the same tables and results)."""
+        t = self.tables
+        m, w = grid.shape
+        half = w // 2
+        key = grid.view(">u2").astype(np.intp)  # (m, half)
+        key += DOUBLE
+        shifts = np.zeros((m, half), dtype=np.bool_)
+        for seq in (*self.dbcs_in, *self.dbcs_out):
+            hit = grid[:, 0::2] == seq[0]
+            if len(seq) == 2:
+                hit &= grid[:, 1::2] == seq[1]
+            shifts |= hit
+        key[shifts] = SHIFT
+        key = key.reshape(-1)
+        if t.has_long:  # each code's two halves, in byte order
+            units = np.empty((key.size, 2), dtype=np.intp)
+            units[:, 0] = key
+            units[:, 1] = np.where(key >= DOUBLE, key + (SECOND - DOUBLE), SILENT)
+            units[:, 1][key >= SECOND] = SILENT
+            unit_keys = units.reshape(-1)
+        else:
+            unit_keys = key
+        utf8 = gather_utf8(t.utf8, unit_keys)
+        per_row = unit_keys.size // m
+        text_bytes = (t.length.take(unit_keys).reshape(m, per_row) @ _ones(per_row)).astype(
+            np.int64
+        )
+        flags = t.flags.take(key)
+        special = np.zeros(m, dtype=np.int8)
+        for value, label in ((0x00, 1), (0xFF, 2)):
+            maybe = np.flatnonzero(grid[:, 0] == value)
+            if maybe.size:
+                special[maybe[(grid[maybe] == value).all(axis=1)]] = label
+        error_at = np.full(m, -1, dtype=np.int64)
+        error_key = np.full(m, -1, dtype=np.int64)
+        error_pair = np.full(m, -1, dtype=np.int64)
+        bad = np.flatnonzero(flags & INVALID)
+        if bad.size:
+            bad_row = bad // half
+            firsts = np.flatnonzero(np.diff(bad_row, prepend=-1))
+            where, bad_rows = bad[firsts], bad_row[firsts]
+            cols = 2 * (where - bad_rows * half)
+            error_at[bad_rows] = cols
+            error_key[bad_rows] = key[where]
+            error_pair[bad_rows] = (
+                grid[bad_rows, cols].astype(np.int64) << 12 | grid[bad_rows, cols + 1]
+            )
+        vendor = np.flatnonzero(flags & VENDOR)
+        return _Block(
+            utf8, text_bytes, error_at, error_key, error_pair, special,
+            vendor // half, key[vendor].astype(np.int64) - DOUBLE,
+        )  # fmt: skip
+
     def _reason(self, key: int, pair: int, mode: TextMode) -> str:
         first, following = pair >> 12, pair & 0xFFF
         shifts = {s[0] for s in (*self.dbcs_in, *self.dbcs_out)}
@@ -347,20 +404,25 @@ class Charset:
             for k, p in zip(error_key[failed].tolist(), error_pair[failed].tolist(), strict=True)
         ]
         list_offsets = np.zeros(m + 1, dtype=np.int32)
-        np.cumsum(np.bincount(gaiji_row, minlength=m), out=list_offsets[1:])
-        gaiji = pa.ListArray.from_arrays(
-            pa.array(list_offsets), _hex_codes().take(pa.array(gaiji_code, type=pa.int64()))
+        if gaiji_row.size:
+            np.cumsum(np.bincount(gaiji_row, minlength=m), out=list_offsets[1:])
+        codes = _hex_codes().take(pa.array(gaiji_code, type=pa.int64()))
+        gaiji = pa.Array.from_buffers(
+            pa.list_(pa.string()), m, [None, pa.py_buffer(list_offsets)], children=[codes]
         )
+        labels = np.flatnonzero(special)
         return DecodedText(
             text=_series(text_array, "text").str.strip_chars_end(PADDING),
             error_offset=_scattered("error_offset", m, failed, error_at[failed], pl.Int64),
             error_reason=_scattered("error_reason", m, failed, reasons, pl.String),
             gaiji=_series(gaiji, "gaiji"),
-            special=_series(_SPECIALS.take(pa.array(special.astype(np.int64))), "special"),
+            special=_scattered(
+                "special", m, labels, [_SPECIALS[int(k)] for k in special[labels]], pl.String
+            ),
         )
 
 
-_SPECIALS = pa.array([None, LOW_VALUES, HIGH_VALUES], type=pa.string())
+_SPECIALS = (None, LOW_VALUES, HIGH_VALUES)
 
 
 def _scattered(
@@ -371,9 +433,7 @@ def _scattered(
     dtype: type[pl.DataType],
 ) -> pl.Series:
     """A column of ``m`` nulls with ``values`` at ``rows``."""
-    column = pl.Series(name, [None], dtype=dtype).extend_constant(None, m - 1) if m else None
-    if column is None:
-        return pl.Series(name, [], dtype=dtype)
+    column = pl.repeat(None, m, dtype=dtype, eager=True).alias(name)
     if rows.size:
         column = column.scatter(rows, pl.Series(values, dtype=dtype))
     return column

@@ -13,8 +13,9 @@ The facts (MEASURED.md, Mainframe data; the public descriptions of each vendor's
   0x7421–0x7E7E; the G1 set 0xA1A1–0xFEFE (NEC extensions) through the vendor's table.
 - NEC JIPS(E): JIPS(J) with each byte of a code converted from JIS8 to EBCDIK (the byte whose
   EBCDIK character is the JIS X 0201 character of the JIS byte: 0x21 '!' → 0x5A, 0x5C '¥' →
-  0x5B); 0x3F75 into kanji, 0x3F76 back. ASSUMED from public descriptions, not checked against
-  an NEC host.
+  0x5B); 0x3F75 into kanji, 0x3F76 back; the user-defined area translated the same way (the G1
+  set has no JIS8 bytes to translate: left out). ASSUMED from public descriptions, not checked
+  against an NEC host.
 
 EBCDIC hosts pad double-byte fields with 0x4040, so JEF, KEIS and JIPS(E) decode 0x4040 as
 U+3000 beside their JIS space (0xA1A1, or JIPS(E)'s 0x5A5A … whatever 0x2121 becomes).
@@ -41,7 +42,8 @@ class Family:
     default_sbcs: str | None  # None: the file must say (ebcdic or ebcdik or a table)
     dbcs_in: tuple[bytes, ...]  # shift sequences into double-byte text
     dbcs_out: tuple[bytes, ...]  # and back
-    vendor_areas: tuple[Area, ...]  # codes only the vendor's table maps (外字 and extensions)
+    # codes only the vendor's table maps (外字 and extensions); JIPS(E): in JIPS(J) codes
+    vendor_areas: tuple[Area, ...]
     extra_spaces: tuple[int, ...] = ()  # double-byte codes that are U+3000 beside the table's
 
 

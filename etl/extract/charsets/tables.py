@@ -14,6 +14,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 
 from etl.config import errors_as, read_config_bytes
 from etl.errors import ProfileError
-from etl.extract.charsets.families import FAMILIES, Area, Family
+from etl.extract.charsets.families import FAMILIES, Family
 from etl.extract.vector_codec import utf8_entry
 from etl.text import load_gaiji_table
 
@@ -63,6 +64,7 @@ class LookupTables:
     length: NDArray[np.float64]  # how many of them are text (float: summed by BLAS)
     flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code
     texts: dict[int, str]  # index (byte, or DOUBLE + code) → text: for tests and previews
+    has_long: bool  # some code's text is longer than 4 UTF-8 bytes (its second byte has text)
 
 
 def read_table(path: Path, *, width: int, what: str) -> dict[int, str]:
@@ -112,58 +114,50 @@ def sbcs_table(sbcs: str) -> tuple[str, dict[int, str]]:
     return "single-byte", read_table(Path(sbcs), width=2, what="single-byte table")
 
 
-def _jips_e_byte() -> NDArray[np.int64]:
-    """JIS byte → its JIPS(E) byte: where EBCDIK has the JIS X 0201 character of that byte."""
+@cache
+def _jips_e_bytes() -> tuple[int, ...]:
+    """JIS byte (0x21–0x7E) → its JIPS(E) byte: where EBCDIK has the JIS X 0201 character of
+    that byte (0x5C is ¥ and 0x7E ‾ in JIS X 0201). Other bytes: -1."""
     ebcdik = read_table(TABLES / "ibm930-sbcs.csv", width=2, what="single-byte table")
     position = {text: byte for byte, text in ebcdik.items()}
-    out = np.full(256, -1, dtype=np.int64)
-    for b in range(0x21, 0x7F):
-        char = {0x5C: "\u00a5", 0x7E: "\u203e"}.get(b, chr(b))
-        out[b] = position[char]
-    return out
+    jis_x0201 = {0x5C: "\u00a5", 0x7E: "\u203e"}
+    return tuple(
+        position[jis_x0201.get(b, chr(b))] if 0x21 <= b <= 0x7E else -1 for b in range(256)
+    )
 
 
-def family_code(family: Family, jis: int) -> int:
-    """The code of JIS X 0208 code ``jis`` in ``family`` (tables keyed by JIS code)."""
+def from_jis(family: Family, jis: int) -> int:
+    """The code of JIS X 0208 code ``jis`` in ``family`` (its tables are keyed by JIS code)."""
     if family.dbcs_from_jis == "+8080":
         return jis | 0x8080
     if family.dbcs_from_jis == "ebcdik":
-        to_e = _jips_e_byte()
-        return int(to_e[jis >> 8] << 8 | to_e[jis & 0xFF])
+        to_e = _jips_e_bytes()
+        return to_e[jis >> 8] << 8 | to_e[jis & 0xFF]
     return jis
 
 
-def _area_codes(family: Family, area: Area) -> list[int]:
-    lead_lo, lead_hi, trail_lo, trail_hi = area
-    codes = [
+def vendor_codes(family: Family) -> frozenset[int]:
+    """The double-byte codes that decode only through the vendor's table (the areas are the
+    charset's own codes; JIPS(E)'s are given as JIPS(J) codes and translated)."""
+    codes = (
         lead << 8 | trail
+        for lead_lo, lead_hi, trail_lo, trail_hi in family.vendor_areas
         for lead in range(lead_lo, lead_hi + 1)
         for trail in range(trail_lo, trail_hi + 1)
-    ]
-    if family.dbcs_from_jis == "ebcdik":  # JIPS(E) areas are given in JIPS(J) codes
-        to_e = _jips_e_byte()
-        return [
-            int(to_e[c >> 8] << 8 | to_e[c & 0xFF])
-            for c in codes
-            if to_e[c >> 8] >= 0 and to_e[c & 0xFF] >= 0
-        ]
-    return codes
-
-
-def vendor_codes(family: Family) -> frozenset[int]:
-    """The double-byte codes that decode only through the vendor's table."""
-    return frozenset(c for area in family.vendor_areas for c in _area_codes(family, area))
+    )
+    if family.dbcs_from_jis == "ebcdik":  # bytes outside 0x21–0x7E have no JIPS(E) form
+        to_e = _jips_e_bytes()
+        return frozenset(
+            from_jis(family, c) for c in codes if to_e[c >> 8] >= 0 and to_e[c & 0xFF] >= 0
+        )
+    return frozenset(codes)
 
 
 def dbcs_table(family: Family) -> dict[int, str]:
     """Double-byte code → text of the charset's standard table (vendor areas left out)."""
     table = read_table(TABLES / family.dbcs_table, width=4, what="double-byte table")
     if family.dbcs_from_jis:
-        if family.dbcs_from_jis == "ebcdik":
-            to_e = _jips_e_byte()
-            table = {int(to_e[c >> 8] << 8 | to_e[c & 0xFF]): t for c, t in table.items()}
-        else:
-            table = {family_code(family, c): t for c, t in table.items()}
+        table = {from_jis(family, c): t for c, t in table.items()}
     for space in family.extra_spaces:
         table.setdefault(space, "\u3000")
     reserved = vendor_codes(family)
@@ -218,4 +212,5 @@ def build(
     utf8[SILENT] = 0xFFFF_FFFF
     flags[SILENT] = 0
     length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.float64)
-    return LookupTables(utf8, length, flags, texts)
+    has_long = bool((utf8[SECOND:LONE] != 0xFFFF_FFFF).any())
+    return LookupTables(utf8, length, flags, texts, has_long)

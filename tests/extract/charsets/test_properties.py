@@ -92,29 +92,39 @@ def test_a_shift_code_inside_a_pic_n_field(name: str, data: st.DataObject) -> No
     ]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_blocks_padding_and_threads_change_nothing(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(NAMES))
+    mode = data.draw(st.sampled_from(MODES))
     c = charset(name)
-    batch: list[Value] = data.draw(st.lists(values(name, TextMode.MIXED), max_size=60))
-    raw: list[bytes | None] = [v.encode(c, TextMode.MIXED) for v in batch]
+    batch: list[Value] = data.draw(st.lists(values(name, mode), max_size=60))
+    raw: list[bytes | None] = [v.encode(c, mode) for v in batch]
     raw += data.draw(st.lists(st.binary(max_size=30) | st.none(), max_size=20))
-    one_by_one = [c.decode(pl.Series([r], dtype=pl.Binary), TextMode.MIXED) for r in raw]
+    one_by_one = [c.decode(pl.Series([r], dtype=pl.Binary), mode) for r in raw]
     with pytest.MonkeyPatch.context() as m:
         m.setattr(decoder, "_BLOCK_BYTES", data.draw(st.integers(1, 64)))
-        together = c.decode(pl.Series(raw, dtype=pl.Binary), TextMode.MIXED, threads=2)
+        together = c.decode(pl.Series(raw, dtype=pl.Binary), mode, threads=2)
     for column in ("text", "error_offset", "error_reason", "gaiji", "special"):
         assert getattr(together, column).to_list() == [
             getattr(d, column).to_list()[0] for d in one_by_one
         ], column
 
 
-def test_fixed_width_grid_equals_the_binary_column() -> None:
-    c = charset("jef")
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["jef", "ibm1390"])
+def test_fixed_width_grid_equals_the_binary_column(name: str, mode: TextMode) -> None:
+    c = charset(name)
     rng = np.random.default_rng(7)
-    grid = rng.integers(0, 256, (500, 13), dtype=np.uint8)
-    a = c.decode(grid, TextMode.MIXED)
-    b = c.decode(pl.Series([bytes(r) for r in grid], dtype=pl.Binary), TextMode.MIXED)
-    for column in ("text", "error_offset", "error_reason", "gaiji", "special"):
-        assert getattr(a, column).to_list() == getattr(b, column).to_list()
+    for width in (13, 14):
+        grid = rng.integers(0, 256, (500, width), dtype=np.uint8)
+        codes = np.array([code for code, _ in alphabet(name).double], dtype=">u2")
+        grid[:250, :12] = (
+            codes[rng.integers(0, codes.size, (250, 6))].view(np.uint8).reshape(250, 12)
+        )
+        grid[:5] = 0x00
+        a = c.decode(grid, mode)
+        # the same values in a column padded per block (one value longer): the general path
+        b = c.decode(pl.Series([bytes(r) for r in grid] + [b"\x40" * 30], dtype=pl.Binary), mode)
+        for column in ("text", "error_offset", "error_reason", "gaiji", "special"):
+            assert getattr(a, column).to_list() == getattr(b, column).to_list()[:-1], column

@@ -9,6 +9,7 @@ import pytest
 
 from etl.extract.charsets import TextMode, private_use_code
 from etl.extract.charsets.generate_tables import main as regenerate
+from etl.extract.charsets.tables import vendor_codes
 from tests.extract.charsets.units import HAS_ICONV, PADDING, SPECS, alphabet, charset
 
 
@@ -47,3 +48,9 @@ def test_jis_x0208_is_whole_in_jef_and_keis() -> None:
 @pytest.mark.skipif(not HAS_ICONV, reason="glibc iconv not installed")
 def test_committed_tables_are_what_the_script_generates() -> None:
     assert regenerate(["check"]) == 0
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_vendor_areas_are_double_byte_codes(name: str) -> None:
+    codes = vendor_codes(charset(name).family)
+    assert codes and all(0x4041 <= c <= 0xFEFE and c & 0xFF >= 0x21 for c in codes)
