@@ -3,14 +3,12 @@
 from etl.extract.mainframe.copybook import (
     Copybook,
     CopybookError,
-    ImportedProfile,
-    import_copybook,
     parse_copybook_text,
-    profile_yaml,
     read_copybook,
 )
 from etl.extract.mainframe.extractor import MainframeExtractor
 from etl.extract.mainframe.framing import RecordBlock, read_blocks
+from etl.extract.mainframe.importer import ImportedProfile, import_copybook, profile_yaml
 from etl.extract.mainframe.options import (
     CharsetKey,
     MainframeOptions,
