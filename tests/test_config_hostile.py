@@ -434,7 +434,7 @@ BAD: list[tuple[str, str | bytes, str, str]] = [
         "profile",
         fixed(((*FIELDS, 0, "type"), "numeric")),
         "files[0].fields[0].type",
-        "'text', 'digits', 'zoned', 'packed' or 'date'",
+        "'text', 'digits', 'zoned', 'packed', 'date' or 'binary'",
     ),
     ("profile", fixed(((*FIELDS, 0, "ofset"), 1)), "files[0].fields[0].ofset", "unknown key"),
     ("profile", fixed((("format",), DELETE)), "format", "required key missing"),

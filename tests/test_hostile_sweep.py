@@ -935,7 +935,63 @@ SIGNOFF_DIFF = [
     ),
 ]
 
+
+def _copybook(e: Env, data: bytes | None, *extra: str) -> list[str]:
+    """``chukan profile import-copybook`` of a hostile C.cpy (a FIFO when ``data`` is None)."""
+    path = e.tmp / "C.cpy"
+    if data is None:
+        fifo(path)
+    else:
+        put(path, data)
+    return ["profile", "import-copybook", str(path), "--charset", "ibm930", *extra] + (
+        [] if "--out" in extra else ["--out", str(e.tmp / "imported.yaml")]
+    )
+
+
+def _nothing_imported(e: Env) -> None:
+    assert not (e.tmp / "imported.yaml").exists()
+
+
+COPYBOOK = [
+    Case(
+        "copybook-empty", lambda e: _copybook(e, b""), ("C.cpy", "empty"), check=_nothing_imported
+    ),
+    Case("copybook-fifo", lambda e: _copybook(e, None), ("C.cpy",), check=_nothing_imported),
+    Case(
+        "copybook-binary",
+        lambda e: _copybook(e, (SAMPLE_A / "JUMIN.DAT").read_bytes()[:4000]),
+        ("C.cpy",),
+        check=_nothing_imported,
+    ),
+    Case(
+        "copybook-huge",
+        lambda e: _copybook(e, b"       01 R.\n" + b"      * x\n" * 500_000),
+        ("C.cpy", "larger than"),
+        check=_nothing_imported,
+    ),
+    Case(
+        "copybook-absurd-occurs",
+        lambda e: _copybook(e, b"       01 R.\n           05 A PIC X OCCURS 123456789.\n"),
+        ("C.cpy", "line 2"),
+        check=_nothing_imported,
+    ),
+    Case(
+        "copybook-deep-nesting",
+        lambda e: _copybook(
+            e, b"       01 R.\n" + b"".join(b"       %02d G.\n" % i for i in range(2, 60))
+        ),
+        ("C.cpy", "line"),
+        check=_nothing_imported,
+    ),
+    Case(
+        "copybook-out-is-a-folder",
+        lambda e: _copybook(e, b"       01 R.\n           05 A PIC X.\n", "--out", str(e.vendor)),
+        ("--out",),
+    ),
+]
+
 CASES = {
+    "copybook": COPYBOOK,
     "source.yaml": SOURCE_YAML,
     "vendor-files": VENDOR_FILES,
     "dump-files": DUMP_FILES,

@@ -18,6 +18,7 @@ from etl.cli.inspect_cmd import inspect
 from etl.cli.layouts import layouts
 from etl.cli.migration_cmd import migration_report
 from etl.cli.package_cmd import keys, package, verify
+from etl.cli.profile_cmd import profile
 from etl.cli.project import diff, init, load, runs, signoff
 from etl.cli.report_cmd import report
 from etl.cli.run import run
@@ -107,6 +108,7 @@ for command in (
     migration_report,
     convert,
     sheet,
+    profile,
 ):
     cli.add_command(command)
 

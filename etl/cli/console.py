@@ -126,6 +126,15 @@ def inspect_tables(report: InspectReport, sensitive: set[str]) -> list[Table]:
         "record length (guess)": lengths or "-",
         "encoding used": report.encoding_used or "-",
     }
+    if report.family is not None:  # EBCDIC or ASCII; shift codes; RDWs (mainframe dumps)
+        shifts = f"; shift codes {report.family.shift_codes}" if report.family.shift_codes else ""
+        rows["character family"] = f"{report.family.family} ({report.family.reason}){shifts}"
+    if report.rdw is not None:
+        rdw = report.rdw
+        rows["RDW records (V/VB)"] = (
+            f"{rdw.records} chained{' in BDW blocks' if rdw.block_descriptors else ''}, "
+            f"{rdw.shortest}..{rdw.longest} data bytes"
+        )
     if report.problem:
         rows["problem"] = report.problem
     for k, v in rows.items():

@@ -53,6 +53,14 @@ from etl.extract.location import (
     Location,
     LocationKind,
 )
+from etl.extract.mainframe import (
+    CopybookError,
+    ImportedProfile,
+    MainframeExtractor,
+    MainframeOptions,
+    RecordFormat,
+    import_copybook,
+)
 from etl.extract.numeric import DecodedNumbers, ZonedSign, decode_packed, decode_zoned
 from etl.extract.profile import (
     FieldType,
@@ -80,6 +88,7 @@ __all__ = [
     "ByteOffset",
     "CandidateScore",
     "CellRef",
+    "CopybookError",
     "CsvSyntax",
     "DecodedColumn",
     "DecodedNumbers",
@@ -93,12 +102,16 @@ __all__ = [
     "FixedWidthExtractor",
     "FixedWidthOptions",
     "FormatOptions",
+    "ImportedProfile",
     "InspectReport",
     "LineBreak",
     "LineBreakGuess",
     "LineNumber",
     "Location",
     "LocationKind",
+    "MainframeExtractor",
+    "MainframeOptions",
+    "RecordFormat",
     "RecordTypes",
     "ResolvedEncoding",
     "SourceField",
@@ -121,6 +134,7 @@ __all__ = [
     "get_extractor",
     "guess_encoding",
     "guess_record_length",
+    "import_copybook",
     "inspect_file",
     "known_extractors",
     "load_profile",

@@ -34,6 +34,25 @@ from etl.findings import mask_expr
 
 
 @dataclass(frozen=True, slots=True)
+class FamilyGuess:
+    """EBCDIC or ASCII-based (CP932, EUC-JP, UTF-8), told by where spaces and digits sit."""
+
+    family: str  # "ebcdic" | "ascii"
+    reason: str  # the shares of both families' spaces and digits
+    shift_codes: str  # how many IBM (SO/SI) and JEF (KI/KO) shift codes an EBCDIC sample holds
+
+
+@dataclass(frozen=True, slots=True)
+class RdwGuess:
+    """RDWs (V/VB records) that chain from the start of the file, with or without BDWs."""
+
+    block_descriptors: bool
+    records: int  # chained records in the sample
+    shortest: int  # data bytes of the shortest and longest record
+    longest: int
+
+
+@dataclass(frozen=True, slots=True)
 class InspectReport:
     path: Path
     size: int
@@ -44,6 +63,8 @@ class InspectReport:
     rejects: pl.DataFrame | None  # rejects met while reading the preview (without raw bytes)
     encoding_used: str | None  # what the extractor used for the preview
     problem: str | None  # why there is no preview, when the extractor refused the file
+    family: FamilyGuess | None = None  # EBCDIC or ASCII family
+    rdw: RdwGuess | None = None  # variable-length records found (mainframe V/VB)
 
 
 def inspect_file(
@@ -93,7 +114,69 @@ def inspect_file(
         rejects=rejects,
         encoding_used=used,
         problem=problem,
+        family=guess_family(sample),
+        rdw=find_rdws(sample),
     )
+
+
+_EBCDIC_COMMON = np.zeros(256, dtype=np.bool_)
+_EBCDIC_COMMON[[0x40, *range(0xF0, 0xFA)]] = True  # EBCDIC space and digits
+_ASCII_COMMON = np.zeros(256, dtype=np.bool_)
+_ASCII_COMMON[[0x20, *range(0x30, 0x3A)]] = True  # ASCII space and digits
+_MAX_RDW = 32_760  # the longest V/VB record, its RDW included
+_SHIFTS = {"SO/SI (IBM)": (0x0E, 0x0F), "KI/KO (JEF)": (0x28, 0x29)}
+
+
+def guess_family(sample: bytes) -> FamilyGuess:
+    """EBCDIC or ASCII family by the share of each family's spaces and digits: legacy records
+    are mostly padding and numbers, and the two families put them at different bytes."""
+    arr = np.frombuffer(sample[: 1 << 16], dtype=np.uint8)
+    if not arr.size:
+        return FamilyGuess("ascii", "empty file", "")
+    ebcdic = float(_EBCDIC_COMMON[arr].mean())
+    ascii_ = float(_ASCII_COMMON[arr].mean())
+    family = "ebcdic" if ebcdic > ascii_ else "ascii"
+    reason = f"EBCDIC spaces and digits {ebcdic:.0%} of the bytes, ASCII ones {ascii_:.0%}"
+    shifts = ""
+    if family == "ebcdic":
+        counts = {
+            name: int(np.count_nonzero(arr == a) + np.count_nonzero(arr == b))
+            for name, (a, b) in _SHIFTS.items()
+        }
+        shifts = ", ".join(f"{name} {n}" for name, n in counts.items())
+    return FamilyGuess(family, reason, shifts)
+
+
+def find_rdws(sample: bytes, *, at_least: int = 3) -> RdwGuess | None:
+    """RDWs chaining from the file's start (each record: two bytes big-endian length, the RDW
+    included, two zero bytes), inside BDW blocks or not; None when neither chain holds."""
+    found = [_rdw_chain(sample, bdw) for bdw in (False, True)]
+    best = max(found, key=lambda g: g.records if g is not None else -1)
+    return best if best is not None and best.records >= at_least else None
+
+
+def _rdw_chain(sample: bytes, bdw: bool) -> RdwGuess | None:
+    # a sample of at most a few MiB: a walk over its records is fine here
+    lengths: list[int] = []
+    p, end = 0, len(sample)
+    block_end = end
+    while p + 4 <= end:
+        if bdw and (p == 0 or p == block_end):
+            size = int.from_bytes(sample[p : p + 2], "big")
+            if size <= 8 or sample[p + 2 : p + 4] != b"\0\0":
+                break
+            block_end, p = p + size, p + 4
+            continue
+        length = int.from_bytes(sample[p : p + 2], "big")
+        if length <= 4 or length > _MAX_RDW or sample[p + 2 : p + 4] != b"\0\0":
+            break
+        if p + length > (block_end if bdw else end):  # beyond the sample (or its block)
+            break
+        lengths.append(length - 4)
+        p += length
+    if not lengths or (p < end - 4 and len(lengths) < 1000 and p + 4 <= end and p < end // 2):
+        return None
+    return RdwGuess(bdw, len(lengths), min(lengths), max(lengths))
 
 
 def _is_text(sample: bytes) -> bool:
@@ -103,7 +186,9 @@ def _is_text(sample: bytes) -> bool:
 
 
 def _masked(frame: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
-    sensitive = [f.name for f in source.fields if f.sensitive and f.name in frame.columns]
+    """Sensitive fields masked, each of their columns (a field an OCCURS repeats has several)."""
+    names = {f.name for f in source.fields if f.sensitive}
+    sensitive = [c for c in frame.columns if c in names or c.split("(", 1)[0] in names]
     return frame.with_columns(mask_expr(pl.col(c).cast(pl.String)).alias(c) for c in sensitive)
 
 

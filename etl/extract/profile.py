@@ -31,6 +31,7 @@ from pydantic import (
 
 from etl.config import Document, KeyPath, KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import ConfigError, ProfileError, UnknownExtractor
+from etl.extract.charsets import TextMode  # mainframe text fields: sbcs, mixed, dbcs
 from etl.extract.codecs import supported_name
 from etl.paths import inside
 from etl.resources import data_dir
@@ -42,6 +43,7 @@ class FieldType(StrEnum):
     ZONED = "zoned"  # zoned decimal (ASCII or EBCDIC sign nibble) → Int64
     PACKED = "packed"  # packed decimal / COMP-3 → Int64
     DATE = "date"  # a calendar date cell (sheet): Excel dates → String YYYYMMDD
+    BINARY = "binary"  # big-endian binary integer, COBOL COMP / COMP-4 / COMP-5 → Int64
 
 
 class LineBreak(StrEnum):
@@ -63,6 +65,9 @@ class SourceField:
     xpath: str | None = None  # xml: path from the record element (etl.extract.xml.paths)
     scale: int = 0  # implied decimals for zoned/packed: the field decodes to an exact Decimal
     sensitive: bool = False  # masked wherever chukan shows source values (inspect previews)
+    mode: TextMode | None = None  # mainframe text: SBCS, mixed or DBCS (None: the format's)
+    signed: bool | None = None  # mainframe binary: two's complement (S9 COMP) or unsigned
+    group: str | None = None  # mainframe: the OCCURS group the field repeats with
 
 
 # ---- the keys' types (docs/schemas/source-profile.schema.json) -------------------------------
@@ -77,6 +82,7 @@ Offset = Annotated[int, Field(ge=0, lt=MAX_RECORD_LENGTH)]
 Length = Annotated[int, Field(ge=1, le=MAX_RECORD_LENGTH)]
 # Enums are matched by value: the file holds text, strict mode alone would want enum objects.
 FieldTypeName = Annotated[FieldType, Strict(False)]
+TextModeName = Annotated[TextMode, Strict(False)]
 LineBreakName = Annotated[LineBreak, Strict(False)]
 ControlName = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 
@@ -116,8 +122,14 @@ class FormatOptions(StrictModel):
         """Bytes per physical record when all records have one length (a progress estimate)."""
         return None
 
+    def columns(self, fields: Sequence[SourceField]) -> tuple[str, ...]:
+        """The field columns a record of this format has, in order: one per field, or more
+        where a field repeats (a mainframe OCCURS table: ``IDO-YMD(1)``, ``IDO-YMD(2)`` …)."""
+        return tuple(f.name for f in fields)
 
-PLACING_KEYS = ("offset", "length", "column", "index", "xpath")  # where a field is, by format
+
+# where a field is, by format (mainframe: OCCURS group, text mode, binary sign)
+PLACING_KEYS = ("offset", "length", "column", "index", "xpath", "group", "mode", "signed")
 
 
 class SourceFieldModel(StrictModel):
@@ -132,16 +144,29 @@ class SourceFieldModel(StrictModel):
     xpath: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
     scale: Annotated[int, Field(ge=0, le=18)] = 0
     sensitive: bool = False
+    mode: TextModeName | None = None
+    signed: bool | None = None
+    group: Name | None = None
+
+    @model_validator(mode="after")
+    def _type_keys(self) -> Self:
+        if self.mode is not None and self.type is not FieldType.TEXT:
+            raise KeyProblem(("mode",), f"only text fields have a mode, not {self.type}")
+        if self.signed is not None and self.type is not FieldType.BINARY:
+            raise KeyProblem(("signed",), f"only binary fields have signed, not {self.type}")
+        return self
 
     @model_validator(mode="after")
     def _scale_fits(self) -> Self:
         if not self.scale:
             return self
-        if self.type not in (FieldType.ZONED, FieldType.PACKED):
+        if self.type not in (FieldType.ZONED, FieldType.PACKED, FieldType.BINARY):
             raise KeyProblem(
-                ("scale",), f"only zoned and packed fields have a scale, not {self.type}"
+                ("scale",),
+                f"only zoned and packed fields (and mainframe binary ones) have a scale, "
+                f"not {self.type}",
             )
-        if self.length is not None:
+        if self.length is not None and self.type is not FieldType.BINARY:
             digits = 2 * self.length - 1 if self.type is FieldType.PACKED else self.length
             if self.scale >= digits:
                 raise KeyProblem(
@@ -161,6 +186,9 @@ class SourceFieldModel(StrictModel):
             xpath=self.xpath,
             scale=self.scale,
             sensitive=self.sensitive,
+            mode=self.mode,
+            signed=self.signed,
+            group=self.group,
         )
 
 
@@ -208,6 +236,12 @@ class SourceFile:
             if f.name == name:
                 return f
         raise KeyError(f"source file {self.name} has no field {name!r}")
+
+    def columns(self) -> tuple[str, ...]:
+        """The field columns of its records (a field repeated by OCCURS has one per occurrence)."""
+        if self.options is None:
+            return tuple(f.name for f in self.fields)
+        return self.options.columns(self.fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ class CompiledMapping:
 def _fields(mapping: Mapping, spec: RecordFileSpec, profile: SourceProfile) -> frozenset[str]:
     def source_fields(name: str, at: tuple[str | int, ...]) -> list[str]:
         try:
-            return [f.name for f in profile.file(name).fields]
+            return list(profile.file(name).columns())  # OCCURS: a column per occurrence
         except KeyError as exc:
             raise mapping.error(at, str(exc.args[0])) from None
 

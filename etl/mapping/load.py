@@ -54,6 +54,7 @@ ROW_WORDS = ("take", "const", "concat", "wareki", "seireki")
 AGGREGATE_WORDS = ("count", "sum", "first", "last")  # only on a record file with group_by
 SOURCE_WORDS = ROW_WORDS + AGGREGATE_WORDS
 EXTRA_KEYS = {"concat": ("sep",), "first": ("order_by",), "last": ("order_by",)}
+EXTRA_KEYS["take"] = ("occurrence",)  # an OCCURS field's first / last present occurrence
 MAX_PARTS = 64  # concat parts, all/any parts, steps, filters per record file
 MAX_CODE_TABLE_BYTES = 4 << 20
 T = TypeVar("T")
@@ -124,6 +125,7 @@ _LIST: TypeAdapter[list[Any]] = TypeAdapter(
 _STEPS: TypeAdapter[list[Any]] = TypeAdapter(
     Annotated[list[Any], Field(max_length=MAX_PARTS)], config=_STRICT
 )
+_OCCURRENCE: TypeAdapter[str] = TypeAdapter(Literal["first", "last"], config=_STRICT)
 _ORDER_BY: TypeAdapter[list[str]] = TypeAdapter(
     Annotated[list[Name], Field(min_length=1, max_length=8)], config=_STRICT
 )
@@ -177,8 +179,11 @@ def _item(doc: Document, raw: Any, at: KeyPath, *, grouped: bool, depth: int = 1
     parsed: object
     sep = ""
     order_by: tuple[str, ...] = ()
+    occurrence = None
     if word in ("take", "sum", "first", "last"):
         parsed = _value(doc, _NAME, args, wat)
+        if "occurrence" in raw:
+            occurrence = _value(doc, _OCCURRENCE, raw["occurrence"], (*at, "occurrence"))
         if "order_by" in raw:
             ordered = _value(doc, _ORDER_BY, raw["order_by"], (*at, "order_by"))
             order_by = tuple(ordered)
@@ -200,7 +205,15 @@ def _item(doc: Document, raw: Any, at: KeyPath, *, grouped: bool, depth: int = 1
         parsed = doc.parse(SeirekiArgs, args, at=wat)
     steps_raw = _value(doc, _STEPS, raw.get("then", []), (*at, "then"))
     steps = tuple(_step(doc, s, (*at, "then", i)) for i, s in enumerate(steps_raw))
-    return ItemSpec(source=word, args=parsed, steps=steps, at=at, sep=sep, order_by=order_by)
+    return ItemSpec(
+        source=word,
+        args=parsed,
+        steps=steps,
+        at=at,
+        sep=sep,
+        order_by=order_by,
+        occurrence=occurrence,
+    )
 
 
 def _step(doc: Document, raw: Any, at: KeyPath) -> StepSpec:

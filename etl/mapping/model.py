@@ -131,6 +131,7 @@ class ItemSpec:
     at: KeyPath
     sep: str = ""  # concat only
     order_by: tuple[str, ...] = ()  # first/last only
+    occurrence: str | None = None  # take only: "first" / "last" present occurrence of an OCCURS
 
 
 @dataclass(frozen=True, slots=True)

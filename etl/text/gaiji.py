@@ -73,6 +73,8 @@ def pua_code(ch: str, encoding: str = "cp932") -> str:
     >>> pua_code("\\ue000")
     'F040'
     """
+    if 0xF0000 <= ord(ch) <= 0xFFFFD:  # a mainframe charset's unmapped code (U+F0000 + code)
+        return f"{ord(ch) - 0xF0000:04X}"
     try:
         return ch.encode(encoding).hex().upper()
     except UnicodeEncodeError as exc:

@@ -82,8 +82,13 @@ def test_supplementary_private_use_is_flagged() -> None:
 
 
 def test_pua_code_of_unencodable_char_raises() -> None:
-    with pytest.raises(ValueError, match="U\\+F0000"):
-        pua_code("\U000f0000")
+    with pytest.raises(ValueError, match="U\\+100000"):
+        pua_code("\U00100000")
+
+
+def test_pua_code_of_a_mainframe_charsets_unmapped_code() -> None:
+    # etl.extract.charsets keeps an unmapped vendor code as U+F0000 + code
+    assert pua_code("\U000f80a1") == "80A1"
 
 
 def test_empty_table_is_a_no_op() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
+from etl.config import KeyPath
 from etl.layout import ItemType
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms.base import CompileContext, Compiled
+from etl.text import strip_spaces
 
 _DECIMAL_PRECISION = 38  # polars' Decimal holds at most 38 digits
 
@@ -15,10 +19,28 @@ def take(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     """A source field as text (zoned/packed numbers are rendered as digits, with a point when
     they have an implied scale); into a decimal item with exactly its 小数桁数."""
     assert isinstance(spec.args, str)
-    text = ctx.column(spec.args, (*spec.at, "take")).cast(pl.String)
+    if spec.occurrence is not None:
+        text = occurrence(spec.args, spec.occurrence, ctx, (*spec.at, "occurrence"))
+    else:
+        text = ctx.column(spec.args, (*spec.at, "take")).cast(pl.String)
     if ctx.item.type is ItemType.DECIMAL:
         return Compiled(decimal_text(text, ctx.item.scale))
     return Compiled(text)
+
+
+def occurrence(name: str, which: str, ctx: CompileContext, at: KeyPath) -> pl.Expr:
+    """The first or last present (not null, not blank) occurrence of a field an OCCURS table
+    repeats: the columns ``NAME(1)``, ``NAME(2)`` … of a mainframe record."""
+    pattern = re.compile(re.escape(name) + r"\((\d+)\)")
+    found = sorted(
+        (int(m.group(1)), c) for c in ctx.fields if (m := pattern.fullmatch(c)) is not None
+    )
+    if not found:
+        raise ctx.fail(at, f"{name!r} is not repeated by an OCCURS table (no {name}(1) column)")
+    columns = [pl.col(c).cast(pl.String) for _, c in found]
+    if which == "last":
+        columns.reverse()
+    return pl.coalesce([pl.when(strip_spaces(c) != "").then(c) for c in columns])
 
 
 def decimal_text(text: pl.Expr, scale: int) -> pl.Expr:
