@@ -81,7 +81,7 @@ def test_binary_and_mode_are_refused_by_other_formats(tmp_path: Path) -> None:
         "      - {name: N, offset: 0, length: 4, type: binary}\n",
         encoding="utf-8",
     )
-    with pytest.raises(ProfileError, match=r"fields\[0\]\.type .*no binary fields"):
+    with pytest.raises(ProfileError, match=r"fields\[0\]\.type .*fields are .*, not binary"):
         load_profile(tmp_path)
     (tmp_path / "source.yaml").write_text(
         "format: fixed_width\nencoding: cp932\nfiles:\n  - name: a\n    path: A.DAT\n"
