@@ -7,6 +7,7 @@ Database loading (`chukan load`) is etl.dbload; this package never touches a dat
 from etl.write.atomic import (
     FILE_MODE,
     OwnerMarker,
+    StagedFile,
     WrittenFile,
     make_private_dir,
     marker_is_stale,
@@ -30,6 +31,7 @@ from etl.write.writers import (
     OutputFormat,
     ParquetRecordWriter,
     RecordFileWriter,
+    RecordSink,
     record_file_writer,
 )
 
@@ -44,6 +46,8 @@ __all__ = [
     "OwnerMarker",
     "ParquetRecordWriter",
     "RecordFileWriter",
+    "RecordSink",
+    "StagedFile",
     "WrittenFile",
     "encode_csv",
     "make_private_dir",
