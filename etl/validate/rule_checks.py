@@ -261,6 +261,45 @@ def _check_reference(rules: RuleSet, rule: ExistsIn, record_files: Others) -> No
         raise RuleError(where, f"rule {rule.id}: {ref.layout}/{ref.file} has no items {absent}")
 
 
+def per_record(rule: Rule) -> bool:
+    """A rule that looks at one row at a time, so it can run on each chunk of its file; the
+    others (exactly_one, unique, exists_in) need the whole file, or another one."""
+    return isinstance(rule, Compare | RequiredIf | CheckDigit)
+
+
+def rule_columns(rule: Rule, record_file: RecordFile) -> list[str]:
+    """The columns of its file a rule reads (its items, the key of its findings, record no.)."""
+    names = [RECORD_NO, *record_file.key]
+    match rule:
+        case ExactlyOne():
+            names += [*rule.group_by, *condition_names(rule.when)]
+        case ExistsIn() | Unique():
+            names += rule.items
+        case Compare():
+            names += [rule.left, rule.right]
+        case RequiredIf():
+            names += [*condition_names(rule.when), *rule.then]
+        case CheckDigit():
+            names.append(rule.item)
+    return list(dict.fromkeys(names))
+
+
+def run_rule(
+    rules: RuleSet,
+    rule: Rule,
+    layout: Layout,
+    frame: pl.DataFrame | None,
+    record_files: Others,
+) -> pl.DataFrame:
+    """The findings of one rule over ``frame`` (its file, or a chunk of it for a per_record
+    rule; None: the file has no data); ``record_files`` by (layout id, file id) for exists_in."""
+    if frame is None:
+        return _skipped(rule, layout, FILE_MISSING, f"{rule.file}のデータ")
+    if isinstance(rule, ExistsIn):
+        _check_reference(rules, rule, record_files)
+    return _run(rule, layout, layout.record_file(rule.file), frame, record_files)
+
+
 def rule_findings(
     rules: RuleSet, layout: Layout, frames: dict[str, pl.DataFrame], others: Others
 ) -> pl.DataFrame:
@@ -274,14 +313,7 @@ def rule_findings(
         **{(layout.id, fid): f for fid, f in frames.items()},
         **others,
     }
-    parts: list[pl.DataFrame] = []
-    for rule in rules.rules:
-        frame = frames.get(rule.file)
-        if frame is None:
-            parts.append(_skipped(rule, layout, FILE_MISSING, f"{rule.file}のデータ"))
-            continue
-        record_file = layout.record_file(rule.file)
-        if isinstance(rule, ExistsIn):
-            _check_reference(rules, rule, record_files)
-        parts.append(_run(rule, layout, record_file, frame, record_files))
+    parts = [
+        run_rule(rules, rule, layout, frames.get(rule.file), record_files) for rule in rules.rules
+    ]
     return concat_findings(parts)
