@@ -21,7 +21,7 @@ import polars as pl
 from etl import __version__, events
 from etl.errors import ChukanError, MappingError, WriteError
 from etl.extract import RECORD_NO, SourceProfile, decode_threads, load_profile
-from etl.findings import Severity, concat_findings
+from etl.findings import Severity, concat_findings, detached
 from etl.layout import (
     DEFAULT_LAYOUT_VERSION,
     Layout,
@@ -269,7 +269,16 @@ class _Stream:
         self.checks[target.layout].check_chunk(rf.id, mt.frame)
         if self.opts.fingerprints:
             target.fingerprints.append(_fingerprints(target.layout, mt.frame, rf))
-        target.parts.append(replace(mt, frame=mt.frame.select(target.keep)))
+        target.parts.append(
+            replace(
+                mt,
+                frame=detached(mt.frame.select(target.keep)),
+                filtered=detached(mt.filtered),
+                findings=detached(mt.findings),
+                control_values=detached(mt.control_values),
+                rejected=detached(mt.rejected),
+            )
+        )
 
     def _chunk(self, name: str, records: pl.DataFrame) -> None:
         for target in self.targets:

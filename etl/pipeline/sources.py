@@ -26,7 +26,7 @@ from etl.extract import (
     extract_finding,
     get_extractor,
 )
-from etl.findings import Severity, concat_findings, empty_findings, finding_exprs
+from etl.findings import Severity, concat_findings, detached, empty_findings, finding_exprs
 from etl.paths import files_inside
 from etl.text import GaijiTable
 from etl.write import sha256_file
@@ -196,9 +196,9 @@ def _extract_source(
         return frame.with_columns(apply) if apply and frame.height else frame
 
     def kept(frame: pl.DataFrame) -> pl.DataFrame:
-        if keep is None:
+        if keep is None:  # every field: the chunk's buffers are what is kept
             return frame
-        return frame.select(RECORD_NO, *(c for c in frame.columns if c in keep))
+        return detached(frame.select(RECORD_NO, *(c for c in frame.columns if c in keep)))
 
     chunks: list[ExtractChunk] = []
     parts: list[pl.DataFrame] = []  # each chunk's kept columns
@@ -211,11 +211,22 @@ def _extract_source(
         hashing = hasher.submit(sha256_file, path)
         for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
             records = with_gaiji(chunk.records)
-            chunks.append(replace(chunk, records=records.clear()))  # the rest is small
-            controls.append(control_char_findings(chunk.records, source, allowed, kind))
+            chunks.append(  # the rest is small: kept, in buffers of its own
+                replace(
+                    chunk,
+                    records=records.clear(),
+                    rejects=detached(chunk.rejects),
+                    filtered=detached(chunk.filtered),
+                    findings=detached(chunk.findings),
+                    partial=None if chunk.partial is None else detached(chunk.partial),
+                )
+            )
+            controls.append(detached(control_char_findings(chunk.records, source, allowed, kind)))
             if controls[-1].height:  # few: kept so their findings can name a key
                 flagged.append(
-                    records.filter(pl.col(RECORD_NO).is_in(controls[-1]["record_no"].implode()))
+                    detached(
+                        records.filter(pl.col(RECORD_NO).is_in(controls[-1]["record_no"].implode()))
+                    )
                 )
             if on_chunk is not None:
                 on_chunk(records)

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 
 import polars as pl
 
-from etl.findings import concat_findings
+from etl.findings import concat_findings, detached
 from etl.layout import Layout
 from etl.validate.checks import RECORD_NO
 from etl.validate.rule_checks import per_record, rule_columns, run_rule
@@ -59,11 +59,12 @@ class LayoutChecks:
     def check_chunk(self, record_file: str, chunk: pl.DataFrame) -> None:
         """Schema checks and per-record rules of one chunk of a mapped record file."""
         rf = self.layout.record_file(record_file)
-        self._schema[record_file].append(schema_findings(self.layout, rf, chunk))
+        # kept beyond the chunk, so in buffers of their own (etl.findings.detached)
+        self._schema[record_file].append(detached(schema_findings(self.layout, rf, chunk)))
         for i, parts in self._per_record.items():
             rule = self.rules.rules[i]
             if rule.file == record_file:
-                parts.append(run_rule(self.rules, rule, self.layout, chunk, {}))
+                parts.append(detached(run_rule(self.rules, rule, self.layout, chunk, {})))
 
     def findings(self, kept: Frames) -> pl.DataFrame:
         """Every finding, the whole-file rules run on ``kept`` (at least the columns ``reads``
