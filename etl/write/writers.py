@@ -10,6 +10,7 @@ differs. To add a format: a class with the members of ``RecordFileWriter``, a me
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -112,9 +113,10 @@ PARQUET_ROW_GROUP = 512 * 512
 
 class ParquetSink:
     """Parquet through pyarrow's ParquetWriter: chunks are buffered into row groups of
-    ``PARQUET_ROW_GROUP`` rows, each written as it fills; the file is staged beside its path."""
+    ``row_group`` rows, each written as it fills; the file is staged beside its path."""
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, path: Path, columns: list[str], row_group: int = PARQUET_ROW_GROUP) -> None:
+        self._row_group = row_group
         self._file = StagedFile(path)
         self._schema = pa.schema([pa.field(c, pa.large_string()) for c in columns])
         self._pending: list[pa.Table] = []
@@ -144,8 +146,8 @@ class ParquetSink:
         self._pending.append(table)
         self._rows += table.num_rows
         try:
-            while self._rows >= PARQUET_ROW_GROUP:
-                self._flush(PARQUET_ROW_GROUP)
+            while self._rows >= self._row_group:
+                self._flush(self._row_group)
         except (OSError, pa.ArrowException) as exc:
             self.discard()
             raise WriteError(f"{self._file.path}: cannot write the Parquet file: {exc}") from exc
@@ -161,6 +163,8 @@ class ParquetSink:
         return self._file.publish()
 
     def discard(self) -> None:
+        with contextlib.suppress(OSError, ValueError, pa.ArrowException):
+            self._writer.close()  # into the staged file, which goes: pyarrow closes on del
         self._file.discard()
 
 
