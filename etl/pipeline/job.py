@@ -53,7 +53,14 @@ from etl.pipeline.sources import (
     check_delivery,
     extract_source,
 )
-from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
+from etl.reconcile import (
+    ControlRow,
+    SourceTallies,
+    add_source_tallies,
+    reconcile_target,
+    reconciliation_findings,
+    source_tallies,
+)
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
 from etl.text import load_eras, load_gaiji_table
 from etl.validate import LayoutChecks, load_layout_rules
@@ -137,14 +144,16 @@ def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMappin
 
 
 def _reconcile(
-    written: list[tuple[str, MappedRecordFile, WrittenFile]], writer: RecordFileWriter
+    written: list[tuple[_Target, MappedRecordFile, WrittenFile]], writer: RecordFileWriter
 ) -> list[ControlRow]:
-    """Control totals of every V2.1 file that declares some, its target side read from disk."""
+    """Control totals of every V2.1 file that declares some: the source side summed chunk by
+    chunk, the target side read from disk (scanned, so in bounded memory)."""
     rows: list[ControlRow] = []
-    for lay, mt, wf in written:
+    for target, mt, wf in written:
         if mt.controls:
             items = list(dict.fromkeys(item for _, item in mt.controls))
-            rows += reconcile_target(lay, mt, writer.read_columns(wf.path, items))
+            scanned = writer.scan_columns(wf.path, items)
+            rows += reconcile_target(target.layout, mt, scanned, target.tallies)
     return rows
 
 
@@ -164,6 +173,7 @@ class _Target:
     sink: RecordSink
     indexes: list[LookupIndex] = field(default_factory=list)  # in the order of its lookups
     parts: list[MappedRecordFile] = field(default_factory=list)  # each chunk's, frame = keep
+    tallies: SourceTallies | None = None  # the source side of its control totals, summed
     fingerprints: list[pl.DataFrame] = field(default_factory=list)
 
     @property
@@ -269,13 +279,17 @@ class _Stream:
         self.checks[target.layout].check_chunk(rf.id, mt.frame)
         if self.opts.fingerprints:
             target.fingerprints.append(_fingerprints(target.layout, mt.frame, rf))
+        tallies = source_tallies(mt)
+        target.tallies = (
+            tallies if target.tallies is None else add_source_tallies(target.tallies, tallies)
+        )
         target.parts.append(
             replace(
                 mt,
                 frame=detached(mt.frame.select(target.keep)),
                 filtered=detached(mt.filtered),
                 findings=detached(mt.findings),
-                control_values=detached(mt.control_values),
+                control_values=mt.control_values.clear(),  # summed into target.tallies
                 rejected=detached(mt.rejected),
             )
         )
@@ -432,7 +446,9 @@ def run_job(opts: JobOptions) -> JobResult:
             raise
         findings = _validate_all(streamed, checks)
         sources = streamed.sources
-        controls = _reconcile(written, writer)
+        controls = _reconcile(
+            [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)], writer
+        )
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         mapping_rejects = write_mapping_rejects(stage, written, findings)

@@ -23,6 +23,7 @@ from etl.write.csv_out import (
     LineEnding,
     encode_csv,
     read_csv_columns,
+    scan_csv_columns,
     write_csv,
 )
 from etl.write.csv_records import next_record_end, record_end
@@ -60,6 +61,7 @@ __all__ = [
     "read_csv_columns",
     "record_end",
     "record_file_writer",
+    "scan_csv_columns",
     "sha256_file",
     "staged_dir",
     "sweep_stale",

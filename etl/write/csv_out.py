@@ -98,10 +98,16 @@ def write_csv(frame: pl.DataFrame, path: Path, fmt: CsvFormat) -> WrittenFile:
     return sink.close()
 
 
+def scan_csv_columns(path: Path, fmt: CsvFormat, columns: list[str]) -> pl.LazyFrame:
+    """Some columns of a CSV this module wrote, all as strings (no type inference), scanned:
+    aggregations over it run in bounded memory. A CP932 file is transcoded in memory first."""
+    if fmt.encoding == "cp932":
+        text = io.BytesIO(path.read_bytes().decode("cp932").encode("utf-8"))
+        return pl.read_csv(text, columns=columns, infer_schema=False).lazy()
+    # polars reads UTF-8 and skips a BOM
+    return pl.scan_csv(path, infer_schema=False).select(columns)
+
+
 def read_csv_columns(path: Path, fmt: CsvFormat, columns: list[str]) -> pl.DataFrame:
     """Read back some columns of a CSV this module wrote, all as strings (no type inference)."""
-    if fmt.encoding == "cp932":
-        source: Path | io.BytesIO = io.BytesIO(path.read_bytes().decode("cp932").encode("utf-8"))
-    else:
-        source = path  # polars reads UTF-8 and skips a BOM
-    return pl.read_csv(source, columns=columns, infer_schema=False)
+    return scan_csv_columns(path, fmt, columns).collect()

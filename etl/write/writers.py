@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from etl.errors import WriteError
 from etl.layout import RecordFile
 from etl.write.atomic import StagedFile, WrittenFile
-from etl.write.csv_out import CsvFormat, CsvSink, read_csv_columns
+from etl.write.csv_out import CsvFormat, CsvSink, scan_csv_columns
 
 
 class OutputFormat(StrEnum):
@@ -64,8 +64,13 @@ class RecordFileWriter(Protocol):
         """``frame`` whole: ``open``, one ``append``, ``close`` (write_whole)."""
         ...
 
+    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
+        """Some columns of a file this writer wrote, as String columns (nulls where empty),
+        scanned: an aggregation over them holds a piece of the file at a time."""
+        ...
+
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        """Some columns of a file this writer wrote, as String columns (nulls where empty)."""
+        """``scan_columns``, collected."""
         ...
 
 
@@ -77,6 +82,13 @@ def write_whole(writer: RecordFileWriter, frame: pl.DataFrame, path: Path) -> Wr
         sink.discard()
         raise
     return sink.close()
+
+
+def _read(writer: RecordFileWriter, path: Path, columns: list[str]) -> pl.DataFrame:
+    try:
+        return writer.scan_columns(path, columns).collect()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise WriteError(f"{path}: cannot read the {writer.format.value} file back: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +110,11 @@ class CsvRecordWriter:
     def write(self, frame: pl.DataFrame, path: Path) -> WrittenFile:
         return write_whole(self, frame, path)
 
+    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
+        return scan_csv_columns(path, self.csv, columns)
+
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        return read_csv_columns(path, self.csv, columns)
+        return _read(self, path, columns)
 
 
 PARQUET_COMPRESSION: Final = "zstd"  # polars' default, named so the choice is visible and kept
@@ -185,12 +200,11 @@ class ParquetRecordWriter:
     def write(self, frame: pl.DataFrame, path: Path) -> WrittenFile:
         return write_whole(self, frame, path)
 
+    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
+        return pl.scan_parquet(path).select(pl.col(c).cast(pl.String) for c in columns)
+
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        try:
-            frame = pl.read_parquet(path, columns=columns)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise WriteError(f"{path}: cannot read the Parquet file back: {exc}") from exc
-        return frame.select(pl.col(c).cast(pl.String) for c in columns)
+        return _read(self, path, columns)
 
 
 def record_file_writer(fmt: OutputFormat | str, csv: CsvFormat | None = None) -> RecordFileWriter:
