@@ -122,14 +122,14 @@ def _exactly_one(
     # One finding per failing group, not per row: the group is what is wrong (a 世帯 with no
     # 世帯主 has no row to blame). key = the group values, record_no = its first record,
     # value = how many rows matched. Rows without group values are left to schema.required.
+    # (grouped as they are, groups with a missing value dropped after: no copy of the file)
     groups = (
-        frame.filter(_all_present(rule.group_by))
-        .group_by(rule.group_by)
+        frame.group_by(rule.group_by)
         .agg(
             _condition(rule, layout, rule.when, frame).sum().alias("_matched"),
             pl.col(RECORD_NO).min(),
         )
-        .filter(pl.col("_matched") != 1)
+        .filter(_all_present(rule.group_by) & (pl.col("_matched") != 1))
         .sort(RECORD_NO)
     )
     return _findings(
@@ -181,19 +181,25 @@ def _exists_in(
         return _skipped(
             rule, layout, REFERENCE_MISSING, f"参照先（{ref.layout}の{ref.file}）のデータ"
         )
-    keys = found.select(
-        pl.col(r).cast(pl.String).alias(i) for r, i in zip(ref.items, rule.items, strict=True)
-    ).unique()
     # Rows with a missing item cannot be looked up; schema.required reports them.
-    rows = frame.filter(_all_present(rule.items)).join(keys, on=list(rule.items), how="anti")
+    present = _all_present(rule.items)
+    if len(rule.items) == 1:  # a set of the referenced values, not a join of two files
+        known = found[ref.items[0]].cast(pl.String).implode()
+        rows = frame.filter(present & ~pl.col(rule.items[0]).is_in(known))
+    else:
+        keys = found.select(
+            pl.col(r).cast(pl.String).alias(i) for r, i in zip(ref.items, rule.items, strict=True)
+        ).unique()
+        rows = frame.filter(present).join(keys, on=list(rule.items), how="anti")
     return _row_findings(rule, layout, record_file, rows, list(rule.items))
 
 
 def _unique(
     rule: Unique, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
 ) -> pl.DataFrame:
-    present = frame.filter(_all_present(rule.items))
-    rows = present.filter(pl.struct(rule.items).is_duplicated())  # every duplicate row
+    # every duplicate row; rows with a missing item are never duplicates (schema.required)
+    values = pl.col(rule.items[0]) if len(rule.items) == 1 else pl.struct(rule.items)
+    rows = frame.filter(_all_present(rule.items) & values.is_duplicated())
     return _row_findings(rule, layout, record_file, rows, list(rule.items))
 
 
