@@ -150,7 +150,7 @@ class StagedFile:
     def flush(self) -> None:
         pass  # publish flushes and syncs once
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> int:
         try:
             self._fh.write(data)
         except OSError as exc:
@@ -158,6 +158,7 @@ class StagedFile:
             raise _write_error(self.path, exc, "write") from exc
         self._hash.update(data)
         self.bytes += len(data)
+        return len(data)
 
     def publish(self) -> WrittenFile:
         """fsync and rename into place; the file's size and SHA-256."""

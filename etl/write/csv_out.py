@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import IO, cast
 
 import polars as pl
 
@@ -72,13 +73,23 @@ class CsvSink:
         self._put(pl.DataFrame(schema=dict.fromkeys(columns, pl.String)), header=True)
 
     def _put(self, frame: pl.DataFrame, *, header: bool) -> None:
-        try:
-            data = encode_csv(frame, self._fmt, header=header, lines_before=self._lines)
-        except WriteError as exc:
+        if self._fmt.encoding not in ("utf-8", "utf-8-sig"):  # transcoded, a chunk at a time
+            try:
+                data = encode_csv(frame, self._fmt, header=header, lines_before=self._lines)
+            except WriteError as exc:
+                self._file.discard()
+                raise WriteError(f"{self._file.path.name}: {exc}") from exc
+            self._lines += data.count(b"\n")
+            self._file.write(data)
+            return
+        if header and self._fmt.encoding == "utf-8-sig":
+            self._file.write(b"\xef\xbb\xbf")
+        try:  # polars writes UTF-8 straight into the staged file (hashed as it goes)
+            out = cast(IO[bytes], self._file)  # what polars asks of a file: write, flush
+            frame.write_csv(out, include_header=header, line_terminator=_terminator(self._fmt))
+        except (OSError, pl.exceptions.PolarsError) as exc:
             self._file.discard()
-            raise WriteError(f"{self._file.path.name}: {exc}") from exc
-        self._lines += data.count(b"\n")
-        self._file.write(data)
+            raise WriteError(f"{self._file.path}: cannot write: {exc}") from exc
 
     def append(self, frame: pl.DataFrame) -> None:
         if frame.height:
