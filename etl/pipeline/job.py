@@ -220,7 +220,7 @@ class _Stream:
     mapped, checked and appended on a second thread while the next one is decoded, at most
     ``IN_FLIGHT`` chunks ahead, so memory is bounded by the chunk, not the file. What outlives
     a chunk: the lookup sides' join fields (indexes), the columns whole-file rules read, control
-    values, filtered and rejected records, findings (and the pass runs' fingerprints).
+    totals (summed), filtered and rejected records, findings (and the pass runs' fingerprints).
     """
 
     IN_FLIGHT = 2
@@ -234,7 +234,7 @@ class _Stream:
         writer: RecordFileWriter,
         stage: Path,
     ) -> None:
-        self.opts, self.profile, self.mappings, self.checks = opts, profile, mappings, checks
+        self.opts, self.profile, self.checks = opts, profile, checks
         needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
         looked_up = {lk.source for m in mappings for t in m.record_files for lk in t.lookups}
         # lookup sides first, so the record files that look them up can stream
