@@ -276,9 +276,8 @@ class _Stream:
             for lk in target.compiled.lookups
         ]
 
-    def _write(self, target: _Target, records: pl.DataFrame) -> None:
-        """Map one chunk of a target's primary source, append it, check it, keep what lasts."""
-        mt = map_chunk(target.compiled, records, target.indexes, target.layout)
+    def _write(self, target: _Target, mt: MappedRecordFile) -> None:
+        """Append a mapped chunk, check it, keep what outlives it."""
         rf = target.compiled.record_file
         target.sink.append(mt.frame.drop(RECORD_NO, SOURCE_COL))
         self.checks[target.layout].check_chunk(rf.id, mt.frame)
@@ -299,26 +298,50 @@ class _Stream:
             )
         )
 
-    def _chunk(self, name: str, records: pl.DataFrame) -> None:
-        for target in self.targets:
-            if target.streamed and target.compiled.source == name:
-                self._write(target, records)
+    def _map(self, target: _Target, records: pl.DataFrame) -> MappedRecordFile:
+        return map_chunk(target.compiled, records, target.indexes, target.layout)
 
-    def _on_chunk(self, pool: ThreadPoolExecutor, name: str, records: pl.DataFrame) -> None:
+    def _written(self, mapped: list[tuple[_Target, MappedRecordFile]]) -> None:
+        try:
+            for target, mt in mapped:
+                self._write(target, mt)
+        finally:
+            self._slots.release()
+
+    def _chunk(self, writer: ThreadPoolExecutor, name: str, records: pl.DataFrame) -> None:
+        """On the mapping thread: map the chunk for each record file it feeds, then hand it to
+        the writing thread (one each, so every file gets its chunks in order)."""
+        try:
+            mapped = [
+                (t, self._map(t, records))
+                for t in self.targets
+                if t.streamed and t.compiled.source == name
+            ]
+        except BaseException:
+            self._slots.release()
+            raise
+        self._pending.append(writer.submit(self._written, mapped))
+
+    def _on_chunk(
+        self, pools: tuple[ThreadPoolExecutor, ThreadPoolExecutor], name: str, records: pl.DataFrame
+    ) -> None:
         self._slots.acquire()  # the decoder waits while IN_FLIGHT chunks are not yet written
-        for done in [f for f in self._pending if f.done()]:
+        for done in [f for f in list(self._pending) if f.done()]:
             self._pending.remove(done)
             done.result()  # a failed chunk stops the run now, not after the last chunk
-        job = pool.submit(self._chunk, name, records)
-        job.add_done_callback(lambda _: self._slots.release())
-        self._pending.append(job)
+        mapper, writer = pools
+        self._pending.append(mapper.submit(self._chunk, writer, name, records))
 
     def run(self) -> _Streamed:
         opts = self.opts
         gaiji = load_gaiji_table(self.profile.gaiji_table) if self.profile.gaiji_table else None
         extracted: dict[str, ExtractedSource] = {}
-        with ThreadPoolExecutor(max_workers=1) as pool, decode_threads(opts.decode_threads):
-            try:
+        # decoding here, mapping on one thread, appending and checking on another: decoding
+        # holds the GIL, polars and the writers mostly do not
+        mapper = ThreadPoolExecutor(max_workers=1)
+        writer = ThreadPoolExecutor(max_workers=1)
+        try:
+            with decode_threads(opts.decode_threads):
                 for name in self.order:
                     for target in self.targets:
                         if target.streamed and target.compiled.source == name:
@@ -329,15 +352,17 @@ class _Stream:
                         self.profile.file(name),
                         gaiji,
                         chunk_records=opts.chunk_records,
-                        on_chunk=partial(self._on_chunk, pool, name),
+                        on_chunk=partial(self._on_chunk, (mapper, writer), name),
                         keep=self._keep(name),
                     )
-                for job in self._pending:
-                    job.result()
-            except BaseException:
-                for job in self._pending:
-                    job.cancel()
-                raise
+            mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
+            for job in list(self._pending):
+                job.result()
+        finally:
+            for job in list(self._pending):
+                job.cancel()
+            mapper.shutdown()
+            writer.shutdown()  # a failed run's threads finish before its stage is removed
         sources = {name: extracted[name] for name in self.needed}
         check_delivery(opts.dump_dir, sources.values())
         mapped: list[tuple[str, MappedRecordFile]] = []
@@ -346,7 +371,7 @@ class _Stream:
                 lay, rf = target.key
                 events.step_started(f"map {lay}/{rf}")
                 self._index(target, sources)
-                self._write(target, sources[target.compiled.source].records)
+                self._write(target, self._map(target, sources[target.compiled.source].records))
             merged = merge_mapped(target.parts)
             findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
             mt = replace(merged, findings=findings)
