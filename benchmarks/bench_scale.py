@@ -21,6 +21,7 @@ the child's process tree, sampled every 50 ms (what matters once chukan uses wor
 
     python benchmarks/bench_scale.py [--persons 1000000] [--repeat 3] [--dirty-fraction 0.15]
     python benchmarks/bench_scale.py --memory [--records 10000000] [--kill-above-gib 14]
+                                            [--chunk-records N] [--keep]
 
 --memory generates a dump of about --records JUMIN + SETAI records, runs chukan on it once and
 reports wall time and peak RSS; a child whose tree grows past --kill-above-gib (or leaves less
@@ -456,6 +457,8 @@ def run_memory(args: argparse.Namespace) -> None:
     out = WORK / "scale-out-memory"
     cmd = [str(CHUKAN), "--log-format", "json", "run", "--vendor", "vendor-a", "--gyomu", "juki"]
     cmd += ["--dump", str(dump), "--out", str(out), "--replace"]
+    if args.chunk_records:
+        cmd += ["--chunk-records", str(args.chunk_records)]
     m = measure(cmd, WORK / "logs" / "memory" / "chukan.log", kill_above_mib=limit)
     completed = m.exit_code in (0, 1) and not m.killed
     peak_gib = max(m.peak_rss_mib, m.tree_peak_rss_mib) / 1024
@@ -511,6 +514,9 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=10_000_000, help="--memory: juki records")
     ap.add_argument("--kill-above-gib", type=float, default=14.0, help="--memory: RSS guard")
     ap.add_argument("--keep", action="store_true", help="--memory: keep the generated dump")
+    ap.add_argument(
+        "--chunk-records", type=int, default=0, help="--memory: chukan's --chunk-records"
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     WORK.mkdir(parents=True, exist_ok=True)

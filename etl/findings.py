@@ -36,6 +36,19 @@ FINDING_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def detached(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its text in buffers of its own.
+
+    A polars string is a view: a column sliced, trimmed or selected from a decoded chunk still
+    holds the whole chunk's text. What a run keeps after a chunk has gone by (index fields,
+    key columns, findings) is copied out, or every chunk would stay in memory.
+    """
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text or not frame.height:
+        return frame
+    return frame.with_columns(pl.concat_str([pl.col(c), pl.lit("")]).alias(c) for c in text)
+
+
 def empty_findings() -> pl.DataFrame:
     return pl.DataFrame(schema=FINDING_SCHEMA)
 

@@ -1,9 +1,10 @@
 """Every output byte is the same whatever the chunk size and the number of decoding threads.
 
 A small dump of each vendor runs with chunks of 1 and 7 records and the default, on 1 and 2
-decoding threads; the SHA-256 of every file of each run folder (reports included) must equal
-the first run's. The runs share one dump folder and one clock reading (created_at, which the
-manifest and the reports show), the only facts allowed to differ between runs.
+decoding threads, in CSV and in Parquet (whose row groups do not follow the chunks); the SHA-256
+of every file of each run folder (reports included) must equal the first run's. The runs share
+one dump folder and one clock reading (created_at, which the manifest and the reports show), the
+only facts allowed to differ between runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from etl.pipeline import JobOptions, job, run_job
 from etl.report import write_run_reports
 from etl.resources import data_dir
+from etl.write import OutputFormat
 from fixtures.generate import generate_vendor_a
 
 
@@ -45,9 +47,14 @@ def vendor_a_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dump
 
 
+@pytest.mark.parametrize("output_format", list(OutputFormat))
 @pytest.mark.parametrize("vendor", ["vendor-a", "vendor-b"])
 def test_outputs_byte_identical_for_any_chunk_size_and_threads(
-    vendor: str, vendor_a_dump: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vendor: str,
+    output_format: OutputFormat,
+    vendor_a_dump: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(job, "datetime", _FrozenClock)
     dump = vendor_a_dump if vendor == "vendor-a" else data_dir("fixtures") / vendor / "sample"
@@ -60,6 +67,7 @@ def test_outputs_byte_identical_for_any_chunk_size_and_threads(
             out_dir=out,
             chunk_records=chunk,
             decode_threads=threads,
+            output_format=output_format,
             finalize=write_run_reports,
         )
         run_job(opts)

@@ -14,7 +14,7 @@ from etl.cli.layouts import checked_layout_version
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.paths import refuse_inside
-from etl.pipeline import JobOptions, JobResult, run_job
+from etl.pipeline import DEFAULT_CHUNK_RECORDS, JobOptions, JobResult, run_job
 from etl.report import write_run_reports
 from etl.write import OUTPUT_ENCODINGS, CsvFormat, LineEnding, OutputFormat
 
@@ -74,7 +74,7 @@ MAX_CHUNK_RECORDS = 100_000_000  # a chunk is held in memory; beyond this it bou
 @click.option(
     "--chunk-records",
     type=click.IntRange(min=1, max=MAX_CHUNK_RECORDS),
-    default=200_000,
+    default=DEFAULT_CHUNK_RECORDS,
     show_default=True,
     help="Records decoded per chunk (bounds memory).",
 )

@@ -8,7 +8,8 @@ Every primary record is in the output (or, on a group_by record file, in a writt
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -45,6 +46,8 @@ class MappedRecordFile:
     record_file: RecordFile
     source: str
     source_records: int  # data records of the primary source offered to this record file
+    # the written rows: _record_no, _source and every item; once written (etl.pipeline), only
+    # _record_no and the columns the whole-file checks read
     frame: pl.DataFrame
     filtered: pl.DataFrame  # FILTER_SCHEMA
     findings: pl.DataFrame  # FINDING_SCHEMA
@@ -68,10 +71,31 @@ class MappedRecordFile:
         return self.source_records == accounted
 
 
-def _join_lookup(
-    primary: pl.DataFrame, lk: LookupSpec, side: pl.DataFrame, gyomu: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Left-join a lookup; a duplicated lookup key is a finding and its first record is used."""
+@dataclass(frozen=True, slots=True)
+class LookupIndex:
+    """A lookup's side, ready to join: one record per key (the first of a duplicated one), its
+    fields renamed ``<lookup>.<field>``; built once per record file, joined to every chunk."""
+
+    spec: LookupSpec
+    frame: pl.DataFrame
+    findings: pl.DataFrame  # mapping.lookup_duplicate, one per duplicated side record
+
+
+def lookup_fields(compiled: CompiledRecordFile, lk: LookupSpec) -> list[str]:
+    """The side's fields a record file reads through ``lk``: its join keys and every
+    ``<lookup>.<field>`` an item, check, filter or control names (what its index keeps)."""
+    exprs: list[pl.Expr] = [f.condition for f in compiled.filters]
+    exprs += [c.source for c in compiled.controls]
+    for _, comp in compiled.items:
+        exprs += [comp.expr, *(e for _, e in comp.stages), *(e for _, e in comp.aggregates)]
+        exprs += [e for chk in comp.checks for e in (chk.problem, chk.value, chk.message)]
+    prefix = f"{lk.name}."
+    named = {n[len(prefix) :] for e in exprs for n in e.meta.root_names() if n.startswith(prefix)}
+    return list(dict.fromkeys([*(t for _, t in lk.on), *sorted(named)]))
+
+
+def lookup_index(lk: LookupSpec, side: pl.DataFrame, gyomu: str) -> LookupIndex:
+    """Index a lookup's side; a duplicated lookup key is a finding and its first record is used."""
     theirs = [t for _, t in lk.on]
     duplicated = side.select(pl.struct(theirs).is_duplicated()).to_series()
     dup = side.filter(duplicated)
@@ -92,15 +116,19 @@ def _join_lookup(
         side = side.unique(subset=theirs, keep="first", maintain_order=True)
     fields = [c for c in side.columns if c not in (RECORD_NO, BYTE_OFFSET)]
     renamed = side.select([pl.col(c).alias(f"{lk.name}.{c}") for c in fields])
-    joined = primary.join(
-        renamed,
+    return LookupIndex(lk, renamed, findings)
+
+
+def _join_lookup(primary: pl.DataFrame, index: LookupIndex) -> pl.DataFrame:
+    lk = index.spec
+    return primary.join(
+        index.frame,
         left_on=[m for m, _ in lk.on],
-        right_on=[f"{lk.name}.{t}" for t in theirs],
+        right_on=[f"{lk.name}.{t}" for _, t in lk.on],
         how="left",
         coalesce=False,
         maintain_order="left",
     )
-    return joined, findings
 
 
 def _byte_offset(frame: pl.DataFrame) -> pl.Expr:
@@ -206,14 +234,26 @@ def _reject(
 def map_record_file(
     compiled: CompiledRecordFile, frames: dict[str, pl.DataFrame], gyomu: str
 ) -> MappedRecordFile:
-    primary = frames[compiled.source]
-    if BYTE_OFFSET not in primary.columns:  # a file located by cells or lines: filtered and
-        # rejected records are named by record number (their byte offset is left empty)
-        primary = primary.with_columns(pl.lit(None, dtype=pl.Int64).alias(BYTE_OFFSET))
+    """A record file mapped from whole frames: its lookups indexed, its records as one chunk."""
+    indexes = [lookup_index(lk, frames[lk.source], gyomu) for lk in compiled.lookups]
+    mapped = map_chunk(compiled, frames[compiled.source], indexes, gyomu)
+    findings = concat_findings([*(ix.findings for ix in indexes), mapped.findings])
+    return replace(mapped, findings=findings)
+
+
+def map_chunk(
+    compiled: CompiledRecordFile,
+    records: pl.DataFrame,
+    lookups: Sequence[LookupIndex],
+    gyomu: str,
+) -> MappedRecordFile:
+    """Map a chunk of the primary source (all of it for a group_by record file); ``lookups``
+    are the record file's indexes, in the order of its lookups (their findings are not
+    repeated here)."""
+    primary = records
     finding_frames: list[pl.DataFrame] = []
-    for lk in compiled.lookups:
-        primary, dup = _join_lookup(primary, lk, frames[lk.source], gyomu)
-        finding_frames.append(dup)
+    for index in lookups:
+        primary = _join_lookup(primary, index)
     control_values = primary.select(
         pl.col(RECORD_NO), *[c.source.alias(f"_ctl{i}") for i, c in enumerate(compiled.controls)]
     )
@@ -284,7 +324,7 @@ def map_record_file(
 
 
 def record_keys(
-    compiled: CompiledRecordFile, frames: dict[str, pl.DataFrame], records: pl.DataFrame
+    compiled: CompiledRecordFile, lookups: Sequence[LookupIndex], records: pl.DataFrame
 ) -> pl.DataFrame:
     """The output key each of ``records`` (primary-source rows) would get: record_no, key.
 
@@ -292,8 +332,8 @@ def record_keys(
     """
     rf = compiled.record_file
     frame = records
-    for lk in compiled.lookups:
-        frame, _ = _join_lookup(frame, lk, frames[lk.source], "")
+    for index in lookups:
+        frame = _join_lookup(frame, index)
     for item, comp in compiled.items:
         if item.name in rf.key:
             if comp.aggregates:  # a key made from a whole group: no single record has it
@@ -311,6 +351,8 @@ def merge_mapped(parts: list[MappedRecordFile]) -> MappedRecordFile:
     """One MappedRecordFile from the same record file mapped chunk by chunk (every step is per row:
     only record files that are ``per_record``, never a group_by one)."""
     first = parts[0]
+    if len(parts) == 1:
+        return first
     assert all(p.aggregated is None for p in parts), "a grouped record file is mapped in one piece"
     return MappedRecordFile(
         first.record_file,

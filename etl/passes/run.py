@@ -59,22 +59,9 @@ def open_catalog(project: Project) -> Catalog:
 
 
 def record_fingerprints(result: JobResult) -> pl.DataFrame:
-    """Record key → hash of the whole record, per V2.1 file: what later diffs compare first."""
-    frames = []
-    for layout_id, mt, _ in result.targets:
-        items = mt.record_file.item_names
-        frames.append(
-            mt.frame.select(
-                pl.lit(layout_id).alias("gyomu"),
-                pl.lit(mt.record_file.id).alias("record_file"),
-                pl.concat_str(
-                    [pl.col(k).fill_null("") for k in mt.record_file.key], separator="|"
-                ).alias("key"),
-                pl.struct(items).hash(seed=0).alias("hash"),
-            )
-        )
-    schema = {"gyomu": pl.String, "record_file": pl.String, "key": pl.String, "hash": pl.UInt64}
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    """Record key → hash of the whole record, per V2.1 file: what later diffs compare first
+    (kept by the job as each chunk is written: JobOptions.fingerprints)."""
+    return result.fingerprints
 
 
 def finalize_run(stage: Path) -> None:
@@ -151,6 +138,7 @@ def run_pass(
                     run_meta=meta,
                     override=override,
                     finalize=finalize,
+                    fingerprints=True,
                 ),
             )
         except BaseException:

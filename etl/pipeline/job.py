@@ -8,6 +8,7 @@ Both are checked here and written to the manifest; a mismatch is a bug and stops
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -19,11 +20,12 @@ import polars as pl
 
 from etl import __version__, events
 from etl.errors import ChukanError, MappingError, WriteError
-from etl.extract import SourceProfile, decode_threads, load_profile
-from etl.findings import Severity, concat_findings
+from etl.extract import RECORD_NO, SourceProfile, decode_threads, load_profile
+from etl.findings import Severity, concat_findings, detached
 from etl.layout import (
     DEFAULT_LAYOUT_VERSION,
     Layout,
+    RecordFile,
     get_layout,
     layouts_root,
     load_layouts,
@@ -32,10 +34,14 @@ from etl.layout import (
 from etl.mapping import (
     SOURCE_COL,
     CompiledMapping,
+    CompiledRecordFile,
+    LookupIndex,
     MappedRecordFile,
     compile_mapping,
     load_mapping,
-    map_record_file,
+    lookup_fields,
+    lookup_index,
+    map_chunk,
     merge_mapped,
     record_keys,
 )
@@ -47,18 +53,31 @@ from etl.pipeline.sources import (
     check_delivery,
     extract_source,
 )
-from etl.reconcile import ControlRow, reconcile_target, reconciliation_findings
+from etl.reconcile import (
+    ControlRow,
+    SourceTallies,
+    add_source_tallies,
+    reconcile_target,
+    reconciliation_findings,
+    source_tallies,
+)
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
 from etl.text import load_eras, load_gaiji_table
-from etl.validate import load_layout_rules, validate_layout
+from etl.validate import LayoutChecks, load_layout_rules
 from etl.write import (
     CsvFormat,
     OutputFormat,
     RecordFileWriter,
+    RecordSink,
     WrittenFile,
     record_file_writer,
     staged_dir,
 )
+
+# Records per chunk: what a run holds at a time. Decoding a chunk takes ≈2.5 KB per record
+# (fixed-width, vendor-a) and mapping and checking it as much again, up to two chunks ahead:
+# 100,000 keeps that near 700 MB and costs no measurable speed against 200,000.
+DEFAULT_CHUNK_RECORDS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +89,14 @@ class JobOptions:
     layout_version: str = DEFAULT_LAYOUT_VERSION  # a folder of layouts/ (etl.layout.versions)
     csv: CsvFormat = field(default_factory=CsvFormat)
     output_format: OutputFormat = OutputFormat.CSV  # of the V2.1 record files (etl.write)
-    chunk_records: int = 200_000
+    chunk_records: int = DEFAULT_CHUNK_RECORDS
     # threads decoding a chunk's fields (None: one per core, up to 4); outputs are the same
     decode_threads: int | None = None
     replace: bool = False
     run_meta: RunMeta | None = None  # written as run.json beside the manifest
     override: str | None = None  # why a pass ran although a gate refused it (manifest.json)
+    # keep the record fingerprints (JobResult.fingerprints, for the run catalog)
+    fingerprints: bool = False
     # called with the staged folder once everything is written, before it is published
     # (reports are rendered here, so they are part of the immutable run)
     finalize: Callable[[Path], object] | None = None
@@ -86,8 +107,13 @@ class JobResult:
     out_dir: Path
     manifest: Manifest
     findings: pl.DataFrame
+    # each source's accounting, rejects and findings; records only as far as the run kept them
     sources: tuple[ExtractedSource, ...]
-    targets: tuple[tuple[str, MappedRecordFile, WrittenFile], ...]  # (layout id, mapped, file)
+    # (layout id, mapped, file): the mapped frame holds the record no. and the columns the
+    # whole-file rules read, not every item (read the written file for those)
+    targets: tuple[tuple[str, MappedRecordFile, WrittenFile], ...]
+    # with JobOptions.fingerprints: gyomu, record_file, key, hash of each written record
+    fingerprints: pl.DataFrame
 
     @property
     def blocking(self) -> int:
@@ -123,37 +149,252 @@ def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMappin
 
 
 def _reconcile(
-    written: list[tuple[str, MappedRecordFile, WrittenFile]], writer: RecordFileWriter
+    written: list[tuple[_Target, MappedRecordFile, WrittenFile]], writer: RecordFileWriter
 ) -> list[ControlRow]:
-    """Control totals of every V2.1 file that declares some, its target side read from disk."""
+    """Control totals of every V2.1 file that declares some: the source side summed chunk by
+    chunk, the target side read from disk (scanned, so in bounded memory)."""
     rows: list[ControlRow] = []
-    for lay, mt, wf in written:
+    for target, mt, wf in written:
         if mt.controls:
             items = list(dict.fromkeys(item for _, item in mt.controls))
-            rows += reconcile_target(lay, mt, writer.read_columns(wf.path, items))
+            scanned = writer.scan_columns(wf.path, items)
+            rows += reconcile_target(target.layout, mt, scanned, target.tallies)
     return rows
 
 
-def _rejected_keys(
-    mappings: list[CompiledMapping],
-    sources: dict[str, ExtractedSource],
-    frames: dict[str, pl.DataFrame],
-) -> pl.DataFrame:
+MappedKey = tuple[str, str]  # (Layout id, RecordFile id)
+
+
+@dataclass(slots=True)
+class _Target:
+    """One V2.1 file of the run while it is written: mapped, checked and appended chunk by
+    chunk (``streamed``), or from its whole source once decoded (a group_by record file, or a
+    lookup whose side is decoded after it)."""
+
+    layout: str
+    compiled: CompiledRecordFile
+    streamed: bool
+    keep: list[str]  # the columns kept once a chunk is written (whole-file rules read them)
+    sink: RecordSink
+    indexes: list[LookupIndex] = field(default_factory=list)  # in the order of its lookups
+    parts: list[MappedRecordFile] = field(default_factory=list)  # each chunk's, frame = keep
+    tallies: SourceTallies | None = None  # the source side of its control totals, summed
+    fingerprints: list[pl.DataFrame] = field(default_factory=list)
+
+    @property
+    def key(self) -> MappedKey:
+        return (self.layout, self.compiled.record_file.id)
+
+
+FINGERPRINT_SCHEMA = {
+    "gyomu": pl.String,
+    "record_file": pl.String,
+    "key": pl.String,
+    "hash": pl.UInt64,
+}
+
+
+def _fingerprints(gyomu: str, frame: pl.DataFrame, record_file: RecordFile) -> pl.DataFrame:
+    """Record key → hash of the whole record (row by row, so chunks concatenate)."""
+    return frame.select(
+        pl.lit(gyomu).alias("gyomu"),
+        pl.lit(record_file.id).alias("record_file"),
+        pl.concat_str([pl.col(k).fill_null("") for k in record_file.key], separator="|").alias(
+            "key"
+        ),
+        pl.struct(record_file.item_names).hash(seed=0).alias("hash"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Streamed:
+    sources: dict[str, ExtractedSource]  # in first-use order
+    targets: list[_Target]  # in mapping order
+    mapped: list[tuple[str, MappedRecordFile]]  # the targets merged, frames = their kept columns
+
+
+class _Stream:
+    """Extract every source once; map, check and write every V2.1 file as its chunks come.
+
+    Decoding holds the GIL, polars and the writers' encoding and hashing do not: a chunk is
+    mapped, checked and appended on a second thread while the next one is decoded, at most
+    ``IN_FLIGHT`` chunks ahead, so memory is bounded by the chunk, not the file. What outlives
+    a chunk: the lookup sides' join fields (indexes), the columns whole-file rules read, control
+    totals (summed), filtered and rejected records, findings (and the pass runs' fingerprints).
+    """
+
+    IN_FLIGHT = 2
+
+    def __init__(
+        self,
+        opts: JobOptions,
+        profile: SourceProfile,
+        mappings: list[CompiledMapping],
+        checks: dict[str, LayoutChecks],
+        writer: RecordFileWriter,
+        stage: Path,
+    ) -> None:
+        self.opts, self.profile, self.checks = opts, profile, checks
+        needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
+        looked_up = {lk.source for m in mappings for t in m.record_files for lk in t.lookups}
+        # lookup sides first, so the record files that look them up can stream
+        self.order = [n for n in needed if n in looked_up] + [
+            n for n in needed if n not in looked_up
+        ]
+        self.needed = needed
+        position = {n: i for i, n in enumerate(self.order)}
+        self.targets: list[_Target] = []
+        for cm in mappings:
+            for t in cm.record_files:
+                rf = t.record_file
+                streamed = not t.group_by and all(
+                    position[lk.source] < position[t.source] for lk in t.lookups
+                )
+                reads = [c for ch in checks.values() for c in ch.reads(cm.layout.id, rf.id)]
+                keep = [RECORD_NO, *(c for c in dict.fromkeys(reads) if c in rf.item_names)]
+                path = writer.path_for(stage / cm.layout.id, rf)
+                sink = writer.open(path, rf.item_names)
+                self.targets.append(_Target(cm.layout.id, t, streamed, keep, sink))
+        self._slots = threading.BoundedSemaphore(self.IN_FLIGHT)
+        self._pending: list[Future[None]] = []
+
+    def _keep(self, name: str) -> list[str] | None:
+        """The fields of source ``name`` kept after its chunks went by (None: all)."""
+        if any(not t.streamed and t.compiled.source == name for t in self.targets):
+            return None
+        return [
+            f
+            for t in self.targets
+            for lk in t.compiled.lookups
+            if lk.source == name
+            for f in lookup_fields(t.compiled, lk)
+        ]
+
+    def _index(self, target: _Target, sources: dict[str, ExtractedSource]) -> None:
+        target.indexes = [
+            lookup_index(lk, sources[lk.source].records, target.layout)
+            for lk in target.compiled.lookups
+        ]
+
+    def _write(self, target: _Target, mt: MappedRecordFile) -> None:
+        """Append a mapped chunk, check it, keep what outlives it."""
+        rf = target.compiled.record_file
+        target.sink.append(mt.frame.drop(RECORD_NO, SOURCE_COL))
+        self.checks[target.layout].check_chunk(rf.id, mt.frame)
+        if self.opts.fingerprints:
+            target.fingerprints.append(_fingerprints(target.layout, mt.frame, rf))
+        tallies = source_tallies(mt)
+        target.tallies = (
+            tallies if target.tallies is None else add_source_tallies(target.tallies, tallies)
+        )
+        target.parts.append(
+            replace(
+                mt,
+                frame=detached(mt.frame.select(target.keep)),
+                filtered=detached(mt.filtered),
+                findings=detached(mt.findings),
+                control_values=mt.control_values.clear(),  # summed into target.tallies
+                rejected=detached(mt.rejected),
+            )
+        )
+
+    def _map(self, target: _Target, records: pl.DataFrame) -> MappedRecordFile:
+        return map_chunk(target.compiled, records, target.indexes, target.layout)
+
+    def _written(self, mapped: list[tuple[_Target, MappedRecordFile]]) -> None:
+        try:
+            for target, mt in mapped:
+                self._write(target, mt)
+        finally:
+            self._slots.release()
+
+    def _chunk(self, writer: ThreadPoolExecutor, name: str, records: pl.DataFrame) -> None:
+        """On the mapping thread: map the chunk for each record file it feeds, then hand it to
+        the writing thread (one each, so every file gets its chunks in order)."""
+        try:
+            mapped = [
+                (t, self._map(t, records))
+                for t in self.targets
+                if t.streamed and t.compiled.source == name
+            ]
+        except BaseException:
+            self._slots.release()
+            raise
+        self._pending.append(writer.submit(self._written, mapped))
+
+    def _on_chunk(
+        self, pools: tuple[ThreadPoolExecutor, ThreadPoolExecutor], name: str, records: pl.DataFrame
+    ) -> None:
+        self._slots.acquire()  # the decoder waits while IN_FLIGHT chunks are not yet written
+        for done in [f for f in list(self._pending) if f.done()]:
+            self._pending.remove(done)
+            done.result()  # a failed chunk stops the run now, not after the last chunk
+        mapper, writer = pools
+        self._pending.append(mapper.submit(self._chunk, writer, name, records))
+
+    def run(self) -> _Streamed:
+        opts = self.opts
+        gaiji = load_gaiji_table(self.profile.gaiji_table) if self.profile.gaiji_table else None
+        extracted: dict[str, ExtractedSource] = {}
+        # decoding here, mapping on one thread, appending and checking on another: decoding
+        # holds the GIL, polars and the writers mostly do not
+        mapper = ThreadPoolExecutor(max_workers=1)
+        writer = ThreadPoolExecutor(max_workers=1)
+        try:
+            with decode_threads(opts.decode_threads):
+                for name in self.order:
+                    for target in self.targets:
+                        if target.streamed and target.compiled.source == name:
+                            self._index(target, extracted)
+                    extracted[name] = extract_source(
+                        opts.dump_dir,
+                        self.profile,
+                        self.profile.file(name),
+                        gaiji,
+                        chunk_records=opts.chunk_records,
+                        on_chunk=partial(self._on_chunk, (mapper, writer), name),
+                        keep=self._keep(name),
+                    )
+            mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
+            for job in list(self._pending):
+                job.result()
+        finally:
+            for job in list(self._pending):
+                job.cancel()
+            mapper.shutdown()
+            writer.shutdown()  # a failed run's threads finish before its stage is removed
+        sources = {name: extracted[name] for name in self.needed}
+        check_delivery(opts.dump_dir, sources.values())
+        mapped: list[tuple[str, MappedRecordFile]] = []
+        for target in self.targets:
+            if not target.streamed or not target.parts:  # whole, or no chunk came
+                lay, rf = target.key
+                events.step_started(f"map {lay}/{rf}")
+                self._index(target, sources)
+                self._write(target, self._map(target, sources[target.compiled.source].records))
+            merged = merge_mapped(target.parts)
+            findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
+            mt = replace(merged, findings=findings)
+            if not mt.balanced:
+                raise ChukanError(f"mapping lost records in {target.key[0]}/{target.key[1]}")
+            mapped.append((target.layout, mt))
+        return _Streamed(sources, self.targets, mapped)
+
+
+def _rejected_keys(streamed: _Streamed) -> pl.DataFrame:
     """file, record_no → the key (and 業務) a rejected record would have had in its first
     V2.1 file."""
     parts, seen = [], set()
-    for cm in mappings:
-        for target in cm.record_files:
-            rejected = sources[target.source].partial
-            if target.source in seen or not rejected.height:
-                continue
-            seen.add(target.source)
-            keys = record_keys(target, frames, rejected)
-            parts.append(
-                keys.with_columns(
-                    pl.lit(target.source).alias("file"), pl.lit(cm.layout.id).alias("_gyomu")
-                )
-            )
+    for target in streamed.targets:
+        name = target.compiled.source
+        rejected = streamed.sources[name].partial
+        if name in seen or not rejected.height:
+            continue
+        seen.add(name)
+        keys = record_keys(target.compiled, target.indexes, rejected)
+        parts.append(
+            keys.with_columns(pl.lit(name).alias("file"), pl.lit(target.layout).alias("_gyomu"))
+        )
     schema = {"record_no": pl.Int64, "key": pl.String, "file": pl.String, "_gyomu": pl.String}
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
@@ -172,78 +413,17 @@ def _name_rejected(findings: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     return named.with_columns(key, gyomu).drop("_key", "_gyomu")
 
 
-MappedKey = tuple[str, str]  # (Layout id, RecordFile id)
-
-
-def _extract_and_map(
-    opts: JobOptions,
-    profile: SourceProfile,
-    mappings: list[CompiledMapping],
-) -> tuple[dict[str, ExtractedSource], list[tuple[str, MappedRecordFile]]]:
-    """Extract every source once and map every target.
-
-    A target without lookups is mapped chunk by chunk on a second thread while the next chunk
-    is decoded: decoding holds the GIL, polars does not, so the two overlap on two cores.
-    Targets with lookups need their lookup sources complete and are mapped afterwards.
-    """
-    gaiji = load_gaiji_table(profile.gaiji_table) if profile.gaiji_table else None
-    needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
-    streamed: dict[MappedKey, list[Future[MappedRecordFile]]] = {}
-    with ThreadPoolExecutor(max_workers=1) as mapper:
-
-        def on_chunk(name: str, records: pl.DataFrame) -> None:
-            for cm in mappings:
-                for t in cm.record_files:
-                    if t.source == name and t.per_record:
-                        job = mapper.submit(map_record_file, t, {name: records}, cm.layout.id)
-                        streamed.setdefault((cm.layout.id, t.record_file.id), []).append(job)
-
-        with decode_threads(opts.decode_threads):
-            sources = {
-                name: extract_source(
-                    opts.dump_dir,
-                    profile,
-                    profile.file(name),
-                    gaiji,
-                    chunk_records=opts.chunk_records,
-                    on_chunk=partial(on_chunk, name),
-                )
-                for name in needed
-            }
-        check_delivery(opts.dump_dir, sources.values())
-        done = {key: merge_mapped([f.result() for f in jobs]) for key, jobs in streamed.items()}
-    frames = {name: s.records for name, s in sources.items()}
-    mapped: list[tuple[str, MappedRecordFile]] = []
-    for cm in mappings:
-        for target in cm.record_files:
-            key = (cm.layout.id, target.record_file.id)
-            events.step_started(f"map {key[0]}/{key[1]}")
-            mt = done[key] if key in done else map_record_file(target, frames, cm.layout.id)
-            if not mt.balanced:
-                raise ChukanError(f"mapping lost records in {key[0]}/{key[1]}")
-            mapped.append((cm.layout.id, mt))
-    return sources, mapped
-
-
-def _validate_all(
-    mappings: list[CompiledMapping],
-    mapped: list[tuple[str, MappedRecordFile]],
-    sources: dict[str, ExtractedSource],
-    frames: dict[str, pl.DataFrame],
-) -> pl.DataFrame:
-    outputs = {(lay, mt.record_file.id): mt.frame for lay, mt in mapped}
-    finding_frames = [s.findings for s in sources.values()]
-    finding_frames += [mt.findings for _, mt in mapped]
-    for cm in mappings:
-        events.step_started(f"validate {cm.layout.id}")
-        own = {rf: f for (lay, rf), f in outputs.items() if lay == cm.layout.id}
-        finding_frames.append(
-            validate_layout(cm.layout, own, load_layout_rules(cm.layout.id), outputs)
-        )
-    keys = _rejected_keys(mappings, sources, frames)
+def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.DataFrame:
+    """Every finding of the run, in the order a whole-frame run gives them (stable sort)."""
+    kept = {(lay, mt.record_file.id): mt.frame for lay, mt in streamed.mapped}
+    finding_frames = [s.findings for s in streamed.sources.values()]
+    finding_frames += [mt.findings for _, mt in streamed.mapped]
+    for layout_id, layout_checks in checks.items():
+        events.step_started(f"validate {layout_id}")
+        finding_frames.append(layout_checks.findings(kept))
     findings = _one_per_unknown_code(concat_findings(finding_frames))
-    findings = _name_rejected(findings, keys)
-    return findings.sort(["gyomu", "file", "record_no"], nulls_last=True)
+    findings = _name_rejected(findings, _rejected_keys(streamed))
+    return findings.sort(["gyomu", "file", "record_no"], nulls_last=True, maintain_order=True)
 
 
 _CELL = ["gyomu", "file", "record_no", "item"]
@@ -273,29 +453,32 @@ def run_job(opts: JobOptions) -> JobResult:
     profile = load_profile(opts.vendor_folder)
     kept_gaiji = kept_name(vendor_inputs, profile.gaiji_table)
     mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
-    sources, mapped = _extract_and_map(opts, profile, mappings)
-    frames = {name: s.records for name, s in sources.items()}
+    checks = {  # and every rule error
+        cm.layout.id: LayoutChecks(
+            cm.layout, load_layout_rules(cm.layout.id), [t.record_file.id for t in cm.record_files]
+        )
+        for cm in mappings
+    }
 
-    # Exit order matters: the writer threads finish before a failed stage is removed.
-    with staged_dir(opts.out_dir, replace=opts.replace) as stage, ThreadPoolExecutor(2) as pool:
-        # V2.1 files are encoded, hashed and written on other threads while validation runs
-        # here: polars, hashlib and file I/O release the GIL, so both use the two cores.
-        pending = [
-            (
-                lay,
-                mt,
-                pool.submit(
-                    writer.write,
-                    mt.frame.drop("_record_no", SOURCE_COL),
-                    writer.path_for(stage / lay, mt.record_file),
-                ),
-            )
-            for lay, mt in mapped
-        ]
-        findings = _validate_all(mappings, mapped, sources, frames)
-        events.step_started("write V2.1 files")
-        written = [(lay, mt, future.result()) for lay, mt, future in pending]
-        controls = _reconcile(written, writer)
+    # Exit order matters: the writer thread finishes before a failed stage is removed.
+    with staged_dir(opts.out_dir, replace=opts.replace) as stage:
+        stream = _Stream(opts, profile, mappings, checks, writer, stage)
+        try:
+            streamed = stream.run()
+            events.step_started("write V2.1 files")
+            written = [
+                (target.layout, mt, target.sink.close())
+                for target, (_, mt) in zip(streamed.targets, streamed.mapped, strict=True)
+            ]
+        except BaseException:
+            for target in stream.targets:
+                target.sink.discard()
+            raise
+        findings = _validate_all(streamed, checks)
+        sources = streamed.sources
+        controls = _reconcile(
+            [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)], writer
+        )
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         mapping_rejects = write_mapping_rejects(stage, written, findings)
@@ -327,10 +510,14 @@ def run_job(opts: JobOptions) -> JobResult:
         write_manifest(stage, manifest)
         if opts.finalize is not None:
             opts.finalize(stage)
+    fingerprints = [f for target in streamed.targets for f in target.fingerprints]
     return JobResult(
         out_dir=opts.out_dir,
         manifest=manifest,
         findings=findings,
         sources=tuple(sources.values()),
         targets=tuple(written),
+        fingerprints=(
+            pl.concat(fingerprints) if fingerprints else pl.DataFrame(schema=FINGERPRINT_SCHEMA)
+        ),
     )

@@ -122,7 +122,7 @@ def build_manifest(
     src_entries = []
     for s in sources:
         control = _reason_counts(s.filtered)
-        data = s.records.height
+        data = s.data_records
         src_entries.append(
             SourceEntry(
                 name=s.source.name,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -26,7 +26,7 @@ from etl.extract import (
     extract_finding,
     get_extractor,
 )
-from etl.findings import Severity, concat_findings, empty_findings, finding_exprs
+from etl.findings import Severity, concat_findings, detached, empty_findings, finding_exprs
 from etl.paths import files_inside
 from etl.text import GaijiTable
 from etl.write import sha256_file
@@ -39,6 +39,9 @@ class ExtractedSource:
     sha256: str
     bytes: int
     records_in: int
+    data_records: int  # decoded data records (every chunk's)
+    # the columns of the decoded records a run keeps after the chunks went by (lookup indexes,
+    # record files mapped whole): all of them, some (record no. first) or none
     records: pl.DataFrame
     rejects: pl.DataFrame  # reject_schema(location): REJECT_SCHEMA for byte formats
     filtered: pl.DataFrame  # filter_schema(location) (control records)
@@ -112,7 +115,7 @@ def _file_findings(source: str, path: Path, records_in: int, data_records: int) 
 def check_delivery(dump_dir: Path, sources: Iterable[ExtractedSource]) -> None:
     """Refuse a delivery without a single data record: there is nothing to convert."""
     listed = list(sources)
-    if not listed or any(s.records.height or s.rejects.height for s in listed):
+    if not listed or any(s.data_records or s.rejects.height for s in listed):
         return
     each = ", ".join(
         f"{s.path.name} ({'empty' if s.records_in == 0 else 'no data records'})" for s in listed
@@ -149,15 +152,19 @@ def extract_source(
     *,
     chunk_records: int,
     on_chunk: Callable[[pl.DataFrame], object] | None = None,
+    keep: Collection[str] | None = None,
 ) -> ExtractedSource:
     """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded.
+
+    ``keep``: the fields ``records`` keeps (with the record no.) once the chunk has gone by;
+    None keeps them all, an empty collection none (memory: a chunk at a time).
 
     An OSError while reading (unreadable, vanished, I/O error) becomes an ExtractError naming the
     file. Every text column is screened for control characters here, whatever the format.
     """
     path = find_source_path(dump_dir, source, profile)
     try:
-        return _extract_source(path, profile, source, gaiji, chunk_records, on_chunk)
+        return _extract_source(path, profile, source, gaiji, chunk_records, on_chunk, keep)
     except OSError as exc:
         raise ExtractError(path, f"cannot read the file: {_cause(exc)}") from exc
 
@@ -169,6 +176,7 @@ def _extract_source(
     gaiji: GaijiTable | None,
     chunk_records: int,
     on_chunk: Callable[[pl.DataFrame], object] | None,
+    keep: Collection[str] | None,
 ) -> ExtractedSource:
     with path.open("rb"):  # fail on an unreadable file before any thread starts
         pass
@@ -187,23 +195,45 @@ def _extract_source(
     def with_gaiji(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(apply) if apply and frame.height else frame
 
+    def kept(frame: pl.DataFrame) -> pl.DataFrame:
+        if keep is None:  # every field: the chunk's buffers are what is kept
+            return frame
+        return detached(frame.select(RECORD_NO, *(c for c in frame.columns if c in keep)))
+
     chunks: list[ExtractChunk] = []
-    parts: list[pl.DataFrame] = []
+    parts: list[pl.DataFrame] = []  # each chunk's kept columns
+    empty: pl.DataFrame | None = None  # the decoded records' columns, no rows
+    data_records = 0
     controls: list[pl.DataFrame] = []
     flagged: list[pl.DataFrame] = []  # records holding a control character (gaiji applied)
     done = 0
     with ThreadPoolExecutor(max_workers=1) as hasher:
         hashing = hasher.submit(sha256_file, path)
         for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
-            chunks.append(chunk)
-            controls.append(control_char_findings(chunk.records, source, allowed, kind))
-            parts.append(with_gaiji(chunk.records))
+            records = with_gaiji(chunk.records)
+            chunks.append(  # the rest is small: kept, in buffers of its own
+                replace(
+                    chunk,
+                    records=records.clear(),
+                    rejects=detached(chunk.rejects),
+                    filtered=detached(chunk.filtered),
+                    findings=detached(chunk.findings),
+                    partial=None if chunk.partial is None else detached(chunk.partial),
+                )
+            )
+            controls.append(detached(control_char_findings(chunk.records, source, allowed, kind)))
             if controls[-1].height:  # few: kept so their findings can name a key
                 flagged.append(
-                    parts[-1].filter(pl.col(RECORD_NO).is_in(controls[-1]["record_no"].implode()))
+                    detached(
+                        records.filter(pl.col(RECORD_NO).is_in(controls[-1]["record_no"].implode()))
+                    )
                 )
             if on_chunk is not None:
-                on_chunk(parts[-1])
+                on_chunk(records)
+            parts.append(kept(records))
+            empty = records.clear() if empty is None else empty
+            data_records += records.height
+            del records
             done += chunk.records_in
             events.progress(source.name, done, total)
         events.progress(source.name, done, done)
@@ -211,7 +241,7 @@ def _extract_source(
     records = pl.concat(parts) if parts else pl.DataFrame()
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
     partials = [with_gaiji(p) for p in partials] + flagged
-    partial = pl.concat(partials) if partials else records.clear()
+    partial = pl.concat(partials) if partials else (empty if empty is not None else records)
     rejects = pl.concat([c.rejects for c in chunks]) if chunks else empty_rejects(kind)
     filtered = pl.concat([c.filtered for c in chunks]) if chunks else empty_filtered(kind)
     records_in = sum(c.records_in for c in chunks)
@@ -220,13 +250,13 @@ def _extract_source(
             *(c.findings for c in chunks),
             _reject_findings(rejects, "", kind),
             *controls,
-            _file_findings(source.name, path, records_in, records.height + rejects.height),
+            _file_findings(source.name, path, records_in, data_records + rejects.height),
         ]
     )
-    if records_in != records.height + rejects.height + filtered.height:
+    if records_in != data_records + rejects.height + filtered.height:
         raise ExtractError(
             path,
-            f"extractor {extractor.name} lost records: in={records_in} records={records.height} "
+            f"extractor {extractor.name} lost records: in={records_in} records={data_records} "
             f"rejected={rejects.height} filtered={filtered.height}",
         )
     return ExtractedSource(
@@ -235,6 +265,7 @@ def _extract_source(
         sha256=sha256,
         bytes=size,
         records_in=records_in,
+        data_records=data_records,
         records=records,
         rejects=rejects,
         filtered=filtered,

@@ -3,19 +3,25 @@
 from etl.reconcile.controls import (
     BLANK,
     ControlRow,
+    SourceTallies,
     Total,
+    add_source_tallies,
     control_number,
     reconcile_target,
     reconciliation_findings,
+    source_tallies,
     total_json,
 )
 
 __all__ = [
     "BLANK",
     "ControlRow",
+    "SourceTallies",
     "Total",
+    "add_source_tallies",
     "control_number",
     "reconcile_target",
     "reconciliation_findings",
+    "source_tallies",
     "total_json",
 ]

@@ -79,50 +79,95 @@ class ControlRow:
         }
 
 
-def _sum(values: pl.Series, item: Item) -> Total:
+Frame = pl.DataFrame | pl.LazyFrame
+# One side of one control: a total (sum) or the count of each code (count_by).
+Tally = Total | dict[str, int]
+
+
+def _collect(frame: Frame, exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Aggregations over a frame, or over a file scanned in bounded memory (a LazyFrame)."""
+    if isinstance(frame, pl.LazyFrame):
+        return frame.select(exprs).collect(engine="streaming")
+    return frame.select(exprs)
+
+
+def _sum(frame: Frame, column: str, item: Item) -> Total:
     # Non-numeric text counts as 0 on both sides; the schema check reports it separately.
+    values = pl.col(column)
     if item.type is not ItemType.DECIMAL:
-        return int(values.cast(pl.Int64, strict=False).fill_null(0).sum())
+        total = _collect(frame, [values.cast(pl.Int64, strict=False).fill_null(0).sum()]).item()
+        return int(total)
     # A decimal item sums exactly, as polars Decimals: only values of the item's own shape
     # count (a cast alone would round 1.555 to 1.56).
     text = values.cast(pl.String)
     exact = text.str.contains(f"^(?:{decimal_pattern(item.scale)})$").fill_null(False)
     dtype = pl.Decimal(MAX_DECIMAL_DIGITS, item.scale)
-    numbers = text.filter(exact).cast(dtype, strict=False)
-    total = numbers.sum()
+    total = _collect(frame, [text.filter(exact).cast(dtype, strict=False).sum()]).item()
     quantum = Decimal(f"1E-{item.scale}")
     return EXACT.quantize(Decimal(0) if total is None else Decimal(total), quantum)
 
 
-def _counts(values: pl.Series) -> dict[str, int]:
-    text = values.cast(pl.String).fill_null(BLANK).replace("", BLANK)
-    counted = text.value_counts()
+def _counts(frame: Frame, column: str) -> dict[str, int]:
+    text = pl.col(column).cast(pl.String).fill_null(BLANK).replace("", BLANK).alias("_code")
+    grouped = frame.select(text).group_by("_code").len()
+    counted = grouped.collect(engine="streaming") if isinstance(grouped, pl.LazyFrame) else grouped
     return {str(code): int(n) for code, n in counted.iter_rows()}
 
 
-def reconcile_target(
-    gyomu: str, mapped: MappedRecordFile, written: pl.DataFrame
-) -> list[ControlRow]:
-    """Control rows of one V2.1 file; ``written`` holds its control items read back from disk."""
+def _tally(frame: Frame, column: str, kind: str, item: Item) -> Tally:
+    return _sum(frame, column, item) if kind == "sum" else _counts(frame, column)
+
+
+def add_tallies(a: Tally, b: Tally) -> Tally:
+    """Two chunks' tallies of the same control, as one."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {code: a.get(code, 0) + b.get(code, 0) for code in a.keys() | b.keys()}
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    assert isinstance(a, Decimal | int) and isinstance(b, Decimal | int)
+    return EXACT.add(a, b)
+
+
+SourceTallies = list[tuple[Tally, Tally]]  # (source, filtered) of each control, in order
+
+
+def source_tallies(mapped: MappedRecordFile) -> SourceTallies:
+    """The source side of each control of a mapped record file (or one chunk of it): over every
+    readable primary record, and over the records its filters dropped."""
     values = mapped.control_values
     dropped = values.filter(pl.col(RECORD_NO).is_in(mapped.filtered["record_no"].implode()))
-    rows: list[ControlRow] = []
     names = [c for c in values.columns if c != RECORD_NO]
+    tallies: SourceTallies = []
     for name, (kind, item) in zip(names, mapped.controls, strict=True):
+        it = mapped.record_file.item(item)
+        tallies.append((_tally(values, name, kind, it), _tally(dropped, name, kind, it)))
+    return tallies
+
+
+def add_source_tallies(a: SourceTallies, b: SourceTallies) -> SourceTallies:
+    return [
+        (add_tallies(s1, s2), add_tallies(f1, f2)) for (s1, f1), (s2, f2) in zip(a, b, strict=True)
+    ]
+
+
+def reconcile_target(
+    gyomu: str,
+    mapped: MappedRecordFile,
+    written: Frame,
+    tallies: SourceTallies | None = None,
+) -> list[ControlRow]:
+    """Control rows of one V2.1 file; ``written`` holds its control items as read back from
+    disk (a LazyFrame scanning the file: aggregated in bounded memory). ``tallies``: the source
+    side summed chunk by chunk (default: from ``mapped``'s control values)."""
+    sides = source_tallies(mapped) if tallies is None else tallies
+    rows: list[ControlRow] = []
+    for (kind, item), (src, flt) in zip(mapped.controls, sides, strict=True):
         base = (gyomu, mapped.record_file.id, kind, item)
-        if kind == "sum":
-            it = mapped.record_file.item(item)
-            rows.append(
-                ControlRow(
-                    *base,
-                    None,
-                    _sum(values[name], it),
-                    _sum(written[item], it),
-                    _sum(dropped[name], it),
-                )
-            )
+        tgt = _tally(written, item, kind, mapped.record_file.item(item))
+        if not isinstance(src, dict) and not isinstance(tgt, dict) and not isinstance(flt, dict):
+            rows.append(ControlRow(*base, None, src, tgt, flt))
             continue
-        src, tgt, flt = _counts(values[name]), _counts(written[item]), _counts(dropped[name])
+        assert isinstance(src, dict) and isinstance(tgt, dict) and isinstance(flt, dict)
         for code in sorted(src.keys() | tgt.keys() | flt.keys()):
             rows.append(
                 ControlRow(*base, code, src.get(code, 0), tgt.get(code, 0), flt.get(code, 0))

@@ -17,7 +17,7 @@ from etl.validate.rules import (
     load_rules,
 )
 from etl.validate.schema import build_schema, schema_findings
-from etl.validate.validate import validate_layout
+from etl.validate.validate import LayoutChecks, validate_layout
 
 __all__ = [
     "FILE_MISSING",
@@ -27,6 +27,7 @@ __all__ = [
     "ExactlyOne",
     "ExistsIn",
     "ItemCheck",
+    "LayoutChecks",
     "Reference",
     "RequiredIf",
     "Rule",

@@ -124,14 +124,14 @@ def _exactly_one(
     # One finding per failing group, not per row: the group is what is wrong (a 世帯 with no
     # 世帯主 has no row to blame). key = the group values, record_no = its first record,
     # value = how many rows matched. Rows without group values are left to schema.required.
+    # (grouped as they are, groups with a missing value dropped after: no copy of the file)
     groups = (
-        frame.filter(_all_present(rule.group_by))
-        .group_by(rule.group_by)
+        frame.group_by(rule.group_by)
         .agg(
             _condition(rule, layout, rule.when, frame).sum().alias("_matched"),
             pl.col(RECORD_NO).min(),
         )
-        .filter(pl.col("_matched") != 1)
+        .filter(_all_present(rule.group_by) & (pl.col("_matched") != 1))
         .sort(RECORD_NO)
     )
     return _findings(
@@ -185,10 +185,15 @@ def _exists_in(
             return _skipped(
                 rule, layout, REFERENCE_MISSING, f"参照先（{ref.layout}の{ref.file}）のデータ"
             )
-        keys = found.select(
-            pl.col(r).cast(pl.String).alias(i) for r, i in zip(ref.items, rule.items, strict=True)
-        ).unique()
-        rows = rows.join(keys, on=list(rule.items), how="anti")
+        if len(rule.items) == 1:  # a set of the referenced values, not a join of two files
+            known = found[ref.items[0]].cast(pl.String).implode()
+            rows = rows.filter(~pl.col(rule.items[0]).is_in(known))
+        else:
+            keys = found.select(
+                pl.col(r).cast(pl.String).alias(i)
+                for r, i in zip(ref.items, rule.items, strict=True)
+            ).unique()
+            rows = rows.join(keys, on=list(rule.items), how="anti")
     return _row_findings(rule, layout, record_file, rows, list(rule.items))
 
 
@@ -234,8 +239,9 @@ def _age(rule: Age, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
 def _unique(
     rule: Unique, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
 ) -> pl.DataFrame:
-    present = frame.filter(_all_present(rule.items))
-    rows = present.filter(pl.struct(rule.items).is_duplicated())  # every duplicate row
+    # every duplicate row; rows with a missing item are never duplicates (schema.required)
+    values = pl.col(rule.items[0]) if len(rule.items) == 1 else pl.struct(rule.items)
+    rows = frame.filter(_all_present(rule.items) & values.is_duplicated())
     return _row_findings(rule, layout, record_file, rows, list(rule.items))
 
 
@@ -305,6 +311,47 @@ def _check_reference(rules: RuleSet, rule: ExistsIn, record_files: Others) -> No
             raise RuleError(where, f"rule {rule.id}: {ref.layout}/{ref.file} has no items {absent}")
 
 
+def per_record(rule: Rule) -> bool:
+    """A rule that looks at one row at a time, so it can run on each chunk of its file; the
+    others (exactly_one, unique, exists_in) need the whole file, or another one."""
+    return isinstance(rule, Compare | RequiredIf | CheckDigit | Age)
+
+
+def rule_columns(rule: Rule, record_file: RecordFile) -> list[str]:
+    """The columns of its file a rule reads (its items, the key of its findings, record no.)."""
+    names = [RECORD_NO, *record_file.key]
+    match rule:
+        case ExactlyOne():
+            names += [*rule.group_by, *condition_names(rule.when)]
+        case ExistsIn() | Unique():
+            names += rule.items
+        case Compare():
+            names += [rule.left, rule.right]
+        case RequiredIf():
+            names += [*condition_names(rule.when), *rule.then]
+        case CheckDigit():
+            names.append(rule.item)
+        case Age():
+            names += [rule.birth, rule.at, *(condition_names(rule.when) if rule.when else [])]
+    return list(dict.fromkeys(names))
+
+
+def run_rule(
+    rules: RuleSet,
+    rule: Rule,
+    layout: Layout,
+    frame: pl.DataFrame | None,
+    record_files: Others,
+) -> pl.DataFrame:
+    """The findings of one rule over ``frame`` (its file, or a chunk of it for a per_record
+    rule; None: the file has no data); ``record_files`` by (layout id, file id) for exists_in."""
+    if frame is None:
+        return _skipped(rule, layout, FILE_MISSING, f"{rule.file}のデータ")
+    if isinstance(rule, ExistsIn):
+        _check_reference(rules, rule, record_files)
+    return _run(rule, layout, layout.record_file(rule.file), frame, record_files)
+
+
 def rule_findings(
     rules: RuleSet, layout: Layout, frames: dict[str, pl.DataFrame], others: Others
 ) -> pl.DataFrame:
@@ -318,14 +365,7 @@ def rule_findings(
         **{(layout.id, fid): f for fid, f in frames.items()},
         **others,
     }
-    parts: list[pl.DataFrame] = []
-    for rule in rules.rules:
-        frame = frames.get(rule.file)
-        if frame is None:
-            parts.append(_skipped(rule, layout, FILE_MISSING, f"{rule.file}のデータ"))
-            continue
-        record_file = layout.record_file(rule.file)
-        if isinstance(rule, ExistsIn):
-            _check_reference(rules, rule, record_files)
-        parts.append(_run(rule, layout, record_file, frame, record_files))
+    parts = [
+        run_rule(rules, rule, layout, frames.get(rule.file), record_files) for rule in rules.rules
+    ]
     return concat_findings(parts)

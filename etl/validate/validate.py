@@ -1,16 +1,85 @@
-"""The validation stage: schema checks of every record file, then the layout's business rules."""
+"""The validation stage: schema checks of every record file, then the layout's business rules.
+
+A run checks its record files as they stream by (``LayoutChecks``): each chunk gets its schema
+checks and the rules that look at one row; the rules that need a whole file (exactly_one,
+unique, exists_in) run at the end on the few columns they read (``reads``), never on the whole
+frames. ``validate_layout`` is the same with each record file as one chunk.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import polars as pl
 
-from etl.findings import concat_findings
+from etl.findings import concat_findings, detached
 from etl.layout import Layout
-from etl.validate.rule_checks import rule_findings
-from etl.validate.rules import RuleSet
+from etl.validate.checks import RECORD_NO
+from etl.validate.rule_checks import per_record, rule_columns, run_rule
+from etl.validate.rules import ExistsIn, RuleSet, check_rules
 from etl.validate.schema import schema_findings
+
+Frames = Mapping[tuple[str, str], pl.DataFrame]  # by (layout id, RecordFile id)
+
+
+class LayoutChecks:
+    """The checks of one layout over the record files it maps (``mapped``: RecordFile ids).
+
+    Raises RuleError at once when a rule names items or files the layout does not have.
+    Findings come out in the order of a whole-frame validation: schema findings per record
+    file (layout order), then each rule's, in the rule file's order.
+    """
+
+    def __init__(self, layout: Layout, rules: RuleSet, mapped: Collection[str]) -> None:
+        check_rules(rules, layout)
+        self.layout = layout
+        self.rules = rules
+        self._mapped = frozenset(mapped)
+        self._schema: dict[str, list[pl.DataFrame]] = {rf: [] for rf in self._mapped}
+        self._per_record: dict[int, list[pl.DataFrame]] = {
+            i: [] for i, rule in enumerate(rules.rules) if per_record(rule)
+        }
+
+    def reads(self, layout_id: str, record_file: str) -> list[str]:
+        """The columns of a record file (of this layout or another) that the whole-file rules
+        of this layout read: what a run keeps of that file once it is written."""
+        names: list[str] = []
+        for rule in self.rules.rules:
+            if per_record(rule):
+                continue
+            if layout_id == self.layout.id and rule.file == record_file:
+                names += rule_columns(rule, self.layout.record_file(record_file))
+            if isinstance(rule, ExistsIn):  # the file it is looked up in, or any or_in file
+                for ref in rule.references:
+                    if (ref.layout, ref.file) == (layout_id, record_file):
+                        names += [RECORD_NO, *ref.items]
+        return list(dict.fromkeys(names))
+
+    def check_chunk(self, record_file: str, chunk: pl.DataFrame) -> None:
+        """Schema checks and per-record rules of one chunk of a mapped record file."""
+        rf = self.layout.record_file(record_file)
+        # kept beyond the chunk, so in buffers of their own (etl.findings.detached)
+        self._schema[record_file].append(detached(schema_findings(self.layout, rf, chunk)))
+        for i, parts in self._per_record.items():
+            rule = self.rules.rules[i]
+            if rule.file == record_file:
+                parts.append(detached(run_rule(self.rules, rule, self.layout, chunk, {})))
+
+    def findings(self, kept: Frames) -> pl.DataFrame:
+        """Every finding, the whole-file rules run on ``kept`` (at least the columns ``reads``
+        names, of every mapped record file of the run)."""
+        parts = [
+            concat_findings(self._schema[rf.id])
+            for rf in self.layout.record_files
+            if rf.id in self._mapped
+        ]
+        for i, rule in enumerate(self.rules.rules):
+            if i in self._per_record and rule.file in self._mapped:
+                parts.append(concat_findings(self._per_record[i]))
+                continue
+            own = kept.get((self.layout.id, rule.file)) if rule.file in self._mapped else None
+            parts.append(run_rule(self.rules, rule, self.layout, own, kept))
+        return concat_findings(parts)
 
 
 def validate_layout(
@@ -24,10 +93,9 @@ def validate_layout(
     ``others`` holds other layouts' frames by (layout id, RecordFile id) for exists_in rules.
     Record files without a frame are not schema-checked (a pass may carry only some files).
     """
-    parts = [
-        schema_findings(layout, record_file, frames[record_file.id])
-        for record_file in layout.record_files
-        if record_file.id in frames
-    ]
-    parts.append(rule_findings(rules, layout, frames, others or {}))
-    return concat_findings(parts)
+    checks = LayoutChecks(layout, rules, frames)
+    for record_file in layout.record_files:
+        if record_file.id in frames:
+            checks.check_chunk(record_file.id, frames[record_file.id])
+    kept = {**(others or {}), **{(layout.id, rf): f for rf, f in frames.items()}}
+    return checks.findings(kept)

@@ -7,6 +7,7 @@ Database loading (`chukan load`) is etl.dbload; this package never touches a dat
 from etl.write.atomic import (
     FILE_MODE,
     OwnerMarker,
+    StagedFile,
     WrittenFile,
     make_private_dir,
     marker_is_stale,
@@ -18,9 +19,11 @@ from etl.write.atomic import (
 from etl.write.csv_out import (
     OUTPUT_ENCODINGS,
     CsvFormat,
+    CsvSink,
     LineEnding,
     encode_csv,
     read_csv_columns,
+    scan_csv_columns,
     write_csv,
 )
 from etl.write.csv_records import next_record_end, record_end
@@ -29,7 +32,9 @@ from etl.write.writers import (
     CsvRecordWriter,
     OutputFormat,
     ParquetRecordWriter,
+    ParquetSink,
     RecordFileWriter,
+    RecordSink,
     record_file_writer,
 )
 
@@ -39,11 +44,15 @@ __all__ = [
     "PARQUET_SUFFIX",
     "CsvFormat",
     "CsvRecordWriter",
+    "CsvSink",
     "LineEnding",
     "OutputFormat",
     "OwnerMarker",
     "ParquetRecordWriter",
+    "ParquetSink",
     "RecordFileWriter",
+    "RecordSink",
+    "StagedFile",
     "WrittenFile",
     "encode_csv",
     "make_private_dir",
@@ -52,6 +61,7 @@ __all__ = [
     "read_csv_columns",
     "record_end",
     "record_file_writer",
+    "scan_csv_columns",
     "sha256_file",
     "staged_dir",
     "sweep_stale",

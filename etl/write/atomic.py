@@ -113,6 +113,72 @@ def write_bytes_atomic(path: Path, data: bytes) -> WrittenFile:
     return WrittenFile(path, len(data), hashlib.sha256(data).hexdigest())
 
 
+class StagedFile:
+    """A file written piece by piece beside ``path`` and renamed over it when complete.
+
+    Owner-only from its creation; the SHA-256 and size of what was appended are kept as it
+    grows, so publishing needs no second read. Until ``publish`` it is a hidden temp file that
+    ``discard`` (or the removal of the staging folder it lives in) takes away: a reader sees the
+    whole file or none.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        make_private_dir(path.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise _write_error(path, exc, "write") from exc
+        self.temp = Path(tmp)
+        self._hash = hashlib.sha256()
+        self.bytes = 0
+        self._fh = os.fdopen(fd, "wb")
+        try:
+            os.fchmod(fd, FILE_MODE)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(path, exc, "write") from exc
+
+    # what a writer given a file object asks of it (pyarrow's ParquetWriter)
+    def tell(self) -> int:
+        return self.bytes
+
+    @property
+    def closed(self) -> bool:
+        return self._fh.closed
+
+    def flush(self) -> None:
+        pass  # publish flushes and syncs once
+
+    def write(self, data: bytes) -> int:
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.path, exc, "write") from exc
+        self._hash.update(data)
+        self.bytes += len(data)
+        return len(data)
+
+    def publish(self) -> WrittenFile:
+        """fsync and rename into place; the file's size and SHA-256."""
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.path, exc, "write") from exc
+        return WrittenFile(self.path, self.bytes, self._hash.hexdigest())
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self._fh.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp)
+
+
 def copy_tree_private(source: Path, target: Path) -> None:
     """Copy a folder tree with chukan's modes (folders 0700, files 0600), not the source's."""
     make_private_dir(target)

@@ -1,6 +1,7 @@
 """Record file writers: how a run writes its V2.1 record files (CSV by default, or Parquet).
 
-A writer turns the mapped frame of one RecordFile into one file, atomically and owner-only, and
+A writer opens one RecordFile's file as a sink, appends the mapped chunks to it as they come and
+publishes it whole on close, atomically and owner-only (``write``: the same with one chunk); it
 reads columns of it back for the reconciliation (件数・金額の突合 compares the file as written, not
 the frame in memory). The values are the V2.1 text of each item either way; only the container
 differs. To add a format: a class with the members of ``RecordFileWriter``, a member of
@@ -9,23 +10,39 @@ differs. To add a format: a class with the members of ``RecordFileWriter``, a me
 
 from __future__ import annotations
 
-import io
+import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, Protocol
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from etl.errors import WriteError
 from etl.layout import RecordFile
-from etl.write.atomic import WrittenFile, write_bytes_atomic
-from etl.write.csv_out import CsvFormat, read_csv_columns, write_csv
+from etl.write.atomic import StagedFile, WrittenFile
+from etl.write.csv_out import CsvFormat, CsvSink, scan_csv_columns
 
 
 class OutputFormat(StrEnum):
     CSV = "csv"  # the standard's own form: what packages and `chukan load` take
     PARQUET = "parquet"
+
+
+class RecordSink(Protocol):
+    """One record file being written: chunks appended in record order, published on close."""
+
+    def append(self, frame: pl.DataFrame) -> None: ...
+
+    def close(self) -> WrittenFile:
+        """Publish the file (atomic, 0600); its size and SHA-256."""
+        ...
+
+    def discard(self) -> None:
+        """Drop what was written: nothing appears."""
+        ...
 
 
 class RecordFileWriter(Protocol):
@@ -38,13 +55,40 @@ class RecordFileWriter(Protocol):
         """Where ``record_file`` goes inside a 業務 folder of the run."""
         ...
 
+    def open(self, path: Path, columns: list[str]) -> RecordSink:
+        """A sink for a file of ``columns`` (the record file's items, in order) at ``path``.
+        The bytes do not depend on how the records are cut into chunks."""
+        ...
+
     def write(self, frame: pl.DataFrame, path: Path) -> WrittenFile:
-        """``frame`` (the record file's items, in order) to ``path``: atomic, 0600, hashed."""
+        """``frame`` whole: ``open``, one ``append``, ``close`` (write_whole)."""
+        ...
+
+    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
+        """Some columns of a file this writer wrote, as String columns (nulls where empty),
+        scanned: an aggregation over them holds a piece of the file at a time."""
         ...
 
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        """Some columns of a file this writer wrote, as String columns (nulls where empty)."""
+        """``scan_columns``, collected."""
         ...
+
+
+def write_whole(writer: RecordFileWriter, frame: pl.DataFrame, path: Path) -> WrittenFile:
+    sink = writer.open(path, frame.columns)
+    try:
+        sink.append(frame)
+    except BaseException:
+        sink.discard()
+        raise
+    return sink.close()
+
+
+def _read(writer: RecordFileWriter, path: Path, columns: list[str]) -> pl.DataFrame:
+    try:
+        return writer.scan_columns(path, columns).collect()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise WriteError(f"{path}: cannot read the {writer.format.value} file back: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +104,83 @@ class CsvRecordWriter:
     def path_for(self, folder: Path, record_file: RecordFile) -> Path:
         return folder / f"{record_file.id}.csv"
 
+    def open(self, path: Path, columns: list[str]) -> RecordSink:
+        return CsvSink(path, columns, self.csv)
+
     def write(self, frame: pl.DataFrame, path: Path) -> WrittenFile:
-        return write_csv(frame, path, self.csv)
+        return write_whole(self, frame, path)
+
+    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
+        return scan_csv_columns(path, self.csv, columns)
 
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        return read_csv_columns(path, self.csv, columns)
+        return _read(self, path, columns)
 
 
 PARQUET_COMPRESSION: Final = "zstd"  # polars' default, named so the choice is visible and kept
 PARQUET_SUFFIX = ".parquet"
+
+
+# Rows per Parquet row group, whatever the chunk size of the run (so the bytes do not change
+# with --chunk-records): polars' own default for write_parquet.
+PARQUET_ROW_GROUP = 512 * 512
+
+
+class ParquetSink:
+    """Parquet through pyarrow's ParquetWriter: chunks are buffered into row groups of
+    ``row_group`` rows, each written as it fills; the file is staged beside its path."""
+
+    def __init__(self, path: Path, columns: list[str], row_group: int = PARQUET_ROW_GROUP) -> None:
+        self._row_group = row_group
+        self._file = StagedFile(path)
+        self._schema = pa.schema([pa.field(c, pa.large_string()) for c in columns])
+        self._pending: list[pa.Table] = []
+        self._rows = 0
+        try:
+            self._writer = pq.ParquetWriter(
+                pa.PythonFile(self._file, mode="w"),
+                self._schema,
+                compression=PARQUET_COMPRESSION,
+                write_statistics=True,
+            )
+        except (OSError, pa.ArrowException) as exc:
+            self._file.discard()
+            raise WriteError(f"{path}: cannot write the Parquet file: {exc}") from exc
+
+    def _flush(self, rows: int) -> None:
+        table = pa.concat_tables(self._pending)
+        self._writer.write_table(table.slice(0, rows), row_group_size=rows)
+        rest = table.slice(rows)
+        self._pending = [rest] if rest.num_rows else []
+        self._rows = rest.num_rows
+
+    def append(self, frame: pl.DataFrame) -> None:
+        if not frame.height:
+            return
+        table = frame.cast(pl.String).to_arrow().cast(self._schema)
+        self._pending.append(table)
+        self._rows += table.num_rows
+        try:
+            while self._rows >= self._row_group:
+                self._flush(self._row_group)
+        except (OSError, pa.ArrowException) as exc:
+            self.discard()
+            raise WriteError(f"{self._file.path}: cannot write the Parquet file: {exc}") from exc
+
+    def close(self) -> WrittenFile:
+        try:
+            if self._rows:
+                self._flush(self._rows)
+            self._writer.close()
+        except (OSError, pa.ArrowException) as exc:
+            self.discard()
+            raise WriteError(f"{self._file.path}: cannot write the Parquet file: {exc}") from exc
+        return self._file.publish()
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError, ValueError, pa.ArrowException):
+            self._writer.close()  # into the staged file, which goes: pyarrow closes on del
+        self._file.discard()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +194,17 @@ class ParquetRecordWriter:
     def path_for(self, folder: Path, record_file: RecordFile) -> Path:
         return folder / f"{record_file.id}{PARQUET_SUFFIX}"
 
+    def open(self, path: Path, columns: list[str]) -> RecordSink:
+        return ParquetSink(path, columns)
+
     def write(self, frame: pl.DataFrame, path: Path) -> WrittenFile:
-        buffer = io.BytesIO()  # encoded whole, as the CSV is, so the file appears complete
-        frame.write_parquet(buffer, compression=PARQUET_COMPRESSION, statistics=True)
-        return write_bytes_atomic(path, buffer.getvalue())
+        return write_whole(self, frame, path)
+
+    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
+        return pl.scan_parquet(path).select(pl.col(c).cast(pl.String) for c in columns)
 
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        try:
-            frame = pl.read_parquet(path, columns=columns)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise WriteError(f"{path}: cannot read the Parquet file back: {exc}") from exc
-        return frame.select(pl.col(c).cast(pl.String) for c in columns)
+        return _read(self, path, columns)
 
 
 def record_file_writer(fmt: OutputFormat | str, csv: CsvFormat | None = None) -> RecordFileWriter:

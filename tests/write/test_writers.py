@@ -29,10 +29,13 @@ from etl.write import (
     PARQUET_SUFFIX,
     CsvFormat,
     CsvRecordWriter,
+    CsvSink,
     LineEnding,
     OutputFormat,
     ParquetRecordWriter,
+    ParquetSink,
     RecordFileWriter,
+    RecordSink,
     record_file_writer,
     sha256_file,
     write_csv,
@@ -72,6 +75,44 @@ def test_writers_write_atomically_owner_only_and_read_back(
     back = writer.read_columns(path, ["氏名", "宛名番号"])
     assert back.schema == pl.Schema({"氏名": pl.String, "宛名番号": pl.String})
     assert back["宛名番号"].to_list() == ["0001", "0002", None]
+
+
+ROWS = pl.DataFrame(
+    {
+        "宛名番号": [f"{i:04d}" for i in range(23)],
+        "氏名": [None if i % 5 == 0 else f"氏名{i}" for i in range(23)],
+    }
+)
+SINKS = {
+    "csv": lambda path: CsvSink(path, ROWS.columns, CsvFormat("utf-8-sig", LineEnding.CRLF)),
+    # row groups of 5 rows, so chunks of 1, 3, 7 and 23 cut them in every way
+    "parquet": lambda path: ParquetSink(path, ROWS.columns, row_group=5),
+}
+
+
+@pytest.mark.parametrize("kind", list(SINKS))
+def test_a_sink_writes_the_same_bytes_whatever_the_chunks(kind: str, tmp_path: Path) -> None:
+    digests = set()
+    for size in (1, 3, 7, 23):
+        path = tmp_path / f"{size}" / "jumin.out"
+        sink: RecordSink = SINKS[kind](path)
+        assert not path.exists()  # staged until closed
+        for start in range(0, ROWS.height, size):
+            sink.append(ROWS.slice(start, size))
+        written = sink.close()
+        assert written.sha256 == sha256_file(path) and written.bytes == path.stat().st_size
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert [p.name for p in path.parent.iterdir()] == ["jumin.out"]  # no temp file left
+        digests.add(written.sha256)
+    assert len(digests) == 1
+
+
+@pytest.mark.parametrize("kind", list(SINKS))
+def test_a_discarded_sink_leaves_nothing(kind: str, tmp_path: Path) -> None:
+    sink: RecordSink = SINKS[kind](tmp_path / "jumin.out")
+    sink.append(ROWS)
+    sink.discard()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_csv_writer_is_the_v21_csv(tmp_path: Path) -> None:
