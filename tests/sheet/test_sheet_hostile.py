@@ -169,6 +169,14 @@ CASES: dict[str, tuple[Case, str]] = {
         "holds a DTD",
     ),
     "not-xml": (lambda g: _with_sheet_xml(g, b"<sheetData><row"), "is not well-formed XML"),
+    "styles-with-a-dtd": (  # read for the zero-padding number formats
+        lambda g: _zip({**_members(g), "xl/styles.xml": LAUGHS}),
+        "xl/styles.xml holds a DTD",
+    ),
+    "styles-not-xml": (
+        lambda g: _zip({**_members(g), "xl/styles.xml": b"<styleSheet><numFmts"}),
+        "xl/styles.xml is not well-formed XML",
+    ),
 }
 
 
