@@ -136,6 +136,8 @@ def test_extra_columns_are_named_at_their_header_or_first_cell(tmp_path: Path) -
     messages = _findings(got, "sheet.extra_column")
     assert messages[0].startswith("世帯!F1の列「メモ欄」はレイアウトにない列です")
     assert messages[1].startswith("世帯!G3ほか、見出しのない列にデータがあります")
+    items = got.findings.filter(pl.col("rule") == "sheet.extra_column")["item"].to_list()
+    assert items == ["メモ欄", "G"]  # one extra column told from another across passes
     assert got.records.columns[3:] == [n for n, _ in FIELDS]
 
 
@@ -285,3 +287,29 @@ def test_found_through_its_entry_point_as_a_cells_format() -> None:
     extractor = get_extractor("sheet")
     assert isinstance(extractor, SheetExtractor) and isinstance(extractor, Extractor)
     assert extractor.location is CELLS and extractor.options_model is SheetOptions
+
+
+def test_a_number_formatted_00_reads_as_the_clerk_sees_it(tmp_path: Path) -> None:
+    """Custom format "00" / "00000" (xl/styles.xml): 7 shows as 07, and is read as 07, text;
+    a General number keeps its number-cell finding, a fraction or a negative its own text."""
+
+    def fill(wb: Any, ws: Any) -> None:
+        two, five = wb.add_format({"num_format": "00"}), wb.add_format({"num_format": "00000"})
+        ws.write_row(0, 0, ["番号", "続柄"])
+        ws.write_number(1, 0, 12, five)
+        ws.write_number(1, 1, 7, two)
+        ws.write_number(2, 0, 12)  # General: 12, a finding
+        ws.write_number(2, 1, 123, two)  # wider than the format: shown whole
+        ws.write_number(3, 0, 1.5, five)  # not a whole number: as shown by General
+        ws.write_number(3, 1, -3, two)
+
+    path = write_book(tmp_path / "book.xlsx", fill)
+    got = read(path, source_for([("番号", D), ("続柄", D)]), chunk_records=2)
+    assert got.records["番号"].to_list() == ["00012", "12", "1.5"]
+    assert got.records["続柄"].to_list() == ["07", "123", "-3"]
+    found = got.findings.filter(pl.col("rule") == "sheet.number_cell")
+    assert sorted(zip(found["record_no"], found["item"], strict=True)) == [
+        (3, "番号"),
+        (4, "番号"),
+        (4, "続柄"),
+    ]

@@ -7,6 +7,7 @@ Through ``chukan run`` on the setup-sheet vendor, with its kokunen.xlsx replaced
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import struct
 import time
@@ -168,6 +169,14 @@ CASES: dict[str, tuple[Case, str]] = {
         "holds a DTD",
     ),
     "not-xml": (lambda g: _with_sheet_xml(g, b"<sheetData><row"), "is not well-formed XML"),
+    "styles-with-a-dtd": (  # read for the zero-padding number formats
+        lambda g: _zip({**_members(g), "xl/styles.xml": LAUGHS}),
+        "xl/styles.xml holds a DTD",
+    ),
+    "styles-not-xml": (
+        lambda g: _zip({**_members(g), "xl/styles.xml": b"<styleSheet><numFmts"}),
+        "xl/styles.xml is not well-formed XML",
+    ),
 }
 
 
@@ -279,3 +288,19 @@ def test_one_cell_far_below_the_data_is_read_in_bounded_time(tmp_path: Path, goo
     assert blank == [
         f"{SHEET}!A2〜A999999の999998行は空行です（読み飛ばしました）。途中に空行を入れないでください。"
     ]
+
+
+def test_a_declared_million_column_dimension_is_not_trusted(tmp_path: Path, good: bytes) -> None:
+    """<dimension ref="A1:XFD1048576"/> claims the whole grid; the cells decide (few here), so
+    the sheet is read as usual, in the time of a small one."""
+    members = _members(good)
+    part = _sheet_part(good)
+    members[part] = re.sub(
+        rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', members[part]
+    )
+    assert b'<dimension ref="A1:XFD1048576"/>' in members[part]
+    t0 = time.perf_counter()
+    code, output, out = _run(tmp_path, _zip(members))
+    assert time.perf_counter() - t0 < SECONDS
+    assert code == 0, output
+    assert (out / "kokunen" / "kokunen.csv").is_file()

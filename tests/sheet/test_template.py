@@ -211,3 +211,54 @@ def test_an_amount_beyond_32_bits_is_bounded_by_a_formula() -> None:
     rule = _validations(ws)[column]
     assert rule.type == "custom"
     assert f"ABS({column}3)<=99999999999" in rule.formula1 and f"INT({column}3)" in rule.formula1
+
+
+def _drop_down(book: openpyxl.Workbook, formula: str) -> list[str]:
+    """The entries a list rule offers: inline ("a,b") or a range of the hidden list sheet."""
+    if not formula.startswith(f"'{LIST_SHEET}'!"):
+        return formula.strip('"').split(",")
+    cells = formula.split("!", 1)[1].replace("$", "")
+    return [str(row[0].value) for row in book[LIST_SHEET][cells]]
+
+
+def test_every_code_item_of_every_layout_offers_its_whole_code_table() -> None:
+    """The drop-downs and the locked header of every bundled 業務's template, from the file."""
+    from etl.layout import load_layouts
+
+    for layout in load_layouts().values():
+        book = _book(setup_template(layout, rows=3))
+        for rf in layout.record_files:
+            ws = book[sheet_name(rf)]
+            rules = _validations(ws)
+            assert ws.protection.sheet is True, (layout.id, rf.id)
+            for j, item in enumerate(rf.items):
+                column = openpyxl.utils.get_column_letter(j + 1)
+                assert ws.cell(1, j + 1).protection.locked is True, (rf.id, item.name)
+                assert ws.cell(DATA_ROW, j + 1).protection.locked is False, (rf.id, item.name)
+                rule = rules[column]
+                if item.code_table is None:
+                    assert rule.type != "list", (rf.id, item.name)
+                    continue
+                table = layout.code_tables[item.code_table]
+                assert rule.type == "list" and rule.showDropDown is False, (rf.id, item.name)
+                assert _drop_down(book, rule.formula1) == [
+                    code_choice(c, n) for c, n in table.values.items()
+                ], (rf.id, item.name)
+
+
+def test_the_protection_is_in_the_worksheet_parts() -> None:
+    """A third look, at the XML itself: every record sheet carries sheetProtection and its
+    list rules, whatever a reader library makes of them."""
+    import re
+    import zipfile
+
+    layout = get_layout("juki")
+    with zipfile.ZipFile(io.BytesIO(setup_template(layout))) as z:
+        parts = sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        xml = {n: z.read(n).decode("utf-8") for n in parts}
+    record_parts = parts[1 : 1 + len(layout.record_files)]  # after the instructions sheet
+    for part, rf in zip(record_parts, layout.record_files, strict=True):
+        assert re.search(r'<sheetProtection [^>]*sheet="1"', xml[part]), part
+        lists = xml[part].count('<dataValidation type="list"')
+        assert lists == sum(1 for i in rf.items if i.code_table), part
+        assert '<pane ySplit="2"' in xml[part] and 'state="frozen"' in xml[part], part

@@ -12,8 +12,10 @@ here, in bounded memory and time, with one ExtractError naming the file:
   Excel's grid; a part holding a DTD (nothing Excel writes has one).
 
 The same streaming pass over the worksheet read collects what the reader does not report:
-hidden rows and columns, and cells holding an Excel error value (#N/A, #DIV/0! …), which the
-reader turns into empty text. The XML is parsed without DTDs, entities or network access.
+hidden rows and columns, cells holding an Excel error value (#N/A, #DIV/0! …), which the
+reader turns into empty text, and number cells whose style shows them zero-padded (a custom
+format "00": the clerk sees 07 where the reader gives 7). The XML is parsed without DTDs,
+entities or network access.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ MAX_COLUMNS = 1024  # a record file of the standard has a few hundred items at m
 MAX_MERGED_CELLS = MAX_SPAN_CELLS  # cells covered by merged ranges, all ranges together
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 MAX_LISTED = 10_000  # hidden rows and error cells remembered per sheet
+MAX_PADDED = 1_000_000  # zero-padded number cells remembered per sheet (beyond: read as numbers)
+PADDED_FORMAT = re.compile(r"0{2,}")  # a number format that only pads: "00", "00000"
 _INFLATE_STEP = 1 << 20
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -66,6 +70,7 @@ class SheetFacts:
     hidden_rows: tuple[int, ...] = ()
     hidden_columns: frozenset[int] = field(default_factory=frozenset)
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) → "#N/A"
+    padded: dict[tuple[int, int], int] = field(default_factory=dict)  # (row, col) → digits shown
 
 
 def column_number(letters: str) -> int:
@@ -200,8 +205,30 @@ def _sheet_members(path: Path, archive: zipfile.ZipFile) -> list[tuple[str, str,
     return out
 
 
+def _padded_styles(path: Path, archive: zipfile.ZipFile) -> dict[str, int]:
+    """Cell style index (a cell's ``s``) → digits shown, for the styles whose number format is
+    a zero-padding "0…0" (custom formats only: no built-in one pads)."""
+    if "xl/styles.xml" not in archive.namelist():
+        return {}
+    styles = _small_xml(path, archive, "xl/styles.xml")
+    codes = {
+        f.get("numFmtId"): f.get("formatCode", "")
+        for f in styles.iterfind(f"{{{MAIN}}}numFmts/{{{MAIN}}}numFmt")
+    }
+    return {
+        str(i): len(code)
+        for i, xf in enumerate(styles.iterfind(f"{{{MAIN}}}cellXfs/{{{MAIN}}}xf"))
+        if PADDED_FORMAT.fullmatch(code := codes.get(xf.get("numFmtId", "0"), "") or "")
+    }
+
+
 def _scan_sheet(
-    path: Path, archive: zipfile.ZipFile, name: str, member: str, hidden: bool
+    path: Path,
+    archive: zipfile.ZipFile,
+    name: str,
+    member: str,
+    hidden: bool,
+    padded_styles: dict[str, int],
 ) -> SheetFacts:
     """Stream the worksheet's XML once: its extent, hidden rows and columns, error cells.
 
@@ -227,6 +254,13 @@ def _scan_sheet(
         huge_tree=False,
     )
     errors_of = etree.XPath("m:c[@t='e']", namespaces={"m": MAIN})
+    styled = " or ".join(f"@s='{s}'" for s in padded_styles)  # digits only: safe in a path
+    padded_of = (
+        etree.XPath(f"m:c[({styled}) and (not(@t) or @t='n')]", namespaces={"m": MAIN})
+        if padded_styles
+        else None
+    )
+    padded: dict[tuple[int, int], int] = {}
     refs_of = etree.XPath("m:c/@r", namespaces={"m": MAIN}, smart_strings=False)
     last_row = last_col = prev_row = 0
     first_row = first_col = 0
@@ -301,6 +335,10 @@ def _scan_sheet(
                                 text = (v.text or "") if v is not None else ""
                                 col = _column_of(bad, el.index(bad) + 1, fail)
                                 errors[(row_no, col)] = text[:16] or "#ERROR"
+                        for cell in padded_of(el) if padded_of is not None else ():
+                            if len(padded) < MAX_PADDED:
+                                col = _column_of(cell, el.index(cell) + 1, fail)
+                                padded[(row_no, col)] = padded_styles[cell.get("s", "")]
                     prev_row = row_no
                     el.clear(keep_tail=False)
                     while el.getprevious() is not None:
@@ -313,7 +351,15 @@ def _scan_sheet(
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise fail(f"its part is damaged ({exc})") from None
     return SheetFacts(
-        name, member, hidden, last_row, last_col, tuple(hidden_rows), frozenset(hidden_cols), errors
+        name,
+        member,
+        hidden,
+        last_row,
+        last_col,
+        tuple(hidden_rows),
+        frozenset(hidden_cols),
+        errors,
+        padded,
     )
 
 
@@ -376,4 +422,4 @@ def check_workbook(path: Path, sheet: str) -> SheetFacts:
             raise _refuse(path, f"workbook has no sheet {sheet!r}; it has {names}")
         name, member, hidden = found[0]
         _count_all(path, archive, member)
-        return _scan_sheet(path, archive, name, member, hidden)
+        return _scan_sheet(path, archive, name, member, hidden, _padded_styles(path, archive))

@@ -35,7 +35,7 @@ from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
 from etl.extract.encoding import extract_finding
 from etl.extract.location import CELLS, CellRef, record_column
 from etl.extract.profile import SourceFile, SourceProfile
-from etl.extract.sheet.cells import Column, Problem, blank_cells, field_text, read_column
+from etl.extract.sheet.cells import Column, Kind, Problem, blank_cells, field_text, read_column
 from etl.extract.sheet.container import MAX_MERGED_CELLS, SheetFacts, check_workbook
 from etl.extract.sheet.options import SheetOptions
 from etl.findings import Severity, concat_findings, empty_findings, finding_exprs, mask_expr
@@ -60,6 +60,8 @@ class _Layout:
     indices: list[int]  # per field: its position among the reader's columns
     extra: dict[int, str]  # position → header of a column no field reads ("" when none)
     extra_seen: set[int] = field(default_factory=set)  # extra columns already reported
+    # per reader column: the rows and widths of its number cells formatted "0…0" (few columns)
+    padded: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = field(default_factory=dict)
 
 
 class SheetExtractor:
@@ -118,6 +120,7 @@ def _read(
             f"{options.header_row}",
         )
     layout = _header(path, source, options, head[options.header_row - 1], start[1] + 1)
+    layout.padded = _padded_by_column(facts, layout)
     findings = concat_findings([findings, _hidden_columns(source, options, facts, layout)])
     merges = _merges(path, sheet, options, layout)
     anchors: dict[tuple[int, int], tuple[str, int]] = {}
@@ -273,6 +276,7 @@ def _chunk(
     if len(raw) != width or any(len(row) != width for row in rows[:1]):
         raise ExtractError(path, f"sheet {options.sheet!r}: the reader gave rows of another width")
     columns = [read_column(values) for values in raw[:width]]
+    _pad_numbers(columns, layout, first_row, n)
     _fill_merges(columns, merges, anchors, first_row, n)
     blank = np.ones(n, dtype=np.bool_)
     for col in columns:
@@ -346,6 +350,39 @@ def _chunk(
     return ExtractChunk(
         source.name, records_in, records, rejects, filtered, concat_findings(parts), partial
     )
+
+
+def _padded_by_column(
+    facts: SheetFacts, layout: _Layout
+) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    if not facts.padded:
+        return {}
+    cells = np.array([(r, c, w) for (r, c), w in facts.padded.items()], dtype=np.int64)
+    positions = cells[:, 1] - layout.first_column
+    return {
+        int(j): (cells[positions == j, 0], cells[positions == j, 2])
+        for j in np.unique(positions)
+        if 0 <= j < layout.width
+    }
+
+
+def _pad_numbers(columns: list[Column], layout: _Layout, first_row: int, n: int) -> None:
+    """A whole number in a cell formatted "00…" reads as the clerk sees it: 07, not 7, and as
+    text (what is shown has lost no zero, so it is no number-cell finding). A fraction or a
+    negative number keeps the number's text."""
+    for j, (rows, widths) in layout.padded.items():
+        inside = (rows >= first_row) & (rows < first_row + n)
+        at, width = rows[inside] - first_row, widths[inside]
+        col = columns[j]
+        digits = col.text.gather(at).str.contains(r"^[0-9]+$").to_numpy()
+        whole = (col.kinds[at] == Kind.NUMBER) & digits
+        at, width = at[whole], width[whole]
+        if not at.size:
+            continue
+        shown = pl.DataFrame({"t": col.text.gather(at), "w": width})
+        padded = shown.select(pl.col("t").str.zfill(pl.col("w"))).to_series()
+        col.kinds[at] = Kind.TEXT
+        columns[j] = Column(col.text.scatter(at, padded), col.kinds)
 
 
 def _fill_merges(
@@ -508,9 +545,17 @@ def _extra_columns(
             record_no = int(numbers[filled[0]])
             cell = CellRef(options.sheet, record_no, column)
             message = f"{cell}ほか、見出しのない列にデータがあります（読み込んでいません）。"
+        # the column's header (or letters) as the item: passes tell one extra column from
+        # another, the key of a finding being a record's and a header row having none
+        item = header or column_letters(column)
         parts.append(
             extract_finding(
-                "sheet.extra_column", Severity.WARNING, source.name, message, record_no=record_no
+                "sheet.extra_column",
+                Severity.WARNING,
+                source.name,
+                message,
+                record_no=record_no,
+                item=item,
             )
         )
     return concat_findings(parts)
