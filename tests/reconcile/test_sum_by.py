@@ -91,6 +91,17 @@ def test_sum_by_equals_the_generators_totals_per_code(tmp_path: Path) -> None:
     assert all(isinstance(v.target, str) and v.target.count(".") == 1 for v in chiseki.values())
 
 
+def test_chunk_by_chunk_the_figures_are_the_same(tmp_path: Path) -> None:
+    """The source side is summed per chunk and added up: 7-record chunks give the same rows."""
+    vendor = _kotei_only(tmp_path)
+    whole = _run(vendor, SAMPLE_B, tmp_path / "whole").manifest.reconciliation
+    options = JobOptions(
+        vendor_folder=vendor, dump_dir=SAMPLE_B, out_dir=tmp_path / "chunked", chunk_records=7
+    )
+    chunked = run_job(options).manifest.reconciliation
+    assert chunked == whole and any(c.kind == "sum_by" for c in chunked.controls)
+
+
 def test_a_changed_amount_moves_exactly_its_codes_figure(tmp_path: Path) -> None:
     dump = tmp_path / "dump"
     shutil.copytree(SAMPLE_B, dump)
