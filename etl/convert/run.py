@@ -194,21 +194,21 @@ def _controls(controls: tuple[Control, ...], plans: list[FilePlan]) -> tuple[Con
     """The original's control totals with the items renamed and the codes mapped (totals of
     codes mapped onto one are added up); a control on a removed item is dropped."""
     by_file = {(p.gyomu, p.old.id): p for p in plans}
-    merged: dict[tuple[str, str, str, str, str | None], list[ControlRow]] = {}
+    merged: dict[tuple[str, str, str, str, str | None, str | None], list[ControlRow]] = {}
     for c in controls:
         row = c.row()
         plan = by_file.get((c.gyomu, c.record_file))
         if plan is not None:
-            if row.item in plan.remove:
+            if row.item in plan.remove or row.by in plan.remove:
                 continue
             item = plan.rename.get(row.item, row.item)
+            by = None if row.by is None else plan.rename.get(row.by, row.by)
             code = row.code
-            if code is not None:
-                code = plan.codes.get(item, {}).get(code, code)
-            row = replace(row, item=item, code=code)
-        merged.setdefault((row.gyomu, row.record_file, row.kind, row.item, row.code), []).append(
-            row
-        )
+            if code is not None:  # a sum_by's codes are its code item's
+                code = plan.codes.get(by or item, {}).get(code, code)
+            row = replace(row, item=item, code=code, by=by)
+        key = (row.gyomu, row.record_file, row.kind, row.item, row.by, row.code)
+        merged.setdefault(key, []).append(row)
     out = []
     for rows in merged.values():
         first = rows[0]

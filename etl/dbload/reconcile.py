@@ -1,19 +1,21 @@
 """The manifest's control totals (target side) recomputed by SQL in the loaded tables.
 
 Same rules as ``etl.reconcile``: ``sum`` over the item, ``count_by`` per code with empty and
-null counted as （空欄）. Codes on either side that the other lacks count as 0 there.
+null counted as （空欄）, ``sum_by`` an amount's sum per code of another item (the same
+grouping). Codes on either side that the other lacks count as 0 there.
 
 Sums are exact on both sides: a decimal item's sum is a SQL numeric read back as a Python
 Decimal, compared with the Decimal the manifest wrote as text; no float is ever involved.
 
 Everything a table is checked for comes from ONE scan of it (``scan_sql``): its row count, every
-``sum``, every ``count_by`` distribution (GROUPING SETS) and the null count of the required items
-created without NOT NULL — a full scan is the cost of a check, so there is one per table.
+``sum``, every ``count_by`` distribution (GROUPING SETS; each set's row carries the sums too,
+which are the ``sum_by`` figures of that code) and the null count of the required items created
+without NOT NULL — a full scan is the cost of a check, so there is one per table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,13 +32,18 @@ from etl.reconcile import BLANK, Total
 _Expected = dict[str | None, Total]
 
 
+# (kind, item, sum_by's code item or None)
+ControlKey = tuple[str, str, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Controls:
-    """The manifest's controls of one table: items summed, items counted by code."""
+    """The manifest's controls of one table: items summed (``sum``, and the amounts of
+    ``sum_by``), items grouped by code (``count_by``, and the codes of ``sum_by``)."""
 
     sums: tuple[str, ...] = ()
     count_by: tuple[str, ...] = ()
-    expected: dict[tuple[str, str], _Expected] = field(default_factory=dict)  # (kind, item)
+    expected: dict[ControlKey, _Expected] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,8 @@ class TableScan:
     nulls: dict[str, int]
     sums: dict[str, Total]
     codes: dict[str, dict[str, int]]
+    # code item → code → amount item → its sum over the rows of that code
+    code_sums: dict[str, dict[str, dict[str, Total]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +71,27 @@ class LoadedTable:
 def controls_by_table(run: RunToLoad) -> dict[str, Controls]:
     """Table name → its controls, in manifest order (controls of files not written are skipped)."""
     names = {(f.table.layout.id, f.table.record_file.id): f.table.name for f in run.files}
-    expected: dict[str, dict[tuple[str, str], _Expected]] = {}
+    expected: dict[str, dict[ControlKey, _Expected]] = {}
     for c in run.controls:
         name = names.get((c.gyomu, c.record_file))
         if name is None:
             continue
-        expected.setdefault(name, {}).setdefault((c.kind, c.item), {})[c.code] = c.row().target
+        key = (c.kind, c.item, c.by)
+        expected.setdefault(name, {}).setdefault(key, {})[c.code] = c.row().target
     return {
         name: Controls(
-            sums=tuple(item for kind, item in by if kind == "sum"),
-            count_by=tuple(item for kind, item in by if kind != "sum"),
-            expected=by,
+            sums=_unique(item for kind, item, _ in keys if kind != "count_by"),
+            count_by=_unique(
+                by if kind == "sum_by" and by else item for kind, item, by in keys if kind != "sum"
+            ),
+            expected=keys,
         )
-        for name, by in expected.items()
+        for name, keys in expected.items()
     }
+
+
+def _unique(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
 
 
 def _code(col: sql.Composable) -> sql.Composed:
@@ -126,21 +142,26 @@ def read_scan(
     n_nulls, n_sums = len(nullable), len(controls.sums)
     first_code = 1 + n_nulls + n_sums
     codes: dict[str, dict[str, int]] = {name: {} for name in controls.count_by}
+    code_sums: dict[str, dict[str, dict[str, Total]]] = {name: {} for name in controls.count_by}
     total: tuple[Any, ...] | None = None
     for row in rows:  # one row per grouping set and code, never per data row
         values = row[first_code:]
         at = [i for i, v in enumerate(values) if v is not None]
         if not at:
             total = row
-        else:
-            codes[controls.count_by[at[0]]][str(values[at[0]])] = int(row[0])
+            continue
+        name, code = controls.count_by[at[0]], str(values[at[0]])
+        codes[name][code] = int(row[0])
+        code_sums[name][code] = dict(
+            zip(controls.sums, (_total(v) for v in row[1 + n_nulls : first_code]), strict=True)
+        )
     if total is None:
         raise ValueError("scan returned no total row")
     nulls = dict(zip(nullable, (int(v) for v in total[1 : 1 + n_nulls]), strict=True))
     sums = dict(
         zip(controls.sums, (_total(v) for v in total[1 + n_nulls : first_code]), strict=True)
     )
-    return TableScan(rows=int(total[0]), nulls=nulls, sums=sums, codes=codes)
+    return TableScan(rows=int(total[0]), nulls=nulls, sums=sums, codes=codes, code_sums=code_sums)
 
 
 def reconcile(run: RunToLoad, scans: Mapping[str, TableScan]) -> list[LoadCheck]:
@@ -148,13 +169,18 @@ def reconcile(run: RunToLoad, scans: Mapping[str, TableScan]) -> list[LoadCheck]
     checks: list[LoadCheck] = []
     for name, controls in controls_by_table(run).items():
         scan = scans[name]
-        for (kind, item), expected in controls.expected.items():
+        for (kind, item, by), expected in controls.expected.items():
             if kind == "sum":
                 checks.append(LoadCheck(name, kind, item, None, expected[None], scan.sums[item]))
                 continue
-            actual = scan.codes[item]
+            if kind == "sum_by" and by:
+                per_code = scan.code_sums[by]
+                actual: dict[str, Total] = {code: sums[item] for code, sums in per_code.items()}
+                what = f"{item}/{by}"
+            else:
+                actual, what = dict(scan.codes[item]), item
             for code in sorted({str(k) for k in expected} | actual.keys()):
                 checks.append(
-                    LoadCheck(name, kind, item, code, expected.get(code, 0), actual.get(code, 0))
+                    LoadCheck(name, kind, what, code, expected.get(code, 0), actual.get(code, 0))
                 )
     return checks

@@ -11,8 +11,8 @@ class LoadCheck:
     """One reconciliation of the database against the run's manifest."""
 
     table: str
-    kind: str  # "rows" | "sha256" | "sum" | "count_by"
-    item: str | None  # 項目名 for sum / count_by
+    kind: str  # "rows" | "sha256" | "sum" | "count_by" | "sum_by"
+    item: str | None  # 項目名 for sum / count_by; "amount/code item" for sum_by
     code: str | None  # the code value for count_by
     expected: int | Decimal | str  # from the manifest (a decimal item's sum: an exact Decimal)
     actual: int | Decimal | str  # recomputed by SQL (sha256: of the bytes streamed to the database)

@@ -52,8 +52,9 @@ class MappedRecordFile:
     filtered: pl.DataFrame  # FILTER_SCHEMA
     findings: pl.DataFrame  # FINDING_SCHEMA
     # control totals read from every primary record (before filters): _record_no, _ctl<i>
+    # (and _ctl<i>_by, the code of a sum_by control)
     control_values: pl.DataFrame
-    controls: tuple[tuple[str, str], ...]  # (kind, 項目名) of each _ctl<i>
+    controls: tuple[tuple[str, str, str | None], ...]  # (kind, 項目名, sum_by's code 項目名)
     # records refused by an item's `on_invalid: reject` (FILTER_SCHEMA, reason per item)
     rejected: pl.DataFrame = field(default_factory=_no_records)
     # group_by record files: the input records folded into the written rows (None otherwise)
@@ -86,6 +87,7 @@ def lookup_fields(compiled: CompiledRecordFile, lk: LookupSpec) -> list[str]:
     ``<lookup>.<field>`` an item, check, filter or control names (what its index keeps)."""
     exprs: list[pl.Expr] = [f.condition for f in compiled.filters]
     exprs += [c.source for c in compiled.controls]
+    exprs += [c.by_source for c in compiled.controls if c.by_source is not None]
     for _, comp in compiled.items:
         exprs += [comp.expr, *(e for _, e in comp.stages), *(e for _, e in comp.aggregates)]
         exprs += [e for chk in comp.checks for e in (chk.problem, chk.value, chk.message)]
@@ -255,7 +257,13 @@ def map_chunk(
     for index in lookups:
         primary = _join_lookup(primary, index)
     control_values = primary.select(
-        pl.col(RECORD_NO), *[c.source.alias(f"_ctl{i}") for i, c in enumerate(compiled.controls)]
+        pl.col(RECORD_NO),
+        *[c.source.alias(f"_ctl{i}") for i, c in enumerate(compiled.controls)],
+        *[
+            c.by_source.alias(f"_ctl{i}_by")
+            for i, c in enumerate(compiled.controls)
+            if c.by_source is not None
+        ],
     )
     kept, filtered = _filter(primary, compiled)
     if compiled.group_by:
@@ -307,7 +315,9 @@ def map_chunk(
     key = record_key_expr(rf)
     finding_frames += _gaiji_findings(out, compiled, gyomu, key)
     findings = concat_findings(finding_frames)
-    controls = tuple((c.kind, c.item.name) for c in compiled.controls)
+    controls = tuple(
+        (c.kind, c.item.name, None if c.by is None else c.by.name) for c in compiled.controls
+    )
     aggregated = int(wide[GROUP_SIZE].sum()) if compiled.group_by else None
     return MappedRecordFile(
         rf,

@@ -13,7 +13,7 @@ import polars as pl
 
 from etl.conditions import compile_condition
 from etl.extract import SourceProfile
-from etl.layout import Item, Layout, RecordFile
+from etl.layout import Item, ItemType, Layout, RecordFile
 from etl.mapping.items import compile_item, compile_top_item
 from etl.mapping.model import LookupSpec, Mapping, RecordFileSpec
 from etl.mapping.transforms import CompileContext, Compiled
@@ -30,9 +30,11 @@ class CompiledFilter:
 class CompiledControl:
     """A control total: ``source`` read from the primary records, ``item`` from the output."""
 
-    kind: str  # "sum" | "count_by"
+    kind: str  # "sum" | "count_by" | "sum_by"
     item: Item
     source: pl.Expr
+    by: Item | None = None  # sum_by: the code item the amount is summed per value of
+    by_source: pl.Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,29 @@ def _record_file(
         source = compile_top_item(c.source, context(item))
         if source.stages:
             raise mapping.error((*c.at, "source"), "a control's source cannot use date conversions")
-        controls.append(CompiledControl(c.kind, item, source.expr))
+        if c.by is None or c.by_source is None:
+            controls.append(CompiledControl(c.kind, item, source.expr))
+            continue
+        if item.type not in (ItemType.INTEGER, ItemType.DECIMAL):
+            raise mapping.error(
+                (*c.at, c.kind),
+                f"sum_by needs an integer or decimal item: {c.item!r} is {item.type}",
+            )
+        if c.by not in rf.item_names:
+            raise mapping.error((*c.at, "by"), f"unknown item {c.by!r} in {rf.id}")
+        by = rf.item(c.by)
+        if by.type is not ItemType.CODE:
+            # a code table bounds the rows a control writes; a number or a name would not
+            # (one row per 宛名番号 is no control total)
+            raise mapping.error(
+                (*c.at, "by"), f"sum_by groups by a code item: {c.by!r} is {by.type}"
+            )
+        by_source = compile_top_item(c.by_source, context(by))
+        if by_source.stages:
+            raise mapping.error(
+                (*c.at, "by_source"), "a control's source cannot use date conversions"
+            )
+        controls.append(CompiledControl(c.kind, item, source.expr, by, by_source.expr))
     return CompiledRecordFile(
         rf, spec.source, spec.lookups, filters, items, tuple(controls), spec.group_by
     )

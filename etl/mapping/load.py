@@ -90,7 +90,10 @@ class _Control(StrictModel):
     record_file: Name
     sum: Name | None = None
     count_by: Name | None = None
+    sum_by: Name | None = None  # an amount summed per code value: needs by and by_source
     source: Any  # an item spec, walked by _item
+    by: Name | None = None
+    by_source: Any = None  # an item spec for the code, walked by _item
 
 
 class _Spec(StrictModel):
@@ -312,12 +315,23 @@ def _record_file(doc: Document, rf_id: str, rf: _RecordFile) -> RecordFileSpec:
 
 def _control(doc: Document, i: int, c: _Control) -> ControlSpec:
     at: KeyPath = ("controls", i)
-    if (c.sum is None) == (c.count_by is None):
-        raise doc.error(at, "a control needs exactly one of sum, count_by")
-    kind: Literal["sum", "count_by"] = "sum" if c.sum is not None else "count_by"
-    item = c.sum if c.sum is not None else c.count_by
+    if [c.sum, c.count_by, c.sum_by].count(None) != 2:
+        raise doc.error(at, "a control needs exactly one of sum, count_by, sum_by")
+    kind: Literal["sum", "count_by", "sum_by"] = (
+        "sum" if c.sum is not None else "count_by" if c.count_by is not None else "sum_by"
+    )
+    item = str(c.sum or c.count_by or c.sum_by)
     source = _item(doc, c.source, (*at, "source"), grouped=False)
-    return ControlSpec(c.record_file, kind, str(item), source, at)
+    if kind != "sum_by":
+        if c.by is not None or c.by_source is not None:
+            raise doc.error((*at, "by"), "by and by_source belong to a sum_by control")
+        return ControlSpec(c.record_file, kind, item, source, at)
+    if c.by is None or c.by_source is None:
+        raise doc.error(at, "a sum_by control needs by (the code item) and by_source")
+    if c.by == item:
+        raise doc.error((*at, "by"), f"{item!r} cannot be summed per its own values")
+    by_source = _item(doc, c.by_source, (*at, "by_source"), grouped=False)
+    return ControlSpec(c.record_file, kind, item, source, at, c.by, by_source)
 
 
 # --- code tables -------------------------------------------------------------------------------

@@ -155,10 +155,12 @@ class ControlSpec:
     """A control total for 件数・金額の突合: source side as an item spec, and its item."""
 
     record_file: str
-    kind: Literal["sum", "count_by"]  # an amount | records per code value
+    kind: Literal["sum", "count_by", "sum_by"]  # an amount | records per code | amount per code
     item: str  # 項目名 in the written V2.1 file
     source: ItemSpec  # how to read the same quantity from the source records
     at: KeyPath
+    by: str | None = None  # sum_by: the code item the amount is summed per value of
+    by_source: ItemSpec | None = None  # sum_by: how to read that code from the source records
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ from etl.reconcile import (
     ControlRow,
     SourceTallies,
     add_source_tallies,
+    control_columns,
     reconcile_target,
     reconciliation_findings,
     source_tallies,
@@ -156,8 +157,7 @@ def _reconcile(
     rows: list[ControlRow] = []
     for target, mt, wf in written:
         if mt.controls:
-            items = list(dict.fromkeys(item for _, item in mt.controls))
-            scanned = writer.scan_columns(wf.path, items)
+            scanned = writer.scan_columns(wf.path, control_columns(mt))
             rows += reconcile_target(target.layout, mt, scanned, target.tallies)
     return rows
 

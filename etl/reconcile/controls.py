@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -51,12 +52,13 @@ def total_json(value: Total) -> int | str:
 class ControlRow:
     gyomu: str
     record_file: str
-    kind: str  # "sum" | "count_by"
-    item: str  # 項目名
-    code: str | None  # the code value for count_by
+    kind: str  # "sum" | "count_by" | "sum_by"
+    item: str  # 項目名 (the amount, for sum and sum_by)
+    code: str | None  # the code value for count_by and sum_by
     source: Total  # over all readable data records of the primary source
     target: Total  # over the written V2.1 file
     filtered: Total  # over the records dropped by the spec's filters
+    by: str | None = None  # sum_by: the code item whose values ``code`` is one of
 
     @property
     def unexplained(self) -> Total:
@@ -65,12 +67,20 @@ class ControlRow:
             return self.source - self.target - self.filtered
         return EXACT.subtract(EXACT.subtract(self.source, self.target), self.filtered)
 
+    @property
+    def label(self) -> str:
+        """The item as the report names it: 税額（資産区分別） for a sum_by."""
+        return self.item if self.by is None else f"{self.item}（{self.by}別）"
+
     def as_dict(self) -> dict[str, object]:
+        # "by" only when set: the manifests of runs without a sum_by keep their bytes
+        by = {} if self.by is None else {"by": self.by}
         return {
             "gyomu": self.gyomu,
             "record_file": self.record_file,
             "kind": self.kind,
             "item": self.item,
+            **by,
             "code": self.code,
             "source": total_json(self.source),
             "target": total_json(self.target),
@@ -80,8 +90,9 @@ class ControlRow:
 
 
 Frame = pl.DataFrame | pl.LazyFrame
-# One side of one control: a total (sum) or the count of each code (count_by).
-Tally = Total | dict[str, int]
+# One side of one control: a total (sum), the count of each code (count_by) or the total of each
+# code (sum_by).
+Tally = Total | dict[str, int] | dict[str, Total]
 
 
 def _collect(frame: Frame, exprs: list[pl.Expr]) -> pl.DataFrame:
@@ -91,44 +102,78 @@ def _collect(frame: Frame, exprs: list[pl.Expr]) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _sum(frame: Frame, column: str, item: Item) -> Total:
-    # Non-numeric text counts as 0 on both sides; the schema check reports it separately.
+def _amount(column: str, item: Item) -> pl.Expr:
+    """The values of an amount column that count, as numbers (others are null: they count as 0
+    on both sides; the schema check reports them separately)."""
     values = pl.col(column)
     if item.type is not ItemType.DECIMAL:
-        total = _collect(frame, [values.cast(pl.Int64, strict=False).fill_null(0).sum()]).item()
-        return int(total)
+        return values.cast(pl.Int64, strict=False)
     # A decimal item sums exactly, as polars Decimals: only values of the item's own shape
     # count (a cast alone would round 1.555 to 1.56).
     text = values.cast(pl.String)
     exact = text.str.contains(f"^(?:{decimal_pattern(item.scale)})$").fill_null(False)
     dtype = pl.Decimal(MAX_DECIMAL_DIGITS, item.scale)
-    total = _collect(frame, [text.filter(exact).cast(dtype, strict=False).sum()]).item()
+    return pl.when(exact).then(text).otherwise(None).cast(dtype, strict=False)
+
+
+def _exact(total: int | Decimal | None, item: Item) -> Total:
+    if item.type is not ItemType.DECIMAL:
+        return 0 if total is None else int(total)
     quantum = Decimal(f"1E-{item.scale}")
-    return EXACT.quantize(Decimal(0) if total is None else Decimal(total), quantum)
+    return EXACT.quantize(Decimal(0) if total is None else Decimal(str(total)), quantum)
+
+
+def _sum(frame: Frame, column: str, item: Item) -> Total:
+    return _exact(_collect(frame, [_amount(column, item).sum()]).item(), item)
+
+
+def _code(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String).fill_null(BLANK).replace("", BLANK).alias("_code")
+
+
+def _grouped(frame: Frame, aggregation: pl.Expr, column: str) -> list[tuple[Any, Any]]:
+    grouped = frame.group_by(_code(column)).agg(aggregation.alias("_value"))
+    rows = grouped.collect(engine="streaming") if isinstance(grouped, pl.LazyFrame) else grouped
+    return list(rows.iter_rows())
 
 
 def _counts(frame: Frame, column: str) -> dict[str, int]:
-    text = pl.col(column).cast(pl.String).fill_null(BLANK).replace("", BLANK).alias("_code")
-    grouped = frame.select(text).group_by("_code").len()
-    counted = grouped.collect(engine="streaming") if isinstance(grouped, pl.LazyFrame) else grouped
-    return {str(code): int(n) for code, n in counted.iter_rows()}
+    return {str(code): int(n) for code, n in _grouped(frame, pl.len(), column)}
 
 
-def _tally(frame: Frame, column: str, kind: str, item: Item) -> Tally:
-    return _sum(frame, column, item) if kind == "sum" else _counts(frame, column)
+def _sums_by(frame: Frame, column: str, by: str, item: Item) -> dict[str, Total]:
+    rows = _grouped(frame, _amount(column, item).sum(), by)
+    return {str(code): _exact(total, item) for code, total in rows}
+
+
+def _tally(frame: Frame, column: str, kind: str, item: Item, by: str | None = None) -> Tally:
+    if kind == "sum":
+        return _sum(frame, column, item)
+    if kind == "sum_by":
+        assert by is not None, "a sum_by control names its code column"
+        return _sums_by(frame, column, by, item)
+    return _counts(frame, column)
+
+
+def _add(a: Total, b: Total) -> Total:
+    return a + b if isinstance(a, int) and isinstance(b, int) else EXACT.add(a, b)
 
 
 def add_tallies(a: Tally, b: Tally) -> Tally:
     """Two chunks' tallies of the same control, as one."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return {code: a.get(code, 0) + b.get(code, 0) for code in a.keys() | b.keys()}
-    if isinstance(a, int) and isinstance(b, int):
-        return a + b
-    assert isinstance(a, Decimal | int) and isinstance(b, Decimal | int)
-    return EXACT.add(a, b)
+        return {code: _add(a.get(code, 0), b.get(code, 0)) for code in a.keys() | b.keys()}
+    assert not isinstance(a, dict) and not isinstance(b, dict)
+    return _add(a, b)
 
 
 SourceTallies = list[tuple[Tally, Tally]]  # (source, filtered) of each control, in order
+
+
+def control_columns(mapped: MappedRecordFile) -> list[str]:
+    """The items of the written V2.1 file its controls read: amounts, codes, sum_by's codes."""
+    named = [name for _, item, by in mapped.controls for name in (item, by) if name is not None]
+    return list(dict.fromkeys(named))
 
 
 def source_tallies(mapped: MappedRecordFile) -> SourceTallies:
@@ -136,11 +181,16 @@ def source_tallies(mapped: MappedRecordFile) -> SourceTallies:
     readable primary record, and over the records its filters dropped."""
     values = mapped.control_values
     dropped = values.filter(pl.col(RECORD_NO).is_in(mapped.filtered["record_no"].implode()))
-    names = [c for c in values.columns if c != RECORD_NO]
     tallies: SourceTallies = []
-    for name, (kind, item) in zip(names, mapped.controls, strict=True):
+    for i, (kind, item, by) in enumerate(mapped.controls):
         it = mapped.record_file.item(item)
-        tallies.append((_tally(values, name, kind, it), _tally(dropped, name, kind, it)))
+        by_column = None if by is None else f"_ctl{i}_by"
+        tallies.append(
+            (
+                _tally(values, f"_ctl{i}", kind, it, by_column),
+                _tally(dropped, f"_ctl{i}", kind, it, by_column),
+            )
+        )
     return tallies
 
 
@@ -161,17 +211,18 @@ def reconcile_target(
     side summed chunk by chunk (default: from ``mapped``'s control values)."""
     sides = source_tallies(mapped) if tallies is None else tallies
     rows: list[ControlRow] = []
-    for (kind, item), (src, flt) in zip(mapped.controls, sides, strict=True):
+    for (kind, item, by), (src, flt) in zip(mapped.controls, sides, strict=True):
         base = (gyomu, mapped.record_file.id, kind, item)
-        tgt = _tally(written, item, kind, mapped.record_file.item(item))
+        it = mapped.record_file.item(item)
+        tgt = _tally(written, item, kind, it, by)
         if not isinstance(src, dict) and not isinstance(tgt, dict) and not isinstance(flt, dict):
             rows.append(ControlRow(*base, None, src, tgt, flt))
             continue
         assert isinstance(src, dict) and isinstance(tgt, dict) and isinstance(flt, dict)
+        zero = 0 if kind == "count_by" else _exact(None, it)  # a code one side lacks: "0.00"
         for code in sorted(src.keys() | tgt.keys() | flt.keys()):
-            rows.append(
-                ControlRow(*base, code, src.get(code, 0), tgt.get(code, 0), flt.get(code, 0))
-            )
+            totals = (src.get(code, zero), tgt.get(code, zero), flt.get(code, zero))
+            rows.append(ControlRow(*base, code, *totals, by))
     return rows
 
 
@@ -203,7 +254,12 @@ def reconciliation_findings(rows: list[ControlRow]) -> pl.DataFrame:
 
 
 def _message(r: ControlRow) -> str:
-    what = f"{r.item}の合計" if r.kind == "sum" else f"{r.item}「{r.code}」の件数"
+    if r.kind == "sum":
+        what = f"{r.item}の合計"
+    elif r.kind == "sum_by":
+        what = f"{r.item}の合計（{r.by}「{r.code}」）"
+    else:
+        what = f"{r.item}「{r.code}」の件数"
     return (
         f"{what}が一致しません: 元データ {r.source:,} − 出力 {r.target:,} − 対象外 {r.filtered:,}"
         f" = 説明のつかない差 {r.unexplained:,}"

@@ -14,7 +14,7 @@ SEVERITY_LABELS = {Severity.ERROR.value: "エラー", Severity.WARNING.value: "�
 EXTRA_SECTION_TITLES = {"diff": "差分", "reconciliation": "突合"}
 
 # 突合 (control totals): the kind of a control, the columns of its table, the blocking warning.
-CONTROL_KIND_LABELS = {"sum": "合計", "count_by": "コード別"}
+CONTROL_KIND_LABELS = {"sum": "合計", "count_by": "コード別", "sum_by": "コード別合計"}
 CONTROL_HEADERS = ("項目", "区分", "コード", "元データ", "出力", "対象外", "差(説明なし)", "判定")
 UNEXPLAINED_WARNING = "説明のつかない差があります。本番移行はできません"
 

@@ -150,10 +150,13 @@ class OutputEntry(RunFolderModel):
 class Control(RunFolderModel):
     """A control total (件数・金額) on both sides; decimals are written as their digits."""
 
+    OMITTED_WHEN_NONE = frozenset({"by"})
+
     gyomu: str
     record_file: str
     kind: str
     item: str
+    by: str | None = None  # a sum_by's code item (added later: left out when unset)
     code: str | None
     source: ControlTotal
     target: ControlTotal
@@ -175,6 +178,7 @@ class Control(RunFolderModel):
             total(self.source),
             total(self.target),
             total(self.filtered),
+            self.by,
         )
 
 

@@ -65,10 +65,13 @@ def test_sample_loads_and_reconciles(sample_run: Path, target: str) -> None:
     # every control row of the manifest was recomputed in the database
     controls = m["reconciliation"]["controls"]
     got = {
-        (c.table, c.item, c.code): c.actual for c in result.checks if c.kind in ("sum", "count_by")
+        (c.table, c.item, c.code): c.actual
+        for c in result.checks
+        if c.kind in ("sum", "count_by", "sum_by")
     }
     for c in controls:
-        key = (f"{c['gyomu']}_{c['record_file']}", c["item"], c["code"])
+        item = f"{c['item']}/{c['by']}" if "by" in c else c["item"]  # sum_by: amount/code item
+        key = (f"{c['gyomu']}_{c['record_file']}", item, c["code"])
         assert got[key] == control_number(c["target"])  # a decimal's total is its text
     total = query(target, 'SELECT sum("保険料額") FROM kokunen_kokunen')[0][0]
     kokunen = (c for c in controls if c["kind"] == "sum" and c["record_file"] == "kokunen")

@@ -88,6 +88,32 @@ def test_amount_controls_reconcile_to_the_yen(run: JobResult) -> None:
         assert isinstance(shikyu.filtered, int) and shikyu.filtered > 0
 
 
+def test_amount_controls_per_code_reconcile_to_the_yen(run: JobResult) -> None:
+    """Each code's total (sum_by) equals the generator's, exactly, and the codes add up to the
+    grand total of the same amount."""
+    exp = _expected(_vendor(run))["control_totals_by_code"]
+    controls = run.manifest.reconciliation.controls
+    per_code: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in controls:
+        if c.kind == "sum_by":
+            assert Decimal(str(c.unexplained)) == 0, c
+            per_code.setdefault((f"{c.gyomu}/{c.record_file}", c.item), {})[str(c.code)] = c
+    want_keys = {(name, item) for name, items in exp.items() for item in items}
+    assert set(per_code) == want_keys
+    assert ("kotei/kazei", "税額") in want_keys and ("jidoteate/shikyu", "支給額") in want_keys
+    totals = {(f"{c.gyomu}/{c.record_file}", c.item): c for c in controls if c.kind == "sum"}
+    for (name, item), got in per_code.items():
+        want = exp[name][item]
+        assert {c.by for c in got.values()} == {want["by"]}
+        assert set(got) == set(want["codes"]), (name, item)
+        for code, sides in want["codes"].items():
+            for side in ("source", "target", "filtered"):
+                assert getattr(got[code], side) == sides[side], (name, item, code, side)
+        for side in ("source", "target", "filtered"):
+            added = sum(Decimal(str(getattr(c, side))) for c in got.values())
+            assert added == Decimal(str(getattr(totals[(name, item)], side))), (name, item, side)
+
+
 def test_count_controls_per_code(run: JobResult) -> None:
     codes = {(c.record_file, c.item): c for c in run.manifest.reconciliation.controls if c.code}
     for item in ("資産区分", "地目", "構造"):
@@ -165,3 +191,17 @@ def test_load_reconciles_amounts_in_the_database(
     assert isinstance(chiseki.actual, Decimal) and chiseki.actual == chiseki.expected
     assert sums[("kotei_kazei", "税額")].actual == sums[("kotei_kazei", "税額")].expected
     assert ("jidoteate_shikyu", "支給額") in sums and ("kaigo_kaigo_hihokensha", "保険料額") in sums
+    # the database's sum per code (its grouping sets) against the manifest's sum_by rows
+    by_code = {(c.table, c.item, c.code): c for c in result.checks if c.kind == "sum_by"}
+    manifest = {
+        (c.record_file, c.item, c.code): c.target
+        for c in run.manifest.reconciliation.controls
+        if c.kind == "sum_by"
+    }
+    assert len(by_code) == len(manifest)
+    for code in ("1", "2", "3"):
+        check = by_code[("kotei_kazei", "税額/資産区分", code)]
+        assert check.actual == check.expected == manifest[("kazei", "税額", code)]
+    chimoku = [c for (t, i, _), c in by_code.items() if (t, i) == ("kotei_tochi", "地積/地目")]
+    assert chimoku and all(isinstance(c.actual, Decimal) for c in chimoku)
+    assert all(c.ok for c in by_code.values())

@@ -30,6 +30,7 @@ def control_rows(data: object) -> tuple[ControlRow, ...] | None:
                 source=control_number(c["source"]),
                 target=control_number(c["target"]),
                 filtered=control_number(c["filtered"]),
+                by=None if c.get("by") is None else str(c["by"]),
             )
             for c in data["controls"]
         )

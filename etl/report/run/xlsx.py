@@ -204,7 +204,7 @@ def _reconciliation(book: _Book, report: RunReport) -> None:
         0,
         headers,
         (
-            (r.gyomu, r.record_file, names.get((r.gyomu, r.record_file), ""), r.item,
+            (r.gyomu, r.record_file, names.get((r.gyomu, r.record_file), ""), r.label,
              CONTROL_KIND_LABELS.get(r.kind, r.kind), r.code or "", r.source, r.target,
              r.filtered, r.unexplained, "✗ " + UNEXPLAINED_WARNING if r.unexplained else "✓")
             for r in rows
