@@ -150,7 +150,7 @@ def test_garbage_never_crashes_and_balances(
 
 def naive_chain(buf: bytes, p: int, end: int, max_data: int, most: int) -> list[tuple[int, int]]:
     """The RDW chain from ``p`` one record at a time: what _Chains must find without a loop."""
-    out = []
+    out: list[tuple[int, int]] = []
     while len(out) < most and p + 4 <= end:
         length, segment = struct.unpack_from(">HH", buf, p)
         if segment or not 4 < length <= max_data + 4 or p + length > end:
