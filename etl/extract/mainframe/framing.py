@@ -366,6 +366,8 @@ def gather_records(
         tail = np.full(source.size - first + width, PAD, dtype=np.uint8)
         tail[: source.size - first] = source[first:]
         out[outer] = sliding_window_view(tail, width)[starts[outer] - first]
-    if int(lengths.min()) < width:
-        np.putmask(out, np.arange(width)[None, :] >= lengths[:, None], PAD)
+    shortest = int(lengths.min())
+    if shortest < width:  # only the columns some record ends before
+        beyond = np.arange(shortest, width)[None, :] >= lengths[:, None]
+        np.putmask(out[:, shortest:], beyond, PAD)
     return out
