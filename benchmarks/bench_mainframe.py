@@ -135,10 +135,10 @@ def run_child(args: argparse.Namespace) -> None:
     print(json.dumps(row))
 
 
-def contender(name: str, dump: Path, log: Path) -> dict[str, Any]:
+def contender(name: str, dump: Path, log: Path, chukan: Path = CHUKAN) -> dict[str, Any]:
     if name == "chukan":
         out = WORK / f"run-jef-{dump.name}"
-        cmd = [str(CHUKAN), "--log-format", "json", "run", "--vendor", "vendor-jef"]
+        cmd = [str(chukan), "--log-format", "json", "run", "--vendor", "vendor-jef"]
         cmd += ["--dump", str(dump), "--out", str(out), "--replace"]
     else:
         cmd = [sys.executable, __file__, "--child", name, "--dump", str(dump)]
@@ -162,6 +162,11 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=510_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the run folder and baseline text")
+    ap.add_argument(
+        "--reference-chukan",
+        type=Path,
+        help="also run this chukan executable (e.g. main's, for a before/after) after chukan",
+    )
     ap.add_argument("--child", choices=("baseline", "extract"), help=argparse.SUPPRESS)
     ap.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -181,8 +186,13 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for r in range(1, args.repeat + 1):
         got = {}
-        for name in ("baseline", "extract", "chukan", "baseline-after"):
-            got[name] = contender(name.split("-")[0], dump, logs / f"jef-{name}-{r}.log")
+        names = ["baseline", "extract", "chukan", "baseline-after"]
+        if args.reference_chukan:
+            names.insert(3, "chukan-reference")
+        for name in names:
+            chukan = args.reference_chukan if name == "chukan-reference" else CHUKAN
+            log = logs / f"jef-{name}-{r}.log"
+            got[name] = contender(name.split("-")[0], dump, log, chukan)
             m = got[name]
             print(
                 f"repeat {r} {name:15s} {m['wall_s']:7.2f}s  peak RSS tree {m['tree_peak_rss_mib']}"
@@ -195,17 +205,24 @@ def main() -> None:
             "baseline_s": round(base_s, 2),
             "extract_vs_baseline": round(base_s / got["extract"]["wall_s"], 3),
             "chukan_vs_baseline": round(base_s / got["chukan"]["wall_s"], 3),
+            **(
+                {"reference_vs_baseline": round(base_s / got["chukan-reference"]["wall_s"], 3)}
+                if "chukan-reference" in got
+                else {}
+            ),
             **got,
         }
         rows.append(row)
         print(
             f"repeat {r}: baseline {base_s:.2f}s (mean of {got['baseline']['wall_s']:.2f} and "
             f"{got['baseline-after']['wall_s']:.2f}); extract/base {row['extract_vs_baseline']}; "
-            f"chukan/base {row['chukan_vs_baseline']}",
+            f"chukan/base {row['chukan_vs_baseline']}"
+            + (f"; reference/base {row['reference_vs_baseline']}" if args.reference_chukan else ""),
             flush=True,
         )
-        for phase in got["chukan"]["timeline"]:
-            print(f"    {phase['s']:7.2f}s  {phase['phase']}")
+        for name in ("chukan", "chukan-reference"):
+            for phase in got.get(name, {}).get("timeline", []):
+                print(f"    {name:16s} {phase['s']:7.2f}s  {phase['phase']}")
     verdict = median([r["chukan_vs_baseline"] for r in rows])
     summary = {
         "persons": args.persons,
@@ -216,6 +233,7 @@ def main() -> None:
         "machine_at_end": machine(),
         "extract_vs_baseline_median": median([r["extract_vs_baseline"] for r in rows]),
         "chukan_vs_baseline_median": verdict,
+        "reference_chukan": str(args.reference_chukan or ""),
         "target": TARGET,
         "repeats": rows,
     }
