@@ -18,6 +18,7 @@ import polars as pl
 
 from etl.errors import ExtractError
 from etl.extract.base import ExtractChunk
+from etl.extract.charsets.families import CHARSET_NAMES
 from etl.extract.encoding import SAMPLE_BYTES
 from etl.extract.guess import (
     CR_LINE_ENDINGS,
@@ -104,17 +105,18 @@ def inspect_file(
         cr = lone_cr_line_endings(sample)
         if cr is not None:
             problem = f"{CR_LINE_ENDINGS} (first at byte offset {cr})"
+    family = guess_family(sample)
     return InspectReport(
         path=path,
         size=path.stat().st_size,
-        encoding=guess_encoding(sample),
+        encoding=ebcdic_encoding(family) if family.family == "ebcdic" else guess_encoding(sample),
         line_break=breaks,
         record_lengths=lengths,
         preview=preview,
         rejects=rejects,
         encoding_used=used,
         problem=problem,
-        family=guess_family(sample),
+        family=family,
         rdw=find_rdws(sample),
     )
 
@@ -145,6 +147,21 @@ def guess_family(sample: bytes) -> FamilyGuess:
         }
         shifts = ", ".join(f"{name} {n}" for name, n in counts.items())
     return FamilyGuess(family, reason, shifts)
+
+
+def ebcdic_encoding(family: FamilyGuess) -> EncodingGuess:
+    """The encoding row of an EBCDIC file: its family (the CP932/EUC-JP/UTF-8 guess would only
+    name whichever ASCII codec fails least on bytes it was never meant for); which member
+    (IBM 930/939/1390/1399, JEF, KEIS, JIPS) only the vendor's profile can say."""
+    return EncodingGuess(
+        encoding="EBCDIC family",
+        confidence=1.0,
+        reason=(
+            "(see character family): the profile names the charset, one of "
+            f"{', '.join(CHARSET_NAMES)}"
+        ),
+        candidates=(),
+    )
 
 
 def find_rdws(sample: bytes, *, at_least: int = 3) -> RdwGuess | None:

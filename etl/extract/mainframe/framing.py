@@ -6,12 +6,15 @@ two bytes big-endian length, the RDW included, then two zero bytes); with
 ``block_descriptors``, records come in blocks that each start with a BDW (the block's length,
 the BDW included; bit 0x80 of the first byte set: a four-byte extended length).
 
-Where the next record starts depends on the length of the one before, so the RDW chain is
-walked by a loop over records (4 bytes read per record, in Python); every field is then
-decoded column by column on the (n, longest record) matrix this module builds without a loop.
-A bad RDW is one rejected record: the walk looks for the next place where at least three RDWs
-chain (or the chain reaches the end of the file) and goes on from there, so one damaged
-record never hides the rest of the file. Memory is bounded by one block of records.
+Where the next record starts depends on the length of the one before, yet the RDW chain is
+followed without a loop over records (``_Chains``): every place of the buffer that holds a
+valid RDW is a candidate, each points at the candidate its length leads to, and pointer
+doubling (jump tables of 1, 2, 4 … steps) lists every record the chain from a start reaches in
+log2(records) numpy steps. Only where the chain breaks does a loop in Python take over: a bad
+RDW is one rejected record, the walk looks for the next place where at least three RDWs chain
+(or the chain reaches the end of the file) and goes on from there, so one damaged record never
+hides the rest of the file. Every field is then decoded column by column on the (n, longest
+record) matrix this module builds without a loop. Memory is bounded by one block of records.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from etl.extract.mainframe.options import MAX_VARIABLE_DATA, MainframeOptions
@@ -31,9 +34,7 @@ RDW_BYTES = 4
 PAD = 0x40  # the bytes of the matrix beyond a record's end: EBCDIC spaces
 _READ_BYTES = 1 << 23  # bytes read at a time from a variable-length file
 _RESYNC_CHAIN = 3  # RDWs in a row that make a trustworthy place to resume after a bad one
-_COPY_BYTES = 1 << 22  # record bytes gathered into the matrix per step (bounds index arrays)
 _HALFWORDS = struct.Struct(">HH")
-_FEW_LENGTHS = 64  # distinct record lengths in a block gathered one length at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,55 @@ class _Found:
         return len(self.starts) + len(self.broken)
 
 
+class _Chains:
+    """The valid RDWs of ``buf[start:end]`` and where each one's record leads, for following
+    the chain from any of them with numpy (see the module's docstring)."""
+
+    def __init__(self, buf: bytes, start: int, end: int, max_data: int) -> None:
+        self.buf, self.start, self.end = buf, start, end
+        view = np.frombuffer(buf, dtype=np.uint8, count=end - start, offset=start)
+        if view.size < RDW_BYTES:
+            self.at = np.empty(0, dtype=np.int64)
+            self.length = np.empty(0, dtype=np.int64)
+            self.jumps: list[NDArray[np.intp]] = []
+            return
+        # exactly rdw_at's test: bytes 2-3 zero, RDW_BYTES < length <= max_data + RDW_BYTES,
+        # the record inside the range
+        at = np.flatnonzero((view[2:-1] == 0) & (view[3:] == 0))
+        length = view[at].astype(np.int64) << 8 | view[at + 1]
+        ok = (length > RDW_BYTES) & (length <= max_data + RDW_BYTES) & (at + length <= view.size)
+        self.at, self.length = at[ok], length[ok]
+        n = self.at.size
+        target = self.at + self.length
+        nxt = np.searchsorted(self.at, target)
+        hit = nxt < n
+        hit[hit] = self.at[nxt[hit]] == target[hit]
+        step = np.append(np.where(hit, nxt, n), n).astype(np.intp)  # n: the chain ends
+        self.jumps = [step]
+        while (1 << len(self.jumps)) <= n:
+            step = step[step]
+            self.jumps.append(step)
+
+    def covers(self, buf: bytes, p: int, end: int) -> bool:
+        return buf is self.buf and end == self.end and p >= self.start
+
+    def follow(self, p: int, most: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Starts (in the buffer) and lengths (RDW included) of up to ``most`` records that
+        chain from ``p``; none when ``p`` holds no valid RDW."""
+        n = self.at.size
+        i = int(np.searchsorted(self.at, p - self.start))
+        if i == n or int(self.at[i]) != p - self.start:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        reached = np.array([i], dtype=np.intp)
+        levels = self.jumps[: max(most - 1, 0).bit_length()]  # enough for ``most`` records
+        for jump in reversed(levels):  # every J^m(i), m < 2^len(levels)
+            further = jump[reached]
+            reached = np.concatenate([reached, further[further < n]])
+        reached.sort()
+        reached = reached[:most]
+        return self.at[reached] + self.start, self.length[reached]
+
+
 class _VariableReader:
     """Walks the RDW (and BDW) chain of a V/VB file through a sliding buffer."""
 
@@ -126,6 +176,7 @@ class _VariableReader:
         self.bdw = options.block_descriptors
         self.chunk_records = chunk_records
         self.record_no = 1
+        self.chains: _Chains | None = None
 
     def rdw_at(self, buf: bytes, p: int, end: int) -> int | None:
         """The record length (RDW included) of a valid RDW at ``p``, else None."""
@@ -174,13 +225,15 @@ class _VariableReader:
         """Records from ``p`` until ``end`` (a block's end or the buffer's), up to the block's
         quota; returns where it stopped. ``final``: nothing follows ``end`` in the file."""
         while p < end and found.count() < self.chunk_records:
-            length = self.rdw_at(buf, p, end)
-            if length is not None:
-                found.starts.append(p + RDW_BYTES)
-                found.lengths.append(length - RDW_BYTES)
-                found.numbers.append(self.record_no)
-                self.record_no += 1
-                p += length
+            if self.chains is None or not self.chains.covers(buf, p, end):
+                self.chains = _Chains(buf, p, end, self.max_data)
+            starts, lengths = self.chains.follow(p, self.chunk_records - found.count())
+            if starts.size:
+                found.starts += (starts + RDW_BYTES).tolist()
+                found.lengths += (lengths - RDW_BYTES).tolist()
+                found.numbers += range(self.record_no, self.record_no + starts.size)
+                self.record_no += starts.size
+                p = int(starts[-1] + lengths[-1])
                 continue
             if not final and end - p < RDW_BYTES + self.max_data and not self.bdw:
                 return p  # perhaps only cut by the buffer: read more first
@@ -288,45 +341,33 @@ def _block(buf: bytes, base: int, found: _Found, last: bool) -> RecordBlock:
     )
 
 
-@cache
-def _columns(width: int) -> NDArray[np.int64]:
-    return np.arange(width, dtype=np.int64)
-
-
 def gather_records(
     buf: bytes, starts: NDArray[np.int64], lengths: NDArray[np.int64]
 ) -> NDArray[np.uint8]:
     """Records of varying length as rows of one (n, longest) matrix padded with PAD.
 
-    Gathered through flat index arrays (no loop over records), a few MiB of record bytes at a
-    time so the index arrays stay small.
+    Each row is copied whole from a sliding-window view of the buffer (a row gather, no index
+    per byte and no loop over records), then the bytes beyond each record's end are set to PAD.
+    Rows whose window would run past the buffer's end come from a padded copy of its tail.
     """
     n = starts.size
     width = int(lengths.max()) if n else 0
-    out = np.full((n, width), PAD, dtype=np.uint8)
-    if not n:
+    out = np.empty((n, width), dtype=np.uint8)
+    if not n or not width:
         return out
     source = np.frombuffer(buf, dtype=np.uint8)
-    distinct = np.unique(lengths)
-    if distinct.size <= _FEW_LENGTHS:  # OCCURS DEPENDING ON gives a few lengths: one gather each
-        for length in distinct.tolist():
-            rows = np.flatnonzero(lengths == length)
-            for lo in range(0, rows.size, max(1, _COPY_BYTES // max(length, 1))):
-                part = rows[lo : lo + max(1, _COPY_BYTES // max(length, 1))]
-                out[part, :length] = source[starts[part, None] + _columns(length)[None, :]]
-        return out
-    flat = out.reshape(-1)
-    ends = np.cumsum(lengths)
-    lo = 0
-    while lo < n:
-        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + _COPY_BYTES, "right"))
-        hi = max(hi, lo + 1)
-        lens = lengths[lo:hi]
-        total = int(lens.sum())
-        before = np.cumsum(lens) - lens  # position of each record within this step's bytes
-        step = np.arange(total, dtype=np.int64)
-        src = step + np.repeat(starts[lo:hi] - before, lens)
-        dst = step + np.repeat(np.arange(lo, hi, dtype=np.int64) * width - before, lens)
-        flat[dst] = source[src]
-        lo = hi
+    fits = starts + width <= source.size
+    inner = np.flatnonzero(fits)
+    if inner.size:
+        out[inner] = sliding_window_view(source, width)[starts[inner]]
+    if inner.size < n:
+        outer = np.flatnonzero(~fits)
+        first = int(starts[outer].min())
+        tail = np.full(source.size - first + width, PAD, dtype=np.uint8)
+        tail[: source.size - first] = source[first:]
+        out[outer] = sliding_window_view(tail, width)[starts[outer] - first]
+    shortest = int(lengths.min())
+    if shortest < width:  # only the columns some record ends before
+        beyond = np.arange(shortest, width)[None, :] >= lengths[:, None]
+        np.putmask(out[:, shortest:], beyond, PAD)
     return out

@@ -146,3 +146,48 @@ def test_garbage_never_crashes_and_balances(
         covered = sum(int(b.lengths.sum()) + 4 * b.data.shape[0] for b in blocks)
         covered += sum(len(x.raw) for b in blocks for x in b.broken)
         assert covered <= len(raw)
+
+
+def naive_chain(buf: bytes, p: int, end: int, max_data: int, most: int) -> list[tuple[int, int]]:
+    """The RDW chain from ``p`` one record at a time: what _Chains must find without a loop."""
+    out: list[tuple[int, int]] = []
+    while len(out) < most and p + 4 <= end:
+        length, segment = struct.unpack_from(">HH", buf, p)
+        if segment or not 4 < length <= max_data + 4 or p + length > end:
+            break
+        out.append((p, length))
+        p += length
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(min_size=0, max_size=12), max_size=30),
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=4),
+    st.integers(0, 20),
+    st.integers(1, 40),
+)
+def test_vectorised_chain_matches_a_record_by_record_walk(
+    datas: list[bytes], damage: list[tuple[int, int]], start: int, most: int
+) -> None:
+    from etl.extract.mainframe.framing import _Chains
+
+    raw = bytearray(b"".join(rdw(d) for d in datas))  # zero-rich data: many false candidates
+    for at, value in damage:
+        if raw:
+            raw[at % len(raw)] = value
+    buf, start = bytes(raw), min(start, len(raw))
+    chains = _Chains(buf, start, len(buf), 12)
+    for p in range(start, len(buf) + 1):
+        starts, lengths = chains.follow(p, most)
+        got = list(zip(starts.tolist(), lengths.tolist(), strict=True))
+        assert got == naive_chain(buf, p, len(buf), 12, most)
+
+
+def test_walk_of_many_records_is_one_chain(tmp_path: Path) -> None:
+    datas = [bytes([0x40 + i % 7]) * (1 + i % 13) for i in range(5000)]
+    path = tmp_path / "v.dat"
+    path.write_bytes(b"".join(rdw(d) for d in datas))
+    blocks = read(path, options(recfm="VB", record_length=20), chunk=1234)
+    assert rows(blocks) == datas
+    assert [b.data.shape[0] for b in blocks] == [1234, 1234, 1234, 1234, 64]

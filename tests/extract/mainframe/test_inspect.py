@@ -65,3 +65,15 @@ def test_preview_with_vendor_masks_sensitive_fields(dumps: dict[str, Path]) -> N
     assert "KISO-NENKIN-NO" in result.output
     ibm = CliRunner().invoke(cli, ["inspect", str(dumps["vendor-ibm930"] / "JUMIN.DAT")])
     assert ibm.exit_code == 0 and "ebcdic" in ibm.output and "SHIMEI" not in ibm.output
+
+
+def test_encoding_row_names_the_ebcdic_family_not_an_ascii_codec(dumps: dict[str, Path]) -> None:
+    for dump, name in ((dumps["vendor-jef"], "JUKI.DAT"), (dumps["vendor-ibm930"], "JUMIN.DAT")):
+        guess = inspect_file(dump / name).encoding
+        assert guess.encoding == "EBCDIC family" and "cp932" not in guess.reason
+        assert "jef" in guess.reason and "ibm930" in guess.reason
+    result = CliRunner().invoke(cli, ["inspect", str(dumps["vendor-jef"] / "JUKI.DAT")])
+    assert result.exit_code == 0, result.output
+    assert "EBCDIC family" in result.output and "cp932" not in result.output
+    sample = data_dir("fixtures") / "vendor-a" / "sample" / "JUMIN.DAT"
+    assert inspect_file(sample).encoding.encoding == "cp932"
