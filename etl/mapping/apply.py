@@ -123,10 +123,18 @@ def lookup_index(lk: LookupSpec, side: pl.DataFrame, gyomu: str) -> LookupIndex:
 
 def _join_lookup(primary: pl.DataFrame, index: LookupIndex) -> pl.DataFrame:
     lk = index.spec
+    left_on = [m for m, _ in lk.on]
+    right_on = [f"{lk.name}.{t}" for _, t in lk.on]
+    # Only the index records whose keys occur in this chunk: a join hashes its right side, and
+    # the index is the whole looked-up file (≈80 bytes a record hashed, per chunk: the largest
+    # transient of a long run); a scan against the chunk's keys costs a bitmap. Same rows.
+    wanted = index.frame.filter(
+        [pl.col(r).is_in(primary[m].implode()) for m, r in zip(left_on, right_on, strict=True)]
+    )
     return primary.join(
-        index.frame,
-        left_on=[m for m, _ in lk.on],
-        right_on=[f"{lk.name}.{t}" for _, t in lk.on],
+        wanted,
+        left_on=left_on,
+        right_on=right_on,
         how="left",
         coalesce=False,
         maintain_order="left",

@@ -53,6 +53,7 @@ from etl.pipeline.sources import (
     check_delivery,
     extract_source,
 )
+from etl.pipeline.spill import Spill
 from etl.reconcile import (
     ControlRow,
     SourceTallies,
@@ -108,7 +109,8 @@ class JobResult:
     out_dir: Path
     manifest: Manifest
     findings: pl.DataFrame
-    # each source's accounting, rejects and findings; records only as far as the run kept them
+    # each source's accounting, rejects and findings; its records are released before the
+    # whole-file checks (columns only, no rows)
     sources: tuple[ExtractedSource, ...]
     # (layout id, mapped, file): the mapped frame holds the record no. and the columns the
     # whole-file rules read, not every item (read the written file for those)
@@ -177,7 +179,9 @@ class _Target:
     keep: list[str]  # the columns kept once a chunk is written (whole-file rules read them)
     sink: RecordSink
     indexes: list[LookupIndex] = field(default_factory=list)  # in the order of its lookups
-    parts: list[MappedRecordFile] = field(default_factory=list)  # each chunk's, frame = keep
+    # each chunk's, its frame emptied: the kept columns wait on disk (``kept``) until the end
+    parts: list[MappedRecordFile] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)  # each chunk's ``keep`` columns, Arrow IPC
     tallies: SourceTallies | None = None  # the source side of its control totals, summed
     fingerprints: list[pl.DataFrame] = field(default_factory=list)
 
@@ -219,8 +223,10 @@ class _Stream:
     Decoding holds the GIL, polars and the writers' encoding and hashing do not: a chunk is
     mapped, checked and appended on a second thread while the next one is decoded, at most
     ``IN_FLIGHT`` chunks ahead, so memory is bounded by the chunk, not the file. What outlives
-    a chunk: the lookup sides' join fields (indexes), the columns whole-file rules read, control
-    totals (summed), filtered and rejected records, findings (and the pass runs' fingerprints).
+    a chunk: the lookup sides' join fields (indexes), the columns whole-file rules read (both
+    spilled per chunk, ``etl.pipeline.spill``, and read back once their stream has gone by),
+    control totals (summed), filtered and rejected records, findings (and the pass runs'
+    fingerprints).
     """
 
     IN_FLIGHT = 2
@@ -256,6 +262,7 @@ class _Stream:
                 sink = writer.open(path, rf.item_names)
                 self.targets.append(_Target(cm.layout.id, t, streamed, keep, sink))
         self._slots = threading.BoundedSemaphore(self.IN_FLIGHT)
+        self._spill = Spill(stage)  # removed by run()
         self._pending: list[Future[None]] = []
 
     def _keep(self, name: str) -> list[str] | None:
@@ -287,10 +294,11 @@ class _Stream:
         target.tallies = (
             tallies if target.tallies is None else add_source_tallies(target.tallies, tallies)
         )
+        target.kept.append(self._spill.put(mt.frame.select(target.keep)))
         target.parts.append(
             replace(
                 mt,
-                frame=detached(mt.frame.select(target.keep)),
+                frame=mt.frame.select(target.keep).clear(),
                 filtered=detached(mt.filtered),
                 findings=detached(mt.findings),
                 control_values=mt.control_values.clear(),  # summed into target.tallies
@@ -333,6 +341,12 @@ class _Stream:
         self._pending.append(mapper.submit(self._chunk, writer, name, records))
 
     def run(self) -> _Streamed:
+        try:
+            return self._run()
+        finally:
+            self._spill.remove()
+
+    def _run(self) -> _Streamed:
         opts = self.opts
         gaiji = load_gaiji_table(self.profile.gaiji_table) if self.profile.gaiji_table else None
         extracted: dict[str, ExtractedSource] = {}
@@ -354,6 +368,7 @@ class _Stream:
                         chunk_records=opts.chunk_records,
                         on_chunk=partial(self._on_chunk, (mapper, writer), name),
                         keep=self._keep(name),
+                        spill=self._spill,
                     )
             mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
             for job in list(self._pending):
@@ -373,6 +388,7 @@ class _Stream:
                 self._index(target, sources)
                 self._write(target, self._map(target, sources[target.compiled.source].records))
             merged = merge_mapped(target.parts)
+            merged = replace(merged, frame=Spill.read(target.kept, merged.frame))
             findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
             mt = replace(merged, findings=findings)
             if not mt.balanced:
@@ -413,8 +429,19 @@ def _name_rejected(findings: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     return named.with_columns(key, gyomu).drop("_key", "_gyomu")
 
 
+def _release_lookup_sides(streamed: _Streamed) -> None:
+    """Drop the lookup indexes and the decoded records they were built from: every record
+    file is mapped and the rejected records' keys are named, nothing reads them any more."""
+    for target in streamed.targets:
+        target.indexes = []
+    for name, source in streamed.sources.items():
+        streamed.sources[name] = replace(source, records=source.records.clear())
+
+
 def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.DataFrame:
     """Every finding of the run, in the order a whole-frame run gives them (stable sort)."""
+    rejected_keys = _rejected_keys(streamed)
+    _release_lookup_sides(streamed)  # the whole-file rules have the memory to themselves
     kept = {(lay, mt.record_file.id): mt.frame for lay, mt in streamed.mapped}
     finding_frames = [s.findings for s in streamed.sources.values()]
     finding_frames += [mt.findings for _, mt in streamed.mapped]
@@ -422,7 +449,7 @@ def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.Da
         events.step_started(f"validate {layout_id}")
         finding_frames.append(layout_checks.findings(kept))
     findings = _one_per_unknown_code(concat_findings(finding_frames))
-    findings = _name_rejected(findings, _rejected_keys(streamed))
+    findings = _name_rejected(findings, rejected_keys)
     return findings.sort(["gyomu", "file", "record_no"], nulls_last=True, maintain_order=True)
 
 

@@ -28,6 +28,7 @@ from etl.extract import (
 )
 from etl.findings import Severity, concat_findings, detached, empty_findings, finding_exprs
 from etl.paths import files_inside
+from etl.pipeline.spill import Spill
 from etl.text import GaijiTable
 from etl.write import sha256_file
 
@@ -153,18 +154,20 @@ def extract_source(
     chunk_records: int,
     on_chunk: Callable[[pl.DataFrame], object] | None = None,
     keep: Collection[str] | None = None,
+    spill: Spill | None = None,
 ) -> ExtractedSource:
     """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded.
 
     ``keep``: the fields ``records`` keeps (with the record no.) once the chunk has gone by;
-    None keeps them all, an empty collection none (memory: a chunk at a time).
+    None keeps them all, an empty collection none (memory: a chunk at a time). With ``spill``
+    the kept columns of each chunk wait there until the last chunk has gone by.
 
     An OSError while reading (unreadable, vanished, I/O error) becomes an ExtractError naming the
     file. Every text column is screened for control characters here, whatever the format.
     """
     path = find_source_path(dump_dir, source, profile)
     try:
-        return _extract_source(path, profile, source, gaiji, chunk_records, on_chunk, keep)
+        return _extract_source(path, profile, source, gaiji, chunk_records, on_chunk, keep, spill)
     except OSError as exc:
         raise ExtractError(path, f"cannot read the file: {_cause(exc)}") from exc
 
@@ -177,6 +180,7 @@ def _extract_source(
     chunk_records: int,
     on_chunk: Callable[[pl.DataFrame], object] | None,
     keep: Collection[str] | None,
+    spill: Spill | None,
 ) -> ExtractedSource:
     with path.open("rb"):  # fail on an unreadable file before any thread starts
         pass
@@ -201,7 +205,8 @@ def _extract_source(
         return detached(frame.select(RECORD_NO, *(c for c in frame.columns if c in keep)))
 
     chunks: list[ExtractChunk] = []
-    parts: list[pl.DataFrame] = []  # each chunk's kept columns
+    parts: list[pl.DataFrame] = []  # each chunk's kept columns (emptied when spilled)
+    spilled: list[Path] = []
     empty: pl.DataFrame | None = None  # the decoded records' columns, no rows
     data_records = 0
     controls: list[pl.DataFrame] = []
@@ -230,7 +235,11 @@ def _extract_source(
                 )
             if on_chunk is not None:
                 on_chunk(records)
-            parts.append(kept(records))
+            if spill is not None and keep is not None:
+                spilled.append(spill.put(kept(records)))
+                parts.append(kept(records.clear()))
+            else:
+                parts.append(kept(records))
             empty = records.clear() if empty is None else empty
             data_records += records.height
             del records
@@ -239,6 +248,8 @@ def _extract_source(
         events.progress(source.name, done, done)
         sha256 = hashing.result()
     records = pl.concat(parts) if parts else pl.DataFrame()
+    if spilled:
+        records = Spill.read(spilled, records)
     partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
     partials = [with_gaiji(p) for p in partials] + flagged
     partial = pl.concat(partials) if partials else (empty if empty is not None else records)

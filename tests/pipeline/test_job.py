@@ -123,6 +123,7 @@ def test_outputs_are_private_and_atomic(vendor_a: JobResult, tmp_path: Path) -> 
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), path
     assert not list(vendor_a.out_dir.parent.glob(".*partial*"))
+    assert not list(vendor_a.out_dir.rglob(".kept-*")), "the spill is never published"
     with pytest.raises(WriteError, match="already exists"):
         _run("vendor-a", vendor_a.out_dir)
 

@@ -1,0 +1,58 @@
+"""The spill: frames kept beyond a chunk wait on disk, exactly, and go with the run's stream."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from pathlib import Path
+
+import polars as pl
+
+from etl.pipeline.spill import Spill
+
+
+def test_frames_come_back_exactly_in_order(tmp_path: Path) -> None:
+    spill = Spill(tmp_path)
+    first = pl.DataFrame({"_record_no": [1, 2], "宛名番号": ["0001", None], "n": [None, 3]})
+    second = pl.DataFrame({"_record_no": [3], "宛名番号": [""], "n": [4]})
+    paths = [spill.put(first), spill.put(second)]
+    back = Spill.read(paths, first.clear())
+    assert back.equals(pl.concat([first, second]), null_equal=True)
+    assert back.schema == first.schema
+    assert back["宛名番号"].to_list() == ["0001", None, ""]  # null and empty text stay apart
+
+
+def test_nothing_spilled_reads_the_empty_frame(tmp_path: Path) -> None:
+    empty = pl.DataFrame(schema={"_record_no": pl.Int64, "a": pl.String})
+    assert Spill.read([], empty).schema == empty.schema
+    Spill(tmp_path).remove()  # no folder was made: nothing to remove
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_folder_is_private_hidden_and_removed(tmp_path: Path) -> None:
+    spill = Spill(tmp_path)
+    path = spill.put(pl.DataFrame({"a": ["x"]}))
+    folder = path.parent
+    assert folder.parent == tmp_path and folder.name.startswith(".")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    spill.remove()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_threads_get_files_of_their_own(tmp_path: Path) -> None:
+    spill = Spill(tmp_path)
+    got: list[Path] = []
+    lock = threading.Lock()
+
+    def put(i: int) -> None:
+        path = spill.put(pl.DataFrame({"i": [i]}))
+        with lock:
+            got.append(path)
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(got)) == 8
+    assert sorted(Spill.read(got, pl.DataFrame())["i"].to_list()) == list(range(8))
