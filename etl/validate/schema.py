@@ -14,7 +14,7 @@ from pandera.errors import SchemaErrors
 
 from etl.findings import Severity, concat_findings, empty_findings, record_key_expr
 from etl.layout import Layout, RecordFile
-from etl.validate.checks import RECORD_NO, SOURCE, ItemCheck, SchemaRule, item_checks
+from etl.validate.checks import RECORD_NO, SOURCE, ItemCheck, SchemaRule, item_checks, key_check
 
 _ROW = "_row"  # pandera's failure-case index: the row position in the validated frame
 
@@ -29,7 +29,9 @@ def _pandera_check(check: ItemCheck) -> pa.Check:
     return pa.Check(run, name=check.rule.value, ignore_na=False)
 
 
-def build_schema(layout: Layout, record_file: RecordFile) -> pa.DataFrameSchema:
+def build_schema(
+    layout: Layout, record_file: RecordFile, *, key: bool = True
+) -> pa.DataFrameSchema:
     """The pandera schema of a mapped record file: every item a String column with its checks.
 
     Columns are nullable in pandera's sense because ``schema.required`` is one of our checks.
@@ -37,7 +39,7 @@ def build_schema(layout: Layout, record_file: RecordFile) -> pa.DataFrameSchema:
     layout's items plus the bookkeeping columns.
     """
     checks: dict[str, list[pa.Check]] = {name: [] for name in record_file.item_names}
-    for check in item_checks(layout, record_file):
+    for check in item_checks(layout, record_file, key=key):
         checks[check.column].append(_pandera_check(check))
     columns = {
         name: pa.Column(pl.String, checks=col_checks, nullable=True)
@@ -132,17 +134,20 @@ def _error_findings(
     )
 
 
-def schema_findings(layout: Layout, record_file: RecordFile, frame: pl.DataFrame) -> pl.DataFrame:
+def schema_findings(
+    layout: Layout, record_file: RecordFile, frame: pl.DataFrame, *, key: bool = True
+) -> pl.DataFrame:
     """Validate a mapped record file against its layout; one Finding row per failing row and check.
 
-    ``frame`` must be collected: pandera skips data checks on a LazyFrame.
+    ``frame`` must be collected: pandera skips data checks on a LazyFrame. ``key=False``: the
+    checks of each record alone, for a chunk (``key_findings`` checks the whole file's keys).
     """
-    schema = build_schema(layout, record_file)
+    schema = build_schema(layout, record_file, key=key)
     failures = _failure_cases(schema, frame)
     if failures is None:
         return empty_findings()
     report = _report_frame(record_file, frame)
-    checks = {(c.column, c.rule.value): c for c in item_checks(layout, record_file)}
+    checks = {(c.column, c.rule.value): c for c in item_checks(layout, record_file, key=key)}
     known = pl.DataFrame(
         {"column": [col for col, _ in checks], "check": [rule for _, rule in checks]}
     )
@@ -160,3 +165,14 @@ def schema_findings(layout: Layout, record_file: RecordFile, frame: pl.DataFrame
         rows = report.select(pl.all().gather(group[_ROW]))
         parts.append(_check_findings(layout, record_file, checks[(str(column), str(rule))], rows))
     return concat_findings(parts)
+
+
+def key_findings(layout: Layout, record_file: RecordFile, frame: pl.DataFrame) -> pl.DataFrame:
+    """``schema.key_unique`` over a whole record file: ``frame`` holds at least its key columns
+    and RECORD_NO (what a streaming run keeps), findings as ``schema_findings`` words them."""
+    check = key_check(record_file)
+    report = _report_frame(record_file, frame)
+    rows = report.filter(check.passes.not_())
+    if rows.is_empty():
+        return empty_findings()
+    return _check_findings(layout, record_file, check, rows)

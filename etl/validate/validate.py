@@ -17,7 +17,7 @@ from etl.layout import Layout
 from etl.validate.checks import RECORD_NO
 from etl.validate.rule_checks import per_record, rule_columns, run_rule
 from etl.validate.rules import ExistsIn, RuleSet, check_rules
-from etl.validate.schema import schema_findings
+from etl.validate.schema import key_findings, schema_findings
 
 Frames = Mapping[tuple[str, str], pl.DataFrame]  # by (layout id, RecordFile id)
 
@@ -44,6 +44,8 @@ class LayoutChecks:
         """The columns of a record file (of this layout or another) that the whole-file rules
         of this layout read: what a run keeps of that file once it is written."""
         names: list[str] = []
+        if layout_id == self.layout.id and record_file in self._mapped:  # key uniqueness
+            names += [RECORD_NO, *self.layout.record_file(record_file).key]
         for rule in self.rules.rules:
             if per_record(rule):
                 continue
@@ -59,7 +61,8 @@ class LayoutChecks:
         """Schema checks and per-record rules of one chunk of a mapped record file."""
         rf = self.layout.record_file(record_file)
         # kept beyond the chunk, so in buffers of their own (etl.findings.detached)
-        self._schema[record_file].append(detached(schema_findings(self.layout, rf, chunk)))
+        found = schema_findings(self.layout, rf, chunk, key=False)
+        self._schema[record_file].append(detached(found))
         for i, parts in self._per_record.items():
             rule = self.rules.rules[i]
             if rule.file == record_file:
@@ -68,11 +71,15 @@ class LayoutChecks:
     def findings(self, kept: Frames) -> pl.DataFrame:
         """Every finding, the whole-file rules run on ``kept`` (at least the columns ``reads``
         names, of every mapped record file of the run)."""
-        parts = [
-            concat_findings(self._schema[rf.id])
-            for rf in self.layout.record_files
-            if rf.id in self._mapped
-        ]
+        parts = []
+        for rf in self.layout.record_files:
+            if rf.id not in self._mapped:
+                continue
+            found = list(self._schema[rf.id])  # each chunk's records, then the file's keys
+            whole = kept.get((self.layout.id, rf.id))
+            if whole is not None:
+                found.append(key_findings(self.layout, rf, whole))
+            parts.append(concat_findings(found))
         for i, rule in enumerate(self.rules.rules):
             if i in self._per_record and rule.file in self._mapped:
                 parts.append(concat_findings(self._per_record[i]))

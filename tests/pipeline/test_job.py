@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,29 @@ def test_an_unknown_vendor_code_is_one_finding_not_two() -> None:
         ("schema.code", 57, "続柄"),
         ("schema.code", 58, "性別"),
     ]
+
+
+def test_a_key_shared_by_records_of_different_chunks_is_found(tmp_path: Path) -> None:
+    """Key uniqueness is a check of the whole file: the two copies of 宛名番号 land in different
+    chunks at chunk size 1 and are reported exactly as in one chunk."""
+    dump = tmp_path / "dump"
+    shutil.copytree(SAMPLES / "vendor-a" / "sample", dump)
+    jumin = dump / "JUMIN.DAT"
+    data = jumin.read_bytes()
+    jumin.write_bytes(data[:600] + data[300:600] + data[600:])  # data record 1 twice
+    found = []
+    for chunk in (1, 100_000):
+        out = tmp_path / f"run-{chunk}"
+        run_job(
+            JobOptions(
+                data_dir("mappings") / "vendor-a",
+                dump,
+                out,
+                gyomu=("juki",),
+                chunk_records=chunk,
+            )
+        )
+        findings = (out / "findings.csv").read_bytes()
+        assert findings.decode("utf-8-sig").count("schema.key_unique") == 2, chunk
+        found.append(findings)
+    assert found[0] == found[1]
