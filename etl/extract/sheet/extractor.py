@@ -428,7 +428,19 @@ def _row_findings(
     message: str,
 ) -> pl.DataFrame:
     before, after = message.split("{cell}")
-    frame = pl.DataFrame({"row": rows})
+    cell = _cell_name(options, layout, 0, pl.col("row"))
+    return _row_warnings(
+        source,
+        pl.DataFrame({"row": rows}),
+        rule,
+        pl.concat_str([pl.lit(before), cell, pl.lit(after)]),
+    )
+
+
+def _row_warnings(
+    source: SourceFile, frame: pl.DataFrame, rule: str, message: pl.Expr
+) -> pl.DataFrame:
+    """A warning per row of ``frame`` (its sheet row in ``row``), worded by ``message``."""
     return frame.select(
         finding_exprs(
             rule=rule,
@@ -439,9 +451,7 @@ def _row_findings(
             key=pl.lit(""),
             item="",
             value=pl.lit(""),
-            message=pl.concat_str(
-                [pl.lit(before), _cell_name(options, layout, 0, pl.col("row")), pl.lit(after)]
-            ),
+            message=message,
         )
     )
 
@@ -468,21 +478,10 @@ def _blank_row_findings(
             )
         )
     )
-    return frame.select(
-        finding_exprs(
-            rule=BLANK_ROW,
-            severity=Severity.WARNING,
-            gyomu="",
-            file=source.name,
-            record_no=pl.col("row"),
-            key=pl.lit(""),
-            item="",
-            value=pl.lit(""),
-            message=pl.concat_str(
-                [where, pl.lit("は空行です（読み飛ばしました）。途中に空行を入れないでください。")]
-            ),
-        )
+    message = pl.concat_str(
+        [where, pl.lit("は空行です（読み飛ばしました）。途中に空行を入れないでください。")]
     )
+    return _row_warnings(source, frame, BLANK_ROW, message)
 
 
 def _cell_findings(
