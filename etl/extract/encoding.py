@@ -8,7 +8,7 @@ is reported as a warning finding so the choice is visible in the run report.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +55,67 @@ def extract_finding(
         "message": message,
     }
     return pl.DataFrame([row], schema=FINDING_SCHEMA)
+
+
+def missing_control_findings(
+    file: str,
+    path: str,
+    header_codes: Sequence[str],
+    trailer_codes: Sequence[str],
+    *,
+    header_seen: bool,
+    trailer_seen: bool,
+) -> list[pl.DataFrame]:
+    """A file whose format declares header or trailer records but that lacks them: an error
+    each (an empty file is named once by the pipeline, extract.empty_file, not here)."""
+    found = []
+    if header_codes and not header_seen:
+        found.append(
+            extract_finding(
+                "extract.header_missing",
+                Severity.ERROR,
+                file,
+                f"ファイル {path} の先頭レコードがヘッダレコード"
+                f"（レコード種別 {', '.join(header_codes)}）ではありません。",
+            )
+        )
+    if trailer_codes and not trailer_seen:
+        found.append(
+            extract_finding(
+                "extract.trailer_missing",
+                Severity.ERROR,
+                file,
+                # worded as before the header check existed, so earlier runs compare equal
+                "トレーラレコードがありません。ファイルが途中で切れている可能性があります。",
+            )
+        )
+    return found
+
+
+def trailer_count_finding(
+    file: str, record_no: int, claimed: int | None, shown: str, actual: int, unreadable: str
+) -> pl.DataFrame:
+    """The trailer record's count against the data records read: a finding when it is
+    unreadable (``claimed`` None, worded by ``unreadable``) or disagrees; none when it agrees.
+    ``shown`` is the count field as the finding's value."""
+    if claimed is None:
+        message = unreadable
+    elif claimed != actual:
+        message = (
+            f"トレーラレコードの件数（{claimed}件）と読み込んだデータレコード数"
+            f"（{actual}件）が一致しません。"
+        )
+    else:
+        return empty_findings()
+    return extract_finding(
+        "extract.trailer_count",
+        Severity.ERROR,
+        file,
+        message,
+        record_no=record_no,
+        item="trailer_count",
+        value=shown,
+    )
 
 
 def resolve_encoding(

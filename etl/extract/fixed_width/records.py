@@ -15,11 +15,11 @@ import polars as pl
 from numpy.typing import NDArray
 
 from etl.errors import ProfileError
-from etl.extract.encoding import extract_finding
+from etl.extract.encoding import missing_control_findings, trailer_count_finding
 from etl.extract.fixed_width.options import FixedWidthOptions
 from etl.extract.numeric import ZonedSign
 from etl.extract.profile import SourceFile, SourceProfile
-from etl.findings import Severity, concat_findings, empty_findings
+from etl.findings import concat_findings, empty_findings
 
 UNKNOWN, DATA, HEADER, TRAILER = 0, 1, 2, 3
 # a header / trailer type value where the profile's header / trailer cannot be (rejected)
@@ -116,28 +116,15 @@ def control_record_findings(plan: Plan, totals: Totals) -> pl.DataFrame:
     source, rt = plan.source, plan.options.record_types
     if rt is None or totals.records_in == 0:
         return empty_findings()
-    found = []
-    if rt.header_codes and not totals.headers:
-        found.append(
-            extract_finding(
-                "extract.header_missing",
-                Severity.ERROR,
-                source.name,
-                f"ファイル {source.path} の先頭レコードがヘッダレコード"
-                f"（レコード種別 {', '.join(rt.header_codes)}）ではありません。",
-            )
-        )
-    if rt.trailer_codes and not totals.trailers:
-        found.append(
-            extract_finding(
-                "extract.trailer_missing",
-                Severity.ERROR,
-                source.name,
-                # worded as before the header check existed, so earlier runs compare equal
-                "トレーラレコードがありません。ファイルが途中で切れている可能性があります。",
-            )
-        )
-    elif rt.trailer_codes:
+    found = missing_control_findings(
+        source.name,
+        source.path,
+        rt.header_codes,
+        rt.trailer_codes,
+        header_seen=bool(totals.headers),
+        trailer_seen=bool(totals.trailers),
+    )
+    if rt.trailer_codes and totals.trailers:
         found.append(_trailer_count_findings(plan, totals))
     return concat_findings(found)
 
@@ -148,22 +135,11 @@ def _trailer_count_findings(plan: Plan, totals: Totals) -> pl.DataFrame:
         return empty_findings()
     record_no, raw = totals.trailers[-1]
     text = raw.decode("ascii", errors="replace").strip()
-    actual = totals.data_records
-    if not text.isdigit():
-        message = f"トレーラレコードの件数項目が数字ではありません（{text!r}）。"
-    elif int(text) != actual:
-        message = (
-            f"トレーラレコードの件数（{int(text)}件）と読み込んだデータレコード数"
-            f"（{actual}件）が一致しません。"
-        )
-    else:
-        return empty_findings()
-    return extract_finding(
-        "extract.trailer_count",
-        Severity.ERROR,
+    return trailer_count_finding(
         plan.source.name,
-        message,
-        record_no=record_no,
-        item="trailer_count",
-        value=text,
+        record_no,
+        int(text) if text.isdigit() else None,
+        text,
+        totals.data_records,
+        f"トレーラレコードの件数項目が数字ではありません（{text!r}）。",
     )

@@ -31,7 +31,11 @@ from etl.errors import ExtractError, ProfileError
 from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, filter_schema, options_of
 from etl.extract.charsets import Charset, CharsetSpec, TextMode, load_charset
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
-from etl.extract.encoding import ResolvedEncoding, extract_finding
+from etl.extract.encoding import (
+    ResolvedEncoding,
+    missing_control_findings,
+    trailer_count_finding,
+)
 from etl.extract.location import BYTES, ByteOffset
 from etl.extract.mainframe.framing import RecordBlock, read_blocks
 from etl.extract.mainframe.options import (
@@ -50,7 +54,7 @@ from etl.extract.numeric import (
     packed_digits,
 )
 from etl.extract.profile import FieldType, SourceField, SourceFile, SourceProfile
-from etl.findings import Severity, concat_findings, empty_findings
+from etl.findings import concat_findings, empty_findings
 from etl.paths import inside
 
 UNKNOWN, DATA, OTHER, HEADER, TRAILER, MISPLACED_HEADER, MISPLACED_TRAILER, SHORT = range(8)
@@ -593,27 +597,15 @@ def control_record_findings(plan: Plan, totals: Totals) -> pl.DataFrame:
     source, rt = plan.source, plan.options.record_types
     if rt is None or totals.records_in == 0:
         return empty_findings()
-    found = []
-    if rt.codes("header") and not totals.headers:
-        found.append(
-            extract_finding(
-                "extract.header_missing",
-                Severity.ERROR,
-                source.name,
-                f"ファイル {source.path} の先頭レコードがヘッダレコード"
-                f"（レコード種別 {', '.join(rt.codes('header'))}）ではありません。",
-            )
-        )
-    if rt.codes("trailer") and not totals.trailers:
-        found.append(
-            extract_finding(
-                "extract.trailer_missing",
-                Severity.ERROR,
-                source.name,
-                "トレーラレコードがありません。ファイルが途中で切れている可能性があります。",
-            )
-        )
-    elif rt.trailer_count is not None and totals.trailers:
+    found = missing_control_findings(
+        source.name,
+        source.path,
+        rt.codes("header"),
+        rt.codes("trailer"),
+        header_seen=bool(totals.headers),
+        trailer_seen=bool(totals.trailers),
+    )
+    if rt.trailer_count is not None and totals.trailers:
         found.append(_trailer_count_finding(plan, totals))
     return concat_findings(found)
 
@@ -636,24 +628,13 @@ def _trailer_count_finding(plan: Plan, totals: Totals) -> pl.DataFrame:
         return empty_findings()
     nums = decode_number(cells, counted)
     value = nums.values[0]
-    actual = totals.data_records
-    if nums.invalid[0] or value is None:
-        text = raw.hex().upper()
-        message = f"トレーラレコードの件数項目が数値ではありません（0x{text}）。"
-    elif int(value) != actual:
-        text = str(int(value))
-        message = (
-            f"トレーラレコードの件数（{int(value)}件）と読み込んだデータレコード数"
-            f"（{actual}件）が一致しません。"
-        )
-    else:
-        return empty_findings()
-    return extract_finding(
-        "extract.trailer_count",
-        Severity.ERROR,
+    claimed = None if nums.invalid[0] or value is None else int(value)
+    hexed = raw.hex().upper()
+    return trailer_count_finding(
         plan.source.name,
-        message,
-        record_no=record_no,
-        item="trailer_count",
-        value=text,
+        record_no,
+        claimed,
+        hexed if claimed is None else str(claimed),
+        totals.data_records,
+        f"トレーラレコードの件数項目が数値ではありません（0x{hexed}）。",
     )
