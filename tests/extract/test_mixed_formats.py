@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.extract import DelimitedOptions, FixedWidthOptions, load_profile
-from etl.resources import data_dir
 from fixtures.generate import generate_vendor_mixed
+from tests.vendor_folder import vendor_folder
 
 HERE = Path(__file__).parent / "mixed"
 REJECT_COLUMNS = ["source", "record_no", "byte_offset", "item", "reason", "raw"]
@@ -28,13 +27,7 @@ REJECT_COLUMNS = ["source", "record_no", "byte_offset", "item", "reason", "raw"]
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
     root = tmp_path_factory.mktemp("mixed")
-    vendor = root / "vendor-mixed"
-    vendor.mkdir()
-    for name in ("source.yaml", "juki.yaml"):
-        shutil.copy(HERE / name, vendor / name)
-    bundled = data_dir("mappings") / "vendor-a"
-    shutil.copytree(bundled / "codes", vendor / "codes")
-    shutil.copy(bundled / "gaiji.csv", vendor / "gaiji.csv")
+    vendor = vendor_folder(HERE, root / "vendor-mixed")
     expected = generate_vendor_mixed(root / "dump", 200, seed=1, broken=True)
     return vendor, root / "dump", expected
 

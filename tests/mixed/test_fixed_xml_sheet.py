@@ -21,8 +21,8 @@ from etl.extract import load_profile
 from etl.extract.sheet import SheetOptions
 from etl.extract.xml import XmlOptions
 from etl.passes import PassName, init_project, load_project, run_pass, sign_off
-from etl.resources import data_dir
 from fixtures.generate import generate_vendor_mixed_sheet
+from tests.vendor_folder import vendor_folder
 
 HERE = Path(__file__).parent
 PERSONS = 200
@@ -35,13 +35,7 @@ def _rows(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
 
 def _vendor(folder: Path) -> Path:
     """tests/mixed's profile and mapping beside vendor A's code tables and 外字 table."""
-    folder.mkdir(parents=True)
-    for name in ("source.yaml", "juki.yaml"):
-        shutil.copy(HERE / name, folder / name)
-    bundled = data_dir("mappings") / "vendor-a"
-    shutil.copytree(bundled / "codes", folder / "codes")
-    shutil.copy(bundled / "gaiji.csv", folder / "gaiji.csv")
-    return folder
+    return vendor_folder(HERE, folder)
 
 
 @pytest.fixture(scope="module")

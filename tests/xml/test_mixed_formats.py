@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.extract import load_profile
 from etl.extract.xml import XmlOptions
-from etl.resources import data_dir
 from fixtures._population import build_population
 from fixtures._vendor_xml import write_setai_xml
 from fixtures.generate import generate_vendor_mixed
+from tests.vendor_folder import vendor_folder
 
 HERE = Path(__file__).parent / "mixed"
 
@@ -26,13 +25,7 @@ HERE = Path(__file__).parent / "mixed"
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
     root = tmp_path_factory.mktemp("mixed-xml")
-    vendor = root / "vendor"
-    vendor.mkdir()
-    for name in ("source.yaml", "juki.yaml"):
-        shutil.copy(HERE / name, vendor / name)
-    bundled = data_dir("mappings") / "vendor-a"
-    shutil.copytree(bundled / "codes", vendor / "codes")
-    shutil.copy(bundled / "gaiji.csv", vendor / "gaiji.csv")
+    vendor = vendor_folder(HERE, root / "vendor")
     expected = generate_vendor_mixed(root / "dump", 200, seed=1, broken=False)
     expected["setai_xml"] = write_setai_xml(build_population(200, 1), root / "dump")
     return vendor, root / "dump", expected
