@@ -11,6 +11,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from rvgsrust_xlsxwriter import Format, Workbook, Worksheet
@@ -60,6 +61,8 @@ _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
 _END_RECORD = struct.Struct("<IHHHHIIH")
 _CORE = "docProps/core.xml"
 _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*")
+_STRINGS = "xl/sharedStrings.xml"
+_STRING_COUNT = re.compile(rb'\bcount="(\d+)"')
 
 
 def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
@@ -67,30 +70,52 @@ def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]
     return h << 11 | mi << 5 | s // 2, (y - 1980) << 9 | mo << 5 | d
 
 
-def with_created(xlsx: bytes, created: datetime) -> bytes:
+def with_created(
+    xlsx: bytes,
+    created: datetime,
+    twins: Mapping[str, str] | None = None,
+    twin_string_refs: int = 0,
+) -> bytes:
     """The workbook with ``created`` as its creation and modification date.
 
     rust_xlsxwriter's Python binding stamps docProps/core.xml with the time of writing and has
     no option for it; a run's report must be the same bytes whenever it is rendered. So the
     archive is rebuilt around a new core.xml: every other member is copied still compressed
     (no second deflate of the large sheets), in order, with the same names and DOS times.
+
+    ``twins`` (member → member): a sheet that would hold exactly the rows of another, written
+    with its header only, takes that other's compressed bytes here, so a long list is deflated
+    once (deflate is most of a findings-heavy workbook's cost). ``twin_string_refs``: the
+    shared-string cells the twins' rows would have held, added to sharedStrings.xml's count so
+    every member reads as if each sheet had been written in full.
     """
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     source = zipfile.ZipFile(io.BytesIO(xlsx))
+    infos = {info.filename: info for info in source.infolist()}
+    twins = dict(twins or {})
+    if not set(twins) | set(twins.values()) <= set(infos):
+        raise ValueError(f"twin sheets not in the workbook: {twins}")
     out = io.BytesIO()
     central = []
     for info in source.infolist():
         name = info.filename.encode()
-        if info.filename == _CORE:
-            data = _CORE_DATES.sub(lambda m: m.group(1) + stamp, source.read(info))
+        if info.filename == _CORE or (info.filename == _STRINGS and twin_string_refs):
+            data = source.read(info)
+            if info.filename == _CORE:
+                data = _CORE_DATES.sub(lambda m: m.group(1) + stamp, data)
+            else:
+                data = _STRING_COUNT.sub(
+                    lambda m: b'count="%d"' % (int(m.group(1)) + twin_string_refs), data, count=1
+                )
             packer = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
             raw = packer.compress(data) + packer.flush()
             crc, size, method = zlib.crc32(data), len(data), zipfile.ZIP_DEFLATED
         else:
-            name_len, extra_len = struct.unpack_from("<HH", xlsx, info.header_offset + 26)
-            start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-            raw = xlsx[start : start + info.compress_size]
-            crc, size, method = info.CRC, info.file_size, info.compress_type
+            copied = infos[twins.get(info.filename, info.filename)]
+            name_len, extra_len = struct.unpack_from("<HH", xlsx, copied.header_offset + 26)
+            start = copied.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+            raw = xlsx[start : start + copied.compress_size]
+            crc, size, method = copied.CRC, copied.file_size, copied.compress_type
         flags = info.flag_bits & 0x0800  # keep only "names are UTF-8"; sizes are in the header
         time, date = _dos_time(info.date_time)
         offset = out.tell()

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import stat
 import zipfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -141,3 +142,52 @@ def test_every_sheet_prints_one_page_wide_with_its_header_and_page_numbers(
         assert (wide, ws.page_setup.fitToHeight) == (1, 0), ws.title
         assert "&P" in ws.oddFooter.right.text and sample_report.vendor in ws.oddFooter.left.text
     assert book["不備一覧"].print_title_rows == "$1:$1"
+
+
+def _one_file_report(sample_report: RunReport, inputs: bool = False) -> RunReport:
+    """The sample run with every finding on one file: its V2.1 file, or (``inputs``) an input
+    file, whose lists then hold the same rows as 不備一覧."""
+    first = sample_report.outputs[0]
+    gyomu, file = (
+        ("", sample_report.sources[0].name) if inputs else (first.gyomu, first.record_file)
+    )
+    findings = sample_report.findings.with_columns(
+        pl.lit(gyomu).alias("gyomu"), pl.lit(file).alias("file")
+    )
+    return dataclasses.replace(sample_report, findings=findings, samples=top_per_rule(findings, 5))
+
+
+def _members(xlsx: bytes) -> dict[str, bytes]:
+    archive = zipfile.ZipFile(io.BytesIO(xlsx))
+    return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.mark.parametrize("inputs", [False, True], ids=["v21-file", "input-file"])
+def test_a_list_of_every_finding_is_deflated_once_and_reads_as_written_in_full(
+    sample_report: RunReport, monkeypatch: pytest.MonkeyPatch, inputs: bool
+) -> None:
+    """When one file has every finding, its sheet holds 不備一覧's rows: the archive takes
+    不備一覧's compressed sheet for it, and every member (sheets, shared strings and their
+    count) is what the writer gives when it writes both lists in full."""
+    report = _one_file_report(sample_report, inputs)
+    twins: list[Mapping[str, str]] = []
+    rebuild = run_xlsx.with_created
+
+    def spied(xlsx: bytes, created: datetime, twins_of: Mapping[str, str], refs: int) -> bytes:
+        twins.append(dict(twins_of))
+        return rebuild(xlsx, created, twins_of, refs)
+
+    monkeypatch.setattr(run_xlsx, "with_created", spied)
+    monkeypatch.setattr(run_xlsx, "MIN_TWIN_ROWS", 1)  # the sample's lists are short
+    twinned = workbook_bytes(report)
+    assert list(twins[0].values()) == ["xl/worksheets/sheet3.xml"]  # 概要, 件数, 不備一覧
+    monkeypatch.setattr(run_xlsx, "MIN_TWIN_ROWS", report.total + 1)  # every list in full
+    full = workbook_bytes(report)
+    assert twins[1] == {}
+    assert _members(twinned) == _members(full)
+    wb = openpyxl.load_workbook(io.BytesIO(twinned))
+    first = report.outputs[0]
+    prefix = "入力" if inputs else f"{first.gyomu}_{first.record_file}"
+    (own,) = [n for n in wb.sheetnames if n.startswith(prefix)]
+    assert wb[own].max_row - 1 == report.total == wb["不備一覧"].max_row - 1
+    assert [c.value for c in wb[own][2]] == [c.value for c in wb["不備一覧"][2]]

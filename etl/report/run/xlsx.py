@@ -39,6 +39,9 @@ from etl.report.run.reconciliation import control_rows
 from etl.write import write_bytes_atomic
 
 MAX_ROWS = EXCEL_ROWS - 1  # the header row takes one
+# A list this long that repeats 不備一覧's rows takes its compressed sheet (_Book.findings); a
+# shorter one is written again, cheaper than deflating the shared strings a second time.
+MIN_TWIN_ROWS = 10_000
 SHEET_NAME_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 WIDTHS = {"重大度": 8, "ルール": 24, "業務": 8, "ファイル": 10, "レコード番号": 12, "キー": 20,
@@ -69,6 +72,13 @@ def staff_rows(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def string_cells(rows: pl.DataFrame) -> int:
+    """Cells of ``rows`` the writer stores as shared strings: the non-empty texts (it writes no
+    cell for an empty one)."""
+    text = [c for c, t in rows.schema.items() if t == pl.String]
+    return int(rows.select(pl.sum_horizontal((pl.col(c) != "").sum() for c in text)).item())
+
+
 class _Book:
     """A thin wrapper keeping the workbook's formats and sheet names in one place."""
 
@@ -82,12 +92,16 @@ class _Book:
         self.alert.set_background_color("#C62828")
         self.wrap = self.wb.add_format().set_text_wrap().set_vertical_align("top")
         self.taken: set[str] = set()
+        self.members: list[str] = []  # the archive member of each sheet, in sheet order
+        self.twins: dict[str, str] = {}  # sheet member → the member holding the same rows
+        self.twin_string_refs = 0
         run = report.meta.run_id or report.created_at
         self.footer = f"移行実行レポート {report.vendor} {run}"
 
     def sheet(self, name: str, header_row: int | None = 0) -> Worksheet:
         """A new sheet, print-ready (etl.render.print_ready); ``header_row`` repeats on every
         printed page (None: a sheet of several small tables)."""
+        self.members.append(f"xl/worksheets/sheet{len(self.members) + 1}.xml")
         return print_ready(
             self.wb.add_worksheet(sheet_name(name, self.taken)), self.footer, header_row
         )
@@ -103,22 +117,32 @@ class _Book:
             ws.write_row(row, 0, ["" if v is None else v for v in r])
         return row + 2
 
-    def findings(self, ws: Worksheet, frame: pl.DataFrame) -> int:
-        """A filterable list: frozen header, autofilter, Japanese headers. Returns rows written.
-        The frame goes to the writer whole (Arrow), not cell by cell."""
+    def findings(self, ws: Worksheet, frame: pl.DataFrame, twin_of: str | None = None) -> str:
+        """A filterable list: frozen header, autofilter, Japanese headers. Returns the sheet's
+        archive member. The frame goes to the writer whole (Arrow), not cell by cell.
+
+        ``twin_of``: the member of a list with exactly these rows; this sheet gets its header
+        and settings only, and the archive rebuild (etl.render.with_created) gives it that
+        list's bytes: the same sheet, deflated once."""
         rows = staff_rows(frame.head(MAX_ROWS))
         for col, header in enumerate(rows.columns):
             ws.set_column_width(col, WIDTHS.get(header, 12))
             if header == "内容":
                 ws.set_column_format(col, self.wrap)
         ws.write_row(0, 0, rows.columns, self.head)  # also over an empty list
-        ws.write_dataframe(1, 0, rows.to_arrow(), write_header=False)
+        member = self.members[-1]
+        if twin_of is None:
+            ws.write_dataframe(1, 0, rows.to_arrow(), write_header=False)
+        else:
+            self.twins[member] = twin_of
+            self.twin_string_refs += string_cells(rows)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(rows.height, 1), len(rows.columns) - 1)
-        return rows.height
+        return member
 
     def close(self, created: str) -> bytes:
-        return with_created(self.wb.save_to_buffer(), workbook_created(created))
+        xlsx = self.wb.save_to_buffer()
+        return with_created(xlsx, workbook_created(created), self.twins, self.twin_string_refs)
 
 
 def _overview(book: _Book, report: RunReport) -> None:
@@ -219,16 +243,22 @@ def workbook_bytes(report: RunReport) -> bytes:
     _overview(book, report)
     _counts(book, report)
     _reconciliation(book, report)
-    book.findings(book.sheet("不備一覧"), report.findings)
+    everything = book.findings(book.sheet("不備一覧"), report.findings)
+
+    def listed(name: str, own: pl.DataFrame) -> None:
+        # a list holding every finding (one file has them all) is the 不備一覧 again
+        twin = everything if own.height == report.total >= MIN_TWIN_ROWS else None
+        book.findings(book.sheet(name), own, twin)
+
     for o in report.outputs:
         own = report.findings.filter(
             (pl.col("gyomu") == o.gyomu) & (pl.col("file") == o.record_file)
         )
-        book.findings(book.sheet(f"{o.gyomu}_{o.record_file} {o.name}"), own)
+        listed(f"{o.gyomu}_{o.record_file} {o.name}", own)
     # Findings on input files (undecodable records, missing trailers) belong to no V2.1 file.
     inputs = report.findings.filter(pl.col("gyomu") == "")
     if inputs.height:
-        book.findings(book.sheet("入力ファイル"), inputs)
+        listed("入力ファイル", inputs)
     return book.close(report.created_at)
 
 
