@@ -1,21 +1,27 @@
 """Benchmark a findings-heavy run: how much of `chukan run`'s wall time the reports take.
 
-A vendor-a dump of N persons (benchmarks/workdata.py) is copied and ~15% of its 住民 records get
-a wrong check digit: 10% on 個人番号, 5% on 住民票コード. Those records are still written, so each
-finding appears twice in report.xlsx (不備一覧 and the sheet of its V2.1 file), the case of
-issue 11 (≈150k findings and 300k listed rows per million records).
+The dump is bench_scale's dirty one (benchmarks/workdata.py: vendor-a, N persons, with
+--dirty-fraction of JUMIN.DAT records carrying one finding each; ≈150k findings per million
+persons at 0.15, the case of issue 11). All of them are on 住民, so its sheet of report.xlsx
+repeats 不備一覧's rows (300k listed rows per million persons).
 
 Each measurement runs in its own process; each repeat (run, then reports) holds the lock of
 `flock /tmp/chukan-bench.lock` (the machine is shared: two benchmarks never overlap, but other
 engineers' tests still add load, so the 1-minute load average is printed with each repeat):
-  run:      `chukan run --gyomu juki` of the dirty dump (it writes the reports too);
-  reports:  the run folder read back (load_run_report) and each report rendered in memory
-            (report.html, report.xlsx, report.json), each timed on its own;
-  baseline: in that process, the same finding lists written through xlsxwriter cell by cell
-            (how report.xlsx was written before): xlsx_speedup = baseline / report.xlsx.
-Reported per repeat: the run's wall time, each report's, and reports / run (target ≤ 0.15).
+  run:      `chukan run --gyomu juki` of the dirty dump (it writes the reports too: its
+            "write reports" step is timed from the run's JSON log, in_run_reports_s);
+  reports:  in a second process, the run folder read back (load_run_report), each report
+            rendered alone (where the time goes: html, xlsx, json), then
+            before:  the three rendered one after another with every list written in full
+                     (the path before the twin sheets and the second thread): the baseline;
+            after:   write_reports into a scratch folder, as the run and `chukan report` do
+                     (atomic owner-only writes included);
+            with --xlsxwriter also the lists through xlsxwriter cell by cell (how report.xlsx
+            was written before rust_xlsxwriter; slow: ~10 s per million persons).
+Reported per repeat: every time, speedup = before / after, and reports / run = (load + after)
+/ run (target ≤ 0.15).
 
-    python benchmarks/bench_reports.py [--persons 1000000] [--repeat 3]
+    python benchmarks/bench_reports.py [--persons 1000000] [--repeat 3] [--dirty-fraction 0.15]
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ import argparse
 import fcntl
 import json
 import os
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,40 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "work"
 LOCK = "/tmp/chukan-bench.lock"
 TARGET = 0.15  # reports / run, issue 11
-RECORD_LENGTH = 300  # JUMIN.DAT, mappings/vendor-a/source.yaml
-# (field offset, field length, share of data records): the last digit is the check digit
-CORRUPTED = (("kojin_no", 42, 12, 0.10), ("jumin_cd", 31, 11, 0.05))
-DATA_RECORD = ord("2")
-
-
-def dirty_dump(persons: int) -> Path:
-    """The shared dump with ~15% of 住民 records carrying a wrong check digit (built once)."""
-    import numpy as np
-
-    from benchmarks.workdata import vendor_a_dump
-
-    clean = vendor_a_dump(persons)
-    dirty = WORK / f"vendor-a-{persons}-dirty15"
-    if (dirty / "JUMIN.DAT").is_file():
-        return dirty
-    tmp = dirty.with_name(dirty.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(clean, tmp)
-    raw = np.fromfile(tmp / "JUMIN.DAT", dtype=np.uint8)
-    records = raw[: raw.size // RECORD_LENGTH * RECORD_LENGTH].reshape(-1, RECORD_LENGTH)
-    data = np.flatnonzero(records[:, 0] == DATA_RECORD)
-    # disjoint slices of one fixed permutation: the same records for the same size
-    order = np.random.default_rng(15).permutation(data)
-    start = 0
-    for _, offset, length, share in CORRUPTED:
-        chosen = order[start : start + int(share * data.size)]
-        start += chosen.size
-        last = offset + length - 1
-        digit = records[chosen, last] - ord("0")
-        records[chosen, last] = (digit + 1) % 10 + ord("0")
-    records.tofile(tmp / "JUMIN.DAT")
-    tmp.rename(dirty)
-    return dirty
+REPORTS_STEP = "write reports"  # the step etl.report.write_run_reports announces
 
 
 def timed(cmd: list[str]) -> tuple[float, int, str]:
@@ -82,8 +56,8 @@ def timed(cmd: list[str]) -> tuple[float, int, str]:
 
 
 def xlsxwriter_lists(report: RunReport) -> bytes:
-    """The baseline: the same finding lists (不備一覧 and one sheet per V2.1 file) written the way
-    report.xlsx was before, through xlsxwriter cell by cell (write_row per finding)."""
+    """The same finding lists (不備一覧 and one sheet per V2.1 file) through xlsxwriter cell by
+    cell (write_row per finding), as report.xlsx was written before rust_xlsxwriter."""
     import io
 
     import polars as pl
@@ -109,38 +83,58 @@ def xlsxwriter_lists(report: RunReport) -> bytes:
     return buffer.getvalue()
 
 
-def step_timeline(log: str) -> dict[str, float]:
-    """Seconds from the first event of the run's JSON log to the start of each step (the last
-    step, writing the V2.1 files, also writes the reports)."""
-    from datetime import datetime
-
-    starts = {}
+def step_timeline(log: str) -> tuple[dict[str, float], float | None]:
+    """From the run's JSON log: seconds from its first step to the start of each step, and how
+    long the step writing the reports took (None when the log has no such step)."""
+    starts: dict[str, datetime] = {}
+    ends: dict[str, datetime] = {}
     for line in log.splitlines():
-        if line.startswith("{") and '"step.started"' in line:
+        if line.startswith("{") and '"step.' in line:
             event = json.loads(line)
-            starts[event["fields"]["step"]] = datetime.fromisoformat(event["ts"])
+            seen = starts if event["event"] == "step.started" else ends
+            seen.setdefault(event["fields"]["step"], datetime.fromisoformat(event["ts"]))
     first = min(starts.values(), default=None)
-    return {k: round((v - first).total_seconds(), 2) for k, v in starts.items() if first}
+    timeline = {k: round((v - first).total_seconds(), 2) for k, v in starts.items() if first}
+    reports = None
+    if REPORTS_STEP in starts and REPORTS_STEP in ends:
+        reports = (ends[REPORTS_STEP] - starts[REPORTS_STEP]).total_seconds()
+    return timeline, reports
 
 
-def measure_reports(run_dir: Path) -> dict[str, float]:
-    """In this process: read the run folder back, then render each report, each timed."""
-    from etl.report import load_run_report, open_run, render_html, render_json
+def measure_reports(run_dir: Path, with_xlsxwriter: bool) -> dict[str, float]:
+    """In this process: read the run folder back, render each report alone, then the three
+    as before (every list in full, one after another) and as now (write_reports)."""
+    from etl.report import load_run_report, open_run, render_html, render_json, write_reports
     from etl.report.run import workbook_bytes
+    from etl.report.run import xlsx as run_xlsx
 
     took: dict[str, float] = {}
     t = time.perf_counter()
     reconciliation = open_run(run_dir).manifest.reconciliation.model_dump(mode="json")
     report = load_run_report(run_dir, extra_sections={"reconciliation": reconciliation})
     took["load_s"] = time.perf_counter() - t
-    renders = (("html", render_html), ("xlsx", workbook_bytes), ("json", render_json),
-               ("xlsxwriter_lists", xlsxwriter_lists))  # fmt: skip
+    took["findings"] = report.total
+    renders = [("html", render_html), ("xlsx", workbook_bytes), ("json", render_json)]
     for name, render in renders:
         t = time.perf_counter()
         out = render(report)
         took[f"{name}_s"] = time.perf_counter() - t
         took[f"{name}_mb"] = len(out) / 1e6
-    took["findings"] = report.total
+    twin_rows = run_xlsx.MIN_TWIN_ROWS
+    run_xlsx.MIN_TWIN_ROWS = report.total + 1  # no list is a twin: each written in full
+    t = time.perf_counter()
+    for _, render in renders:
+        render(report)
+    took["before_s"] = time.perf_counter() - t
+    run_xlsx.MIN_TWIN_ROWS = twin_rows
+    with tempfile.TemporaryDirectory(dir=WORK) as scratch:
+        t = time.perf_counter()
+        write_reports(report, Path(scratch))
+        took["after_s"] = time.perf_counter() - t
+    if with_xlsxwriter:
+        t = time.perf_counter()
+        xlsxwriter_lists(report)
+        took["xlsxwriter_lists_s"] = time.perf_counter() - t
     return took
 
 
@@ -148,55 +142,60 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--persons", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dirty-fraction", type=float, default=0.15)
+    ap.add_argument("--xlsxwriter", action="store_true", help="also time the xlsxwriter lists")
     ap.add_argument("--reports-of", type=Path, help=argparse.SUPPRESS)  # the child's side
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.reports_of:
-        print(json.dumps(measure_reports(args.reports_of)))
+        print(json.dumps(measure_reports(args.reports_of, args.xlsxwriter)))
         return
 
+    from benchmarks.workdata import vendor_a_dump
+
     t0 = time.perf_counter()
-    dump = dirty_dump(args.persons)
+    dump = vendor_a_dump(args.persons, args.dirty_fraction)
     print(f"dirty dump of {args.persons} persons ready in {time.perf_counter() - t0:.1f}s")
     chukan = str(Path(sys.executable).parent / "chukan")
     out = WORK / f"run-dirty-{args.persons}"
     run_cmd = [chukan, "--log-format", "json", "run", "--vendor", "vendor-a", "--gyomu", "juki"]
-    run_cmd += ["--dump", str(dump)]
-    run_cmd += ["--out", str(out), "--replace"]
+    run_cmd += ["--dump", str(dump), "--out", str(out), "--replace"]
     reports_cmd = [sys.executable, __file__, "--reports-of", str(out)]
+    reports_cmd += ["--xlsxwriter"] if args.xlsxwriter else []
     rows = []
     for i in range(args.repeat):
         with open(LOCK, "a") as lock:  # flock(2), the lock `flock /tmp/chukan-bench.lock` takes
             fcntl.flock(lock, fcntl.LOCK_EX)  # held over the run and its reports together
+            load_before = os.getloadavg()[0]
             run_s, code, text = timed(run_cmd)
             if code not in (0, 1):  # 1: blocking findings, which is the point
                 sys.exit(f"chukan run failed ({code}): {text[-2000:]}")
-            steps = step_timeline(text)
+            steps, in_run = step_timeline(text)
             _, code, text = timed(reports_cmd)
         if code:
             sys.exit(f"report measurement failed: {text[-2000:]}")
         rep = json.loads(text.strip().splitlines()[-1])
-        reports_s = rep["load_s"] + rep["html_s"] + rep["xlsx_s"] + rep["json_s"]
-        # the lists alone through xlsxwriter, as report.xlsx was written before: same frames
+        reports_s = rep["load_s"] + rep["after_s"]
         row = {
             "repeat": i + 1,
             "persons": args.persons,
             "findings": rep["findings"],
             "run_s": round(run_s, 2),
-            "load_s": round(rep["load_s"], 2),
-            "html_s": round(rep["html_s"], 2),
-            "xlsx_s": round(rep["xlsx_s"], 2),
-            "json_s": round(rep["json_s"], 3),
+            "in_run_reports_s": None if in_run is None else round(in_run, 2),
+            **{k: round(rep[k], 3) for k in ("load_s", "html_s", "xlsx_s", "json_s")},
             "xlsx_mb": round(rep["xlsx_mb"], 1),
-            "baseline_xlsxwriter_lists_s": round(rep["xlsxwriter_lists_s"], 2),
-            "xlsx_speedup": round(rep["xlsxwriter_lists_s"] / rep["xlsx_s"], 1),
+            "before_s": round(rep["before_s"], 2),
+            "after_s": round(rep["after_s"], 2),
+            "speedup": round(rep["before_s"] / rep["after_s"], 2),
             "reports_s": round(reports_s, 2),
             "reports_over_run": round(reports_s / run_s, 3),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "run_steps_started_s": steps,
         }
+        if "xlsxwriter_lists_s" in rep:
+            row["xlsxwriter_lists_s"] = round(rep["xlsxwriter_lists_s"], 2)
         rows.append(row)
-        print(json.dumps(row), flush=True)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
     median = sorted(r["reports_over_run"] for r in rows)[len(rows) // 2]
     verdict = "meets" if median <= TARGET else "MISSES"
     print(f"reports = {median:.1%} of the run's wall time, median of {len(rows)} repeats")

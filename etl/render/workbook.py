@@ -70,6 +70,16 @@ def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]
     return h << 11 | mi << 5 | s // 2, (y - 1980) << 9 | mo << 5 | d
 
 
+def _rewritten(member: str, data: bytes, stamp: bytes, string_refs: int) -> tuple[bytes, int]:
+    """A member rebuilt by ``with_created`` and its deflate level: core.xml with the run's
+    date; sharedStrings.xml with ``string_refs`` more cells in its count (megabytes on a
+    findings-heavy run, rebuilt for one number: deflated fast)."""
+    if member == _CORE:
+        return _CORE_DATES.sub(lambda m: m.group(1) + stamp, data), 6
+    counted = _STRING_COUNT.sub(lambda m: b'count="%d"' % (int(m[1]) + string_refs), data, 1)
+    return counted, 1
+
+
 def with_created(
     xlsx: bytes,
     created: datetime,
@@ -100,14 +110,8 @@ def with_created(
     for info in source.infolist():
         name = info.filename.encode()
         if info.filename == _CORE or (info.filename == _STRINGS and twin_string_refs):
-            data = source.read(info)
-            if info.filename == _CORE:
-                data = _CORE_DATES.sub(lambda m: m.group(1) + stamp, data)
-            else:
-                data = _STRING_COUNT.sub(
-                    lambda m: b'count="%d"' % (int(m.group(1)) + twin_string_refs), data, count=1
-                )
-            packer = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
+            data, level = _rewritten(info.filename, source.read(info), stamp, twin_string_refs)
+            packer = zlib.compressobj(level, zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
             raw = packer.compress(data) + packer.flush()
             crc, size, method = zlib.crc32(data), len(data), zipfile.ZIP_DEFLATED
         else:
