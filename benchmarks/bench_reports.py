@@ -10,12 +10,13 @@ Each measurement runs in its own process; each repeat (run, then reports) holds 
 engineers' tests still add load, so the 1-minute load average is printed with each repeat):
   run:      `chukan run --gyomu juki` of the dirty dump (it writes the reports too: its
             "write reports" step is timed from the run's JSON log, in_run_reports_s);
-  reports:  in a second process, the run folder read back (load_run_report), each report
-            rendered alone (where the time goes: html, xlsx, json), then
-            before:  the three rendered and written one after another, every list in full
-                     (the path before the twin sheets and the second thread): the baseline;
+  reports:  one process per contender (cold, as in a run; their order alternates between
+            repeats), each reading the run folder back (load_run_report), then
             after:   write_reports into a scratch folder, as the run and `chukan report` do
                      (atomic owner-only writes included);
+            before:  the three rendered and written one after another, every list in full
+                     (the path before the twin sheets and the second thread): the baseline;
+            parts:   each report rendered alone (where the time goes: html, xlsx, json);
             with --xlsxwriter also the lists through xlsxwriter cell by cell (how report.xlsx
             was written before rust_xlsxwriter; slow: ~10 s per million persons).
 Reported per repeat: every time, speedup = before / after, and reports / run = (load + after)
@@ -106,9 +107,15 @@ def _bytes(data: str | bytes) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
-def measure_reports(run_dir: Path, with_xlsxwriter: bool) -> dict[str, float]:
-    """In this process: read the run folder back, render each report alone, then the three
-    as before (every list in full, one after another) and as now (write_reports)."""
+CONTENDERS = ("after", "before", "parts")  # each in its own process, cold as in a run
+
+
+def measure_reports(run_dir: Path, contender: str) -> dict[str, float]:
+    """In this process: read the run folder back (load_s), then one contender:
+    after   write_reports into a scratch folder (what the run and `chukan report` do);
+    before  the three rendered and written one after another, every list in full;
+    parts   each report rendered alone (html_s, xlsx_s, json_s: where the time goes);
+    xlsxwriter  the lists through xlsxwriter cell by cell."""
     from etl.report import (
         REPORT_FILES,
         load_run_report,
@@ -132,28 +139,23 @@ def measure_reports(run_dir: Path, with_xlsxwriter: bool) -> dict[str, float]:
         ("xlsx", workbook_bytes),
         ("json", render_json),
     ]
-    for name, render in renders:
-        t = time.perf_counter()
-        out = render(report)
-        took[f"{name}_s"] = time.perf_counter() - t
-        took[f"{name}_mb"] = len(out) / 1e6
-    twin_rows = run_xlsx.MIN_TWIN_ROWS
-    run_xlsx.MIN_TWIN_ROWS = report.total + 1  # no list is a twin: each written in full
     with tempfile.TemporaryDirectory(dir=WORK) as scratch:
         t = time.perf_counter()
-        for name, render in renders:
-            data = render(report)
-            write_bytes_atomic(Path(scratch) / REPORT_FILES[name], _bytes(data))
-        took["before_s"] = time.perf_counter() - t
-    run_xlsx.MIN_TWIN_ROWS = twin_rows
-    with tempfile.TemporaryDirectory(dir=WORK) as scratch:
-        t = time.perf_counter()
-        write_reports(report, Path(scratch))
-        took["after_s"] = time.perf_counter() - t
-    if with_xlsxwriter:
-        t = time.perf_counter()
-        xlsxwriter_lists(report)
-        took["xlsxwriter_lists_s"] = time.perf_counter() - t
+        if contender == "after":
+            write_reports(report, Path(scratch))
+        elif contender == "before":
+            run_xlsx.MIN_TWIN_ROWS = report.total + 1  # no list is a twin: each in full
+            for name, render in renders:
+                data = render(report)
+                write_bytes_atomic(Path(scratch) / REPORT_FILES[name], _bytes(data))
+        elif contender == "parts":
+            for name, render in renders:
+                part = time.perf_counter()
+                took[f"{name}_mb"] = len(render(report)) / 1e6
+                took[f"{name}_s"] = time.perf_counter() - part
+        else:
+            xlsxwriter_lists(report)
+        took[f"{contender}_s"] = time.perf_counter() - t
     return took
 
 
@@ -164,10 +166,11 @@ def main() -> None:
     ap.add_argument("--dirty-fraction", type=float, default=0.15)
     ap.add_argument("--xlsxwriter", action="store_true", help="also time the xlsxwriter lists")
     ap.add_argument("--reports-of", type=Path, help=argparse.SUPPRESS)  # the child's side
+    ap.add_argument("--contender", choices=(*CONTENDERS, "xlsxwriter"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.reports_of:
-        print(json.dumps(measure_reports(args.reports_of, args.xlsxwriter)))
+        print(json.dumps(measure_reports(args.reports_of, args.contender)))
         return
 
     from benchmarks.workdata import vendor_a_dump
@@ -179,10 +182,11 @@ def main() -> None:
     out = WORK / f"run-dirty-{args.persons}"
     run_cmd = [chukan, "--log-format", "json", "run", "--vendor", "vendor-a", "--gyomu", "juki"]
     run_cmd += ["--dump", str(dump), "--out", str(out), "--replace"]
-    reports_cmd = [sys.executable, __file__, "--reports-of", str(out)]
-    reports_cmd += ["--xlsxwriter"] if args.xlsxwriter else []
+    reports_cmd = [sys.executable, __file__, "--reports-of", str(out), "--contender"]
+    contenders = [*CONTENDERS, "xlsxwriter"] if args.xlsxwriter else list(CONTENDERS)
     rows = []
     for i in range(args.repeat):
+        rep: dict[str, float] = {}
         with open(LOCK, "a") as lock:  # flock(2), the lock `flock /tmp/chukan-bench.lock` takes
             fcntl.flock(lock, fcntl.LOCK_EX)  # held over the run and its reports together
             load_before = os.getloadavg()[0]
@@ -190,10 +194,14 @@ def main() -> None:
             if code not in (0, 1):  # 1: blocking findings, which is the point
                 sys.exit(f"chukan run failed ({code}): {text[-2000:]}")
             steps, in_run = step_timeline(text)
-            _, code, text = timed(reports_cmd)
-        if code:
-            sys.exit(f"report measurement failed: {text[-2000:]}")
-        rep = json.loads(text.strip().splitlines()[-1])
+            for contender in contenders[i % 2 :] + contenders[: i % 2]:  # alternate the order
+                _, code, text = timed([*reports_cmd, contender])
+                if code:
+                    sys.exit(f"report measurement failed: {text[-2000:]}")
+                took = json.loads(text.strip().splitlines()[-1])
+                if contender == "after":
+                    rep["load_s"] = took["load_s"]
+                rep |= {k: v for k, v in took.items() if k != "load_s"}
         reports_s = rep["load_s"] + rep["after_s"]
         row = {
             "repeat": i + 1,
@@ -211,8 +219,8 @@ def main() -> None:
             "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "run_steps_started_s": steps,
         }
-        if "xlsxwriter_lists_s" in rep:
-            row["xlsxwriter_lists_s"] = round(rep["xlsxwriter_lists_s"], 2)
+        if "xlsxwriter_s" in rep:
+            row["xlsxwriter_lists_s"] = round(rep["xlsxwriter_s"], 2)
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     median = sorted(r["reports_over_run"] for r in rows)[len(rows) // 2]
