@@ -34,10 +34,11 @@ class NotAFindingsFile(ValueError):
     """The file parses as CSV but is not findings.csv (``RunFolder.findings`` names it)."""
 
 
-def parse_findings(path: Path) -> pl.DataFrame:
-    """A findings.csv checked by the caller to be the run's (regular file, SHA-256), typed."""
+def parse_findings(source: Path | bytes) -> pl.DataFrame:
+    """A findings.csv (its path or its bytes) checked by the caller to be the run's (regular
+    file, SHA-256), typed."""
     try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
+        raw = pl.read_csv(source, infer_schema=False, encoding="utf8")
     except (OSError, pl.exceptions.ComputeError) as exc:
         raise NotAFindingsFile(f"unreadable findings file: {exc}") from exc
     to_column = {ja: col for col, ja in FINDING_HEADERS.items()}

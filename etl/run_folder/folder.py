@@ -178,12 +178,18 @@ class RunFolder:
         return self.file(ref.path)
 
     def findings(self) -> pl.DataFrame:
-        """findings.csv, checked against the manifest (SHA-256 and count), typed."""
+        """findings.csv, checked against the manifest (SHA-256 and count), typed. Read once:
+        the bytes hashed are the bytes parsed."""
         summary = self.manifest.findings
         path = self.file(summary.file)
-        _, digest = self.digest(summary.file)
+        with self.open_file(summary.file) as fh:
+            try:
+                data = fh.read()
+            except OSError as exc:
+                raise RunFolderError(path, f"cannot read: {exc.strerror or exc}") from None
+        digest = hashlib.sha256(data).hexdigest()
         try:
-            frame = parse_findings(path)
+            frame = parse_findings(data)
         except NotAFindingsFile as exc:
             raise RunFolderError(path, str(exc)) from None
         if digest != summary.sha256:
