@@ -5,25 +5,135 @@ Exit codes: 0 ok, 1 blocking findings or a refused gate, 2 usage or input error.
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator, MutableMapping
 
 import click
 
 from etl import __version__, events
 from etl.cli.common import LogFormat, install_event_handlers, remove_event_handlers
-from etl.cli.convert_cmd import convert
-from etl.cli.export_cmd import export
-from etl.cli.gaiji_cmd import gaiji
-from etl.cli.inspect_cmd import inspect
-from etl.cli.layouts import layouts
-from etl.cli.migration_cmd import migration_report
-from etl.cli.package_cmd import keys, package, verify
-from etl.cli.profile_cmd import profile
-from etl.cli.project import diff, init, load, runs, signoff
-from etl.cli.report_cmd import report
-from etl.cli.run import run
-from etl.cli.sheet_cmd import sheet
 from etl.errors import ChukanError
+
+# Every command: its module, its name there, and its short help as `chukan --help` lists it.
+# A command's module is imported when the command runs or its help is shown, so `chukan run`
+# does not pay for the imports of the other commands (DuckDB, psycopg, fontTools, lxml …).
+# tests/test_cli_lazy.py checks each short help against the command's own.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "convert": (
+        "etl.cli.convert_cmd",
+        "convert",
+        "Convert a run into another layout version, as a conversion spec says.",
+    ),
+    "diff": (
+        "etl.cli.project",
+        "diff",
+        "Compare two runs: OLD and NEW are pass names (their latest runs) or run ids.",
+    ),
+    "export": (
+        "etl.cli.export_cmd",
+        "export",
+        "Year-end export: run the delivery through the pipeline and seal it as a package.",
+    ),
+    "gaiji": (
+        "etl.cli.gaiji_cmd",
+        "gaiji",
+        "The 外字 ledger: every vendor 外字 code the group's runs met, and its decision.",
+    ),
+    "init": (
+        "etl.cli.project",
+        "init",
+        "Create a migration project in DIRECTORY: chukan.toml, dumps/<pass>/, .gitignore.",
+    ),
+    "inspect": (
+        "etl.cli.inspect_cmd",
+        "inspect",
+        "Guess encoding, line breaks and record length of FILE.",
+    ),
+    "keys": ("etl.cli.package_cmd", "keys", "Ed25519 keys for signing packages."),
+    "layouts": ("etl.cli.layouts", "layouts", "The standard as data (layouts/<version>/)."),
+    "load": (
+        "etl.cli.project",
+        "load",
+        "Load a run's V2.1 files into DuckDB or PostgreSQL, then reconcile inside the database.",
+    ),
+    "migration-report": (
+        "etl.cli.migration_cmd",
+        "migration_report",
+        "Write the 移行用データ作成報告書 of the project: HTML, XLSX and an A4 PDF.",
+    ),
+    "package": (
+        "etl.cli.package_cmd",
+        "package",
+        "Seal a run into a handover package: a folder and a deterministic .tar.gz.",
+    ),
+    "profile": (
+        "etl.cli.profile_cmd",
+        "profile",
+        "Source profiles (source.yaml) from a vendor's own descriptions.",
+    ),
+    "report": (
+        "etl.cli.report_cmd",
+        "report",
+        "Render a finished run's reports again: report.html, report.xlsx, report.json.",
+    ),
+    "run": ("etl.cli.run", "run", "Decode, map, validate and write V2.1 files."),
+    "runs": (
+        "etl.cli.project",
+        "runs",
+        "List the project's runs from the catalog, with their sign-offs (who, when, reason).",
+    ),
+    "sheet": (
+        "etl.cli.sheet_cmd",
+        "sheet",
+        "Setup sheets (セットアップシート): Excel workbooks staff fill in.",
+    ),
+    "signoff": (
+        "etl.cli.project",
+        "signoff",
+        "Sign off the latest run of a pass (production needs a signed-off test2).",
+    ),
+    "verify": (
+        "etl.cli.package_cmd",
+        "verify",
+        "Check a package (folder or .tar.gz): hashes, sizes, record counts, schemas, signature.",
+    ),
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The group's commands by name (click's ``Group.commands``): a command of ``COMMANDS`` is
+    imported from its module when it is first looked up; listing the names imports nothing."""
+
+    def __init__(self, table: dict[str, tuple[str, str, str]]) -> None:
+        self._where = {name: (module, attribute) for name, (module, attribute, _) in table.items()}
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, attribute = self._where[name]  # KeyError: no such command
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module}.{attribute} is not a click command")
+            self._loaded[name] = command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        found = self._where.pop(name, None) is not None
+        if self._loaded.pop(name, None) is None and not found:
+            raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._where or name in self._loaded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._where, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(self._where.keys() | self._loaded.keys())
 
 
 class ChukanGroup(click.Group):
@@ -52,8 +162,27 @@ class ChukanGroup(click.Group):
             events.failure(f"{where}{exc.strerror or exc}", 2)
             ctx.exit(2)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``chukan --help`` from COMMANDS, without importing a command."""
+        shown: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name in COMMANDS:  # a stand-in holding the short help: click shortens it alike
+                shown.append((name, click.Command(name, help=COMMANDS[name][2])))
+                continue
+            command = self.get_command(ctx, name)  # one added by add_command
+            if command is not None and not command.hidden:
+                shown.append((name, command))
+        if shown:
+            limit = formatter.width - 6 - max(len(name) for name, _ in shown)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in shown])
 
-@click.group(cls=ChukanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=ChukanGroup,
+    commands=LazyCommands(COMMANDS),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="chukan")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option(
@@ -90,29 +219,6 @@ def cli(ctx: click.Context, debug: bool, log_format: str) -> None:
     ctx.obj = {"debug": debug}  # log_format: ChukanGroup.invoke installs the event handlers
 
 
-for command in (
-    layouts,
-    inspect,
-    run,
-    init,
-    signoff,
-    runs,
-    diff,
-    load,
-    keys,
-    package,
-    verify,
-    export,
-    report,
-    gaiji,
-    migration_report,
-    convert,
-    sheet,
-    profile,
-):
-    cli.add_command(command)
-
-
 def main() -> None:
     # Everything chukan writes holds personal data or keys: owner-only whatever the caller's
     # umask (DuckDB's database and WAL files and key files are created through it).
@@ -120,4 +226,4 @@ def main() -> None:
     cli()
 
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]

@@ -1,4 +1,5 @@
-"""What every command shares: consoles, the event handlers, exit codes, vendor lookup."""
+"""What every command shares: consoles, the event handlers, exit codes, vendor lookup, the
+--layout-version option."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from etl import events
 from etl.cli.console import ConsoleHandler
+from etl.layout import resolve_version, version_problem
 from etl.resources import data_dir
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT = 0, 1, 2
@@ -86,3 +88,16 @@ def vendor_folder(vendor: str) -> Path:
         return bundled
     known = sorted(p.name for p in data_dir("mappings").iterdir() if (p / "source.yaml").is_file())
     raise click.BadParameter(f"{vendor!r} is neither a folder with source.yaml nor one of {known}")
+
+
+def checked_layout_version(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> str | None:
+    """A --layout-version / --version value as its folder name; a usage error (exit 2) listing
+    the versions there are when it names none."""
+    if value is None:
+        return None
+    problem = version_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return resolve_version(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import polars as pl
 from rich.console import Console
@@ -21,11 +22,13 @@ from rich.table import Table
 from rich.text import Text
 
 from etl import events
-from etl.diff import RunDiff
-from etl.extract import InspectReport
 from etl.findings import mask_expr
-from etl.layout import Layout
-from etl.pipeline import JobResult
+
+if TYPE_CHECKING:  # the event handler is set up for every command: no engine imports for it
+    from etl.diff import RunDiff
+    from etl.extract import InspectReport
+    from etl.layout import Layout
+    from etl.pipeline import JobResult
 
 
 def layouts_table(layouts: list[Layout]) -> Table:

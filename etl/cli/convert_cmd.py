@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli.common import out
-from etl.cli.layouts import checked_layout_version
+from etl.cli.common import checked_layout_version, out
 from etl.convert import convert_run
 
 

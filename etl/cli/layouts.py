@@ -1,5 +1,4 @@
-"""`chukan layouts versions|list|show|import|format|diff`, and the --layout-version option
-other commands share."""
+"""`chukan layouts versions|list|show|import|format|diff`."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from etl.cli import console as render
-from etl.cli.common import out
+from etl.cli.common import checked_layout_version, out
 from etl.convert import (
     GyomuDiff,
     default_spec_path,
@@ -30,22 +29,7 @@ from etl.layout import (
     load_import_map,
     load_layouts,
     read_workbook,
-    resolve_version,
-    version_problem,
 )
-
-
-def checked_layout_version(
-    _ctx: click.Context, _param: click.Parameter, value: str | None
-) -> str | None:
-    """A --layout-version / --version value as its folder name; a usage error (exit 2) listing
-    the versions there are when it names none."""
-    if value is None:
-        return None
-    problem = version_problem(value)
-    if problem is not None:
-        raise click.BadParameter(problem)
-    return resolve_version(value)
 
 
 @click.group()

@@ -12,8 +12,7 @@ from rich.text import Text
 
 from etl import events
 from etl.cli import console as render
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out
-from etl.cli.layouts import checked_layout_version
+from etl.cli.common import EXIT_BLOCKING, EXIT_OK, checked_layout_version, out
 from etl.dbload import Engine, describe, layouts_of_run, load_run, parse_load_target
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import (

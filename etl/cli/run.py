@@ -9,8 +9,14 @@ import click
 
 from etl import events
 from etl.cli import console as render
-from etl.cli.common import EXIT_BLOCKING, EXIT_OK, out, progress_shown, vendor_folder
-from etl.cli.layouts import checked_layout_version
+from etl.cli.common import (
+    EXIT_BLOCKING,
+    EXIT_OK,
+    checked_layout_version,
+    out,
+    progress_shown,
+    vendor_folder,
+)
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.paths import refuse_inside

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli.common import out
-from etl.cli.layouts import checked_layout_version
+from etl.cli.common import checked_layout_version, out
 from etl.errors import ChukanError
 from etl.layout import DEFAULT_LAYOUT_VERSION, get_layout
 from etl.paths import kind_of

@@ -136,12 +136,16 @@ def hex_bytes(raw: bytes) -> str:
 
 def _trimmed_lengths(field: NDArray[np.uint8]) -> NDArray[np.int64]:
     """Length of each row without trailing ASCII spaces (0x20 is never inside a character)."""
-    length = field.shape[1]
-    position = np.arange(1, length + 1, dtype=np.uint8 if length < 256 else np.uint16)
-    # the largest 1-based position holding a non-space byte, 0 for an all-space value
-    last: NDArray[np.int64] = (
-        ((field != 0x20).view(np.uint8) * position).max(axis=1).astype(np.int64)
-    )
+    n, length = field.shape
+    nonspace = field != 0x20
+    if length == 1:
+        single: NDArray[np.int64] = nonspace[:, 0].astype(np.int64)
+        return single
+    # the last non-space byte is the first one from the end (argmax finds the first True);
+    # a row of spaces has none there either: its length is 0
+    from_end = np.argmax(nonspace[:, ::-1], axis=1)
+    last: NDArray[np.int64] = (length - from_end).astype(np.int64)
+    last[~nonspace[np.arange(n), length - 1 - from_end]] = 0
     return last
 
 

@@ -1,5 +1,7 @@
 """The standard as data: layouts/<version>/*.yaml loaded into Layout objects."""
 
+from typing import TYPE_CHECKING, Any
+
 from etl.layout.load import get_layout, load_code_tables, load_layout_folder, load_layouts
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
 from etl.layout.types import (
@@ -23,7 +25,6 @@ from etl.layout.versions import (
     resolve_version,
     version_problem,
 )
-from etl.layout.workbook import ImportedLayout, ImportMapModel, load_import_map, read_workbook
 from etl.layout.writer import (
     CodeTableDocument,
     LayoutDocument,
@@ -32,6 +33,22 @@ from etl.layout.writer import (
     read_code_table_document,
     read_layout_document,
 )
+
+if TYPE_CHECKING:
+    from etl.layout.workbook import ImportedLayout, ImportMapModel, load_import_map, read_workbook
+
+# Importing the spec workbook (`chukan layouts import`) needs python-calamine and its models: loaded
+# on first use, so a run does not pay for them.
+_WORKBOOK = ("ImportedLayout", "ImportMapModel", "load_import_map", "read_workbook")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WORKBOOK:
+        from etl.layout import workbook
+
+        return getattr(workbook, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DATE_TYPES",

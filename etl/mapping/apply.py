@@ -175,9 +175,9 @@ def _gaiji_findings(
     for item in rf.items:
         if item.type is not ItemType.TEXT:
             continue
+        if not out.select(has_pua(pl.col(item.name)).any()).item():
+            continue  # the usual case: checked without filtering every column
         hits = out.filter(has_pua(pl.col(item.name)))
-        if not hits.height:
-            continue
         # Per-row Python only on the few rows that carry unmapped gaiji (codec lookup per char).
         codes = hits.select(
             pua_chars(pl.col(item.name))
@@ -289,13 +289,16 @@ def map_chunk(
         *[chk.problem.fill_null(False).alias(f"_p{i}") for i, (_, chk) in enumerate(checks)],
     )
     key = record_key_expr(rf, ITEM_PREFIX)
+    fired = wide.select(pl.col(f"_p{i}").any() for i in range(len(checks))).row(0) if checks else ()
     for i, (item, chk) in enumerate(checks):
-        failing = wide.filter(pl.col(f"_p{i}"))
-        if not failing.height:
+        if not fired[i]:
             continue
         value = chk.value.cast(pl.String)
+        # lazily, so only the columns the finding reads are filtered, not the whole wide frame
         finding_frames.append(
-            failing.select(
+            wide.lazy()
+            .filter(pl.col(f"_p{i}"))
+            .select(
                 finding_exprs(
                     rule=chk.rule,
                     severity=Severity.ERROR,
@@ -308,8 +311,14 @@ def map_chunk(
                     message=chk.message,
                 )
             )
+            .collect()
         )
     reasons = [(f"_p{i}", chk.reject) for i, (_, chk) in enumerate(checks) if chk.reject]
+    # What is read from here on: the record no. and offset, the items, the rejecting problems
+    # and a group's members (the source fields and stages need not be filtered again).
+    needed = [RECORD_NO, BYTE_OFFSET, MEMBERS, MEMBER_OFFSETS, GROUP_SIZE]
+    needed += [ITEM_PREFIX + n for n in rf.item_names] + [column for column, _ in reasons]
+    wide = wide.select(c for c in dict.fromkeys(needed) if c in wide.columns)
     wide, rejected = _reject(wide, compiled, reasons)
     if rejected.height:  # rejected records reach neither side of a control total
         control_values = control_values.filter(

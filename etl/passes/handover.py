@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etl import events
-from etl.dbload import LoadResult
-from etl.package import PackageResult
 from etl.passes.catalog import Catalog
 from etl.passes.model import HandoverRecord, LoadRecord
 from etl.passes.project import ProjectError, find_project, load_project
 from etl.passes.run import open_catalog
+
+if TYPE_CHECKING:  # types only: `chukan run` imports the passes, not DuckDB loading or packaging
+    from etl.dbload import LoadResult
+    from etl.package import PackageResult
 
 
 def _now() -> str:

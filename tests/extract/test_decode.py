@@ -82,3 +82,14 @@ def test_empty_input() -> None:
     arr = np.zeros((0, 8), dtype=np.uint8)
     assert decode_field(arr, 0, 8, "cp932").values.len() == 0
     assert check_digits(arr, 0, 8).values.len() == 0
+
+
+def test_trailing_spaces_are_trimmed_whatever_the_row() -> None:
+    rng = np.random.default_rng(11)
+    for width in (1, 2, 7, 40):
+        # rows of spaces, of no space, and of spaces here and there (0x20 or "a")
+        arr = np.where(rng.random((300, width)) < 0.5, 0x20, 0x61).astype(np.uint8)
+        arr[0] = 0x20
+        arr[1] = 0x61
+        col = decode_field(arr, 0, width, "cp932")
+        assert col.values.to_list() == [bytes(r).rstrip(b" ").decode() for r in arr]

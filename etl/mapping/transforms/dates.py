@@ -59,18 +59,21 @@ def wareki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     args = spec.args
     assert isinstance(args, WarekiArgs)
     at = (*spec.at, "wareki")
-    raw_era = strip_spaces(ctx.column(args.era, (*at, "era")))
-    ymd = strip_spaces(ctx.column(args.date, (*at, "date")))
+    # The era code and digits, stripped and looked up once: the item and its three checks read
+    # them (as expressions, each use would strip and look up again).
+    base = Compiled(pl.lit(None))
+    name = ctx.stage_name(at)
+    base, raw_era = base.staged(f"{name}.era", strip_spaces(ctx.column(args.era, (*at, "era"))))
+    base, ymd = base.staged(f"{name}.date", strip_spaces(ctx.column(args.date, (*at, "date"))))
     era = raw_era
     if args.era_table is not None:
         if args.era_table not in ctx.tables:
             known = ", ".join(sorted(ctx.tables)) or "none"
             raise ctx.fail((*at, "era_table"), f"unknown table {args.era_table!r}; known: {known}")
         table = ctx.tables[args.era_table]
-        era = raw_era.replace_strict(table, default=None, return_dtype=pl.String)
-    base, converted = Compiled(pl.lit(None)).staged(
-        ctx.stage_name(at), wareki_to_registry_date(era, ymd, ctx.eras)
-    )
+        looked_up = raw_era.replace_strict(table, default=None, return_dtype=pl.String)
+        base, era = base.staged(f"{name}.era_code", looked_up)
+    base, converted = base.staged(name, wareki_to_registry_date(era, ymd, ctx.eras))
     converted_date, form = converted.struct.field("date"), converted.struct.field("form")
     # The findings keep the vendor's own era code and digits, e.g. "H310230".
     original = pl.concat_str([raw_era, ymd], ignore_nulls=True)
