@@ -61,10 +61,9 @@ class LookupTables:
     """Every index's text and what it is (arrays of SIZE entries)."""
 
     utf8: NDArray[np.uint32]  # UTF-8 bytes, 0xFF-padded, in memory order
-    length: NDArray[np.float64]  # how many of them are text (float: summed by BLAS)
+    length: NDArray[np.uint8]  # how many of them are text
     flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code
     texts: dict[int, str]  # index (byte, or DOUBLE + code) → text: for tests and previews
-    has_long: bool  # some code's text is longer than 4 UTF-8 bytes (its second byte has text)
 
 
 def read_table(path: Path, *, width: int, what: str) -> dict[int, str]:
@@ -211,6 +210,5 @@ def build(
     flags[SECOND:LONE] &= ~np.uint8(INVALID)  # an invalid pair is reported at its first byte
     utf8[SILENT] = 0xFFFF_FFFF
     flags[SILENT] = 0
-    length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.float64)
-    has_long = bool((utf8[SECOND:LONE] != 0xFFFF_FFFF).any())
-    return LookupTables(utf8, length, flags, texts, has_long)
+    length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.uint8)
+    return LookupTables(utf8, length, flags, texts)

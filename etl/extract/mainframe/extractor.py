@@ -295,10 +295,7 @@ def _type_reason(kind: int, block: RecordBlock, i: int, plan: Plan) -> tuple[int
 class _Problems:
     """The first problems of each data row: (field, offset in the record's data, reason)."""
 
-    rows: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
-
-    def add(self, row: int, item: str, offset: int, reason: str) -> None:
-        self.rows.setdefault(row, []).append((item, offset, reason))
+    rows: dict[int, list[tuple[str, int, str, int]]] = field(default_factory=dict)
 
     def add_all(
         self,
@@ -306,9 +303,12 @@ class _Problems:
         item: str,
         offsets: NDArray[np.int64],
         reasons: list[str],
+        order: int = -1,
     ) -> None:
+        """``order``: the cell's place, which orders problems at one offset (the record's
+        length and count checks come first)."""
         for row, off, reason in zip(rows.tolist(), offsets.tolist(), reasons, strict=True):
-            self.add(row, item, off, reason)
+            self.rows.setdefault(row, []).append((item, off, reason, order))
 
 
 def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool) -> _Part:
@@ -364,10 +364,12 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
     columns, problems, counts = rows.decode()
     keep = np.ones(data_idx.size, dtype=np.bool_)
     for row in sorted(problems.rows):
-        found = sorted(problems.rows[row], key=lambda p: p[1])
+        found = sorted(problems.rows[row], key=lambda p: (p[1], p[3]))
         base = int(rows.offsets[row]) + block.data_offset
-        reason = "; ".join(f"{item}: {why} at byte offset {base + off}" for item, off, why in found)
-        item, off, _ = found[0]
+        reason = "; ".join(
+            f"{item}: {why} at byte offset {base + off}" for item, off, why, _ in found
+        )
+        item, off, _, _ = found[0]
         out.reject(
             int(rows.numbers[row]),
             ByteOffset(base + off),
@@ -416,6 +418,25 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
     return _Part(records_in, records, rejects, filtered, None, findings)
 
 
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    """One value column of a record: a field, or one occurrence of a field of a table."""
+
+    field: SourceField
+    name: str
+    start: int  # byte in the record's data (in an occurrence's, for a table's rows)
+    present: NDArray[np.bool_] | None  # rows that hold it (None: all)
+    order: int  # its place among the record's cells: problems at one offset follow it
+
+    @property
+    def length(self) -> int:
+        return self.field.length or 0
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
 def _raw(block: RecordBlock, i: int) -> bytes:
     return block.data[i, : int(block.lengths[i])].tobytes()
 
@@ -448,21 +469,133 @@ class _DataRows:
         counts = self.check_lengths()
         columns: dict[str, pl.Series] = {}
         children = plan.children
+        cells: list[_Cell] = []  # every value column of a record, in the fields' order
+        child_cells: list[_Cell] = []  # the children table's fields (a row per occurrence)
         for f in plan.source.fields:
             g = plan.options.group(f.group) if f.group is not None else None
             if g is None:
-                columns[f.name] = self.column(f, f.offset or 0, np.ones(n, np.bool_), f.name)
+                cells.append(_Cell(f, f.name, f.offset or 0, None, len(cells) + len(child_cells)))
+                continue
+            if children is not None and g.name == children.name:
+                order = len(cells) + len(child_cells)
+                child_cells.append(_Cell(f, f.name, (f.offset or 0) - g.offset, None, order))
                 continue
             present_counts = counts if g.depending_on is not None else np.full(n, g.times)
-            if children is not None and g.name == children.name:
-                columns[f.name] = self.child_column(f, g, present_counts)
-                self.child_columns.add(f.name)
-                continue
             for i, name in enumerate(occurrence_names(f.name, g.times)):
                 present = present_counts > i
                 start = (f.offset or 0) + i * g.length
-                columns[name] = self.column(f, start, present, name)
-        return columns, self.problems, counts
+                order = len(cells) + len(child_cells)
+                cells.append(_Cell(f, name, start, None if present.all() else present, order))
+        columns |= self.decode_cells(self.padded(max((c.end for c in cells), default=0)), cells)
+        if children is not None:
+            columns |= self.child_columns_of(children, child_cells, counts)
+        return {name: columns[name] for name in plan.schema}, self.problems, counts
+
+    def padded(self, width: int) -> NDArray[np.uint8]:
+        """The data matrix, PAD-extended to at least ``width`` bytes."""
+        if width <= self.data.shape[1]:
+            return self.data
+        out = np.full((self.data.shape[0], width), 0x40, dtype=np.uint8)
+        out[:, : self.data.shape[1]] = self.data
+        return out
+
+    def decode_cells(
+        self,
+        data: NDArray[np.uint8],
+        cells: list[_Cell],
+        at: NDArray[np.int64] | None = None,
+        rows: NDArray[np.int64] | None = None,
+    ) -> dict[str, pl.Series]:
+        """The cells of ``data`` (one value per row), the text ones of each mode in one call;
+        problems at ``at`` (per row: where its cells' offsets count from, default 0) are
+        reported for ``rows`` (the data record of each row; default: the row itself)."""
+        columns: dict[str, pl.Series] = {}
+        by_mode: dict[TextMode, list[_Cell]] = {}
+        for c in cells:
+            if c.field.type is FieldType.TEXT:
+                by_mode.setdefault(c.field.mode or TextMode.MIXED, []).append(c)
+                continue
+            columns[c.name] = self.number_column(data, c, at, rows)
+        for mode, group in by_mode.items():
+            decoded = self.plan.charset.decode_fields(
+                data,
+                [(c.start, c.length) for c in group],
+                mode,
+                present=[c.present for c in group],
+            )
+            for c, d in zip(group, decoded, strict=True):
+                e = d.errors
+                if e.rows.size:
+                    base = c.start if at is None else at[e.rows] + c.start
+                    self.problems.add_all(
+                        e.rows if rows is None else rows[e.rows],
+                        c.name,
+                        base + e.offsets,
+                        e.reasons,
+                        c.order,
+                    )
+                columns[c.name] = d.text.alias(c.name)
+        return columns
+
+    def number_column(
+        self,
+        data: NDArray[np.uint8],
+        c: _Cell,
+        at: NDArray[np.int64] | None,
+        rows: NDArray[np.int64] | None,
+    ) -> pl.Series:
+        """A zoned, packed or binary cell; null (and not decoded) where not present."""
+        raw = data[:, c.start : c.end]
+        if c.present is None:
+            return self.number_values(raw, c, at, rows)
+        keep = np.flatnonzero(c.present)
+        values = self.number_values(
+            raw[keep],
+            c,
+            None if at is None else at[keep],
+            keep if rows is None else rows[keep],
+        )
+        full = pl.Series(c.name, [None], dtype=values.dtype).extend_constant(
+            None, c.present.size - 1
+        )
+        return full.scatter(keep, values) if keep.size else full
+
+    def number_values(
+        self,
+        raw: NDArray[np.uint8],
+        c: _Cell,
+        at: NDArray[np.int64] | None,
+        rows: NDArray[np.int64] | None,
+    ) -> pl.Series:
+        nums = decode_number(raw, c.field)
+        bad = np.flatnonzero(nums.invalid)
+        if bad.size:
+            base = c.start if at is None else at[bad] + c.start
+            self.problems.add_all(
+                bad if rows is None else rows[bad],
+                c.name,
+                base + np.maximum(nums.bad_byte[bad], 0),
+                [str(r) for r in nums.error_reason.gather(bad).to_list()],
+                c.order,
+            )
+        return nums.values.alias(c.name)
+
+    def child_columns_of(
+        self, g: OccursGroup, cells: list[_Cell], counts: NDArray[np.int64]
+    ) -> dict[str, pl.Series]:
+        """The fields of table ``g``, one row per present occurrence, row after row: the
+        occurrences are gathered into one matrix (row: occurrence), then decoded as cells."""
+        parent = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+        first = np.cumsum(counts) - counts
+        occurrence = np.arange(parent.size, dtype=np.int64) - np.repeat(first, counts)
+        at = g.offset + occurrence * g.length  # where each occurrence starts in its record
+        width = self.data.shape[1]
+        index = np.minimum(at[:, None] + np.arange(g.length)[None, :], max(width - 1, 0))
+        table = (
+            self.data[parent[:, None], index] if parent.size else np.empty((0, g.length), np.uint8)
+        )
+        self.child_columns.update(c.name for c in cells)
+        return self.decode_cells(table.astype(np.uint8), cells, at, parent)
 
     def check_lengths(self) -> NDArray[np.int64]:
         """The DEPENDING ON count of each row (the table's maximum without one); rows of the
@@ -519,74 +652,6 @@ class _DataRows:
             )
             counts[wrong] = 0
         return counts
-
-    def column(
-        self, f: SourceField, start: int, present: NDArray[np.bool_], name: str
-    ) -> pl.Series:
-        """Field ``f`` at ``start`` of every row; null (and not decoded) where not ``present``
-        (an occurrence beyond a record's DEPENDING ON count)."""
-        raw = self.slice(start, f.length or 0)
-        if present.all():
-            return self.decode_field(f, raw, start, present, name).alias(name)
-        rows = np.flatnonzero(present)
-        values = self.decode_field(f, raw[rows], start, np.ones(rows.size, np.bool_), name, rows)
-        n = present.size
-        full = pl.Series(name, [None], dtype=values.dtype).extend_constant(None, n - 1)
-        return full.scatter(rows, values) if rows.size else full
-
-    def decode_field(
-        self,
-        f: SourceField,
-        raw: NDArray[np.uint8],
-        start: int | NDArray[np.int64],
-        present: NDArray[np.bool_],
-        name: str,
-        rows: NDArray[np.int64] | None = None,
-    ) -> pl.Series:
-        """Decode ``raw`` (one value per row, at ``start`` of its record, one for all or one per
-        value); problems are reported for ``rows`` (the data record of each value; default: the
-        value's own row) where ``present``."""
-
-        def at(bad: NDArray[np.int64]) -> NDArray[np.int64] | int:
-            return start if isinstance(start, int) else start[bad]
-
-        if f.type is FieldType.TEXT:
-            decoded = self.plan.charset.decode(raw, f.mode or TextMode.MIXED)
-            err = decoded.error_offset.fill_null(-1).to_numpy().astype(np.int64)
-            bad = np.flatnonzero((err >= 0) & present)
-            if bad.size:
-                reasons = decoded.error_reason.gather(bad).to_list()
-                self.problems.add_all(
-                    bad if rows is None else rows[bad],
-                    name,
-                    at(bad) + err[bad],
-                    [str(r) for r in reasons],
-                )
-            return decoded.text.alias(name)
-        nums = decode_number(raw, f)
-        bad = np.flatnonzero(nums.invalid & present)
-        if bad.size:
-            self.problems.add_all(
-                bad if rows is None else rows[bad],
-                name,
-                at(bad) + np.maximum(nums.bad_byte[bad], 0),
-                [str(r) for r in nums.error_reason.gather(bad).to_list()],
-            )
-        return nums.values.alias(name)
-
-    def child_column(self, f: SourceField, g: OccursGroup, counts: NDArray[np.int64]) -> pl.Series:
-        """Field ``f`` of every present occurrence of ``g``, row after row."""
-        parent = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-        first = np.cumsum(counts) - counts
-        occurrence = np.arange(parent.size, dtype=np.int64) - np.repeat(first, counts)
-        start = (f.offset or 0) + occurrence * g.length
-        length = f.length or 0
-        width = self.data.shape[1]
-        index = np.minimum(start[:, None] + np.arange(length)[None, :], max(width - 1, 0))
-        raw = self.data[parent[:, None], index] if parent.size else np.empty((0, length), np.uint8)
-        present = np.ones(parent.size, dtype=np.bool_)
-        values = self.decode_field(f, raw.astype(np.uint8), start, present, f.name, rows=parent)
-        return values
 
 
 # ---- the file as a whole ---------------------------------------------------------------------
