@@ -253,7 +253,9 @@ def classify(block: RecordBlock, plan: Plan, ends_file: bool) -> NDArray[np.int8
     end = rt.offset + rt.length
     kind = np.full(n, UNKNOWN, dtype=np.int8)
     if n:
-        text = plan.charset.decode(block.data[:, rt.offset : end], TextMode.SBCS).text
+        text = plan.charset.decode_fields(block.data, [(rt.offset, rt.length)], TextMode.SBCS)[
+            0
+        ].text
         codes = text.replace_strict(plan.kinds, default=UNKNOWN, return_dtype=pl.Int8)
         kind = codes.fill_null(UNKNOWN).to_numpy().astype(np.int8)
     kind[block.lengths < end] = SHORT
@@ -506,16 +508,21 @@ class _DataRows:
         at: NDArray[np.int64] | None = None,
         rows: NDArray[np.int64] | None = None,
     ) -> dict[str, pl.Series]:
-        """The cells of ``data`` (one value per row), the text ones of each mode in one call;
+        """The cells of ``data`` (one value per row), the text ones of each mode in one call,
+        the numbers of each kind in one;
         problems at ``at`` (per row: where its cells' offsets count from, default 0) are
         reported for ``rows`` (the data record of each row; default: the row itself)."""
         columns: dict[str, pl.Series] = {}
         by_mode: dict[TextMode, list[_Cell]] = {}
+        by_kind: dict[tuple[FieldType, int, int, bool | None], list[_Cell]] = {}
         for c in cells:
-            if c.field.type is FieldType.TEXT:
-                by_mode.setdefault(c.field.mode or TextMode.MIXED, []).append(c)
-                continue
-            columns[c.name] = self.number_column(data, c, at, rows)
+            f = c.field
+            if f.type is FieldType.TEXT:
+                by_mode.setdefault(f.mode or TextMode.MIXED, []).append(c)
+            else:
+                by_kind.setdefault((f.type, c.length, f.scale, f.signed), []).append(c)
+        for group in by_kind.values():
+            columns |= self.number_columns(data, group, at, rows)
         for mode, group in by_mode.items():
             decoded = self.plan.charset.decode_fields(
                 data,
@@ -537,48 +544,45 @@ class _DataRows:
                 columns[c.name] = d.text.alias(c.name)
         return columns
 
-    def number_column(
+    def number_columns(
         self,
         data: NDArray[np.uint8],
-        c: _Cell,
+        group: list[_Cell],
         at: NDArray[np.int64] | None,
         rows: NDArray[np.int64] | None,
-    ) -> pl.Series:
-        """A zoned, packed or binary cell; null (and not decoded) where not present."""
-        raw = data[:, c.start : c.end]
-        if c.present is None:
-            return self.number_values(raw, c, at, rows)
-        keep = np.flatnonzero(c.present)
-        values = self.number_values(
-            raw[keep],
-            c,
-            None if at is None else at[keep],
-            keep if rows is None else rows[keep],
-        )
-        full = pl.Series(c.name, [None], dtype=values.dtype).extend_constant(
-            None, c.present.size - 1
-        )
-        return full.scatter(keep, values) if keep.size else full
-
-    def number_values(
-        self,
-        raw: NDArray[np.uint8],
-        c: _Cell,
-        at: NDArray[np.int64] | None,
-        rows: NDArray[np.int64] | None,
-    ) -> pl.Series:
-        nums = decode_number(raw, c.field)
-        bad = np.flatnonzero(nums.invalid)
-        if bad.size:
-            base = c.start if at is None else at[bad] + c.start
-            self.problems.add_all(
-                bad if rows is None else rows[bad],
-                c.name,
-                base + np.maximum(nums.bad_byte[bad], 0),
-                [str(r) for r in nums.error_reason.gather(bad).to_list()],
-                c.order,
-            )
-        return nums.values.alias(c.name)
+    ) -> dict[str, pl.Series]:
+        """Number cells of one kind (type, length, scale, sign), decoded in one call on their
+        present values stacked (each value decodes alone, so stacking changes nothing); null
+        and not decoded where a cell is not present (an occurrence beyond the count)."""
+        m = data.shape[0]
+        kept = [None if c.present is None else np.flatnonzero(c.present) for c in group]
+        stack = [
+            data[:, c.start : c.end] if k is None else data[k, c.start : c.end]
+            for c, k in zip(group, kept, strict=True)
+        ]
+        nums = decode_number(np.concatenate(stack), group[0].field)
+        out: dict[str, pl.Series] = {}
+        first = 0
+        for c, k, part in zip(group, kept, stack, strict=True):
+            size = part.shape[0]
+            values = nums.values.slice(first, size).alias(c.name)
+            bad = np.flatnonzero(nums.invalid[first : first + size])
+            if bad.size:
+                at_row = bad if k is None else k[bad]  # the row of each bad value
+                base = c.start if at is None else at[at_row] + c.start
+                self.problems.add_all(
+                    at_row if rows is None else rows[at_row],
+                    c.name,
+                    base + np.maximum(nums.bad_byte[first + bad], 0),
+                    [str(r) for r in nums.error_reason.gather(first + bad).to_list()],
+                    c.order,
+                )
+            if k is not None:
+                full = pl.Series(c.name, [None], dtype=values.dtype).extend_constant(None, m - 1)
+                values = full.scatter(k, values) if k.size else full
+            out[c.name] = values
+            first += size
+        return out
 
     def child_columns_of(
         self, g: OccursGroup, cells: list[_Cell], counts: NDArray[np.int64]
