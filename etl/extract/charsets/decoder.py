@@ -203,10 +203,11 @@ class Charset:
         self.pad_byte = _SPACE if padding(_SPACE) and _SPACE not in shift_bytes else None
         self.pad_codes = np.array(
             sorted(
-                c
-                for c in range(65536)
-                if padding(DOUBLE + c) and c >> 8 not in shift_leads
-                and t.utf8[SECOND + c] == 0xFFFF_FFFF
+                index - DOUBLE
+                for index in t.texts
+                if DOUBLE <= index < SECOND and padding(index)
+                and (index - DOUBLE) >> 8 not in shift_leads
+                and t.utf8[index + (SECOND - DOUBLE)] == 0xFFFF_FFFF
             ),
             dtype=np.uint16,
         )  # fmt: skip

@@ -18,7 +18,7 @@ trailer's count is checked against the physical data records.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -27,7 +27,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from etl import events
-from etl.errors import ExtractError, ProfileError
+from etl.errors import ChukanError, ExtractError, ProfileError
 from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, filter_schema, options_of
 from etl.extract.charsets import Charset, CharsetSpec, TextMode, load_charset
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
@@ -86,8 +86,8 @@ class MainframeExtractor:
         )
         totals = Totals()
         first = True
-        for block, ends_file in _with_file_end(read_blocks(path, options, chunk_records)):
-            part = _extract_block(block, plan, totals, ends_file)
+        for block, ends_file, others in _framed(path, plan, profile, chunk_records):
+            part = _extract_block(block, plan, totals, ends_file, others)
             findings = [part.findings]
             if block.last:
                 findings.append(control_record_findings(plan, totals))
@@ -210,6 +210,118 @@ def decode_number(raw: NDArray[np.uint8], f: SourceField) -> DecodedNumbers:
     return decode_zoned(raw, ZonedSign.EBCDIC, f.scale)
 
 
+# ---- one data set, several layouts: framed once -------------------------------------------
+#
+# Several sources may read one data set (a record layout each, told apart by the record type).
+# The first to read it frames it; the blocks it read are kept for the layouts that follow it
+# in the profile, less its own data records (records of another layout there: only their
+# numbers and offsets are kept), so the file is read, its RDW chain walked and its records
+# gathered once. Kept until taken, for the latest file only, and only when the whole file was
+# read (a reader that stopped early leaves nothing behind).
+
+_Others = tuple[NDArray[np.int64], NDArray[np.int64]]  # record numbers, byte offsets
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    block: RecordBlock
+    ends_file: bool
+    others: _Others
+
+
+_KEPT: dict[tuple[object, ...], list[_Kept]] = {}
+_NO_OTHERS: _Others = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
+def _kept_key(
+    path: Path, source: SourceFile, profile: SourceProfile, chunk: int
+) -> tuple[object, ...]:
+    stat = path.stat()
+    return (
+        str(path.resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        str(profile.folder),
+        source.name,
+        chunk,
+    )
+
+
+def _later_layouts(plan: Plan, profile: SourceProfile) -> list[Plan]:
+    """The sources after this one that read the same data set framed and typed the same way,
+    and for which this one's data records are records of another layout."""
+    rt = plan.options.record_types
+    if rt is None or plan.source not in profile.files:
+        return []
+    mine = set(rt.codes("data"))
+    out: list[Plan] = []
+    for other in profile.files[profile.files.index(plan.source) + 1 :]:
+        if other.path != plan.source.path or profile.format_of(other) != profile.format_of(
+            plan.source
+        ):
+            continue
+        try:
+            later = make_plan(plan.path, other, profile)
+        except ChukanError:
+            continue  # its own read reports it
+        o = later.options
+        ort = o.record_types
+        if (
+            ort is not None
+            and (o.recfm, o.record_length, o.block_descriptors)
+            == (plan.options.recfm, plan.options.record_length, plan.options.block_descriptors)
+            and o.charset_key == plan.options.charset_key
+            and (ort.offset, ort.length) == (rt.offset, rt.length)
+            and mine <= set(ort.codes("other"))
+        ):
+            out.append(later)
+    return out
+
+
+def _framed(
+    path: Path, plan: Plan, profile: SourceProfile, chunk_records: int
+) -> Iterator[tuple[RecordBlock, bool, _Others]]:
+    """The file's blocks (whether each ends the file, the records of another layout taken out
+    of it): kept by an earlier layout of the file, else read."""
+    key = _kept_key(path, plan.source, profile, chunk_records)
+    kept = _KEPT.pop(key, None)
+    if kept is not None:
+        for one in kept:
+            yield one.block, one.ends_file, one.others
+        return
+    _KEPT.clear()  # one file at a time
+    later = [
+        (p, _kept_key(path, p.source, profile, chunk_records))
+        for p in _later_layouts(plan, profile)
+    ]
+    keeping: dict[tuple[object, ...], list[_Kept]] = {key: [] for _, key in later}
+    for block, ends_file in _with_file_end(read_blocks(plan.path, plan.options, chunk_records)):
+        if later:
+            mine = classify(block, plan, ends_file) == DATA
+            rest = _without(block, mine)
+            last_kept = ends_file and block.data.shape[0] > 0 and not mine[-1]
+            others = (block.record_no[mine], block.byte_offset[mine])
+            for _, key in later:
+                keeping[key].append(_Kept(rest, last_kept, others))
+        yield block, ends_file, _NO_OTHERS
+    _KEPT.update(keeping)
+
+
+def _without(block: RecordBlock, drop: NDArray[np.bool_]) -> RecordBlock:
+    """``block`` without the rows ``drop`` (they still count in records_in), its matrix only
+    as wide as the longest record left."""
+    keep = np.flatnonzero(~drop)
+    lengths = block.lengths[keep]
+    width = int(lengths.max()) if keep.size else 0
+    return replace(
+        block,
+        data=np.ascontiguousarray(block.data[keep, :width]),
+        lengths=lengths,
+        record_no=block.record_no[keep],
+        byte_offset=block.byte_offset[keep],
+    )
+
+
 # ---- one block ------------------------------------------------------------------------------
 
 
@@ -313,7 +425,11 @@ class _Problems:
             self.rows.setdefault(row, []).append((item, off, reason, order))
 
 
-def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool) -> _Part:
+def _extract_block(
+    block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool, others: _Others
+) -> _Part:
+    """``others``: records of another layout taken out of ``block`` (counted in its
+    records_in), filtered beside those still in it."""
     kind = classify(block, plan, ends_file)
     out = SetAside(plan.source.name)
     for b in block.broken:
@@ -342,13 +458,17 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
         at, reason = _type_reason(int(kind[i]), block, i, plan)
         out.reject(no, ByteOffset(at), "", reason, _raw(block, i))
     # the other layouts' records can be most of the file: set aside as one frame, not row by row
-    others = np.flatnonzero(kind == OTHER)
+    others_here = np.flatnonzero(kind == OTHER)
+    other_no = np.concatenate([block.record_no[others_here], others[0]])
+    count = int(other_no.size)
     other_frame = pl.DataFrame(
         {
-            "source": pl.Series([plan.source.name] * others.size, dtype=pl.String),
-            "record_no": block.record_no[others],
-            "byte_offset": block.byte_offset[others],
-            "reason": pl.Series(["record of another layout of this file"] * others.size),
+            "source": pl.repeat(plan.source.name, count, dtype=pl.String, eager=True),
+            "record_no": other_no,
+            "byte_offset": np.concatenate([block.byte_offset[others_here], others[1]]),
+            "reason": pl.repeat(
+                "record of another layout of this file", count, dtype=pl.String, eager=True
+            ),
         },
         schema=filter_schema(BYTES),
     )
@@ -361,7 +481,7 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
 
     data_idx = np.flatnonzero(kind == DATA)
     totals.records_in += block.records_in
-    totals.data_records += int(data_idx.size) + int(others.size)
+    totals.data_records += int(data_idx.size) + count
     rows = _DataRows(block, data_idx, plan)
     columns, problems, counts = rows.decode()
     keep = np.ones(data_idx.size, dtype=np.bool_)
