@@ -3,7 +3,7 @@ first get its blocks less its data records, and decode exactly as if they had re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from etl.extract import get_extractor, load_profile
 from etl.extract.mainframe import extractor as mainframe
+from etl.extract.mainframe.framing import read_blocks
 from etl.extract.profile import SourceProfile
 from etl.resources import data_dir
 from fixtures.generate import generate_mainframe
@@ -31,11 +32,10 @@ def dump(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SourceProfile]
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files read_blocks frames, in order."""
     seen: list[str] = []
-    real = mainframe.read_blocks
 
     def counted(path: Path, *args: Any) -> Iterator[Any]:
         seen.append(path.name)
-        return real(path, *args)
+        return read_blocks(path, *args)
 
     monkeypatch.setattr(mainframe, "read_blocks", counted)
     mainframe._KEPT.clear()
@@ -71,6 +71,7 @@ def test_a_reader_that_stops_early_leaves_nothing_behind(
     chunks = get_extractor("mainframe").extract(
         out / jumin.path, jumin, profile, chunk_records=CHUNK
     )
+    assert isinstance(chunks, Generator)
     next(chunks)
     chunks.close()
     assert not mainframe._KEPT
