@@ -396,7 +396,7 @@ class Charset:
             )  # fmt: skip
         begins = np.zeros(n, dtype=np.bool_)  # the first byte of each value
         begins[offsets[:-1][lengths > 0]] = True
-        key = flat.astype(np.intp)  # take() indexes with intp: converted once
+        key = flat.astype(np.int32)  # int32 while it is computed, intp for the lookups
         shift_at = np.zeros(n, dtype=np.bool_)  # first bytes of shift sequences
         shift_bytes = np.zeros(n, dtype=np.bool_)
         into = np.zeros(n, dtype=np.bool_)  # first bytes of sequences into double-byte text
@@ -438,22 +438,25 @@ class Charset:
                 ends_double[filled] = (run[offsets[1:][filled] - 1] & 1).astype(np.bool_)
             complete = np.zeros(n, dtype=np.bool_)
             complete[:-1] = first[:-1] & second[1:]
-            pair = np.empty(n, dtype=np.intp)  # each byte with the next, as a pair's index
-            np.left_shift(key[:-1], 8, out=pair[:-1])
-            pair[:-1] |= flat[1:]
-            pair[-1] = 0
+            pair = key << 8  # each byte with the next, as a pair's index
+            pair[:-1] |= key[1:]
             pair += DOUBLE
-            second_half = pair[:-1] + (SECOND - DOUBLE)  # for the pair that began one before
+            behind = np.empty(n, dtype=np.int32)  # the pair that began one byte before
+            behind[0] = SILENT
+            np.add(pair[:-1], SECOND - DOUBLE, out=behind[1:])
+            completes = np.zeros(n, dtype=np.bool_)  # second bytes of complete pairs
+            completes[1:] = complete[:-1]
             np.copyto(key, pair, where=complete)
-            np.copyto(key[1:], second_half, where=complete[:-1])
+            np.copyto(key, behind, where=completes)
             key[first & ~complete] = LONE
             if mode is TextMode.MIXED:
                 key[shift_bytes] = SILENT
             else:
                 key[shift_at & first] = SHIFT
-        flags = t.flags.take(key)
+        index = key.astype(np.intp)  # take() indexes with intp: converted once
+        info = t.info.take(index)  # flags | text length << 4
         # the first error of each value
-        bad = np.flatnonzero(flags & INVALID)
+        bad = np.flatnonzero(info & INVALID)
         error_at, error_key, error_pair = none, none.copy(), none.copy()
         if bad.size:
             error_at = none.copy()
@@ -466,11 +469,11 @@ class Charset:
             after = 0x100 if values.following is None else values.following[failed]
             nxt = np.where(cols + 1 < lengths[failed], flat[np.minimum(where + 1, n - 1)], after)
             error_pair[failed] = flat[where].astype(np.int64) << 12 | nxt
-        utf8 = gather_utf8(t.utf8, key)
+        utf8 = gather_utf8(t.utf8, index)
         counted = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(t.length.take(key), dtype=np.int64, out=counted[1:])
+        np.cumsum(info >> 4, dtype=np.int64, out=counted[1:])
         text_bytes = counted[offsets[1:]] - counted[offsets[:-1]]
-        vendor = np.flatnonzero(flags & VENDOR)
+        vendor = np.flatnonzero(info & VENDOR)
         gaiji_row = np.searchsorted(offsets, vendor, side="right") - 1
         return _Block(
             utf8, text_bytes, error_at, error_key, error_pair, ends_double,
