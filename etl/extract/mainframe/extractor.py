@@ -140,6 +140,11 @@ class Plan:
         return out
 
     @cached_property
+    def kind_of_byte(self) -> NDArray[np.int8]:
+        """A one-byte record type's kind, by byte: every byte decoded once."""
+        return _kinds(self, np.arange(256, dtype=np.uint8).reshape(256, 1))
+
+    @cached_property
     def children(self) -> OccursGroup | None:
         return None if self.options.children is None else self.options.group(self.options.children)
 
@@ -364,12 +369,10 @@ def classify(block: RecordBlock, plan: Plan, ends_file: bool) -> NDArray[np.int8
         return np.full(n, DATA, dtype=np.int8)
     end = rt.offset + rt.length
     kind = np.full(n, UNKNOWN, dtype=np.int8)
-    if n:
-        text = plan.charset.decode_fields(block.data, [(rt.offset, rt.length)], TextMode.SBCS)[
-            0
-        ].text
-        codes = text.replace_strict(plan.kinds, default=UNKNOWN, return_dtype=pl.Int8)
-        kind = codes.fill_null(UNKNOWN).to_numpy().astype(np.int8)
+    if n and rt.length == 1 and block.data.shape[1] > rt.offset:
+        kind = plan.kind_of_byte[block.data[:, rt.offset]]
+    elif n:
+        kind = _kinds(plan, block.data[:, rt.offset : end])
     kind[block.lengths < end] = SHORT
     kind[(kind == HEADER) & (block.record_no != 1)] = MISPLACED_HEADER
     not_last = np.ones(n, dtype=np.bool_)
@@ -377,6 +380,13 @@ def classify(block: RecordBlock, plan: Plan, ends_file: bool) -> NDArray[np.int8
         not_last[-1] = False
     kind[(kind == TRAILER) & not_last] = MISPLACED_TRAILER
     return kind
+
+
+def _kinds(plan: Plan, types: NDArray[np.uint8]) -> NDArray[np.int8]:
+    """The kind of each record type value (single-byte characters, decoded)."""
+    text = plan.charset.decode(types, TextMode.SBCS).text
+    codes = text.replace_strict(plan.kinds, default=UNKNOWN, return_dtype=pl.Int8)
+    return codes.fill_null(UNKNOWN).to_numpy().astype(np.int8)
 
 
 def _type_reason(kind: int, block: RecordBlock, i: int, plan: Plan) -> tuple[int, str]:
