@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -141,18 +141,20 @@ class DecodedField:
 
 @dataclass(frozen=True, slots=True)
 class _Values:
-    """Values laid end to end: value v is ``flat[offsets[v]:offsets[v + 1]]``. ``following``:
-    per value, the byte after it in the field it was cut from (0x100: none; None: none for
-    all), which a message about its last byte names."""
+    """Values laid end to end: value v is ``flat[offsets[v]:offsets[v + 1]]``. ``following``
+    gives, for values (numbered from the whole's first), the byte after each in the field it
+    was cut from (0x100: none; None: none for all), which a message about its last byte
+    names; asked for the values with an error only."""
 
     flat: NDArray[np.uint8]
     offsets: NDArray[np.int64]  # (values + 1,)
-    following: NDArray[np.int64] | None
+    following: Callable[[NDArray[np.int64]], NDArray[np.int64]] | None
+    first: int = 0  # the number of value 0 in the whole
 
     def part(self, lo: int, hi: int) -> _Values:
         begin, end = int(self.offsets[lo]), int(self.offsets[hi])
-        following = None if self.following is None else self.following[lo:hi]
-        return _Values(self.flat[begin:end], self.offsets[lo : hi + 1] - begin, following)
+        offsets = self.offsets[lo : hi + 1] - begin
+        return _Values(self.flat[begin:end], offsets, self.following, self.first + lo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,16 +318,22 @@ class Charset:
             for k, p in zip(kept, present, strict=True):
                 if p is not None:
                     k[~p] = 0  # not decoded at all
+        matrix = np.ascontiguousarray(data)
+
+        def following(values: NDArray[np.int64]) -> NDArray[np.int64]:
+            field, row = np.divmod(values, max(m, 1))
+            out = np.full(values.size, 0x100, dtype=np.int64)
+            for i in np.unique(field).tolist():
+                (at,) = np.nonzero(field == i)
+                out[at] = _following(raws[i][row[at]], kept[i][row[at]])
+            return out
+
         while True:
-            values = _Values(
-                np.concatenate([_cut(raw, k) for raw, k in zip(raws, kept, strict=True)])
-                if raws
-                else np.empty(0, np.uint8),
-                _offsets(kept),
-                np.concatenate([_following(raw, k) for raw, k in zip(raws, kept, strict=True)])
-                if raws
-                else None,
-            )
+            offsets = _offsets(kept)
+            flat = np.empty(int(offsets[-1]), dtype=np.uint8)
+            for i, ((start, _), k) in enumerate(zip(fields, kept, strict=True)):
+                _cut(matrix, start, k, flat[int(offsets[i * m]) : int(offsets[(i + 1) * m])])
+            values = _Values(flat, offsets, following)
             done, ends_double = self._decode_values(values, special, shown, mode, threads)
             if mode is not TextMode.MIXED:
                 return done
@@ -466,7 +474,7 @@ class Charset:
             cols = where - offsets[failed]
             error_at[failed] = cols
             error_key[failed] = key[where]
-            after = 0x100 if values.following is None else values.following[failed]
+            after = 0x100 if values.following is None else values.following(values.first + failed)
             nxt = np.where(cols + 1 < lengths[failed], flat[np.minimum(where + 1, n - 1)], after)
             error_pair[failed] = flat[where].astype(np.int64) << 12 | nxt
         utf8 = gather_utf8(t.utf8, index)
@@ -594,11 +602,12 @@ _ODD = np.zeros(0, dtype=np.bool_)
 def _odd(n: int) -> NDArray[np.bool_]:
     """True at odd positions, for the first ``n`` bytes of a block."""
     global _ODD
-    if _ODD.size < n:
-        grown = np.zeros(max(n, 2 * _ODD.size), dtype=np.bool_)
-        grown[1::2] = True
-        _ODD = grown
-    return _ODD[:n]
+    odd = _ODD  # blocks decode on several threads: each keeps the array it read or built
+    if odd.size < n:
+        odd = np.zeros(max(n, 2 * odd.size), dtype=np.bool_)
+        odd[1::2] = True
+        _ODD = odd
+    return odd[:n]
 
 
 def _grid_specials(raw: NDArray[np.uint8]) -> NDArray[np.int8]:
@@ -629,12 +638,19 @@ def _specials(values: _Values) -> NDArray[np.int8]:
     return special
 
 
-def _cut(raw: NDArray[np.uint8], kept: NDArray[np.int64]) -> NDArray[np.uint8]:
-    """The first ``kept`` bytes of each row, end to end."""
-    if kept.size and int(kept.min()) == raw.shape[1]:
-        return np.ascontiguousarray(raw).reshape(-1)
-    cut: NDArray[np.uint8] = raw[_columns(raw.shape[1])[None, :] < kept[:, None]]
-    return cut
+def _cut(
+    data: NDArray[np.uint8], start: int, kept: NDArray[np.int64], out: NDArray[np.uint8]
+) -> None:
+    """The first ``kept`` bytes of each row's field at ``start`` of ``data`` (C-contiguous),
+    end to end into ``out``: a gather by index, the field is never copied whole."""
+    if not out.size:
+        return
+    width = data.shape[1]
+    rows = np.arange(kept.size, dtype=np.int64) * width + start
+    first = np.cumsum(kept) - kept  # where each row's bytes go in ``out``
+    index = np.repeat(rows - first, kept)
+    index += np.arange(out.size, dtype=np.int64)
+    np.take(data.reshape(-1), index, out=out)
 
 
 def _following(raw: NDArray[np.uint8], kept: NDArray[np.int64]) -> NDArray[np.int64]:
