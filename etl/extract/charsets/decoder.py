@@ -1,25 +1,29 @@
-"""The vectorised decoder: a column of field values → text, first error, 外字, special values.
+"""The vectorised decoder: columns of field values → text, first error, 外字, special values.
 
-Values are decoded in blocks of rows (about 256 KiB), each a 2-D array of bytes (rows ×
-longest value; shorter values padded, the padding marked): every step is a numpy operation
-over a whole block, in numpy's C loops, which release the GIL, so blocks run on a thread pool.
+Values are laid end to end (one buffer, offsets) and decoded in blocks of about 512 KiB:
+every step is a numpy operation over a whole block, in numpy's C loops, which release the
+GIL, so blocks run on a thread pool. Fixed-width fields (a 2-D array, or several fields of a
+record matrix at once: ``Charset.decode_fields``) are first cut before their trailing padding
+(SBCS 0x40, the DBCS space pairs): most of a field is padding, and the text's padding is
+stripped anyway.
 
-How a block decodes, without a loop over rows:
+How a block decodes, without a loop over values:
 
 1. In mixed text, every shift sequence is found by comparing the bytes with it (its bytes are
-   no valid code byte, so it never hides inside a double-byte code). The shifts and the row
+   no valid code byte, so it never hides inside a double-byte code). The shifts and the value
    starts cut the block into runs; each run is single-byte or double-byte text, and
    ``np.repeat`` gives every byte its run's state.
 2. In a double-byte run the pairs count from the run's first text byte, so a byte is a pair's
-   first byte when its distance from there is even (pure-DBCS fields: an even column); a
-   first byte whose second byte is cut off (by a shift or the value's end) is an error.
+   first byte when its distance from there is even (pure-DBCS fields: from the value's
+   start); a first byte whose second byte is cut off (by a shift or the value's end) is an
+   error.
 3. Each byte gets an index into the lookup tables (etl.extract.charsets.tables): a single
    byte, the first or the second half of a pair, or nothing. One gather gives its UTF-8 bytes,
-   one its length, one its flags (invalid, unmapped vendor code). Trailing spaces (SBCS 0x40,
-   the DBCS spaces) are padding: stripped from the decoded column by polars.
+   one its flags and length (invalid, unmapped vendor code). Trailing spaces are stripped
+   from the decoded column by polars.
 
-Pure-DBCS rows of an even width skip steps 1–2: each pair is read as a big-endian uint16 code
-(``_decode_pairs``), half the units, the same tables and results.
+A mixed value whose cut part ends inside a double-byte run would have read its padding as
+codes: such values are decoded again whole, so cutting the padding never changes a result.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Per block of records (.framing): classify record types by their single-byte characters, set
 header / trailer / the other layouts' records aside, check each data record's length against
 its layout (an OCCURS DEPENDING ON table makes it vary: the counter says by how much), decode
-every field column by column (text through the file's charset, etl.extract.charsets; zoned,
-packed and binary numbers vectorised) and reject — one row per record, never an exception —
+every field vectorised over the block (the text fields of one mode in one call of the file's
+charset, etl.extract.charsets; the numbers of one kind in one zoned/packed/binary call) and
+reject — one row per record, never an exception —
 every record with a bad field or length, naming the field and the byte offset in the file.
 
 An OCCURS table reaches the mapping as indexed columns (``IDO-YMD(1)`` … one per occurrence,
