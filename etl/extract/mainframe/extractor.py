@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from etl import events
@@ -725,12 +726,16 @@ class _DataRows:
         occurrence = np.arange(parent.size, dtype=np.int64) - np.repeat(first, counts)
         at = g.offset + occurrence * g.length  # where each occurrence starts in its record
         width = self.data.shape[1]
-        index = np.minimum(at[:, None] + np.arange(g.length)[None, :], max(width - 1, 0))
-        table = (
-            self.data[parent[:, None], index] if parent.size else np.empty((0, g.length), np.uint8)
-        )
+        if not parent.size:
+            table = np.empty((0, g.length), np.uint8)
+        elif int(at.max()) + g.length <= width:  # every occurrence inside the matrix: row copies
+            rows = np.ascontiguousarray(self.data).reshape(-1)
+            table = sliding_window_view(rows, g.length)[parent * width + at]
+        else:  # bytes beyond the matrix read as its last column
+            index = np.minimum(at[:, None] + np.arange(g.length)[None, :], max(width - 1, 0))
+            table = self.data[parent[:, None], index]
         self.child_columns.update(c.name for c in cells)
-        return self.decode_cells(table.astype(np.uint8), cells, at, parent)
+        return self.decode_cells(np.ascontiguousarray(table), cells, at, parent)
 
     def check_lengths(self) -> NDArray[np.int64]:
         """The DEPENDING ON count of each row (the table's maximum without one); rows of the
