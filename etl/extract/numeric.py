@@ -165,8 +165,9 @@ def _finish(
         "value beyond the Int64 range" if overflow[r] else reason(field, r, c)
         for r, c in zip(rows.tolist(), bad_byte[rows].tolist(), strict=True)
     ]
-    offsets = pl.Series("error_offset", [None] * n, dtype=pl.Int64)
-    why = pl.Series("error_reason", [None] * n, dtype=pl.String)
+    # n nulls without a list of n Nones (building one was most of a call's time)
+    offsets = pl.Series("error_offset", [], dtype=pl.Int64).extend_constant(None, n)
+    why = pl.Series("error_reason", [], dtype=pl.String).extend_constant(None, n)
     if rows.size:
         offsets = offsets.scatter(rows, pl.Series(bad_byte[rows], dtype=pl.Int64))
         why = why.scatter(rows, pl.Series(reasons, dtype=pl.String))

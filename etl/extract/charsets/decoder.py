@@ -1,32 +1,36 @@
-"""The vectorised decoder: a column of field values → text, first error, 外字, special values.
+"""The vectorised decoder: columns of field values → text, first error, 外字, special values.
 
-Values are decoded in blocks of rows (about 256 KiB), each a 2-D array of bytes (rows ×
-longest value; shorter values padded, the padding marked): every step is a numpy operation
-over a whole block, in numpy's C loops, which release the GIL, so blocks run on a thread pool.
+Values are laid end to end (one buffer, offsets) and decoded in blocks of about 512 KiB:
+every step is a numpy operation over a whole block, in numpy's C loops, which release the
+GIL, so blocks run on a thread pool. Fixed-width fields (a 2-D array, or several fields of a
+record matrix at once: ``Charset.decode_fields``) are first cut before their trailing padding
+(SBCS 0x40, the DBCS space pairs): most of a field is padding, and the text's padding is
+stripped anyway.
 
-How a block decodes, without a loop over rows:
+How a block decodes, without a loop over values:
 
 1. In mixed text, every shift sequence is found by comparing the bytes with it (its bytes are
-   no valid code byte, so it never hides inside a double-byte code). The shifts and the row
+   no valid code byte, so it never hides inside a double-byte code). The shifts and the value
    starts cut the block into runs; each run is single-byte or double-byte text, and
    ``np.repeat`` gives every byte its run's state.
 2. In a double-byte run the pairs count from the run's first text byte, so a byte is a pair's
-   first byte when its distance from there is even (pure-DBCS fields: an even column); a
-   first byte whose second byte is cut off (by a shift or the value's end) is an error.
+   first byte when its distance from there is even (pure-DBCS fields: from the value's
+   start); a first byte whose second byte is cut off (by a shift or the value's end) is an
+   error.
 3. Each byte gets an index into the lookup tables (etl.extract.charsets.tables): a single
    byte, the first or the second half of a pair, or nothing. One gather gives its UTF-8 bytes,
-   one its length, one its flags (invalid, unmapped vendor code). Trailing spaces (SBCS 0x40,
-   the DBCS spaces) are padding: stripped from the decoded column by polars.
+   one its flags and length (invalid, unmapped vendor code). Trailing spaces are stripped
+   from the decoded column by polars.
 
-Pure-DBCS rows of an even width skip steps 1–2: each pair is read as a big-endian uint16 code
-(``_decode_pairs``), half the units, the same tables and results.
+A mixed value whose cut part ends inside a double-byte run would have read its padding as
+codes: such values are decoded again whole, so cutting the padding never changes a result.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -57,7 +61,8 @@ from etl.extract.vector_codec import gather_utf8
 LOW_VALUES = "low-values"  # a value of bytes 0x00 only
 HIGH_VALUES = "high-values"  # a value of bytes 0xFF only
 PADDING = " \u3000"  # what SBCS 0x40 and the DBCS spaces decode to: stripped when trailing
-_BLOCK_BYTES = 1 << 18  # bytes decoded per block: its arrays stay small, blocks run in parallel
+_SPACE = 0x40  # the single-byte space of every EBCDIC page: the padding of text fields
+_BLOCK_BYTES = 1 << 19  # bytes decoded per block (padding cut off): blocks run in parallel
 
 
 class TextMode(StrEnum):
@@ -121,23 +126,66 @@ class DecodedText:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldErrors:
+    """The values of a column that failed: their rows, the offset of each one's first bad
+    byte or code within the value, and what is wrong."""
+
+    rows: NDArray[np.int64]
+    offsets: NDArray[np.int64]
+    reasons: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedField:
+    """One field of ``Charset.decode_fields``: its text (as ``DecodedText.text``) and errors."""
+
+    text: pl.Series
+    errors: FieldErrors
+
+
+@dataclass(frozen=True, slots=True)
+class _Values:
+    """Values laid end to end: value v is ``flat[offsets[v]:offsets[v + 1]]``. ``following``
+    gives, for values (numbered from the whole's first), the byte after each in the field it
+    was cut from (0x100: none; None: none for all), which a message about its last byte
+    names; asked for the values with an error only."""
+
+    flat: NDArray[np.uint8]
+    offsets: NDArray[np.int64]  # (values + 1,)
+    following: Callable[[NDArray[np.int64]], NDArray[np.int64]] | None
+    first: int = 0  # the number of value 0 in the whole
+
+    def part(self, lo: int, hi: int) -> _Values:
+        begin, end = int(self.offsets[lo]), int(self.offsets[hi])
+        offsets = self.offsets[lo : hi + 1] - begin
+        return _Values(self.flat[begin:end], offsets, self.following, self.first + lo)
+
+
+@dataclass(frozen=True, slots=True)
 class _Block:
-    utf8: NDArray[np.uint8]
-    text_bytes: NDArray[np.int64]  # per row
-    error_at: NDArray[np.int64]  # per row: offset of the first error in the value, -1 if none
-    error_key: NDArray[np.int64]  # per row: the table index of that error
-    error_pair: NDArray[np.int64]  # per row: the byte there << 12 | the next (0x100: none)
-    special: NDArray[np.int8]  # per row: 0, 1 low-values, 2 high-values
-    gaiji_row: NDArray[np.int64]  # per unmapped vendor code: its row (in the block)
+    """What decoding a run of values found, per value unless said otherwise."""
+
+    utf8: NDArray[np.uint8]  # the text of all of them, in order
+    text_bytes: NDArray[np.int64]
+    error_at: NDArray[np.int64]  # offset of the first error in the value, -1 if none
+    error_key: NDArray[np.int64]  # the table index of that error
+    error_pair: NDArray[np.int64]  # the byte there << 12 | the next (0x100: none)
+    ends_double: NDArray[np.bool_]  # mixed text: the value ends in double-byte state
+    gaiji_row: NDArray[np.int64]  # per unmapped vendor code: its value (in the block)
     gaiji_code: NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
-class _Rows:
-    """A block: values as rows of a 2-D array; ``lengths`` None when all fill their row."""
+class _Decoded:
+    """Every value decoded: text (padding stripped), first errors, specials, 外字."""
 
-    data: NDArray[np.uint8]  # (rows, width)
-    lengths: NDArray[np.int64] | None
+    text: pl.Series
+    failed: NDArray[np.int64]  # values with an error
+    failed_at: NDArray[np.int64]  # offset of each one's first bad byte or code
+    reasons: list[str]
+    special: NDArray[np.int8]  # 0, 1 low-values, 2 high-values
+    gaiji_row: NDArray[np.int64]
+    gaiji_code: NDArray[np.int64]
 
 
 class Charset:
@@ -150,6 +198,25 @@ class Charset:
         self.tables = t
         self.dbcs_in = spec.dbcs_in if spec.dbcs_in is not None else family.dbcs_in
         self.dbcs_out = spec.dbcs_out if spec.dbcs_out is not None else family.dbcs_out
+        shift_bytes = {b for seq in (*self.dbcs_in, *self.dbcs_out) for b in seq}
+        shift_leads = {seq[0] for seq in (*self.dbcs_in, *self.dbcs_out)}
+
+        def padding(index: int) -> bool:  # decodes to padding only, and is no error
+            return t.flags[index] == 0 and t.texts.get(index, "x").strip(PADDING) == ""
+
+        # what trailing padding is, so it can be cut off before decoding: a single byte that
+        # is no part of a shift sequence; double-byte codes whose first byte begins none
+        self.pad_byte = _SPACE if padding(_SPACE) and _SPACE not in shift_bytes else None
+        self.pad_codes = np.array(
+            sorted(
+                index - DOUBLE
+                for index in t.texts
+                if DOUBLE <= index < SECOND and padding(index)
+                and (index - DOUBLE) >> 8 not in shift_leads
+                and t.utf8[index + (SECOND - DOUBLE)] == 0xFFFF_FFFF
+            ),
+            dtype=np.uint16,
+        )  # fmt: skip
 
     @property
     def name(self) -> str:
@@ -169,32 +236,179 @@ class Charset:
         threads: int | None = None,
     ) -> DecodedText:
         """Decode each value (binary column, or a 2-D uint8 array of fixed-length fields)."""
-        blocks, m, present = _blocks(values)
-        workers = min(threads or os.cpu_count() or 1, len(blocks))
-        if workers > 1:
-            parts = list(_pool(workers).map(lambda b: self._decode_rows(b, mode), blocks))
+        if isinstance(values, np.ndarray):
+            if values.ndim != 2 or values.dtype != np.uint8:
+                raise TypeError("a numpy column of fields is a 2-D uint8 array (rows, length)")
+            m = values.shape[0]
+            done = self._decode_grid(values, [(0, values.shape[1])], mode, [None], threads)
+            present = None
         else:
-            parts = [self._decode_rows(b, mode) for b in blocks]
-        return self._assemble(parts, [b.data.shape[0] for b in blocks], m, present, mode)
+            flat, offsets, present = _as_buffers(values)
+            m = offsets.size - 1
+            given = _Values(flat, offsets, None)
+            special = _specials(given)
+            if present is not None:
+                special[~present] = 0
+            done, _ = self._decode_values(given, special, present, mode, threads)
+        failed = done.failed
+        reasons = done.reasons
+        list_offsets = np.zeros(m + 1, dtype=np.int32)
+        if done.gaiji_row.size:
+            np.cumsum(np.bincount(done.gaiji_row, minlength=m), out=list_offsets[1:])
+        codes = _hex_codes().take(pa.array(done.gaiji_code, type=pa.int64()))
+        gaiji = pa.Array.from_buffers(
+            pa.list_(pa.string()), m, [None, pa.py_buffer(list_offsets)], children=[codes]
+        )
+        labels = np.flatnonzero(done.special)
+        if present is not None:
+            labels = labels[present[labels]]
+        return DecodedText(
+            text=done.text,
+            error_offset=_scattered("error_offset", m, failed, done.failed_at, pl.Int64),
+            error_reason=_scattered("error_reason", m, failed, reasons, pl.String),
+            gaiji=_series(gaiji, "gaiji"),
+            special=_scattered(
+                "special", m, labels, [_SPECIALS[int(k)] for k in done.special[labels]], pl.String
+            ),
+        )
 
-    def _decode_rows(self, rows: _Rows, mode: TextMode) -> _Block:
+    def decode_fields(
+        self,
+        data: NDArray[np.uint8],
+        fields: Sequence[tuple[int, int]],
+        mode: TextMode,
+        *,
+        present: Sequence[NDArray[np.bool_] | None] | None = None,
+        threads: int | None = None,
+    ) -> list[DecodedField]:
+        """Decode the fields (start, length) of every row of ``data`` (rows × bytes) at once:
+        one pass over all their values, so a record's text fields cost one call, not one each.
+        Each field's text is what ``decode`` gives for its column; where ``present`` is False
+        (an occurrence beyond a record's count), the value is null, not decoded and no error."""
+        m = data.shape[0]
+        present = [None] * len(fields) if present is None else present
+        done = self._decode_grid(data, fields, mode, present, threads)
+        out: list[DecodedField] = []
+        field_of = done.failed // max(m, 1)
+        for i in range(len(fields)):
+            mine = field_of == i
+            errors = FieldErrors(
+                done.failed[mine] - i * m,
+                done.failed_at[mine],
+                [r for r, keep in zip(done.reasons, mine.tolist(), strict=True) if keep],
+            )
+            out.append(DecodedField(done.text.slice(i * m, m), errors))
+        return out
+
+    def _decode_grid(
+        self,
+        data: NDArray[np.uint8],
+        fields: Sequence[tuple[int, int]],
+        mode: TextMode,
+        present: Sequence[NDArray[np.bool_] | None],
+        threads: int | None,
+    ) -> _Decoded:
+        """The fields' values, field after field (value f * rows + r: field f of row r), with
+        their trailing padding cut off before decoding (most of a fixed-width field is padding;
+        the text's padding is stripped anyway). Mixed text whose cut value ends in double-byte
+        state would have read the padding as codes: those values are decoded whole."""
+        m = data.shape[0]
+        raws = [data[:, start : start + length] for start, length in fields]
+        special = np.concatenate([_grid_specials(raw) for raw in raws] or [np.zeros(0, np.int8)])
+        kept = [self._kept(raw, mode) for raw in raws]
+        shown: NDArray[np.bool_] | None = None
+        if any(p is not None for p in present):
+            shown = np.concatenate([np.ones(m, np.bool_) if p is None else p for p in present])
+            for k, p in zip(kept, present, strict=True):
+                if p is not None:
+                    k[~p] = 0  # not decoded at all
+        matrix = np.ascontiguousarray(data)
+
+        def following(values: NDArray[np.int64]) -> NDArray[np.int64]:
+            field, row = np.divmod(values, max(m, 1))
+            out = np.full(values.size, 0x100, dtype=np.int64)
+            for i in np.unique(field).tolist():
+                (at,) = np.nonzero(field == i)
+                out[at] = _following(raws[i][row[at]], kept[i][row[at]])
+            return out
+
+        while True:
+            offsets = _offsets(kept)
+            flat = np.empty(int(offsets[-1]), dtype=np.uint8)
+            for i, ((start, _), k) in enumerate(zip(fields, kept, strict=True)):
+                _cut(matrix, start, k, flat[int(offsets[i * m]) : int(offsets[(i + 1) * m])])
+            values = _Values(flat, offsets, following)
+            done, ends_double = self._decode_values(values, special, shown, mode, threads)
+            if mode is not TextMode.MIXED:
+                return done
+            redo = False
+            for i, (raw, k) in enumerate(zip(raws, kept, strict=True)):
+                whole = ends_double[i * m : (i + 1) * m] & (k < raw.shape[1])
+                if whole.any():
+                    k[whole] = raw.shape[1]
+                    redo = True
+            if not redo:
+                return done
+
+    def _kept(self, raw: NDArray[np.uint8], mode: TextMode) -> NDArray[np.int64]:
+        """Bytes of each value before its trailing padding (whole pairs in pure DBCS)."""
+        m, length = raw.shape
+        if mode is TextMode.DBCS:
+            if length % 2 or not self.pad_codes.size or not length:
+                return np.full(m, length, dtype=np.int64)
+            pairs = raw.view(">u2")
+            used = (
+                pairs != self.pad_codes[0]
+                if self.pad_codes.size == 1
+                else ~np.isin(pairs, self.pad_codes)
+            )
+            unit = 2
+        else:
+            if self.pad_byte is None or not length:
+                return np.full(m, length, dtype=np.int64)
+            used, unit = raw != self.pad_byte, 1
+        backwards = used[:, ::-1]
+        last = backwards.argmax(axis=1)
+        width = used.shape[1]
+        kept = np.where(backwards[np.arange(m), last], width - last, 0)
+        return kept.astype(np.int64) * unit
+
+    def _decode_values(
+        self,
+        values: _Values,
+        special: NDArray[np.int8],
+        present: NDArray[np.bool_] | None,
+        mode: TextMode,
+        threads: int | None,
+    ) -> tuple[_Decoded, NDArray[np.bool_]]:
+        """Decode in blocks of about _BLOCK_BYTES on a thread pool, then assemble."""
+        cuts = _block_cuts(values.offsets)
+        spans = list(itertools.pairwise(cuts))
+        workers = min(threads or os.cpu_count() or 1, len(spans))
+
+        def one(span: tuple[int, int]) -> _Block:
+            return self._decode_block(values.part(*span), mode)
+
+        parts = list(_pool(workers).map(one, spans)) if workers > 1 else [one(s) for s in spans]
+        return self._assemble(parts, cuts, special, present, mode)
+
+    def _decode_block(self, values: _Values, mode: TextMode) -> _Block:
         t = self.tables
-        m, w = rows.data.shape
-        n = m * w
+        flat, offsets = values.flat, values.offsets
+        v = offsets.size - 1
+        n = flat.size
+        lengths = np.diff(offsets)
+        none = np.full(v, -1, dtype=np.int64)
+        ends_double = np.zeros(v, dtype=np.bool_)
         if n == 0:
-            none = np.full(m, -1, dtype=np.int64)
             empty = np.empty(0, dtype=np.int64)
             return _Block(
-                np.empty(0, np.uint8), np.zeros(m, np.int64), none, none, none,
-                np.zeros(m, np.int8), empty, empty,
+                np.empty(0, np.uint8), np.zeros(v, np.int64), none, none, none.copy(),
+                ends_double, empty, empty,
             )  # fmt: skip
-        if mode is TextMode.DBCS and rows.lengths is None and w % 2 == 0:
-            return self._decode_pairs(rows.data)
-        flat = rows.data.reshape(-1)
-        inside = None  # (n,) bytes that belong to their value (variable-length rows only)
-        if rows.lengths is not None:
-            inside = (_columns(w)[None, :] < rows.lengths[:, None]).reshape(-1)
-        key = flat.astype(np.intp)  # take() indexes with intp: converted once
+        begins = np.zeros(n, dtype=np.bool_)  # the first byte of each value
+        begins[offsets[:-1][lengths > 0]] = True
+        key = flat.astype(np.int32)  # int32 while it is computed, intp for the lookups
         shift_at = np.zeros(n, dtype=np.bool_)  # first bytes of shift sequences
         shift_bytes = np.zeros(n, dtype=np.bool_)
         into = np.zeros(n, dtype=np.bool_)  # first bytes of sequences into double-byte text
@@ -204,31 +418,26 @@ class Charset:
                 hit = flat == seq[0]
                 if len(seq) == 2:
                     hit[:-1] &= flat[1:] == seq[1]
-                    hit.reshape(m, w)[:, -1] = False  # a sequence never spans two values
-                    if inside is not None:
-                        hit[:-1] &= inside[1:]
+                    hit[:-1] &= ~begins[1:]  # a sequence never spans two values
+                    hit[-1] = False
                     shift_bytes[1:] |= hit[:-1]
                     long_seq |= hit
                 shift_at |= hit
                 if entering:
                     into |= hit
-        if inside is not None:
-            shift_at &= inside
         shift_bytes |= shift_at
         if mode is TextMode.SBCS:
             key[shift_bytes] = SILENT
             key[shift_at] = SHIFT
         else:
-            if mode is TextMode.DBCS:
-                first = np.zeros(n, dtype=np.bool_)
-                first.reshape(m, w)[:, ::2] = True
+            if mode is TextMode.DBCS:  # pairs from each value's first byte
+                first = _odd(n) == np.repeat((offsets[:-1] & 1).astype(np.bool_), lengths)
                 second = ~first
             else:
-                # runs: cut at each shift and each row start; a run's state is its cut's
-                cut = shift_at.copy()
-                cut[::w] = True
+                # runs: cut at each shift and each value's start; a run's state is its cut's
+                cut = shift_at | begins
                 at = np.flatnonzero(cut)
-                state = into[at]  # double-byte run (row starts: single-byte, unless a shift)
+                state = into[at]  # double-byte run (value starts: single-byte, unless a shift)
                 text_from = at + np.where(shift_at[at], np.where(long_seq[at], 2, 1), 0)
                 # bit 0: double-byte; bit 1: text starts at an odd position
                 code = state.astype(np.uint8) | ((text_from & 1).astype(np.uint8) << 1)
@@ -237,117 +446,50 @@ class Charset:
                 odd_start = (run & 2).astype(np.bool_)
                 first = dbcs & (odd_start == _odd(n))
                 second = dbcs & ~first
+                filled = lengths > 0
+                ends_double[filled] = (run[offsets[1:][filled] - 1] & 1).astype(np.bool_)
             complete = np.zeros(n, dtype=np.bool_)
             complete[:-1] = first[:-1] & second[1:]
-            if inside is not None:
-                complete[:-1] &= inside[1:]
-            pair = np.empty(n, dtype=np.intp)  # each byte with the next, as a pair's index
-            np.left_shift(key[:-1], 8, out=pair[:-1])
-            pair[:-1] |= flat[1:]
-            pair[-1] = 0
+            pair = key << 8  # each byte with the next, as a pair's index
+            pair[:-1] |= key[1:]
             pair += DOUBLE
-            second_half = pair[:-1] + (SECOND - DOUBLE)  # for the pair that began one before
+            behind = np.empty(n, dtype=np.int32)  # the pair that began one byte before
+            behind[0] = SILENT
+            np.add(pair[:-1], SECOND - DOUBLE, out=behind[1:])
+            completes = np.zeros(n, dtype=np.bool_)  # second bytes of complete pairs
+            completes[1:] = complete[:-1]
             np.copyto(key, pair, where=complete)
-            np.copyto(key[1:], second_half, where=complete[:-1])
+            np.copyto(key, behind, where=completes)
             key[first & ~complete] = LONE
             if mode is TextMode.MIXED:
                 key[shift_bytes] = SILENT
             else:
                 key[shift_at & first] = SHIFT
-        if inside is not None:
-            key[~inside] = SILENT
-        flags = t.flags.take(key)
-        grid = rows.data
-        special = np.zeros(m, dtype=np.int8)
-        for value, label in ((0x00, 1), (0xFF, 2)):
-            maybe = np.flatnonzero(grid[:, 0] == value)  # few rows: check only those
-            if maybe.size:
-                same = grid[maybe] == value
-                if inside is not None:
-                    same |= ~inside.reshape(m, w)[maybe]
-                special[maybe[same.all(axis=1)]] = label
-        if rows.lengths is not None:
-            special[rows.lengths == 0] = 0
-        # the first error of each row
-        bad = np.flatnonzero(flags & INVALID)
-        error_at = np.full(m, -1, dtype=np.int64)
-        error_key = np.full(m, -1, dtype=np.int64)
-        error_pair = np.full(m, -1, dtype=np.int64)
+        index = key.astype(np.intp)  # take() indexes with intp: converted once
+        info = t.info.take(index)  # flags | text length << 4
+        # the first error of each value
+        bad = np.flatnonzero(info & INVALID)
+        error_at, error_key, error_pair = none, none.copy(), none.copy()
         if bad.size:
-            bad_row = bad // w
-            firsts = np.flatnonzero(np.diff(bad_row, prepend=-1))
-            where, bad_rows = bad[firsts], bad_row[firsts]
-            cols = where - bad_rows * w
-            error_at[bad_rows] = cols
-            error_key[bad_rows] = key[where]
-            nxt = np.minimum(where + 1, n - 1)
-            has_next = cols + 1 < (rows.lengths[bad_rows] if rows.lengths is not None else w)
-            following = np.where(has_next, flat[nxt], 0x100)
-            error_pair[bad_rows] = flat[where].astype(np.int64) << 12 | following
-        # the text (trailing padding is stripped from it as a whole, see _assemble)
-        utf8 = gather_utf8(t.utf8, key)
-        # a row's sum as a matrix-vector product: BLAS, exact in float64, far faster than
-        # numpy's sum over a short axis
-        text_bytes = (t.length.take(key).reshape(m, w) @ _ones(w)).astype(np.int64)
-        vendor = np.flatnonzero(flags & VENDOR)
+            error_at = none.copy()
+            value = np.searchsorted(offsets, bad, side="right") - 1
+            firsts = np.flatnonzero(np.diff(value, prepend=-1))
+            where, failed = bad[firsts], value[firsts]
+            cols = where - offsets[failed]
+            error_at[failed] = cols
+            error_key[failed] = key[where]
+            after = 0x100 if values.following is None else values.following(values.first + failed)
+            nxt = np.where(cols + 1 < lengths[failed], flat[np.minimum(where + 1, n - 1)], after)
+            error_pair[failed] = flat[where].astype(np.int64) << 12 | nxt
+        utf8 = gather_utf8(t.utf8, index)
+        counted = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(info >> 4, dtype=np.int64, out=counted[1:])
+        text_bytes = counted[offsets[1:]] - counted[offsets[:-1]]
+        vendor = np.flatnonzero(info & VENDOR)
+        gaiji_row = np.searchsorted(offsets, vendor, side="right") - 1
         return _Block(
-            utf8, text_bytes, error_at, error_key, error_pair, special,
-            vendor // w, key[vendor].astype(np.int64) - DOUBLE,
-        )  # fmt: skip
-
-    def _decode_pairs(self, grid: NDArray[np.uint8]) -> _Block:
-        """Pure-DBCS rows of an even width: every pair is a code, read as big-endian uint16
-        (half the units of the general path, no shift state; the same tables and results)."""
-        t = self.tables
-        m, w = grid.shape
-        half = w // 2
-        key = grid.view(">u2").astype(np.intp)  # (m, half)
-        key += DOUBLE
-        shifts = np.zeros((m, half), dtype=np.bool_)
-        for seq in (*self.dbcs_in, *self.dbcs_out):
-            hit = grid[:, 0::2] == seq[0]
-            if len(seq) == 2:
-                hit &= grid[:, 1::2] == seq[1]
-            shifts |= hit
-        key[shifts] = SHIFT
-        key = key.reshape(-1)
-        if t.has_long:  # each code's two halves, in byte order
-            units = np.empty((key.size, 2), dtype=np.intp)
-            units[:, 0] = key
-            units[:, 1] = np.where(key >= DOUBLE, key + (SECOND - DOUBLE), SILENT)
-            units[:, 1][key >= SECOND] = SILENT
-            unit_keys = units.reshape(-1)
-        else:
-            unit_keys = key
-        utf8 = gather_utf8(t.utf8, unit_keys)
-        per_row = unit_keys.size // m
-        text_bytes = (t.length.take(unit_keys).reshape(m, per_row) @ _ones(per_row)).astype(
-            np.int64
-        )
-        flags = t.flags.take(key)
-        special = np.zeros(m, dtype=np.int8)
-        for value, label in ((0x00, 1), (0xFF, 2)):
-            maybe = np.flatnonzero(grid[:, 0] == value)
-            if maybe.size:
-                special[maybe[(grid[maybe] == value).all(axis=1)]] = label
-        error_at = np.full(m, -1, dtype=np.int64)
-        error_key = np.full(m, -1, dtype=np.int64)
-        error_pair = np.full(m, -1, dtype=np.int64)
-        bad = np.flatnonzero(flags & INVALID)
-        if bad.size:
-            bad_row = bad // half
-            firsts = np.flatnonzero(np.diff(bad_row, prepend=-1))
-            where, bad_rows = bad[firsts], bad_row[firsts]
-            cols = 2 * (where - bad_rows * half)
-            error_at[bad_rows] = cols
-            error_key[bad_rows] = key[where]
-            error_pair[bad_rows] = (
-                grid[bad_rows, cols].astype(np.int64) << 12 | grid[bad_rows, cols + 1]
-            )
-        vendor = np.flatnonzero(flags & VENDOR)
-        return _Block(
-            utf8, text_bytes, error_at, error_key, error_pair, special,
-            vendor // half, key[vendor].astype(np.int64) - DOUBLE,
+            utf8, text_bytes, error_at, error_key, error_pair, ends_double,
+            gaiji_row.astype(np.int64), key[vendor].astype(np.int64) - DOUBLE,
         )  # fmt: skip
 
     def _reason(self, key: int, pair: int, mode: TextMode) -> str:
@@ -367,37 +509,39 @@ class Charset:
     def _assemble(
         self,
         parts: list[_Block],
-        heights: list[int],
-        m: int,
+        cuts: list[int],
+        special: NDArray[np.int8],
         present: NDArray[np.bool_] | None,
         mode: TextMode,
-    ) -> DecodedText:
+    ) -> tuple[_Decoded, NDArray[np.bool_]]:
         def cat(arrays: list[NDArray[np.int64]]) -> NDArray[np.int64]:
             return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
 
+        m = special.size
         text_bytes = cat([b.text_bytes for b in parts])
         error_at = cat([b.error_at for b in parts])
         error_key = cat([b.error_key for b in parts])
         error_pair = cat([b.error_pair for b in parts])
-        special = np.concatenate([b.special for b in parts]) if parts else np.zeros(0, np.int8)
+        ends_double = (
+            np.concatenate([b.ends_double for b in parts]) if parts else np.zeros(0, np.bool_)
+        )
         utf8 = np.concatenate([b.utf8 for b in parts]) if parts else np.empty(0, np.uint8)
-        first_rows = np.cumsum([0, *heights])[:-1].astype(np.int64)
-        gaiji_row = cat([b.gaiji_row + r for b, r in zip(parts, first_rows.tolist(), strict=True)])
+        gaiji_row = cat([b.gaiji_row + r for b, r in zip(parts, cuts, strict=False)])
         gaiji_code = cat([b.gaiji_code for b in parts])
         has_text = special == 0
         if present is not None:
             has_text &= present
             error_at[~present] = -1
-            special[~present] = 0
             if gaiji_row.size:
                 keep = present[gaiji_row]
                 gaiji_row, gaiji_code = gaiji_row[keep], gaiji_code[keep]
         text_offsets = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(np.where(has_text, text_bytes, 0), out=text_offsets[1:])
-        if not has_text.all():  # rows without text keep no bytes
-            keep_bytes = np.repeat(has_text, text_bytes)
-            utf8 = utf8[keep_bytes]
-        validity = pa.py_buffer(np.packbits(has_text, bitorder="little"))
+        if not has_text.all():  # values without text keep no bytes
+            utf8 = utf8[np.repeat(has_text, text_bytes)]
+        validity = (
+            None if has_text.all() else pa.py_buffer(np.packbits(has_text, bitorder="little"))
+        )
         text_array = pa.Array.from_buffers(
             pa.large_utf8(), m, [validity, pa.py_buffer(text_offsets), pa.py_buffer(utf8)]
         )
@@ -406,23 +550,16 @@ class Charset:
             self._reason(int(k), int(p), mode)
             for k, p in zip(error_key[failed].tolist(), error_pair[failed].tolist(), strict=True)
         ]
-        list_offsets = np.zeros(m + 1, dtype=np.int32)
-        if gaiji_row.size:
-            np.cumsum(np.bincount(gaiji_row, minlength=m), out=list_offsets[1:])
-        codes = _hex_codes().take(pa.array(gaiji_code, type=pa.int64()))
-        gaiji = pa.Array.from_buffers(
-            pa.list_(pa.string()), m, [None, pa.py_buffer(list_offsets)], children=[codes]
-        )
-        labels = np.flatnonzero(special)
-        return DecodedText(
+        decoded = _Decoded(
             text=_series(text_array, "text").str.strip_chars_end(PADDING),
-            error_offset=_scattered("error_offset", m, failed, error_at[failed], pl.Int64),
-            error_reason=_scattered("error_reason", m, failed, reasons, pl.String),
-            gaiji=_series(gaiji, "gaiji"),
-            special=_scattered(
-                "special", m, labels, [_SPECIALS[int(k)] for k in special[labels]], pl.String
-            ),
+            failed=failed,
+            failed_at=error_at[failed],
+            reasons=reasons,
+            special=special,
+            gaiji_row=gaiji_row,
+            gaiji_code=gaiji_code,
         )
+        return decoded, ends_double
 
 
 _SPECIALS = (None, LOW_VALUES, HIGH_VALUES)
@@ -463,65 +600,84 @@ def _columns(width: int) -> NDArray[np.int64]:
     return np.arange(width, dtype=np.int64)
 
 
-@cache
-def _ones(width: int) -> NDArray[np.float64]:
-    return np.ones(width, dtype=np.float64)
-
-
 _ODD = np.zeros(0, dtype=np.bool_)
 
 
 def _odd(n: int) -> NDArray[np.bool_]:
     """True at odd positions, for the first ``n`` bytes of a block."""
     global _ODD
-    if _ODD.size < n:
-        grown = np.zeros(max(n, 2 * _ODD.size), dtype=np.bool_)
-        grown[1::2] = True
-        _ODD = grown
-    return _ODD[:n]
+    odd = _ODD  # blocks decode on several threads: each keeps the array it read or built
+    if odd.size < n:
+        odd = np.zeros(max(n, 2 * odd.size), dtype=np.bool_)
+        odd[1::2] = True
+        _ODD = odd
+    return odd[:n]
 
 
-def _blocks(
-    values: pa.Array | pa.ChunkedArray | pl.Series | NDArray[np.uint8],
-) -> tuple[list[_Rows], int, NDArray[np.bool_] | None]:
-    """The values as blocks of rows, how many there are, and which are present (None: all)."""
-    if isinstance(values, np.ndarray):
-        if values.ndim != 2 or values.dtype != np.uint8:
-            raise TypeError("a numpy column of fields is a 2-D uint8 array (rows, length)")
-        rows, width = values.shape
-        step = max(1, _BLOCK_BYTES // max(width, 1))
-        grid = np.ascontiguousarray(values)
-        return [_Rows(grid[i : i + step], None) for i in range(0, rows, step)], rows, None
-    data, offsets, present = _as_buffers(values)
-    m = offsets.size - 1
-    blocks: list[_Rows] = []
-    pending = _block_cuts(offsets)
-    spans = list(itertools.pairwise(pending))
-    while spans:
-        lo, hi = spans.pop(0)
-        lengths = np.diff(offsets[lo : hi + 1])
-        width = int(lengths.max()) if lengths.size else 0
-        if (hi - lo) * width > 4 * _BLOCK_BYTES and hi - lo > 1:  # a few long values: split
-            mid = (lo + hi) // 2
-            spans[:0] = [(lo, mid), (mid, hi)]
-            continue
-        begin = int(offsets[lo])
-        if lengths.size and int(lengths.min()) == width:  # equal lengths: no padding
-            grid = data[begin : begin + width * (hi - lo)].reshape(hi - lo, width)
-            blocks.append(_Rows(grid, None))
-            continue
-        index = offsets[lo:hi, None] + _columns(width)[None, :]
-        inside = _columns(width)[None, :] < lengths[:, None]
-        grid = np.where(inside, data[np.minimum(index, max(data.size - 1, 0))], 0).astype(np.uint8)
-        blocks.append(_Rows(grid, lengths))
-    return blocks, m, present
+def _grid_specials(raw: NDArray[np.uint8]) -> NDArray[np.int8]:
+    """Per row of a field's column: 1 low-values (all 0x00), 2 high-values (all 0xFF), else 0."""
+    special = np.zeros(raw.shape[0], dtype=np.int8)
+    if not raw.shape[1]:
+        return special
+    for value, label in ((0x00, 1), (0xFF, 2)):
+        maybe = np.flatnonzero(raw[:, 0] == value)  # few rows: check only those
+        if maybe.size:
+            special[maybe[(raw[maybe] == value).all(axis=1)]] = label
+    return special
+
+
+def _specials(values: _Values) -> NDArray[np.int8]:
+    """``_grid_specials`` of values laid end to end (an empty value is neither)."""
+    flat, offsets = values.flat, values.offsets
+    lengths = np.diff(offsets)
+    special = np.zeros(lengths.size, dtype=np.int8)
+    filled = np.flatnonzero(lengths > 0)
+    for value, label in ((0x00, 1), (0xFF, 2)):
+        maybe = filled[flat[offsets[filled]] == value]
+        if maybe.size:
+            same = np.zeros(flat.size + 1, dtype=np.int64)
+            np.cumsum(flat == value, out=same[1:])
+            whole = same[offsets[maybe + 1]] - same[offsets[maybe]] == lengths[maybe]
+            special[maybe[whole]] = label
+    return special
+
+
+def _cut(
+    data: NDArray[np.uint8], start: int, kept: NDArray[np.int64], out: NDArray[np.uint8]
+) -> None:
+    """The first ``kept`` bytes of each row's field at ``start`` of ``data`` (C-contiguous),
+    end to end into ``out``: a gather by index, the field is never copied whole."""
+    if not out.size:
+        return
+    width = data.shape[1]
+    rows = np.arange(kept.size, dtype=np.int64) * width + start
+    first = np.cumsum(kept) - kept  # where each row's bytes go in ``out``
+    index = np.repeat(rows - first, kept)
+    index += np.arange(out.size, dtype=np.int64)
+    np.take(data.reshape(-1), index, out=out)
+
+
+def _following(raw: NDArray[np.uint8], kept: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The byte after each row's first ``kept`` bytes (0x100 where none)."""
+    length = raw.shape[1]
+    if not length:
+        return np.full(raw.shape[0], 0x100, dtype=np.int64)
+    after = raw[np.arange(raw.shape[0]), np.minimum(kept, length - 1)].astype(np.int64)
+    return np.where(kept < length, after, 0x100)
+
+
+def _offsets(kept: list[NDArray[np.int64]]) -> NDArray[np.int64]:
+    offsets = np.zeros(sum(k.size for k in kept) + 1, dtype=np.int64)
+    if kept:
+        np.cumsum(np.concatenate(kept), out=offsets[1:])
+    return offsets
 
 
 def _block_cuts(offsets: NDArray[np.int64]) -> list[int]:
     """Value indexes where blocks of about _BLOCK_BYTES begin (and the end)."""
     m = offsets.size - 1
     if m <= 0:
-        return [0]
+        return [0, 0]
     targets = np.arange(_BLOCK_BYTES, int(offsets[-1]), _BLOCK_BYTES)
     inner = np.unique(np.searchsorted(offsets, targets, side="right") - 1)
     return [0, *(int(c) for c in inner if 0 < c < m), m]
@@ -530,7 +686,8 @@ def _block_cuts(offsets: NDArray[np.int64]) -> list[int]:
 def _as_buffers(
     values: pa.Array | pa.ChunkedArray | pl.Series,
 ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.bool_] | None]:
-    """The values' bytes, offsets (n + 1) and which are present (None: all)."""
+    """The values' bytes, offsets (n + 1) and which are present (None: all); a null value
+    holds no bytes."""
     if isinstance(values, pl.Series):
         if values.dtype != pl.Binary:
             raise TypeError(f"a charset decodes Binary values, not {values.dtype}")
@@ -546,6 +703,9 @@ def _as_buffers(
         raise TypeError(f"a charset decodes binary values, not {kind}")
     if not pa.types.is_large_binary(kind):
         values = values.cast(pa.large_binary())
+    present = None
+    if values.null_count:
+        present = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     n = len(values)
     _validity, offsets_buf, data_buf = values.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=values.offset * 8)
@@ -557,9 +717,6 @@ def _as_buffers(
     base = int(offsets[0])
     data = data[base : int(offsets[-1])]
     offsets = offsets - base
-    present = None
-    if values.null_count:
-        present = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     return data, offsets, present
 
 

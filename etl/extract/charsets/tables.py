@@ -33,7 +33,7 @@ LONE = SECOND + 65536  # the first byte of a double-byte code cut off by a shift
 SHIFT = LONE + 1  # a shift code where none may be (a PIC N field, a single-byte field)
 SILENT = LONE + 2  # shift codes and bytes past a value's end: no output of their own
 SIZE = LONE + 3
-INVALID, VENDOR = 1, 4  # flag bits
+INVALID, VENDOR = 1, 4  # flag bits (below bit 4: LookupTables.info keeps the length there)
 PRIVATE_USE_BASE = 0xF0000  # an unmapped vendor code XXXX decodes to U+F0000 + XXXX
 MAX_UTF8 = 8  # bytes of text a double-byte code may have (a single byte: 4)
 _UCS = re.compile(r"^U\+([0-9A-F]{4,6})$")
@@ -61,10 +61,10 @@ class LookupTables:
     """Every index's text and what it is (arrays of SIZE entries)."""
 
     utf8: NDArray[np.uint32]  # UTF-8 bytes, 0xFF-padded, in memory order
-    length: NDArray[np.float64]  # how many of them are text (float: summed by BLAS)
+    length: NDArray[np.uint8]  # how many of them are text
+    info: NDArray[np.uint8]  # flags | length << 4: what decoding takes, in one lookup
     flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code
     texts: dict[int, str]  # index (byte, or DOUBLE + code) → text: for tests and previews
-    has_long: bool  # some code's text is longer than 4 UTF-8 bytes (its second byte has text)
 
 
 def read_table(path: Path, *, width: int, what: str) -> dict[int, str]:
@@ -211,6 +211,6 @@ def build(
     flags[SECOND:LONE] &= ~np.uint8(INVALID)  # an invalid pair is reported at its first byte
     utf8[SILENT] = 0xFFFF_FFFF
     flags[SILENT] = 0
-    length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.float64)
-    has_long = bool((utf8[SECOND:LONE] != 0xFFFF_FFFF).any())
-    return LookupTables(utf8, length, flags, texts, has_long)
+    length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.uint8)
+    info = flags | (length << np.uint8(4))
+    return LookupTables(utf8=utf8, length=length, info=info, flags=flags, texts=texts)

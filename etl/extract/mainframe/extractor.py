@@ -3,8 +3,9 @@
 Per block of records (.framing): classify record types by their single-byte characters, set
 header / trailer / the other layouts' records aside, check each data record's length against
 its layout (an OCCURS DEPENDING ON table makes it vary: the counter says by how much), decode
-every field column by column (text through the file's charset, etl.extract.charsets; zoned,
-packed and binary numbers vectorised) and reject — one row per record, never an exception —
+every field vectorised over the block (the text fields of one mode in one call of the file's
+charset, etl.extract.charsets; the numbers of one kind in one zoned/packed/binary call) and
+reject — one row per record, never an exception —
 every record with a bad field or length, naming the field and the byte offset in the file.
 
 An OCCURS table reaches the mapping as indexed columns (``IDO-YMD(1)`` … one per occurrence,
@@ -18,16 +19,17 @@ trailer's count is checked against the physical data records.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from etl import events
-from etl.errors import ExtractError, ProfileError
+from etl.errors import ChukanError, ExtractError, ProfileError
 from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, filter_schema, options_of
 from etl.extract.charsets import Charset, CharsetSpec, TextMode, load_charset
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
@@ -86,8 +88,8 @@ class MainframeExtractor:
         )
         totals = Totals()
         first = True
-        for block, ends_file in _with_file_end(read_blocks(path, options, chunk_records)):
-            part = _extract_block(block, plan, totals, ends_file)
+        for block, ends_file, others in _framed(path, plan, profile, chunk_records):
+            part = _extract_block(block, plan, totals, ends_file, others)
             findings = [part.findings]
             if block.last:
                 findings.append(control_record_findings(plan, totals))
@@ -138,6 +140,11 @@ class Plan:
             for name in names:
                 out[name] = field_dtype(f)
         return out
+
+    @cached_property
+    def kind_of_byte(self) -> NDArray[np.int8]:
+        """A one-byte record type's kind, by byte: every byte decoded once."""
+        return _kinds(self, np.arange(256, dtype=np.uint8).reshape(256, 1))
 
     @cached_property
     def children(self) -> OccursGroup | None:
@@ -210,6 +217,118 @@ def decode_number(raw: NDArray[np.uint8], f: SourceField) -> DecodedNumbers:
     return decode_zoned(raw, ZonedSign.EBCDIC, f.scale)
 
 
+# ---- one data set, several layouts: framed once -------------------------------------------
+#
+# Several sources may read one data set (a record layout each, told apart by the record type).
+# The first to read it frames it; the blocks it read are kept for the layouts that follow it
+# in the profile, less its own data records (records of another layout there: only their
+# numbers and offsets are kept), so the file is read, its RDW chain walked and its records
+# gathered once. Kept until taken, for the latest file only, and only when the whole file was
+# read (a reader that stopped early leaves nothing behind).
+
+_Others = tuple[NDArray[np.int64], NDArray[np.int64]]  # record numbers, byte offsets
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    block: RecordBlock
+    ends_file: bool
+    others: _Others
+
+
+_KEPT: dict[tuple[object, ...], list[_Kept]] = {}
+_NO_OTHERS: _Others = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
+def _kept_key(
+    path: Path, source: SourceFile, profile: SourceProfile, chunk: int
+) -> tuple[object, ...]:
+    stat = path.stat()
+    return (
+        str(path.resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        str(profile.folder),
+        source.name,
+        chunk,
+    )
+
+
+def _later_layouts(plan: Plan, profile: SourceProfile) -> list[Plan]:
+    """The sources after this one that read the same data set framed and typed the same way,
+    and for which this one's data records are records of another layout."""
+    rt = plan.options.record_types
+    if rt is None or plan.source not in profile.files:
+        return []
+    mine = set(rt.codes("data"))
+    out: list[Plan] = []
+    for other in profile.files[profile.files.index(plan.source) + 1 :]:
+        if other.path != plan.source.path or profile.format_of(other) != profile.format_of(
+            plan.source
+        ):
+            continue
+        try:
+            later = make_plan(plan.path, other, profile)
+        except ChukanError:
+            continue  # its own read reports it
+        o = later.options
+        ort = o.record_types
+        if (
+            ort is not None
+            and (o.recfm, o.record_length, o.block_descriptors)
+            == (plan.options.recfm, plan.options.record_length, plan.options.block_descriptors)
+            and o.charset_key == plan.options.charset_key
+            and (ort.offset, ort.length) == (rt.offset, rt.length)
+            and mine <= set(ort.codes("other"))
+        ):
+            out.append(later)
+    return out
+
+
+def _framed(
+    path: Path, plan: Plan, profile: SourceProfile, chunk_records: int
+) -> Iterator[tuple[RecordBlock, bool, _Others]]:
+    """The file's blocks (whether each ends the file, the records of another layout taken out
+    of it): kept by an earlier layout of the file, else read."""
+    key = _kept_key(path, plan.source, profile, chunk_records)
+    kept = _KEPT.pop(key, None)
+    if kept is not None:
+        for one in kept:
+            yield one.block, one.ends_file, one.others
+        return
+    _KEPT.clear()  # one file at a time
+    later = [
+        (p, _kept_key(path, p.source, profile, chunk_records))
+        for p in _later_layouts(plan, profile)
+    ]
+    keeping: dict[tuple[object, ...], list[_Kept]] = {key: [] for _, key in later}
+    for block, ends_file in _with_file_end(read_blocks(plan.path, plan.options, chunk_records)):
+        if later:
+            mine = classify(block, plan, ends_file) == DATA
+            rest = _without(block, mine)
+            last_kept = ends_file and block.data.shape[0] > 0 and not mine[-1]
+            others = (block.record_no[mine], block.byte_offset[mine])
+            for _, key in later:
+                keeping[key].append(_Kept(rest, last_kept, others))
+        yield block, ends_file, _NO_OTHERS
+    _KEPT.update(keeping)
+
+
+def _without(block: RecordBlock, drop: NDArray[np.bool_]) -> RecordBlock:
+    """``block`` without the rows ``drop`` (they still count in records_in), its matrix only
+    as wide as the longest record left."""
+    keep = np.flatnonzero(~drop)
+    lengths = block.lengths[keep]
+    width = int(lengths.max()) if keep.size else 0
+    return replace(
+        block,
+        data=np.ascontiguousarray(block.data[keep, :width]),
+        lengths=lengths,
+        record_no=block.record_no[keep],
+        byte_offset=block.byte_offset[keep],
+    )
+
+
 # ---- one block ------------------------------------------------------------------------------
 
 
@@ -252,10 +371,10 @@ def classify(block: RecordBlock, plan: Plan, ends_file: bool) -> NDArray[np.int8
         return np.full(n, DATA, dtype=np.int8)
     end = rt.offset + rt.length
     kind = np.full(n, UNKNOWN, dtype=np.int8)
-    if n:
-        text = plan.charset.decode(block.data[:, rt.offset : end], TextMode.SBCS).text
-        codes = text.replace_strict(plan.kinds, default=UNKNOWN, return_dtype=pl.Int8)
-        kind = codes.fill_null(UNKNOWN).to_numpy().astype(np.int8)
+    if n and rt.length == 1 and block.data.shape[1] > rt.offset:
+        kind = plan.kind_of_byte[block.data[:, rt.offset]]
+    elif n:
+        kind = _kinds(plan, block.data[:, rt.offset : end])
     kind[block.lengths < end] = SHORT
     kind[(kind == HEADER) & (block.record_no != 1)] = MISPLACED_HEADER
     not_last = np.ones(n, dtype=np.bool_)
@@ -263,6 +382,13 @@ def classify(block: RecordBlock, plan: Plan, ends_file: bool) -> NDArray[np.int8
         not_last[-1] = False
     kind[(kind == TRAILER) & not_last] = MISPLACED_TRAILER
     return kind
+
+
+def _kinds(plan: Plan, types: NDArray[np.uint8]) -> NDArray[np.int8]:
+    """The kind of each record type value (single-byte characters, decoded)."""
+    text = plan.charset.decode(types, TextMode.SBCS).text
+    codes = text.replace_strict(plan.kinds, default=UNKNOWN, return_dtype=pl.Int8)
+    return codes.fill_null(UNKNOWN).to_numpy().astype(np.int8)
 
 
 def _type_reason(kind: int, block: RecordBlock, i: int, plan: Plan) -> tuple[int, str]:
@@ -295,10 +421,7 @@ def _type_reason(kind: int, block: RecordBlock, i: int, plan: Plan) -> tuple[int
 class _Problems:
     """The first problems of each data row: (field, offset in the record's data, reason)."""
 
-    rows: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
-
-    def add(self, row: int, item: str, offset: int, reason: str) -> None:
-        self.rows.setdefault(row, []).append((item, offset, reason))
+    rows: dict[int, list[tuple[str, int, str, int]]] = field(default_factory=dict)
 
     def add_all(
         self,
@@ -306,12 +429,19 @@ class _Problems:
         item: str,
         offsets: NDArray[np.int64],
         reasons: list[str],
+        order: int = -1,
     ) -> None:
+        """``order``: the cell's place, which orders problems at one offset (the record's
+        length and count checks come first)."""
         for row, off, reason in zip(rows.tolist(), offsets.tolist(), reasons, strict=True):
-            self.add(row, item, off, reason)
+            self.rows.setdefault(row, []).append((item, off, reason, order))
 
 
-def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool) -> _Part:
+def _extract_block(
+    block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool, others: _Others
+) -> _Part:
+    """``others``: records of another layout taken out of ``block`` (counted in its
+    records_in), filtered beside those still in it."""
     kind = classify(block, plan, ends_file)
     out = SetAside(plan.source.name)
     for b in block.broken:
@@ -340,13 +470,17 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
         at, reason = _type_reason(int(kind[i]), block, i, plan)
         out.reject(no, ByteOffset(at), "", reason, _raw(block, i))
     # the other layouts' records can be most of the file: set aside as one frame, not row by row
-    others = np.flatnonzero(kind == OTHER)
+    others_here = np.flatnonzero(kind == OTHER)
+    other_no = np.concatenate([block.record_no[others_here], others[0]])
+    count = int(other_no.size)
     other_frame = pl.DataFrame(
         {
-            "source": pl.Series([plan.source.name] * others.size, dtype=pl.String),
-            "record_no": block.record_no[others],
-            "byte_offset": block.byte_offset[others],
-            "reason": pl.Series(["record of another layout of this file"] * others.size),
+            "source": pl.repeat(plan.source.name, count, dtype=pl.String, eager=True),
+            "record_no": other_no,
+            "byte_offset": np.concatenate([block.byte_offset[others_here], others[1]]),
+            "reason": pl.repeat(
+                "record of another layout of this file", count, dtype=pl.String, eager=True
+            ),
         },
         schema=filter_schema(BYTES),
     )
@@ -359,15 +493,17 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
 
     data_idx = np.flatnonzero(kind == DATA)
     totals.records_in += block.records_in
-    totals.data_records += int(data_idx.size) + int(others.size)
+    totals.data_records += int(data_idx.size) + count
     rows = _DataRows(block, data_idx, plan)
     columns, problems, counts = rows.decode()
     keep = np.ones(data_idx.size, dtype=np.bool_)
     for row in sorted(problems.rows):
-        found = sorted(problems.rows[row], key=lambda p: p[1])
+        found = sorted(problems.rows[row], key=lambda p: (p[1], p[3]))
         base = int(rows.offsets[row]) + block.data_offset
-        reason = "; ".join(f"{item}: {why} at byte offset {base + off}" for item, off, why in found)
-        item, off, _ = found[0]
+        reason = "; ".join(
+            f"{item}: {why} at byte offset {base + off}" for item, off, why, _ in found
+        )
+        item, off, _, _ = found[0]
         out.reject(
             int(rows.numbers[row]),
             ByteOffset(base + off),
@@ -416,6 +552,25 @@ def _extract_block(block: RecordBlock, plan: Plan, totals: Totals, ends_file: bo
     return _Part(records_in, records, rejects, filtered, None, findings)
 
 
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    """One value column of a record: a field, or one occurrence of a field of a table."""
+
+    field: SourceField
+    name: str
+    start: int  # byte in the record's data (in an occurrence's, for a table's rows)
+    present: NDArray[np.bool_] | None  # rows that hold it (None: all)
+    order: int  # its place among the record's cells: problems at one offset follow it
+
+    @property
+    def length(self) -> int:
+        return self.field.length or 0
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
 def _raw(block: RecordBlock, i: int) -> bytes:
     return block.data[i, : int(block.lengths[i])].tobytes()
 
@@ -448,21 +603,139 @@ class _DataRows:
         counts = self.check_lengths()
         columns: dict[str, pl.Series] = {}
         children = plan.children
+        cells: list[_Cell] = []  # every value column of a record, in the fields' order
+        child_cells: list[_Cell] = []  # the children table's fields (a row per occurrence)
         for f in plan.source.fields:
             g = plan.options.group(f.group) if f.group is not None else None
             if g is None:
-                columns[f.name] = self.column(f, f.offset or 0, np.ones(n, np.bool_), f.name)
+                cells.append(_Cell(f, f.name, f.offset or 0, None, len(cells) + len(child_cells)))
+                continue
+            if children is not None and g.name == children.name:
+                order = len(cells) + len(child_cells)
+                child_cells.append(_Cell(f, f.name, (f.offset or 0) - g.offset, None, order))
                 continue
             present_counts = counts if g.depending_on is not None else np.full(n, g.times)
-            if children is not None and g.name == children.name:
-                columns[f.name] = self.child_column(f, g, present_counts)
-                self.child_columns.add(f.name)
-                continue
             for i, name in enumerate(occurrence_names(f.name, g.times)):
                 present = present_counts > i
                 start = (f.offset or 0) + i * g.length
-                columns[name] = self.column(f, start, present, name)
-        return columns, self.problems, counts
+                order = len(cells) + len(child_cells)
+                cells.append(_Cell(f, name, start, None if present.all() else present, order))
+        columns |= self.decode_cells(self.padded(max((c.end for c in cells), default=0)), cells)
+        if children is not None:
+            columns |= self.child_columns_of(children, child_cells, counts)
+        return {name: columns[name] for name in plan.schema}, self.problems, counts
+
+    def padded(self, width: int) -> NDArray[np.uint8]:
+        """The data matrix, PAD-extended to at least ``width`` bytes."""
+        if width <= self.data.shape[1]:
+            return self.data
+        out = np.full((self.data.shape[0], width), 0x40, dtype=np.uint8)
+        out[:, : self.data.shape[1]] = self.data
+        return out
+
+    def decode_cells(
+        self,
+        data: NDArray[np.uint8],
+        cells: list[_Cell],
+        at: NDArray[np.int64] | None = None,
+        rows: NDArray[np.int64] | None = None,
+    ) -> dict[str, pl.Series]:
+        """The cells of ``data`` (one value per row), the text ones of each mode in one call,
+        the numbers of each kind in one;
+        problems at ``at`` (per row: where its cells' offsets count from, default 0) are
+        reported for ``rows`` (the data record of each row; default: the row itself)."""
+        columns: dict[str, pl.Series] = {}
+        by_mode: dict[TextMode, list[_Cell]] = {}
+        by_kind: dict[tuple[FieldType, int, int, bool | None], list[_Cell]] = {}
+        for c in cells:
+            f = c.field
+            if f.type is FieldType.TEXT:
+                by_mode.setdefault(f.mode or TextMode.MIXED, []).append(c)
+            else:
+                by_kind.setdefault((f.type, c.length, f.scale, f.signed), []).append(c)
+        for group in by_kind.values():
+            columns |= self.number_columns(data, group, at, rows)
+        for mode, group in by_mode.items():
+            decoded = self.plan.charset.decode_fields(
+                data,
+                [(c.start, c.length) for c in group],
+                mode,
+                present=[c.present for c in group],
+            )
+            for c, d in zip(group, decoded, strict=True):
+                e = d.errors
+                if e.rows.size:
+                    base = c.start if at is None else at[e.rows] + c.start
+                    self.problems.add_all(
+                        e.rows if rows is None else rows[e.rows],
+                        c.name,
+                        base + e.offsets,
+                        e.reasons,
+                        c.order,
+                    )
+                columns[c.name] = d.text.alias(c.name)
+        return columns
+
+    def number_columns(
+        self,
+        data: NDArray[np.uint8],
+        group: list[_Cell],
+        at: NDArray[np.int64] | None,
+        rows: NDArray[np.int64] | None,
+    ) -> dict[str, pl.Series]:
+        """Number cells of one kind (type, length, scale, sign), decoded in one call on their
+        present values stacked (each value decodes alone, so stacking changes nothing); null
+        and not decoded where a cell is not present (an occurrence beyond the count)."""
+        m = data.shape[0]
+        kept = [None if c.present is None else np.flatnonzero(c.present) for c in group]
+        stack = [
+            data[:, c.start : c.end] if k is None else data[k, c.start : c.end]
+            for c, k in zip(group, kept, strict=True)
+        ]
+        nums = decode_number(np.concatenate(stack), group[0].field)
+        out: dict[str, pl.Series] = {}
+        first = 0
+        for c, k, part in zip(group, kept, stack, strict=True):
+            size = part.shape[0]
+            values = nums.values.slice(first, size).alias(c.name)
+            bad = np.flatnonzero(nums.invalid[first : first + size])
+            if bad.size:
+                at_row = bad if k is None else k[bad]  # the row of each bad value
+                base = c.start if at is None else at[at_row] + c.start
+                self.problems.add_all(
+                    at_row if rows is None else rows[at_row],
+                    c.name,
+                    base + np.maximum(nums.bad_byte[first + bad], 0),
+                    [str(r) for r in nums.error_reason.gather(first + bad).to_list()],
+                    c.order,
+                )
+            if k is not None:
+                full = pl.Series(c.name, [None], dtype=values.dtype).extend_constant(None, m - 1)
+                values = full.scatter(k, values) if k.size else full
+            out[c.name] = values
+            first += size
+        return out
+
+    def child_columns_of(
+        self, g: OccursGroup, cells: list[_Cell], counts: NDArray[np.int64]
+    ) -> dict[str, pl.Series]:
+        """The fields of table ``g``, one row per present occurrence, row after row: the
+        occurrences are gathered into one matrix (row: occurrence), then decoded as cells."""
+        parent = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+        first = np.cumsum(counts) - counts
+        occurrence = np.arange(parent.size, dtype=np.int64) - np.repeat(first, counts)
+        at = g.offset + occurrence * g.length  # where each occurrence starts in its record
+        width = self.data.shape[1]
+        if not parent.size:
+            table = np.empty((0, g.length), np.uint8)
+        elif int(at.max()) + g.length <= width:  # every occurrence inside the matrix: row copies
+            rows = np.ascontiguousarray(self.data).reshape(-1)
+            table = sliding_window_view(rows, g.length)[parent * width + at]
+        else:  # bytes beyond the matrix read as its last column
+            index = np.minimum(at[:, None] + np.arange(g.length)[None, :], max(width - 1, 0))
+            table = self.data[parent[:, None], index]
+        self.child_columns.update(c.name for c in cells)
+        return self.decode_cells(np.ascontiguousarray(table), cells, at, parent)
 
     def check_lengths(self) -> NDArray[np.int64]:
         """The DEPENDING ON count of each row (the table's maximum without one); rows of the
@@ -519,74 +792,6 @@ class _DataRows:
             )
             counts[wrong] = 0
         return counts
-
-    def column(
-        self, f: SourceField, start: int, present: NDArray[np.bool_], name: str
-    ) -> pl.Series:
-        """Field ``f`` at ``start`` of every row; null (and not decoded) where not ``present``
-        (an occurrence beyond a record's DEPENDING ON count)."""
-        raw = self.slice(start, f.length or 0)
-        if present.all():
-            return self.decode_field(f, raw, start, present, name).alias(name)
-        rows = np.flatnonzero(present)
-        values = self.decode_field(f, raw[rows], start, np.ones(rows.size, np.bool_), name, rows)
-        n = present.size
-        full = pl.Series(name, [None], dtype=values.dtype).extend_constant(None, n - 1)
-        return full.scatter(rows, values) if rows.size else full
-
-    def decode_field(
-        self,
-        f: SourceField,
-        raw: NDArray[np.uint8],
-        start: int | NDArray[np.int64],
-        present: NDArray[np.bool_],
-        name: str,
-        rows: NDArray[np.int64] | None = None,
-    ) -> pl.Series:
-        """Decode ``raw`` (one value per row, at ``start`` of its record, one for all or one per
-        value); problems are reported for ``rows`` (the data record of each value; default: the
-        value's own row) where ``present``."""
-
-        def at(bad: NDArray[np.int64]) -> NDArray[np.int64] | int:
-            return start if isinstance(start, int) else start[bad]
-
-        if f.type is FieldType.TEXT:
-            decoded = self.plan.charset.decode(raw, f.mode or TextMode.MIXED)
-            err = decoded.error_offset.fill_null(-1).to_numpy().astype(np.int64)
-            bad = np.flatnonzero((err >= 0) & present)
-            if bad.size:
-                reasons = decoded.error_reason.gather(bad).to_list()
-                self.problems.add_all(
-                    bad if rows is None else rows[bad],
-                    name,
-                    at(bad) + err[bad],
-                    [str(r) for r in reasons],
-                )
-            return decoded.text.alias(name)
-        nums = decode_number(raw, f)
-        bad = np.flatnonzero(nums.invalid & present)
-        if bad.size:
-            self.problems.add_all(
-                bad if rows is None else rows[bad],
-                name,
-                at(bad) + np.maximum(nums.bad_byte[bad], 0),
-                [str(r) for r in nums.error_reason.gather(bad).to_list()],
-            )
-        return nums.values.alias(name)
-
-    def child_column(self, f: SourceField, g: OccursGroup, counts: NDArray[np.int64]) -> pl.Series:
-        """Field ``f`` of every present occurrence of ``g``, row after row."""
-        parent = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-        first = np.cumsum(counts) - counts
-        occurrence = np.arange(parent.size, dtype=np.int64) - np.repeat(first, counts)
-        start = (f.offset or 0) + occurrence * g.length
-        length = f.length or 0
-        width = self.data.shape[1]
-        index = np.minimum(start[:, None] + np.arange(length)[None, :], max(width - 1, 0))
-        raw = self.data[parent[:, None], index] if parent.size else np.empty((0, length), np.uint8)
-        present = np.ones(parent.size, dtype=np.bool_)
-        values = self.decode_field(f, raw.astype(np.uint8), start, present, f.name, rows=parent)
-        return values
 
 
 # ---- the file as a whole ---------------------------------------------------------------------

@@ -128,3 +128,73 @@ def test_fixed_width_grid_equals_the_binary_column(name: str, mode: TextMode) ->
         b = c.decode(pl.Series([bytes(r) for r in grid] + [b"\x40" * 30], dtype=pl.Binary), mode)
         for column in ("text", "error_offset", "error_reason", "gaiji", "special"):
             assert getattr(a, column).to_list() == getattr(b, column).to_list()[:-1], column
+
+
+def _cell(data: st.DataObject, name: str, mode: TextMode, width: int) -> bytes:
+    """A fixed-width cell: a value padded the way dumps pad (0x40, a DBCS space pair), a
+    mixed value cut inside its double-byte run (then padded: the padding reads as codes),
+    random bytes, or all 0x00 / 0xFF."""
+    c = charset(name)
+    kind = data.draw(st.sampled_from(["padded", "cut", "random", "special"]))
+    if kind == "random":
+        return data.draw(st.binary(min_size=width, max_size=width))
+    if kind == "special":
+        return data.draw(st.sampled_from([b"\x00", b"\xff"])) * width
+    raw = data.draw(values(name, mode, max_runs=3)).encode(c, mode)
+    if kind == "cut" and mode is TextMode.MIXED and c.dbcs_out[0] in raw:
+        raw = raw[: raw.rindex(c.dbcs_out[0])]
+    pad = bytes([0x40]) if mode is not TextMode.DBCS or not c.pad_codes.size else b""
+    if not pad:
+        pad = int(data.draw(st.sampled_from(c.pad_codes.tolist()))).to_bytes(2, "big")
+    return (raw + pad * width)[:width]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_fields_decoded_together_equal_each_column_alone(data: st.DataObject) -> None:
+    """decode_fields (padding cut off before decoding, every field in one pass, occurrences
+    not present skipped) gives what decoding each field's column whole gives."""
+    name = data.draw(st.sampled_from(NAMES))
+    mode = data.draw(st.sampled_from(MODES))
+    c = charset(name)
+    widths = data.draw(st.lists(st.integers(0, 14), min_size=1, max_size=4))
+    rows = data.draw(st.integers(0, 12))
+    cells = [[_cell(data, name, mode, w) for w in widths] for _ in range(rows)]
+    grid = np.frombuffer(b"".join(b"".join(r) for r in cells), np.uint8).reshape(rows, sum(widths))
+    starts = np.cumsum([0, *widths])[:-1].tolist()
+    present = [
+        data.draw(st.none() | st.lists(st.booleans(), min_size=rows, max_size=rows)) for _ in widths
+    ]
+    masks = [None if p is None else np.array(p, dtype=np.bool_) for p in present]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(decoder, "_BLOCK_BYTES", data.draw(st.integers(1, 64)))
+        got = c.decode_fields(grid, list(zip(starts, widths, strict=True)), mode, present=masks)
+    for i, (start, width) in enumerate(zip(starts, widths, strict=True)):
+        column = [bytes(r[start : start + width]) for r in grid]
+        alone = c.decode(pl.Series(column, dtype=pl.Binary), mode)
+        given = present[i]
+        shown = [True] * rows if given is None else given
+        text = [t if s else None for t, s in zip(alone.text.to_list(), shown, strict=True)]
+        assert got[i].text.to_list() == text, i
+        offsets = alone.error_offset.to_list()
+        reasons = alone.error_reason.to_list()
+        failed = [r for r in range(rows) if offsets[r] is not None and shown[r]]
+        assert got[i].errors.rows.tolist() == failed, i
+        assert got[i].errors.offsets.tolist() == [offsets[r] for r in failed], i
+        assert got[i].errors.reasons == [reasons[r] for r in failed], i
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("pad", [1, 2, 3])
+def test_padding_after_an_unclosed_double_byte_run_is_read_as_codes(name: str, pad: int) -> None:
+    """A mixed value whose double-byte run is not closed reads the 0x40 padding after it as
+    codes (pairs, a lone byte at an odd end): cutting the padding off first must not hide it."""
+    c = charset(name)
+    code = alphabet(name).double[0][0].to_bytes(2, "big")
+    cell = c.dbcs_in[0] + code + b"\x40" * pad
+    grid = np.frombuffer(cell * 3, np.uint8).reshape(3, len(cell))
+    got = c.decode_fields(grid, [(0, len(cell))], TextMode.MIXED)[0]
+    alone = c.decode(pl.Series([cell] * 3, dtype=pl.Binary), TextMode.MIXED)
+    assert got.text.to_list() == alone.text.to_list()
+    assert got.errors.offsets.tolist() == [o for o in alone.error_offset.to_list() if o is not None]
+    assert got.errors.reasons == [r for r in alone.error_reason.to_list() if r is not None]
