@@ -151,6 +151,11 @@ class Charset:
         self.dbcs_in = spec.dbcs_in if spec.dbcs_in is not None else family.dbcs_in
         self.dbcs_out = spec.dbcs_out if spec.dbcs_out is not None else family.dbcs_out
 
+    def __reduce__(self) -> tuple[object, tuple[CharsetSpec]]:
+        # pickled as its spec (a piece of a file sent to a worker process): the tables are
+        # megabytes, rebuilt once per process by the cached load_charset
+        return (load_charset, (self.spec,))
+
     @property
     def name(self) -> str:
         return self.spec.name
