@@ -9,6 +9,7 @@ on a filesystem they share with the machine that runs ``chukan run``, at the sam
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -56,6 +57,17 @@ class LocalProcesses:
             raise EngineError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
         self.in_flight = workers + 1
+        # Started now, while the driver reads the vendor folder: spawning imports chukan in each
+        # one. Each runs polars on one thread, as it decodes on one: N processes, N cores.
+        saved = os.environ.get(_POLARS_THREADS)
+        os.environ[_POLARS_THREADS] = "1"
+        try:
+            self._started = [self._pool.submit(_started) for _ in range(workers)]
+        finally:
+            if saved is None:
+                del os.environ[_POLARS_THREADS]
+            else:
+                os.environ[_POLARS_THREADS] = saved
 
     def submit(self, task: ChunkTask) -> Future[ChunkResult]:
         return self._pool.submit(run_chunk, task)
@@ -71,6 +83,13 @@ class LocalProcesses:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_POLARS_THREADS = "POLARS_MAX_THREADS"  # read once, when a process imports polars
+
+
+def _started() -> int:
+    return os.getpid()
 
 
 def _missing(paths: Sequence[str]) -> list[str]:

@@ -243,12 +243,10 @@ class _Stream:
         self._stage = stage
         self._tasks: Path | None = None  # the chunk tasks' folder in the stage (removed by run)
         self._numbers = itertools.count()
+        # a worker process decodes a chunk on one thread: the processes are the parallelism
+        threads = 1 if opts.decode_threads is None else opts.decode_threads
         self._run_spec = RunSpec(
-            opts.vendor_folder,
-            opts.gyomu,
-            opts.layout_version,
-            opts.fingerprints,
-            opts.decode_threads,
+            opts.vendor_folder, opts.gyomu, opts.layout_version, opts.fingerprints, threads
         )
 
     def _keep(self, name: str) -> list[str] | None:
