@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -22,6 +24,7 @@ from etl.pipeline.chunks import ChunkResult, ChunkTask, run_chunk
 
 # A worker process holds a chunk or two: far more workers than cores only costs memory.
 MAX_WORKERS = 64
+CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler (as chukan export --group --scheduler)
 
 
 class EngineError(ChukanError):
@@ -55,7 +58,12 @@ class LocalProcesses:
     def __init__(self, workers: int) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise EngineError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_watch_driver,
+            initargs=(os.getpid(),),
+        )
         self.in_flight = workers + 1
         # Started now, while the driver reads the vendor folder: spawning imports chukan in each
         # one. Each runs polars on one thread, as it decodes on one: N processes, N cores.
@@ -88,6 +96,18 @@ class LocalProcesses:
 _POLARS_THREADS = "POLARS_MAX_THREADS"  # read once, when a process imports polars
 
 
+def _watch_driver(driver: int) -> None:
+    """In a worker process: exit when the driver is gone (killed: it cannot shut the pool down,
+    and a worker waiting for its next task would wait for ever)."""
+
+    def watch() -> None:
+        while os.getppid() == driver:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-driver", daemon=True).start()
+
+
 def _started() -> int:
     return os.getpid()
 
@@ -106,7 +126,7 @@ class DaskCluster:
         except ImportError as exc:
             raise EngineError("--scheduler needs Dask: pip install 'chukan-etl[dask]'") from exc
         try:
-            self._client: Any = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
+            self._client: Any = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
         except (OSError, ValueError, TypeError) as exc:  # refused, timed out, a bad address
             raise EngineError(f"cannot reach the Dask scheduler {address}: {exc}") from exc
         threads = sum(
