@@ -92,11 +92,16 @@ ENGINES = [(DEFAULT_CHUNK, None, False)] + [
 ]
 
 
+# A chunk of one record is a task per record: the dumps of the worker runs are smaller.
+WORKER_PERSONS = 12
+
+
 @pytest.fixture(scope="module")
-def mainframe_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dump = tmp_path_factory.mktemp("identity") / "vendor-ibm930"
-    generate_mainframe("vendor-ibm930", dump, 20, seed=5, broken=True)
-    return dump
+def worker_dumps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("identity-workers")
+    generate_vendor_a(root / "vendor-a", WORKER_PERSONS, seed=5, broken=True)
+    generate_mainframe("vendor-ibm930", root / "vendor-ibm930", WORKER_PERSONS, seed=5)
+    return {"vendor-a": root / "vendor-a", "vendor-ibm930": root / "vendor-ibm930"}
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +118,7 @@ def cluster() -> Iterator[str]:
 @pytest.mark.parametrize("vendor", ["vendor-a", "vendor-ibm930"])
 def test_outputs_byte_identical_for_any_workers_and_cluster(
     vendor: str,
-    vendor_a_dump: Path,
-    mainframe_dump: Path,
+    worker_dumps: dict[str, Path],
     cluster: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -122,7 +126,7 @@ def test_outputs_byte_identical_for_any_workers_and_cluster(
     """Fixed-width and mainframe (FB) files split into chunk tasks; the same bytes come out of
     1 or 2 worker processes and a 2-worker Dask cluster as out of the in-process run."""
     monkeypatch.setattr(job, "datetime", _FrozenClock)
-    dump = vendor_a_dump if vendor == "vendor-a" else mainframe_dump
+    dump = worker_dumps[vendor]
     runs = {}
     for chunk, workers, on_cluster in ENGINES:
         out = tmp_path / f"chunk{chunk}-workers{workers}-cluster{on_cluster}"
@@ -146,7 +150,7 @@ def test_outputs_byte_identical_for_any_workers_and_cluster(
 
 
 def test_parquet_outputs_byte_identical_with_workers(
-    vendor_a_dump: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    worker_dumps: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(job, "datetime", _FrozenClock)
     runs = []
@@ -154,7 +158,7 @@ def test_parquet_outputs_byte_identical_with_workers(
         out = tmp_path / f"workers{workers}"
         opts = JobOptions(
             vendor_folder=data_dir("mappings") / "vendor-a",
-            dump_dir=vendor_a_dump,
+            dump_dir=worker_dumps["vendor-a"],
             out_dir=out,
             chunk_records=7,
             workers=workers,

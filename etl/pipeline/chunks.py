@@ -226,6 +226,8 @@ def _state(spec: RunSpec) -> _Compiled:
 def _index(state: _Compiled, path: Path) -> pl.DataFrame:
     with _lock:
         if path not in state.indexes:
+            if any(p.parent != path.parent for p in state.indexes):
+                state.indexes.clear()  # another run's (the same run spec, run again)
             state.indexes[path] = pl.read_ipc(path.read_bytes())
         return state.indexes[path]
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,32 +54,23 @@ class Engine(Protocol):
 
 
 class LocalProcesses:
-    """``workers`` spawned processes (spawn: no state inherited from the driver's threads)."""
+    """``workers`` spawned processes (spawn: no state inherited from the driver's threads),
+    kept for the next run of this process (passes, tests): spawning imports chukan in each."""
 
     def __init__(self, workers: int) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise EngineError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=get_context("spawn"),
-            initializer=_watch_driver,
-            initargs=(os.getpid(),),
-        )
+        self._workers = workers
+        self._pool = _pool(workers)
         self.in_flight = workers + 1
-        # Started now, while the driver reads the vendor folder: spawning imports chukan in each
-        # one. Each runs polars on one thread, as it decodes on one: N processes, N cores.
-        saved = os.environ.get(_POLARS_THREADS)
-        os.environ[_POLARS_THREADS] = "1"
-        try:
-            self._started = [self._pool.submit(_started) for _ in range(workers)]
-        finally:
-            if saved is None:
-                del os.environ[_POLARS_THREADS]
-            else:
-                os.environ[_POLARS_THREADS] = saved
 
     def submit(self, task: ChunkTask) -> Future[ChunkResult]:
-        return self._pool.submit(run_chunk, task)
+        try:
+            return self._pool.submit(run_chunk, task)
+        except BrokenProcessPool:  # a worker died (killed, out of memory) in an earlier run
+            _pools.pop(self._workers, None)
+            self._pool = _pool(self._workers)
+            return self._pool.submit(run_chunk, task)
 
     def check_shared(self, paths: Sequence[Path]) -> None:
         pass  # the same machine
@@ -90,7 +82,35 @@ class LocalProcesses:
         wait(futures)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        pass  # the pool stays for the next run; it goes with the process
+
+
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    if workers in _pools:
+        return _pools[workers]
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_watch_driver,
+        initargs=(os.getpid(),),
+    )
+    # Started now, while the driver reads the vendor folder. Each runs polars on one thread,
+    # as it decodes on one: N processes for N cores.
+    saved = os.environ.get(_POLARS_THREADS)
+    os.environ[_POLARS_THREADS] = "1"
+    try:
+        for _ in range(workers):
+            pool.submit(_started)
+    finally:
+        if saved is None:
+            del os.environ[_POLARS_THREADS]
+        else:
+            os.environ[_POLARS_THREADS] = saved
+    _pools[workers] = pool
+    return pool
 
 
 _POLARS_THREADS = "POLARS_MAX_THREADS"  # read once, when a process imports polars
