@@ -137,6 +137,8 @@ def run(
       report.html/.xlsx/.json   the run report in Japanese (self-contained HTML)
     Exit 0 when no finding blocks, 1 when some do or a gate refuses, 2 on bad input or usage.
     """
+    if scheduler is not None and not scheduler.strip():
+        raise click.UsageError("--scheduler needs the address of a Dask scheduler")
     if workers is not None and scheduler:
         raise click.UsageError("give --workers or --scheduler, not both")
     if pass_name is not None:

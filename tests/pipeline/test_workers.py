@@ -105,6 +105,14 @@ def test_workers_and_scheduler_together_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("address", ["", "   "])
+def test_an_empty_scheduler_address_is_a_usage_error(address: str, tmp_path: Path) -> None:
+    result = _run(["--scheduler", address], tmp_path)
+    assert result.exit_code == 2
+    assert "--scheduler needs the address" in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_workers_beyond_the_limit_are_refused_by_the_job(tmp_path: Path) -> None:
     opts = JobOptions(VENDOR, SAMPLE, tmp_path / "o", workers=MAX_WORKERS + 1)
     with pytest.raises(EngineError, match="--workers must be between 1 and"):
