@@ -200,6 +200,10 @@ class _Stream:
     spilled per chunk, ``etl.pipeline.spill``, and read back once their stream has gone by),
     control totals (summed), filtered and rejected records, findings (and the pass runs'
     fingerprints).
+
+    With an engine (``--workers``, ``--scheduler``), a source whose format splits is framed
+    here and its pieces taken end to end by chunk tasks (etl.pipeline.chunks); their parts are
+    absorbed in file order by the same code as a chunk mapped here (``_absorb``).
     """
 
     IN_FLIGHT = 2
@@ -269,10 +273,14 @@ class _Stream:
         if self.engine is not None and target.streamed:  # the chunk tasks read them from here
             target.index_files = [self._task_file(ix.frame) for ix in target.indexes]
 
-    def _task_file(self, frame: pl.DataFrame) -> Path:
-        if self._tasks is None:  # mkdtemp: mode 0700
+    def _task_folder(self) -> Path:
+        """Where the chunk tasks write (hidden, owner-only: mkdtemp), removed by ``run``."""
+        if self._tasks is None:
             self._tasks = Path(tempfile.mkdtemp(prefix=".chunks-", dir=self._stage))
-        path = self._tasks / f"index-{next(self._numbers):06d}.arrow"
+        return self._tasks
+
+    def _task_file(self, frame: pl.DataFrame) -> Path:
+        path = self._task_folder() / f"index-{next(self._numbers):06d}.arrow"
         frame.write_ipc(path, compression="uncompressed")
         return path
 
@@ -317,17 +325,13 @@ class _Stream:
         assert engine is not None
         feeds = [t for t in self.targets if t.streamed and t.compiled.source == name]
         refs = tuple(TargetRef(t.position, tuple(t.keep), tuple(t.index_files)) for t in feeds)
-        if self._tasks is None:
-            self._task_file(pl.DataFrame())  # the folder exists before the first task
-        assert self._tasks is not None
+        folder = self._task_folder()
         pending: deque[Pending] = deque()
         try:
             pieces = 0
             for piece in split.pieces():
                 pieces += 1
-                task = ChunkTask(
-                    self._run_spec, piece, next(self._numbers), reading, refs, self._tasks
-                )
+                task = ChunkTask(self._run_spec, piece, next(self._numbers), reading, refs, folder)
                 pending.append(engine.submit(task))
                 if len(pending) >= engine.in_flight:
                     yield self._completed(split, feeds, pending.popleft().result())
