@@ -301,6 +301,7 @@ def compare_dump(
                     "peak_rss_mib": other.peak_rss_mib,
                     "tree_peak_rss_mib": other.tree_peak_rss_mib,
                     "chukan_exit_code": other.exit_code,
+                    "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
                     "chukan_timeline": chukan_timeline(other),
                 }
             )
@@ -336,6 +337,7 @@ def compare_dump(
                 "reports": reports.tree_peak_rss_mib,
             },
             "chukan_exit_code": chukan.exit_code,
+            "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],  # at the repeat's end
         }
         timeline = chukan_timeline(chukan)
         row["chukan_timeline"] = timeline
@@ -436,7 +438,8 @@ def print_workers(results: list[dict[str, Any]]) -> None:
                 rss = r["tree_peak_rss_mib"]
                 rss = rss["chukan"] if isinstance(rss, dict) else rss
                 cells.append(f"w{w} {r['chukan_s']:.2f} s {r['chukan_vs_baseline']:.2f}× {rss} MiB")
-            print(f"  {res['dump']} #{i}: " + " | ".join(cells))
+            load = " ".join(str(x) for x in r.get("loadavg_1_5_15", []))
+            print(f"  {res['dump']} #{i}: " + " | ".join(cells) + f" (load {load})")
 
 
 def machine() -> dict[str, Any]:
