@@ -20,8 +20,13 @@ listed. Peak RSS: the child's own high-water mark (wait4 ru_maxrss) and the sum 
 the child's process tree, sampled every 50 ms (what matters once chukan uses worker processes).
 
     python benchmarks/bench_scale.py [--persons 1000000] [--repeat 3] [--dirty-fraction 0.15]
+                                     [--workers 0 --workers 2]
     python benchmarks/bench_scale.py --memory [--records 10000000] [--kill-above-gib 14]
-                                            [--chunk-records N] [--keep]
+                                            [--chunk-records N] [--workers N] [--keep]
+
+--workers N passes `--workers N` to chukan (0: chukan's default, chunks decoded in its own
+process on threads); given several times, each repeat runs chukan once per setting, after the
+same baseline and pandas runs, and a table lists every setting's repeats side by side.
 
 --memory generates a dump of about --records JUMIN + SETAI records, runs chukan on it once and
 reports wall time and peak RSS; a child whose tree grows past --kill-above-gib (or leaves less
@@ -222,7 +227,14 @@ def _sha(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def compare_dump(name: str, dump: Path, repeat: int, py_pandas: Path) -> dict[str, Any]:
+def workers_args(workers: int) -> list[str]:
+    """chukan's options for a --workers setting (0: its default, chunks taken in-process)."""
+    return ["--workers", str(workers)] if workers else []
+
+
+def compare_dump(
+    name: str, dump: Path, repeat: int, py_pandas: Path, workers: list[int]
+) -> dict[str, Any]:
     records, size = juki_records(dump)
     base_cmd = [sys.executable, str(baseline_script(dump)), str(dump), str(WORK / "scale-base.csv")]
     out = WORK / f"scale-out-{name}"
@@ -240,7 +252,10 @@ def compare_dump(name: str, dump: Path, repeat: int, py_pandas: Path) -> dict[st
         shutil.rmtree(out, ignore_errors=True)
         before = measure(base_cmd, logs / f"{i}-baseline-before.log")
         pandas = measure(pandas_cmd, logs / f"{i}-pandas.log")
-        chukan = measure(chukan_cmd, logs / f"{i}-chukan.log")
+        chukans = {
+            w: measure(chukan_cmd + workers_args(w), logs / f"{i}-chukan-w{w}.log") for w in workers
+        }
+        chukan = chukans[workers[0]]  # the reports and the V2.1 comparison: the first setting's
         reports = measure(
             [str(CHUKAN), "report", str(chukan_out), "--out", str(reports_out)],
             logs / f"{i}-reports.log",
@@ -260,8 +275,9 @@ def compare_dump(name: str, dump: Path, repeat: int, py_pandas: Path) -> dict[st
             )
             if m.exit_code != 0
         ]
-        if chukan.exit_code not in (0, 1):  # 1: blocking findings, expected on these dumps
-            failed.append(("chukan", chukan))
+        for w, m in chukans.items():
+            if m.exit_code not in (0, 1):  # 1: blocking findings, expected on these dumps
+                failed.append((f"chukan --workers {w}", m))
         if startup.exit_code != 2:  # 2: "not a run folder", after the imports
             failed.append(("start-up probe", startup))
         for who, m in failed:
@@ -271,9 +287,29 @@ def compare_dump(name: str, dump: Path, repeat: int, py_pandas: Path) -> dict[st
             f: _sha(pandas_out / "juki" / f) == _sha(chukan_out / "juki" / f)
             for f in ("jumin.csv", "setai.csv")
         }
+        for w in workers[1:]:  # the other settings' outputs are the same files (tests/)
+            other = chukans[w]
+            rows.append(
+                {
+                    "dump": name,
+                    "repeat": i,
+                    "workers": w,
+                    "records": records,
+                    "chukan_s": other.wall_s,
+                    "chukan_vs_baseline": round(base_s / other.wall_s, 3),
+                    "chukan_vs_pandas": round(pandas.wall_s / other.wall_s, 3),
+                    "peak_rss_mib": other.peak_rss_mib,
+                    "tree_peak_rss_mib": other.tree_peak_rss_mib,
+                    "chukan_exit_code": other.exit_code,
+                    "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+                    "chukan_timeline": chukan_timeline(other),
+                }
+            )
+            print(json.dumps({k: v for k, v in rows[-1].items() if k != "chukan_timeline"}))
         row = {
             "dump": name,
             "repeat": i,
+            "workers": workers[0],
             "records": records,
             "input_mb": round(size / 1e6, 1),
             "baseline_s": [before.wall_s, after.wall_s],
@@ -301,6 +337,7 @@ def compare_dump(name: str, dump: Path, repeat: int, py_pandas: Path) -> dict[st
                 "reports": reports.tree_peak_rss_mib,
             },
             "chukan_exit_code": chukan.exit_code,
+            "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],  # at the repeat's end
         }
         timeline = chukan_timeline(chukan)
         row["chukan_timeline"] = timeline
@@ -353,6 +390,8 @@ def print_table(results: list[dict[str, Any]], checks: list[dict[str, Any]]) -> 
     lines = [head]
     for res in results:
         for r in res["rows"]:
+            if "pandas_s" not in r:  # another --workers setting: chukan's figures only
+                continue
             rss = r["tree_peak_rss_mib"]
             lines.append(
                 (
@@ -375,6 +414,7 @@ def print_table(results: list[dict[str, Any]], checks: list[dict[str, Any]]) -> 
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     for line in lines:
         print("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)))
+    print_workers(results)
     for res in results:
         print(f"chukan timeline, {res['dump']}, last repeat:")
         for phase in res["rows"][-1]["chukan_timeline"]:
@@ -382,6 +422,24 @@ def print_table(results: list[dict[str, Any]], checks: list[dict[str, Any]]) -> 
     for c in checks:
         verdict = "meets" if c["met"] else "MISSES"
         print(f"{c['dump']}: {c['measure']} median {c['median']} (target {c['target']}): {verdict}")
+
+
+def print_workers(results: list[dict[str, Any]]) -> None:
+    """chukan's wall time per --workers setting, repeat by repeat (same dump, same run)."""
+    settings = sorted({r["workers"] for res in results for r in res["rows"]})
+    if len(settings) < 2:
+        return
+    print("chukan by --workers (0: in-process threads), wall s / ratio to the baseline / tree RSS:")
+    for res in results:
+        for i in sorted({r["repeat"] for r in res["rows"]}):
+            cells = []
+            for w in settings:
+                r = next(x for x in res["rows"] if x["repeat"] == i and x["workers"] == w)
+                rss = r["tree_peak_rss_mib"]
+                rss = rss["chukan"] if isinstance(rss, dict) else rss
+                cells.append(f"w{w} {r['chukan_s']:.2f} s {r['chukan_vs_baseline']:.2f}× {rss} MiB")
+            load = " ".join(str(x) for x in r.get("loadavg_1_5_15", []))
+            print(f"  {res['dump']} #{i}: " + " | ".join(cells) + f" (load {load})")
 
 
 def machine() -> dict[str, Any]:
@@ -415,8 +473,13 @@ def run_compare(args: argparse.Namespace) -> None:
     print(f"dumps of {args.persons} persons ready in {time.perf_counter() - t0:.1f}s", flush=True)
     dirty = json.loads((dumps["dirty"] / "expected.json").read_text("utf-8"))["dirty"]
     print(f"dirty dump: {dirty['records']} JUMIN records dirtied ({dirty['share']:.1%})")
-    results = [compare_dump(n, d, args.repeat, py_pandas) for n, d in dumps.items()]
-    checks = [c for res in results for c in verdicts(res["dump"], res["rows"])]
+    workers = args.workers or [0]
+    results = [compare_dump(n, d, args.repeat, py_pandas, workers) for n, d in dumps.items()]
+    checks = [
+        c
+        for res in results
+        for c in verdicts(res["dump"], [r for r in res["rows"] if r["workers"] == workers[0]])
+    ]
     print_table(results, checks)
     body = {
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
@@ -459,6 +522,7 @@ def run_memory(args: argparse.Namespace) -> None:
     cmd += ["--dump", str(dump), "--out", str(out), "--replace"]
     if args.chunk_records:
         cmd += ["--chunk-records", str(args.chunk_records)]
+    cmd += workers_args((args.workers or [0])[0])
     m = measure(cmd, WORK / "logs" / "memory" / "chukan.log", kill_above_mib=limit)
     completed = m.exit_code in (0, 1) and not m.killed
     peak_gib = max(m.peak_rss_mib, m.tree_peak_rss_mib) / 1024
@@ -516,6 +580,13 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="--memory: keep the generated dump")
     ap.add_argument(
         "--chunk-records", type=int, default=0, help="--memory: chukan's --chunk-records"
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        help="chukan's --workers (0: its default, in-process threads); repeat to run chukan once"
+        " per setting in each repeat (the verdicts use the first); --memory: the first",
     )
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))

@@ -20,7 +20,7 @@ from etl.cli.common import (
 from etl.layout import DEFAULT_LAYOUT_VERSION
 from etl.passes import PassName, find_project, load_project, run_pass
 from etl.paths import refuse_inside
-from etl.pipeline import DEFAULT_CHUNK_RECORDS, JobOptions, JobResult, run_job
+from etl.pipeline import DEFAULT_CHUNK_RECORDS, MAX_WORKERS, JobOptions, JobResult, run_job
 from etl.report import write_run_reports
 from etl.write import OUTPUT_ENCODINGS, CsvFormat, LineEnding, OutputFormat
 
@@ -90,6 +90,20 @@ MAX_CHUNK_RECORDS = 100_000_000  # a chunk is held in memory; beyond this it bou
     help="Layout version to convert to (chukan layouts versions); pass mode: default"
     f" [layout] version of chukan.toml, one-off mode: {DEFAULT_LAYOUT_VERSION}.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    help="Take the chunks in this many worker processes, each end to end (decode, map, check,"
+    " write its part); default: decode here, map and write on two threads. Fixed-width and"
+    " mainframe files split into chunks; other formats are read in this process. Same bytes.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Take the chunks on this Dask distributed scheduler (pip install 'chukan-etl[dask]');"
+    " its workers must see the dump and the output folder at the same paths (a shared"
+    " filesystem). Same bytes as a local run.",
+)
 @click.option("--replace", is_flag=True, help="One-off mode: replace an existing output folder.")
 def run(
     pass_name: str | None,
@@ -105,6 +119,8 @@ def run(
     output_format: str,
     chunk_records: int,
     layout_version: str | None,
+    workers: int | None,
+    scheduler: str | None,
     replace: bool,
 ) -> None:
     """Decode, map, validate and write V2.1 files.
@@ -127,6 +143,10 @@ def run(
       report.html/.xlsx/.json   the run report in Japanese (self-contained HTML)
     Exit 0 when no finding blocks, 1 when some do or a gate refuses, 2 on bad input or usage.
     """
+    if scheduler is not None and not scheduler.strip():
+        raise click.UsageError("--scheduler needs the address of a Dask scheduler")
+    if workers is not None and scheduler:
+        raise click.UsageError("give --workers or --scheduler, not both")
     if pass_name is not None:
         if vendor or out_dir or replace:
             raise click.UsageError("--vendor/--out/--replace are for one-off mode, not --pass")
@@ -139,6 +159,8 @@ def run(
                 started_by=started_by,
                 override=override,
                 layout_version=layout_version,
+                workers=workers,
+                scheduler=scheduler,
             )
         for path in done.swept:
             events.notice(f"removed the unrecorded run folder {path} (an interrupted run)")
@@ -163,6 +185,8 @@ def run(
         csv=CsvFormat(encoding=encoding, line_ending=LineEnding(line_ending)),
         output_format=OutputFormat(output_format),
         chunk_records=chunk_records,
+        workers=workers,
+        scheduler=scheduler,
         replace=replace,
         finalize=write_run_reports,
     )

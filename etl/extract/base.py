@@ -129,3 +129,57 @@ def options_of(path: Path, source: SourceFile, model: type[OptionsT]) -> Options
             f"{model.__name__}: it is declared for another format",
         )
     return source.options
+
+
+# ---- splittable extractors: framing in one place, decoding anywhere -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedPiece:
+    """A framed piece decoded: its chunk (without the file-level findings, which need the whole
+    file), what the end-of-file checks need from it (``tally``, the extractor's own type) and
+    whether it ends the file."""
+
+    chunk: ExtractChunk
+    tally: object
+    last: bool
+
+
+class FramedPiece(Protocol):
+    """A piece of a source file cut by its extractor's framing (cheap and sequential): whole
+    records, picklable, decoded by ``decode`` in any process (a worker, a Dask worker)."""
+
+    def decode(self) -> DecodedPiece: ...
+
+
+class SplitFile(Protocol):
+    """A source file being read piece by piece: ``pieces`` in file order; each decoded piece
+    goes back through ``completed`` in that order (it adds the findings that need the pieces
+    before it: the encoding's on the first, the header/trailer checks on the last); a file
+    without a single piece has one ``empty`` chunk (its schema and findings)."""
+
+    def pieces(self) -> Iterator[FramedPiece]: ...
+
+    def completed(self, decoded: DecodedPiece) -> ExtractChunk: ...
+
+    def empty(self) -> ExtractChunk: ...
+
+
+@runtime_checkable
+class SplitExtractor(Protocol):
+    """An extractor whose files can be cut into pieces decoded elsewhere (``chukan run
+    --workers``); ``extract`` is ``split`` decoded in order (``extract_split``)."""
+
+    def split(
+        self, path: Path, source: SourceFile, profile: SourceProfile, *, chunk_records: int
+    ) -> SplitFile: ...
+
+
+def extract_split(split: SplitFile) -> Iterator[ExtractChunk]:
+    """The chunks of a split file decoded here, in order: what ``Extractor.extract`` yields."""
+    any_piece = False
+    for piece in split.pieces():
+        any_piece = True
+        yield split.completed(piece.decode())
+    if not any_piece:
+        yield split.empty()

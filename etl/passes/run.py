@@ -77,6 +77,8 @@ def run_pass(
     started_by: str | None = None,
     override: str | None = None,
     layout_version: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> PassRun:
     """Run ``pass_name`` with the project's layout version ([layout] version of chukan.toml) or
     ``layout_version``; the version is recorded in the manifest and the catalog, and a change of
@@ -139,6 +141,8 @@ def run_pass(
                     override=override,
                     finalize=finalize,
                     fingerprints=True,
+                    workers=workers,
+                    scheduler=scheduler,
                 ),
             )
         except BaseException:

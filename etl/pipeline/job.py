@@ -8,8 +8,12 @@ Both are checked here and written to the manifest; a mismatch is a bug and stops
 
 from __future__ import annotations
 
+import itertools
+import shutil
+import tempfile
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,39 +23,50 @@ from pathlib import Path
 import polars as pl
 
 from etl import __version__, events
-from etl.errors import ChukanError, MappingError, WriteError
-from etl.extract import RECORD_NO, SourceProfile, decode_threads, load_profile
-from etl.findings import Severity, concat_findings, detached
-from etl.layout import (
-    DEFAULT_LAYOUT_VERSION,
-    Layout,
-    RecordFile,
-    get_layout,
-    layouts_root,
-    load_layouts,
-    resolve_version,
+from etl.errors import ChukanError, WriteError
+from etl.extract import (
+    RECORD_NO,
+    DecodedPiece,
+    SourceProfile,
+    SplitFile,
+    decode_threads,
+    load_profile,
 )
+from etl.findings import Severity, concat_findings
+from etl.layout import DEFAULT_LAYOUT_VERSION, layouts_root, resolve_version
 from etl.mapping import (
-    SOURCE_COL,
     CompiledMapping,
     CompiledRecordFile,
     LookupIndex,
     MappedRecordFile,
-    compile_mapping,
-    load_mapping,
     lookup_fields,
     lookup_index,
     map_chunk,
     merge_mapped,
     record_keys,
 )
+from etl.pipeline.chunks import (
+    FINGERPRINT_SCHEMA,
+    ChunkResult,
+    ChunkTask,
+    RunSpec,
+    TargetPart,
+    TargetRef,
+    compile_all,
+    layout_checks,
+    target_part,
+)
+from etl.pipeline.engines import Engine, Pending, open_engine
 from etl.pipeline.manifest import build_manifest, write_mapping_rejects, write_rejects
-from etl.pipeline.snapshot import kept_name, read_inputs, write_snapshot
+from etl.pipeline.snapshot import FolderInputs, kept_name, read_inputs, write_snapshot
 from etl.pipeline.sources import (
     KEYED_RULES,
     ExtractedSource,
+    ScreenedChunk,
+    SourceReading,
     check_delivery,
     extract_source,
+    screen_chunk,
 )
 from etl.pipeline.spill import Spill
 from etl.reconcile import (
@@ -61,11 +76,10 @@ from etl.reconcile import (
     control_columns,
     reconcile_target,
     reconciliation_findings,
-    source_tallies,
 )
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
-from etl.text import load_eras, load_gaiji_table
-from etl.validate import LayoutChecks, load_layout_rules
+from etl.text import load_gaiji_table
+from etl.validate import LayoutChecks
 from etl.write import (
     CsvFormat,
     OutputFormat,
@@ -94,6 +108,11 @@ class JobOptions:
     chunk_records: int = DEFAULT_CHUNK_RECORDS
     # threads decoding a chunk's fields (None: one per core, up to 4); outputs are the same
     decode_threads: int | None = None
+    # chunk tasks in this many worker processes (None: decoded here, mapped and written on two
+    # threads), or on the Dask scheduler at this address; outputs are the same (etl.pipeline
+    # .engines: the formats whose files split into pieces; the others are read here)
+    workers: int | None = None
+    scheduler: str | None = None
     replace: bool = False
     run_meta: RunMeta | None = None  # written as run.json beside the manifest
     override: str | None = None  # why a pass ran although a gate refused it (manifest.json)
@@ -123,34 +142,6 @@ class JobResult:
         return int(self.findings.filter(pl.col("severity") == Severity.ERROR.value).height)
 
 
-def select_layouts(opts: JobOptions) -> list[Layout]:
-    if opts.gyomu and opts.gyomu != ("all",):
-        layouts = [get_layout(g, opts.layout_version) for g in opts.gyomu]
-    else:
-        layouts = list(load_layouts(opts.layout_version).values())
-    # a spec replaced by a folder, a FIFO or a dangling link is named by its reader, not skipped
-    spec = [opts.vendor_folder / f"{lay.id}.yaml" for lay in layouts]
-    mapped = [
-        lay for lay, path in zip(layouts, spec, strict=True) if path.exists() or path.is_symlink()
-    ]
-    missing = [lay.id for lay in layouts if lay not in mapped]
-    if opts.gyomu and opts.gyomu != ("all",) and missing:
-        raise MappingError(opts.vendor_folder, f"no mapping spec for {', '.join(missing)}")
-    if not mapped:
-        raise MappingError(opts.vendor_folder, "the vendor folder maps none of the chosen 業務")
-    return mapped
-
-
-def compile_all(opts: JobOptions, profile: SourceProfile) -> list[CompiledMapping]:
-    eras = load_eras()
-    compiled = []
-    for layout in select_layouts(opts):
-        # a spec naming another layout version than the run's is refused (MappingError)
-        spec = load_mapping(opts.vendor_folder / f"{layout.id}.yaml", opts.layout_version)
-        compiled.append(compile_mapping(spec, layout, profile, eras))
-    return compiled
-
-
 def _reconcile(
     written: list[tuple[_Target, MappedRecordFile, WrittenFile]], writer: RecordFileWriter
 ) -> list[ControlRow]:
@@ -178,7 +169,9 @@ class _Target:
     streamed: bool
     keep: list[str]  # the columns kept once a chunk is written (whole-file rules read them)
     sink: RecordSink
+    position: int  # among the run's record files (mapping order): how a chunk task names it
     indexes: list[LookupIndex] = field(default_factory=list)  # in the order of its lookups
+    index_files: list[Path] = field(default_factory=list)  # the indexes, for chunk tasks
     # each chunk's, its frame emptied: the kept columns wait on disk (``kept``) until the end
     parts: list[MappedRecordFile] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)  # each chunk's ``keep`` columns, Arrow IPC
@@ -188,26 +181,6 @@ class _Target:
     @property
     def key(self) -> MappedKey:
         return (self.layout, self.compiled.record_file.id)
-
-
-FINGERPRINT_SCHEMA = {
-    "gyomu": pl.String,
-    "record_file": pl.String,
-    "key": pl.String,
-    "hash": pl.UInt64,
-}
-
-
-def _fingerprints(gyomu: str, frame: pl.DataFrame, record_file: RecordFile) -> pl.DataFrame:
-    """Record key → hash of the whole record (row by row, so chunks concatenate)."""
-    return frame.select(
-        pl.lit(gyomu).alias("gyomu"),
-        pl.lit(record_file.id).alias("record_file"),
-        pl.concat_str([pl.col(k).fill_null("") for k in record_file.key], separator="|").alias(
-            "key"
-        ),
-        pl.struct(record_file.item_names).hash(seed=0).alias("hash"),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +200,10 @@ class _Stream:
     spilled per chunk, ``etl.pipeline.spill``, and read back once their stream has gone by),
     control totals (summed), filtered and rejected records, findings (and the pass runs'
     fingerprints).
+
+    With an engine (``--workers``, ``--scheduler``), a source whose format splits is framed
+    here and its pieces taken end to end by chunk tasks (etl.pipeline.chunks); their parts are
+    absorbed in file order by the same code as a chunk mapped here (``_absorb``).
     """
 
     IN_FLIGHT = 2
@@ -239,6 +216,7 @@ class _Stream:
         checks: dict[str, LayoutChecks],
         writer: RecordFileWriter,
         stage: Path,
+        engine: Engine | None = None,
     ) -> None:
         self.opts, self.profile, self.checks = opts, profile, checks
         needed = list(dict.fromkeys(n for m in mappings for n in m.sources))
@@ -260,10 +238,20 @@ class _Stream:
                 keep = [RECORD_NO, *(c for c in dict.fromkeys(reads) if c in rf.item_names)]
                 path = writer.path_for(stage / cm.layout.id, rf)
                 sink = writer.open(path, rf.item_names)
-                self.targets.append(_Target(cm.layout.id, t, streamed, keep, sink))
+                place = len(self.targets)
+                self.targets.append(_Target(cm.layout.id, t, streamed, keep, sink, place))
         self._slots = threading.BoundedSemaphore(self.IN_FLIGHT)
         self._spill = Spill(stage)  # removed by run()
         self._pending: list[Future[None]] = []
+        self.engine = engine
+        self._stage = stage
+        self._tasks: Path | None = None  # the chunk tasks' folder in the stage (removed by run)
+        self._numbers = itertools.count()
+        # a worker process decodes a chunk on one thread: the processes are the parallelism
+        threads = 1 if opts.decode_threads is None else opts.decode_threads
+        self._run_spec = RunSpec(
+            opts.vendor_folder, opts.gyomu, opts.layout_version, opts.fingerprints, threads
+        )
 
     def _keep(self, name: str) -> list[str] | None:
         """The fields of source ``name`` kept after its chunks went by (None: all)."""
@@ -282,29 +270,91 @@ class _Stream:
             lookup_index(lk, sources[lk.source].records, target.layout)
             for lk in target.compiled.lookups
         ]
+        if self.engine is not None and target.streamed:  # the chunk tasks read them from here
+            target.index_files = [self._task_file(ix.frame) for ix in target.indexes]
+
+    def _task_folder(self) -> Path:
+        """Where the chunk tasks write (hidden, owner-only: mkdtemp), removed by ``run``."""
+        if self._tasks is None:
+            self._tasks = Path(tempfile.mkdtemp(prefix=".chunks-", dir=self._stage))
+        return self._tasks
+
+    def _task_file(self, frame: pl.DataFrame) -> Path:
+        path = self._task_folder() / f"index-{next(self._numbers):06d}.arrow"
+        frame.write_ipc(path, compression="uncompressed")
+        return path
 
     def _write(self, target: _Target, mt: MappedRecordFile) -> None:
         """Append a mapped chunk, check it, keep what outlives it."""
-        rf = target.compiled.record_file
-        target.sink.append(mt.frame.drop(RECORD_NO, SOURCE_COL))
-        self.checks[target.layout].check_chunk(rf.id, mt.frame)
-        if self.opts.fingerprints:
-            target.fingerprints.append(_fingerprints(target.layout, mt.frame, rf))
-        tallies = source_tallies(mt)
+        part = target_part(
+            target.layout,
+            target.keep,
+            mt,
+            self.checks[target.layout],
+            with_fingerprints=self.opts.fingerprints,
+            put=self._spill.put,
+            output=lambda frame: frame,
+        )
+        self._absorb(target, part)
+
+    def _absorb(self, target: _Target, part: TargetPart) -> None:
+        """A chunk's part of a V2.1 file, mapped here or by a chunk task, in file order."""
+        output = part.output
+        frame = pl.read_ipc(output.read_bytes()) if isinstance(output, Path) else output
+        target.sink.append(frame)
+        del frame
+        self.checks[target.layout].add_chunk(target.compiled.record_file.id, part.checks)
+        if part.fingerprints is not None:
+            target.fingerprints.append(part.fingerprints)
         target.tallies = (
-            tallies if target.tallies is None else add_source_tallies(target.tallies, tallies)
+            part.tallies
+            if target.tallies is None
+            else add_source_tallies(target.tallies, part.tallies)
         )
-        target.kept.append(self._spill.put(mt.frame.select(target.keep)))
-        target.parts.append(
-            replace(
-                mt,
-                frame=mt.frame.select(target.keep).clear(),
-                filtered=detached(mt.filtered),
-                findings=detached(mt.findings),
-                control_values=mt.control_values.clear(),  # summed into target.tallies
-                rejected=detached(mt.rejected),
-            )
-        )
+        target.kept.append(part.kept)
+        target.parts.append(part.part)
+        if isinstance(output, Path):
+            output.unlink()
+
+    def _remote(
+        self, name: str, split: SplitFile, reading: SourceReading
+    ) -> Iterator[ScreenedChunk]:
+        """The pieces of source ``name`` as chunk tasks on the engine, ``in_flight`` ahead;
+        their results taken in file order (each chunk appended as the in-process run does)."""
+        engine = self.engine
+        assert engine is not None
+        feeds = [t for t in self.targets if t.streamed and t.compiled.source == name]
+        refs = tuple(TargetRef(t.position, tuple(t.keep), tuple(t.index_files)) for t in feeds)
+        folder = self._task_folder()
+        pending: deque[Pending] = deque()
+        try:
+            pieces = 0
+            for piece in split.pieces():
+                pieces += 1
+                task = ChunkTask(self._run_spec, piece, next(self._numbers), reading, refs, folder)
+                pending.append(engine.submit(task))
+                if len(pending) >= engine.in_flight:
+                    yield self._completed(split, feeds, pending.popleft().result())
+            while pending:
+                yield self._completed(split, feeds, pending.popleft().result())
+            if not pieces:  # an empty file: its one chunk (no rows) goes the in-process way
+                put = self._spill.put if reading.keep is not None else None
+                records, screened = screen_chunk(reading, split.empty(), put)
+                for target in feeds:
+                    self._write(target, self._map(target, records))
+                yield screened
+        except BaseException:
+            engine.cancel(list(pending))  # nothing writes into the stage once it is removed
+            raise
+
+    def _completed(
+        self, split: SplitFile, feeds: list[_Target], result: ChunkResult
+    ) -> ScreenedChunk:
+        screened = result.screened
+        chunk = split.completed(DecodedPiece(screened.chunk, result.tally, result.last))
+        for target, part in zip(feeds, result.targets, strict=True):
+            self._absorb(target, part)
+        return replace(screened, chunk=chunk)
 
     def _map(self, target: _Target, records: pl.DataFrame) -> MappedRecordFile:
         return map_chunk(target.compiled, records, target.indexes, target.layout)
@@ -345,6 +395,8 @@ class _Stream:
             return self._run()
         finally:
             self._spill.remove()
+            if self._tasks is not None:
+                shutil.rmtree(self._tasks, ignore_errors=True)
 
     def _run(self) -> _Streamed:
         opts = self.opts
@@ -369,6 +421,7 @@ class _Stream:
                         on_chunk=partial(self._on_chunk, (mapper, writer), name),
                         keep=self._keep(name),
                         spill=self._spill,
+                        screened=None if self.engine is None else partial(self._remote, name),
                     )
             mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
             for job in list(self._pending):
@@ -445,9 +498,9 @@ def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.Da
     kept = {(lay, mt.record_file.id): mt.frame for lay, mt in streamed.mapped}
     finding_frames = [s.findings for s in streamed.sources.values()]
     finding_frames += [mt.findings for _, mt in streamed.mapped]
-    for layout_id, layout_checks in checks.items():
+    for layout_id, of_layout in checks.items():
         events.step_started(f"validate {layout_id}")
-        finding_frames.append(layout_checks.findings(kept))
+        finding_frames.append(of_layout.findings(kept))
     findings = _one_per_unknown_code(concat_findings(finding_frames))
     findings = _name_rejected(findings, rejected_keys)
     return findings.sort(["gyomu", "file", "record_no"], nulls_last=True, maintain_order=True)
@@ -479,17 +532,43 @@ def run_job(opts: JobOptions) -> JobResult:
     standard_inputs = read_inputs(layouts_root(opts.layout_version))
     profile = load_profile(opts.vendor_folder)
     kept_gaiji = kept_name(vendor_inputs, profile.gaiji_table)
-    mappings = compile_all(opts, profile)  # every spec error surfaces before any data is read
-    checks = {  # and every rule error
-        cm.layout.id: LayoutChecks(
-            cm.layout, load_layout_rules(cm.layout.id), [t.record_file.id for t in cm.record_files]
+    # every spec error surfaces before any data is read
+    mappings = compile_all(opts.vendor_folder, opts.gyomu, opts.layout_version, profile)
+    checks = layout_checks(mappings)  # and every rule error
+    engine = open_engine(opts.workers, opts.scheduler)  # a missing Dask, before any work
+    try:
+        return _run_staged(
+            opts,
+            writer,
+            vendor_inputs,
+            standard_inputs,
+            profile,
+            kept_gaiji,
+            mappings,
+            checks,
+            engine,
         )
-        for cm in mappings
-    }
+    finally:
+        if engine is not None:
+            engine.close()
 
+
+def _run_staged(
+    opts: JobOptions,
+    writer: RecordFileWriter,
+    vendor_inputs: FolderInputs,
+    standard_inputs: FolderInputs,
+    profile: SourceProfile,
+    kept_gaiji: str | None,
+    mappings: list[CompiledMapping],
+    checks: dict[str, LayoutChecks],
+    engine: Engine | None,
+) -> JobResult:
     # Exit order matters: the writer thread finishes before a failed stage is removed.
     with staged_dir(opts.out_dir, replace=opts.replace) as stage:
-        stream = _Stream(opts, profile, mappings, checks, writer, stage)
+        if engine is not None:
+            engine.check_shared([opts.dump_dir.resolve(), stage.resolve()])
+        stream = _Stream(opts, profile, mappings, checks, writer, stage, engine)
         try:
             streamed = stream.run()
             events.step_started("write V2.1 files")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +19,8 @@ from etl.extract import (
     LocationKind,
     SourceFile,
     SourceProfile,
+    SplitExtractor,
+    SplitFile,
     allowed_controls,
     control_char_findings,
     empty_filtered,
@@ -145,6 +147,97 @@ def _reject_findings(rejects: pl.DataFrame, gyomu: str, location: LocationKind) 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SourceReading:
+    """What screening a decoded chunk needs, resolved once per source file (picklable: a
+    worker process screens the chunks it decodes)."""
+
+    source: SourceFile
+    format: str  # its extractor's name (the extractor's LocationKind does not pickle)
+    allowed: frozenset[int]  # control code points the file may hold
+    gaiji: GaijiTable | None
+    keep: tuple[str, ...] | None  # the fields kept once a chunk has gone by (None: all)
+
+    @property
+    def location(self) -> LocationKind:
+        return get_extractor(self.format).location
+
+    def with_gaiji(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if self.gaiji is None or not frame.height:
+            return frame
+        texts = [f.name for f in self.source.fields if f.type is FieldType.TEXT]
+        return frame.with_columns(self.gaiji.apply(pl.col(n)).alias(n) for n in texts)
+
+    def kept(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if self.keep is None:  # every field: the chunk's buffers are what is kept
+            return frame
+        return detached(frame.select(RECORD_NO, *(c for c in frame.columns if c in self.keep)))
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenedChunk:
+    """What a chunk leaves to its source file once it has gone by: its chunk without records
+    (the rest is small, in buffers of its own), its control character findings and the records
+    that hold one, and its kept columns (a frame, or the Arrow IPC file they were spilled to)."""
+
+    chunk: ExtractChunk
+    data_records: int
+    controls: pl.DataFrame
+    flagged: pl.DataFrame | None
+    kept: pl.DataFrame | Path
+    kept_empty: pl.DataFrame  # the kept columns, no rows
+    empty: pl.DataFrame  # the decoded records' columns, no rows
+
+
+def screen_chunk(
+    reading: SourceReading, chunk: ExtractChunk, spill: Callable[[pl.DataFrame], Path] | None
+) -> tuple[pl.DataFrame, ScreenedChunk]:
+    """(the chunk's records, 外字 applied; what it leaves to its file): every text column is
+    screened for control characters here, whatever the format. With ``spill`` the kept columns
+    wait on disk (or in memory when every field is kept and nothing spills)."""
+    records = reading.with_gaiji(chunk.records)
+    kind = reading.location
+    controls = detached(control_char_findings(chunk.records, reading.source, reading.allowed, kind))
+    flagged = None
+    if controls.height:  # few: kept so their findings can name a key
+        flagged = detached(records.filter(pl.col(RECORD_NO).is_in(controls["record_no"].implode())))
+    kept: pl.DataFrame | Path = reading.kept(records)
+    if spill is not None and isinstance(kept, pl.DataFrame):
+        kept = spill(kept)
+    screened = ScreenedChunk(
+        chunk=replace(
+            chunk,
+            records=records.clear(),
+            rejects=detached(chunk.rejects),
+            filtered=detached(chunk.filtered),
+            findings=detached(chunk.findings),
+            partial=None if chunk.partial is None else detached(chunk.partial),
+        ),
+        data_records=records.height,
+        controls=controls,
+        flagged=flagged,
+        kept=kept,
+        kept_empty=reading.kept(records.clear()),
+        empty=records.clear(),
+    )
+    return records, screened
+
+
+def source_reading(
+    source: SourceFile,
+    profile: SourceProfile,
+    gaiji: GaijiTable | None,
+    keep: Collection[str] | None,
+) -> SourceReading:
+    return SourceReading(
+        source,
+        profile.format_of(source),
+        allowed_controls(source, profile),
+        gaiji,
+        None if keep is None else tuple(keep),
+    )
+
+
 def extract_source(
     dump_dir: Path,
     profile: SourceProfile,
@@ -155,19 +248,24 @@ def extract_source(
     on_chunk: Callable[[pl.DataFrame], object] | None = None,
     keep: Collection[str] | None = None,
     spill: Spill | None = None,
+    screened: Callable[[SplitFile, SourceReading], Iterator[ScreenedChunk]] | None = None,
 ) -> ExtractedSource:
     """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded.
 
     ``keep``: the fields ``records`` keeps (with the record no.) once the chunk has gone by;
     None keeps them all, an empty collection none (memory: a chunk at a time). With ``spill``
     the kept columns of each chunk wait there until the last chunk has gone by.
+    ``screened``: for a format whose files split into pieces (etl.extract.SplitExtractor),
+    the pieces are decoded and screened elsewhere (worker processes, etl.pipeline.chunks) and
+    come back through it, in order; ``on_chunk`` is not called then.
 
     An OSError while reading (unreadable, vanished, I/O error) becomes an ExtractError naming the
     file. Every text column is screened for control characters here, whatever the format.
     """
     path = find_source_path(dump_dir, source, profile)
+    reading = source_reading(source, profile, gaiji, keep)
     try:
-        return _extract_source(path, profile, source, gaiji, chunk_records, on_chunk, keep, spill)
+        return _extract_source(path, profile, reading, chunk_records, on_chunk, spill, screened)
     except OSError as exc:
         raise ExtractError(path, f"cannot read the file: {_cause(exc)}") from exc
 
@@ -175,99 +273,88 @@ def extract_source(
 def _extract_source(
     path: Path,
     profile: SourceProfile,
-    source: SourceFile,
-    gaiji: GaijiTable | None,
+    reading: SourceReading,
     chunk_records: int,
     on_chunk: Callable[[pl.DataFrame], object] | None,
-    keep: Collection[str] | None,
     spill: Spill | None,
+    screened: Callable[[SplitFile, SourceReading], Iterator[ScreenedChunk]] | None,
 ) -> ExtractedSource:
+    source = reading.source
     with path.open("rb"):  # fail on an unreadable file before any thread starts
         pass
     size = path.stat().st_size
     extractor = get_extractor(profile.format_of(source))
-    kind = extractor.location
-    allowed = allowed_controls(source, profile)
     # an estimate from the size: a cut-off last record still counts as one record (rejected),
     # so round up; the bar is closed with the true count at the end
     stride = source.options.record_stride() if source.options is not None else None
     total = -(-size // stride) if stride else None
-    # hashlib releases the GIL on large buffers: hash the input while it is being decoded.
-    text_fields = [f.name for f in source.fields if f.type is FieldType.TEXT]
-    apply = [gaiji.apply(pl.col(n)).alias(n) for n in text_fields] if gaiji is not None else []
+    put = spill.put if spill is not None and reading.keep is not None else None
 
-    def with_gaiji(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(apply) if apply and frame.height else frame
-
-    def kept(frame: pl.DataFrame) -> pl.DataFrame:
-        if keep is None:  # every field: the chunk's buffers are what is kept
-            return frame
-        return detached(frame.select(RECORD_NO, *(c for c in frame.columns if c in keep)))
-
-    chunks: list[ExtractChunk] = []
-    parts: list[pl.DataFrame] = []  # each chunk's kept columns (emptied when spilled)
-    spilled: list[Path] = []
-    empty: pl.DataFrame | None = None  # the decoded records' columns, no rows
-    data_records = 0
-    controls: list[pl.DataFrame] = []
-    flagged: list[pl.DataFrame] = []  # records holding a control character (gaiji applied)
-    done = 0
-    with ThreadPoolExecutor(max_workers=1) as hasher:
-        hashing = hasher.submit(sha256_file, path)
+    def screened_here() -> Iterator[ScreenedChunk]:
         for chunk in extractor.extract(path, source, profile, chunk_records=chunk_records):
-            records = with_gaiji(chunk.records)
-            chunks.append(  # the rest is small: kept, in buffers of its own
-                replace(
-                    chunk,
-                    records=records.clear(),
-                    rejects=detached(chunk.rejects),
-                    filtered=detached(chunk.filtered),
-                    findings=detached(chunk.findings),
-                    partial=None if chunk.partial is None else detached(chunk.partial),
-                )
-            )
-            controls.append(detached(control_char_findings(chunk.records, source, allowed, kind)))
-            if controls[-1].height:  # few: kept so their findings can name a key
-                flagged.append(
-                    detached(
-                        records.filter(pl.col(RECORD_NO).is_in(controls[-1]["record_no"].implode()))
-                    )
-                )
+            records, done = screen_chunk(reading, chunk, put)
             if on_chunk is not None:
                 on_chunk(records)
-            if spill is not None and keep is not None:
-                spilled.append(spill.put(kept(records)))
-                parts.append(kept(records.clear()))
-            else:
-                parts.append(kept(records))
-            empty = records.clear() if empty is None else empty
-            data_records += records.height
             del records
-            done += chunk.records_in
+            yield done
+
+    chunks: list[ScreenedChunk] = []
+    done = 0
+    # hashlib releases the GIL on large buffers: hash the input while it is being decoded.
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        hashing = hasher.submit(sha256_file, path)
+        if screened is not None and isinstance(extractor, SplitExtractor):
+            split = extractor.split(path, source, profile, chunk_records=chunk_records)
+            stream = screened(split, reading)
+        else:
+            stream = screened_here()
+        for part in stream:
+            chunks.append(part)
+            done += part.chunk.records_in
             events.progress(source.name, done, total)
         events.progress(source.name, done, done)
         sha256 = hashing.result()
-    records = pl.concat(parts) if parts else pl.DataFrame()
+    return _source_of(path, size, sha256, reading, extractor.name, chunks)
+
+
+def _source_of(
+    path: Path,
+    size: int,
+    sha256: str,
+    reading: SourceReading,
+    extractor: str,
+    chunks: list[ScreenedChunk],
+) -> ExtractedSource:
+    """The file's accounting, rejects and findings from its chunks, in file order."""
+    source, kind = reading.source, reading.location
+    kept = [c.kept for c in chunks]
+    spilled = [k for k in kept if isinstance(k, Path)]
     if spilled:
-        records = Spill.read(spilled, records)
-    partials = [c.partial for c in chunks if c.partial is not None and c.partial.height]
-    partials = [with_gaiji(p) for p in partials] + flagged
+        records = Spill.read(spilled, chunks[0].kept_empty)
+    else:
+        frames = [k for k in kept if isinstance(k, pl.DataFrame)]
+        records = pl.concat(frames) if frames else pl.DataFrame()
+    empty = chunks[0].empty if chunks else None
+    data_records = sum(c.data_records for c in chunks)
+    partials = [c.chunk.partial for c in chunks if c.chunk.partial is not None]
+    partials = [reading.with_gaiji(p) for p in partials if p.height]
+    partials += [c.flagged for c in chunks if c.flagged is not None]
     partial = pl.concat(partials) if partials else (empty if empty is not None else records)
-    rejects = pl.concat([c.rejects for c in chunks]) if chunks else empty_rejects(kind)
-    filtered = pl.concat([c.filtered for c in chunks]) if chunks else empty_filtered(kind)
-    records_in = sum(c.records_in for c in chunks)
+    rejects = pl.concat([c.chunk.rejects for c in chunks]) if chunks else empty_rejects(kind)
+    filtered = pl.concat([c.chunk.filtered for c in chunks]) if chunks else empty_filtered(kind)
+    records_in = sum(c.chunk.records_in for c in chunks)
     findings = concat_findings(
         [
-            *(c.findings for c in chunks),
+            *(c.chunk.findings for c in chunks),
             _reject_findings(rejects, "", kind),
-            *controls,
+            *(c.controls for c in chunks),
             _file_findings(source.name, path, records_in, data_records + rejects.height),
         ]
     )
     if records_in != data_records + rejects.height + filtered.height:
         raise ExtractError(
             path,
-            f"extractor {extractor.name} lost records: in={records_in} records={data_records} "
+            f"extractor {extractor} lost records: in={records_in} records={data_records} "
             f"rejected={rejects.height} filtered={filtered.height}",
         )
     return ExtractedSource(

@@ -17,11 +17,12 @@ from etl.validate.rules import (
     load_rules,
 )
 from etl.validate.schema import build_schema, schema_findings
-from etl.validate.validate import LayoutChecks, validate_layout
+from etl.validate.validate import ChunkFindings, LayoutChecks, validate_layout
 
 __all__ = [
     "FILE_MISSING",
     "REFERENCE_MISSING",
+    "ChunkFindings",
     "Compare",
     "CompareOp",
     "ExactlyOne",

@@ -9,6 +9,7 @@ frames. ``validate_layout`` is the same with each record file as one chunk.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -20,6 +21,14 @@ from etl.validate.rules import ExistsIn, RuleSet, check_rules
 from etl.validate.schema import key_findings, schema_findings
 
 Frames = Mapping[tuple[str, str], pl.DataFrame]  # by (layout id, RecordFile id)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkFindings:
+    """The findings of one chunk of a record file: its schema checks, each per-record rule's."""
+
+    schema: pl.DataFrame
+    rules: dict[int, pl.DataFrame]  # by the rule's index in the rule file
 
 
 class LayoutChecks:
@@ -59,14 +68,25 @@ class LayoutChecks:
 
     def check_chunk(self, record_file: str, chunk: pl.DataFrame) -> None:
         """Schema checks and per-record rules of one chunk of a mapped record file."""
+        self.add_chunk(record_file, self.chunk_findings(record_file, chunk))
+
+    def chunk_findings(self, record_file: str, chunk: pl.DataFrame) -> ChunkFindings:
+        """What ``check_chunk`` keeps of a chunk, computed without keeping it (a worker
+        process checks its chunks; the run adds them in order with ``add_chunk``)."""
         rf = self.layout.record_file(record_file)
         # kept beyond the chunk, so in buffers of their own (etl.findings.detached)
-        found = schema_findings(self.layout, rf, chunk, key=False)
-        self._schema[record_file].append(detached(found))
-        for i, parts in self._per_record.items():
-            rule = self.rules.rules[i]
-            if rule.file == record_file:
-                parts.append(detached(run_rule(self.rules, rule, self.layout, chunk, {})))
+        schema = detached(schema_findings(self.layout, rf, chunk, key=False))
+        rules = {
+            i: detached(run_rule(self.rules, self.rules.rules[i], self.layout, chunk, {}))
+            for i in self._per_record
+            if self.rules.rules[i].file == record_file
+        }
+        return ChunkFindings(schema, rules)
+
+    def add_chunk(self, record_file: str, found: ChunkFindings) -> None:
+        self._schema[record_file].append(found.schema)
+        for i, frame in found.rules.items():
+            self._per_record[i].append(frame)
 
     def findings(self, kept: Frames) -> pl.DataFrame:
         """Every finding, the whole-file rules run on ``kept`` (at least the columns ``reads``

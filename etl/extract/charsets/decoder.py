@@ -218,6 +218,11 @@ class Charset:
             dtype=np.uint16,
         )  # fmt: skip
 
+    def __reduce__(self) -> tuple[object, tuple[CharsetSpec]]:
+        # pickled as its spec (a piece of a file sent to a worker process): the tables are
+        # megabytes, rebuilt once per process by the cached load_charset
+        return (load_charset, (self.spec,))
+
     @property
     def name(self) -> str:
         return self.spec.name

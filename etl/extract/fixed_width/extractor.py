@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -24,7 +25,14 @@ from numpy.typing import NDArray
 
 from etl import events
 from etl.errors import ExtractError
-from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, options_of
+from etl.extract.base import (
+    BYTE_OFFSET,
+    RECORD_NO,
+    DecodedPiece,
+    ExtractChunk,
+    extract_split,
+    options_of,
+)
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
 from etl.extract.decode import BadBytes, check_digits, decode_field
 from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encoding
@@ -48,7 +56,7 @@ from etl.extract.fixed_width.records import (
 from etl.extract.location import BYTES, ByteOffset
 from etl.extract.numeric import decode_packed, decode_zoned, number_dtype, packed_digits
 from etl.extract.profile import FieldType, LineBreak, SourceField, SourceFile, SourceProfile
-from etl.findings import concat_findings
+from etl.findings import concat_findings, empty_findings
 
 
 class FixedWidthExtractor:
@@ -66,6 +74,12 @@ class FixedWidthExtractor:
         *,
         chunk_records: int = 200_000,
     ) -> Iterator[ExtractChunk]:
+        yield from extract_split(self.split(path, source, profile, chunk_records=chunk_records))
+
+    def split(
+        self, path: Path, source: SourceFile, profile: SourceProfile, *, chunk_records: int
+    ) -> _SplitFile:
+        """The file framed into blocks of whole records, each decoded apart (``_Piece``)."""
         if not path.is_file():
             raise ExtractError(path, "file not found")
         options = options_of(path, source, FixedWidthOptions)
@@ -74,33 +88,10 @@ class FixedWidthExtractor:
         encoding = self.resolve_encoding(path, source, profile)
         events.step_started(f"read {source.name} ({path.name}) as {encoding.encoding}")
         plan = make_plan(source, options, profile, encoding.codec)
-        totals = Totals()
-        first = True
         blocks = read_blocks(
             path, plan.record_length, options.line_break, chunk_records, start=encoding.bom_length
         )
-        for block, ends_file in _with_file_end(blocks):
-            records, rejects, filtered, partial = _extract_block(block, plan, totals, ends_file)
-            totals.records_in += block.records_in
-            findings = [encoding.findings] if first else []
-            if block.last:
-                findings.append(control_record_findings(plan, totals))
-            first = False
-            yield ExtractChunk(
-                source.name,
-                block.records_in,
-                records,
-                rejects,
-                filtered,
-                concat_findings(findings),
-                partial,
-            )
-        if first:  # empty file: still one chunk, so the schema and findings travel
-            yield empty_chunk(
-                source.name,
-                records_frame(field_schema(source), {}),
-                concat_findings([encoding.findings, control_record_findings(plan, totals)]),
-            )
+        return _SplitFile(plan, encoding, blocks)
 
     def resolve_encoding(
         self, path: Path, source: SourceFile, profile: SourceProfile
@@ -115,6 +106,65 @@ class FixedWidthExtractor:
             source.name,
             head,
             sample=lambda: _layout_sample(head, source, options),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A block of whole records and what decoding it needs (picklable: its bytes travel)."""
+
+    block: RecordBlock
+    plan: Plan
+    ends_file: bool
+
+    def decode(self) -> DecodedPiece:
+        totals = Totals(records_in=self.block.records_in)
+        records, rejects, filtered, partial = _extract_block(
+            self.block, self.plan, totals, self.ends_file
+        )
+        chunk = ExtractChunk(
+            self.plan.source.name,
+            self.block.records_in,
+            records,
+            rejects,
+            filtered,
+            empty_findings(),
+            partial,
+        )
+        return DecodedPiece(chunk, totals, self.block.last)
+
+
+class _SplitFile:
+    """A fixed-width file read piece by piece; the trailer facts are summed in file order."""
+
+    def __init__(
+        self, plan: Plan, encoding: ResolvedEncoding, blocks: Iterator[RecordBlock]
+    ) -> None:
+        self.plan, self.encoding, self._blocks = plan, encoding, blocks
+        self.totals = Totals()
+        self._first = True
+
+    def pieces(self) -> Iterator[_Piece]:
+        for block, ends_file in _with_file_end(self._blocks):
+            yield _Piece(block, self.plan, ends_file)
+
+    def completed(self, decoded: DecodedPiece) -> ExtractChunk:
+        assert isinstance(decoded.tally, Totals)
+        self.totals.add(decoded.tally)
+        findings = [self.encoding.findings] if self._first else []
+        if decoded.last:
+            findings.append(control_record_findings(self.plan, self.totals))
+        self._first = False
+        return replace(decoded.chunk, findings=concat_findings(findings))
+
+    def empty(self) -> ExtractChunk:
+        """An empty file: still one chunk, so the schema and findings travel."""
+        return empty_chunk(
+            self.plan.source.name,
+            records_frame(field_schema(self.plan.source), {}),
+            concat_findings(
+                [self.encoding.findings, control_record_findings(self.plan, self.totals)]
+            ),
         )
 
 

@@ -107,6 +107,13 @@ class Totals:
     headers: int = 0  # header records found as record 1
     trailers: list[tuple[int, bytes]] = field(default_factory=list)  # (record_no, count bytes)
 
+    def add(self, piece: Totals) -> None:
+        """Sum in the totals of the next piece of the file (decoded apart, maybe elsewhere)."""
+        self.records_in += piece.records_in
+        self.data_records += piece.data_records
+        self.headers += piece.headers
+        self.trailers += piece.trailers
+
 
 def control_record_findings(plan: Plan, totals: Totals) -> pl.DataFrame:
     """Header missing, trailer missing, trailer count wrong: each an error naming the file.

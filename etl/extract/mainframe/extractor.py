@@ -30,7 +30,15 @@ from numpy.typing import NDArray
 
 from etl import events
 from etl.errors import ChukanError, ExtractError, ProfileError
-from etl.extract.base import BYTE_OFFSET, RECORD_NO, ExtractChunk, filter_schema, options_of
+from etl.extract.base import (
+    BYTE_OFFSET,
+    RECORD_NO,
+    DecodedPiece,
+    ExtractChunk,
+    extract_split,
+    filter_schema,
+    options_of,
+)
 from etl.extract.charsets import Charset, CharsetSpec, TextMode, load_charset
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
 from etl.extract.encoding import (
@@ -79,6 +87,13 @@ class MainframeExtractor:
         *,
         chunk_records: int = 200_000,
     ) -> Iterator[ExtractChunk]:
+        yield from extract_split(self.split(path, source, profile, chunk_records=chunk_records))
+
+    def split(
+        self, path: Path, source: SourceFile, profile: SourceProfile, *, chunk_records: int
+    ) -> _SplitFile:
+        """The data set framed into blocks of whole records (F/FB by the record length, V/VB
+        by the RDWs), each decoded apart (``_Piece``)."""
         if not path.is_file():
             raise ExtractError(path, "file not found")
         plan = make_plan(path, source, profile)
@@ -86,29 +101,7 @@ class MainframeExtractor:
         events.step_started(
             f"read {source.name} ({path.name}) as {plan.charset.name}, RECFM {options.recfm}"
         )
-        totals = Totals()
-        first = True
-        for block, ends_file, others in _framed(path, plan, profile, chunk_records):
-            part = _extract_block(block, plan, totals, ends_file, others)
-            findings = [part.findings]
-            if block.last:
-                findings.append(control_record_findings(plan, totals))
-            first = False
-            yield ExtractChunk(
-                source.name,
-                part.records_in,
-                part.records,
-                part.rejects,
-                part.filtered,
-                concat_findings(findings),
-                part.partial,
-            )
-        if first:  # an empty file: still one chunk, so the schema and findings travel
-            yield empty_chunk(
-                source.name,
-                records_frame(plan.schema, {}),
-                control_record_findings(plan, totals),
-            )
+        return _SplitFile(plan, _framed(path, plan, profile, chunk_records))
 
     def resolve_encoding(
         self, path: Path, source: SourceFile, profile: SourceProfile
@@ -341,6 +334,13 @@ class Totals:
     headers: int = 0
     trailers: list[tuple[int, bytes]] = field(default_factory=list)  # (record_no, count bytes)
 
+    def add(self, piece: Totals) -> None:
+        """Sum in the totals of the next piece of the file (decoded apart, maybe elsewhere)."""
+        self.records_in += piece.records_in
+        self.data_records += piece.data_records
+        self.headers += piece.headers
+        self.trailers += piece.trailers
+
 
 @dataclass(frozen=True, slots=True)
 class _Part:
@@ -362,6 +362,58 @@ def _with_file_end(blocks: Iterator[RecordBlock]) -> Iterator[tuple[RecordBlock,
         held.append(block)
     for i, b in enumerate(held):
         yield b, i == 0 and b.data.shape[0] > 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A block of whole records and its plan (picklable: the charset travels as its spec)."""
+
+    block: RecordBlock
+    plan: Plan
+    ends_file: bool
+    others: _Others  # records of another layout taken out of the block (_framed)
+
+    def decode(self) -> DecodedPiece:
+        totals = Totals()
+        part = _extract_block(self.block, self.plan, totals, self.ends_file, self.others)
+        chunk = ExtractChunk(
+            self.plan.source.name,
+            part.records_in,
+            part.records,
+            part.rejects,
+            part.filtered,
+            part.findings,
+            part.partial,
+        )
+        return DecodedPiece(chunk, totals, self.block.last)
+
+
+class _SplitFile:
+    """A data set read piece by piece; the header/trailer facts are summed in file order."""
+
+    def __init__(self, plan: Plan, framed: Iterator[tuple[RecordBlock, bool, _Others]]) -> None:
+        self.plan, self._framed = plan, framed
+        self.totals = Totals()
+
+    def pieces(self) -> Iterator[_Piece]:
+        for block, ends_file, others in self._framed:
+            yield _Piece(block, self.plan, ends_file, others)
+
+    def completed(self, decoded: DecodedPiece) -> ExtractChunk:
+        assert isinstance(decoded.tally, Totals)
+        self.totals.add(decoded.tally)
+        if not decoded.last:
+            return decoded.chunk
+        findings = [decoded.chunk.findings, control_record_findings(self.plan, self.totals)]
+        return replace(decoded.chunk, findings=concat_findings(findings))
+
+    def empty(self) -> ExtractChunk:
+        """An empty data set: still one chunk, so the schema and findings travel."""
+        return empty_chunk(
+            self.plan.source.name,
+            records_frame(self.plan.schema, {}),
+            control_record_findings(self.plan, self.totals),
+        )
 
 
 def classify(block: RecordBlock, plan: Plan, ends_file: bool) -> NDArray[np.int8]:
