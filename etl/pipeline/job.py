@@ -53,7 +53,7 @@ from etl.pipeline.sources import (
     check_delivery,
     extract_source,
 )
-from etl.pipeline.spill import Spill
+from etl.pipeline.spill import Spill, Spilled
 from etl.reconcile import (
     ControlRow,
     SourceTallies,
@@ -65,7 +65,7 @@ from etl.reconcile import (
 )
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
 from etl.text import load_eras, load_gaiji_table
-from etl.validate import LayoutChecks, load_layout_rules
+from etl.validate import KeptFile, LayoutChecks, digest_frame, kept_digests, load_layout_rules
 from etl.write import (
     CsvFormat,
     OutputFormat,
@@ -262,7 +262,7 @@ class _Stream:
                 sink = writer.open(path, rf.item_names)
                 self.targets.append(_Target(cm.layout.id, t, streamed, keep, sink))
         self._slots = threading.BoundedSemaphore(self.IN_FLIGHT)
-        self._spill = Spill(stage)  # removed by run()
+        self.spill = Spill(stage)  # removed by run() if it fails, else by run_job
         self._pending: list[Future[None]] = []
 
     def _keep(self, name: str) -> list[str] | None:
@@ -294,7 +294,7 @@ class _Stream:
         target.tallies = (
             tallies if target.tallies is None else add_source_tallies(target.tallies, tallies)
         )
-        target.kept.append(self._spill.put(mt.frame.select(target.keep)))
+        target.kept.append(self.spill.put(mt.frame.select(target.keep)))
         target.parts.append(
             replace(
                 mt,
@@ -341,10 +341,13 @@ class _Stream:
         self._pending.append(mapper.submit(self._chunk, writer, name, records))
 
     def run(self) -> _Streamed:
+        """Stream every source; the spill stays until ``spill.remove`` (after the whole-file
+        checks, which read it back), or goes at once if the stream fails."""
         try:
             return self._run()
-        finally:
-            self._spill.remove()
+        except BaseException:
+            self.spill.remove()
+            raise
 
     def _run(self) -> _Streamed:
         opts = self.opts
@@ -368,7 +371,7 @@ class _Stream:
                         chunk_records=opts.chunk_records,
                         on_chunk=partial(self._on_chunk, (mapper, writer), name),
                         keep=self._keep(name),
-                        spill=self._spill,
+                        spill=self.spill,
                     )
             mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
             for job in list(self._pending):
@@ -388,7 +391,10 @@ class _Stream:
                 self._index(target, sources)
                 self._write(target, self._map(target, sources[target.compiled.source].records))
             merged = merge_mapped(target.parts)
-            merged = replace(merged, frame=Spill.read(target.kept, merged.frame))
+            # what the whole-file checks keep in memory: the digests; the values stay on disk
+            digests = partial(digest_frame, digests=kept_digests(self.checks.values(), *target.key))
+            frame = Spill.read(target.kept, digests(merged.frame), digests)
+            merged = replace(merged, frame=frame)
             findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
             mt = replace(merged, findings=findings)
             if not mt.balanced:
@@ -442,7 +448,10 @@ def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.Da
     """Every finding of the run, in the order a whole-frame run gives them (stable sort)."""
     rejected_keys = _rejected_keys(streamed)
     _release_lookup_sides(streamed)  # the whole-file rules have the memory to themselves
-    kept = {(lay, mt.record_file.id): mt.frame for lay, mt in streamed.mapped}
+    kept = {  # digests in memory, values read back from the spill (Spilled)
+        (lay, mt.record_file.id): KeptFile(mt.frame, Spilled(target.kept))
+        for target, (lay, mt) in zip(streamed.targets, streamed.mapped, strict=True)
+    }
     finding_frames = [s.findings for s in streamed.sources.values()]
     finding_frames += [mt.findings for _, mt in streamed.mapped]
     for layout_id, layout_checks in checks.items():
@@ -501,7 +510,10 @@ def run_job(opts: JobOptions) -> JobResult:
             for target in stream.targets:
                 target.sink.discard()
             raise
-        findings = _validate_all(streamed, checks)
+        try:
+            findings = _validate_all(streamed, checks)
+        finally:
+            stream.spill.remove()  # never published
         sources = streamed.sources
         controls = _reconcile(
             [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)], writer

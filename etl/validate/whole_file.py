@@ -1,0 +1,161 @@
+"""What the whole-file checks (key uniqueness, unique, exactly_one, exists_in) keep of a file:
+64-bit hashes of its keys, and the rows they find suspect.
+
+A streaming run keeps the columns these checks read on disk (``KeptValues``) and, in memory,
+only a digest of them per record (``Digest``): a 64-bit hash of each key the checks group or
+look up by (8 bytes per record per key, whatever the text) and exactly_one's condition (a bit).
+The checks find on the digests the rows that may fail, read back the values of those rows only
+and run the rule on them as on a whole frame (etl.validate.rule_checks): a finding is made from
+the values, never from a hash, and the findings are the whole frame's.
+
+Collisions (two different values, one hash): where one can only make rows look suspect (unique,
+key uniqueness: equal values always hash alike, so every row of a real duplicate is read back),
+the values decide. Where one could hide a failure (exactly_one adding a 世帯 with no head to one
+with a head; exists_in finding a value because another one hashes alike), a second, independent
+64-bit hash (the guard) is kept too: a group whose guard hashes differ is read back, and a
+lookup matches on both hashes, so a failure stays hidden only if both collide (≈2⁻¹²⁸ a pair).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
+
+from etl.findings import KEY_SEPARATOR
+
+# polars' hash is deterministic for a seed, across processes too (one polars version: a run
+# computes and compares its hashes itself); hashes of two seeds are independent (measured:
+# 200k keys fall into 2²⁰ (hash, guard) bins of 10 bits each as at random)
+KEY_SEED = 0x243F6A8885A308D3
+GUARD_SEED = 0x452821E638D01377
+_POSITION = "_position"
+
+
+class KeptValues(Protocol):
+    """The kept columns of a record file, in record order (on disk in a streaming run)."""
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    def rows(self, positions: pl.Series) -> pl.DataFrame:
+        """Every kept column of the records at ``positions`` (ascending; 0 is the file's first
+        record)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FrameValues:
+    """The KeptValues of a frame held in memory (a whole-frame validation)."""
+
+    frame: pl.DataFrame
+
+    @property
+    def columns(self) -> list[str]:
+        return self.frame.columns
+
+    def rows(self, positions: pl.Series) -> pl.DataFrame:
+        return self.frame[positions]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A record file as the whole-file checks have it: ``digests`` (one row per record, in
+    record order: the columns of every Digest the checks read) and the values to read back."""
+
+    digests: pl.DataFrame
+    values: KeptValues
+
+
+def key_hash(values: Sequence[pl.Expr], seed: int) -> pl.Expr:
+    """One 64-bit hash of a row's values, a null apart from every text. Fields are named by
+    position, so the columns of two files hash alike whatever their names."""
+    return pl.struct([v.alias(str(i)) for i, v in enumerate(values)]).hash(seed)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The hash of the values of ``names`` per record (``guard``: the guard's; ``present``:
+    null where a value is missing, a row that takes no part in the rule)."""
+
+    names: tuple[str, ...]
+    guard: bool = False
+    present: bool = True
+
+    @property
+    def column(self) -> str:
+        kind = ("guard" if self.guard else "hash") + ("" if self.present else "+null")
+        return f"_{kind}[{KEY_SEPARATOR.join(self.names)}]"
+
+    @property
+    def guarded(self) -> Digest:
+        return Digest(self.names, guard=True, present=self.present)
+
+    def expr(self, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+        # the values as the checks read them: text; a column missing or not text is null
+        # (the schema checks report it)
+        values = [
+            pl.col(n) if schema.get(n) == pl.String else pl.lit(None, pl.String) for n in self.names
+        ]
+        hashed = key_hash(values, GUARD_SEED if self.guard else KEY_SEED)
+        if self.present:
+            hashed = pl.when(pl.all_horizontal(v.is_not_null() for v in values)).then(hashed)
+        return hashed.alias(self.column)
+
+
+Digests = Mapping[str, Digest | pl.Expr]  # by digest column; an Expr: a condition, computed
+
+
+def digest_frame(frame: pl.DataFrame, digests: Digests) -> pl.DataFrame:
+    """The digest columns of ``frame`` (a chunk of the kept columns, or a whole file)."""
+    return frame.select(
+        d.expr(frame.schema) if isinstance(d, Digest) else d.alias(name)
+        for name, d in digests.items()
+    )
+
+
+def suspects(kept: KeptFile, where: pl.Expr) -> pl.DataFrame:
+    """The values of the records where ``where`` holds over the digests, in record order."""
+    positions = kept.digests.select(pl.arg_where(where).alias(_POSITION)).to_series()
+    return kept.values.rows(positions)
+
+
+def duplicated(kept: KeptFile, digest: Digest) -> pl.DataFrame:
+    """The rows whose hash is another row's too: every row of a duplicated value (and those of
+    a collision: the caller's rule decides on the values)."""
+    hashed = pl.col(digest.column)
+    return suspects(kept, hashed.is_not_null() & hashed.is_duplicated())
+
+
+def not_exactly_one(kept: KeptFile, group: Digest, when: str) -> pl.DataFrame:
+    """The rows of every group (by the hash of ``group``) where the condition column ``when``
+    does not hold exactly once, or whose guard hashes differ (groups sharing a hash)."""
+    by, guard = pl.col(group.column), pl.col(group.guarded.column)
+    failing = (
+        kept.digests.group_by(by)
+        .agg(pl.col(when).sum().alias("_matched"), (guard.min() != guard.max()).alias("_shared"))
+        .filter(by.is_not_null() & ((pl.col("_matched") != 1) | pl.col("_shared")))
+        .get_column(group.column)
+    )
+    return suspects(kept, by.is_in(failing.implode()))
+
+
+def missing_in(
+    kept: KeptFile, items: Digest, references: list[tuple[KeptFile, Digest]]
+) -> pl.DataFrame:
+    """The rows whose ``items`` (all present) are in none of ``references``, matched on the
+    hash and the guard: a row matched in neither has no equal value there."""
+    names = [items.column, items.guarded.column]
+    rows = (
+        kept.digests.select(names)
+        .with_row_index(_POSITION)
+        .filter(pl.col(items.column).is_not_null())
+    )
+    for found, ref in references:  # a row found in any of them passes
+        known = found.digests.select(
+            pl.col(ref.column).alias(names[0]), pl.col(ref.guarded.column).alias(names[1])
+        )
+        rows = rows.join(known.drop_nulls().unique(), on=names, how="anti")
+    return kept.values.rows(rows.get_column(_POSITION).sort())
