@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 import polars as pl
 
 from etl.findings import concat_findings, detached
-from etl.layout import Layout, RecordFile
+from etl.layout import Layout
 from etl.validate.checks import RECORD_NO
 from etl.validate.rule_checks import (
     per_record,
@@ -70,7 +70,7 @@ class LayoutChecks:
         mapped record file has at least its key's."""
         wanted: dict[str, Digest | pl.Expr] = {}
         if layout_id == self.layout.id and record_file in self._mapped:
-            key = _key_digest(self.layout.record_file(record_file))
+            key = Digest(self.layout.record_file(record_file).key)
             wanted[key.column] = key
         for rule in self.rules.rules:
             if not per_record(rule):
@@ -99,7 +99,7 @@ class LayoutChecks:
             found = list(self._schema[rf.id])  # each chunk's records, then the file's keys
             whole = kept.get((self.layout.id, rf.id))
             if whole is not None:
-                rows = duplicated(whole, _key_digest(rf))
+                rows = duplicated(whole, Digest(rf.key), missing=True)
                 found.append(key_findings(self.layout, rf, rows))
             parts.append(concat_findings(found))
         for i, rule in enumerate(self.rules.rules):
@@ -143,8 +143,3 @@ def kept_digests(checks: Iterable[LayoutChecks], layout_id: str, record_file: st
     for layout_checks in checks:
         wanted |= layout_checks.digests(layout_id, record_file)
     return wanted
-
-
-def _key_digest(record_file: RecordFile) -> Digest:
-    # key uniqueness: every row takes part, a null key part too (as schema.key_unique)
-    return Digest(tuple(record_file.key), present=False)

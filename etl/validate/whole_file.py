@@ -77,21 +77,19 @@ def key_hash(values: Sequence[pl.Expr], seed: int) -> pl.Expr:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """The hash of the values of ``names`` per record (``guard``: the guard's; ``present``:
-    null where a value is missing, a row that takes no part in the rule)."""
+    """The hash of the values of ``names`` per record (``guard``: the guard's), null where a
+    value is missing."""
 
     names: tuple[str, ...]
     guard: bool = False
-    present: bool = True
 
     @property
     def column(self) -> str:
-        kind = ("guard" if self.guard else "hash") + ("" if self.present else "+null")
-        return f"_{kind}[{KEY_SEPARATOR.join(self.names)}]"
+        return f"_{'guard' if self.guard else 'hash'}[{KEY_SEPARATOR.join(self.names)}]"
 
     @property
     def guarded(self) -> Digest:
-        return Digest(self.names, guard=True, present=self.present)
+        return Digest(self.names, guard=True)
 
     def expr(self, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         # the values as the checks read them: text; a column missing or not text is null
@@ -100,9 +98,8 @@ class Digest:
             pl.col(n) if schema.get(n) == pl.String else pl.lit(None, pl.String) for n in self.names
         ]
         hashed = key_hash(values, GUARD_SEED if self.guard else KEY_SEED)
-        if self.present:
-            hashed = pl.when(pl.all_horizontal(v.is_not_null() for v in values)).then(hashed)
-        return hashed.alias(self.column)
+        every = pl.all_horizontal(v.is_not_null() for v in values)
+        return pl.when(every).then(hashed).alias(self.column)
 
 
 Digests = Mapping[str, Digest | pl.Expr]  # by digest column; an Expr: a condition, computed
@@ -122,11 +119,14 @@ def suspects(kept: KeptFile, where: pl.Expr) -> pl.DataFrame:
     return kept.values.rows(positions)
 
 
-def duplicated(kept: KeptFile, digest: Digest) -> pl.DataFrame:
+def duplicated(kept: KeptFile, digest: Digest, *, missing: bool = False) -> pl.DataFrame:
     """The rows whose hash is another row's too: every row of a duplicated value (and those of
-    a collision: the caller's rule decides on the values)."""
+    a collision: the caller's rule decides on the values); ``missing``: every row with a value
+    missing too (key uniqueness: a null key part is a value there, rows with one are few)."""
     hashed = pl.col(digest.column)
-    return suspects(kept, hashed.is_not_null() & hashed.is_duplicated())
+    return suspects(
+        kept, hashed.is_duplicated() & hashed.is_not_null() | hashed.is_null() & missing
+    )
 
 
 def not_exactly_one(kept: KeptFile, group: Digest, when: str) -> pl.DataFrame:
@@ -134,10 +134,13 @@ def not_exactly_one(kept: KeptFile, group: Digest, when: str) -> pl.DataFrame:
     does not hold exactly once, or whose guard hashes differ (groups sharing a hash)."""
     by, guard = pl.col(group.column), pl.col(group.guarded.column)
     failing = (
-        kept.digests.group_by(by)
+        kept.digests.lazy()
+        .group_by(by)
         .agg(pl.col(when).sum().alias("_matched"), (guard.min() != guard.max()).alias("_shared"))
         .filter(by.is_not_null() & ((pl.col("_matched") != 1) | pl.col("_shared")))
-        .get_column(group.column)
+        .select(by)
+        .collect()
+        .to_series()
     )
     return suspects(kept, by.is_in(failing.implode()))
 
@@ -145,17 +148,15 @@ def not_exactly_one(kept: KeptFile, group: Digest, when: str) -> pl.DataFrame:
 def missing_in(
     kept: KeptFile, items: Digest, references: list[tuple[KeptFile, Digest]]
 ) -> pl.DataFrame:
-    """The rows whose ``items`` (all present) are in none of ``references``, matched on the
-    hash and the guard: a row matched in neither has no equal value there."""
-    names = [items.column, items.guarded.column]
-    rows = (
-        kept.digests.select(names)
-        .with_row_index(_POSITION)
-        .filter(pl.col(items.column).is_not_null())
-    )
+    """The rows whose ``items`` (all present) are in none of ``references``: a row is found in
+    a reference when both its hash and its guard are among the reference's (two sets of
+    integers, not a join: +200 MiB instead of +940 for 3M rows against 7M, measured), so a row
+    not found has no equal value there, and one found without it needs both hashes to collide
+    (each with some value of the reference)."""
+    hashed, guard = pl.col(items.column), pl.col(items.guarded.column)
+    missing = hashed.is_not_null()
     for found, ref in references:  # a row found in any of them passes
-        known = found.digests.select(
-            pl.col(ref.column).alias(names[0]), pl.col(ref.guarded.column).alias(names[1])
-        )
-        rows = rows.join(known.drop_nulls().unique(), on=names, how="anti")
-    return kept.values.rows(rows.get_column(_POSITION).sort())
+        hashes = found.digests.get_column(ref.column).drop_nulls().implode()
+        guards = found.digests.get_column(ref.guarded.column).drop_nulls().implode()
+        missing = missing & ~(hashed.is_in(hashes) & guard.is_in(guards))
+    return suspects(kept, missing)
