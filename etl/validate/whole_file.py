@@ -13,7 +13,8 @@ key uniqueness: equal values always hash alike, so every row of a real duplicate
 the values decide. Where one could hide a failure (exactly_one adding a 世帯 with no head to one
 with a head; exists_in finding a value because another one hashes alike), a second, independent
 64-bit hash (the guard) is kept too: a group whose guard hashes differ is read back, and a
-lookup matches on both hashes, so a failure stays hidden only if both collide (≈2⁻¹²⁸ a pair).
+value is found in a lookup only if its hash and its guard are both there, so a failure stays
+hidden only if both collide (for n values looked up in, ≈ n²·2⁻¹²⁸ a row).
 """
 
 from __future__ import annotations
@@ -124,9 +125,8 @@ def duplicated(kept: KeptFile, digest: Digest, *, missing: bool = False) -> pl.D
     a collision: the caller's rule decides on the values); ``missing``: every row with a value
     missing too (key uniqueness: a null key part is a value there, rows with one are few)."""
     hashed = pl.col(digest.column)
-    return suspects(
-        kept, hashed.is_duplicated() & hashed.is_not_null() | hashed.is_null() & missing
-    )
+    where = hashed.is_not_null() & hashed.is_duplicated()
+    return suspects(kept, (where | hashed.is_null()) if missing else where)
 
 
 def not_exactly_one(kept: KeptFile, group: Digest, when: str) -> pl.DataFrame:
