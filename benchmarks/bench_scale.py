@@ -51,7 +51,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +81,13 @@ class Measured:
     log: str
     killed: str = ""  # why the harness killed the child, if it did
     started_unix: float = 0.0
+    # (unix time, process tree MiB) every 50 ms: the peak of each phase of the timeline
+    rss_samples: list[tuple[float, int]] = field(default_factory=list)
 
     def brief(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("log", "started_unix")}
+        return {
+            k: v for k, v in asdict(self).items() if k not in ("log", "started_unix", "rss_samples")
+        }
 
 
 def _tree(pid: int) -> list[int]:
@@ -121,6 +125,7 @@ def measure(cmd: list[str], log: Path, kill_above_mib: int | None = None) -> Mea
     """Run ``cmd`` (output to ``log``) and measure it; kill it if its tree passes the limit."""
     log.parent.mkdir(parents=True, exist_ok=True)
     peak = [0]
+    samples: list[tuple[float, int]] = []
     killed = [""]
     done = threading.Event()
     started = time.time()
@@ -132,6 +137,7 @@ def measure(cmd: list[str], log: Path, kill_above_mib: int | None = None) -> Mea
             while not done.wait(0.05):
                 rss = sum(_rss_kib(p) for p in _tree(proc.pid)) // 1024
                 peak[0] = max(peak[0], rss)
+                samples.append((time.time(), rss))
                 low = mem_available_mib() < 1024
                 if kill_above_mib is not None and (rss > kill_above_mib or low) and not killed[0]:
                     why = "machine below 1 GiB available" if low else f"tree above {kill_above_mib}"
@@ -153,6 +159,7 @@ def measure(cmd: list[str], log: Path, kill_above_mib: int | None = None) -> Mea
         log=str(log.relative_to(ROOT)),
         killed=killed[0],
         started_unix=started,
+        rss_samples=samples,
     )
 
 
@@ -210,7 +217,10 @@ def chukan_timeline(m: Measured) -> list[dict[str, Any]]:
     end = m.started_unix + m.wall_s
     out: list[dict[str, Any]] = []
     for (name, at), (_, nxt) in zip(marks, [*marks[1:], ("exit", end)], strict=True):
-        out.append({"phase": name, "s": round(max(nxt - at, 0.0), 2)})
+        during = [rss for t, rss in m.rss_samples if at <= t < nxt]
+        out.append(
+            {"phase": name, "s": round(max(nxt - at, 0.0), 2), "peak_mib": max(during, default=0)}
+        )
     if len(out) > 1:
         out[-1]["phase"] += " + reports + publish"
     return out
@@ -418,7 +428,7 @@ def print_table(results: list[dict[str, Any]], checks: list[dict[str, Any]]) -> 
     for res in results:
         print(f"chukan timeline, {res['dump']}, last repeat:")
         for phase in res["rows"][-1]["chukan_timeline"]:
-            print(f"  {phase['s']:8.2f} s  {phase['phase']}")
+            print(f"  {phase['s']:8.2f} s  {phase['peak_mib']:6d} MiB  {phase['phase']}")
     for c in checks:
         verdict = "meets" if c["met"] else "MISSES"
         print(f"{c['dump']}: {c['measure']} median {c['median']} (target {c['target']}): {verdict}")
@@ -556,7 +566,7 @@ def run_memory(args: argparse.Namespace) -> None:
         f"{m.peak_rss_mib} MiB (largest process), {m.tree_peak_rss_mib} MiB (process tree)"
     )
     for phase in body["chukan_timeline"]:
-        print(f"  {phase['s']:8.2f} s  {phase['phase']}")
+        print(f"  {phase['s']:8.2f} s  {phase['peak_mib']:6d} MiB  {phase['phase']}")
     if not completed:
         print("\n".join(tail))
     verdict = "meets" if check["met"] else "MISSES"

@@ -1,3 +1,12 @@
 """chukan-etl: legacy municipal dumps → 中間標準レイアウト仕様 V2.1 files, checked, accounted."""
 
+import os
+
+# polars allocates through jemalloc, which keeps freed pages for seconds before giving them back
+# to the OS: a run's steps (each chunk, each whole-file check) then add their freed memory to the
+# peak RSS. jemalloc reads this once, when polars loads: here, before any etl module imports it
+# (a program that imports polars before etl keeps jemalloc's default); a user's setting wins.
+# docs/architecture.md, "The streaming run", has the measurements.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+
 __version__ = "0.1.0"

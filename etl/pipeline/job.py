@@ -9,7 +9,6 @@ Both are checked here and written to the manifest; a mismatch is a bug and stops
 from __future__ import annotations
 
 import itertools
-import shutil
 import tempfile
 import threading
 from collections import deque
@@ -68,7 +67,7 @@ from etl.pipeline.sources import (
     extract_source,
     screen_chunk,
 )
-from etl.pipeline.spill import Spill
+from etl.pipeline.spill import Spill, Spilled
 from etl.reconcile import (
     ControlRow,
     SourceTallies,
@@ -79,7 +78,7 @@ from etl.reconcile import (
 )
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
 from etl.text import load_gaiji_table
-from etl.validate import LayoutChecks
+from etl.validate import KeptFile, LayoutChecks, digest_frame, kept_digests
 from etl.write import (
     CsvFormat,
     OutputFormat,
@@ -241,11 +240,10 @@ class _Stream:
                 place = len(self.targets)
                 self.targets.append(_Target(cm.layout.id, t, streamed, keep, sink, place))
         self._slots = threading.BoundedSemaphore(self.IN_FLIGHT)
-        self._spill = Spill(stage)  # removed by run()
+        self.spill = Spill(stage)  # removed by run() if it fails, else by run_job
         self._pending: list[Future[None]] = []
         self.engine = engine
-        self._stage = stage
-        self._tasks: Path | None = None  # the chunk tasks' folder in the stage (removed by run)
+        self._tasks: Path | None = None  # the chunk tasks' folder, in the spill's
         self._numbers = itertools.count()
         # a worker process decodes a chunk on one thread: the processes are the parallelism
         threads = 1 if opts.decode_threads is None else opts.decode_threads
@@ -274,9 +272,11 @@ class _Stream:
             target.index_files = [self._task_file(ix.frame) for ix in target.indexes]
 
     def _task_folder(self) -> Path:
-        """Where the chunk tasks write (hidden, owner-only: mkdtemp), removed by ``run``."""
+        """Where the chunk tasks write (hidden, owner-only: mkdtemp), inside the spill's folder:
+        the kept columns they write are read back by the whole-file checks, so it goes with the
+        spill."""
         if self._tasks is None:
-            self._tasks = Path(tempfile.mkdtemp(prefix=".chunks-", dir=self._stage))
+            self._tasks = Path(tempfile.mkdtemp(prefix=".chunks-", dir=self.spill.folder()))
         return self._tasks
 
     def _task_file(self, frame: pl.DataFrame) -> Path:
@@ -292,7 +292,7 @@ class _Stream:
             mt,
             self.checks[target.layout],
             with_fingerprints=self.opts.fingerprints,
-            put=self._spill.put,
+            put=self.spill.put,
             output=lambda frame: frame,
         )
         self._absorb(target, part)
@@ -338,7 +338,7 @@ class _Stream:
             while pending:
                 yield self._completed(split, feeds, pending.popleft().result())
             if not pieces:  # an empty file: its one chunk (no rows) goes the in-process way
-                put = self._spill.put if reading.keep is not None else None
+                put = self.spill.put if reading.keep is not None else None
                 records, screened = screen_chunk(reading, split.empty(), put)
                 for target in feeds:
                     self._write(target, self._map(target, records))
@@ -391,12 +391,13 @@ class _Stream:
         self._pending.append(mapper.submit(self._chunk, writer, name, records))
 
     def run(self) -> _Streamed:
+        """Stream every source; the spill stays until ``spill.remove`` (after the whole-file
+        checks, which read it back), or goes at once if the stream fails."""
         try:
             return self._run()
-        finally:
-            self._spill.remove()
-            if self._tasks is not None:
-                shutil.rmtree(self._tasks, ignore_errors=True)
+        except BaseException:
+            self.spill.remove()  # the chunk tasks' folder with it
+            raise
 
     def _run(self) -> _Streamed:
         opts = self.opts
@@ -420,7 +421,7 @@ class _Stream:
                         chunk_records=opts.chunk_records,
                         on_chunk=partial(self._on_chunk, (mapper, writer), name),
                         keep=self._keep(name),
-                        spill=self._spill,
+                        spill=self.spill,
                         screened=None if self.engine is None else partial(self._remote, name),
                     )
             mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
@@ -441,7 +442,10 @@ class _Stream:
                 self._index(target, sources)
                 self._write(target, self._map(target, sources[target.compiled.source].records))
             merged = merge_mapped(target.parts)
-            merged = replace(merged, frame=Spill.read(target.kept, merged.frame))
+            # what the whole-file checks keep in memory: the digests; the values stay on disk
+            digests = partial(digest_frame, digests=kept_digests(self.checks.values(), *target.key))
+            frame = Spill.read(target.kept, digests(merged.frame), digests)
+            merged = replace(merged, frame=frame)
             findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
             mt = replace(merged, findings=findings)
             if not mt.balanced:
@@ -495,7 +499,10 @@ def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.Da
     """Every finding of the run, in the order a whole-frame run gives them (stable sort)."""
     rejected_keys = _rejected_keys(streamed)
     _release_lookup_sides(streamed)  # the whole-file rules have the memory to themselves
-    kept = {(lay, mt.record_file.id): mt.frame for lay, mt in streamed.mapped}
+    kept = {  # digests in memory, values read back from the spill (Spilled)
+        (lay, mt.record_file.id): KeptFile(mt.frame, Spilled(target.kept))
+        for target, (lay, mt) in zip(streamed.targets, streamed.mapped, strict=True)
+    }
     finding_frames = [s.findings for s in streamed.sources.values()]
     finding_frames += [mt.findings for _, mt in streamed.mapped]
     for layout_id, of_layout in checks.items():
@@ -580,7 +587,10 @@ def _run_staged(
             for target in stream.targets:
                 target.sink.discard()
             raise
-        findings = _validate_all(streamed, checks)
+        try:
+            findings = _validate_all(streamed, checks)
+        finally:
+            stream.spill.remove()  # never published
         sources = streamed.sources
         controls = _reconcile(
             [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)], writer

@@ -3,7 +3,9 @@
 Held in memory between chunks, interleaved with each chunk's short-lived buffers, the kept
 columns (the whole-file rules' columns of every record, a lookup side's fields) raised the peak
 RSS by ≈1.6× their own size; written out per chunk and read back together once no chunk is in
-flight, they cost their size once (benchmarks/README.md, bench_scale).
+flight, they cost their size once (benchmarks/README.md, bench_scale). The whole-file checks
+do not read them back whole: a pass over the files makes their digests (``read`` with
+``each``), and ``Spilled`` reads back the rows those find suspect (etl.validate.whole_file).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import itertools
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+
+from etl.findings import detached
 
 
 class Spill:
@@ -28,21 +33,70 @@ class Spill:
         self._numbers = itertools.count()
         self._lock = threading.Lock()
 
-    def put(self, frame: pl.DataFrame) -> Path:
+    def folder(self) -> Path:
+        """The spill's folder, created on first use; what else is written into it (the chunk
+        tasks' files) goes with it."""
         with self._lock:
             if self._folder is None:  # mkdtemp: mode 0700
                 self._folder = Path(tempfile.mkdtemp(prefix=".kept-", dir=self._parent))
-            path = self._folder / f"{next(self._numbers):06d}.arrow"
+            return self._folder
+
+    def put(self, frame: pl.DataFrame) -> Path:
+        folder = self.folder()
+        with self._lock:
+            path = folder / f"{next(self._numbers):06d}.arrow"
         frame.write_ipc(path, compression="uncompressed")
         return path
 
     @staticmethod
-    def read(paths: list[Path], empty: pl.DataFrame) -> pl.DataFrame:
-        """The frames of ``paths`` one after the other (``empty`` when there are none); read
-        whole, not mapped, since the files go with ``remove``."""
-        frames = [pl.read_ipc(path.read_bytes()) for path in paths]
+    def read(
+        paths: list[Path],
+        empty: pl.DataFrame,
+        each: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ) -> pl.DataFrame:
+        """The frames of ``paths`` one after the other (``empty`` when there are none), each
+        through ``each`` as it is read (one file in memory at a time); read whole, not mapped,
+        since the files go with ``remove``."""
+        frames = [_read(path) if each is None else each(_read(path)) for path in paths]
         return pl.concat(frames) if frames else empty
 
     def remove(self) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _read(path: Path) -> pl.DataFrame:
+    return pl.read_ipc(path.read_bytes())
+
+
+class Spilled:
+    """Frames spilled one after the other, read back by row position (an
+    etl.validate.KeptValues): only the files that hold the rows asked for are read."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._paths = list(paths)
+        self._heights: list[int] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._schema())
+
+    def _schema(self) -> pl.Schema:
+        return pl.Schema(pl.read_ipc_schema(self._paths[0]) if self._paths else {})
+
+    def rows(self, positions: pl.Series) -> pl.DataFrame:
+        if positions.is_empty():
+            return pl.DataFrame(schema=self._schema())
+        if self._heights is None:  # from the files' metadata, not their data
+            self._heights = [
+                pl.scan_ipc(path).select(pl.len()).collect().item() for path in self._paths
+            ]
+        parts: list[pl.DataFrame] = []
+        start = 0
+        for path, height in zip(self._paths, self._heights, strict=True):
+            bounds = pl.Series([start, start + height], dtype=positions.dtype)
+            first, end = positions.search_sorted(bounds, "left").to_list()
+            if end > first:  # its rows copied out, so the file's buffers go
+                parts.append(detached(_read(path)[positions[first:end] - start]))
+            start += height
+        return pl.concat(parts) if parts else pl.DataFrame(schema=self._schema())

@@ -17,7 +17,8 @@ from etl.validate.rules import (
     load_rules,
 )
 from etl.validate.schema import build_schema, schema_findings
-from etl.validate.validate import ChunkFindings, LayoutChecks, validate_layout
+from etl.validate.validate import ChunkFindings, LayoutChecks, kept_digests, validate_layout
+from etl.validate.whole_file import FrameValues, KeptFile, KeptValues, digest_frame
 
 __all__ = [
     "FILE_MISSING",
@@ -27,7 +28,10 @@ __all__ = [
     "CompareOp",
     "ExactlyOne",
     "ExistsIn",
+    "FrameValues",
     "ItemCheck",
+    "KeptFile",
+    "KeptValues",
     "LayoutChecks",
     "Reference",
     "RequiredIf",
@@ -37,7 +41,9 @@ __all__ = [
     "Unique",
     "build_schema",
     "check_rules",
+    "digest_frame",
     "item_checks",
+    "kept_digests",
     "load_layout_rules",
     "load_rules",
     "rule_findings",

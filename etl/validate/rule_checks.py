@@ -6,7 +6,7 @@ when a finding is about several items, ``item`` and ``value`` join them with "|"
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import reduce
 from operator import and_
 
@@ -38,6 +38,14 @@ from etl.validate.rules import (
     RuleSet,
     Unique,
     check_rules,
+)
+from etl.validate.whole_file import (
+    Digest,
+    Digests,
+    KeptFile,
+    duplicated,
+    missing_in,
+    not_exactly_one,
 )
 
 # The finding's id keeps its first spelling: finding ids are compared between passes.
@@ -95,13 +103,14 @@ def _skipped(rule: Rule, layout: Layout, rule_id: str, what: str) -> pl.DataFram
     )
 
 
-def _condition(rule: Rule, layout: Layout, cond: Condition, frame: pl.DataFrame) -> pl.Expr:
-    """A rule's condition over its record file's frame (check_rules has checked its items)."""
+def _condition(rule: Rule, layout: Layout, cond: Condition, columns: Collection[str]) -> pl.Expr:
+    """A rule's condition over its record file's ``columns`` (check_rules has checked its
+    items)."""
 
     def error(at: KeyPath, reason: str) -> RuleError:
         return RuleError(f"validators/{layout.id}.yaml", f"rule {rule.id}: {reason}")
 
-    return compile_condition(cond, frozenset(frame.columns), error)
+    return compile_condition(cond, frozenset(columns), error)
 
 
 def _row_findings(
@@ -128,7 +137,7 @@ def _exactly_one(
     groups = (
         frame.group_by(rule.group_by)
         .agg(
-            _condition(rule, layout, rule.when, frame).sum().alias("_matched"),
+            _condition(rule, layout, rule.when, frame.columns).sum().alias("_matched"),
             pl.col(RECORD_NO).min(),
         )
         .filter(_all_present(rule.group_by) & (pl.col("_matched") != 1))
@@ -231,7 +240,7 @@ def _age(rule: Age, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
     if rule.period_until is not None:
         checked = checked & (on_text <= rule.period_until)
     if rule.when is not None:
-        checked = checked & _condition(rule, layout, rule.when, frame)
+        checked = checked & _condition(rule, layout, rule.when, frame.columns)
     rows = frame.filter(checked & wrong)  # null (a date missing) is dropped by filter: passes
     return _row_findings(rule, layout, record_file, rows, [rule.birth, rule.at])
 
@@ -248,7 +257,7 @@ def _unique(
 def _required_if(
     rule: RequiredIf, layout: Layout, record_file: RecordFile, frame: pl.DataFrame
 ) -> pl.DataFrame:
-    matching = frame.filter(_condition(rule, layout, rule.when, frame))
+    matching = frame.filter(_condition(rule, layout, rule.when, frame.columns))
     parts = [
         _row_findings(rule, layout, record_file, matching.filter(pl.col(n).is_null()), [n])
         for n in rule.then
@@ -302,10 +311,14 @@ def _run(
     raise TypeError(rule)  # pragma: no cover - every kind is matched above
 
 
-def _check_reference(rules: RuleSet, rule: ExistsIn, record_files: Others) -> None:
+def _check_reference(
+    rules: RuleSet, rule: ExistsIn, columns: Mapping[tuple[str, str], Collection[str]]
+) -> None:
+    """The items a rule looks up are in the file it looks them up in (``columns`` by layout
+    id and file id; a file not there is the rule's skipped finding)."""
     for ref in rule.references:
-        found = record_files.get((ref.layout, ref.file))
-        absent = [] if found is None else [n for n in ref.items if n not in found.columns]
+        found = columns.get((ref.layout, ref.file))
+        absent = [] if found is None else [n for n in ref.items if n not in found]
         if absent:
             where = rules.path or f"validators/{rules.layout}.yaml"
             raise RuleError(where, f"rule {rule.id}: {ref.layout}/{ref.file} has no items {absent}")
@@ -348,8 +361,68 @@ def run_rule(
     if frame is None:
         return _skipped(rule, layout, FILE_MISSING, f"{rule.file}のデータ")
     if isinstance(rule, ExistsIn):
-        _check_reference(rules, rule, record_files)
+        _check_reference(rules, rule, {k: f.columns for k, f in record_files.items()})
     return _run(rule, layout, layout.record_file(rule.file), frame, record_files)
+
+
+def _when_column(layout: Layout, rule: Rule) -> str:
+    return f"_when[{layout.id}:{rule.id}]"
+
+
+def rule_digests(rule: Rule, layout: Layout) -> Mapping[tuple[str, str], Digests]:
+    """The digests a whole-file rule reads, by (layout id, file id): the hashes of what it
+    groups or looks up by (and their guards), exactly_one's condition."""
+    own: dict[str, Digest | pl.Expr] = {}
+    wanted = {(layout.id, rule.file): own}
+    match rule:
+        case ExactlyOne():
+            group = Digest(tuple(rule.group_by))
+            known = layout.record_file(rule.file).item_names
+            own |= {d.column: d for d in (group, group.guarded)}
+            own[_when_column(layout, rule)] = _condition(rule, layout, rule.when, known)
+        case Unique():
+            own[Digest(tuple(rule.items)).column] = Digest(tuple(rule.items))
+        case ExistsIn():
+            items = Digest(tuple(rule.items))
+            own |= {d.column: d for d in (items, items.guarded)}
+            for ref in rule.references:
+                refs = Digest(tuple(ref.items))
+                other = wanted.setdefault((ref.layout, ref.file), {})
+                other |= {d.column: d for d in (refs, refs.guarded)}
+    return wanted
+
+
+def whole_file_findings(
+    rules: RuleSet,
+    rule: ExactlyOne | Unique | ExistsIn,
+    layout: Layout,
+    own: KeptFile | None,
+    kept: Mapping[tuple[str, str], KeptFile],
+) -> pl.DataFrame:
+    """The findings of a whole-file rule over its file (``own``; None: no data) and the kept
+    files (by layout id, file id, for exists_in): the suspect rows found on the digests, the
+    rule run on their values; the findings ``run_rule`` gives on the whole frames."""
+    if own is None:
+        return _skipped(rule, layout, FILE_MISSING, f"{rule.file}のデータ")
+    record_file = layout.record_file(rule.file)
+    match rule:
+        case ExactlyOne():
+            group = Digest(tuple(rule.group_by))
+            rows = not_exactly_one(own, group, _when_column(layout, rule))
+            return _exactly_one(rule, layout, record_file, rows)
+        case Unique():
+            return _unique(rule, layout, record_file, duplicated(own, Digest(tuple(rule.items))))
+    _check_reference(rules, rule, {k: f.values.columns for k, f in kept.items()})
+    references = []
+    for ref in rule.references:
+        found = kept.get((ref.layout, ref.file))
+        if found is None:  # as _exists_in: half a lookup would report rows found elsewhere
+            return _skipped(
+                rule, layout, REFERENCE_MISSING, f"参照先（{ref.layout}の{ref.file}）のデータ"
+            )
+        references.append((found, Digest(tuple(ref.items))))
+    rows = missing_in(own, Digest(tuple(rule.items)), references)
+    return _row_findings(rule, layout, record_file, rows, list(rule.items))
 
 
 def rule_findings(

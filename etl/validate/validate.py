@@ -1,14 +1,16 @@
 """The validation stage: schema checks of every record file, then the layout's business rules.
 
 A run checks its record files as they stream by (``LayoutChecks``): each chunk gets its schema
-checks and the rules that look at one row; the rules that need a whole file (exactly_one,
-unique, exists_in) run at the end on the few columns they read (``reads``), never on the whole
-frames. ``validate_layout`` is the same with each record file as one chunk.
+checks and the rules that look at one row; the checks that need a whole file (key uniqueness,
+exactly_one, unique, exists_in) run at the end on the 64-bit hashes of the keys they read
+(``digests``, computed chunk by chunk) and on the values of the few rows these find suspect,
+read back from the columns the run kept (``reads``): etl.validate.whole_file.
+``validate_layout`` is the same with each record file as one chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,11 +18,16 @@ import polars as pl
 from etl.findings import concat_findings, detached
 from etl.layout import Layout
 from etl.validate.checks import RECORD_NO
-from etl.validate.rule_checks import per_record, rule_columns, run_rule
-from etl.validate.rules import ExistsIn, RuleSet, check_rules
+from etl.validate.rule_checks import (
+    per_record,
+    rule_columns,
+    rule_digests,
+    run_rule,
+    whole_file_findings,
+)
+from etl.validate.rules import ExactlyOne, ExistsIn, RuleSet, Unique, check_rules
 from etl.validate.schema import key_findings, schema_findings
-
-Frames = Mapping[tuple[str, str], pl.DataFrame]  # by (layout id, RecordFile id)
+from etl.validate.whole_file import Digest, Digests, FrameValues, KeptFile, digest_frame, duplicated
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,19 @@ class LayoutChecks:
                         names += [RECORD_NO, *ref.items]
         return list(dict.fromkeys(names))
 
+    def digests(self, layout_id: str, record_file: str) -> Digests:
+        """The digests of a record file (of this layout or another) that the whole-file checks
+        of this layout read, computed over ``reads`` chunk by chunk (``digest_frame``); a
+        mapped record file has at least its key's."""
+        wanted: dict[str, Digest | pl.Expr] = {}
+        if layout_id == self.layout.id and record_file in self._mapped:
+            key = Digest(self.layout.record_file(record_file).key)
+            wanted[key.column] = key
+        for rule in self.rules.rules:
+            if not per_record(rule):
+                wanted |= rule_digests(rule, self.layout).get((layout_id, record_file), {})
+        return wanted
+
     def check_chunk(self, record_file: str, chunk: pl.DataFrame) -> None:
         """Schema checks and per-record rules of one chunk of a mapped record file."""
         self.add_chunk(record_file, self.chunk_findings(record_file, chunk))
@@ -88,9 +108,10 @@ class LayoutChecks:
         for i, frame in found.rules.items():
             self._per_record[i].append(frame)
 
-    def findings(self, kept: Frames) -> pl.DataFrame:
-        """Every finding, the whole-file rules run on ``kept`` (at least the columns ``reads``
-        names, of every mapped record file of the run)."""
+    def findings(self, kept: Mapping[tuple[str, str], KeptFile]) -> pl.DataFrame:
+        """Every finding, the whole-file checks run on ``kept`` (by layout id, file id: every
+        mapped record file of the run, its ``digests`` and at least the columns ``reads``
+        names)."""
         parts = []
         for rf in self.layout.record_files:
             if rf.id not in self._mapped:
@@ -98,14 +119,18 @@ class LayoutChecks:
             found = list(self._schema[rf.id])  # each chunk's records, then the file's keys
             whole = kept.get((self.layout.id, rf.id))
             if whole is not None:
-                found.append(key_findings(self.layout, rf, whole))
+                rows = duplicated(whole, Digest(rf.key), missing=True)
+                found.append(key_findings(self.layout, rf, rows))
             parts.append(concat_findings(found))
         for i, rule in enumerate(self.rules.rules):
             if i in self._per_record and rule.file in self._mapped:
                 parts.append(concat_findings(self._per_record[i]))
-                continue
-            own = kept.get((self.layout.id, rule.file)) if rule.file in self._mapped else None
-            parts.append(run_rule(self.rules, rule, self.layout, own, kept))
+            elif i in self._per_record:
+                parts.append(run_rule(self.rules, rule, self.layout, None, {}))  # no data
+            else:
+                assert isinstance(rule, ExactlyOne | Unique | ExistsIn)
+                own = kept.get((self.layout.id, rule.file)) if rule.file in self._mapped else None
+                parts.append(whole_file_findings(self.rules, rule, self.layout, own, kept))
         return concat_findings(parts)
 
 
@@ -124,5 +149,17 @@ def validate_layout(
     for record_file in layout.record_files:
         if record_file.id in frames:
             checks.check_chunk(record_file.id, frames[record_file.id])
-    kept = {**(others or {}), **{(layout.id, rf): f for rf, f in frames.items()}}
+    whole = {**(others or {}), **{(layout.id, rf): f for rf, f in frames.items()}}
+    kept = {
+        key: KeptFile(digest_frame(frame, checks.digests(*key)), FrameValues(frame))
+        for key, frame in whole.items()
+    }
     return checks.findings(kept)
+
+
+def kept_digests(checks: Iterable[LayoutChecks], layout_id: str, record_file: str) -> Digests:
+    """The digests of a record file that any of ``checks`` reads (each computed once)."""
+    wanted: dict[str, Digest | pl.Expr] = {}
+    for layout_checks in checks:
+        wanted |= layout_checks.digests(layout_id, record_file)
+    return wanted

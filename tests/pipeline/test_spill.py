@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.pipeline.spill import Spill
+from etl.pipeline.spill import Spill, Spilled
 
 
 def test_frames_come_back_exactly_in_order(tmp_path: Path) -> None:
@@ -56,3 +56,27 @@ def test_threads_get_files_of_their_own(tmp_path: Path) -> None:
         t.join()
     assert len(set(got)) == 8
     assert sorted(Spill.read(got, pl.DataFrame())["i"].to_list()) == list(range(8))
+
+
+def test_each_frame_is_reduced_as_it_is_read(tmp_path: Path) -> None:
+    spill = Spill(tmp_path)
+    paths = [spill.put(pl.DataFrame({"a": ["x", "yy"]})), spill.put(pl.DataFrame({"a": ["zzz"]}))]
+    lengths = Spill.read(paths, pl.DataFrame(), lambda f: f.select(pl.col("a").str.len_bytes()))
+    assert lengths["a"].to_list() == [1, 2, 3]
+
+
+def test_rows_are_read_back_by_position_across_the_files(tmp_path: Path) -> None:
+    spill = Spill(tmp_path)
+    frames = [
+        pl.DataFrame({"_record_no": range(s, s + n), "v": [f"r{s + i}" for i in range(n)]})
+        for s, n in [(0, 3), (3, 0), (3, 4), (7, 2)]
+    ]
+    spilled = Spilled([spill.put(f) for f in frames])
+    whole = pl.concat(frames)
+    assert spilled.columns == ["_record_no", "v"]
+    for wanted in [[0], [2, 3], [0, 1, 2, 3, 4, 5, 6, 7, 8], [8], [6, 7]]:
+        positions = pl.Series(wanted, dtype=pl.UInt32)
+        assert spilled.rows(positions).equals(whole[positions])
+    nothing = spilled.rows(pl.Series(dtype=pl.UInt32))
+    assert nothing.height == 0 and nothing.schema == whole.schema
+    assert Spilled([]).rows(pl.Series(dtype=pl.UInt32)).height == 0

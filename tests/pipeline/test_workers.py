@@ -62,7 +62,7 @@ def test_a_run_with_workers_killed_mid_stream_leaves_nothing_visible(tmp_path: P
 
     def appending() -> bool:  # a chunk task's part appended to a staged V2.1 file
         return any(out.parent.glob(".out.partial-*/juki/.jumin.csv.*.tmp")) and any(
-            out.parent.glob(".out.partial-*/.chunks-*/*.arrow")
+            out.parent.glob(".out.partial-*/.kept-*/.chunks-*/*.arrow")
         )
 
     while not appending() and time.monotonic() < deadline:
