@@ -7,7 +7,9 @@ from typing import Any
 
 import polars as pl
 
+from etl.findings import Severity
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
+from etl.validate.rules import ExistsIn, Reference
 
 SEIBETSU = CodeTable("seibetsu", "性別コード", {"1": "男", "2": "女", "9": "不明"})
 ZOKUGARA = CodeTable("zokugara", "続柄コード", {"02": "世帯主", "03": "妻", "04": "子"})
@@ -65,6 +67,16 @@ INKAN = Layout(
     version="2.1",
     record_files=(INKAN_FILE,),
     provenance=Provenance("authored"),
+)
+
+# a whole-file rule across layouts: every 印鑑 registrant is a person of 住記
+PERSON_IN_JUKI = ExistsIn(
+    "inkan.person_in_juki",
+    Severity.ERROR,
+    "inkan",
+    "印鑑登録者が住民基本台帳に存在しません",
+    items=("宛名番号",),
+    reference=Reference("juki", "jumin", ("宛名番号",)),
 )
 
 

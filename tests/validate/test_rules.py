@@ -28,7 +28,7 @@ from etl.validate import (
 )
 from etl.validate import rules as rules_module
 
-from .cases import INKAN, INKAN_FILE, JUKI, JUMIN, RIREKI, clean_jumin_row, frame_of
+from .cases import INKAN, INKAN_FILE, JUKI, JUMIN, PERSON_IN_JUKI, RIREKI, clean_jumin_row, frame_of
 
 RULE_FILE = """\
 layout: juki
@@ -287,14 +287,7 @@ def test_compare_masks_sensitive_items() -> None:
 
 
 def test_exists_in_other_layout() -> None:
-    rule = ExistsIn(
-        "inkan.person_in_juki",
-        Severity.ERROR,
-        "inkan",
-        "印鑑登録者が住民基本台帳に存在しません",
-        items=("宛名番号",),
-        reference=rules_module.Reference("juki", "jumin", ("宛名番号",)),
-    )
+    rule = PERSON_IN_JUKI
     inkan = frame_of(
         INKAN_FILE,
         [

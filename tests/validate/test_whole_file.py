@@ -26,7 +26,7 @@ from etl.validate import (
 from etl.validate import rules as rules_module
 from etl.validate.schema import key_findings, schema_findings
 
-from .cases import INKAN, INKAN_FILE, JUKI, JUMIN, RIREKI, clean_jumin_row, frame_of
+from .cases import INKAN, INKAN_FILE, JUKI, JUMIN, PERSON_IN_JUKI, RIREKI, clean_jumin_row, frame_of
 
 ONE_HEAD = ExactlyOne(
     "juki.one_head",
@@ -201,14 +201,7 @@ def test_only_the_suspect_rows_are_read_back() -> None:
 
 
 def test_a_lookup_in_another_layout_and_its_missing_items() -> None:
-    rule = ExistsIn(
-        "inkan.person_in_juki",
-        Severity.ERROR,
-        "inkan",
-        "印鑑登録者が住民基本台帳に存在しません",
-        items=("宛名番号",),
-        reference=rules_module.Reference("juki", "jumin", ("宛名番号",)),
-    )
+    rule = PERSON_IN_JUKI
     inkan = frame_of(
         INKAN_FILE,
         [{"登録番号": "1", "宛名番号": f"{1:015d}"}, {"登録番号": "2", "宛名番号": f"{9:015d}"}],
