@@ -600,11 +600,6 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charset-decode")
 
 
-@cache
-def _columns(width: int) -> NDArray[np.int64]:
-    return np.arange(width, dtype=np.int64)
-
-
 _ODD = np.zeros(0, dtype=np.bool_)
 
 
