@@ -8,6 +8,7 @@ A low layer: it imports nothing from the stages or applications that use it.
 
 from etl.render.charts import BarChart, bar_chart_geometry
 from etl.render.chromium import PrintError, print_pdf
+from etl.render.list_sheets import SHARED_STRINGS, ListSheetError, filled_lists
 from etl.render.pages import (
     ASSETS,
     DASH,
@@ -50,12 +51,15 @@ __all__ = [
     "INSTRUCTIONS_SHEET",
     "LIST_SHEET",
     "MAX_CELL",
+    "SHARED_STRINGS",
     "BarChart",
+    "ListSheetError",
     "PrintError",
     "asset_text",
     "bar_chart_geometry",
     "code_choice",
     "environment",
+    "filled_lists",
     "header_format",
     "num",
     "print_pdf",

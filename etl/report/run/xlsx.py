@@ -2,15 +2,18 @@
 per V2.1 file. Built in memory, then written atomically and owner-only (findings hold personal
 data, even masked).
 
-The lists of findings go to the writer as Arrow frames (rust_xlsxwriter writes every cell):
-a findings-heavy run lists ~300k rows per million records, which cost xlsxwriter ~5 µs a cell
-in Python (benchmarks/bench_reports.py). Values stay text: that writer never turns a string
-into a formula, a link or a number.
+rust_xlsxwriter writes every sheet, the lists of findings with their header row only: their
+rows (a findings-heavy run lists ~300k per million records) are written by columns into the
+sheet XML, byte for byte what the writer gives, and deflated on threads (etl.render's
+list_sheets and with_created; benchmarks/bench_reports.py). Values stay text: no string becomes
+a formula, a link or a number.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from etl.findings import Severity
 from etl.render import (
     EXCEL_ROWS,
     MAX_CELL,
+    SHARED_STRINGS,
+    filled_lists,
     header_format,
     print_ready,
     with_created,
@@ -39,9 +44,6 @@ from etl.report.run.reconciliation import control_rows
 from etl.write import write_bytes_atomic
 
 MAX_ROWS = EXCEL_ROWS - 1  # the header row takes one
-# A list this long that repeats 不備一覧's rows takes its compressed sheet (_Book.findings); a
-# shorter one is written again, cheaper than deflating the shared strings a second time.
-MIN_TWIN_ROWS = 10_000
 SHEET_NAME_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 WIDTHS = {"重大度": 8, "ルール": 24, "業務": 8, "ファイル": 10, "レコード番号": 12, "キー": 20,
@@ -72,17 +74,13 @@ def staff_rows(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def string_cells(rows: pl.DataFrame) -> int:
-    """Cells of ``rows`` the writer stores as shared strings: the non-empty texts (it writes no
-    cell for an empty one)."""
-    text = [c for c, t in rows.schema.items() if t == pl.String]
-    return int(rows.select(pl.sum_horizontal((pl.col(c) != "").sum() for c in text)).item())
-
-
 class _Book:
-    """A thin wrapper keeping the workbook's formats and sheet names in one place."""
+    """A thin wrapper keeping the workbook's formats and sheet names in one place.
 
-    def __init__(self, report: RunReport) -> None:
+    ``rows_by_writer``: rust_xlsxwriter writes the lists' rows itself, cell by cell (the
+    oracle the tests and benchmarks/bench_reports.py compare the columnar lists with)."""
+
+    def __init__(self, report: RunReport, rows_by_writer: bool = False) -> None:
         self.wb = Workbook()
         self.wb.set_properties(title=f"移行実行レポート {report.vendor}", author="chukan-etl")
         self.head = header_format(self.wb)
@@ -93,8 +91,8 @@ class _Book:
         self.wrap = self.wb.add_format().set_text_wrap().set_vertical_align("top")
         self.taken: set[str] = set()
         self.members: list[str] = []  # the archive member of each sheet, in sheet order
-        self.twins: dict[str, str] = {}  # sheet member → the member holding the same rows
-        self.twin_string_refs = 0
+        self.lists: dict[str, pl.DataFrame] = {}  # member → the rows filled in after writing
+        self.rows_by_writer = rows_by_writer
         run = report.meta.run_id or report.created_at
         self.footer = f"移行実行レポート {report.vendor} {run}"
 
@@ -119,30 +117,32 @@ class _Book:
 
     def findings(self, ws: Worksheet, frame: pl.DataFrame, twin_of: str | None = None) -> str:
         """A filterable list: frozen header, autofilter, Japanese headers. Returns the sheet's
-        archive member. The frame goes to the writer whole (Arrow), not cell by cell.
+        archive member. The writer gets the header and settings; the rows are filled in when
+        the book closes (etl.render.filled_lists).
 
-        ``twin_of``: the member of a list with exactly these rows; this sheet gets its header
-        and settings only, and the archive rebuild (etl.render.with_created) gives it that
-        list's bytes: the same sheet, deflated once."""
-        rows = staff_rows(frame.head(MAX_ROWS))
+        ``twin_of``: the member of a list with exactly these rows, whose sheet bytes (and
+        deflate) this one shares."""
+        rows = staff_rows(frame.head(MAX_ROWS)) if twin_of is None else self.lists[twin_of]
         for col, header in enumerate(rows.columns):
             ws.set_column_width(col, WIDTHS.get(header, 12))
             if header == "内容":
                 ws.set_column_format(col, self.wrap)
         ws.write_row(0, 0, rows.columns, self.head)  # also over an empty list
         member = self.members[-1]
-        if twin_of is None:
+        if self.rows_by_writer:
             ws.write_dataframe(1, 0, rows.to_arrow(), write_header=False)
         else:
-            self.twins[member] = twin_of
-            self.twin_string_refs += string_cells(rows)
+            self.lists[member] = rows
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(rows.height, 1), len(rows.columns) - 1)
         return member
 
     def close(self, created: str) -> bytes:
         xlsx = self.wb.save_to_buffer()
-        return with_created(xlsx, workbook_created(created), self.twins, self.twin_string_refs)
+        with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+            written = {m: archive.read(m) for m in [*self.lists, SHARED_STRINGS]}
+        filled = filled_lists(written, self.lists) if self.lists else {}
+        return with_created(xlsx, workbook_created(created), filled)
 
 
 def _overview(book: _Book, report: RunReport) -> None:
@@ -238,8 +238,8 @@ def _reconciliation(book: _Book, report: RunReport) -> None:
     ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
 
 
-def workbook_bytes(report: RunReport) -> bytes:
-    book = _Book(report)
+def workbook_bytes(report: RunReport, *, rows_by_writer: bool = False) -> bytes:
+    book = _Book(report, rows_by_writer)
     _overview(book, report)
     _counts(book, report)
     _reconciliation(book, report)
@@ -247,7 +247,7 @@ def workbook_bytes(report: RunReport) -> bytes:
 
     def listed(name: str, own: pl.DataFrame) -> None:
         # a list holding every finding (one file has them all) is the 不備一覧 again
-        twin = everything if own.height == report.total >= MIN_TWIN_ROWS else None
+        twin = everything if own.height == report.total and not book.rows_by_writer else None
         book.findings(book.sheet(name), own, twin)
 
     for o in report.outputs:
