@@ -114,6 +114,11 @@ def _rows_xml(rows: pl.DataFrame, indices: pl.Series, styles: Mapping[int, int])
     laid = rows.select(number.alias("r"), block, first.alias("lo"), last.alias("hi"), *cells)
     laid = laid.filter(pl.col("lo").is_not_null())  # a row without a cell is not written
     spans = laid.group_by("block").agg(pl.col("lo").min().alias("span_lo"), pl.col("hi").max())
+    header = pl.col("block") == 0  # the header row (all the columns) is in the first block
+    spans = spans.with_columns(
+        pl.when(header).then(1).otherwise("span_lo").alias("span_lo"),
+        pl.when(header).then(width).otherwise("hi").alias("hi"),
+    )
     laid = laid.join(spans.rename({"hi": "span_hi"}), on="block", how="left", maintain_order="left")
     xml = laid.select(
         pl.concat_str(
