@@ -144,14 +144,19 @@ def filled_lists(
     known = known.with_row_index("idx")
     distinct = {id(rows): rows for rows in lists.values()}
     cells = _string_cells(list(distinct.values()))
-    used = cells.filter(_non_empty("v")).group_by("v").agg(pl.col("at").min()).sort("at")
-    unique = used.select("v", shared_string_xml(pl.col("v")).alias("xml"))
-    unique = unique.join(known, on="xml", how="left", maintain_order="left")
+    # Each distinct string as a number from 0 (a categorical of its own; "" and null: none),
+    # so that finding its first use and each cell's index are integer work.
+    fresh = pl.Categorical(pl.Categories.random())
+    string = pl.when(_non_empty("v")).then("v")
+    coded = cells.select(string.cast(fresh).to_physical().alias("code"), "at", "v")
+    used = coded.drop_nulls("code").group_by("code").agg(pl.col("at").min(), pl.first("v"))
+    used = used.sort("at").with_columns(shared_string_xml(pl.col("v")).alias("xml"))
+    unique = used.join(known, on="xml", how="left", maintain_order="left")
     new = unique.filter(pl.col("idx").is_null())
     added = pl.col("idx").is_null().cum_sum().cast(pl.UInt32)  # new strings numbered on
-    indexed = unique.select("v", pl.col("idx").fill_null(known.height + added - 1))
-    # each cell's string, by one join ("" and null match none: no cell)
-    indices = cells.join(indexed, on="v", how="left", maintain_order="left")["idx"]
+    unique = unique.with_columns(pl.col("idx").fill_null(known.height + added - 1))
+    index_of = pl.zeros(unique.height, pl.UInt32, eager=True).scatter(unique["code"], unique["idx"])
+    indices = index_of.gather(coded["code"])  # null code (no cell): null
     own: dict[int, pl.Series] = {}  # each frame's part of indices
     start = 0
     for key, rows in distinct.items():
@@ -171,7 +176,7 @@ def filled_lists(
             head[1],
             b'count="%d" uniqueCount="%d">' % (count, unique_count),
             sst[head.end() : -len(b"</sst>")],
-            "".join(new["xml"]).encode(),
+            new.select(pl.col("xml").str.join("")).item().encode(),
             b"</sst>",
         )
     )
