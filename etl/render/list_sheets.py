@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 
 import polars as pl
+import pyarrow as pa
 
 SHARED_STRINGS = "xl/sharedStrings.xml"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)1:([A-Z]+)1"/>')
@@ -82,51 +83,66 @@ def _string_cells(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(cells)
 
 
-def _rows_xml(rows: pl.DataFrame, indices: pl.Series, styles: Mapping[int, int]) -> bytes:
-    """The <row> elements of ``rows`` from sheet row 2 on; ``indices``: the shared string of
-    each text cell, column after column (null: no cell)."""
-    width = rows.width
+def _end_to_end(strings: pl.Series) -> memoryview:
+    """The strings of ``strings`` (no nulls) one after another, without a copy: Arrow keeps a
+    string column's values end to end in one buffer."""
+    array = strings.rechunk().to_arrow()
+    if array.type != pa.large_string() or array.null_count:
+        raise ListSheetError(f"unexpected Arrow layout {array.type}")
+    offsets = memoryview(array.buffers()[1]).cast("q")
+    start, end = offsets[array.offset], offsets[array.offset + len(array)]
+    return memoryview(array.buffers()[2])[start:end]
+
+
+def _rows_xml(
+    rows: pl.DataFrame, indices: pl.Series, styles: Mapping[int, int]
+) -> tuple[memoryview, str] | None:
+    """The <row> elements of ``rows`` from sheet row 2 on and the number of the last one
+    (None: not one cell); ``indices``: the shared string of each text cell, column after
+    column (null: no cell)."""
     if not rows.height:
-        return b""
-    number = pl.int_range(2, rows.height + 2, dtype=pl.Int64).cast(pl.String)
-    cells: list[pl.Expr] = []
-    present: list[pl.Expr] = []
+        return None
+    text = _text_columns(rows)
+    values: dict[str, pl.Series] = {}  # each cell's <v>, null where the writer writes no cell
+    pieces: list[pl.Expr | str] = []
     for col, (name, dtype) in enumerate(rows.schema.items()):
         style = f' s="{styles[col]}"' if col in styles else ""
-        opening = pl.lit(f'<c r="{column_letters(col)}'), number
         if dtype == pl.String:
-            has = _non_empty(name)
-            value = [pl.lit(f'"{style} t="s"><v>'), pl.col(f"idx{col}").cast(pl.String)]
+            n = text.index(name)
+            value = indices.slice(n * rows.height, rows.height).cast(pl.String)
+            style += ' t="s"'
         elif dtype.is_integer() or dtype.is_float():
-            has = pl.col(name).is_not_null()
-            value = [pl.lit(f'"{style}><v>'), pl.col(name).cast(pl.Float64).cast(pl.String)]
+            value = rows[name].cast(pl.Float64).cast(pl.String)
         else:
             raise ListSheetError(f"column {name!r}: {dtype} is neither text nor a number")
-        cell = pl.concat_str(*opening, *value, pl.lit("</v></c>"))
-        cells.append(pl.when(has).then(cell).otherwise(pl.lit("")).alias(f"cell{col}"))
-        present.append(pl.when(has).then(pl.lit(col + 1, pl.Int32)).alias(f"has{col}"))
-    rows = rows.with_columns(
-        indices.slice(n * rows.height, rows.height).alias(f"idx{rows.columns.index(col)}")
-        for n, col in enumerate(_text_columns(rows))
+        values[f"v{col}"] = value
+        cell = [pl.lit(f'<c r="{column_letters(col)}'), pl.col("r"), pl.lit(f'"{style}><v>'),
+                pl.col(f"v{col}"), pl.lit("</v></c>")]  # fmt: skip
+        if value.null_count():  # a cell that may be missing, as one piece (null: none)
+            pieces.append(pl.concat_str(cell, ignore_nulls=False))
+        else:  # a cell in every row: its pieces straight into the row's (one pass less)
+            pieces += cell
+    laid = pl.DataFrame(values).with_columns(
+        pl.int_range(2, rows.height + 2, dtype=pl.Int64).cast(pl.String).alias("r"),
+        (pl.int_range(1, rows.height + 1, dtype=pl.Int64) // SPAN_ROWS).alias("block"),
     )
-    first, last = pl.min_horizontal(present), pl.max_horizontal(present)
-    block = (pl.int_range(1, rows.height + 1, dtype=pl.Int64) // SPAN_ROWS).alias("block")
-    laid = rows.select(number.alias("r"), block, first.alias("lo"), last.alias("hi"), *cells)
+    used = [pl.when(pl.col(v).is_not_null()).then(int(v[1:]) + 1) for v in values]
+    laid = laid.with_columns(
+        pl.min_horizontal(used).alias("lo"), pl.max_horizontal(used).alias("hi")
+    )
+    header = pl.col("block") == 0  # the header row (every column) is in the first block
     laid = laid.filter(pl.col("lo").is_not_null())  # a row without a cell is not written
-    spans = laid.group_by("block").agg(pl.col("lo").min().alias("span_lo"), pl.col("hi").max())
-    header = pl.col("block") == 0  # the header row (all the columns) is in the first block
-    spans = spans.with_columns(
-        pl.when(header).then(1).otherwise("span_lo").alias("span_lo"),
-        pl.when(header).then(width).otherwise("hi").alias("hi"),
-    )
-    laid = laid.join(spans.rename({"hi": "span_hi"}), on="block", how="left", maintain_order="left")
+    if not laid.height:
+        return None
     xml = laid.select(
         pl.concat_str(
-            pl.lit('<row r="'), "r", pl.lit('" spans="'), "span_lo", pl.lit(":"), "span_hi",
-            pl.lit('">'), *[f"cell{col}" for col in range(width)], pl.lit("</row>"),
-        ).str.join("")
+            pl.lit('<row r="'), "r", pl.lit('" spans="'),
+            pl.when(header).then(1).otherwise(pl.col("lo").min().over("block")), pl.lit(":"),
+            pl.when(header).then(rows.width).otherwise(pl.col("hi").max().over("block")),
+            pl.lit('">'), *pieces, pl.lit("</row>"), ignore_nulls=True,  # null: no such cell
+        )
     )  # fmt: skip
-    return xml.item().encode() if laid.height else b""
+    return _end_to_end(xml.to_series()), laid["r"][-1]
 
 
 def filled_lists(
@@ -196,12 +212,11 @@ def _filled_sheet(sheet: bytes, rows: pl.DataFrame, indices: pl.Series) -> bytes
         for low, high, style in _COL_STYLE.findall(sheet)
         for col in range(int(low) - 1, int(high))
     }
-    body = _rows_xml(rows, indices, styles)
-    last = body.rfind(b'<row r="')
-    if last < 0:
+    filled = _rows_xml(rows, indices, styles)
+    if filled is None:
         return sheet
-    last_row = body[last + 8 : body.index(b'"', last + 8)]
-    ref = b'<dimension ref="%s1:%s%s"/>' % (dimension[1], dimension[2], last_row)
+    body, last_row = filled
+    ref = b'<dimension ref="%s1:%s%s"/>' % (dimension[1], dimension[2], last_row.encode())
     return b"".join(
         (sheet[: dimension.start()], ref, sheet[dimension.end() : end], body, sheet[end:])
     )
