@@ -192,7 +192,7 @@ def filled_lists(
             head[1],
             b'count="%d" uniqueCount="%d">' % (count, unique_count),
             sst[head.end() : -len(b"</sst>")],
-            new.select(pl.col("xml").str.join("")).item().encode(),
+            _end_to_end(new["xml"]) if new.height else b"",
             b"</sst>",
         )
     )
