@@ -115,3 +115,17 @@ def test_column_letters() -> None:
     assert [column_letters(c) for c in (0, 25, 26, 701, 702, 16_383)] == [
         "A", "Z", "AA", "ZZ", "AAA", "XFD"
     ]  # fmt: skip
+
+
+def test_cells_at_excels_limit_and_a_thousand_rows() -> None:
+    """Cells of 32,767 characters, every one escaped (control characters grow sixfold in the
+    XML), and enough rows for many blocks of spans."""
+    huge = ("\x01&_x0041_" * 4_096)[:32_767]
+    rows = pl.DataFrame(
+        {
+            "a": [huge, " "] * 500,
+            "n": pl.Series(range(1_000), dtype=pl.Int64),
+            "b": ["", "住所"] * 500,
+        }
+    )
+    assert _members(_filled([rows])) == _members(_book([rows], rows_by_writer=True)[0])
