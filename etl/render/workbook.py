@@ -66,7 +66,8 @@ _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*")
 # Members given to with_created are deflated in pieces of PIECE on threads (zlib releases the
 # GIL), each piece primed with the 32 KiB before it and ended on a byte boundary, so the bytes
 # depend on the data only, never on the threads. Level 1: these are the long lists, megabytes
-# of repetitive XML (level 6, rust_xlsxwriter's, took 3x the time for ~15% fewer bytes).
+# of repetitive XML (150k findings' 不備一覧, 51 MB: 0.18 s CPU for 7.4 MB at level 1, 0.59 s
+# for 5.9 MB at rust_xlsxwriter's level 6).
 PIECE = 1 << 20
 WINDOW = 1 << 15
 LIST_LEVEL = 1
