@@ -139,10 +139,11 @@ class _Book:
 
     def close(self, created: str) -> bytes:
         xlsx = self.wb.save_to_buffer()
+        if not self.lists:  # rows_by_writer
+            return with_created(xlsx, workbook_created(created))
         with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
             written = {m: archive.read(m) for m in [*self.lists, SHARED_STRINGS]}
-        filled = filled_lists(written, self.lists) if self.lists else {}
-        return with_created(xlsx, workbook_created(created), filled)
+        return with_created(xlsx, workbook_created(created), filled_lists(written, self.lists))
 
 
 def _overview(book: _Book, report: RunReport) -> None:
