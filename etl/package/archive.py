@@ -1,7 +1,7 @@
 """The package as one deterministic .tar.gz, and a strict sequential reader for it.
 
 tar.gz rather than zip: the canonical form is fully described by public APIs
-(``TarInfo.tobuf``, one gzip member as ``etl.package.deflate`` writes it), so the writer makes
+(``TarInfo.tobuf``, one gzip member as ``etl.deflate`` writes it), so the writer makes
 it and the reader can demand it byte for byte. Every member header is one 512-byte ustar block
 built from the name and size only (fixed mtime, owner 0/0, no user names, 0600 files / 0700
 folders); members come in a fixed order with datapackage.json first, so a reader knows every
@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from isal import igzip_threaded
 
-from etl.package.deflate import GZIP_HEADER, ParallelGzipWriter
+from etl.deflate import GZIP_HEADER, ParallelGzipWriter
 from etl.package.descriptor import path_problem
 from etl.package.errors import PackageError
 from etl.write import FILE_MODE, sha256_file

@@ -12,7 +12,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.package.deflate import ParallelGzipWriter
+from etl.deflate import ParallelGzipWriter
 from etl.package.schema import FieldRule
 from etl.package.table_stream import TableStream
 from etl.write.csv_records import record_end
