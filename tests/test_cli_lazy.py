@@ -16,7 +16,8 @@ from etl.cli import COMMANDS, cli
 # What only other commands use: database loading, packaging, the 外字 ledger's fonts, the
 # XML and workbook readers (the spec workbook's too), layout conversion, the year-end export;
 # and what a one-off run of a fixed-width vendor does not need: a pass's project, catalog
-# (DuckDB) and comparison, the mainframe extractor, the Parquet writer.
+# (DuckDB) and comparison, the mainframe extractor, the Parquet writer, chardet (an encoding
+# guess's tie-breaker).
 NOT_FOR_A_RUN = (
     "psycopg",
     "fontTools",
@@ -39,6 +40,7 @@ NOT_FOR_A_RUN = (
     "etl.extract.xml",
     "etl.extract.sheet",
     "pyarrow.parquet",
+    "chardet",
 )
 
 
