@@ -130,8 +130,8 @@ class JobResult:
     # each source's accounting, rejects and findings; its records are released before the
     # whole-file checks (columns only, no rows)
     sources: tuple[ExtractedSource, ...]
-    # (layout id, mapped, file): the mapped frame holds the record no. and the columns the
-    # whole-file rules read, not every item (read the written file for those)
+    # (layout id, mapped, file): the mapped frame holds the whole-file checks' digests of each
+    # record (etl.validate.kept_digests), not its items (read the written file for those)
     targets: tuple[tuple[str, MappedRecordFile, WrittenFile], ...]
     # with JobOptions.fingerprints: gyomu, record_file, key, hash of each written record
     fingerprints: pl.DataFrame
