@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from etl.cli.common import out
-from etl.ledger import GAIJI_SECTION, open_ledger, run_gaiji_status
 from etl.report import ReportError, write_run_reports
 from etl.run_folder import RunFolder
 
@@ -47,7 +46,9 @@ def report(run_dir: Path, out_dir: Path | None, ledger_path: Path | None, charse
     if name.startswith(".") and PARTIAL_MARK in name:
         raise ReportError(run_dir, "not a finished run: the staging folder of an interrupted run")
     extra: dict[str, object] = {}
-    if ledger_path is not None:
+    if ledger_path is not None:  # the ledger's DuckDB and fonts, only when asked for
+        from etl.ledger import GAIJI_SECTION, open_ledger, run_gaiji_status
+
         with open_ledger(ledger_path) as ledger:
             extra[GAIJI_SECTION] = run_gaiji_status(ledger, RunFolder.open(run_dir), charset)
     written = write_run_reports(run_dir, out_dir, extra)

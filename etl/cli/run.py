@@ -18,10 +18,9 @@ from etl.cli.common import (
     vendor_folder,
 )
 from etl.layout import DEFAULT_LAYOUT_VERSION
-from etl.passes import PassName, find_project, load_project, run_pass
+from etl.passes import PassName
 from etl.paths import refuse_inside
 from etl.pipeline import DEFAULT_CHUNK_RECORDS, MAX_WORKERS, JobOptions, JobResult, run_job
-from etl.report import write_run_reports
 from etl.write import OUTPUT_ENCODINGS, CsvFormat, LineEnding, OutputFormat
 
 MAX_CHUNK_RECORDS = 100_000_000  # a chunk is held in memory; beyond this it bounds nothing
@@ -150,6 +149,9 @@ def run(
     if pass_name is not None:
         if vendor or out_dir or replace:
             raise click.UsageError("--vendor/--out/--replace are for one-off mode, not --pass")
+        # a pass's project, catalog and comparison: imported only in pass mode
+        from etl.passes import find_project, load_project, run_pass
+
         proj = load_project(project or find_project(Path.cwd()))
         with progress_shown():
             done = run_pass(
@@ -188,12 +190,20 @@ def run(
         workers=workers,
         scheduler=scheduler,
         replace=replace,
-        finalize=write_run_reports,
+        finalize=_write_reports,
     )
     with progress_shown():
         result = run_job(opts)
     _summary(result)
     sys.exit(EXIT_BLOCKING if result.blocking else EXIT_OK)
+
+
+def _write_reports(stage: Path) -> None:
+    """The run's reports, rendered into its stage (their page and workbook libraries are
+    imported once the records are written, not before the first one is read)."""
+    from etl.report import write_run_reports
+
+    write_run_reports(stage)
 
 
 def _summary(result: JobResult) -> None:

@@ -6,6 +6,8 @@ locations, chunk frames, the registry) sits beside them. Other stages import fro
 from the modules.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from etl.extract.base import (
     BYTE_OFFSET,
     FILTER_SCHEMA,
@@ -58,14 +60,6 @@ from etl.extract.location import (
     Location,
     LocationKind,
 )
-from etl.extract.mainframe import (
-    CopybookError,
-    ImportedProfile,
-    MainframeExtractor,
-    MainframeOptions,
-    RecordFormat,
-    import_copybook,
-)
 from etl.extract.numeric import DecodedNumbers, ZonedSign, decode_packed, decode_zoned
 from etl.extract.profile import (
     FieldType,
@@ -79,6 +73,36 @@ from etl.extract.profile import (
     vendor_profile,
 )
 from etl.extract.registry import get_extractor, known_extractors
+
+if TYPE_CHECKING:
+    from etl.extract.mainframe import (
+        CopybookError,
+        ImportedProfile,
+        MainframeExtractor,
+        MainframeOptions,
+        RecordFormat,
+        import_copybook,
+    )
+
+# The mainframe extractor and its copybook importer load on first use (its entry point, or a
+# name below): a run of other formats does not pay for them.
+_MAINFRAME = (
+    "CopybookError",
+    "ImportedProfile",
+    "MainframeExtractor",
+    "MainframeOptions",
+    "RecordFormat",
+    "import_copybook",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MAINFRAME:
+        from etl.extract import mainframe
+
+        return getattr(mainframe, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BYTES",

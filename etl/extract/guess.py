@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import chardet
 import numpy as np
 from numpy.typing import NDArray
 
@@ -95,6 +94,8 @@ def score_candidate(sample: bytes, encoding: str, non_ascii: int) -> CandidateSc
 
 
 def _chardet_pick(sample: bytes, top: tuple[str, str]) -> str | None:
+    import chardet  # only for a near-tie: a run of a declared encoding does not load it
+
     found = chardet.detect(sample).get("encoding") or ""
     pick = _CHARDET_NAMES.get(found.lower())
     return pick if pick in top else None

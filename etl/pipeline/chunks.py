@@ -38,7 +38,14 @@ from etl.mapping import (
 from etl.pipeline.sources import ScreenedChunk, SourceReading, screen_chunk
 from etl.reconcile import SourceTallies, source_tallies
 from etl.text import load_eras
-from etl.validate import ChunkFindings, LayoutChecks, load_layout_rules
+from etl.validate import (
+    ChunkFindings,
+    Digests,
+    LayoutChecks,
+    digest_frame,
+    kept_digests,
+    load_layout_rules,
+)
 
 # ---- the run's compiled state (the driver's and every worker's) ------------------------------
 
@@ -109,7 +116,8 @@ def fingerprints(gyomu: str, frame: pl.DataFrame, record_file: RecordFile) -> pl
 class TargetPart:
     """What a mapped chunk leaves to its V2.1 file: the records to append (a frame, or the
     Arrow IPC file holding them), its checks' findings, its control totals, the columns the
-    whole-file rules read (spilled), and the chunk's accounting without rows."""
+    whole-file rules read and their digests (spilled, one file), and the chunk's accounting
+    without rows."""
 
     output: pl.DataFrame | Path
     checks: ChunkFindings
@@ -124,17 +132,22 @@ def target_part(
     keep: Collection[str],
     mt: MappedRecordFile,
     checks: LayoutChecks,
+    digests: Digests,
     *,
     with_fingerprints: bool,
     put: Callable[[pl.DataFrame], Path],
     output: Callable[[pl.DataFrame], pl.DataFrame | Path],
 ) -> TargetPart:
+    """``digests``: those the whole-file checks read of the record file (etl.validate
+    .kept_digests), made here from the kept columns and spilled beside them, so the end of the
+    run reads them back instead of hashing every kept value again."""
     rf = mt.record_file
+    kept = mt.frame.select(keep)
     return TargetPart(
         output=output(mt.frame.drop(RECORD_NO, SOURCE_COL)),
         checks=checks.chunk_findings(rf.id, mt.frame),
         tallies=source_tallies(mt),
-        kept=put(mt.frame.select(keep)),
+        kept=put(kept.hstack(digest_frame(kept, digests))),
         part=replace(
             mt,
             frame=mt.frame.select(keep).clear(),
@@ -208,6 +221,10 @@ class _Compiled:
         mappings = compile_all(spec.vendor_folder, spec.gyomu, spec.layout_version, profile)
         self.checks = layout_checks(mappings)
         self.targets = [(cm.layout.id, t) for cm in mappings for t in cm.record_files]
+        self.digests = [
+            kept_digests(self.checks.values(), layout, t.record_file.id)
+            for layout, t in self.targets
+        ]
         self.indexes: dict[Path, pl.DataFrame] = {}
 
 
@@ -274,6 +291,7 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
                 ref.keep,
                 mt,
                 state.checks[layout],
+                state.digests[ref.position],
                 with_fingerprints=task.run.fingerprints,
                 put=put,
                 output=put,

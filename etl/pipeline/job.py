@@ -78,7 +78,7 @@ from etl.reconcile import (
 )
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
 from etl.text import load_gaiji_table
-from etl.validate import KeptFile, LayoutChecks, digest_frame, kept_digests
+from etl.validate import Digests, KeptFile, LayoutChecks, digest_frame, kept_digests
 from etl.write import (
     CsvFormat,
     OutputFormat,
@@ -130,8 +130,8 @@ class JobResult:
     # each source's accounting, rejects and findings; its records are released before the
     # whole-file checks (columns only, no rows)
     sources: tuple[ExtractedSource, ...]
-    # (layout id, mapped, file): the mapped frame holds the record no. and the columns the
-    # whole-file rules read, not every item (read the written file for those)
+    # (layout id, mapped, file): the mapped frame holds the whole-file checks' digests of each
+    # record (etl.validate.kept_digests), not its items (read the written file for those)
     targets: tuple[tuple[str, MappedRecordFile, WrittenFile], ...]
     # with JobOptions.fingerprints: gyomu, record_file, key, hash of each written record
     fingerprints: pl.DataFrame
@@ -167,13 +167,14 @@ class _Target:
     compiled: CompiledRecordFile
     streamed: bool
     keep: list[str]  # the columns kept once a chunk is written (whole-file rules read them)
+    digests: Digests  # those the whole-file checks read, made per chunk and spilled with ``keep``
     sink: RecordSink
     position: int  # among the run's record files (mapping order): how a chunk task names it
     indexes: list[LookupIndex] = field(default_factory=list)  # in the order of its lookups
     index_files: list[Path] = field(default_factory=list)  # the indexes, for chunk tasks
     # each chunk's, its frame emptied: the kept columns wait on disk (``kept``) until the end
     parts: list[MappedRecordFile] = field(default_factory=list)
-    kept: list[Path] = field(default_factory=list)  # each chunk's ``keep`` columns, Arrow IPC
+    kept: list[Path] = field(default_factory=list)  # each chunk's ``keep`` and digests, Arrow IPC
     tallies: SourceTallies | None = None  # the source side of its control totals, summed
     fingerprints: list[pl.DataFrame] = field(default_factory=list)
 
@@ -235,10 +236,11 @@ class _Stream:
                 )
                 reads = [c for ch in checks.values() for c in ch.reads(cm.layout.id, rf.id)]
                 keep = [RECORD_NO, *(c for c in dict.fromkeys(reads) if c in rf.item_names)]
+                digests = kept_digests(checks.values(), cm.layout.id, rf.id)
                 path = writer.path_for(stage / cm.layout.id, rf)
                 sink = writer.open(path, rf.item_names)
                 place = len(self.targets)
-                self.targets.append(_Target(cm.layout.id, t, streamed, keep, sink, place))
+                self.targets.append(_Target(cm.layout.id, t, streamed, keep, digests, sink, place))
         self._slots = threading.BoundedSemaphore(self.IN_FLIGHT)
         self.spill = Spill(stage)  # removed by run() if it fails, else by run_job
         self._pending: list[Future[None]] = []
@@ -291,6 +293,7 @@ class _Stream:
             target.keep,
             mt,
             self.checks[target.layout],
+            target.digests,
             with_fingerprints=self.opts.fingerprints,
             put=self.spill.put,
             output=lambda frame: frame,
@@ -442,9 +445,10 @@ class _Stream:
                 self._index(target, sources)
                 self._write(target, self._map(target, sources[target.compiled.source].records))
             merged = merge_mapped(target.parts)
-            # what the whole-file checks keep in memory: the digests; the values stay on disk
-            digests = partial(digest_frame, digests=kept_digests(self.checks.values(), *target.key))
-            frame = Spill.read(target.kept, digests(merged.frame), digests)
+            # what the whole-file checks keep in memory: the digests, made as each chunk was
+            # spilled and read back without the values (those stay on disk)
+            empty = digest_frame(merged.frame, target.digests)
+            frame = Spill.read(target.kept, empty, empty.columns) if empty.width else empty
             merged = replace(merged, frame=frame)
             findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
             mt = replace(merged, findings=findings)
@@ -500,7 +504,7 @@ def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.Da
     rejected_keys = _rejected_keys(streamed)
     _release_lookup_sides(streamed)  # the whole-file rules have the memory to themselves
     kept = {  # digests in memory, values read back from the spill (Spilled)
-        (lay, mt.record_file.id): KeptFile(mt.frame, Spilled(target.kept))
+        (lay, mt.record_file.id): KeptFile(mt.frame, Spilled(target.kept, target.keep))
         for target, (lay, mt) in zip(streamed.targets, streamed.mapped, strict=True)
     }
     finding_frames = [s.findings for s in streamed.sources.values()]

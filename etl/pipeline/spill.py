@@ -4,8 +4,10 @@ Held in memory between chunks, interleaved with each chunk's short-lived buffers
 columns (the whole-file rules' columns of every record, a lookup side's fields) raised the peak
 RSS by ≈1.6× their own size; written out per chunk and read back together once no chunk is in
 flight, they cost their size once (benchmarks/README.md, bench_scale). The whole-file checks
-do not read them back whole: a pass over the files makes their digests (``read`` with
-``each``), and ``Spilled`` reads back the rows those find suspect (etl.validate.whole_file).
+do not read them back whole: each chunk's file holds the digests of its kept columns beside
+them (made as it is spilled, etl.pipeline.chunks), a pass over the files reads those columns
+only (``read`` with ``columns``), and ``Spilled`` reads back the kept columns of the rows the
+digests find suspect (etl.validate.whole_file).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import itertools
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -50,14 +51,12 @@ class Spill:
 
     @staticmethod
     def read(
-        paths: list[Path],
-        empty: pl.DataFrame,
-        each: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+        paths: list[Path], empty: pl.DataFrame, columns: list[str] | None = None
     ) -> pl.DataFrame:
-        """The frames of ``paths`` one after the other (``empty`` when there are none), each
-        through ``each`` as it is read (one file in memory at a time); read whole, not mapped,
+        """The frames of ``paths`` one after the other (``empty`` when there are none), only
+        their ``columns`` if given (one file in memory at a time); read whole, not mapped,
         since the files go with ``remove``."""
-        frames = [_read(path) if each is None else each(_read(path)) for path in paths]
+        frames = [_read(path, columns) for path in paths]
         return pl.concat(frames) if frames else empty
 
     def remove(self) -> None:
@@ -65,16 +64,19 @@ class Spill:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _read(path: Path) -> pl.DataFrame:
-    return pl.read_ipc(path.read_bytes())
+def _read(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
+    # from bytes, polars copies the columns out: nothing keeps the file's buffer
+    return pl.read_ipc(path.read_bytes(), columns=columns)
 
 
 class Spilled:
     """Frames spilled one after the other, read back by row position (an
-    etl.validate.KeptValues): only the files that hold the rows asked for are read."""
+    etl.validate.KeptValues): only the files that hold the rows asked for are read, and of
+    them only ``columns`` (None: all; the files may hold more, the digests)."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: list[Path], columns: list[str] | None = None) -> None:
         self._paths = list(paths)
+        self._columns = columns
         self._heights: list[int] | None = None
 
     @property
@@ -82,7 +84,10 @@ class Spilled:
         return list(self._schema())
 
     def _schema(self) -> pl.Schema:
-        return pl.Schema(pl.read_ipc_schema(self._paths[0]) if self._paths else {})
+        schema = pl.Schema(pl.read_ipc_schema(self._paths[0]) if self._paths else {})
+        if self._columns is None:
+            return schema
+        return pl.Schema({c: schema[c] for c in self._columns if c in schema})
 
     def rows(self, positions: pl.Series) -> pl.DataFrame:
         if positions.is_empty():
@@ -97,6 +102,6 @@ class Spilled:
             bounds = pl.Series([start, start + height], dtype=positions.dtype)
             first, end = positions.search_sorted(bounds, "left").to_list()
             if end > first:  # its rows copied out, so the file's buffers go
-                parts.append(detached(_read(path)[positions[first:end] - start]))
+                parts.append(detached(_read(path, self._columns)[positions[first:end] - start]))
             start += height
         return pl.concat(parts) if parts else pl.DataFrame(schema=self._schema())

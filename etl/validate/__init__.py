@@ -18,7 +18,7 @@ from etl.validate.rules import (
 )
 from etl.validate.schema import build_schema, schema_findings
 from etl.validate.validate import ChunkFindings, LayoutChecks, kept_digests, validate_layout
-from etl.validate.whole_file import FrameValues, KeptFile, KeptValues, digest_frame
+from etl.validate.whole_file import Digests, FrameValues, KeptFile, KeptValues, digest_frame
 
 __all__ = [
     "FILE_MISSING",
@@ -26,6 +26,7 @@ __all__ = [
     "ChunkFindings",
     "Compare",
     "CompareOp",
+    "Digests",
     "ExactlyOne",
     "ExistsIn",
     "FrameValues",

@@ -18,7 +18,6 @@ from typing import Final, Protocol
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from etl.errors import WriteError
 from etl.layout import RecordFile
@@ -136,6 +135,8 @@ class ParquetSink:
         self._schema = pa.schema([pa.field(c, pa.large_string()) for c in columns])
         self._pending: list[pa.Table] = []
         self._rows = 0
+        import pyarrow.parquet as pq  # a CSV run does not import the Parquet writer
+
         try:
             self._writer = pq.ParquetWriter(
                 pa.PythonFile(self._file, mode="w"),

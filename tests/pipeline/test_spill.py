@@ -58,11 +58,12 @@ def test_threads_get_files_of_their_own(tmp_path: Path) -> None:
     assert sorted(Spill.read(got, pl.DataFrame())["i"].to_list()) == list(range(8))
 
 
-def test_each_frame_is_reduced_as_it_is_read(tmp_path: Path) -> None:
+def test_only_the_columns_asked_for_are_read(tmp_path: Path) -> None:
     spill = Spill(tmp_path)
-    paths = [spill.put(pl.DataFrame({"a": ["x", "yy"]})), spill.put(pl.DataFrame({"a": ["zzz"]}))]
-    lengths = Spill.read(paths, pl.DataFrame(), lambda f: f.select(pl.col("a").str.len_bytes()))
-    assert lengths["a"].to_list() == [1, 2, 3]
+    frames = [pl.DataFrame({"a": ["x", "yy"], "h": [1, 2]}), pl.DataFrame({"a": ["z"], "h": [3]})]
+    paths = [spill.put(f) for f in frames]
+    hashes = Spill.read(paths, pl.DataFrame(schema={"h": pl.Int64}), ["h"])
+    assert hashes.columns == ["h"] and hashes["h"].to_list() == [1, 2, 3]
 
 
 def test_rows_are_read_back_by_position_across_the_files(tmp_path: Path) -> None:
@@ -80,3 +81,16 @@ def test_rows_are_read_back_by_position_across_the_files(tmp_path: Path) -> None
     nothing = spilled.rows(pl.Series(dtype=pl.UInt32))
     assert nothing.height == 0 and nothing.schema == whole.schema
     assert Spilled([]).rows(pl.Series(dtype=pl.UInt32)).height == 0
+
+
+def test_rows_read_back_leave_the_digests_on_disk(tmp_path: Path) -> None:
+    spill = Spill(tmp_path)
+    frames = [
+        pl.DataFrame({"v": [f"r{s + i}" for i in range(3)], "_hash[v]": [s, s + 1, s + 2]})
+        for s in (0, 3)
+    ]
+    spilled = Spilled([spill.put(f) for f in frames], ["v"])
+    assert spilled.columns == ["v"]
+    positions = pl.Series([1, 4], dtype=pl.UInt32)
+    assert spilled.rows(positions).equals(pl.concat(frames).select("v")[positions])
+    assert spilled.rows(pl.Series(dtype=pl.UInt32)).schema == pl.Schema({"v": pl.String})
