@@ -144,7 +144,12 @@ class SchemaChecks:
     def __init__(self, layout: Layout, record_file: RecordFile, *, key: bool = True) -> None:
         self.layout = layout
         self.record_file = record_file
-        self.checks = item_checks(layout, record_file, key=key)
+        # in the order pandera runs them: column by column, the key check among its first
+        # column's (findings come out in this order)
+        column = {name: i for i, name in enumerate(record_file.item_names)}
+        self.checks = sorted(
+            item_checks(layout, record_file, key=key), key=lambda c: column[c.column]
+        )
         self.schema = build_schema(layout, record_file, key=key)
         self._failing = [c.passes.not_().alias(str(i)) for i, c in enumerate(self.checks)]
 
