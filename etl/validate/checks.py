@@ -1,9 +1,10 @@
 """The per-item schema checks of a RecordFile, defined once as polars expressions.
 
 Each ItemCheck says when a row passes (``passes``) and how a failing row is reported (``value``
-and ``message``). ``build_schema`` turns them into pandera Checks and ``schema_findings`` turns
-pandera's failure cases back into Finding rows through the same objects, so a check cannot mean
-one thing in the schema and another in the report.
+and ``message``). ``build_schema`` turns them into pandera Checks; ``SchemaChecks`` evaluates the
+same ``passes`` in one pass (or has pandera run them) and turns the failing rows into Finding rows
+through the same objects, so a check cannot mean one thing in the schema and another in the
+report.
 """
 
 from __future__ import annotations

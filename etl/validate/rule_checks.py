@@ -20,6 +20,7 @@ from etl.findings import (
     KEY_SEPARATOR,
     Severity,
     concat_findings,
+    empty_findings,
     finding_exprs,
     joined_expr,
     record_key_expr,
@@ -73,6 +74,8 @@ def _findings(
     severity: Severity | None = None,
     message: str | None = None,
 ) -> pl.DataFrame:
+    if rows.is_empty():  # the same frame, without planning a query for no rows
+        return empty_findings()
     return rows.select(
         finding_exprs(
             rule=rule_id or rule.id,
