@@ -288,10 +288,14 @@ def _check_digit(
         matrix = values.bin.reinterpret(dtype=pl.Array(pl.UInt8, rule.length)).to_numpy()
         digits = np.ascontiguousarray(matrix.T) - np.uint8(ord("0"))
         all_digits = (digits <= 9).all(axis=0)
-        weighted = np.zeros(len(values), dtype=np.int64)
+        # summed modulo the modulus, in the smallest type that holds the largest sum (255 a
+        # byte): exact, and the cheapest
+        weights = [w % rule.modulus for w in rule.weights]
+        sums = np.min_scalar_type(255 * sum(weights))
+        weighted = np.zeros(len(values), dtype=sums)
         # position 1 is the digit left of the check digit: a loop over positions, not rows
-        for position, weight in enumerate(rule.weights, start=1):
-            weighted += digits[-1 - position] * np.int64(weight)
+        for position, weight in enumerate(weights, start=1):
+            weighted += digits[-1 - position] * sums.type(weight)
         # the check digit of each remainder (modulus - remainder, or 0), looked up
         expected = np.array(
             [0 if r in rule.zero_remainders else rule.modulus - r for r in range(rule.modulus)]
