@@ -151,7 +151,7 @@ class SchemaChecks:
             item_checks(layout, record_file, key=key), key=lambda c: column[c.column]
         )
         self.schema = build_schema(layout, record_file, key=key)
-        self._failing = [c.passes.not_().alias(str(i)) for i, c in enumerate(self.checks)]
+        self._failing = [c.one_pass.not_().alias(str(i)) for i, c in enumerate(self.checks)]
 
     def findings(self, frame: pl.DataFrame) -> pl.DataFrame:
         """One Finding row per failing row and check, in check order, then row order: what
