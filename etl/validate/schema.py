@@ -2,10 +2,10 @@
 
 The pandera schema declares the record file: its columns, their dtypes and the checks
 (etl.validate.checks). A frame that has exactly these columns is checked in one polars pass of
-every check's ``passes``; pandera runs each check as a query of its own, which costs more than the
-data. A frame that does not (a missing, extra or mistyped column) is validated by pandera, which
-then words the schema-level failures. Either way the same ItemCheck objects say how a failing row
-is reported as a Finding.
+every check (pandera runs and collects each check as a query of its own: twice the cost of a
+chunk's checks). A frame that does not (a missing, extra or mistyped column) is validated by
+pandera, which then words the schema-level failures. Either way the same ItemCheck objects say how
+a failing row is reported as a Finding.
 """
 
 from __future__ import annotations

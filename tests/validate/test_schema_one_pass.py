@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from etl.findings import FINDING_SCHEMA
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
-from etl.validate import SchemaChecks
+from etl.validate import SchemaChecks, schema
 from etl.validate.checks import _digit_test
 
 KUBUN = CodeTable("kubun", "区分コード", {"1": "甲", "2": "乙", "10": "丙"})
@@ -98,6 +98,17 @@ def test_one_pass_gives_pandera_findings(
     frame = frame.select(columns)
     checks = SchemaChecks(LAYOUT, RF, key=key)
     assert_same(checks.findings(frame), checks.pandera_findings(frame))
+
+
+def test_a_conforming_frame_is_checked_without_pandera(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pandera(*_: object) -> None:
+        raise AssertionError("pandera ran")
+
+    monkeypatch.setattr(schema, "_failure_cases", no_pandera)
+    rows = [dict.fromkeys(RF.item_names, "x")] * 2
+    found = SchemaChecks(LAYOUT, RF).findings(frame_of(rows, [1, 2]))
+    assert "schema.type" in found["rule"].to_list()
+    assert "schema.key_unique" in found["rule"].to_list()
 
 
 @settings(max_examples=40, deadline=None)
