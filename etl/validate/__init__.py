@@ -16,7 +16,7 @@ from etl.validate.rules import (
     load_layout_rules,
     load_rules,
 )
-from etl.validate.schema import build_schema, schema_findings
+from etl.validate.schema import SchemaChecks, build_schema, schema_findings
 from etl.validate.validate import ChunkFindings, LayoutChecks, kept_digests, validate_layout
 from etl.validate.whole_file import Digests, FrameValues, KeptFile, KeptValues, digest_frame
 
@@ -38,6 +38,7 @@ __all__ = [
     "RequiredIf",
     "Rule",
     "RuleSet",
+    "SchemaChecks",
     "SchemaRule",
     "Unique",
     "build_schema",

@@ -1,9 +1,10 @@
 """The per-item schema checks of a RecordFile, defined once as polars expressions.
 
 Each ItemCheck says when a row passes (``passes``) and how a failing row is reported (``value``
-and ``message``). ``build_schema`` turns them into pandera Checks and ``schema_findings`` turns
-pandera's failure cases back into Finding rows through the same objects, so a check cannot mean
-one thing in the schema and another in the report.
+and ``message``). ``build_schema`` turns them into pandera Checks; ``SchemaChecks`` evaluates the
+same ``passes`` in one pass (or has pandera run them) and turns the failing rows into Finding rows
+through the same objects, so a check cannot mean one thing in the schema and another in the
+report.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import polars as pl
+import pyarrow.compute as pc
 
 from etl.findings import KEY_SEPARATOR, mask_expr, record_key_expr
 from etl.layout import DATE_TYPES, Item, ItemType, Layout, Length, RecordFile, type_rule
@@ -24,6 +26,8 @@ _DATE_FORM = {
     ItemType.REGISTRY_DATE: "日付（西暦YYYYMMDD、不詳の部分は00）",
 }
 SOURCE = "_source"
+# the patterns ``_digit_test`` tests without a regex: one or more ASCII digits, a "-" before them
+_DIGIT_PATTERNS = frozenset({"[0-9]+", "-?[0-9]+"})
 
 
 class SchemaRule(StrEnum):
@@ -53,6 +57,14 @@ class ItemCheck:
     value: pl.Expr  # the raw reported value, before masking
     sensitive: bool
     message: MessageFn
+    # ``passes`` again, cheaper, where the frame is known to be of String columns (the one pass
+    # of SchemaChecks); pandera keeps ``passes``, whose errors it words on another dtype
+    cheaper: pl.Expr | None = None
+
+    @property
+    def one_pass(self) -> pl.Expr:
+        """``passes`` as the one pass over a conforming frame evaluates it."""
+        return self.passes if self.cheaper is None else self.cheaper
 
     @property
     def shown(self) -> pl.Expr:
@@ -86,6 +98,23 @@ def _digit_count(item: Item, col: pl.Expr) -> pl.Expr:
     return n
 
 
+def _ascii_digits(values: pl.Series) -> pl.Series:
+    # Arrow's ascii_is_decimal: true for a non-empty value of ASCII 0-9 only, null for null
+    arrow = values.to_arrow(compat_level=pl.CompatLevel.oldest())
+    return pl.Series(values.name, pc.ascii_is_decimal(arrow), pl.Boolean)
+
+
+def _digit_test(col: pl.Expr, pattern: str) -> pl.Expr | None:
+    """The regex match of the pattern of a digits or integer item on a String column (null for
+    null), by Arrow's vectorised ASCII-digit test: 3x cheaper than a regex match per value, the
+    dearest part of the checks of a chunk. None for every other pattern."""
+    if pattern not in _DIGIT_PATTERNS:
+        return None
+    if pattern.startswith("-?"):
+        col = col.str.strip_prefix("-")
+    return col.map_batches(_ascii_digits, pl.Boolean, is_elementwise=True)
+
+
 def _type_message(item: Item) -> str:
     if item.type is ItemType.DIGITS:
         return "」に数字以外の文字が含まれています"
@@ -100,8 +129,10 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
     rule = type_rule(item)
     pattern = rule.pattern(item)
 
-    def check(rule: SchemaRule, passes: pl.Expr, message: MessageFn) -> ItemCheck:
-        return ItemCheck(rule, name, name, passes, col, item.sensitive, message)
+    def check(
+        rule: SchemaRule, passes: pl.Expr, message: MessageFn, cheaper: pl.Expr | None = None
+    ) -> ItemCheck:
+        return ItemCheck(rule, name, name, passes, col, item.sensitive, message, cheaper)
 
     checks: list[ItemCheck] = []
     if item.required:
@@ -166,11 +197,13 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
         )
     else:
         message = _type_message(item)
+        digits = _digit_test(col, pattern)
         checks.append(
             check(
                 SchemaRule.TYPE,
                 _null_passes(col, matches),
                 lambda _r, s: _text(f"{name}「", s, message),
+                None if digits is None else _null_passes(col, digits),
             )
         )
     return checks

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from functools import reduce
 from operator import and_
 
+import numpy as np
 import polars as pl
 
 from etl.conditions import Condition, compile_condition, condition_names
@@ -19,6 +20,7 @@ from etl.findings import (
     KEY_SEPARATOR,
     Severity,
     concat_findings,
+    empty_findings,
     finding_exprs,
     joined_expr,
     record_key_expr,
@@ -72,6 +74,8 @@ def _findings(
     severity: Severity | None = None,
     message: str | None = None,
 ) -> pl.DataFrame:
+    if rows.is_empty():  # the same frame, without planning a query for no rows
+        return empty_findings()
     return rows.select(
         finding_exprs(
             rule=rule_id or rule.id,
@@ -270,23 +274,34 @@ def _check_digit(
 ) -> pl.DataFrame:
     # Values that are not all digits are schema.type findings already; every all-digit value
     # of another length, or whose last digit is not the check digit, is one of this rule.
-    text = pl.col(rule.item).cast(pl.String)
-    digits = text.str.contains(r"^[0-9]+$")
-    number = text.cast(pl.Int64, strict=False)  # ≤ 18 digits fit; longer ones fail on length
-    weighted = pl.sum_horizontal(
-        (number // 10**position % 10) * weight
-        for position, weight in enumerate(rule.weights, start=1)  # a loop over digits, not rows
-    )
-    remainder = weighted % rule.modulus
-    expected = (
-        pl.when(remainder.is_in(list(rule.zero_remainders)))
-        .then(pl.lit(0, pl.Int64))
-        .otherwise(rule.modulus - remainder)
-    )
-    wrong = (
-        pl.when(text.str.len_bytes() != rule.length).then(True).otherwise(number % 10 != expected)
-    )
-    rows = frame.filter(digits & wrong)  # null (no value) is dropped by filter: passes
+    text = frame.get_column(rule.item).cast(pl.String)
+    lengths = text.str.len_bytes()
+    fits = (lengths == rule.length).fill_null(False)
+    other = lengths.is_not_null() & ~fits  # null (no value) passes
+    wrong = np.zeros(frame.height, dtype=np.bool_)
+    if other.any():  # the few values of another length: wrong when they are all digits
+        wrong[other.to_numpy()] = text.filter(other).str.contains(r"^[0-9]+$").to_numpy()
+    if fits.any():
+        # the bytes of the values as a (length × values) matrix, one row per position from the
+        # left, digits 0–9; every other byte (a non-ASCII one too) wraps above 9 in uint8
+        values = text.filter(fits).cast(pl.Binary)
+        matrix = values.bin.reinterpret(dtype=pl.Array(pl.UInt8, rule.length)).to_numpy()
+        digits = np.ascontiguousarray(matrix.T) - np.uint8(ord("0"))
+        all_digits = (digits <= 9).all(axis=0)
+        # summed modulo the modulus, in the smallest type that holds the largest sum (255 a
+        # byte): exact, and the cheapest
+        weights = [w % rule.modulus for w in rule.weights]
+        sums = np.min_scalar_type(255 * sum(weights))
+        weighted = np.zeros(len(values), dtype=sums)
+        # position 1 is the digit left of the check digit: a loop over positions, not rows
+        for position, weight in enumerate(weights, start=1):
+            weighted += digits[-1 - position] * sums.type(weight)
+        # the check digit of each remainder (modulus - remainder, or 0), looked up
+        expected = np.array(
+            [0 if r in rule.zero_remainders else rule.modulus - r for r in range(rule.modulus)]
+        )
+        wrong[fits.to_numpy()] = all_digits & (digits[-1] != expected[weighted % rule.modulus])
+    rows = frame.filter(pl.Series(wrong))
     return _row_findings(rule, layout, record_file, rows, [rule.item])
 
 

@@ -1,7 +1,11 @@
 """Schema validation of one record file: a pandera schema generated from the layout.
 
-pandera runs the checks (etl.validate.checks) and reports which row failed which check; the same
-ItemCheck objects then say how that row is reported as a Finding.
+The pandera schema declares the record file: its columns, their dtypes and the checks
+(etl.validate.checks). A frame that has exactly these columns is checked in one polars pass of
+every check (pandera runs and collects each check as a query of its own: twice the cost of a
+chunk's checks). A frame that does not (a missing, extra or mistyped column) is validated by
+pandera, which then words the schema-level failures. Either way the same ItemCheck objects say how
+a failing row is reported as a Finding.
 """
 
 from __future__ import annotations
@@ -134,6 +138,86 @@ def _error_findings(
     )
 
 
+class SchemaChecks:
+    """The schema checks of one record file, built once and run on each of its chunks."""
+
+    def __init__(self, layout: Layout, record_file: RecordFile, *, key: bool = True) -> None:
+        self.layout = layout
+        self.record_file = record_file
+        # in the order pandera runs them: column by column, the key check among its first
+        # column's (findings come out in this order)
+        column = {name: i for i, name in enumerate(record_file.item_names)}
+        self.checks = sorted(
+            item_checks(layout, record_file, key=key), key=lambda c: column[c.column]
+        )
+        self.schema = build_schema(layout, record_file, key=key)
+        self._failing = [c.one_pass.not_().alias(str(i)) for i, c in enumerate(self.checks)]
+
+    def findings(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """One Finding row per failing row and check, in check order, then row order: what
+        ``pandera_findings`` gives."""
+        if not self._conforms(frame):
+            return self.pandera_findings(frame)
+        try:
+            failing = frame.select(self._failing)
+        except pl.exceptions.PolarsError:  # a check that cannot run: pandera words it
+            return self.pandera_findings(frame)
+        failed = [i for i, hit in enumerate(failing.select(pl.all().any()).row(0)) if hit]
+        if not failed:
+            return empty_findings()
+        report = _report_frame(self.record_file, frame)
+        return concat_findings(
+            [
+                _check_findings(
+                    self.layout, self.record_file, self.checks[i], report.filter(failing[str(i)])
+                )
+                for i in failed
+            ]
+        )
+
+    def _conforms(self, frame: pl.DataFrame) -> bool:
+        """The frame has the schema's columns and dtypes, and no null where none may be: then
+        pandera's only failures are the checks' own."""
+        columns = self.schema.columns
+        if set(frame.columns) != set(columns):  # strict: none missing, none unknown
+            return False
+        return all(
+            frame.schema[name] == column.dtype.type
+            and (column.nullable or not frame[name].null_count())
+            for name, column in columns.items()
+        )
+
+    def pandera_findings(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The findings as pandera reports the failures: every check run by pandera, a
+        schema-level problem (a missing column, a wrong dtype, a check that raised) a
+        schema.check_error worded from pandera's failure case."""
+        failures = _failure_cases(self.schema, frame)
+        if failures is None:
+            return empty_findings()
+        report = _report_frame(self.record_file, frame)
+        checks = {(c.column, c.rule.value): c for c in self.checks}
+        known = pl.DataFrame(
+            {"column": [col for col, _ in checks], "check": [rule for _, rule in checks]}
+        )
+        located = failures.filter(pl.col(_ROW).is_not_null())
+        explained = located.join(known, on=["column", "check"], how="semi")
+        unexplained = pl.concat(
+            [
+                failures.filter(pl.col(_ROW).is_null()),
+                located.join(known, on=["column", "check"], how="anti"),
+            ]
+        )
+        parts = [_error_findings(self.layout, self.record_file, unexplained, report)]
+        # One pass per failing check (a few dozen at most), never per row.
+        for (column, rule), group in explained.partition_by(
+            "column", "check", as_dict=True
+        ).items():
+            rows = report.select(pl.all().gather(group[_ROW]))
+            check = checks[(str(column), str(rule))]
+            parts.append(_check_findings(self.layout, self.record_file, check, rows))
+        return concat_findings(parts)
+
+
 def schema_findings(
     layout: Layout, record_file: RecordFile, frame: pl.DataFrame, *, key: bool = True
 ) -> pl.DataFrame:
@@ -142,29 +226,7 @@ def schema_findings(
     ``frame`` must be collected: pandera skips data checks on a LazyFrame. ``key=False``: the
     checks of each record alone, for a chunk (``key_findings`` checks the whole file's keys).
     """
-    schema = build_schema(layout, record_file, key=key)
-    failures = _failure_cases(schema, frame)
-    if failures is None:
-        return empty_findings()
-    report = _report_frame(record_file, frame)
-    checks = {(c.column, c.rule.value): c for c in item_checks(layout, record_file, key=key)}
-    known = pl.DataFrame(
-        {"column": [col for col, _ in checks], "check": [rule for _, rule in checks]}
-    )
-    located = failures.filter(pl.col(_ROW).is_not_null())
-    explained = located.join(known, on=["column", "check"], how="semi")
-    unexplained = pl.concat(
-        [
-            failures.filter(pl.col(_ROW).is_null()),
-            located.join(known, on=["column", "check"], how="anti"),
-        ]
-    )
-    parts = [_error_findings(layout, record_file, unexplained, report)]
-    # One pass per failing check (a few dozen at most), never per row.
-    for (column, rule), group in explained.partition_by("column", "check", as_dict=True).items():
-        rows = report.select(pl.all().gather(group[_ROW]))
-        parts.append(_check_findings(layout, record_file, checks[(str(column), str(rule))], rows))
-    return concat_findings(parts)
+    return SchemaChecks(layout, record_file, key=key).findings(frame)
 
 
 def key_findings(layout: Layout, record_file: RecordFile, frame: pl.DataFrame) -> pl.DataFrame:

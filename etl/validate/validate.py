@@ -26,7 +26,7 @@ from etl.validate.rule_checks import (
     whole_file_findings,
 )
 from etl.validate.rules import ExactlyOne, ExistsIn, RuleSet, Unique, check_rules
-from etl.validate.schema import key_findings, schema_findings
+from etl.validate.schema import SchemaChecks, key_findings
 from etl.validate.whole_file import Digest, Digests, FrameValues, KeptFile, digest_frame, duplicated
 
 
@@ -51,6 +51,12 @@ class LayoutChecks:
         self.layout = layout
         self.rules = rules
         self._mapped = frozenset(mapped)
+        # built once: a run checks every chunk of a record file with them
+        self._schema_checks = {
+            rf.id: SchemaChecks(layout, rf, key=False)
+            for rf in layout.record_files
+            if rf.id in self._mapped
+        }
         self._schema: dict[str, list[pl.DataFrame]] = {rf: [] for rf in self._mapped}
         self._per_record: dict[int, list[pl.DataFrame]] = {
             i: [] for i, rule in enumerate(rules.rules) if per_record(rule)
@@ -93,9 +99,8 @@ class LayoutChecks:
     def chunk_findings(self, record_file: str, chunk: pl.DataFrame) -> ChunkFindings:
         """What ``check_chunk`` keeps of a chunk, computed without keeping it (a worker
         process checks its chunks; the run adds them in order with ``add_chunk``)."""
-        rf = self.layout.record_file(record_file)
         # kept beyond the chunk, so in buffers of their own (etl.findings.detached)
-        schema = detached(schema_findings(self.layout, rf, chunk, key=False))
+        schema = detached(self._schema_checks[record_file].findings(chunk))
         rules = {
             i: detached(run_rule(self.rules, self.rules.rules[i], self.layout, chunk, {}))
             for i in self._per_record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl.errors import RuleError
+from etl.findings import Severity
 from etl.layout.load import load_layouts
 from etl.validate import RuleSet, load_layout_rules, load_rules, rule_findings
 from etl.validate.rules import CheckDigit
@@ -156,3 +158,72 @@ def test_declared_rule_is_read(tmp_path: Path) -> None:
         10,
         (0,),
     )
+
+
+def declared_oracle(rule: CheckDigit, value: str | None) -> bool:
+    """Whether ``rule`` reports ``value``, digit by digit in Python."""
+    if value is None or not re.fullmatch("[0-9]+", value):
+        return False  # no value, or schema.type's
+    if len(value) != rule.length:
+        return True
+    total = sum(int(value[-1 - p]) * w for p, w in enumerate(rule.weights, start=1))
+    rem = total % rule.modulus
+    return int(value[-1]) != (0 if rem in rule.zero_remainders else rule.modulus - rem)
+
+
+@st.composite
+def declarations(draw: st.DrawFn) -> CheckDigit:
+    length = draw(st.integers(2, 18))
+    weight = st.one_of(st.integers(0, 30), st.integers(0, 10**12))  # any size: sums stay exact
+    modulus = draw(st.integers(2, 11))
+    # a remainder whose modulus - remainder is no single digit must give 0 (the model's rule)
+    zero = {r for r in range(modulus) if modulus - r > 9} | draw(
+        st.sets(st.integers(0, modulus - 1))
+    )
+    return CheckDigit(
+        "t.check",
+        Severity.ERROR,
+        "jumin",
+        "検査用数字が正しくありません",
+        item="個人番号",
+        length=length,
+        weights=tuple(draw(st.lists(weight, min_size=length - 1, max_size=length - 1))),
+        modulus=modulus,
+        zero_remainders=tuple(sorted(zero)),
+    )
+
+
+def declared_check(rule: CheckDigit, value: str) -> int:
+    total = sum(int(value[-1 - p]) * w for p, w in enumerate(rule.weights, start=1))
+    rem = total % rule.modulus
+    return 0 if rem in rule.zero_remainders else rule.modulus - rem
+
+
+def fix_check_digit(rule: CheckDigit, value: str) -> str:
+    return value[:-1] + str(declared_check(rule, value))
+
+
+def candidates(rule: CheckDigit) -> st.SearchStrategy[str | None]:
+    digits = st.text(alphabet="0123456789", min_size=rule.length, max_size=rule.length)
+    return st.one_of(
+        st.none(),
+        digits,  # about one in ten has the right check digit by chance
+        digits.map(lambda v: fix_check_digit(rule, v)),
+        st.text(alphabet="0123456789", max_size=20),  # other lengths
+        st.text(alphabet="0123456789a １٣-", min_size=rule.length, max_size=rule.length),
+        st.text(max_size=rule.length + 1),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_check_digit_matches_a_python_oracle(data: st.DataObject) -> None:
+    rule = data.draw(declarations())
+    values = data.draw(st.lists(candidates(rule), max_size=30))
+    frame = _frame(values)
+    if data.draw(st.booleans()) and len(values) > 1:  # a frame of several chunks
+        frame = pl.concat([frame[: len(values) // 2], frame[len(values) // 2 :]], rechunk=False)
+    found = rule_findings(RuleSet("juki", (rule,)), JUKI, {"jumin": frame}, {})
+    expected = [n + 2 for n, v in enumerate(values) if declared_oracle(rule, v)]
+    assert found["record_no"].to_list() == expected
+    assert set(found["rule"]) <= {"t.check"}
