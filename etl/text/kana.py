@@ -14,7 +14,7 @@ width check can still find it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import jaconv
 import polars as pl
@@ -96,8 +96,20 @@ def _ascii_z2h() -> _Table:
 
 
 def _apply(expr: pl.Expr, table: _Table) -> pl.Expr:
-    patterns, replacements = table
-    return expr.str.replace_many(list(patterns), list(replacements), leftmost=True)
+    return expr.map_batches(
+        partial(_replace_distinct, table), return_dtype=pl.String, is_elementwise=True
+    )
+
+
+def _replace_distinct(table: _Table, values: pl.Series) -> pl.Series:
+    """The table applied to each distinct value once: a name column repeats its values (≈17k
+    distinct 氏名カナ in 100k records), and the replacement costs more than a lookup."""
+    patterns, replacements = list(table[0]), list(table[1])
+    distinct = values.unique()
+    if 2 * distinct.len() > values.len():  # mostly distinct: converting every row is cheaper
+        return values.str.replace_many(patterns, replacements, leftmost=True)
+    converted = distinct.str.replace_many(patterns, replacements, leftmost=True)
+    return values.replace_strict(distinct, converted, return_dtype=pl.String)
 
 
 def hankaku_kana_to_zenkaku(expr: pl.Expr) -> pl.Expr:

@@ -29,7 +29,6 @@ from etl.errors import LayoutError
 from etl.resources import data_dir
 
 # [0-9], not \d: the regex engine's \d also matches full-width digits.
-_YYMMDD = r"^[0-9]{6}$"
 _YYYYMMDD = r"^[0-9]{8}$"
 _FMT = "%Y%m%d"
 
