@@ -30,7 +30,16 @@ def strip_spaces(expr: pl.Expr) -> pl.Expr:
     >>> pl.select(strip_spaces(pl.lit("　山田 "))).item()
     '山田'
     """
-    return expr.str.strip_chars(SPACES)
+    return expr.map_batches(_strip_spaces, return_dtype=pl.String, is_elementwise=True)
+
+
+def _strip_spaces(values: pl.Series) -> pl.Series:
+    # The fixed-width decoder has stripped trailing padding already, and most values start with
+    # no space: looking at both ends costs a fraction of stripping, which rebuilds every value.
+    ends = (values.str.starts_with, values.str.ends_with)
+    if not any(end(space).any() for space in SPACES for end in ends):
+        return values
+    return values.str.strip_chars(SPACES)
 
 
 # Where jaconv's conversions can apply: ASCII, CJK symbols, hiragana/katakana, half/full forms.
