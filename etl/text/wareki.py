@@ -358,19 +358,23 @@ def _wareki_batch(eras: EraTable, s: pl.Series) -> pl.Series:
     dated = pl.col("shape") & (pl.col("yy") >= 1)
     month = pl.col("mm").is_between(1, 12)
     in_era = pl.col("value").is_between(pl.col("start"), pl.col("end"))
+    leap_day = (pl.col("mm") == 2) & (pl.col("dd") == 29)
+    year = pl.col("year")
+    common_year = (year % 4 != 0) | ((year % 100 == 0) & (year % 400 != 0))
     calendar = (
         dated
-        & month
         & (pl.col("dd") >= 1)
-        & (pl.col("dd") <= _days_in_month(pl.col("year"), pl.col("mm")))
+        & (pl.col("dd") <= pl.lit(_MONTH_DAYS).gather(pl.col("mm").clip(0, 13)))
+        & ~(leap_day & common_year)
         & in_era
     ).fill_null(False)
-    is_calendar = staged.select(calendar).to_series()
+    staged = staged.with_columns(_calendar=calendar)
+    is_calendar = staged["_calendar"]
     # Every output year is at or after the first era's start: 8 digits unless that is before 1000.
     digits = pl.col("value").cast(pl.String)
     if eras.eras[0].start.year < 1000:
         digits = digits.str.zfill(8)
-    dates = staged.select(pl.when(calendar).then(digits)).to_series()
+    dates = staged.select(pl.when("_calendar").then(digits)).to_series()
     forms = pl.repeat(None, len(s), dtype=pl.String, eager=True)
     others = (~is_calendar).arg_true()
     if others.len():  # blank, invalid or a registry date (不詳, 平年の2月29日): the rare rows
@@ -430,14 +434,13 @@ def _per_era(eras: EraTable, values: list[int]) -> pl.Expr:
     return pl.lit(pl.Series(values, dtype=pl.Int64)).gather(pl.col("i"))
 
 
+# days in each month, by month number clipped to 0–13: 0 for a month that does not exist; 2月29日
+# of a common year is told apart from a calendar date by the year
+_MONTH_DAYS = pl.Series([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], dtype=pl.Int64)
+
+
 def _as_int(d: date) -> int:
     return d.year * 10000 + d.month * 100 + d.day
-
-
-def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    # 31 - ((m - 1) % 7 % 2) gives 31 30 31 30 31 30 31 31 30 31 30 31 for m = 1 … 12.
-    return pl.when(month == 2).then(28 + leap.cast(pl.Int32)).otherwise(31 - ((month - 1) % 7 % 2))
 
 
 def seireki_to_wareki(yyyymmdd: pl.Expr, eras: EraTable) -> pl.Expr:
