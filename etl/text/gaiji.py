@@ -66,7 +66,6 @@ class GaijiTable:
         # Single-character patterns never overlap, so the order of the patterns does not matter.
         return expr.str.replace_many(list(mapping), list(mapping.values()))
 
-
     def applies_to(self, expr: pl.Expr) -> pl.Expr:
         """True where the text holds a character the table maps (what ``apply`` would change).
 
