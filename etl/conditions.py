@@ -231,7 +231,7 @@ def compile_condition(
         return (value == cond.equals).fill_null(False)
     if cond.one_of is not None:
         return value.is_in(list(cond.one_of)).fill_null(False)
-    return value.is_null() | (value == "")
+    return value.fill_null("") == ""  # one read of the value: null and "" are blank
 
 
 __all__ = [

@@ -163,10 +163,13 @@ class SourceReading:
         return get_extractor(self.format).location
 
     def with_gaiji(self, frame: pl.DataFrame) -> pl.DataFrame:
-        if self.gaiji is None or not frame.height:
-            return frame
         texts = [f.name for f in self.source.fields if f.type is FieldType.TEXT]
-        return frame.with_columns(self.gaiji.apply(pl.col(n)).alias(n) for n in texts)
+        if self.gaiji is None or not frame.height or not texts:
+            return frame
+        # Only the columns that hold a mapped gaiji: finding them costs less than replacing.
+        held = frame.select(self.gaiji.applies_to(pl.col(n)).any() for n in texts).row(0)
+        touched = [n for n, hit in zip(texts, held, strict=True) if hit]
+        return frame.with_columns(self.gaiji.apply(pl.col(n)).alias(n) for n in touched)
 
     def kept(self, frame: pl.DataFrame) -> pl.DataFrame:
         if self.keep is None:  # every field: the chunk's buffers are what is kept

@@ -66,6 +66,19 @@ class GaijiTable:
         # Single-character patterns never overlap, so the order of the patterns does not matter.
         return expr.str.replace_many(list(mapping), list(mapping.values()))
 
+    def applies_to(self, expr: pl.Expr) -> pl.Expr:
+        """True where the text holds a character the table maps (what ``apply`` would change).
+
+        >>> t = GaijiTable((GaijiEntry("F040", "\\u9089", "辺"),))
+        >>> texts = pl.DataFrame({"s": ["渡\\ue000", "渡\\ue001"]})
+        >>> texts.select(t.applies_to(pl.col("s"))).to_series().to_list()
+        [True, False]
+        """
+        mapped = list(self.pua_map())
+        if not mapped:  # contains_any refuses no patterns; keep the column's name and length
+            return expr.is_null() & False
+        return expr.str.contains_any(mapped)
+
 
 def pua_code(ch: str, encoding: str = "cp932") -> str:
     """The bytes ``ch`` was decoded from, as upper hex: the vendor code of an unmapped gaiji.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 import polars as pl
 from pydantic import Field, StringConstraints, model_validator
@@ -29,7 +29,6 @@ from etl.errors import LayoutError
 from etl.resources import data_dir
 
 # [0-9], not \d: the regex engine's \d also matches full-width digits.
-_YYMMDD = r"^[0-9]{6}$"
 _YYYYMMDD = r"^[0-9]{8}$"
 _FMT = "%Y%m%d"
 
@@ -264,11 +263,6 @@ def to_wareki(d: date, eras: EraTable) -> tuple[str, int, int, int]:
 # --- vectorised -------------------------------------------------------------------------------
 
 
-def _per_era(era: pl.Expr, values: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:
-    # Unknown codes and nulls become null: the caller's validity mask then rejects the row.
-    return era.replace_strict(values, default=None, return_dtype=dtype or pl.Int32())
-
-
 def is_known_era(era: pl.Expr, eras: EraTable) -> pl.Expr:
     """True where ``era`` is a 年号コード of the table, 2-digit or 既存住基 1-digit (null stays
     null)."""
@@ -329,55 +323,85 @@ def wareki_to_registry_date(era: pl.Expr, yymmdd: pl.Expr, eras: EraTable) -> pl
 
 def _wareki_batch(eras: EraTable, s: pl.Series) -> pl.Series:
     frame = s.struct.unnest()
-    canonical = pl.col("era").replace_strict(eras.aliases(), default=None, return_dtype=pl.String)
+    # Integer arithmetic on each row, not strptime on a built string; strings are built only for
+    # the rows that need them. The calendar check is tested against datetime.date on every day
+    # 1873–2100 and on random garbage.
+    ymd = pl.col("ymd").cast(pl.Binary)
     staged = (
-        frame.with_columns(code=canonical)
-        .with_columns(
-            first_year=_per_era(pl.col("code"), {e.code: e.first_year for e in eras.eras}),
-            start=_per_era(pl.col("code"), {e.code: _as_int(e.start) for e in eras.eras}),
-            # The current era has no end: 99999999 is after every 8-digit date.
-            end=_per_era(
-                pl.col("code"), {e.code: _as_int(e.end) if e.end else 99999999 for e in eras.eras}
+        frame.with_columns(
+            # one lookup to the era's position; its facts are then gathered, not looked up
+            i=pl.col("era").replace_strict(
+                _era_positions(eras), default=None, return_dtype=pl.UInt8
             ),
-            # one integer parse, then arithmetic: 6x cheaper than three slices and casts
-            n=pl.col("ymd").str.to_integer(strict=False).cast(pl.Int32),
-            # also rejects signs and spaces that the integer parse would accept
-            shape=pl.col("ymd").str.contains(_YYMMDD) & pl.col("code").is_not_null(),
+            n=pl.col("ymd").str.to_integer(strict=False),
+            # 6 bytes that parse as an integer and carry no sign: 6 ASCII digits
+            six=(pl.col("ymd").str.len_bytes() == 6)
+            & ~ymd.bin.starts_with(b"+")
+            & ~ymd.bin.starts_with(b"-"),
         )
-        .with_columns(yy=pl.col("n") // 10000, mm=pl.col("n") // 100 % 100, dd=pl.col("n") % 100)
+        .with_columns(
+            first_year=_per_era(eras, [e.first_year for e in eras.eras]),
+            start=_per_era(eras, [_as_int(e.start) for e in eras.eras]),
+            # The current era has no end: 99999999 is after every 8-digit date.
+            end=_per_era(eras, [_as_int(e.end) if e.end else 99999999 for e in eras.eras]),
+            shape=pl.col("six") & pl.col("n").is_not_null() & pl.col("i").is_not_null(),
+            yy=pl.col("n") // 10000,
+            mm=pl.col("n") // 100 % 100,
+            dd=pl.col("n") % 100,
+        )
         .with_columns(year=pl.col("first_year") + pl.col("yy") - 1)
         .with_columns(
             ym=pl.col("year") * 10000 + pl.col("mm") * 100,
             value=pl.col("year") * 10000 + pl.col("mm") * 100 + pl.col("dd"),
         )
     )
-    # Integer arithmetic, not strptime on a built string. The calendar check is tested against
-    # datetime.date on every day 1873–2100 and on random garbage.
+    dated = pl.col("shape") & (pl.col("yy") >= 1)
     month = pl.col("mm").is_between(1, 12)
     in_era = pl.col("value").is_between(pl.col("start"), pl.col("end"))
+    leap_day = (pl.col("mm") == 2) & (pl.col("dd") == 29)
+    year = pl.col("year")
+    common_year = (year % 4 != 0) | ((year % 100 == 0) & (year % 400 != 0))
+    calendar = (
+        dated
+        & (pl.col("dd") >= 1)
+        & (pl.col("dd") <= pl.lit(_MONTH_DAYS).gather(pl.col("mm").clip(0, 13)))
+        & ~(leap_day & common_year)
+        & in_era
+    ).fill_null(False)
+    staged = staged.with_columns(_calendar=calendar)
+    is_calendar = staged["_calendar"]
+    # Every output year is at or after the first era's start: 8 digits unless that is before 1000.
+    digits = pl.col("value").cast(pl.String)
+    if eras.eras[0].start.year < 1000:
+        digits = digits.str.zfill(8)
+    dates = staged.select(pl.when("_calendar").then(digits)).to_series()
+    forms = pl.repeat(None, len(s), dtype=pl.String, eager=True)
+    others = (~is_calendar).arg_true()
+    if others.len():  # blank, invalid or a registry date (不詳, 平年の2月29日): the rare rows
+        rest = staged[others]
+        rest_dates, rest_forms = _registry_forms(rest, dated, month, in_era, digits)
+        dates = dates.scatter(others, rest_dates)
+        forms = forms.scatter(others, rest_forms)
+    return pl.struct(dates.alias("date"), forms.alias("form"), eager=True).alias(s.name)
+
+
+def _registry_forms(
+    rows: pl.DataFrame, dated: pl.Expr, month: pl.Expr, in_era: pl.Expr, digits: pl.Expr
+) -> tuple[pl.Series, pl.Series]:
+    """(date, form) of rows that are not calendar dates: a registry date or null for both."""
     year_in_era = (pl.col("year") * 10000 + 1231 >= pl.col("start")) & (
         pl.col("year") * 10000 + 101 <= pl.col("end")
     )
     month_in_era = (pl.col("ym") + 31 >= pl.col("start")) & (pl.col("ym") + 1 <= pl.col("end"))
-    dated = pl.col("shape") & (pl.col("yy") >= 1)
     leap_day = (pl.col("mm") == 2) & (pl.col("dd") == 29)
-    calendar = (
-        dated
-        & month
-        & (pl.col("dd") >= 1)
-        & (pl.col("dd") <= _days_in_month(pl.col("year"), pl.col("mm")))
-        & in_era
-    )
     # 年月日不詳 needs no era: a blank or known code with 000000
     unknown_all = (pl.col("ymd") == UNKNOWN_YMD_INPUT) & (
-        pl.col("code").is_not_null()
+        pl.col("i").is_not_null()
         | pl.col("era").is_null()
         | (pl.col("era").str.strip_chars() == "")
     )
     form = (
-        pl.when(calendar)
-        .then(pl.lit(None, pl.String))
-        .when(unknown_all)
+        pl.when(unknown_all)
         .then(pl.lit(UNKNOWN_YMD))
         .when(dated & (pl.col("mm") == 0) & (pl.col("dd") == 0) & year_in_era)
         .then(pl.lit(UNKNOWN_MD))
@@ -385,30 +409,38 @@ def _wareki_batch(eras: EraTable, s: pl.Series) -> pl.Series:
         .then(pl.lit(UNKNOWN_D))
         .when(dated & leap_day & in_era)
         .then(pl.lit(COMMON_YEAR_LEAP_DAY))
-        .otherwise(pl.lit("invalid"))
+        .otherwise(pl.lit(None, pl.String))
     )
-    digits = pl.col("value").cast(pl.String).str.zfill(8)
     value = (
         pl.when(pl.col("_form") == UNKNOWN_YMD).then(pl.lit(UNKNOWN_YMD_VALUE)).otherwise(digits)
     )
-    invalid = pl.col("_form") == "invalid"
-    out = staged.with_columns(_form=form).select(
-        pl.struct(
-            date=pl.when(invalid).then(pl.lit(None, pl.String)).otherwise(value),
-            form=pl.when(invalid).then(pl.lit(None, pl.String)).otherwise(pl.col("_form")),
-        ).alias(s.name)
+    out = rows.with_columns(_form=form).select(
+        date=pl.when(pl.col("_form").is_not_null()).then(value),
+        form=pl.col("_form"),
     )
-    return out.to_series()
+    return out["date"], out["form"]
+
+
+def _era_positions(eras: EraTable) -> dict[str, int]:
+    """Every era code accepted on input (2-digit, 既存住基 1-digit) → the era's position."""
+    positions = {e.code: i for i, e in enumerate(eras.eras)}
+    return positions | {
+        e.kizon_code: i for i, e in enumerate(eras.eras) if e.kizon_code is not None
+    }
+
+
+def _per_era(eras: EraTable, values: list[int]) -> pl.Expr:
+    # gathered by the era's position ("i"); an unknown code's null position gives null
+    return pl.lit(pl.Series(values, dtype=pl.Int64)).gather(pl.col("i"))
+
+
+# days in each month, by month number clipped to 0–13: 0 for a month that does not exist; 2月29日
+# of a common year is told apart from a calendar date by the year
+_MONTH_DAYS = pl.Series([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], dtype=pl.Int64)
 
 
 def _as_int(d: date) -> int:
     return d.year * 10000 + d.month * 100 + d.day
-
-
-def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    # 31 - ((m - 1) % 7 % 2) gives 31 30 31 30 31 30 31 31 30 31 30 31 for m = 1 … 12.
-    return pl.when(month == 2).then(28 + leap.cast(pl.Int32)).otherwise(31 - ((month - 1) % 7 % 2))
 
 
 def seireki_to_wareki(yyyymmdd: pl.Expr, eras: EraTable) -> pl.Expr:

@@ -160,3 +160,31 @@ def test_bom_is_tolerated(tmp_path: Path) -> None:
     path = tmp_path / "gaiji.csv"
     path.write_text(HEADER + "F040,U+4E00,一\n", encoding="utf-8-sig")
     assert load_gaiji_table(path).entries == (GaijiEntry("F040", "\u4e00", "一"),)
+
+
+TABLE_CHARS = "".join(bytes.fromhex(c).decode("cp932") for c in ("F040", "F041", "F9FC"))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=st.sampled_from(TABLE_CHARS + "\ue002\ue757渡辺 ﾜﾀﾅﾍﾞ𠮟\U000e0101a")),
+        ),
+        max_size=30,
+    )
+)
+def test_applies_to_finds_what_apply_changes(values: list[str | None]) -> None:
+    # the screen that lets SourceReading.with_gaiji skip a column: true exactly where apply
+    # changes the text (every table maps a gaiji to a non-PUA text, so it always changes)
+    table = GaijiTable(
+        (
+            GaijiEntry("F040", "\u9089\U000e0101"),
+            GaijiEntry("F041", "\u9ad9"),
+            GaijiEntry("F9FC", "\U00020b9f"),
+        )
+    )
+    applied = column(table.apply(pl.col("s")), values)
+    found = column(table.applies_to(pl.col("s")), values)
+    assert found == [None if v is None else a != v for v, a in zip(values, applied, strict=True)]
+    assert column(GaijiTable(()).applies_to(pl.col("s")), values) == [False] * len(values)

@@ -58,6 +58,17 @@ def test_matches_jaconv(conv: Conv, ref: Callable[[str], str], values: list[str]
     assert run(conv, values) == [ref(v) for v in values]
 
 
+@pytest.mark.parametrize(("conv", "ref"), CASES, ids=[c[0].__name__ for c in CASES])
+@settings(max_examples=40)
+@given(pool=st.lists(text, min_size=1, max_size=5), picks=st.lists(st.integers(0, 5), max_size=60))
+def test_repeated_values_match_jaconv(
+    conv: Conv, ref: Callable[[str], str], pool: list[str], picks: list[int]
+) -> None:
+    # Few distinct values among many rows: converted once each, then looked up (nulls kept).
+    values = [pool[i] if i < len(pool) else None for i in picks]
+    assert run(conv, values) == [None if v is None else ref(v) for v in values]
+
+
 @pytest.mark.parametrize(
     ("conv", "given_", "expected"),
     [

@@ -37,7 +37,12 @@ REJECTED_JA = "。レコードを除外しました"
 
 
 def _blank(expr: pl.Expr) -> pl.Expr:
-    return expr.is_null() | (strip_spaces(expr) == "")
+    return _empty(strip_spaces(expr))
+
+
+def _empty(stripped: pl.Expr) -> pl.Expr:
+    """Blank, for a value already stripped of spaces (stripping again would cost a pass)."""
+    return stripped.is_null() | (stripped == "")
 
 
 def _invalid(
@@ -78,9 +83,9 @@ def wareki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     # The findings keep the vendor's own era code and digits, e.g. "H310230".
     original = pl.concat_str([raw_era, ymd], ignore_nulls=True)
     era_known = is_known_era(era, ctx.eras).fill_null(False)
-    wanted = ~_blank(ymd)
+    wanted = ~_empty(ymd)
     # 年月日不詳 (000000) needs no era code
-    unknown_all = (ymd == UNKNOWN_YMD_INPUT) & _blank(raw_era)
+    unknown_all = (ymd == UNKNOWN_YMD_INPUT) & _empty(raw_era)
     # The era code is shown as the vendor wrote it ((空欄) when missing), then the whole date.
     shown_era = pl.when(raw_era.is_null() | (raw_era == "")).then(pl.lit("（空欄）"))
     reject = args.on_invalid == "reject"
@@ -127,7 +132,7 @@ def seireki(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     ymd = strip_spaces(ctx.column(args.date, (*at, "date")))
     base, full = Compiled(pl.lit(None)).staged(ctx.stage_name(at), seireki_to_wareki(ymd, ctx.eras))
     start, length = SEIREKI_PARTS[args.part]
-    problem = ~_blank(ymd) & full.is_null()
+    problem = ~_empty(ymd) & full.is_null()
     return base.then(
         full.str.slice(start, length), _invalid(ctx, problem, ymd, "西暦日付", args.on_invalid)
     )

@@ -64,8 +64,9 @@ def const(spec: ItemSpec, ctx: CompileContext) -> Compiled:
 def concat(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     assert isinstance(spec.args, tuple)
     parts = [ctx.compile_nested(p) for p in spec.args]
-    # Empty parts are skipped, so a missing 方書 does not leave a dangling separator.
-    non_empty = [pl.when(p.expr != "").then(p.expr) for p in parts]
+    # Empty parts are skipped, so a missing 方書 does not leave a dangling separator; replace()
+    # evaluates a part once, when(part != "").then(part) evaluated it twice.
+    non_empty = [p.expr.replace("", None) for p in parts]
     expr = pl.concat_str(non_empty, separator=spec.sep, ignore_nulls=True)
     return Compiled(
         expr,
