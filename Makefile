@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
+	# an editable install leaves etl uncompiled; with PYTHONDONTWRITEBYTECODE set, every start
+	# would compile it again (≈0.1-0.2 s of each command). A stale .pyc is only recompiled.
+	$(BIN)/python -m compileall -q etl
 	touch $(STAMP)
 
 setup: $(STAMP)
