@@ -163,7 +163,9 @@ class _Grid:
     # is shorter than 256 bytes: the keep mask compares it with a grid of lengths of that type)
     position: NDArray[np.unsignedinteger]
     line_feeds: NDArray[np.intp]  # (fields,) the line feed slot after each field
-    digits: NDArray[np.intp]  # slots of the digits fields
+    # the digits fields' record columns as runs of adjacent fields: (first column, stop, slot
+    # of each column of the run)
+    digit_runs: tuple[tuple[int, int, NDArray[np.intp]], ...]
     field_of: NDArray[np.intp]  # (slots,) the field of each slot
 
 
@@ -176,15 +178,24 @@ def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
     ).astype(np.intp)
     position = np.concatenate([np.append(np.arange(1, f.length + 1), 0) for f in fields])
     field_of = np.repeat(np.arange(len(fields)), lengths + 1).astype(np.intp)
-    is_digits = np.repeat([f.digits for f in fields], lengths + 1) & (position > 0)
-    digits = np.flatnonzero(is_digits).astype(np.intp)
+    runs: list[tuple[int, int, NDArray[np.intp]]] = []
+    for f, start in sorted(
+        ((f, s) for f, s in zip(fields, starts.tolist(), strict=True) if f.digits),
+        key=lambda p: p[0].offset,
+    ):
+        slots = np.arange(start, start + f.length, dtype=np.intp)
+        if runs and runs[-1][1] == f.offset:
+            first, _, before = runs[-1]
+            runs[-1] = (first, f.offset + f.length, np.concatenate([before, slots]))
+        else:
+            runs.append((f.offset, f.offset + f.length, slots))
     return _Grid(
         columns=columns,
         starts=starts,
         lengths=lengths,
         position=position.astype(np.uint8 if lengths.max() < 256 else np.uint16),
         line_feeds=(starts + lengths).astype(np.intp),
-        digits=digits,
+        digit_runs=tuple(runs),
         field_of=field_of,
     )
 
@@ -194,26 +205,53 @@ def decode_record_fields(
 ) -> DecodedFields:
     """Decode ``fields`` of every row of ``records`` (n, record_length), all in one go.
 
-    The fields' bytes are gathered into one grid, each value followed by a line feed and cut
-    before its trailing spaces; the whole grid is decoded with one ``bytes.decode`` call and cut
-    at the line feeds into one string array, from which each field takes every k-th value.
+    The text fields' bytes are gathered into one grid, each value followed by a line feed and
+    cut before its trailing spaces; the whole grid is decoded with one ``bytes.decode`` call and
+    cut at the line feeds into one string array, from which each field takes every k-th value.
     Every value decodes as if alone (a line feed ends any character in every supported codec),
-    so this equals decoding each value by itself, ``bytes.decode`` + rstrip.
+    so this equals decoding each value by itself, ``bytes.decode`` + rstrip. The digits fields
+    go the same way without the codec: checked ASCII is UTF-8 already (and decoding it beside
+    the text would cost more than all the rest of their work).
 
     Bad: undecodable bytes, a multi-byte character cut at the field end, a line feed inside a
     field, (cp932) the bytes 0x80, 0xA0, 0xFD–0xFF that cp932 maps silently to non-text, and in
     digits fields any byte but 0-9 and space (shown as ``?``: those rows are rejected anyway).
     """
     fields = tuple(fields)
-    n, k = records.shape[0], len(fields)
-    if not k or not n:
+    values: dict[int, pl.Series] = {}
+    bad: list[list[BadBytes]] = [[] for _ in fields]
+    control_rows = np.empty(0, dtype=np.int64)
+    if not records.shape[0]:
         empty = pl.Series(values=[], dtype=pl.String)
-        none = np.empty(0, dtype=np.int64)
-        return DecodedFields(tuple(empty for _ in fields), tuple(() for _ in fields), none)
+        return DecodedFields(tuple(empty for _ in fields), tuple(() for _ in fields), control_rows)
+    for digits in (False, True):
+        which = [i for i, f in enumerate(fields) if f.digits is digits]
+        if not which:
+            continue
+        part = tuple(fields[i] for i in which)
+        found: list[list[BadBytes]] = [[] for _ in part]
+        if digits:
+            strings = _digits(records, part, found)
+        else:
+            strings, control_rows = _texts(records, part, codec, found)
+        for i, series, problems in zip(which, strings, found, strict=True):
+            values[i] = series
+            bad[i] = sorted(problems, key=lambda p: (p.row, p.offset))
+    return DecodedFields(
+        tuple(values[i] for i in range(len(fields))), tuple(map(tuple, bad)), control_rows
+    )
+
+
+def _texts(
+    records: NDArray[np.uint8],
+    fields: tuple[FieldBytes, ...],
+    codec: str,
+    bad: list[list[BadBytes]],
+) -> tuple[list[pl.Series], NDArray[np.int64]]:
+    """Text fields decoded: their values and the rows that may hold a control character."""
+    n, k = records.shape[0], len(fields)
     grid = _grid(fields)
     cells = _cells(records, grid)
-    bad: list[list[BadBytes]] = [[] for _ in fields]
-    _check_digits(cells, grid, fields, bad)
     lengths = _trimmed_lengths(cells, grid)
     text = _decode_cells(cells, lengths, grid, codec)
     if text.ends.size != n * k:  # a line feed inside a value would shift every later value
@@ -225,13 +263,26 @@ def decode_record_fields(
         _span_problems(records, text, lengths, fields, codec, bad)
     if codec == "cp932":
         _silent_problems(records, text, fields, bad)
-    values = _strings(text).to_frame("v")
-    by_field = values.select(pl.col("v").gather_every(k, i).alias(str(i)) for i in range(k))
-    return DecodedFields(
-        tuple(by_field.get_columns()),
-        tuple(tuple(sorted(b, key=lambda p: (p.row, p.offset))) for b in bad),
-        _control_rows(text, k),
-    )
+    return _by_field(text.utf8, text.ends, k, wide=True), _control_rows(text, k)
+
+
+def _digits(
+    records: NDArray[np.uint8], fields: tuple[FieldBytes, ...], bad: list[list[BadBytes]]
+) -> list[pl.Series]:
+    """Digits fields checked, cut before their trailing spaces, as text (never decoded)."""
+    grid = _grid(fields)
+    cells = _cells(records, grid)
+    _check_digits(records, cells, grid, fields, bad)
+    packed = _packed(cells, _trimmed_lengths(cells, grid), grid)
+    ends = np.flatnonzero(packed == LF)  # a line feed inside a value is a ``?`` by now
+    return _by_field(packed.tobytes(), ends, len(fields), wide=False)
+
+
+def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int, wide: bool) -> list[pl.Series]:
+    """Each field's values, every k-th of the record-major values ending at ``ends``."""
+    values = _strings(utf8, ends, wide).to_frame("v")
+    by_field = (pl.col("v").gather_every(2 * k, 2 * i).alias(str(i)) for i in range(k))
+    return values.select(by_field).get_columns()
 
 
 def _cells(records: NDArray[np.uint8], grid: _Grid) -> NDArray[np.uint8]:
@@ -253,22 +304,32 @@ def _first_in_each_value(
 
 
 def _check_digits(
-    cells: NDArray[np.uint8], grid: _Grid, fields: tuple[FieldBytes, ...], bad: list[list[BadBytes]]
+    records: NDArray[np.uint8],
+    cells: NDArray[np.uint8],
+    grid: _Grid,
+    fields: tuple[FieldBytes, ...],
+    bad: list[list[BadBytes]],
 ) -> None:
-    """A bad byte of each digits value that has one (the first), then shown as ``?``."""
-    if not grid.digits.size:
+    """A bad byte of each digits value that has one (the first), then shown as ``?`` in the
+    grid. Checked on the records' runs of adjacent digits fields (no copy)."""
+    found: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
+    for first, stop, slots in grid.digit_runs:
+        run = records[:, first:stop]
+        wrong = ((run - np.uint8(0x30)) > 9) & (run != 0x20)
+        if wrong.any():
+            rows, at = np.divmod(np.flatnonzero(wrong), stop - first)
+            found.append((rows, slots[at]))
+    if not found:
         return
-    digits = cells[:, grid.digits]
-    wrong = ((digits - np.uint8(0x30)) > 9) & (digits != 0x20)
-    rows, at = np.divmod(np.flatnonzero(wrong), grid.digits.size)
-    if not rows.size:
-        return
-    for row, f, col in _first_in_each_value(rows, grid.digits[at], grid):
+    rows = np.concatenate([r for r, _ in found])
+    slots = np.concatenate([s for _, s in found])
+    order = np.lexsort((slots, rows))  # row-major, as _first_in_each_value wants
+    rows, slots = rows[order], slots[order]
+    for row, f, col in _first_in_each_value(rows, slots, grid):
         spec = fields[f]
-        raw = bytes([int(cells[row, grid.starts[f] + col])])
+        raw = bytes([int(records[row, spec.offset + col])])
         bad[f].append(BadBytes(row, spec.offset + col, raw, f"non-digit byte {hex_bytes(raw)}"))
-    digits[wrong] = 0x3F  # keep the text valid; these rows are rejected anyway
-    cells[:, grid.digits] = digits
+    cells[rows, slots] = 0x3F  # keep the text valid; these rows are rejected anyway
 
 
 _HIGHEST_BIT = np.array([int(b).bit_length() for b in range(256)], dtype=np.int64)
@@ -279,23 +340,27 @@ def _trimmed_lengths(cells: NDArray[np.uint8], grid: _Grid) -> NDArray[np.int64]
     of a character): one past the last slot of the field that holds something else.
 
     Found on bits: the grid's non-space mask packed 8 slots to a byte and turned so that each
-    byte column is contiguous, then per field the last non-zero byte and its highest bit.
+    byte of slots is one contiguous row; per field, the last row with a bit set in the field
+    and its highest bit (``key``: row number and byte, so one running maximum finds both).
     """
     n = cells.shape[0]
     packed = np.packbits(cells != 0x20, axis=1, bitorder="little")
-    by_slot_byte = np.ascontiguousarray(packed.T)  # (slots / 8, n)
-    rows = np.arange(n)
+    by_byte = np.ascontiguousarray(packed.T)  # (slots / 8, n)
     out = np.empty((grid.starts.size, n), dtype=np.int64)
+    key = np.empty(n, dtype=np.uint32)
     spans = zip(grid.starts.tolist(), grid.lengths.tolist(), strict=True)
     for i, (start, length) in enumerate(spans):
-        last = start + length - 1
-        window = by_slot_byte[start // 8 : last // 8 + 1].copy()
-        window[0] &= np.uint8((0xFF << (start % 8)) & 0xFF)  # not the slots before the field
-        window[-1] &= np.uint8(0xFF >> (7 - last % 8))  # nor those after it
-        index = np.arange(1, window.shape[0] + 1, dtype=np.int64)[:, None]
-        at = np.max((window != 0) * index, axis=0)  # 1-based window byte, 0: all spaces
-        top = _HIGHEST_BIT[window[np.maximum(at - 1, 0), rows]]
-        out[i] = np.where(at > 0, (start // 8 + at - 1) * 8 + top - start, 0)
+        first, last = start // 8, (start + length - 1) // 8
+        key[:] = 0
+        for j, b in enumerate(range(first, last + 1), start=1):
+            byte = by_byte[b]
+            if b == first:  # not the slots before the field
+                byte = byte & np.uint8((0xFF << (start % 8)) & 0xFF)
+            if b == last:  # nor those after it
+                byte = byte & np.uint8(0xFF >> (7 - (start + length - 1) % 8))
+            np.copyto(key, np.add(byte, j << 8, dtype=np.uint32), where=byte != 0)
+        row = (key >> 8).astype(np.int64)
+        out[i] = np.where(row > 0, (first + row - 1) * 8 + _HIGHEST_BIT[key & 0xFF] - start, 0)
     return out.T
 
 
@@ -439,49 +504,38 @@ def _followed_by(utf8: bytes, lead: int, low: int, high: int) -> NDArray[np.intp
     return found
 
 
-def _strings(text: _Text) -> pl.Series:
-    """The values, record-major, without their line feeds and their padding (ASCII spaces are
-    already cut; full-width U+3000 ones go here, with any spaces between them)."""
-    u = np.frombuffer(text.utf8, dtype=np.uint8)
-    ends = text.ends
-    cut = _without_wide_padding(u, ends)
-    drop = u == LF
-    if cut is not ends:
-        trimmed = np.flatnonzero(cut != ends)
-        widths = ends[trimmed] - cut[trimmed]
-        first = np.repeat(cut[trimmed] - (np.cumsum(widths) - widths), widths)
-        drop[first + np.arange(int(widths.sum()))] = True
-    dropped = np.cumsum(ends - cut + 1)  # bytes dropped up to each value's line feed
-    offsets = np.empty(ends.size + 1, dtype=np.int64)
+def _strings(utf8: bytes, ends: NDArray[np.intp], wide: bool) -> pl.Series:
+    """Every value (record-major) at an even place, what is cut after it at the odd place after:
+    its full-width padding (U+3000, with any spaces among it; ASCII spaces are cut before
+    decoding; ``wide``: look for it) and its line feed. Nothing is copied out of the UTF-8: the
+    odd places are dropped by the gather that takes each field's values (``_by_field``)."""
+    offsets = np.empty(2 * ends.size + 1, dtype=np.int64)
     offsets[0] = 0
-    offsets[1:] = ends - dropped + 1
-    data = u[~drop]
-    arr = pa.LargeStringArray.from_buffers(ends.size, pa.py_buffer(offsets), pa.py_buffer(data))
-    return pl.Series(arr)
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    offsets[1::2] = _without_wide_padding(u, ends) if wide else ends
+    offsets[2::2] = ends + 1
+    arr = pa.LargeStringArray.from_buffers(2 * ends.size, pa.py_buffer(offsets), pa.py_buffer(utf8))
+    # pyarrow builds the string views polars holds (much faster than polars' own conversion)
+    return pl.Series(arr.cast(pa.string_view()))
 
 
 def _without_wide_padding(u: NDArray[np.uint8], ends: NDArray[np.intp]) -> NDArray[np.intp]:
-    """Where each value ends once trailing U+3000 and spaces are stripped (``ends`` itself when
-    no value ends with U+3000)."""
+    """Where each value ends once trailing U+3000 and spaces are stripped."""
     # U+3000 is E3 80 80; a value's last byte is never an ASCII space (cut before decoding)
     todo = np.flatnonzero(u[ends - 1] == 0x80)
     if not todo.size:
         return ends
     cut = ends.copy()
-    begins = np.empty_like(ends)
-    begins[0] = 0
-    begins[1:] = ends[:-1] + 1
+    begins = np.where(todo > 0, ends[todo - 1] + 1, 0)
     while todo.size:
-        end, begin = cut[todo], begins[todo]
+        end = cut[todo]
         last = [u[np.maximum(end - back, 0)] for back in (1, 2, 3)]
-        wide = (end - begin >= 3) & (last[0] == 0x80) & (last[1] == 0x80) & (last[2] == 0xE3)
-        space = (end > begin) & (last[0] == 0x20)
+        wide = (end - begins >= 3) & (last[0] == 0x80) & (last[1] == 0x80) & (last[2] == 0xE3)
+        space = (end > begins) & (last[0] == 0x20)
         step = np.where(wide, 3, np.where(space, 1, 0))
         more = step > 0
-        todo = todo[more]
+        todo, begins = todo[more], begins[more]
         cut[todo] -= step[more]
-    if (cut == ends).all():
-        return ends
     return cut
 
 

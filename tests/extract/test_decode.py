@@ -7,7 +7,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.extract.decode import DecodedFields, FieldBytes, decode_record_fields
+from etl.extract.decode import (
+    DecodedFields,
+    FieldBytes,
+    cp932_silent_positions,
+    decode_record_fields,
+)
 
 
 def rows(*values: bytes, width: int) -> np.ndarray:
@@ -205,16 +210,15 @@ def oracle(
                     shown = seq if len(seq) > 1 else raw[start : start + 2]
                     reason = f"invalid {codec} byte sequence {_hex(shown)}"
                 bad.append(Problem(row, f.offset + start, seq, reason))
-            if codec == "cp932":
-                for i, b in enumerate(value):
-                    before = _decode_alone(value[:i], codec)[0]
-                    if (
-                        b in _SILENT
-                        and _decode_alone(value[: i + 1], codec)[0] == before + _SILENT[b]
-                    ):
-                        reason = f"cp932 byte {_hex(bytes([b]))} is not a character"
-                        bad.append(Problem(row, f.offset + i, bytes([b]), reason))
-            text = text.split("\n", 1)[0].rstrip(" \u3000")
+            text = text.split("\n", 1)[0]
+            if codec == "cp932" and any(c in text for c in _SILENT.values()):
+                # which bytes: cp932_silent_positions' walk, which takes a lead byte and any
+                # byte of the trail range for a character (so a silent byte after an invalid
+                # pair's lead goes unnamed: its record is rejected for that lead anyway)
+                for i in cp932_silent_positions(raw):
+                    reason = f"cp932 byte {_hex(raw[i : i + 1])} is not a character"
+                    bad.append(Problem(row, f.offset + i, raw[i : i + 1], reason))
+            text = text.rstrip(" \u3000")
             if _CONTROL.search(text):
                 controls.add(row)
             got.append(text)
