@@ -253,10 +253,13 @@ def _texts(
     grid = _grid(fields)
     cells = _cells(records, grid)
     lengths = _trimmed_lengths(cells, grid)
-    text = _decode_cells(cells, lengths, grid, codec)
+    packed = _packed(cells, lengths, grid)
+    del cells  # as large as the block: not held while the text is decoded
+    text = _decode(packed, lengths.size, codec)
     if text.ends.size != n * k:  # a line feed inside a value would shift every later value
+        cells = _cells(records, grid)
         _blank_line_feeds(cells, lengths, grid, fields, bad)
-        text = _decode_cells(cells, lengths, grid, codec)
+        text = _decode(_packed(cells, lengths, grid), lengths.size, codec)
         if text.ends.size != n * k:  # impossible unless the handler misbehaves
             raise RuntimeError(f"decoded {text.ends.size} values for {n * k} cells")
     if text.spans:
@@ -383,15 +386,13 @@ def _packed(cells: NDArray[np.uint8], lengths: NDArray[np.int64], grid: _Grid) -
     return packed
 
 
-def _decode_cells(
-    cells: NDArray[np.uint8], lengths: NDArray[np.int64], grid: _Grid, codec: str
-) -> _Text:
-    packed = _packed(cells, lengths, grid)
+def _decode(packed: NDArray[np.uint8], values: int, codec: str) -> _Text:
+    """``packed`` (``values`` values, each followed by a line feed) decoded."""
     utf8, spans = decode_utf8(packed.data, codec)
     u = np.frombuffer(utf8, dtype=np.uint8)
     low = np.flatnonzero(u < 0x20)
     controls = np.empty(0, dtype=np.intp)
-    if low.size != lengths.size:  # more than the line feeds: one inside a value, or controls
+    if low.size != values:  # more than the line feeds: one inside a value, or controls
         is_lf = u[low] == LF
         low, controls = low[is_lf], low[~is_lf]
     return _Text(packed, utf8, low, spans, controls)

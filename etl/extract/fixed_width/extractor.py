@@ -1,11 +1,11 @@
 """FixedWidthExtractor: fixed-length records (COBOL style), with or without line breaks.
 
 Per block of whole records (.framing): classify record types by the discriminator (.records),
-filter header/trailer records, decode every field of the data records column by column (one
-field per task on a thread pool: text through etl.extract.decode, zoned and packed decimals
-through etl.extract.numeric), and reject — one row per record, never an exception — every
-record with a bad field, naming the byte offset of the bad byte. At the end of the file, the
-trailer's record count is checked against the data records read (.records).
+filter header/trailer records, decode the fields of the data records (every text and digits
+field at once through etl.extract.decode, each zoned or packed decimal through
+etl.extract.numeric, as tasks on a thread pool), and reject — one row per record, never an
+exception — every record with a bad field, naming the byte offset of the bad byte. At the end of
+the file, the trailer's record count is checked against the data records read (.records).
 """
 
 from __future__ import annotations
@@ -363,8 +363,8 @@ _TEXT_TYPES = (FieldType.TEXT, FieldType.DIGITS)
 
 @lru_cache(maxsize=4)
 def _field_threads(threads: int) -> ThreadPoolExecutor:
-    # Most of a field's decoding is numpy and pyarrow work that releases the GIL, so fields
-    # decoded on two threads overlap well; only bytes.decode itself is serial.
+    # Most of decoding is numpy and pyarrow work that releases the GIL, so the numbers decoded
+    # beside the text overlap with it; only bytes.decode itself is serial.
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
 
 
