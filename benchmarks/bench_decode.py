@@ -3,7 +3,8 @@
 The vendor-a JUMIN.DAT (fixed-width CP932, 300-byte records) of a generated dump, each variant in
 its own process, every repeat listed:
 
-  column-level, on the packed text columns decode_field builds (prepared before the clock):
+  column-level, on each text column packed as decode_record_fields packs it (prepared before
+  the clock):
     codec-1t / codec-2t    Python's cp932 codec + error handler, one thread / two threads
     vector-1t / vector-2t  etl.extract.vector_codec tables, one thread / two threads
   file-level, FixedWidthExtractor end to end (frames of every chunk, in file order):
@@ -72,7 +73,7 @@ def _jumin(dump: Path) -> tuple[Path, Any, Any]:
 
 
 def _text_columns(dump: Path) -> list[bytes]:
-    """The packed buffers decode_field hands to the decoder, one per JUMIN text field."""
+    """Each JUMIN text field packed as decode_record_fields packs it (trimmed, then a LF)."""
     from etl.extract.profile import FieldType
 
     path, source, _ = _jumin(dump)
@@ -83,8 +84,9 @@ def _text_columns(dump: Path) -> list[bytes]:
     out = []
     for f in source.fields:
         if f.type is FieldType.TEXT:
-            field = recs[:, f.offset : f.offset + f.length]
-            out.append(decode._pack_lines(field, decode._trimmed_lengths(field)).tobytes())
+            grid = decode._grid((decode.FieldBytes(f.offset, f.length),))
+            cells = decode._cells(recs, grid)
+            out.append(decode._packed(cells, decode._trimmed_lengths(cells, grid), grid).tobytes())
     return out
 
 

@@ -27,7 +27,7 @@ from etl.extract.base import (
     reject_schema,
 )
 from etl.extract.control_chars import CONTROL_RULE, allowed_controls, control_char_findings
-from etl.extract.decode import BadBytes, DecodedColumn, check_digits, decode_field
+from etl.extract.decode import BadBytes, DecodedFields, FieldBytes, decode_record_fields
 from etl.extract.delimited import (
     CsvSyntax,
     DelimitedExtractor,
@@ -119,7 +119,7 @@ __all__ = [
     "CellRef",
     "CopybookError",
     "CsvSyntax",
-    "DecodedColumn",
+    "DecodedFields",
     "DecodedNumbers",
     "DecodedPiece",
     "DelimitedExtractor",
@@ -127,6 +127,7 @@ __all__ = [
     "EncodingGuess",
     "ExtractChunk",
     "Extractor",
+    "FieldBytes",
     "FieldType",
     "FileExtras",
     "FixedWidthExtractor",
@@ -152,10 +153,9 @@ __all__ = [
     "SplitFile",
     "ZonedSign",
     "allowed_controls",
-    "check_digits",
     "control_char_findings",
-    "decode_field",
     "decode_packed",
+    "decode_record_fields",
     "decode_threads",
     "decode_zoned",
     "detect_line_break",

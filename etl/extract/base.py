@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
+import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from etl.errors import ExtractError
@@ -81,6 +83,11 @@ class ExtractChunk:
     # in the ``records`` schema. Only used to name a rejected record's key in its finding, so
     # a fixed record and a newly broken one are told apart between passes. None: not known.
     partial: pl.DataFrame | None = None
+    # The rows of ``records`` (0-based, ascending) that may hold a control character: the
+    # control character screen looks at these rows only. An extractor that sees its decoded
+    # bytes anyway can tell for free (a byte below 0x20 but its separators, 0x7F, C2 80..9F);
+    # None: not known, every row is screened.
+    control_rows: NDArray[np.int64] | None = None
 
 
 @runtime_checkable

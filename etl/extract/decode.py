@@ -1,36 +1,32 @@
-"""Decode columns of fixed-width byte fields, and byte runs, recording every bad byte.
+"""Decode fixed-width byte fields and byte runs, recording every bad byte.
 
-The fast path (see MEASURED.md): per field, copy the column slice, append a ``\\n`` column, decode
-the whole buffer with one ``bytes.decode`` call, and cut the result at the newlines into an Arrow
-string array. A codec error handler (free until it fires) records where each bad byte was, so it
-can be mapped back to (row, byte offset within the record).
+The fast path (see MEASURED.md): every text and digits field of a block of records is gathered
+into one byte grid, each value cut before its trailing spaces and followed by a ``\\n``; the
+whole grid is decoded with one ``bytes.decode`` call and cut at the newlines into one string
+array (``decode_record_fields``). A codec error handler (free until it fires) records where
+each bad byte was, so it can be mapped back to (row, byte offset within the record).
 """
 
 from __future__ import annotations
 
 import codecs
-import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 ERROR_HANDLER = "chukan.record_bad_bytes"
-PADDING = " \u3000"  # half-width and full-width space: values are stored space-padded
 LF = 0x0A
-_WIDE_PAD = "\u3000".encode()  # full-width space in UTF-8
 # Bytes below 0x40 are never part of a multi-byte character in cp932, euc_jp or utf-8, so they
 # stay structural (line feed, quote, comma, tab) whatever the encoding.
 _STRUCTURAL_BELOW = 0x40
 # cp932 decodes these single bytes without error (to U+0080, U+F8F0..U+F8F3): they are not text.
 _CP932_SILENT_BYTES = frozenset({0x80, 0xA0, 0xFD, 0xFE, 0xFF})
-_CP932_SILENT_CHARS = re.compile("[\x80\uf8f0-\uf8f3]")
-CP932_SILENT_PATTERN = _CP932_SILENT_CHARS.pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +37,6 @@ class BadBytes:
     offset: int  # byte offset within the record (fixed width) or within the decoded run
     raw: bytes  # the offending bytes
     reason: str  # English, specific
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedColumn:
-    """Decoded values (String, padding stripped) and the bad bytes found, ordered by row."""
-
-    values: pl.Series  # values of rows listed in ``bad`` are unreliable (hold U+FFFD)
-    bad: tuple[BadBytes, ...]
 
 
 class _Spans(threading.local):
@@ -134,45 +122,6 @@ def hex_bytes(raw: bytes) -> str:
     return " ".join(f"0x{b:02X}" for b in raw)
 
 
-def _trimmed_lengths(field: NDArray[np.uint8]) -> NDArray[np.int64]:
-    """Length of each row without trailing ASCII spaces (0x20 is never inside a character)."""
-    n, length = field.shape
-    nonspace = field != 0x20
-    if length == 1:
-        single: NDArray[np.int64] = nonspace[:, 0].astype(np.int64)
-        return single
-    # the last non-space byte is the first one from the end (argmax finds the first True);
-    # a row of spaces has none there either: its length is 0
-    from_end = np.argmax(nonspace[:, ::-1], axis=1)
-    last: NDArray[np.int64] = (length - from_end).astype(np.int64)
-    last[~nonspace[np.arange(n), length - 1 - from_end]] = 0
-    return last
-
-
-def _pack_lines(field: NDArray[np.uint8], lengths: NDArray[np.int64]) -> NDArray[np.uint8]:
-    """Row bytes up to ``lengths``, each followed by a line feed, packed into one buffer."""
-    n, length = field.shape
-    buf = np.empty((n, length + 1), dtype=np.uint8)
-    buf[:, :length] = field
-    buf[:, length] = LF
-    keep = np.arange(length + 1)[None, :] < lengths[:, None]
-    keep[:, length] = True
-    packed: NDArray[np.uint8] = buf[keep]
-    return packed
-
-
-def _strings_from_lines(utf8: bytes, ends: NDArray[np.intp], trim_wide: bool) -> pl.Series:
-    """Cut newline-terminated UTF-8 into strings at ``ends`` without a Python loop over values."""
-    n = ends.size
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[1:] = ends + 1
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(utf8))
-    # Each value still ends with its newline; full-width padding needs the (slower) UTF-8 trim.
-    trimmed = pc.utf8_rtrim(arr, PADDING + "\n") if trim_wide else pc.ascii_rtrim(arr, "\n")
-    return pl.Series(trimmed)
-
-
 def _cut_reason(codec: str, raw: bytes) -> str:
     return (
         f"{codec} character cut at the field end: lead byte {hex_bytes(raw)} is the last byte of "
@@ -180,81 +129,427 @@ def _cut_reason(codec: str, raw: bytes) -> str:
     )
 
 
-def decode_field(records: NDArray[np.uint8], offset: int, length: int, codec: str) -> DecodedColumn:
-    """Decode bytes ``[offset, offset+length)`` of every row of ``records`` (n, record_length).
+# ---- every text and digits field of a block of fixed-width records, decoded at once ----------
 
-    Bad: undecodable bytes, a multi-byte character cut at the field end, a line feed inside the
-    field, and (cp932) the bytes 0x80, 0xA0, 0xFD–0xFF that cp932 maps silently to non-text.
+
+@dataclass(frozen=True, slots=True)
+class FieldBytes:
+    """Where a text or digits field lies in a fixed-width record."""
+
+    offset: int
+    length: int
+    digits: bool = False  # ASCII digits or spaces only: checked with numpy, never decoded
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedFields:
+    """The decoded values of each field (String, padding stripped) and the bad bytes found."""
+
+    values: tuple[pl.Series, ...]  # per field; rows listed in ``bad`` are unreliable (U+FFFD)
+    bad: tuple[tuple[BadBytes, ...], ...]  # per field, ordered by (row, offset)
+    # rows whose values may hold a C0 or C1 control character (sorted, each once): the control
+    # character screen (etl.extract.control_chars) need look at these rows only
+    control_rows: NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """The slots of the gathered byte grid: each field's bytes, then a line feed."""
+
+    columns: NDArray[np.intp]  # (slots,) the record column each slot copies (0 for a line feed)
+    starts: NDArray[np.int64]  # (fields,) first slot of each field
+    lengths: NDArray[np.int64]  # (fields,)
+    # (slots,) 1-based position within its field, 0 in a line feed slot (uint8 when every field
+    # is shorter than 256 bytes: the keep mask compares it with a grid of lengths of that type)
+    position: NDArray[np.unsignedinteger]
+    line_feeds: NDArray[np.intp]  # (fields,) the line feed slot after each field
+    # the digits fields' record columns as runs of adjacent fields: (first column, stop, slot
+    # of each column of the run)
+    digit_runs: tuple[tuple[int, int, NDArray[np.intp]], ...]
+    field_of: NDArray[np.intp]  # (slots,) the field of each slot
+
+
+@lru_cache(maxsize=32)
+def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
+    lengths = np.array([f.length for f in fields], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
+    columns = np.concatenate(
+        [np.append(np.arange(f.offset, f.offset + f.length), 0) for f in fields]
+    ).astype(np.intp)
+    position = np.concatenate([np.append(np.arange(1, f.length + 1), 0) for f in fields])
+    field_of = np.repeat(np.arange(len(fields)), lengths + 1).astype(np.intp)
+    runs: list[tuple[int, int, NDArray[np.intp]]] = []
+    for f, start in sorted(
+        ((f, s) for f, s in zip(fields, starts.tolist(), strict=True) if f.digits),
+        key=lambda p: p[0].offset,
+    ):
+        slots = np.arange(start, start + f.length, dtype=np.intp)
+        if runs and runs[-1][1] == f.offset:
+            first, _, before = runs[-1]
+            runs[-1] = (first, f.offset + f.length, np.concatenate([before, slots]))
+        else:
+            runs.append((f.offset, f.offset + f.length, slots))
+    return _Grid(
+        columns=columns,
+        starts=starts,
+        lengths=lengths,
+        position=position.astype(np.uint8 if lengths.max() < 256 else np.uint16),
+        line_feeds=(starts + lengths).astype(np.intp),
+        digit_runs=tuple(runs),
+        field_of=field_of,
+    )
+
+
+def decode_record_fields(
+    records: NDArray[np.uint8], fields: Sequence[FieldBytes], codec: str
+) -> DecodedFields:
+    """Decode ``fields`` of every row of ``records`` (n, record_length), all in one go.
+
+    The text fields' bytes are gathered into one grid, each value followed by a line feed and
+    cut before its trailing spaces; the whole grid is decoded with one ``bytes.decode`` call and
+    cut at the line feeds into one string array, from which each field takes every k-th value.
+    Every value decodes as if alone (a line feed ends any character in every supported codec),
+    so this equals decoding each value by itself, ``bytes.decode`` + rstrip. The digits fields
+    go the same way without the codec: checked ASCII is UTF-8 already (and decoding it beside
+    the text would cost more than all the rest of their work).
+
+    Bad: undecodable bytes, a multi-byte character cut at the field end, a line feed inside a
+    field, (cp932) the bytes 0x80, 0xA0, 0xFD–0xFF that cp932 maps silently to non-text, and in
+    digits fields any byte but 0-9 and space (shown as ``?``: those rows are rejected anyway).
     """
-    field = records[:, offset : offset + length]
-    lengths = _trimmed_lengths(field)
-    packed = _pack_lines(field, lengths)
+    fields = tuple(fields)
+    values: dict[int, pl.Series] = {}
+    bad: list[list[BadBytes]] = [[] for _ in fields]
+    control_rows = np.empty(0, dtype=np.int64)
+    if not records.shape[0]:
+        empty = pl.Series(values=[], dtype=pl.String)
+        return DecodedFields(tuple(empty for _ in fields), tuple(() for _ in fields), control_rows)
+    for digits in (False, True):
+        which = [i for i, f in enumerate(fields) if f.digits is digits]
+        if not which:
+            continue
+        part = tuple(fields[i] for i in which)
+        found: list[list[BadBytes]] = [[] for _ in part]
+        if digits:
+            strings = _digits(records, part, found)
+        else:
+            strings, control_rows = _texts(records, part, codec, found)
+        for i, series, problems in zip(which, strings, found, strict=True):
+            values[i] = series
+            bad[i] = sorted(problems, key=lambda p: (p.row, p.offset))
+    return DecodedFields(
+        tuple(values[i] for i in range(len(fields))), tuple(map(tuple, bad)), control_rows
+    )
+
+
+def _texts(
+    records: NDArray[np.uint8],
+    fields: tuple[FieldBytes, ...],
+    codec: str,
+    bad: list[list[BadBytes]],
+) -> tuple[list[pl.Series], NDArray[np.int64]]:
+    """Text fields decoded: their values and the rows that may hold a control character."""
+    n, k = records.shape[0], len(fields)
+    grid = _grid(fields)
+    cells = _cells(records, grid)
+    lengths = _trimmed_lengths(cells, grid)
+    packed = _packed(cells, lengths, grid)
+    del cells  # as large as the block: not held while the text is decoded
+    text = _decode(packed, lengths.size, codec)
+    if text.ends.size != n * k:  # a line feed inside a value would shift every later value
+        cells = _cells(records, grid)
+        _blank_line_feeds(cells, lengths, grid, fields, bad)
+        text = _decode(_packed(cells, lengths, grid), lengths.size, codec)
+        if text.ends.size != n * k:  # impossible unless the handler misbehaves
+            raise RuntimeError(f"decoded {text.ends.size} values for {n * k} cells")
+    if text.spans:
+        _span_problems(records, text, lengths, fields, codec, bad)
+    if codec == "cp932":
+        _silent_problems(records, text, fields, bad)
+    return _by_field(text.utf8, text.ends, k, wide=True), _control_rows(text, k)
+
+
+def _digits(
+    records: NDArray[np.uint8], fields: tuple[FieldBytes, ...], bad: list[list[BadBytes]]
+) -> list[pl.Series]:
+    """Digits fields checked, cut before their trailing spaces, as text (never decoded)."""
+    grid = _grid(fields)
+    cells = _cells(records, grid)
+    _check_digits(records, cells, grid, fields, bad)
+    packed = _packed(cells, _trimmed_lengths(cells, grid), grid)
+    ends = np.flatnonzero(packed == LF)  # a line feed inside a value is a ``?`` by now
+    return _by_field(packed.tobytes(), ends, len(fields), wide=False)
+
+
+def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int, wide: bool) -> list[pl.Series]:
+    """Each field's values, every k-th of the record-major values ending at ``ends``."""
+    values = _strings(utf8, ends, wide).to_frame("v")
+    by_field = (pl.col("v").gather_every(2 * k, 2 * i).alias(str(i)) for i in range(k))
+    return values.select(by_field).get_columns()
+
+
+def _cells(records: NDArray[np.uint8], grid: _Grid) -> NDArray[np.uint8]:
+    """(n, slots) the fields' bytes of every record, each field followed by a line feed."""
+    cells = np.take(records, grid.columns, axis=1)
+    cells[:, grid.line_feeds] = LF
+    return cells
+
+
+def _first_in_each_value(
+    rows: NDArray[np.intp], slots: NDArray[np.intp], grid: _Grid
+) -> list[tuple[int, int, int]]:
+    """(row, field, column within the field) of the first of these slots in each value
+    (``rows``, ``slots`` in row-major order)."""
+    field = grid.field_of[slots]
+    first = np.unique(rows * grid.starts.size + field, return_index=True)[1]
+    col = slots[first] - grid.starts[field[first]]
+    return list(zip(rows[first].tolist(), field[first].tolist(), col.tolist(), strict=True))
+
+
+def _check_digits(
+    records: NDArray[np.uint8],
+    cells: NDArray[np.uint8],
+    grid: _Grid,
+    fields: tuple[FieldBytes, ...],
+    bad: list[list[BadBytes]],
+) -> None:
+    """A bad byte of each digits value that has one (the first), then shown as ``?`` in the
+    grid. Checked on the records' runs of adjacent digits fields (no copy)."""
+    found: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
+    for first, stop, slots in grid.digit_runs:
+        run = records[:, first:stop]
+        wrong = ((run - np.uint8(0x30)) > 9) & (run != 0x20)
+        if wrong.any():
+            rows, at = np.divmod(np.flatnonzero(wrong), stop - first)
+            found.append((rows, slots[at]))
+    if not found:
+        return
+    rows = np.concatenate([r for r, _ in found])
+    slots = np.concatenate([s for _, s in found])
+    order = np.lexsort((slots, rows))  # row-major, as _first_in_each_value wants
+    rows, slots = rows[order], slots[order]
+    for row, f, col in _first_in_each_value(rows, slots, grid):
+        spec = fields[f]
+        raw = bytes([int(records[row, spec.offset + col])])
+        bad[f].append(BadBytes(row, spec.offset + col, raw, f"non-digit byte {hex_bytes(raw)}"))
+    cells[rows, slots] = 0x3F  # keep the text valid; these rows are rejected anyway
+
+
+_HIGHEST_BIT = np.array([int(b).bit_length() for b in range(256)], dtype=np.int64)
+
+
+def _trimmed_lengths(cells: NDArray[np.uint8], grid: _Grid) -> NDArray[np.int64]:
+    """(n, fields) length of each value without its trailing ASCII spaces (0x20 is never part
+    of a character): one past the last slot of the field that holds something else.
+
+    Found on bits: the grid's non-space mask packed 8 slots to a byte and turned so that each
+    byte of slots is one contiguous row; per field, the last row with a bit set in the field
+    and its highest bit (``key``: row number and byte, so one running maximum finds both).
+    """
+    n = cells.shape[0]
+    packed = np.packbits(cells != 0x20, axis=1, bitorder="little")
+    by_byte = np.ascontiguousarray(packed.T)  # (slots / 8, n)
+    out = np.empty((grid.starts.size, n), dtype=np.int64)
+    key = np.empty(n, dtype=np.uint32)
+    spans = zip(grid.starts.tolist(), grid.lengths.tolist(), strict=True)
+    for i, (start, length) in enumerate(spans):
+        first, last = start // 8, (start + length - 1) // 8
+        key[:] = 0
+        for j, b in enumerate(range(first, last + 1), start=1):
+            byte = by_byte[b]
+            if b == first:  # not the slots before the field
+                byte = byte & np.uint8((0xFF << (start % 8)) & 0xFF)
+            if b == last:  # nor those after it
+                byte = byte & np.uint8(0xFF >> (7 - (start + length - 1) % 8))
+            np.copyto(key, np.add(byte, j << 8, dtype=np.uint32), where=byte != 0)
+        row = (key >> 8).astype(np.int64)
+        out[i] = np.where(row > 0, (first + row - 1) * 8 + _HIGHEST_BIT[key & 0xFF] - start, 0)
+    return out.T
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A grid decoded: its UTF-8, the line feed ending each value, the bad spans."""
+
+    packed: NDArray[np.uint8]  # the bytes decoded: each value cut, then a line feed
+    utf8: bytes
+    ends: NDArray[np.intp]  # (n * fields,) the line feed after each value, record-major
+    spans: list[tuple[int, int]]  # bad sequences in ``packed``
+    controls: NDArray[np.intp]  # bytes below 0x20 that are not a line feed
+
+
+def _packed(cells: NDArray[np.uint8], lengths: NDArray[np.int64], grid: _Grid) -> NDArray[np.uint8]:
+    """Every value cut to its length, each followed by its line feed, record-major."""
+    short = lengths.astype(grid.position.dtype)
+    keep = grid.position[None, :] <= np.repeat(short, grid.lengths + 1, axis=1)
+    packed: NDArray[np.uint8] = cells[keep]
+    return packed
+
+
+def _decode(packed: NDArray[np.uint8], values: int, codec: str) -> _Text:
+    """``packed`` (``values`` values, each followed by a line feed) decoded."""
     utf8, spans = decode_utf8(packed.data, codec)
-    ends = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == LF)
-    bad: list[BadBytes] = []
-    if ends.size != field.shape[0]:
-        # A line feed inside a value would shift every later value: report those rows and blank
-        # them (rare, so decoding twice is fine).
-        lf_mask = field == LF
-        lf_rows = np.flatnonzero(lf_mask.any(axis=1))
-        first = lf_mask[lf_rows].argmax(axis=1)
-        for row, col in zip(lf_rows.tolist(), first.tolist(), strict=True):
-            bad.append(BadBytes(row, offset + col, b"\n", "line feed 0x0A inside a text field"))
-        field = field.copy()
-        field[lf_rows] = 0x20
-        lengths = _trimmed_lengths(field)
-        packed = _pack_lines(field, lengths)
-        utf8, spans = decode_utf8(packed.data, codec)
-        ends = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == LF)
-        if ends.size != field.shape[0]:  # impossible unless the handler misbehaves
-            raise RuntimeError(f"decoded {ends.size} values for {field.shape[0]} rows")
-
-    if spans:
-        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-        pos = np.array([s for s, _ in spans], dtype=np.int64)
-        rows = np.searchsorted(starts, pos, side="right") - 1
-        for (start, end), row in zip(spans, rows.tolist(), strict=True):
-            col = start - int(starts[row])
-            raw = bytes(packed[start:end])
-            if col == length - 1 and is_lead_byte(codec, raw[0]):
-                reason = _cut_reason(codec, raw)
-            else:
-                shown = raw if len(raw) > 1 else bytes(field[row, col : col + 2])
-                reason = f"invalid {codec} byte sequence {hex_bytes(shown)}"
-            bad.append(BadBytes(row, offset + col, raw, reason))
-
-    values = _strings_from_lines(utf8, ends, trim_wide=_WIDE_PAD in utf8)
-
-    # U+0080 is C2 80 and U+F8F0..F8F3 start EF A3 in UTF-8: a cheap byte search first.
-    if codec == "cp932" and (b"\xc2\x80" in utf8 or b"\xef\xa3" in utf8):
-        for row in values.str.contains(CP932_SILENT_PATTERN).arg_true().to_list():
-            value = bytes(field[row])  # rare rows only: a per-row walk is fine here
-            for col in cp932_silent_positions(value):
-                raw = value[col : col + 1]
-                bad.append(
-                    BadBytes(
-                        row, offset + col, raw, f"cp932 byte {hex_bytes(raw)} is not a character"
-                    )
-                )
-
-    bad.sort(key=lambda b: (b.row, b.offset))
-    return DecodedColumn(values, tuple(bad))
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    low = np.flatnonzero(u < 0x20)
+    controls = np.empty(0, dtype=np.intp)
+    if low.size != values:  # more than the line feeds: one inside a value, or controls
+        is_lf = u[low] == LF
+        low, controls = low[is_lf], low[~is_lf]
+    return _Text(packed, utf8, low, spans, controls)
 
 
-def check_digits(records: NDArray[np.uint8], offset: int, length: int) -> DecodedColumn:
-    """ASCII digits (0-9 or space) field: no decoding, checked with numpy, padding stripped."""
-    n = records.shape[0]
-    data = np.ascontiguousarray(records[:, offset : offset + length])
-    ok = ((data >= 0x30) & (data <= 0x39)) | (data == 0x20)
-    bad_rows = np.flatnonzero(~ok.all(axis=1))
-    bad: list[BadBytes] = []
-    if bad_rows.size:
-        first = (~ok[bad_rows]).argmax(axis=1)
-        for row, col in zip(bad_rows.tolist(), first.tolist(), strict=True):
-            raw = bytes(data[row, col : col + 1])
-            bad.append(BadBytes(row, offset + col, raw, f"non-digit byte {hex_bytes(raw)}"))
-        data = data.copy()
-        data[~ok] = 0x3F  # keep the Arrow buffer valid UTF-8; these rows are rejected anyway
-    offsets = np.arange(n + 1, dtype=np.int64) * length
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-    return DecodedColumn(pl.Series(arr).str.strip_chars_end(" "), tuple(bad))
+def _blank_line_feeds(
+    cells: NDArray[np.uint8],
+    lengths: NDArray[np.int64],
+    grid: _Grid,
+    fields: tuple[FieldBytes, ...],
+    bad: list[list[BadBytes]],
+) -> None:
+    """Report each value holding a line feed (its first) and blank it (rare)."""
+    inside = cells == LF
+    inside[:, grid.line_feeds] = False
+    rows, slots = np.nonzero(inside)
+    for row, f, col in _first_in_each_value(rows, slots, grid):
+        at = fields[f].offset + col
+        bad[f].append(BadBytes(row, at, b"\n", "line feed 0x0A inside a text field"))
+        lengths[row, f] = 0
+
+
+def _span_problems(
+    records: NDArray[np.uint8],
+    text: _Text,
+    lengths: NDArray[np.int64],
+    fields: tuple[FieldBytes, ...],
+    codec: str,
+    bad: list[list[BadBytes]],
+) -> None:
+    """Each bad sequence named by its row, field and byte offset (rare: a loop is fine)."""
+    k = len(fields)
+    sizes = lengths.ravel() + 1
+    begins = np.cumsum(sizes) - sizes  # where each value starts in ``packed``
+    where = np.array([s for s, _ in text.spans], dtype=np.int64)
+    cell = np.searchsorted(begins, where, side="right") - 1
+    for start, c in zip(where.tolist(), cell.tolist(), strict=True):
+        row, f = divmod(c, k)
+        spec = fields[f]
+        col = start - int(begins[c])
+        raw = _span_alone(text.packed, begins, sizes, c, k, start, codec)
+        if col == spec.length - 1 and is_lead_byte(codec, raw[0]):
+            reason = _cut_reason(codec, raw)
+        else:
+            field = records[row, spec.offset : spec.offset + spec.length]
+            shown = raw if len(raw) > 1 else bytes(field[col : col + 2])
+            reason = f"invalid {codec} byte sequence {hex_bytes(shown)}"
+        bad[f].append(BadBytes(row, spec.offset + col, raw, reason))
+
+
+def _span_alone(
+    packed: NDArray[np.uint8],
+    begins: NDArray[np.int64],
+    sizes: NDArray[np.int64],
+    cell: int,
+    k: int,
+    start: int,
+    codec: str,
+) -> bytes:
+    """The bad sequence at ``start`` as it shows when the field's column is decoded alone, one
+    value after another: what follows a value's line feed is then the next row's value of the
+    field, or nothing after the last row. Codecs look ahead: euc_jp's 0x8F before the line feed
+    that ends the input is one incomplete sequence of two bytes, else a bad byte alone.
+    """
+    tail = bytes(packed[start : begins[cell] + sizes[cell]])
+    for below in (cell + k, cell + 2 * k):  # enough bytes for any sequence (at most 4)
+        if below < begins.size:
+            tail += bytes(packed[begins[below] : begins[below] + sizes[below]])
+    _, spans = decode_recording(tail, codec)
+    return tail[: spans[0][1]]
+
+
+def _silent_problems(
+    records: NDArray[np.uint8],
+    text: _Text,
+    fields: tuple[FieldBytes, ...],
+    bad: list[list[BadBytes]],
+) -> None:
+    """cp932's silent bytes: their characters are U+0080 (C2 80) and U+F8F0..F8F3 (EF A3 B0..B3)
+    in UTF-8, found on the UTF-8 bytes; the few values holding one are walked."""
+    u = np.frombuffer(text.utf8, dtype=np.uint8)
+    hits = [_followed_by(text.utf8, 0xC2, 0x80, 0x80)]
+    if u.size > 2:
+        # 0xA3 first: 0xEF also leads every half-width katakana
+        a3 = np.flatnonzero(u[1:-1] == 0xA3) + 1
+        a3 = a3[(u[a3 - 1] == 0xEF) & (u[a3 + 1] >= 0xB0) & (u[a3 + 1] <= 0xB3)]
+        hits.append(a3 - 1)
+    at = np.concatenate(hits)
+    if not at.size:
+        return
+    k = len(fields)
+    for c in np.unique(np.searchsorted(text.ends, at)).tolist():  # rare: rejected records
+        row, f = divmod(c, k)
+        spec = fields[f]
+        value = records[row, spec.offset : spec.offset + spec.length].tobytes()
+        for col in cp932_silent_positions(value):
+            raw = value[col : col + 1]
+            reason = f"cp932 byte {hex_bytes(raw)} is not a character"
+            bad[f].append(BadBytes(row, spec.offset + col, raw, reason))
+
+
+def _followed_by(utf8: bytes, lead: int, low: int, high: int) -> NDArray[np.intp]:
+    """Where ``lead`` is followed by a byte in ``low..high`` (a byte search first: rare)."""
+    if bytes([lead]) not in utf8:
+        return np.empty(0, dtype=np.intp)
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    at = np.flatnonzero(u[:-1] == lead)
+    follow = u[at + 1]
+    found: NDArray[np.intp] = at[(follow >= low) & (follow <= high)]
+    return found
+
+
+def _strings(utf8: bytes, ends: NDArray[np.intp], wide: bool) -> pl.Series:
+    """Every value (record-major) at an even place, what is cut after it at the odd place after:
+    its full-width padding (U+3000, with any spaces among it; ASCII spaces are cut before
+    decoding; ``wide``: look for it) and its line feed. Nothing is copied out of the UTF-8: the
+    odd places are dropped by the gather that takes each field's values (``_by_field``)."""
+    offsets = np.empty(2 * ends.size + 1, dtype=np.int64)
+    offsets[0] = 0
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    offsets[1::2] = _without_wide_padding(u, ends) if wide else ends
+    offsets[2::2] = ends + 1
+    arr = pa.LargeStringArray.from_buffers(2 * ends.size, pa.py_buffer(offsets), pa.py_buffer(utf8))
+    # pyarrow builds the string views polars holds (much faster than polars' own conversion)
+    return pl.Series(arr.cast(pa.string_view()))
+
+
+def _without_wide_padding(u: NDArray[np.uint8], ends: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Where each value ends once trailing U+3000 and spaces are stripped."""
+    # U+3000 is E3 80 80; a value's last byte is never an ASCII space (cut before decoding)
+    todo = np.flatnonzero(u[ends - 1] == 0x80)
+    if not todo.size:
+        return ends
+    cut = ends.copy()
+    begins = np.where(todo > 0, ends[todo - 1] + 1, 0)
+    while todo.size:
+        end = cut[todo]
+        last = [u[np.maximum(end - back, 0)] for back in (1, 2, 3)]
+        wide = (end - begins >= 3) & (last[0] == 0x80) & (last[1] == 0x80) & (last[2] == 0xE3)
+        space = (end > begins) & (last[0] == 0x20)
+        step = np.where(wide, 3, np.where(space, 1, 0))
+        more = step > 0
+        todo, begins = todo[more], begins[more]
+        cut[todo] -= step[more]
+    return cut
+
+
+def _control_rows(text: _Text, k: int) -> NDArray[np.int64]:
+    """Rows whose text may hold a control character: a byte below 0x20 other than the line
+    feeds, DEL (0x7F), or a C1 control (C2 80..C2 9F in UTF-8)."""
+    utf8 = text.utf8
+    found = [text.controls]
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    if b"\x7f" in utf8:
+        found.append(np.flatnonzero(u == 0x7F))
+    found.append(_followed_by(utf8, 0xC2, 0x80, 0x9F))
+    at = np.concatenate(found)
+    if not at.size:
+        return np.empty(0, dtype=np.int64)
+    return np.unique(np.searchsorted(text.ends, at) // k).astype(np.int64)

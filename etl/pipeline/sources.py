@@ -196,11 +196,14 @@ def screen_chunk(
     reading: SourceReading, chunk: ExtractChunk, spill: Callable[[pl.DataFrame], Path] | None
 ) -> tuple[pl.DataFrame, ScreenedChunk]:
     """(the chunk's records, 外字 applied; what it leaves to its file): every text column is
-    screened for control characters here, whatever the format. With ``spill`` the kept columns
-    wait on disk (or in memory when every field is kept and nothing spills)."""
+    screened for control characters here, whatever the format (only the rows of
+    ``chunk.control_rows`` when the extractor names them). With ``spill`` the kept columns wait
+    on disk (or in memory when every field is kept and nothing spills)."""
     records = reading.with_gaiji(chunk.records)
     kind = reading.location
-    controls = detached(control_char_findings(chunk.records, reading.source, reading.allowed, kind))
+    # the extractor may know which rows can hold a control character: only those are screened
+    hinted = chunk.records if chunk.control_rows is None else chunk.records[chunk.control_rows]
+    controls = detached(control_char_findings(hinted, reading.source, reading.allowed, kind))
     flagged = None
     if controls.height:  # few: kept so their findings can name a key
         flagged = detached(records.filter(pl.col(RECORD_NO).is_in(controls["record_no"].implode())))

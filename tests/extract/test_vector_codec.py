@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl.extract import decode, vector_codec
-from etl.extract.decode import decode_field, decode_recording
+from etl.extract.decode import FieldBytes, decode_record_fields, decode_recording
 from etl.extract.vector_codec import decode_to_utf8, tables
 
 # bytes where cp932 is tricky: lead bytes, trail-only bytes, 外字 leads, the silent single
@@ -84,14 +84,15 @@ records = st.integers(1, 12).flatmap(
 
 @settings(max_examples=150, deadline=None)
 @given(rows=records)
-def test_decode_field_findings_as_with_python_codec(rows: list[list[int]]) -> None:
+def test_decoded_fields_as_with_python_codec(rows: list[list[int]]) -> None:
     arr = np.array(rows, dtype=np.uint8)
     width = arr.shape[1]
-    codec = decode_field(arr, 0, width, "cp932")
+    fields = [FieldBytes(0, width)]
+    codec = decode_record_fields(arr, fields, "cp932")
     with pytest.MonkeyPatch.context() as m:
         m.setattr(decode, "decode_utf8", _vector_utf8)
-        vector = decode_field(arr, 0, width, "cp932")
-    assert vector.values.to_list() == codec.values.to_list()
+        vector = decode_record_fields(arr, fields, "cp932")
+    assert vector.values[0].to_list() == codec.values[0].to_list()
     assert vector.bad == codec.bad
 
 

@@ -1,11 +1,11 @@
 """FixedWidthExtractor: fixed-length records (COBOL style), with or without line breaks.
 
 Per block of whole records (.framing): classify record types by the discriminator (.records),
-filter header/trailer records, decode every field of the data records column by column (one
-field per task on a thread pool: text through etl.extract.decode, zoned and packed decimals
-through etl.extract.numeric), and reject — one row per record, never an exception — every
-record with a bad field, naming the byte offset of the bad byte. At the end of the file, the
-trailer's record count is checked against the data records read (.records).
+filter header/trailer records, decode the fields of the data records (every text and digits
+field at once through etl.extract.decode, each zoned or packed decimal through
+etl.extract.numeric, as tasks on a thread pool), and reject — one row per record, never an
+exception — every record with a bad field, naming the byte offset of the bad byte. At the end of
+the file, the trailer's record count is checked against the data records read (.records).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from etl.extract.base import (
     options_of,
 )
 from etl.extract.chunk_frames import SetAside, empty_chunk, records_frame
-from etl.extract.decode import BadBytes, check_digits, decode_field
+from etl.extract.decode import BadBytes, DecodedFields, FieldBytes, decode_record_fields
 from etl.extract.encoding import SAMPLE_BYTES, ResolvedEncoding, resolve_encoding
 from etl.extract.fixed_width.framing import RecordBlock, read_blocks
 from etl.extract.fixed_width.options import FixedWidthOptions
@@ -119,7 +119,7 @@ class _Piece:
 
     def decode(self) -> DecodedPiece:
         totals = Totals(records_in=self.block.records_in)
-        records, rejects, filtered, partial = _extract_block(
+        records, rejects, filtered, partial, control_rows = _extract_block(
             self.block, self.plan, totals, self.ends_file
         )
         chunk = ExtractChunk(
@@ -130,6 +130,7 @@ class _Piece:
             filtered,
             empty_findings(),
             partial,
+            control_rows,
         )
         return DecodedPiece(chunk, totals, self.block.last)
 
@@ -206,8 +207,9 @@ def _with_file_end(blocks: Iterator[RecordBlock]) -> Iterator[tuple[RecordBlock,
 
 def _extract_block(
     block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
-    """(records, rejects, filtered, partial) of one block; ``totals`` gathers trailer facts.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None, NDArray[np.int64]]:
+    """(records, rejects, filtered, partial, control rows: the rows of records that may hold a
+    control character) of one block; ``totals`` gathers trailer facts.
 
     ``ends_file``: the block's last well-formed record is the file's last, where a trailer
     belongs. A header anywhere but record 1, or a trailer anywhere but the last record, is
@@ -244,7 +246,7 @@ def _extract_block(
     data_idx = np.flatnonzero(kind == DATA)
     data = recs if data_idx.size == recs.shape[0] else recs[data_idx]
     totals.data_records += int(data_idx.size)
-    columns, bad = decode_fields(data, plan)
+    columns, bad, control_rows = decode_fields(data, plan)
     offsets = block.byte_offset[data_idx]
     numbers = block.record_no[data_idx]
     keep = np.ones(data_idx.size, dtype=np.bool_)
@@ -264,8 +266,9 @@ def _extract_block(
     if not keep.all():
         records = decoded.filter(pl.Series(keep))
         partial = decoded.filter(~pl.Series(keep))
+        control_rows = (np.cumsum(keep) - 1)[control_rows[keep[control_rows]]]
     rejects, filtered = out.frames()
-    return records, rejects, filtered, partial
+    return records, rejects, filtered, partial, control_rows
 
 
 def _type_reason(kind: int, text: str, record_no: int, offset: int) -> str:
@@ -319,36 +322,54 @@ def decode_threads(threads: int | None) -> Iterator[None]:
 
 def decode_fields(
     data: NDArray[np.uint8], plan: Plan
-) -> tuple[dict[str, pl.Series], dict[int, list[tuple[str, BadBytes]]]]:
-    """(column per field, bad bytes per record row as (field name, problem))."""
+) -> tuple[dict[str, pl.Series], dict[int, list[tuple[str, BadBytes]]], NDArray[np.int64]]:
+    """(column per field, bad bytes per record row as (field name, problem), the rows whose
+    text may hold a control character).
+
+    The text and digits fields are decoded together in one task (etl.extract.decode), each
+    zoned or packed field in a task of its own.
+    """
+    fields = plan.source.fields
+    texts = [f for f in fields if f.type in _TEXT_TYPES]
+    numbers = [f for f in fields if f.type not in _TEXT_TYPES]
+    spans = [FieldBytes(f.offset or 0, f.length or 0, f.type is FieldType.DIGITS) for f in texts]
+    threads = _DECODE_THREADS.get() or min(4, os.cpu_count() or 1)
+
+    def decode_texts() -> DecodedFields:
+        return decode_record_fields(data, spans, plan.codec)
+
+    decode_number = partial(_decode_number, data, plan)
+    if threads == 1 or not numbers:
+        text, decoded = decode_texts(), list(map(decode_number, numbers))
+    else:
+        pool = _field_threads(threads)
+        pending = pool.submit(decode_texts)
+        decoded = list(pool.map(decode_number, numbers))
+        text = pending.result()
+    results = dict(zip([f.name for f in numbers], decoded, strict=True))
+    results |= {f.name: (v, b) for f, v, b in zip(texts, text.values, text.bad, strict=True)}
     columns: dict[str, pl.Series] = {}
     bad: dict[int, list[tuple[str, BadBytes]]] = {}
-    fields = plan.source.fields
-    threads = _DECODE_THREADS.get() or min(4, os.cpu_count() or 1)
-    decode = partial(_decode_one, data, plan)
-    results = map(decode, fields) if threads == 1 else _field_threads(threads).map(decode, fields)
-    for f, (values, problems) in zip(fields, results, strict=True):
+    for f in fields:
+        values, problems = results[f.name]
         columns[f.name] = values.alias(f.name)
         for p in problems:
             bad.setdefault(p.row, []).append((f.name, p))
-    return columns, bad
+    return columns, bad, text.control_rows
+
+
+_TEXT_TYPES = (FieldType.TEXT, FieldType.DIGITS)
 
 
 @lru_cache(maxsize=4)
 def _field_threads(threads: int) -> ThreadPoolExecutor:
-    # Most of a field's decoding is numpy and pyarrow work that releases the GIL, so fields
-    # decoded on two threads overlap well; only bytes.decode itself is serial.
+    # Most of decoding is numpy and pyarrow work that releases the GIL, so the numbers decoded
+    # beside the text overlap with it; only bytes.decode itself is serial.
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
 
 
-def _decode_one(data: NDArray[np.uint8], plan: Plan, f: SourceField) -> _FieldResult:
+def _decode_number(data: NDArray[np.uint8], plan: Plan, f: SourceField) -> _FieldResult:
     off, length = f.offset or 0, f.length or 0
-    if f.type is FieldType.TEXT:
-        col = decode_field(data, off, length, plan.codec)
-        return col.values, col.bad
-    if f.type is FieldType.DIGITS:
-        col = check_digits(data, off, length)
-        return col.values, col.bad
     raw = data[:, off : off + length]
     nums = (
         decode_packed(raw, f.scale)
