@@ -34,7 +34,16 @@ from etl.passes import PassName, init_project, load_project, run_pass
 from etl.passes.catalog import UNRECORDED_MARKER
 from etl.paths import ConfigPathError, files_inside, inside
 from etl.resources import data_dir
-from etl.write.atomic import STAGE_MARKER, make_private_dir, staged_dir, write_bytes_atomic
+from etl.write import atomic
+from etl.write.atomic import (
+    STAGE_MARKER,
+    OwnerMarker,
+    make_private_dir,
+    marker_is_stale,
+    staged_dir,
+    sweep_stale,
+    write_bytes_atomic,
+)
 
 SAMPLE = data_dir("fixtures") / "vendor-b" / "sample"
 CODE = "012343"  # 01234 + its check digit 3
@@ -455,6 +464,48 @@ def test_run_pass_keeps_packages_and_live_stages_removes_dead_leftovers(tmp_path
     }
     assert (runs / ".notes.partial-mine").is_dir()
     assert not (run_dir / UNRECORDED_MARKER).exists()  # a recorded run keeps no marker
+
+
+def test_a_stage_killed_before_its_marker_is_swept_and_a_swept_new_stage_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a kill between making the stage and marking it leaves an empty folder: rmdir takes it
+    (tmp_path / ".run.partial-dead").mkdir()
+    (tmp_path / ".run.partial-busy").mkdir()
+    (tmp_path / ".run.partial-busy" / "notes.txt").write_text("not empty, no marker: kept")
+    assert sweep_stale(tmp_path, of="run") == [tmp_path / ".run.partial-dead"]
+    assert (tmp_path / ".run.partial-busy").is_dir()
+    # a sweeper that removes a new stage before its marker is in: the writer makes another
+    real = atomic._fchmod_dir
+    swept: list[Path] = []
+
+    def sweep_first(path: Path, mode: int) -> None:
+        if not swept:
+            swept.append(path)
+            path.rmdir()
+        real(path, mode)
+
+    monkeypatch.setattr(atomic, "_fchmod_dir", sweep_first)
+    with staged_dir(tmp_path / "run", replace=False) as stage:
+        assert stage != swept[0] and (stage / STAGE_MARKER).is_file()
+        (stage / "out.csv").write_text("x")
+    assert (tmp_path / "run" / "out.csv").read_text() == "x"
+    assert not swept[0].exists()
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_a_marker_is_whole_when_it_appears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    if not unnamed:  # a system without O_TMPFILE: the marker is made in place
+        monkeypatch.setattr(atomic, "_linked_marker", lambda folder, name: None)
+    marker = OwnerMarker(tmp_path)
+    try:
+        assert (tmp_path / STAGE_MARKER).read_bytes().startswith(b"chukan staging marker")
+        assert not marker_is_stale(tmp_path)  # held by us
+    finally:
+        marker.release(unlink=False)
+    assert marker_is_stale(tmp_path)  # its owner let go: provably a dead writer's
 
 
 def test_export_sweeps_only_its_own_leftovers(tmp_path: Path) -> None:

@@ -193,19 +193,20 @@ def copy_tree_private(source: Path, target: Path) -> None:
 class OwnerMarker:
     """A marker file that says "a live chukan process owns this folder" while it is held.
 
-    Created with O_EXCL, locked, and only then given its content, so a sweeper that finds it
-    unlocked *and* with content knows its owner has died.
+    Locked, and only then given its content, so a sweeper that finds it unlocked *and* with
+    content knows its owner has died. On Linux it is made unnamed (O_TMPFILE), filled and only
+    then linked in: it appears whole, so a kill never leaves an empty marker, which no sweeper
+    could prove to be ours. Elsewhere it is created with O_EXCL and filled in place.
     """
 
     def __init__(self, folder: Path, name: str = STAGE_MARKER) -> None:
         self.path = folder / name
-        self._fd: int | None = os.open(
-            self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE
-        )
+        self._fd: int | None = _linked_marker(folder, name)
+        if self._fd is not None:
+            return
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
-            os.fchmod(self._fd, FILE_MODE)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            os.write(self._fd, _MAGIC + f"pid {os.getpid()}\n".encode())
+            _fill_marker(self._fd)
         except BaseException:
             self.release()
             raise
@@ -223,6 +224,47 @@ class OwnerMarker:
     def moved_to(self, folder: Path) -> None:
         """The folder holding the marker was renamed; the lock stays (it is on the inode)."""
         self.path = folder / self.path.name
+
+
+def _fill_marker(fd: int) -> None:
+    os.fchmod(fd, FILE_MODE)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, _MAGIC + f"pid {os.getpid()}\n".encode())
+
+
+def _linked_marker(folder: Path, name: str) -> int | None:
+    """The marker made unnamed, filled and locked, then linked in as ``folder/name``; None
+    where the system or the file system cannot (the caller makes it in place)."""
+    if not hasattr(os, "O_TMPFILE") or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, FILE_MODE)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR):
+            return None
+        raise
+    try:
+        _fill_marker(fd)
+        _link_in(fd, folder, name)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP):
+            return None
+        raise
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _link_in(fd: int, folder: Path, name: str) -> None:
+    """Give the unnamed file ``fd`` the name ``folder/name`` (linkat with AT_SYMLINK_FOLLOW
+    through /proc: a dir fd makes os.link call linkat rather than link)."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+    finally:
+        os.close(dir_fd)
 
 
 def marker_is_stale(folder: Path, name: str = STAGE_MARKER) -> bool:
@@ -264,7 +306,12 @@ def sweep_stale(folder: Path, *, of: str | None = None) -> list[Path]:
             continue
         if of is not None and not name.startswith((f".{of}{PARTIAL_MARK}", f".{of}{OLD_MARK}")):
             continue
-        if entry.is_symlink() or not entry.is_dir() or not marker_is_stale(entry):
+        if entry.is_symlink() or not entry.is_dir():
+            continue
+        if _removed_if_empty(entry):  # made, then killed before its marker: nothing in it
+            removed.append(entry)
+            continue
+        if not marker_is_stale(entry):
             continue
         try:
             shutil.rmtree(entry)
@@ -276,14 +323,30 @@ def sweep_stale(folder: Path, *, of: str | None = None) -> list[Path]:
     return removed
 
 
-def _new_stage(final: Path, mark: str) -> tuple[Path, OwnerMarker]:
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}{mark}", dir=final.parent))
+def _removed_if_empty(folder: Path) -> bool:
+    """Remove ``folder`` if it is empty (rmdir refuses anything else, atomically)."""
     try:
-        _fchmod_dir(stage, DIR_MODE)
-        return stage, OwnerMarker(stage)
-    except BaseException:
-        stage.rmdir()  # still empty: an unmarked stage could never be swept
-        raise
+        folder.rmdir()
+    except OSError:
+        return False
+    return True
+
+
+def _new_stage(final: Path, mark: str) -> tuple[Path, OwnerMarker]:
+    # A sweeper removes a stage that is still empty (its maker may have been killed before
+    # the marker went in): then this one is made again.
+    for _ in range(100):
+        stage = Path(tempfile.mkdtemp(prefix=f".{final.name}{mark}", dir=final.parent))
+        try:
+            _fchmod_dir(stage, DIR_MODE)
+            return stage, OwnerMarker(stage)
+        except FileNotFoundError:
+            if stage.exists():
+                raise
+        except BaseException:
+            _removed_if_empty(stage)  # still empty: an unmarked stage is only swept by rmdir
+            raise
+    raise OSError(errno.ENOENT, "the new folder kept being removed", str(final.parent))
 
 
 @contextlib.contextmanager
