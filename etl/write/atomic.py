@@ -290,8 +290,8 @@ def sweep_stale(folder: Path, *, of: str | None = None) -> list[Path]:
     """Remove the hidden staging and replaced folders in ``folder`` whose writer has died.
 
     Only ``.<name>.partial-*`` / ``.<name>.old-*`` folders (not symlinks) holding a stale chukan
-    marker are removed (only those of ``<name>`` = ``of`` when given); everything else in
-    ``folder`` is left as it is.
+    marker, or nothing at all (made, then killed before its marker went in), are removed (only
+    those of ``<name>`` = ``of`` when given); everything else in ``folder`` is left as it is.
     """
     removed: list[Path] = []
     try:
