@@ -591,14 +591,20 @@ def _run_staged(
             for target in stream.targets:
                 target.sink.discard()
             raise
-        try:
-            findings = _validate_all(streamed, checks)
-        finally:
-            stream.spill.remove()  # never published
+        # The control totals read the written files back while the whole-file checks run on
+        # the spill: each mostly in polars, so the two share the cores the tail left idle.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile") as reconciling:
+            controls_read = reconciling.submit(
+                _reconcile,
+                [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)],
+                writer,
+            )
+            try:
+                findings = _validate_all(streamed, checks)
+            finally:
+                stream.spill.remove()  # never published
+            controls = controls_read.result()
         sources = streamed.sources
-        controls = _reconcile(
-            [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)], writer
-        )
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         mapping_rejects = write_mapping_rejects(stage, written, findings)
