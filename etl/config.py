@@ -25,6 +25,12 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from etl.errors import ConfigError, KeyPath, format_key_path
 from etl.paths import NotARegularFile, Unreadable, read_regular
@@ -215,14 +221,53 @@ def decode_utf8(path: Path, data: bytes, *, what: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader refusing aliases (the expansion of *name is unbounded)."""
+class _Composing(Composer, SafeConstructor, Resolver):
+    """PyYAML's composer, safe constructor and resolver, refusing aliases (the expansion of
+    *name is unbounded), on top of a parser that supplies the events."""
+
+    def __init__(self) -> None:
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):  # type: ignore[attr-defined]
+            event = self.peek_event()  # type: ignore[attr-defined]
             raise _Refused("YAML aliases (*name) are not allowed in configuration", event)
         return super().compose_node(parent, index)
+
+
+class _StrictLoader(Reader, Scanner, Parser, _Composing):
+    """PyYAML's safe loader, pure Python: the one whose errors a user reads."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _Composing.__init__(self)
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _FastLoader(CParser, _Composing):
+        """libyaml's scanner and parser (C, ≈10× faster than PyYAML's, which took ≈0.1 s CPU
+        of a juki run's start-up) feeding the same composer, constructor and resolver as
+        ``_StrictLoader``, so a document both read gives the same nodes, tags and lines.
+        libyaml words its errors differently: a document it refuses is read again by
+        ``_StrictLoader``, whose verdict and message stand (tests/test_config.py compares the
+        two)."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _Composing.__init__(self)
+
+        def get_single_node(self) -> yaml.Node | None:  # not CParser's, which composes in C
+            return _Composing.get_single_node(self)
+
+    _LOADERS: tuple[type[_Composing], ...] = (_FastLoader, _StrictLoader)
+else:  # a PyYAML built without libyaml
+    _LOADERS = (_StrictLoader,)
 
 
 class _Refused(Exception):
@@ -237,11 +282,14 @@ def read_yaml(path: Path, *, what: str = "configuration file") -> Document:
     """Read one YAML file into a Document (plain dicts, lists and scalars with lines)."""
     text = decode_utf8(path, read_config_bytes(path, what=what), what=what)
     lines: dict[KeyPath, int] = {}
-    loader: _StrictLoader | None = None
     try:
-        loader = _StrictLoader(text)
-        node = loader.get_single_node()
-        data = _construct(path, loader, node, (), lines) if node is not None else None
+        try:
+            data = _compose(path, text, _LOADERS[0], lines)
+        except yaml.YAMLError:
+            if len(_LOADERS) == 1:
+                raise
+            lines.clear()  # libyaml refused it: PyYAML's verdict and words stand
+            data = _compose(path, text, _LOADERS[-1], lines)
     except _Refused as exc:
         raise ConfigError(path, exc.reason, key_path=exc.at, line=exc.line) from None
     except RecursionError:
@@ -257,15 +305,23 @@ def read_yaml(path: Path, *, what: str = "configuration file") -> Document:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, f"invalid YAML: {exc}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
     return Document(path=path, data=data, lines=lines)
+
+
+def _compose(
+    path: Path, text: str, loader_type: type[_Composing], lines: dict[KeyPath, int]
+) -> Any:
+    loader = loader_type(text)  # type: ignore[call-arg]
+    try:
+        node = loader.get_single_node()
+        return _construct(path, loader, node, (), lines) if node is not None else None
+    finally:
+        loader.dispose()  # type: ignore[attr-defined]
 
 
 def _construct(
     path: Path,
-    loader: _StrictLoader,
+    loader: _Composing,
     node: yaml.Node,
     at: KeyPath,
     lines: dict[KeyPath, int],

@@ -140,3 +140,109 @@ def test_any_bytes_give_data_or_a_config_error(data: bytes) -> None:
             read_yaml(path)
         except ConfigError as exc:
             assert str(exc).startswith(str(path))
+
+
+# ---- libyaml's parser against PyYAML's (etl.config._FastLoader, _StrictLoader) ---------------
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.dates()
+    | st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+    | st.sampled_from(["02", "0x1F", "1_000", "on", "~", "令和", "- a", "a: b", "#", "'", ""])
+)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(min_size=1, max_size=6) | st.integers(0, 99), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _read_with(path: Path, loaders: tuple[type, ...]) -> tuple[object, ...]:
+    import etl.config as config
+
+    saved = config._LOADERS
+    config._LOADERS = loaders  # type: ignore[assignment]
+    try:
+        doc = read_yaml(path)
+        return ("read", doc.data, doc.lines)
+    except ConfigError as exc:
+        return ("refused", str(exc))
+    finally:
+        config._LOADERS = saved
+
+
+def _pure_python() -> tuple[type, ...]:
+    import etl.config as config
+
+    return (config._StrictLoader,)
+
+
+def _fast() -> tuple[type, ...]:
+    import etl.config as config
+
+    return config._LOADERS
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _documents,
+    st.sampled_from([None, True, False]),
+    st.booleans(),
+    st.integers(20, 120),
+)
+def test_libyaml_reads_what_pyyaml_reads(
+    data: object, flow: bool | None, unicode: bool, width: int
+) -> None:
+    """Documents as people and tools write them: the same data, key paths and lines."""
+    import tempfile
+
+    import yaml
+
+    text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=unicode, width=width)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.yaml"
+        path.write_text(text, encoding="utf-8")
+        assert _read_with(path, _pure_python()) == _read_with(path, _fast())
+
+
+def test_every_bundled_yaml_file_reads_the_same_both_ways() -> None:
+    import etl.config as config
+
+    assert config._LOADERS[0] is not config._StrictLoader  # libyaml is installed here
+    root = Path(__file__).resolve().parent.parent
+    files = [
+        p
+        for folder in ("layouts", "mappings", "validators", "fixtures")
+        for p in sorted((root / folder).rglob("*.yaml"))
+    ]
+    assert len(files) > 50
+    for path in files:
+        assert _read_with(path, _pure_python()) == _read_with(path, _fast()), path
+
+
+_PIECES = [*":-  \n\n[]{}'\"#&*?|>,a1\tあ.%@`", "- ", "a: ", "\n  ", "<<: ", "---", "1.5"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=25).map("".join))
+def test_what_libyaml_refuses_is_worded_by_pyyaml(text: str) -> None:
+    """libyaml's verdict on odd text: a refusal reads as PyYAML's (the same message and line);
+    where both read it, the same data. (libyaml also reads a few things PyYAML refuses: a tab
+    inside a line, ``|#``; reads a lone ``!`` as '' rather than null; and puts an empty node at
+    the end of a file one line lower.)"""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.yaml"
+        path.write_text(text, encoding="utf-8")
+        strict, fast = _read_with(path, _pure_python()), _read_with(path, _fast())
+    if fast[0] == "refused":
+        assert fast == strict
+    elif strict[0] == "read":
+        assert fast[1] == strict[1]

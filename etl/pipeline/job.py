@@ -273,6 +273,18 @@ class _Stream:
         if self.engine is not None and target.streamed:  # the chunk tasks read them from here
             target.index_files = [self._task_file(ix.frame) for ix in target.indexes]
 
+    def _index_before_chunks(
+        self, mapper: ThreadPoolExecutor, target: _Target, sources: dict[str, ExtractedSource]
+    ) -> None:
+        """Index the lookup sides of a streamed record file before its first chunk is mapped.
+        In this process, on the mapping thread, which takes its tasks in order: the index
+        (polars) is built while the source's first chunks are decoded (the GIL's) and the last
+        chunks of the source before it are mapped. Chunk tasks read the index files at once."""
+        if self.engine is not None:
+            self._index(target, sources)
+        else:
+            self._pending.append(mapper.submit(self._index, target, dict(sources)))
+
     def _task_folder(self) -> Path:
         """Where the chunk tasks write (hidden, owner-only: mkdtemp), inside the spill's folder:
         the kept columns they write are read back by the whole-file checks, so it goes with the
@@ -415,7 +427,7 @@ class _Stream:
                 for name in self.order:
                     for target in self.targets:
                         if target.streamed and target.compiled.source == name:
-                            self._index(target, extracted)
+                            self._index_before_chunks(mapper, target, extracted)
                     extracted[name] = extract_source(
                         opts.dump_dir,
                         self.profile,
@@ -591,14 +603,20 @@ def _run_staged(
             for target in stream.targets:
                 target.sink.discard()
             raise
-        try:
-            findings = _validate_all(streamed, checks)
-        finally:
-            stream.spill.remove()  # never published
+        # The control totals read the written files back while the whole-file checks run on
+        # the spill: each mostly in polars, so the two share the cores the tail left idle.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile") as reconciling:
+            controls_read = reconciling.submit(
+                _reconcile,
+                [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)],
+                writer,
+            )
+            try:
+                findings = _validate_all(streamed, checks)
+            finally:
+                stream.spill.remove()  # never published
+            controls = controls_read.result()
         sources = streamed.sources
-        controls = _reconcile(
-            [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)], writer
-        )
         findings = concat_findings([findings, reconciliation_findings(controls)])
         rejects = write_rejects(stage, list(sources.values()))
         mapping_rejects = write_mapping_rejects(stage, written, findings)
