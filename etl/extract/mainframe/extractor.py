@@ -758,7 +758,7 @@ class _DataRows:
                     at_row if rows is None else rows[at_row],
                     c.name,
                     base + np.maximum(nums.bad_byte[first + bad], 0),
-                    [str(r) for r in nums.error_reason.gather(first + bad).to_list()],
+                    nums.reasons_at(first + bad),
                     c.order,
                 )
             if k is not None:
@@ -818,7 +818,7 @@ class _DataRows:
         bad = np.flatnonzero((counts < g.minimum) | (counts > g.times))
         bad = bad[~np.isin(bad, short)]
         reasons = [
-            str(nums.error_reason[r]) if counts[r] < 0 and nums.invalid[r]
+            nums.reasons_at(np.array([r]))[0] if counts[r] < 0 and nums.invalid[r]
             else f"DEPENDING ON count {int(counts[r])} is outside {g.minimum}..{g.times} "
             f"occurrences of {g.name}"
             for r in bad.tolist()
