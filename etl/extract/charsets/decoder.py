@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 
 from etl.extract.charsets.families import CHARSET_NAMES, FAMILIES, Family
 from etl.extract.charsets.tables import (
+    CONTROL,
     DOUBLE,
     INVALID,
     LONE,
@@ -137,10 +138,13 @@ class FieldErrors:
 
 @dataclass(frozen=True, slots=True)
 class DecodedField:
-    """One field of ``Charset.decode_fields``: its text (as ``DecodedText.text``) and errors."""
+    """One field of ``Charset.decode_fields``: its text (as ``DecodedText.text``), errors and
+    the rows whose text holds a C0 or C1 control character (ascending; known from the lookup
+    tables, so the control screen need look at these rows only)."""
 
     text: pl.Series
     errors: FieldErrors
+    controls: NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,7 @@ class _Block:
     ends_double: NDArray[np.bool_]  # mixed text: the value ends in double-byte state
     gaiji_row: NDArray[np.int64]  # per unmapped vendor code: its value (in the block)
     gaiji_code: NDArray[np.int64]
+    controls: NDArray[np.int64]  # values (in the block) with a control character, ascending
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,7 @@ class _Decoded:
     special: NDArray[np.int8]  # 0, 1 low-values, 2 high-values
     gaiji_row: NDArray[np.int64]
     gaiji_code: NDArray[np.int64]
+    controls: NDArray[np.int64]  # values whose text holds a control character, ascending
 
 
 class Charset:
@@ -295,6 +301,7 @@ class Charset:
         done = self._decode_grid(data, fields, mode, present, threads)
         out: list[DecodedField] = []
         field_of = done.failed // max(m, 1)
+        control_cuts = np.searchsorted(done.controls, np.arange(len(fields) + 1) * m)
         for i in range(len(fields)):
             mine = field_of == i
             errors = FieldErrors(
@@ -302,7 +309,8 @@ class Charset:
                 done.failed_at[mine],
                 [r for r, keep in zip(done.reasons, mine.tolist(), strict=True) if keep],
             )
-            out.append(DecodedField(done.text.slice(i * m, m), errors))
+            controls = done.controls[control_cuts[i] : control_cuts[i + 1]] - i * m
+            out.append(DecodedField(done.text.slice(i * m, m), errors, controls))
         return out
 
     def _decode_grid(
@@ -409,7 +417,7 @@ class Charset:
             empty = np.empty(0, dtype=np.int64)
             return _Block(
                 np.empty(0, np.uint8), np.zeros(v, np.int64), none, none, none.copy(),
-                ends_double, empty, empty,
+                ends_double, empty, empty, empty,
             )  # fmt: skip
         begins = np.zeros(n, dtype=np.bool_)  # the first byte of each value
         begins[offsets[:-1][lengths > 0]] = True
@@ -492,9 +500,13 @@ class Charset:
         text_bytes = counted[offsets[1:]] - counted[offsets[:-1]]
         vendor = np.flatnonzero(info & VENDOR)
         gaiji_row = np.searchsorted(offsets, vendor, side="right") - 1
+        controls = np.flatnonzero(info & CONTROL)
+        if controls.size:
+            controls = np.unique(np.searchsorted(offsets, controls, side="right") - 1)
         return _Block(
             utf8, text_bytes, error_at, error_key, error_pair, ends_double,
             gaiji_row.astype(np.int64), key[vendor].astype(np.int64) - DOUBLE,
+            controls.astype(np.int64),
         )  # fmt: skip
 
     def _reason(self, key: int, pair: int, mode: TextMode) -> str:
@@ -533,6 +545,7 @@ class Charset:
         utf8 = np.concatenate([b.utf8 for b in parts]) if parts else np.empty(0, np.uint8)
         gaiji_row = cat([b.gaiji_row + r for b, r in zip(parts, cuts, strict=False)])
         gaiji_code = cat([b.gaiji_code for b in parts])
+        controls = cat([b.controls + r for b, r in zip(parts, cuts, strict=False)])
         has_text = special == 0
         if present is not None:
             has_text &= present
@@ -563,6 +576,7 @@ class Charset:
             special=special,
             gaiji_row=gaiji_row,
             gaiji_code=gaiji_code,
+            controls=controls[has_text[controls]],  # values without text hold none
         )
         return decoded, ends_double
 
