@@ -380,12 +380,20 @@ class Charset:
             if self.pad_byte is None or not length:
                 return np.full(m, length, dtype=np.int64)
             used, unit = raw != self.pad_byte, 1
-        # the last used position (1-based; 0: none) of each row, as the maximum of position
-        # times used: cheaper than an argmax over the reversed rows
+        # the last used position (1-based; 0: none) of each row: in a narrow field a pass per
+        # column (a reduction along short rows costs more per row than the row's bytes); else
+        # the maximum of position times used (an argmax over the reversed rows scans the
+        # padding byte by byte)
         width = used.shape[1]
-        position = np.arange(1, width + 1, dtype=np.uint8 if width < 256 else np.uint16)
-        kept: NDArray[np.int64] = (used * position).max(axis=1).astype(np.int64) * unit
-        return kept
+        kept: NDArray[np.int64]
+        if width <= 8:
+            kept = np.zeros(m, dtype=np.int64)
+            for j in range(width):
+                np.copyto(kept, j + 1, where=used[:, j])
+        else:
+            position = np.arange(1, width + 1, dtype=np.uint8 if width < 256 else np.uint16)
+            kept = (used * position).max(axis=1).astype(np.int64)
+        return kept * unit
 
     def _decode_values(
         self,
