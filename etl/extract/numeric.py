@@ -62,16 +62,52 @@ LOW_VALUES, HIGH_VALUES = "low-values", "high-values"
 
 @dataclass(frozen=True, slots=True)
 class DecodedNumbers:
+    """Per row: the value, whether it is invalid and where (the first bad byte), why, and
+    whether it is a special value. Only ``values`` is a polars column from the start; the
+    error and special columns are built when asked for (the extractors take the few failed
+    rows from ``failed`` and ``reasons``)."""
+
     values: pl.Series  # Int64 (Decimal with a scale), null where invalid, blank or special
     invalid: NDArray[np.bool_]  # per row
     bad_byte: NDArray[np.int64]  # per row: index within the field of the first bad byte, -1 if ok
-    error_offset: pl.Series  # Int64: bad_byte, null where the value decoded
-    error_reason: pl.Series  # String: why, null where the value decoded
-    special: pl.Series  # String: "low-values" / "high-values" (specials=True), else null
+    failed: NDArray[np.int64]  # the invalid rows, ascending
+    reasons: tuple[str, ...]  # why, per row of ``failed``
+    special_code: NDArray[np.int8]  # per row: 0, 1 low-values, 2 high-values (specials=True)
+
+    @property
+    def error_offset(self) -> pl.Series:
+        """Int64: ``bad_byte``, null where the value decoded."""
+        column = pl.Series("error_offset", [], dtype=pl.Int64).extend_constant(None, self.rows)
+        if not self.failed.size:
+            return column
+        return column.scatter(self.failed, pl.Series(self.bad_byte[self.failed], dtype=pl.Int64))
+
+    @property
+    def error_reason(self) -> pl.Series:
+        """String: why, null where the value decoded."""
+        column = pl.Series("error_reason", [], dtype=pl.String).extend_constant(None, self.rows)
+        if not self.failed.size:
+            return column
+        return column.scatter(self.failed, pl.Series(self.reasons, dtype=pl.String))
+
+    @property
+    def special(self) -> pl.Series:
+        """String: "low-values" / "high-values" (specials=True), else null."""
+        labels = pl.Series("special", [None, LOW_VALUES, HIGH_VALUES], dtype=pl.String)
+        return labels.gather(self.special_code.astype(np.int64))
+
+    @property
+    def rows(self) -> int:
+        return int(self.invalid.size)
+
+    def reasons_at(self, rows: NDArray[np.int64]) -> list[str]:
+        """Why each of ``rows`` (invalid rows only) failed."""
+        at = np.searchsorted(self.failed, rows)
+        return [self.reasons[i] for i in at.tolist()]
 
 
-def _table(pairs: dict[int, int], default: int = -1) -> NDArray[np.int64]:
-    t = np.full(256, default, dtype=np.int64)
+def _table(pairs: dict[int, int], default: int = -1) -> NDArray[np.int8]:
+    t = np.full(256, default, dtype=np.int8)
     for k, v in pairs.items():
         t[k] = v
     return t
@@ -112,17 +148,44 @@ _ZONED = {
 }
 
 
-def _scaled(unscaled: NDArray[np.int64], dtype: pl.Decimal) -> pl.Series:
-    """Int64 unscaled values as a Decimal series: the same integers, read with the scale."""
-    # Arrow's decimal128 is a little-endian 128-bit integer: the value, then its sign extension.
-    words = np.empty((unscaled.shape[0], 2), dtype=np.int64)
-    words[:, 0] = unscaled
-    words[:, 1] = unscaled >> 63
-    arrow_type = pa.decimal128(dtype.precision or MAX_DIGITS, dtype.scale)
-    array = pa.Array.from_buffers(arrow_type, unscaled.shape[0], [None, pa.py_buffer(words)])
-    series = pl.from_arrow(array)
+def _number_series(
+    signed: NDArray[np.int64], missing: NDArray[np.bool_], dtype: pl.DataType | None
+) -> pl.Series:
+    """Int64 values (unscaled for a Decimal ``dtype``: the same integers, read with the scale)
+    as a polars column, null where ``missing``: built from Arrow buffers, no copy per row."""
+    n = signed.shape[0]
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
+    if isinstance(dtype, pl.Decimal):
+        # Arrow's decimal128 is a little-endian 128-bit integer: the value, then its sign
+        words = np.empty((n, 2), dtype=np.int64)
+        words[:, 0] = signed
+        words[:, 1] = signed >> 63
+        arrow_type: pa.DataType = pa.decimal128(dtype.precision or MAX_DIGITS, dtype.scale)
+        data = pa.py_buffer(words)
+    else:
+        arrow_type, data = pa.int64(), pa.py_buffer(np.ascontiguousarray(signed))
+    series = pl.from_arrow(pa.Array.from_buffers(arrow_type, n, [validity, data]))
     assert isinstance(series, pl.Series)
     return series
+
+
+def _all_of(field: NDArray[np.uint8], byte: int) -> NDArray[np.bool_]:
+    """Rows of ``field`` that hold ``byte`` only (checked on the rows that start with it)."""
+    out = np.zeros(field.shape[0], dtype=np.bool_)
+    if field.shape[1]:
+        maybe = np.flatnonzero(field[:, 0] == byte)
+        if maybe.size:
+            out[maybe[(field[maybe] == byte).all(axis=1)]] = True
+    return out
+
+
+def _any_per_row(cells: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``cells.any(axis=1)`` as one pass per column: a number is a few bytes wide, and a
+    reduction along such short rows costs several times more per row."""
+    out = np.zeros(cells.shape[0], dtype=np.bool_)
+    for j in range(cells.shape[1]):
+        out |= cells[:, j]
+    return out
 
 
 # why a byte is bad: (field, row, column) → reason, called for the rows with an error only
@@ -131,7 +194,7 @@ Reason = Callable[[NDArray[np.uint8], int, int], str]
 
 def _finish(
     value: NDArray[np.uint64],
-    sign: NDArray[np.int64],
+    sign: NDArray[np.integer],
     bad_cells: NDArray[np.bool_],
     field: NDArray[np.uint8],
     reason: Reason,
@@ -141,49 +204,37 @@ def _finish(
 ) -> DecodedNumbers:
     n = field.shape[0]
     special = np.zeros(n, dtype=np.int8)
-    if specials and field.shape[1]:
-        special[(field == 0x00).all(axis=1)] = 1
-        special[(field == 0xFF).all(axis=1)] = 2
-        bad_cells[special > 0] = False
+    if specials:
+        special[_all_of(field, 0x00)] = 1
+        special[_all_of(field, 0xFF)] = 2
+        if special.any():
+            bad_cells[special > 0] = False
     overflow = value > _INT64_MAX
     if overflow.any():
         bad_cells[overflow, 0] = True  # the value as a whole: point at the field's first byte
-    invalid: NDArray[np.bool_] = np.asarray(bad_cells.any(axis=1))
-    bad_byte = np.where(invalid, bad_cells.argmax(axis=1), -1).astype(np.int64)
+    invalid = _any_per_row(bad_cells)
+    failed = np.flatnonzero(invalid)
+    bad_byte = np.full(n, -1, dtype=np.int64)
+    bad_byte[failed] = bad_cells[failed].argmax(axis=1)
     missing = invalid | (special > 0)
     if null is not None:
         missing |= null
-    signed = np.where(overflow, 0, value).astype(np.int64) * sign
-    if isinstance(dtype, pl.Decimal):
-        values = _scaled(signed, dtype)
-    else:
-        values = pl.Series(values=signed, dtype=pl.Int64)
-    if missing.any():
-        values = pl.select(pl.when(pl.Series(missing)).then(None).otherwise(values)).to_series()
-    rows = np.flatnonzero(invalid)
-    reasons = [
+    signed = value.view(np.int64) * sign  # overflowing values wrap: they are null anyway
+    reasons = tuple(
         "value beyond the Int64 range" if overflow[r] else reason(field, r, c)
-        for r, c in zip(rows.tolist(), bad_byte[rows].tolist(), strict=True)
-    ]
-    # n nulls without a list of n Nones (building one was most of a call's time)
-    offsets = pl.Series("error_offset", [], dtype=pl.Int64).extend_constant(None, n)
-    why = pl.Series("error_reason", [], dtype=pl.String).extend_constant(None, n)
-    if rows.size:
-        offsets = offsets.scatter(rows, pl.Series(bad_byte[rows], dtype=pl.Int64))
-        why = why.scatter(rows, pl.Series(reasons, dtype=pl.String))
-    labels = pl.Series("special", [None, LOW_VALUES, HIGH_VALUES], dtype=pl.String)
+        for r, c in zip(failed.tolist(), bad_byte[failed].tolist(), strict=True)
+    )
     return DecodedNumbers(
-        values, invalid, bad_byte, offsets, why, labels.gather(special.astype(np.int64))
+        _number_series(signed, missing, dtype), invalid, bad_byte, failed, reasons, special
     )
 
 
-def _accumulate(cells: NDArray[np.int64], base: int, keep: int) -> NDArray[np.uint64]:
-    """Horner over the last ``keep`` columns, in uint64 (loop over columns, not rows)."""
-    value = np.zeros(cells.shape[0], dtype=np.uint64)
-    for j in range(max(0, cells.shape[1] - keep), cells.shape[1]):
-        value = value * np.uint64(base) + np.where(cells[:, j] < 0, 0, cells[:, j]).astype(
-            np.uint64
-        )
+def _horner(cells: NDArray[np.int8], base: int, keep: int) -> NDArray[np.uint64]:
+    """The number the last ``keep`` columns spell in ``base`` (a bad cell, below 0, counts as
+    0), in uint64: one matrix-vector product of the digits and the powers of ``base``."""
+    used = cells[:, max(0, cells.shape[1] - keep) :]
+    powers = np.uint64(base) ** np.arange(used.shape[1] - 1, -1, -1, dtype=np.uint64)
+    value: NDArray[np.uint64] = np.maximum(used, 0).astype(np.uint64) @ powers
     return value
 
 
@@ -208,10 +259,10 @@ def decode_packed(
 
     ``signed=False``: the sign nibble must be C or F (a D is an error)."""
     n, length = field.shape
-    pairs = _PACKED_PAIR[field[:, :-1]]
+    pairs = _PACKED_PAIR.take(field[:, :-1])
     last = field[:, -1]
-    last_digit = _PACKED_LAST_DIGIT[last]
-    sign = (_PACKED_LAST_SIGN if signed else _PACKED_LAST_UNSIGNED)[last]
+    last_digit = _PACKED_LAST_DIGIT.take(last)
+    sign = (_PACKED_LAST_SIGN if signed else _PACKED_LAST_UNSIGNED).take(last)
     bad = np.empty((n, length), dtype=np.bool_)
     bad[:, :-1] = pairs < 0
     bad[:, -1] = sign == 0
@@ -219,9 +270,7 @@ def decode_packed(
     spare = length - 1 - keep
     if spare > 0:  # digits beyond MAX_DIGITS must be zero
         bad[:, :spare] |= pairs[:, :spare] > 0
-    value = _accumulate(pairs, 100, keep) * np.uint64(10) + np.where(
-        last_digit < 0, 0, last_digit
-    ).astype(np.uint64)
+    value = _horner(pairs, 100, keep) * np.uint64(10) + np.maximum(last_digit, 0).astype(np.uint64)
     dtype = number_dtype(packed_digits(length), scale)
     sign = np.where(sign == 0, 1, sign)
     return _finish(value, sign, bad, field, _packed_reason, dtype=dtype, specials=specials)
@@ -245,21 +294,21 @@ def decode_zoned(
     """Zoned decimal field, shape (n, length) → Int64, or Decimal with a scale (all-blank fields
     are null). ``signed=False``: no negative sign is accepted."""
     digit_table, last_digit_table, last_sign_table, blank = _ZONED[sign_style]
-    n, length = field.shape
-    digits = np.empty((n, length), dtype=np.int64)
-    digits[:, :-1] = digit_table[field[:, :-1]]
-    digits[:, -1] = last_digit_table[field[:, -1]]
-    sign = last_sign_table[field[:, -1]]
+    length = field.shape[1]
+    digits = digit_table.take(field)
+    digits[:, -1] = last_digit_table.take(field[:, -1])
+    sign = last_sign_table.take(field[:, -1])
     if not signed:
         sign = np.where(sign < 0, 0, sign)
         digits[:, -1] = np.where(sign == 0, -1, digits[:, -1])
-    null = (field == blank).all(axis=1)
+    null = _all_of(field, blank)
     bad = digits < 0
     spare = length - MAX_DIGITS
     if spare > 0:  # digits beyond MAX_DIGITS must be zero
         bad[:, :spare] |= digits[:, :spare] > 0
-    bad[null] = False
-    value = _accumulate(digits, 10, MAX_DIGITS)
+    if null.any():
+        bad[null] = False
+    value = _horner(digits, 10, MAX_DIGITS)
     dtype = number_dtype(length, scale)
     sign = np.where(sign == 0, 1, sign)
     return _finish(value, sign, bad, field, _zoned_reason, null, dtype, specials)

@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 
 from etl.extract.charsets.families import CHARSET_NAMES, FAMILIES, Family
 from etl.extract.charsets.tables import (
+    CONTROL,
     DOUBLE,
     INVALID,
     LONE,
@@ -137,10 +138,13 @@ class FieldErrors:
 
 @dataclass(frozen=True, slots=True)
 class DecodedField:
-    """One field of ``Charset.decode_fields``: its text (as ``DecodedText.text``) and errors."""
+    """One field of ``Charset.decode_fields``: its text (as ``DecodedText.text``), errors and
+    the rows whose text holds a C0 or C1 control character (ascending; known from the lookup
+    tables, so the control screen need look at these rows only)."""
 
     text: pl.Series
     errors: FieldErrors
+    controls: NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,7 @@ class _Block:
     ends_double: NDArray[np.bool_]  # mixed text: the value ends in double-byte state
     gaiji_row: NDArray[np.int64]  # per unmapped vendor code: its value (in the block)
     gaiji_code: NDArray[np.int64]
+    controls: NDArray[np.int64]  # values (in the block) with a control character, ascending
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,7 @@ class _Decoded:
     special: NDArray[np.int8]  # 0, 1 low-values, 2 high-values
     gaiji_row: NDArray[np.int64]
     gaiji_code: NDArray[np.int64]
+    controls: NDArray[np.int64]  # values whose text holds a control character, ascending
 
 
 class Charset:
@@ -295,6 +301,7 @@ class Charset:
         done = self._decode_grid(data, fields, mode, present, threads)
         out: list[DecodedField] = []
         field_of = done.failed // max(m, 1)
+        control_cuts = np.searchsorted(done.controls, np.arange(len(fields) + 1) * m)
         for i in range(len(fields)):
             mine = field_of == i
             errors = FieldErrors(
@@ -302,7 +309,8 @@ class Charset:
                 done.failed_at[mine],
                 [r for r, keep in zip(done.reasons, mine.tolist(), strict=True) if keep],
             )
-            out.append(DecodedField(done.text.slice(i * m, m), errors))
+            controls = done.controls[control_cuts[i] : control_cuts[i + 1]] - i * m
+            out.append(DecodedField(done.text.slice(i * m, m), errors, controls))
         return out
 
     def _decode_grid(
@@ -372,11 +380,20 @@ class Charset:
             if self.pad_byte is None or not length:
                 return np.full(m, length, dtype=np.int64)
             used, unit = raw != self.pad_byte, 1
-        backwards = used[:, ::-1]
-        last = backwards.argmax(axis=1)
+        # the last used position (1-based; 0: none) of each row: in a narrow field a pass per
+        # column (a reduction along short rows costs more per row than the row's bytes); else
+        # the maximum of position times used (an argmax over the reversed rows scans the
+        # padding byte by byte)
         width = used.shape[1]
-        kept = np.where(backwards[np.arange(m), last], width - last, 0)
-        return kept.astype(np.int64) * unit
+        kept: NDArray[np.int64]
+        if width <= 8:
+            kept = np.zeros(m, dtype=np.int64)
+            for j in range(width):
+                np.copyto(kept, j + 1, where=used[:, j])
+        else:
+            position = np.arange(1, width + 1, dtype=np.uint8 if width < 256 else np.uint16)
+            kept = (used * position).max(axis=1).astype(np.int64)
+        return kept * unit
 
     def _decode_values(
         self,
@@ -409,7 +426,7 @@ class Charset:
             empty = np.empty(0, dtype=np.int64)
             return _Block(
                 np.empty(0, np.uint8), np.zeros(v, np.int64), none, none, none.copy(),
-                ends_double, empty, empty,
+                ends_double, empty, empty, empty,
             )  # fmt: skip
         begins = np.zeros(n, dtype=np.bool_)  # the first byte of each value
         begins[offsets[:-1][lengths > 0]] = True
@@ -492,9 +509,13 @@ class Charset:
         text_bytes = counted[offsets[1:]] - counted[offsets[:-1]]
         vendor = np.flatnonzero(info & VENDOR)
         gaiji_row = np.searchsorted(offsets, vendor, side="right") - 1
+        controls = np.flatnonzero(info & CONTROL)
+        if controls.size:
+            controls = np.unique(np.searchsorted(offsets, controls, side="right") - 1)
         return _Block(
             utf8, text_bytes, error_at, error_key, error_pair, ends_double,
             gaiji_row.astype(np.int64), key[vendor].astype(np.int64) - DOUBLE,
+            controls.astype(np.int64),
         )  # fmt: skip
 
     def _reason(self, key: int, pair: int, mode: TextMode) -> str:
@@ -533,6 +554,7 @@ class Charset:
         utf8 = np.concatenate([b.utf8 for b in parts]) if parts else np.empty(0, np.uint8)
         gaiji_row = cat([b.gaiji_row + r for b, r in zip(parts, cuts, strict=False)])
         gaiji_code = cat([b.gaiji_code for b in parts])
+        controls = cat([b.controls + r for b, r in zip(parts, cuts, strict=False)])
         has_text = special == 0
         if present is not None:
             has_text &= present
@@ -543,7 +565,7 @@ class Charset:
         text_offsets = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(np.where(has_text, text_bytes, 0), out=text_offsets[1:])
         if not has_text.all():  # values without text keep no bytes
-            utf8 = utf8[np.repeat(has_text, text_bytes)]
+            utf8 = np.compress(np.repeat(has_text, text_bytes), utf8)
         validity = (
             None if has_text.all() else pa.py_buffer(np.packbits(has_text, bitorder="little"))
         )
@@ -555,14 +577,18 @@ class Charset:
             self._reason(int(k), int(p), mode)
             for k, p in zip(error_key[failed].tolist(), error_pair[failed].tolist(), strict=True)
         ]
+        text = _series(text_array, "text")
+        if _ends_in_padding(utf8, text_offsets):
+            text = text.str.strip_chars_end(PADDING)
         decoded = _Decoded(
-            text=_series(text_array, "text").str.strip_chars_end(PADDING),
+            text=text,
             failed=failed,
             failed_at=error_at[failed],
             reasons=reasons,
             special=special,
             gaiji_row=gaiji_row,
             gaiji_code=gaiji_code,
+            controls=controls[has_text[controls]],  # values without text hold none
         )
         return decoded, ends_double
 
@@ -612,6 +638,20 @@ def _odd(n: int) -> NDArray[np.bool_]:
         odd[1::2] = True
         _ODD = odd
     return odd[:n]
+
+
+def _ends_in_padding(utf8: NDArray[np.uint8], offsets: NDArray[np.int64]) -> bool:
+    """Whether any value's text ends in a space or U+3000 (UTF-8 E3 80 80), what stripping the
+    padding would remove: mostly none, the padding bytes are cut off before decoding."""
+    if not utf8.size:
+        return False
+    ends = offsets[1:]
+    lengths = np.diff(offsets)
+    if ((lengths >= 1) & (utf8[np.maximum(ends - 1, 0)] == 0x20)).any():
+        return True
+    wide = (lengths >= 3) & (utf8[np.maximum(ends - 1, 0)] == 0x80)
+    at = ends[wide]
+    return bool(((utf8[at - 2] == 0x80) & (utf8[at - 3] == 0xE3)).any())
 
 
 def _grid_specials(raw: NDArray[np.uint8]) -> NDArray[np.int8]:

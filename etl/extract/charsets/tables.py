@@ -33,7 +33,9 @@ LONE = SECOND + 65536  # the first byte of a double-byte code cut off by a shift
 SHIFT = LONE + 1  # a shift code where none may be (a PIC N field, a single-byte field)
 SILENT = LONE + 2  # shift codes and bytes past a value's end: no output of their own
 SIZE = LONE + 3
-INVALID, VENDOR = 1, 4  # flag bits (below bit 4: LookupTables.info keeps the length there)
+# flag bits (below bit 4: LookupTables.info keeps the length there); CONTROL: the text holds a
+# C0 or C1 control character (U+0000–U+001F, U+007F–U+009F), which the control screen reports
+INVALID, CONTROL, VENDOR = 1, 2, 4
 PRIVATE_USE_BASE = 0xF0000  # an unmapped vendor code XXXX decodes to U+F0000 + XXXX
 MAX_UTF8 = 8  # bytes of text a double-byte code may have (a single byte: 4)
 _UCS = re.compile(r"^U\+([0-9A-F]{4,6})$")
@@ -63,7 +65,8 @@ class LookupTables:
     utf8: NDArray[np.uint32]  # UTF-8 bytes, 0xFF-padded, in memory order
     length: NDArray[np.uint8]  # how many of them are text
     info: NDArray[np.uint8]  # flags | length << 4: what decoding takes, in one lookup
-    flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code
+    flags: NDArray[np.uint8]  # INVALID: a bad byte or code; VENDOR: an unmapped vendor code;
+    # CONTROL: a control character
     texts: dict[int, str]  # index (byte, or DOUBLE + code) → text: for tests and previews
 
 
@@ -164,6 +167,10 @@ def dbcs_table(family: Family) -> dict[int, str]:
     return {c: t for c, t in table.items() if c not in reserved}
 
 
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
 def _pack(text: str, limit: int) -> tuple[int, int]:
     """The UTF-8 of ``text`` as two table entries: its first 4 bytes and the rest."""
     raw = text.encode("utf-8")
@@ -201,7 +208,7 @@ def build(
     for index, text in texts.items():
         first, rest = _pack(text, 4 if index < DOUBLE else MAX_UTF8)
         utf8[index] = first
-        flags[index] = VENDOR if index in unmapped else 0
+        flags[index] = VENDOR if index in unmapped else CONTROL if _has_control(text) else 0
         if index >= DOUBLE:
             utf8[index + 65536] = rest
             flags[index + 65536] = 0

@@ -350,6 +350,7 @@ class _Part:
     filtered: pl.DataFrame
     partial: pl.DataFrame | None
     findings: pl.DataFrame
+    control_rows: NDArray[np.int64]  # rows of ``records`` whose text may hold a control
 
 
 def _with_file_end(blocks: Iterator[RecordBlock]) -> Iterator[tuple[RecordBlock, bool]]:
@@ -384,6 +385,7 @@ class _Piece:
             part.filtered,
             part.findings,
             part.partial,
+            part.control_rows,
         )
         return DecodedPiece(chunk, totals, self.block.last)
 
@@ -574,12 +576,14 @@ def _extract_block(
         } | columns
         decoded = records_frame(plan.schema, columns)
         records, partial = decoded, None
+        controls = rows.controls()
         if not keep.all():
             records = decoded.filter(pl.Series(keep))
             partial = decoded.filter(~pl.Series(keep))
+            controls = (np.cumsum(keep) - 1)[controls[keep[controls]]]
         rejects, filtered = set_aside()
         records_in = block.records_in
-        return _Part(records_in, records, rejects, filtered, partial, findings)
+        return _Part(records_in, records, rejects, filtered, partial, findings, controls)
     # children: one record per present occurrence of the table, the parent's fields beside it
     per_row = np.where(keep, counts, 0)
     for row in np.flatnonzero(keep & (counts == 0)).tolist():
@@ -590,7 +594,8 @@ def _extract_block(
         )
     parent = np.repeat(np.arange(data_idx.size, dtype=np.int64), per_row)
     # the occurrences were decoded for every data record: keep those of the records kept
-    kept = pl.Series(np.repeat(keep, counts))
+    kept_rows = np.repeat(keep, counts)
+    kept = pl.Series(kept_rows)
     columns = {
         RECORD_NO: pl.Series(RECORD_NO, rows.numbers[parent]),
         BYTE_OFFSET: pl.Series(BYTE_OFFSET, rows.offsets[parent]),
@@ -599,9 +604,13 @@ def _extract_block(
         for name, values in columns.items()
     }
     records = records_frame(plan.schema, columns)
+    # a child record may hold a control character in its own fields or in its parent's
+    flagged = rows.child_controls(counts)
+    flagged[np.repeat(rows.controls_mask(), counts)] = True
+    controls = np.flatnonzero(flagged[kept_rows]).astype(np.int64)
     rejects, filtered = set_aside()
     records_in = records.height + rejects.height + filtered.height
-    return _Part(records_in, records, rejects, filtered, None, findings)
+    return _Part(records_in, records, rejects, filtered, None, findings, controls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,6 +647,28 @@ class _DataRows:
         self.offsets = block.byte_offset[idx]
         self.problems = _Problems()
         self.child_columns: set[str] = set()
+        # rows whose text holds a control character: data rows, and rows of the children table
+        self._controls: list[NDArray[np.int64]] = []
+        self._child_controls: list[NDArray[np.int64]] = []
+
+    def controls(self) -> NDArray[np.int64]:
+        """The data rows whose text fields hold a control character (ascending)."""
+        if not self._controls:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(np.concatenate(self._controls))
+
+    def controls_mask(self) -> NDArray[np.bool_]:
+        mask = np.zeros(self.data.shape[0], dtype=np.bool_)
+        mask[self.controls()] = True
+        return mask
+
+    def child_controls(self, counts: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Per row of the children table (every occurrence of every data row): whether its
+        own text fields hold a control character."""
+        mask = np.zeros(int(counts.sum()), dtype=np.bool_)
+        for rows in self._child_controls:
+            mask[rows] = True
+        return mask
 
     def slice(self, start: int, length: int) -> NDArray[np.uint8]:
         """Bytes ``start``..``start + length`` of every row (PAD where a record is shorter)."""
@@ -726,6 +757,8 @@ class _DataRows:
                         c.order,
                     )
                 columns[c.name] = d.text.alias(c.name)
+                if d.controls.size:
+                    (self._controls if rows is None else self._child_controls).append(d.controls)
         return columns
 
     def number_columns(
@@ -758,7 +791,7 @@ class _DataRows:
                     at_row if rows is None else rows[at_row],
                     c.name,
                     base + np.maximum(nums.bad_byte[first + bad], 0),
-                    [str(r) for r in nums.error_reason.gather(first + bad).to_list()],
+                    nums.reasons_at(first + bad),
                     c.order,
                 )
             if k is not None:
@@ -818,7 +851,7 @@ class _DataRows:
         bad = np.flatnonzero((counts < g.minimum) | (counts > g.times))
         bad = bad[~np.isin(bad, short)]
         reasons = [
-            str(nums.error_reason[r]) if counts[r] < 0 and nums.invalid[r]
+            nums.reasons_at(np.array([r]))[0] if counts[r] < 0 and nums.invalid[r]
             else f"DEPENDING ON count {int(counts[r])} is outside {g.minimum}..{g.times} "
             f"occurrences of {g.name}"
             for r in bad.tolist()

@@ -35,6 +35,7 @@ PAD = 0x40  # the bytes of the matrix beyond a record's end: EBCDIC spaces
 _READ_BYTES = 1 << 23  # bytes read at a time from a variable-length file
 _RESYNC_CHAIN = 3  # RDWs in a row that make a trustworthy place to resume after a bad one
 _HALFWORDS = struct.Struct(">HH")
+_FEW_LENGTHS = 32  # record lengths in a block below which their padding is set length by length
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +110,30 @@ def _fixed_blocks(path: Path, length: int, chunk_records: int) -> Iterator[Recor
 
 @dataclass(slots=True)
 class _Found:
-    starts: list[int] = field(default_factory=list)  # data start, in the buffer
-    lengths: list[int] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
+    """The records of a block so far: runs of chained records (arrays, one per run) and the
+    broken ones between them."""
+
+    starts: list[NDArray[np.int64]] = field(default_factory=list)  # data start, in the buffer
+    lengths: list[NDArray[np.int64]] = field(default_factory=list)
+    numbers: list[NDArray[np.int64]] = field(default_factory=list)
     broken: list[BrokenRecord] = field(default_factory=list)
+    records: int = 0  # well-formed records in ``starts``
+
+    def add(self, starts: NDArray[np.int64], lengths: NDArray[np.int64], first_no: int) -> None:
+        self.starts.append(starts)
+        self.lengths.append(lengths)
+        self.numbers.append(np.arange(first_no, first_no + starts.size, dtype=np.int64))
+        self.records += starts.size
+
+    def extend(self, other: _Found) -> None:
+        self.starts += other.starts
+        self.lengths += other.lengths
+        self.numbers += other.numbers
+        self.broken += other.broken
+        self.records += other.records
 
     def count(self) -> int:
-        return len(self.starts) + len(self.broken)
+        return self.records + len(self.broken)
 
 
 class _Chains:
@@ -132,10 +150,12 @@ class _Chains:
             return
         # exactly rdw_at's test: bytes 2-3 zero, RDW_BYTES < length <= max_data + RDW_BYTES,
         # the record inside the range
-        at = np.flatnonzero((view[2:-1] == 0) & (view[3:] == 0))
+        # zero bytes are few in record data: find them, then those followed by another
+        zero = np.flatnonzero(view[2:-1] == 0)
+        at = np.compress(view[zero + 3] == 0, zero)
         length = view[at].astype(np.int64) << 8 | view[at + 1]
         ok = (length > RDW_BYTES) & (length <= max_data + RDW_BYTES) & (at + length <= view.size)
-        self.at, self.length = at[ok], length[ok]
+        self.at, self.length = np.compress(ok, at), np.compress(ok, length)
         n = self.at.size
         target = self.at + self.length
         nxt = np.searchsorted(self.at, target)
@@ -229,9 +249,7 @@ class _VariableReader:
                 self.chains = _Chains(buf, p, end, self.max_data)
             starts, lengths = self.chains.follow(p, self.chunk_records - found.count())
             if starts.size:
-                found.starts += (starts + RDW_BYTES).tolist()
-                found.lengths += (lengths - RDW_BYTES).tolist()
-                found.numbers += range(self.record_no, self.record_no + starts.size)
+                found.add(starts + RDW_BYTES, lengths - RDW_BYTES, self.record_no)
                 self.record_no += starts.size
                 p = int(starts[-1] + lengths[-1])
                 continue
@@ -318,21 +336,20 @@ class _VariableReader:
             if q < stop:  # the block's quota ran out mid-block: split blocks are not resumed
                 rest = _Found()
                 self.walk(buf, q, stop, base, rest, True)
-                found.starts += rest.starts
-                found.lengths += rest.lengths
-                found.numbers += rest.numbers
-                found.broken += rest.broken
+                found.extend(rest)
             p = stop
         return p
 
 
 def _block(buf: bytes, base: int, found: _Found, last: bool) -> RecordBlock:
-    starts = np.array(found.starts, dtype=np.int64)
-    lengths = np.array(found.lengths, dtype=np.int64)
+    def joined(parts: list[NDArray[np.int64]]) -> NDArray[np.int64]:
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+    starts, lengths = joined(found.starts), joined(found.lengths)
     return RecordBlock(
         data=gather_records(buf, starts, lengths),
         lengths=lengths,
-        record_no=np.array(found.numbers, dtype=np.int64),
+        record_no=joined(found.numbers),
         byte_offset=base + starts - RDW_BYTES,
         data_offset=RDW_BYTES,
         broken=tuple(found.broken),
@@ -368,6 +385,11 @@ def gather_records(
         out[outer] = sliding_window_view(tail, width)[starts[outer] - first]
     shortest = int(lengths.min())
     if shortest < width:  # only the columns some record ends before
-        beyond = np.arange(shortest, width)[None, :] >= lengths[:, None]
-        np.putmask(out[:, shortest:], beyond, PAD)
+        distinct = np.unique(lengths)
+        if distinct.size <= _FEW_LENGTHS:  # the usual case: a row slice per record length
+            for length in distinct[:-1].tolist():
+                out[np.flatnonzero(lengths == length), length:] = PAD
+        else:
+            beyond = np.arange(shortest, width)[None, :] >= lengths[:, None]
+            np.putmask(out[:, shortest:], beyond, PAD)
     return out
