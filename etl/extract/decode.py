@@ -163,9 +163,6 @@ class _Grid:
     # is shorter than 256 bytes: the keep mask compares it with a grid of lengths of that type)
     position: NDArray[np.unsignedinteger]
     line_feeds: NDArray[np.intp]  # (fields,) the line feed slot after each field
-    # the digits fields' record columns as runs of adjacent fields: (first column, stop, slot
-    # of each column of the run)
-    digit_runs: tuple[tuple[int, int, NDArray[np.intp]], ...]
     field_of: NDArray[np.intp]  # (slots,) the field of each slot
 
 
@@ -178,24 +175,12 @@ def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
     ).astype(np.intp)
     position = np.concatenate([np.append(np.arange(1, f.length + 1), 0) for f in fields])
     field_of = np.repeat(np.arange(len(fields)), lengths + 1).astype(np.intp)
-    runs: list[tuple[int, int, NDArray[np.intp]]] = []
-    for f, start in sorted(
-        ((f, s) for f, s in zip(fields, starts.tolist(), strict=True) if f.digits),
-        key=lambda p: p[0].offset,
-    ):
-        slots = np.arange(start, start + f.length, dtype=np.intp)
-        if runs and runs[-1][1] == f.offset:
-            first, _, before = runs[-1]
-            runs[-1] = (first, f.offset + f.length, np.concatenate([before, slots]))
-        else:
-            runs.append((f.offset, f.offset + f.length, slots))
     return _Grid(
         columns=columns,
         starts=starts,
         lengths=lengths,
         position=position.astype(np.uint8 if lengths.max() < 256 else np.uint16),
         line_feeds=(starts + lengths).astype(np.intp),
-        digit_runs=tuple(runs),
         field_of=field_of,
     )
 
@@ -252,7 +237,7 @@ def _texts(
     n, k = records.shape[0], len(fields)
     grid = _grid(fields)
     cells = _cells(records, grid)
-    lengths = _trimmed_lengths(cells, grid)
+    lengths = _trimmed_lengths(cells != 0x20, grid)
     packed = _packed(cells, lengths, grid)
     del cells  # as large as the block: not held while the text is decoded
     text = _decode(packed, lengths.size, codec)
@@ -275,10 +260,11 @@ def _digits(
     """Digits fields checked, cut before their trailing spaces, as text (never decoded)."""
     grid = _grid(fields)
     cells = _cells(records, grid)
-    _check_digits(records, cells, grid, fields, bad)
-    packed = _packed(cells, _trimmed_lengths(cells, grid), grid)
-    ends = np.flatnonzero(packed == LF)  # a line feed inside a value is a ``?`` by now
-    return _by_field(packed.tobytes(), ends, len(fields), wide=False)
+    not_space = cells != 0x20
+    _check_digits(records, cells, not_space, grid, fields, bad)
+    lengths = _trimmed_lengths(not_space, grid)
+    ends = np.cumsum(lengths.ravel() + 1) - 1  # a bad byte is a ``?`` by now, never a line feed
+    return _by_field(_packed(cells, lengths, grid).tobytes(), ends, len(fields), wide=False)
 
 
 def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int, wide: bool) -> list[pl.Series]:
@@ -309,25 +295,22 @@ def _first_in_each_value(
 def _check_digits(
     records: NDArray[np.uint8],
     cells: NDArray[np.uint8],
+    not_space: NDArray[np.bool_],
     grid: _Grid,
     fields: tuple[FieldBytes, ...],
     bad: list[list[BadBytes]],
 ) -> None:
     """A bad byte of each digits value that has one (the first), then shown as ``?`` in the
-    grid. Checked on the records' runs of adjacent digits fields (no copy)."""
-    found: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
-    for first, stop, slots in grid.digit_runs:
-        run = records[:, first:stop]
-        wrong = ((run - np.uint8(0x30)) > 9) & (run != 0x20)
-        if wrong.any():
-            rows, at = np.divmod(np.flatnonzero(wrong), stop - first)
-            found.append((rows, slots[at]))
-    if not found:
+    grid (``not_space`` stays true of it)."""
+    above_nine = (cells - np.uint8(0x30)) > 9  # all but the digits (0x20 and 0x0A wrap round)
+    # Counted first, two cheap passes: what is neither a digit nor a space is a line feed slot
+    # (one per value), or a bad byte (rare), which only then is looked for.
+    spaces = cells.size - np.count_nonzero(not_space)
+    if np.count_nonzero(above_nine) - spaces == cells.shape[0] * grid.starts.size:
         return
-    rows = np.concatenate([r for r, _ in found])
-    slots = np.concatenate([s for _, s in found])
-    order = np.lexsort((slots, rows))  # row-major, as _first_in_each_value wants
-    rows, slots = rows[order], slots[order]
+    wrong = above_nine & not_space
+    wrong[:, grid.line_feeds] = False
+    rows, slots = np.nonzero(wrong)  # row-major, as _first_in_each_value wants
     for row, f, col in _first_in_each_value(rows, slots, grid):
         spec = fields[f]
         raw = bytes([int(records[row, spec.offset + col])])
@@ -338,16 +321,17 @@ def _check_digits(
 _HIGHEST_BIT = np.array([int(b).bit_length() for b in range(256)], dtype=np.int64)
 
 
-def _trimmed_lengths(cells: NDArray[np.uint8], grid: _Grid) -> NDArray[np.int64]:
+def _trimmed_lengths(not_space: NDArray[np.bool_], grid: _Grid) -> NDArray[np.int64]:
     """(n, fields) length of each value without its trailing ASCII spaces (0x20 is never part
-    of a character): one past the last slot of the field that holds something else.
+    of a character): one past the last slot of the field that holds something else
+    (``not_space``: the grid's cells that are not 0x20).
 
     Found on bits: the grid's non-space mask packed 8 slots to a byte and turned so that each
     byte of slots is one contiguous row; per field, the last row with a bit set in the field
     and its highest bit (``key``: row number and byte, so one running maximum finds both).
     """
-    n = cells.shape[0]
-    packed = np.packbits(cells != 0x20, axis=1, bitorder="little")
+    n = not_space.shape[0]
+    packed = np.packbits(not_space, axis=1, bitorder="little")
     by_byte = np.ascontiguousarray(packed.T)  # (slots / 8, n)
     out = np.empty((grid.starts.size, n), dtype=np.int64)
     key = np.empty(n, dtype=np.uint32)

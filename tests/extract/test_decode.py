@@ -230,7 +230,7 @@ def oracle(
 @st.composite
 def blocks(draw: st.DrawFn) -> tuple[str, list[FieldBytes], list[bytes]]:
     codec = draw(st.sampled_from(CODECS))
-    specs = draw(st.lists(st.tuples(st.integers(1, 12), st.booleans()), min_size=1, max_size=5))
+    specs = draw(st.lists(st.tuples(st.integers(1, 20), st.booleans()), min_size=1, max_size=5))
     gaps = draw(st.lists(st.integers(0, 2), min_size=len(specs), max_size=len(specs)))
     fields, offset = [], 0
     for (length, digits), gap in zip(specs, gaps, strict=True):
