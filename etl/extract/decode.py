@@ -1,10 +1,11 @@
 """Decode fixed-width byte fields and byte runs, recording every bad byte.
 
-The fast path (see MEASURED.md): every text and digits field of a block of records is gathered
-into one byte grid, each value cut before its trailing spaces and followed by a ``\\n``; the
-whole grid is decoded with one ``bytes.decode`` call and cut at the newlines into one string
-array (``decode_record_fields``). A codec error handler (free until it fires) records where
-each bad byte was, so it can be mapped back to (row, byte offset within the record).
+The fast path (see MEASURED.md): every text field of a block of records is gathered into one
+byte grid, each value cut before its trailing spaces and followed by a ``\\n``; the whole grid
+is decoded with one ``bytes.decode`` call and cut at the newlines into one string array
+(``decode_record_fields``); digits fields and short all-ASCII text fields need no codec. A
+codec error handler (free until it fires) records where each bad byte was, so it can be mapped
+back to (row, byte offset within the record).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import cache, lru_cache
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 ERROR_HANDLER = "chukan.record_bad_bytes"
@@ -194,9 +196,10 @@ def decode_record_fields(
     cut before its trailing spaces; the whole grid is decoded with one ``bytes.decode`` call and
     cut at the line feeds into one string array, from which each field takes every k-th value.
     Every value decodes as if alone (a line feed ends any character in every supported codec),
-    so this equals decoding each value by itself, ``bytes.decode`` + rstrip. The digits fields
-    go the same way without the codec: checked ASCII is UTF-8 already (and decoding it beside
-    the text would cost more than all the rest of their work).
+    so this equals decoding each value by itself, ``bytes.decode`` + rstrip. The digits fields,
+    and each short text field whose bytes in the block are all printable ASCII (which every
+    supported codec decodes to itself), are UTF-8 already: each is cut by Arrow, never decoded
+    (for a short field the grid's work per value costs more than the codec's per byte).
 
     Bad: undecodable bytes, a multi-byte character cut at the field end, a line feed inside a
     field, (cp932) the bytes 0x80, 0xA0, 0xFD–0xFF that cp932 maps silently to non-text, and in
@@ -209,22 +212,45 @@ def decode_record_fields(
     if not records.shape[0]:
         empty = pl.Series(values=[], dtype=pl.String)
         return DecodedFields(tuple(empty for _ in fields), tuple(() for _ in fields), control_rows)
-    for digits in (False, True):
-        which = [i for i, f in enumerate(fields) if f.digits is digits]
-        if not which:
+    coded: list[int] = []  # the fields the codec decodes
+    for i, spec in enumerate(fields):
+        if not spec.digits and spec.length > _ASCII_TRIED:
+            coded.append(i)
             continue
-        part = tuple(fields[i] for i in which)
+        # a copy of its own (a digits field's bad bytes are overwritten), held by its values
+        raw = records[:, spec.offset : spec.offset + spec.length].copy(order="C")
+        if spec.digits:
+            _check_digits(raw, spec, bad[i])
+        elif ((raw - np.uint8(0x20)) > 0x5E).any():  # not all of 0x20..0x7E
+            coded.append(i)
+            continue
+        values[i] = _ascii_values(raw)
+    if coded:
+        part = tuple(fields[i] for i in coded)
         found: list[list[BadBytes]] = [[] for _ in part]
-        if digits:
-            strings = _digits(records, part, found)
-        else:
-            strings, control_rows = _texts(records, part, codec, found)
-        for i, series, problems in zip(which, strings, found, strict=True):
-            values[i] = series
-            bad[i] = sorted(problems, key=lambda p: (p.row, p.offset))
+        strings, control_rows = _texts(records, part, codec, found)
+        for i, series, problems in zip(coded, strings, found, strict=True):
+            values[i], bad[i] = series, problems
     return DecodedFields(
-        tuple(values[i] for i in range(len(fields))), tuple(map(tuple, bad)), control_rows
+        tuple(values[i] for i in range(len(fields))),
+        tuple(tuple(sorted(b, key=lambda p: (p.row, p.offset))) for b in bad),
+        control_rows,
     )
+
+
+# Text fields of at most this many bytes are tried as printable ASCII (measured on the vendor-a
+# JUMIN block: 1–8 byte codes and flags gain half their cost; a name or an address is rarely
+# ASCII, and checking it would cost what the grid saves).
+_ASCII_TRIED = 12
+
+
+def _ascii_values(raw: NDArray[np.uint8]) -> pl.Series:
+    """The values of one field (n, length; contiguous) of ASCII bytes, each cut before its
+    trailing spaces: the bytes are the UTF-8, one value every ``length`` bytes."""
+    n, length = raw.shape
+    offsets = np.arange(0, (n + 1) * length, length, dtype=np.int64)
+    whole = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw))
+    return pl.Series(pc.ascii_rtrim(whole, characters=" ").cast(pa.string_view()))
 
 
 def _texts(
@@ -251,25 +277,12 @@ def _texts(
         _span_problems(records, text, lengths, fields, codec, bad)
     if codec == "cp932":
         _silent_problems(records, text, fields, bad)
-    return _by_field(text.utf8, text.ends, k, wide=True), _control_rows(text, k)
+    return _by_field(text.utf8, text.ends, k), _control_rows(text, k)
 
 
-def _digits(
-    records: NDArray[np.uint8], fields: tuple[FieldBytes, ...], bad: list[list[BadBytes]]
-) -> list[pl.Series]:
-    """Digits fields checked, cut before their trailing spaces, as text (never decoded)."""
-    grid = _grid(fields)
-    cells = _cells(records, grid)
-    not_space = cells != 0x20
-    _check_digits(records, cells, not_space, grid, fields, bad)
-    lengths = _trimmed_lengths(not_space, grid)
-    ends = np.cumsum(lengths.ravel() + 1) - 1  # a bad byte is a ``?`` by now, never a line feed
-    return _by_field(_packed(cells, lengths, grid).tobytes(), ends, len(fields), wide=False)
-
-
-def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int, wide: bool) -> list[pl.Series]:
+def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int) -> list[pl.Series]:
     """Each field's values, every k-th of the record-major values ending at ``ends``."""
-    values = _strings(utf8, ends, wide).to_frame("v")
+    values = _strings(utf8, ends).to_frame("v")
     by_field = (pl.col("v").gather_every(2 * k, 2 * i).alias(str(i)) for i in range(k))
     return values.select(by_field).get_columns()
 
@@ -292,30 +305,18 @@ def _first_in_each_value(
     return list(zip(rows[first].tolist(), field[first].tolist(), col.tolist(), strict=True))
 
 
-def _check_digits(
-    records: NDArray[np.uint8],
-    cells: NDArray[np.uint8],
-    not_space: NDArray[np.bool_],
-    grid: _Grid,
-    fields: tuple[FieldBytes, ...],
-    bad: list[list[BadBytes]],
-) -> None:
-    """A bad byte of each digits value that has one (the first), then shown as ``?`` in the
-    grid (``not_space`` stays true of it)."""
-    above_nine = (cells - np.uint8(0x30)) > 9  # all but the digits (0x20 and 0x0A wrap round)
-    # Counted first, two cheap passes: what is neither a digit nor a space is a line feed slot
-    # (one per value), or a bad byte (rare), which only then is looked for.
-    spaces = cells.size - np.count_nonzero(not_space)
-    if np.count_nonzero(above_nine) - spaces == cells.shape[0] * grid.starts.size:
+def _check_digits(raw: NDArray[np.uint8], spec: FieldBytes, bad: list[BadBytes]) -> None:
+    """The first bad byte of each value of a digits field (``raw``: its bytes, n × length) that
+    has one, then shown as ``?`` in ``raw``."""
+    wrong = ((raw - np.uint8(0x30)) > 9) & (raw != 0x20)
+    if not wrong.any():
         return
-    wrong = above_nine & not_space
-    wrong[:, grid.line_feeds] = False
-    rows, slots = np.nonzero(wrong)  # row-major, as _first_in_each_value wants
-    for row, f, col in _first_in_each_value(rows, slots, grid):
-        spec = fields[f]
-        raw = bytes([int(records[row, spec.offset + col])])
-        bad[f].append(BadBytes(row, spec.offset + col, raw, f"non-digit byte {hex_bytes(raw)}"))
-    cells[rows, slots] = 0x3F  # keep the text valid; these rows are rejected anyway
+    rows, cols = np.nonzero(wrong)  # row-major: a row's first is its first bad byte
+    first = np.unique(rows, return_index=True)[1]
+    for row, col in zip(rows[first].tolist(), cols[first].tolist(), strict=True):
+        one = bytes(raw[row, col : col + 1])
+        bad.append(BadBytes(row, spec.offset + col, one, f"non-digit byte {hex_bytes(one)}"))
+    raw[rows, cols] = 0x3F  # keep the text valid; these rows are rejected anyway
 
 
 _HIGHEST_BIT = np.array([int(b).bit_length() for b in range(256)], dtype=np.int64)
@@ -489,15 +490,15 @@ def _followed_by(utf8: bytes, lead: int, low: int, high: int) -> NDArray[np.intp
     return found
 
 
-def _strings(utf8: bytes, ends: NDArray[np.intp], wide: bool) -> pl.Series:
+def _strings(utf8: bytes, ends: NDArray[np.intp]) -> pl.Series:
     """Every value (record-major) at an even place, what is cut after it at the odd place after:
     its full-width padding (U+3000, with any spaces among it; ASCII spaces are cut before
-    decoding; ``wide``: look for it) and its line feed. Nothing is copied out of the UTF-8: the
+    decoding) and its line feed. Nothing is copied out of the UTF-8: the
     odd places are dropped by the gather that takes each field's values (``_by_field``)."""
     offsets = np.empty(2 * ends.size + 1, dtype=np.int64)
     offsets[0] = 0
     u = np.frombuffer(utf8, dtype=np.uint8)
-    offsets[1::2] = _without_wide_padding(u, ends) if wide else ends
+    offsets[1::2] = _without_wide_padding(u, ends)
     offsets[2::2] = ends + 1
     arr = pa.LargeStringArray.from_buffers(2 * ends.size, pa.py_buffer(offsets), pa.py_buffer(utf8))
     # pyarrow builds the string views polars holds (much faster than polars' own conversion)
