@@ -414,11 +414,15 @@ def _span_problems(
     begins = np.cumsum(sizes) - sizes  # where each value starts in ``packed``
     where = np.array([s for s, _ in text.spans], dtype=np.int64)
     cell = np.searchsorted(begins, where, side="right") - 1
-    for start, c in zip(where.tolist(), cell.tolist(), strict=True):
+    for (start, end), c in zip(text.spans, cell.tolist(), strict=True):
         row, f = divmod(c, k)
         spec = fields[f]
         col = start - int(begins[c])
-        raw = _span_alone(text.packed, begins, sizes, c, k, start, codec)
+        # cp932 names each bad byte alone (etl.extract.vector_codec checks it), whatever follows
+        if codec == "cp932" and end - start == 1:
+            raw = text.packed[start:end].tobytes()
+        else:
+            raw = _span_alone(text.packed, begins, sizes, c, k, start, codec)
         if col == spec.length - 1 and is_lead_byte(codec, raw[0]):
             reason = _cut_reason(codec, raw)
         else:
