@@ -217,8 +217,7 @@ def decode_record_fields(
         if not spec.digits and spec.length > _ASCII_TRIED:
             coded.append(i)
             continue
-        # a copy of its own (a digits field's bad bytes are overwritten), held by its values
-        raw = records[:, spec.offset : spec.offset + spec.length].copy(order="C")
+        raw = _field_bytes(records, spec)
         if spec.digits:
             _check_digits(raw, spec, bad[i])
         elif ((raw - np.uint8(0x20)) > 0x5E).any():  # not all of 0x20..0x7E
@@ -242,6 +241,15 @@ def decode_record_fields(
 # JUMIN block: 1–8 byte codes and flags gain half their cost; a name or an address is rarely
 # ASCII, and checking it would cost what the grid saves).
 _ASCII_TRIED = 12
+
+
+def _field_bytes(records: NDArray[np.uint8], spec: FieldBytes) -> NDArray[np.uint8]:
+    """A copy of the field's bytes (n, length), its own (a digits field's bad bytes are then
+    overwritten): each value copied as one item of its length, a quarter of the CPU of numpy's
+    copy of a narrow 2-D slice."""
+    part = records[:, spec.offset : spec.offset + spec.length]
+    copied: NDArray[np.uint8] = part.view(f"V{spec.length}").copy().view(np.uint8)
+    return copied.reshape(records.shape[0], spec.length)
 
 
 def _ascii_values(raw: NDArray[np.uint8]) -> pl.Series:
