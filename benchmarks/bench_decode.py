@@ -86,7 +86,8 @@ def _text_columns(dump: Path) -> list[bytes]:
         if f.type is FieldType.TEXT:
             grid = decode._grid((decode.FieldBytes(f.offset, f.length),))
             cells = decode._cells(recs, grid)
-            out.append(decode._packed(cells, decode._trimmed_lengths(cells, grid), grid).tobytes())
+            lengths = decode._trimmed_lengths(cells != 0x20, grid)
+            out.append(decode._packed(cells, lengths, grid).tobytes())
     return out
 
 

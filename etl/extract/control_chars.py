@@ -93,14 +93,16 @@ def control_char_findings(
     ]
     if not columns or not records.height:
         return empty_findings()
-    hit = records.select(pl.any_horizontal(pl.col(c).str.contains(pattern) for c in columns))
-    bad = records.filter(hit.to_series().fill_null(False))
-    if not bad.height:
+    hit = records.select(pl.col(c).str.contains(pattern).fill_null(False) for c in columns)
+    # only the columns holding one are unpivoted (a control character is in one or two items)
+    held = [c for c, found in zip(columns, hit.select(pl.all().any()).row(0), strict=True) if found]
+    if not held:
         return empty_findings()
+    bad = records.filter(pl.any_horizontal(hit.get_column(c) for c in held))
     offsets = {f.name: f.offset for f in source.fields if f.offset is not None}
     long = (
-        bad.select(RECORD_NO, *located, *columns)
-        .unpivot(index=[RECORD_NO, *located], on=columns, variable_name="item")
+        bad.select(RECORD_NO, *located, *held)
+        .unpivot(index=[RECORD_NO, *located], on=held, variable_name="item")
         .filter(pl.col("value").str.contains(pattern))
         .with_columns(
             # the text before the first control character gives its 1-based position

@@ -1,10 +1,11 @@
 """Decode fixed-width byte fields and byte runs, recording every bad byte.
 
-The fast path (see MEASURED.md): every text and digits field of a block of records is gathered
-into one byte grid, each value cut before its trailing spaces and followed by a ``\\n``; the
-whole grid is decoded with one ``bytes.decode`` call and cut at the newlines into one string
-array (``decode_record_fields``). A codec error handler (free until it fires) records where
-each bad byte was, so it can be mapped back to (row, byte offset within the record).
+The fast path (see MEASURED.md): every text field of a block of records is gathered into one
+byte grid, each value cut before its trailing spaces and followed by a ``\\n``; the whole grid
+is decoded with one ``bytes.decode`` call and cut at the newlines into one string array
+(``decode_record_fields``); digits fields and short all-ASCII text fields need no codec. A
+codec error handler (free until it fires) records where each bad byte was, so it can be mapped
+back to (row, byte offset within the record).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import cache, lru_cache
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 ERROR_HANDLER = "chukan.record_bad_bytes"
@@ -163,9 +165,6 @@ class _Grid:
     # is shorter than 256 bytes: the keep mask compares it with a grid of lengths of that type)
     position: NDArray[np.unsignedinteger]
     line_feeds: NDArray[np.intp]  # (fields,) the line feed slot after each field
-    # the digits fields' record columns as runs of adjacent fields: (first column, stop, slot
-    # of each column of the run)
-    digit_runs: tuple[tuple[int, int, NDArray[np.intp]], ...]
     field_of: NDArray[np.intp]  # (slots,) the field of each slot
 
 
@@ -178,24 +177,12 @@ def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
     ).astype(np.intp)
     position = np.concatenate([np.append(np.arange(1, f.length + 1), 0) for f in fields])
     field_of = np.repeat(np.arange(len(fields)), lengths + 1).astype(np.intp)
-    runs: list[tuple[int, int, NDArray[np.intp]]] = []
-    for f, start in sorted(
-        ((f, s) for f, s in zip(fields, starts.tolist(), strict=True) if f.digits),
-        key=lambda p: p[0].offset,
-    ):
-        slots = np.arange(start, start + f.length, dtype=np.intp)
-        if runs and runs[-1][1] == f.offset:
-            first, _, before = runs[-1]
-            runs[-1] = (first, f.offset + f.length, np.concatenate([before, slots]))
-        else:
-            runs.append((f.offset, f.offset + f.length, slots))
     return _Grid(
         columns=columns,
         starts=starts,
         lengths=lengths,
         position=position.astype(np.uint8 if lengths.max() < 256 else np.uint16),
         line_feeds=(starts + lengths).astype(np.intp),
-        digit_runs=tuple(runs),
         field_of=field_of,
     )
 
@@ -209,9 +196,10 @@ def decode_record_fields(
     cut before its trailing spaces; the whole grid is decoded with one ``bytes.decode`` call and
     cut at the line feeds into one string array, from which each field takes every k-th value.
     Every value decodes as if alone (a line feed ends any character in every supported codec),
-    so this equals decoding each value by itself, ``bytes.decode`` + rstrip. The digits fields
-    go the same way without the codec: checked ASCII is UTF-8 already (and decoding it beside
-    the text would cost more than all the rest of their work).
+    so this equals decoding each value by itself, ``bytes.decode`` + rstrip. The digits fields,
+    and each short text field whose bytes in the block are all printable ASCII (which every
+    supported codec decodes to itself), are UTF-8 already: each is cut by Arrow, never decoded
+    (for a short field the grid's work per value costs more than the codec's per byte).
 
     Bad: undecodable bytes, a multi-byte character cut at the field end, a line feed inside a
     field, (cp932) the bytes 0x80, 0xA0, 0xFD–0xFF that cp932 maps silently to non-text, and in
@@ -224,22 +212,53 @@ def decode_record_fields(
     if not records.shape[0]:
         empty = pl.Series(values=[], dtype=pl.String)
         return DecodedFields(tuple(empty for _ in fields), tuple(() for _ in fields), control_rows)
-    for digits in (False, True):
-        which = [i for i, f in enumerate(fields) if f.digits is digits]
-        if not which:
+    coded: list[int] = []  # the fields the codec decodes
+    for i, spec in enumerate(fields):
+        if not spec.digits and spec.length > _ASCII_TRIED:
+            coded.append(i)
             continue
-        part = tuple(fields[i] for i in which)
+        raw = _field_bytes(records, spec)
+        if spec.digits:
+            _check_digits(raw, spec, bad[i])
+        elif ((raw - np.uint8(0x20)) > 0x5E).any():  # not all of 0x20..0x7E
+            coded.append(i)
+            continue
+        values[i] = _ascii_values(raw)
+    if coded:
+        part = tuple(fields[i] for i in coded)
         found: list[list[BadBytes]] = [[] for _ in part]
-        if digits:
-            strings = _digits(records, part, found)
-        else:
-            strings, control_rows = _texts(records, part, codec, found)
-        for i, series, problems in zip(which, strings, found, strict=True):
-            values[i] = series
-            bad[i] = sorted(problems, key=lambda p: (p.row, p.offset))
+        strings, control_rows = _texts(records, part, codec, found)
+        for i, series, problems in zip(coded, strings, found, strict=True):
+            values[i], bad[i] = series, problems
     return DecodedFields(
-        tuple(values[i] for i in range(len(fields))), tuple(map(tuple, bad)), control_rows
+        tuple(values[i] for i in range(len(fields))),
+        tuple(tuple(sorted(b, key=lambda p: (p.row, p.offset))) for b in bad),
+        control_rows,
     )
+
+
+# Text fields of at most this many bytes are tried as printable ASCII (measured on the vendor-a
+# JUMIN block: 1–8 byte codes and flags gain half their cost; a name or an address is rarely
+# ASCII, and checking it would cost what the grid saves).
+_ASCII_TRIED = 12
+
+
+def _field_bytes(records: NDArray[np.uint8], spec: FieldBytes) -> NDArray[np.uint8]:
+    """A copy of the field's bytes (n, length), its own (a digits field's bad bytes are then
+    overwritten): each value copied as one item of its length, a quarter of the CPU of numpy's
+    copy of a narrow 2-D slice."""
+    part = records[:, spec.offset : spec.offset + spec.length]
+    copied: NDArray[np.uint8] = part.view(f"V{spec.length}").copy().view(np.uint8)
+    return copied.reshape(records.shape[0], spec.length)
+
+
+def _ascii_values(raw: NDArray[np.uint8]) -> pl.Series:
+    """The values of one field (n, length; contiguous) of ASCII bytes, each cut before its
+    trailing spaces: the bytes are the UTF-8, one value every ``length`` bytes."""
+    n, length = raw.shape
+    offsets = np.arange(0, (n + 1) * length, length, dtype=np.int64)
+    whole = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw))
+    return pl.Series(pc.ascii_rtrim(whole, characters=" ").cast(pa.string_view()))
 
 
 def _texts(
@@ -252,7 +271,7 @@ def _texts(
     n, k = records.shape[0], len(fields)
     grid = _grid(fields)
     cells = _cells(records, grid)
-    lengths = _trimmed_lengths(cells, grid)
+    lengths = _trimmed_lengths(cells != 0x20, grid)
     packed = _packed(cells, lengths, grid)
     del cells  # as large as the block: not held while the text is decoded
     text = _decode(packed, lengths.size, codec)
@@ -266,24 +285,12 @@ def _texts(
         _span_problems(records, text, lengths, fields, codec, bad)
     if codec == "cp932":
         _silent_problems(records, text, fields, bad)
-    return _by_field(text.utf8, text.ends, k, wide=True), _control_rows(text, k)
+    return _by_field(text.utf8, text.ends, k), _control_rows(text, k)
 
 
-def _digits(
-    records: NDArray[np.uint8], fields: tuple[FieldBytes, ...], bad: list[list[BadBytes]]
-) -> list[pl.Series]:
-    """Digits fields checked, cut before their trailing spaces, as text (never decoded)."""
-    grid = _grid(fields)
-    cells = _cells(records, grid)
-    _check_digits(records, cells, grid, fields, bad)
-    packed = _packed(cells, _trimmed_lengths(cells, grid), grid)
-    ends = np.flatnonzero(packed == LF)  # a line feed inside a value is a ``?`` by now
-    return _by_field(packed.tobytes(), ends, len(fields), wide=False)
-
-
-def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int, wide: bool) -> list[pl.Series]:
+def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int) -> list[pl.Series]:
     """Each field's values, every k-th of the record-major values ending at ``ends``."""
-    values = _strings(utf8, ends, wide).to_frame("v")
+    values = _strings(utf8, ends).to_frame("v")
     by_field = (pl.col("v").gather_every(2 * k, 2 * i).alias(str(i)) for i in range(k))
     return values.select(by_field).get_columns()
 
@@ -306,48 +313,34 @@ def _first_in_each_value(
     return list(zip(rows[first].tolist(), field[first].tolist(), col.tolist(), strict=True))
 
 
-def _check_digits(
-    records: NDArray[np.uint8],
-    cells: NDArray[np.uint8],
-    grid: _Grid,
-    fields: tuple[FieldBytes, ...],
-    bad: list[list[BadBytes]],
-) -> None:
-    """A bad byte of each digits value that has one (the first), then shown as ``?`` in the
-    grid. Checked on the records' runs of adjacent digits fields (no copy)."""
-    found: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
-    for first, stop, slots in grid.digit_runs:
-        run = records[:, first:stop]
-        wrong = ((run - np.uint8(0x30)) > 9) & (run != 0x20)
-        if wrong.any():
-            rows, at = np.divmod(np.flatnonzero(wrong), stop - first)
-            found.append((rows, slots[at]))
-    if not found:
+def _check_digits(raw: NDArray[np.uint8], spec: FieldBytes, bad: list[BadBytes]) -> None:
+    """The first bad byte of each value of a digits field (``raw``: its bytes, n × length) that
+    has one, then shown as ``?`` in ``raw``."""
+    wrong = ((raw - np.uint8(0x30)) > 9) & (raw != 0x20)
+    if not wrong.any():
         return
-    rows = np.concatenate([r for r, _ in found])
-    slots = np.concatenate([s for _, s in found])
-    order = np.lexsort((slots, rows))  # row-major, as _first_in_each_value wants
-    rows, slots = rows[order], slots[order]
-    for row, f, col in _first_in_each_value(rows, slots, grid):
-        spec = fields[f]
-        raw = bytes([int(records[row, spec.offset + col])])
-        bad[f].append(BadBytes(row, spec.offset + col, raw, f"non-digit byte {hex_bytes(raw)}"))
-    cells[rows, slots] = 0x3F  # keep the text valid; these rows are rejected anyway
+    rows, cols = np.nonzero(wrong)  # row-major: a row's first is its first bad byte
+    first = np.unique(rows, return_index=True)[1]
+    for row, col in zip(rows[first].tolist(), cols[first].tolist(), strict=True):
+        one = bytes(raw[row, col : col + 1])
+        bad.append(BadBytes(row, spec.offset + col, one, f"non-digit byte {hex_bytes(one)}"))
+    raw[rows, cols] = 0x3F  # keep the text valid; these rows are rejected anyway
 
 
 _HIGHEST_BIT = np.array([int(b).bit_length() for b in range(256)], dtype=np.int64)
 
 
-def _trimmed_lengths(cells: NDArray[np.uint8], grid: _Grid) -> NDArray[np.int64]:
+def _trimmed_lengths(not_space: NDArray[np.bool_], grid: _Grid) -> NDArray[np.int64]:
     """(n, fields) length of each value without its trailing ASCII spaces (0x20 is never part
-    of a character): one past the last slot of the field that holds something else.
+    of a character): one past the last slot of the field that holds something else
+    (``not_space``: the grid's cells that are not 0x20).
 
     Found on bits: the grid's non-space mask packed 8 slots to a byte and turned so that each
     byte of slots is one contiguous row; per field, the last row with a bit set in the field
     and its highest bit (``key``: row number and byte, so one running maximum finds both).
     """
-    n = cells.shape[0]
-    packed = np.packbits(cells != 0x20, axis=1, bitorder="little")
+    n = not_space.shape[0]
+    packed = np.packbits(not_space, axis=1, bitorder="little")
     by_byte = np.ascontiguousarray(packed.T)  # (slots / 8, n)
     out = np.empty((grid.starts.size, n), dtype=np.int64)
     key = np.empty(n, dtype=np.uint32)
@@ -429,11 +422,15 @@ def _span_problems(
     begins = np.cumsum(sizes) - sizes  # where each value starts in ``packed``
     where = np.array([s for s, _ in text.spans], dtype=np.int64)
     cell = np.searchsorted(begins, where, side="right") - 1
-    for start, c in zip(where.tolist(), cell.tolist(), strict=True):
+    for (start, end), c in zip(text.spans, cell.tolist(), strict=True):
         row, f = divmod(c, k)
         spec = fields[f]
         col = start - int(begins[c])
-        raw = _span_alone(text.packed, begins, sizes, c, k, start, codec)
+        # cp932 names each bad byte alone (etl.extract.vector_codec checks it), whatever follows
+        if codec == "cp932" and end - start == 1:
+            raw = text.packed[start:end].tobytes()
+        else:
+            raw = _span_alone(text.packed, begins, sizes, c, k, start, codec)
         if col == spec.length - 1 and is_lead_byte(codec, raw[0]):
             reason = _cut_reason(codec, raw)
         else:
@@ -505,15 +502,15 @@ def _followed_by(utf8: bytes, lead: int, low: int, high: int) -> NDArray[np.intp
     return found
 
 
-def _strings(utf8: bytes, ends: NDArray[np.intp], wide: bool) -> pl.Series:
+def _strings(utf8: bytes, ends: NDArray[np.intp]) -> pl.Series:
     """Every value (record-major) at an even place, what is cut after it at the odd place after:
     its full-width padding (U+3000, with any spaces among it; ASCII spaces are cut before
-    decoding; ``wide``: look for it) and its line feed. Nothing is copied out of the UTF-8: the
+    decoding) and its line feed. Nothing is copied out of the UTF-8: the
     odd places are dropped by the gather that takes each field's values (``_by_field``)."""
     offsets = np.empty(2 * ends.size + 1, dtype=np.int64)
     offsets[0] = 0
     u = np.frombuffer(utf8, dtype=np.uint8)
-    offsets[1::2] = _without_wide_padding(u, ends) if wide else ends
+    offsets[1::2] = _without_wide_padding(u, ends)
     offsets[2::2] = ends + 1
     arr = pa.LargeStringArray.from_buffers(2 * ends.size, pa.py_buffer(offsets), pa.py_buffer(utf8))
     # pyarrow builds the string views polars holds (much faster than polars' own conversion)

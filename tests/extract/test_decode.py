@@ -90,6 +90,17 @@ def test_digits() -> None:
     got = decode_record_fields(arr, [FieldBytes(0, 5, digits=True)], "cp932")
     assert got.values[0].to_list() == ["0012", "12?4", ""]
     assert [(b.row, b.offset, b.raw) for b in got.bad[0]] == [(1, 2, b"a")]
+    assert bytes(arr[1]) == b"12a4 "  # the records themselves are left as they were
+
+
+def test_short_ascii_text_as_its_bytes_and_with_one_other_byte_decoded() -> None:
+    arr = rows(b'a"\\ ', b"  x,", b"~", width=4)
+    assert decode_one(arr, 0, 4, "cp932") == (['a"\\', "  x,", "~"], ())
+    # one kana byte in the block: the codec decodes the whole field
+    arr = rows(b"a \xb1", b"\x81", width=3)
+    values, bad = decode_one(arr, 0, 3, "cp932")
+    assert values == ["a \uff71", "\ufffd"]
+    assert [(b.row, b.offset) for b in bad] == [(1, 0)]
 
 
 def test_empty_input() -> None:
@@ -130,6 +141,7 @@ _SILENT = {0x80: "\x80", 0xA0: "\uf8f0", 0xFD: "\uf8f1", 0xFE: "\uf8f2", 0xFF: "
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # ASCII, controls, kana (half and full width), kanji (JIS X 0208 and 0212), U+3000, ¥, é
 _CHARS = "aZ09 -\x00\x01\t\x1b\x7f\x85\x9fｱｶﾞｰアン山田住所丂丄\u3000¥é\ue000"
+_ASCII = ' !"#,09AZ\\az~'  # printable ASCII, CSV's quote and comma, cp932's 0x5C
 _BYTES = [0x00, 0x0A, 0x0D, 0x20, 0x3F, 0x40, 0x7F, 0x80, 0x81, 0x8E, 0x8F, 0xA0, 0xA1, 0xC2]
 _BYTES += [0xDF, 0xE0, 0xE3, 0xEF, 0xF0, 0xF8, 0xFC, 0xFD, 0xFE, 0xFF]
 
@@ -230,7 +242,7 @@ def oracle(
 @st.composite
 def blocks(draw: st.DrawFn) -> tuple[str, list[FieldBytes], list[bytes]]:
     codec = draw(st.sampled_from(CODECS))
-    specs = draw(st.lists(st.tuples(st.integers(1, 12), st.booleans()), min_size=1, max_size=5))
+    specs = draw(st.lists(st.tuples(st.integers(1, 20), st.booleans()), min_size=1, max_size=5))
     gaps = draw(st.lists(st.integers(0, 2), min_size=len(specs), max_size=len(specs)))
     fields, offset = [], 0
     for (length, digits), gap in zip(specs, gaps, strict=True):
@@ -240,16 +252,23 @@ def blocks(draw: st.DrawFn) -> tuple[str, list[FieldBytes], list[bytes]]:
     order = draw(st.permutations(range(len(fields))))
     fields = [fields[i] for i in order]
     pad = "\u3000".encode(codec)
+    # a text field of printable ASCII only (in every row, unless a bad byte lands in it) takes
+    # another path than one holding other characters
+    ascii = [draw(st.booleans()) for _ in fields]
     records = []
     for _ in range(draw(st.integers(1, 12))):
         record = bytearray(b" " * offset)
-        for f in fields:
+        for f, only_ascii in zip(fields, ascii, strict=True):
+            pads = [b"", pad, pad + b" ", pad * 3]
             if f.digits:
                 text = draw(st.text("0123456789 ", max_size=f.length)).encode()
+            elif only_ascii:
+                text = draw(st.text(_ASCII, max_size=f.length)).encode(codec)
+                pads = [b""]
             else:
                 text = draw(st.text(_CHARS, max_size=f.length)).encode(codec, "ignore")
             # padded with spaces or U+3000 (and spaces), then cut: a character may be cut
-            text += draw(st.sampled_from([b"", pad, pad + b" ", pad * 3])) + b" " * f.length
+            text += draw(st.sampled_from(pads)) + b" " * f.length
             record[f.offset : f.offset + f.length] = text[: f.length]
         for _ in range(draw(st.integers(0, 3))):  # bad bytes, line feeds, controls anywhere
             at = draw(st.integers(0, offset - 1))
