@@ -18,6 +18,7 @@ from etl.text.kana import (
     strip_spaces,
     zenkaku_kana_to_hankaku,
 )
+from etl.text.utf8 import any_edge_space, any_private_use
 from etl.text.wareki import (
     NOT_A_DATE_JA,
     REGISTRY_DATE_FORMS,
@@ -47,6 +48,8 @@ __all__ = [
     "GaijiEntry",
     "GaijiTable",
     "WarekiError",
+    "any_edge_space",
+    "any_private_use",
     "ascii_to_hankaku",
     "ascii_to_zenkaku",
     "hankaku_kana_to_zenkaku",
