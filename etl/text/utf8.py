@@ -82,3 +82,31 @@ def any_edge_space(values: pl.Series) -> bool:
         ):
             return True
     return False
+
+
+def fixed_digits(values: pl.Series, width: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Each value read as exactly ``width`` ASCII digits: (its number, 0 where it is not one;
+    where it is one: not null, ``width`` bytes, each 0–9, no sign, no space).
+
+    >>> numbers, ok = fixed_digits(pl.Series(["010108", "01010", None, "+10108", "０１0108"]), 6)
+    >>> numbers.tolist(), ok.tolist()
+    ([10108, 0, 0, 0, 0], [True, False, False, False, False])
+    """
+    data, offsets = _buffers(values)
+    starts = offsets[:-1]
+    sized = (offsets[1:] - starts == width) & values.is_not_null().to_numpy()
+    if sized.all():  # the usual column: every value's bytes side by side, read in place
+        digits = data[int(offsets[0]) : int(offsets[-1])].reshape(-1, width)
+        columns = [digits[:, k] for k in range(width)]
+    else:
+        at = np.where(sized, starts, 0)
+        last = max(data.size - 1, 0)
+        padded = data if data.size else np.zeros(1, dtype=np.uint8)
+        columns = [padded[np.minimum(at + k, last)] for k in range(width)]
+    numbers = np.zeros(len(values), dtype=np.int64)
+    ok = sized.copy()
+    for column in columns:  # uint8 arithmetic: a byte below "0" wraps above 9
+        digit = column - np.uint8(ord("0"))
+        ok &= digit <= 9
+        numbers = numbers * 10 + digit
+    return np.where(ok, numbers, 0), ok

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
 from etl.text import SPACES, any_edge_space, any_private_use, strip_spaces
+from etl.text.utf8 import fixed_digits
 
 # The edges of every range the scans tell apart by their bytes: the BMP private-use area and the
 # characters either side (U+F900 and the full-width forms share its lead byte EF), planes 15–16
@@ -20,7 +23,10 @@ EDGES = (
 # planes 15–16 as a whole (the scan's range: it does not single out the noncharacters at
 # their ends, which the exact regex of has_pua leaves out)
 PRIVATE = ((0xE000, 0xF8FF), (0xF0000, 0x10FFFF))
-text = st.text(alphabet=st.one_of(st.sampled_from(EDGES), st.characters()), max_size=12)
+text = st.text(
+    alphabet=st.one_of(st.sampled_from(EDGES), st.characters(exclude_categories=("Cs",))),
+    max_size=12,
+)
 columns = st.lists(st.one_of(st.none(), text), max_size=40)
 
 
@@ -61,3 +67,27 @@ def test_empty_and_null_columns() -> None:
         column = pl.Series("s", values, dtype=pl.String)
         assert any_private_use(column) is False
         assert any_edge_space(column) is False
+
+
+digits_like = st.one_of(
+    st.from_regex(r"\A[0-9]{6}\Z"),
+    st.text(alphabet="0123456789+-/: ０", min_size=5, max_size=7),
+    text,
+)
+
+
+@given(values=st.lists(st.one_of(st.none(), digits_like), max_size=40), cut=st.integers(0, 50))
+def test_fixed_digits_reads_exactly_six_ascii_digits(values: list[str | None], cut: int) -> None:
+    numbers, ok = fixed_digits(series(values, cut), 6)
+    wanted = [v is not None and re.fullmatch(r"[0-9]{6}", v) is not None for v in values]
+    assert ok.tolist() == wanted
+    assert numbers.tolist() == [
+        int(v) if w and v else 0 for v, w in zip(values, wanted, strict=True)
+    ]
+
+
+@given(values=st.lists(st.from_regex(r"\A[0-9]{6}\Z"), max_size=40))
+def test_fixed_digits_of_a_column_of_digits_only(values: list[str]) -> None:
+    # every value six bytes: the bytes are read in place, not gathered
+    numbers, ok = fixed_digits(pl.Series("s", values, dtype=pl.String), 6)
+    assert ok.all() and numbers.tolist() == [int(v) for v in values]
