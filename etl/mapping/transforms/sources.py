@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import polars as pl
 
@@ -68,9 +69,37 @@ def concat(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     # evaluates a part once, when(part != "").then(part) evaluated it twice.
     non_empty = [p.expr.replace("", None) for p in parts]
     expr = pl.concat_str(non_empty, separator=spec.sep, ignore_nulls=True)
+    stages = tuple(st for p in parts for st in p.stages)
+    aggregates = tuple(ag for p in parts for ag in p.aggregates)
+    fields = set(expr.meta.root_names())
+    if len(fields) == 1 and not stages and not aggregates:
+        # Parts of one field (郵便番号 split at its hyphen): a value of that field always gives
+        # the same text, and such a field repeats (a few thousand 郵便番号 in 100k records).
+        expr = once_per_value(expr, fields.pop())
     return Compiled(
         expr,
         tuple(c for p in parts for c in p.checks),
-        tuple(st for p in parts for st in p.stages),
-        tuple(ag for p in parts for ag in p.aggregates),
+        stages,
+        aggregates,
     )
+
+
+_RESULT = "_once_per_value"
+
+
+def once_per_value(expr: pl.Expr, field: str) -> pl.Expr:
+    """``expr``, a row-wise expression of the column ``field`` alone, evaluated once per
+    distinct value of it and joined back (every row where the values are mostly distinct)."""
+    return pl.col(field).map_batches(
+        partial(_per_distinct, expr), return_dtype=pl.String, is_elementwise=True
+    )
+
+
+def _per_distinct(expr: pl.Expr, values: pl.Series) -> pl.Series:
+    column = values.to_frame()
+    distinct = values.unique()
+    if 4 * distinct.len() > values.len():
+        return column.select(expr.alias(_RESULT)).to_series()
+    table = distinct.to_frame().with_columns(expr.alias(_RESULT))
+    joined = column.join(table, on=values.name, how="left", nulls_equal=True, maintain_order="left")
+    return joined[_RESULT]
