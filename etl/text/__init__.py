@@ -1,5 +1,6 @@
 """Characters and dates: 和暦 ↔ 西暦, kana and width conversion, vendor 外字 (gaiji)."""
 
+from etl.text.distinct import per_distinct
 from etl.text.gaiji import (
     PUA_PATTERN,
     GaijiEntry,
@@ -58,6 +59,7 @@ __all__ = [
     "is_known_era",
     "load_eras",
     "load_gaiji_table",
+    "per_distinct",
     "pua_chars",
     "pua_code",
     "seireki_to_wareki",

@@ -19,6 +19,7 @@ from functools import lru_cache, partial
 import jaconv
 import polars as pl
 
+from etl.text.distinct import per_distinct
 from etl.text.utf8 import any_edge_space
 
 _Table = tuple[tuple[str, ...], tuple[str, ...]]
@@ -116,11 +117,11 @@ def _replace_distinct(table: _Table, values: pl.Series) -> pl.Series:
     """The table applied to each distinct value once: a name column repeats its values (≈17k
     distinct 氏名カナ in 100k records), and the replacement costs more than a lookup."""
     patterns, replacements = list(table[0]), list(table[1])
-    distinct = values.unique()
-    if 2 * distinct.len() > values.len():  # mostly distinct: converting every row is cheaper
-        return values.str.replace_many(patterns, replacements, leftmost=True)
-    converted = distinct.str.replace_many(patterns, replacements, leftmost=True)
-    return values.replace_strict(distinct, converted, return_dtype=pl.String)
+    return per_distinct(
+        values,
+        lambda v: v.str.replace_many(patterns, replacements, leftmost=True),
+        most=0.5,  # mostly distinct: converting every row is cheaper
+    )
 
 
 def hankaku_kana_to_zenkaku(expr: pl.Expr) -> pl.Expr:

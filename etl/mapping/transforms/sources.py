@@ -11,7 +11,7 @@ from etl.config import KeyPath
 from etl.layout import ItemType
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms.base import CompileContext, Compiled
-from etl.text import strip_spaces
+from etl.text import per_distinct, strip_spaces
 
 _DECIMAL_PRECISION = 38  # polars' Decimal holds at most 38 digits
 
@@ -84,22 +84,15 @@ def concat(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     )
 
 
-_RESULT = "_once_per_value"
-
-
 def once_per_value(expr: pl.Expr, field: str) -> pl.Expr:
     """``expr``, a row-wise expression of the column ``field`` alone, evaluated once per
-    distinct value of it and joined back (every row where the values are mostly distinct)."""
+    distinct value of it (every row where the values are mostly distinct)."""
+
+    def evaluate(values: pl.Series) -> pl.Series:
+        return values.to_frame().select(expr).to_series()
+
     return pl.col(field).map_batches(
-        partial(_per_distinct, expr), return_dtype=pl.String, is_elementwise=True
+        partial(per_distinct, convert=evaluate, most=0.25),
+        return_dtype=pl.String,
+        is_elementwise=True,
     )
-
-
-def _per_distinct(expr: pl.Expr, values: pl.Series) -> pl.Series:
-    column = values.to_frame()
-    distinct = values.unique()
-    if 4 * distinct.len() > values.len():
-        return column.select(expr.alias(_RESULT)).to_series()
-    table = distinct.to_frame().with_columns(expr.alias(_RESULT))
-    joined = column.join(table, on=values.name, how="left", nulls_equal=True, maintain_order="left")
-    return joined[_RESULT]
