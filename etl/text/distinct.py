@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-_CONVERTED = "_converted"
+_VALUE, _CONVERTED = "value", "converted"
 
 
 def per_distinct(
@@ -26,8 +26,9 @@ def per_distinct(
     distinct = values.unique()
     if distinct.len() > most * values.len():
         return convert(values)
-    table = distinct.to_frame().with_columns(convert(distinct).alias(_CONVERTED))
-    joined = values.to_frame().join(
-        table, on=values.name, how="left", nulls_equal=True, maintain_order="left"
+    # columns of their own names: the values' name may be anything a source field is called
+    table = pl.DataFrame({_VALUE: distinct, _CONVERTED: convert(distinct)})
+    joined = pl.DataFrame({_VALUE: values}).join(
+        table, on=_VALUE, how="left", nulls_equal=True, maintain_order="left"
     )
     return joined[_CONVERTED].alias(values.name)

@@ -48,3 +48,13 @@ def test_an_integer_field() -> None:
         frame.select(once_per_value(expr, "n")).to_series().to_list()
         == frame.select(expr).to_series().to_list()
     )
+
+
+def test_a_field_named_like_the_helpers_columns() -> None:
+    for name in ("value", "converted"):
+        frame = pl.DataFrame({name: ["a-1", "b-2", "a-1", None] * 10})
+        expr = pl.concat_str([pl.col(name).str.slice(0, 1), pl.lit("!")])
+        assert (
+            frame.select(once_per_value(expr, name)).to_series().to_list()
+            == frame.select(expr).to_series().to_list()
+        )
