@@ -27,7 +27,7 @@ from etl.findings import (
 from etl.layout import ItemType, RecordFile
 from etl.mapping.compile import CompiledRecordFile
 from etl.mapping.model import LookupSpec
-from etl.text import has_pua, pua_chars, pua_code
+from etl.text import any_private_use, has_pua, pua_chars, pua_code
 
 SOURCE_COL = "_source"
 ITEM_PREFIX = "_item:"
@@ -175,8 +175,8 @@ def _gaiji_findings(
     for item in rf.items:
         if item.type is not ItemType.TEXT:
             continue
-        if not out.select(has_pua(pl.col(item.name)).any()).item():
-            continue  # the usual case: checked without filtering every column
+        if not any_private_use(out[item.name]):
+            continue  # the usual case: one pass over the column's bytes, no filter
         hits = out.filter(has_pua(pl.col(item.name)))
         # Per-row Python only on the few rows that carry unmapped gaiji (codec lookup per char).
         codes = hits.select(

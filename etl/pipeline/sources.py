@@ -166,9 +166,8 @@ class SourceReading:
         texts = [f.name for f in self.source.fields if f.type is FieldType.TEXT]
         if self.gaiji is None or not frame.height or not texts:
             return frame
-        # Only the columns that hold a mapped gaiji: finding them costs less than replacing.
-        held = frame.select(self.gaiji.applies_to(pl.col(n)).any() for n in texts).row(0)
-        touched = [n for n, hit in zip(texts, held, strict=True) if hit]
+        # Only the columns that may hold a mapped gaiji: ruling one out costs less than replacing.
+        touched = [n for n in texts if self.gaiji.may_change(frame[n])]
         return frame.with_columns(self.gaiji.apply(pl.col(n)).alias(n) for n in touched)
 
     def kept(self, frame: pl.DataFrame) -> pl.DataFrame:

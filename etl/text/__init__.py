@@ -1,5 +1,6 @@
 """Characters and dates: 和暦 ↔ 西暦, kana and width conversion, vendor 外字 (gaiji)."""
 
+from etl.text.distinct import per_distinct
 from etl.text.gaiji import (
     PUA_PATTERN,
     GaijiEntry,
@@ -18,6 +19,7 @@ from etl.text.kana import (
     strip_spaces,
     zenkaku_kana_to_hankaku,
 )
+from etl.text.utf8 import any_edge_space, any_private_use
 from etl.text.wareki import (
     NOT_A_DATE_JA,
     REGISTRY_DATE_FORMS,
@@ -47,6 +49,8 @@ __all__ = [
     "GaijiEntry",
     "GaijiTable",
     "WarekiError",
+    "any_edge_space",
+    "any_private_use",
     "ascii_to_hankaku",
     "ascii_to_zenkaku",
     "hankaku_kana_to_zenkaku",
@@ -55,6 +59,7 @@ __all__ = [
     "is_known_era",
     "load_eras",
     "load_gaiji_table",
+    "per_distinct",
     "pua_chars",
     "pua_code",
     "seireki_to_wareki",

@@ -19,6 +19,7 @@ import polars as pl
 
 from etl.config import errors_as, read_config_bytes
 from etl.errors import ProfileError
+from etl.text.utf8 import any_private_use
 
 # The BMP private-use area plus planes 15 and 16: a character from any of them has no agreed
 # meaning and must be reported.
@@ -66,18 +67,22 @@ class GaijiTable:
         # Single-character patterns never overlap, so the order of the patterns does not matter.
         return expr.str.replace_many(list(mapping), list(mapping.values()))
 
-    def applies_to(self, expr: pl.Expr) -> pl.Expr:
-        """True where the text holds a character the table maps (what ``apply`` would change).
+    def may_change(self, values: pl.Series) -> bool:
+        """False where ``apply`` would leave every value as it is; True where it may change one.
 
         >>> t = GaijiTable((GaijiEntry("F040", "\\u9089", "辺"),))
-        >>> texts = pl.DataFrame({"s": ["渡\\ue000", "渡\\ue001"]})
-        >>> texts.select(t.applies_to(pl.col("s"))).to_series().to_list()
-        [True, False]
+        >>> t.may_change(pl.Series(["渡\\ue000", None])), t.may_change(pl.Series(["渡辺"]))
+        (True, False)
         """
-        mapped = list(self.pua_map())
-        if not mapped:  # contains_any refuses no patterns; keep the column's name and length
-            return expr.is_null() & False
-        return expr.str.contains_any(mapped)
+        mapping = self.pua_map()
+        if not mapping:
+            return False
+        if all(_is_pua(ch) for ch in mapping):
+            # The usual column holds no private-use character at all: one pass over its bytes
+            # says so. One that does is replaced without looking closer (finding the mapped
+            # characters costs about as much as replacing them).
+            return any_private_use(values)
+        return bool(values.str.contains_any(list(mapping)).any())
 
 
 def pua_code(ch: str, encoding: str = "cp932") -> str:

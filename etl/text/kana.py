@@ -19,6 +19,9 @@ from functools import lru_cache, partial
 import jaconv
 import polars as pl
 
+from etl.text.distinct import per_distinct
+from etl.text.utf8 import any_edge_space
+
 _Table = tuple[tuple[str, ...], tuple[str, ...]]
 
 SPACES = " \u3000"  # legacy fields are padded with half- or full-width spaces
@@ -35,9 +38,9 @@ def strip_spaces(expr: pl.Expr) -> pl.Expr:
 
 def _strip_spaces(values: pl.Series) -> pl.Series:
     # The fixed-width decoder has stripped trailing padding already, and most values start with
-    # no space: looking at both ends costs a fraction of stripping, which rebuilds every value.
-    ends = (values.str.starts_with, values.str.ends_with)
-    if not any(end(space).any() for space in SPACES for end in ends):
+    # no space: looking at both ends (one pass over the bytes) costs a fraction of stripping,
+    # which rebuilds every value.
+    if not any_edge_space(values):
         return values
     return values.str.strip_chars(SPACES)
 
@@ -114,11 +117,11 @@ def _replace_distinct(table: _Table, values: pl.Series) -> pl.Series:
     """The table applied to each distinct value once: a name column repeats its values (≈17k
     distinct 氏名カナ in 100k records), and the replacement costs more than a lookup."""
     patterns, replacements = list(table[0]), list(table[1])
-    distinct = values.unique()
-    if 2 * distinct.len() > values.len():  # mostly distinct: converting every row is cheaper
-        return values.str.replace_many(patterns, replacements, leftmost=True)
-    converted = distinct.str.replace_many(patterns, replacements, leftmost=True)
-    return values.replace_strict(distinct, converted, return_dtype=pl.String)
+    return per_distinct(
+        values,
+        lambda v: v.str.replace_many(patterns, replacements, leftmost=True),
+        most=0.5,  # mostly distinct: converting every row is cheaper
+    )
 
 
 def hankaku_kana_to_zenkaku(expr: pl.Expr) -> pl.Expr:

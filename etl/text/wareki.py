@@ -21,12 +21,14 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Annotated, Self
 
+import numpy as np
 import polars as pl
 from pydantic import Field, StringConstraints, model_validator
 
 from etl.config import KeyProblem, StrictModel, errors_as, read_yaml
 from etl.errors import LayoutError
 from etl.resources import data_dir
+from etl.text.utf8 import fixed_digits
 
 # [0-9], not \d: the regex engine's \d also matches full-width digits.
 _YYYYMMDD = r"^[0-9]{8}$"
@@ -323,102 +325,105 @@ def wareki_to_registry_date(era: pl.Expr, yymmdd: pl.Expr, eras: EraTable) -> pl
 
 def _wareki_batch(eras: EraTable, s: pl.Series) -> pl.Series:
     frame = s.struct.unnest()
-    # Integer arithmetic on each row, not strptime on a built string; strings are built only for
-    # the rows that need them. The calendar check is tested against datetime.date on every day
-    # 1873–2100 and on random garbage.
-    ymd = pl.col("ymd").cast(pl.Binary)
-    staged = (
-        frame.with_columns(
-            # one lookup to the era's position; its facts are then gathered, not looked up
-            i=pl.col("era").replace_strict(
-                _era_positions(eras), default=None, return_dtype=pl.UInt8
-            ),
-            n=pl.col("ymd").str.to_integer(strict=False),
-            # 6 bytes that parse as an integer and carry no sign: 6 ASCII digits
-            six=(pl.col("ymd").str.len_bytes() == 6)
-            & ~ymd.bin.starts_with(b"+")
-            & ~ymd.bin.starts_with(b"-"),
-        )
-        .with_columns(
-            first_year=_per_era(eras, [e.first_year for e in eras.eras]),
-            start=_per_era(eras, [_as_int(e.start) for e in eras.eras]),
-            # The current era has no end: 99999999 is after every 8-digit date.
-            end=_per_era(eras, [_as_int(e.end) if e.end else 99999999 for e in eras.eras]),
-            shape=pl.col("six") & pl.col("n").is_not_null() & pl.col("i").is_not_null(),
-            yy=pl.col("n") // 10000,
-            mm=pl.col("n") // 100 % 100,
-            dd=pl.col("n") % 100,
-        )
-        .with_columns(year=pl.col("first_year") + pl.col("yy") - 1)
-        .with_columns(
-            ym=pl.col("year") * 10000 + pl.col("mm") * 100,
-            value=pl.col("year") * 10000 + pl.col("mm") * 100 + pl.col("dd"),
-        )
+    # Integer arithmetic on each row in numpy, read from the digits' bytes (not strptime on a
+    # built string); the dates are written as bytes too. The calendar check is tested against
+    # datetime.date on every day 1873–2100 and on random garbage.
+    position = frame["era"].replace_strict(
+        _era_positions(eras), default=None, return_dtype=pl.Int64
     )
-    dated = pl.col("shape") & (pl.col("yy") >= 1)
-    month = pl.col("mm").is_between(1, 12)
-    in_era = pl.col("value").is_between(pl.col("start"), pl.col("end"))
-    leap_day = (pl.col("mm") == 2) & (pl.col("dd") == 29)
-    year = pl.col("year")
+    known = position.is_not_null().to_numpy()
+    i = position.fill_null(0).to_numpy()
+    n, six = fixed_digits(frame["ymd"], 6)
+    first_year = np.array([e.first_year for e in eras.eras], dtype=np.int64)[i]
+    start = np.array([_as_int(e.start) for e in eras.eras], dtype=np.int64)[i]
+    # The current era has no end: 99999999 is after every 8-digit date.
+    end = np.array([_as_int(e.end) if e.end else 99999999 for e in eras.eras], dtype=np.int64)[i]
+    yy, mm, dd = n // 10000, n // 100 % 100, n % 100
+    year = first_year + yy - 1
+    value = year * 10000 + mm * 100 + dd
+    dated = six & known & (yy >= 1)
+    in_era = (start <= value) & (value <= end)
+    leap_day = (mm == 2) & (dd == 29)
     common_year = (year % 4 != 0) | ((year % 100 == 0) & (year % 400 != 0))
     calendar = (
         dated
-        & (pl.col("dd") >= 1)
-        & (pl.col("dd") <= pl.lit(_MONTH_DAYS).gather(pl.col("mm").clip(0, 13)))
+        & (dd >= 1)
+        & (dd <= _MONTH_DAYS[np.clip(mm, 0, 13)])
         & ~(leap_day & common_year)
         & in_era
-    ).fill_null(False)
-    staged = staged.with_columns(_calendar=calendar)
-    is_calendar = staged["_calendar"]
-    # Every output year is at or after the first era's start: 8 digits unless that is before 1000.
-    digits = pl.col("value").cast(pl.String)
-    if eras.eras[0].start.year < 1000:
-        digits = digits.str.zfill(8)
-    dates = staged.select(pl.when("_calendar").then(digits)).to_series()
+    )
+    dates = (
+        pl.DataFrame({"value": value, "calendar": calendar})
+        .select(pl.when("calendar").then(_digits(eras)))
+        .to_series()
+    )
     forms = pl.repeat(None, len(s), dtype=pl.String, eager=True)
-    others = (~is_calendar).arg_true()
-    if others.len():  # blank, invalid or a registry date (不詳, 平年の2月29日): the rare rows
-        rest = staged[others]
-        rest_dates, rest_forms = _registry_forms(rest, dated, month, in_era, digits)
-        dates = dates.scatter(others, rest_dates)
-        forms = forms.scatter(others, rest_forms)
+    others = np.flatnonzero(~calendar)
+    if others.size:  # blank, invalid or a registry date (不詳, 平年の2月29日): the rare rows
+        rest = frame[others].with_columns(
+            known=pl.Series(known[others]),
+            dated=pl.Series(dated[others]),
+            **{
+                name: pl.Series(column[others])
+                for name, column in (
+                    ("mm", mm),
+                    ("dd", dd),
+                    ("year", year),
+                    ("value", value),
+                    ("start", start),
+                    ("end", end),
+                )
+            },
+        )
+        rest_dates, rest_forms = _registry_forms(rest, eras)
+        positions = pl.Series(others)
+        dates = dates.scatter(positions, rest_dates)
+        forms = forms.scatter(positions, rest_forms)
     return pl.struct(dates.alias("date"), forms.alias("form"), eager=True).alias(s.name)
 
 
-def _registry_forms(
-    rows: pl.DataFrame, dated: pl.Expr, month: pl.Expr, in_era: pl.Expr, digits: pl.Expr
-) -> tuple[pl.Series, pl.Series]:
+def _registry_forms(rows: pl.DataFrame, eras: EraTable) -> tuple[pl.Series, pl.Series]:
     """(date, form) of rows that are not calendar dates: a registry date or null for both."""
+    dated = pl.col("dated")
+    ym = pl.col("year") * 10000 + pl.col("mm") * 100
+    in_era = pl.col("value").is_between(pl.col("start"), pl.col("end"))
     year_in_era = (pl.col("year") * 10000 + 1231 >= pl.col("start")) & (
         pl.col("year") * 10000 + 101 <= pl.col("end")
     )
-    month_in_era = (pl.col("ym") + 31 >= pl.col("start")) & (pl.col("ym") + 1 <= pl.col("end"))
+    month_in_era = (ym + 31 >= pl.col("start")) & (ym + 1 <= pl.col("end"))
     leap_day = (pl.col("mm") == 2) & (pl.col("dd") == 29)
     # 年月日不詳 needs no era: a blank or known code with 000000
     unknown_all = (pl.col("ymd") == UNKNOWN_YMD_INPUT) & (
-        pl.col("i").is_not_null()
-        | pl.col("era").is_null()
-        | (pl.col("era").str.strip_chars() == "")
+        pl.col("known") | pl.col("era").is_null() | (pl.col("era").str.strip_chars() == "")
     )
     form = (
         pl.when(unknown_all)
         .then(pl.lit(UNKNOWN_YMD))
         .when(dated & (pl.col("mm") == 0) & (pl.col("dd") == 0) & year_in_era)
         .then(pl.lit(UNKNOWN_MD))
-        .when(dated & month & (pl.col("dd") == 0) & month_in_era)
+        .when(dated & pl.col("mm").is_between(1, 12) & (pl.col("dd") == 0) & month_in_era)
         .then(pl.lit(UNKNOWN_D))
         .when(dated & leap_day & in_era)
         .then(pl.lit(COMMON_YEAR_LEAP_DAY))
         .otherwise(pl.lit(None, pl.String))
     )
     value = (
-        pl.when(pl.col("_form") == UNKNOWN_YMD).then(pl.lit(UNKNOWN_YMD_VALUE)).otherwise(digits)
+        pl.when(pl.col("_form") == UNKNOWN_YMD)
+        .then(pl.lit(UNKNOWN_YMD_VALUE))
+        .otherwise(_digits(eras))
     )
     out = rows.with_columns(_form=form).select(
         date=pl.when(pl.col("_form").is_not_null()).then(value),
         form=pl.col("_form"),
     )
     return out["date"], out["form"]
+
+
+def _digits(eras: EraTable) -> pl.Expr:
+    """The column ``value`` (YYYYMMDD as an integer) as text."""
+    digits = pl.col("value").cast(pl.String)
+    # Every output year is at or after the first era's start: 8 digits unless that is before 1000.
+    return digits.str.zfill(8) if eras.eras[0].start.year < 1000 else digits
 
 
 def _era_positions(eras: EraTable) -> dict[str, int]:
@@ -429,14 +434,9 @@ def _era_positions(eras: EraTable) -> dict[str, int]:
     }
 
 
-def _per_era(eras: EraTable, values: list[int]) -> pl.Expr:
-    # gathered by the era's position ("i"); an unknown code's null position gives null
-    return pl.lit(pl.Series(values, dtype=pl.Int64)).gather(pl.col("i"))
-
-
 # days in each month, by month number clipped to 0–13: 0 for a month that does not exist; 2月29日
 # of a common year is told apart from a calendar date by the year
-_MONTH_DAYS = pl.Series([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], dtype=pl.Int64)
+_MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], dtype=np.int64)
 
 
 def _as_int(d: date) -> int:

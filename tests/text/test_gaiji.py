@@ -169,14 +169,17 @@ TABLE_CHARS = "".join(bytes.fromhex(c).decode("cp932") for c in ("F040", "F041",
     st.lists(
         st.one_of(
             st.none(),
-            st.text(alphabet=st.sampled_from(TABLE_CHARS + "\ue002\ue757渡辺 ﾜﾀﾅﾍﾞ𠮟\U000e0101a")),
+            st.text(
+                alphabet=st.sampled_from(TABLE_CHARS + "\ue002\ue757渡辺 ﾜﾀﾅﾍﾞ𠮟\U000e0101a\u3000")
+            ),
         ),
         max_size=30,
     )
 )
-def test_applies_to_finds_what_apply_changes(values: list[str | None]) -> None:
-    # the screen that lets SourceReading.with_gaiji skip a column: true exactly where apply
-    # changes the text (every table maps a gaiji to a non-PUA text, so it always changes)
+def test_may_change_rules_out_only_what_apply_leaves_alone(values: list[str | None]) -> None:
+    # the screen that lets SourceReading.with_gaiji skip a column: False only where apply
+    # changes nothing, True wherever it changes a value (every table maps a gaiji to a non-PUA
+    # text, so it always changes)
     table = GaijiTable(
         (
             GaijiEntry("F040", "\u9089\U000e0101"),
@@ -184,7 +187,18 @@ def test_applies_to_finds_what_apply_changes(values: list[str | None]) -> None:
             GaijiEntry("F9FC", "\U00020b9f"),
         )
     )
+    series = pl.Series("s", values, dtype=pl.String)
     applied = column(table.apply(pl.col("s")), values)
-    found = column(table.applies_to(pl.col("s")), values)
-    assert found == [None if v is None else a != v for v, a in zip(values, applied, strict=True)]
-    assert column(GaijiTable(()).applies_to(pl.col("s")), values) == [False] * len(values)
+    changes = applied != values
+    assert table.may_change(series) is (changes or any(has_pua_char(v) for v in values))
+    assert GaijiTable(()).may_change(series) is False
+    # a table built by hand with a key outside the private-use area is looked for exactly
+    odd = GaijiTable((GaijiEntry("8140", "_"),))  # cp932 8140 is U+3000
+    odd_applied = column(odd.apply(pl.col("s")), values)
+    assert odd.may_change(series) is (odd_applied != values)
+
+
+def has_pua_char(value: str | None) -> bool:
+    return value is not None and any(
+        0xE000 <= ord(c) <= 0xF8FF or 0xF0000 <= ord(c) <= 0x10FFFF for c in value
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import polars as pl
 
@@ -10,7 +11,7 @@ from etl.config import KeyPath
 from etl.layout import ItemType
 from etl.mapping.model import ItemSpec
 from etl.mapping.transforms.base import CompileContext, Compiled
-from etl.text import strip_spaces
+from etl.text import per_distinct, strip_spaces
 
 _DECIMAL_PRECISION = 38  # polars' Decimal holds at most 38 digits
 
@@ -68,9 +69,30 @@ def concat(spec: ItemSpec, ctx: CompileContext) -> Compiled:
     # evaluates a part once, when(part != "").then(part) evaluated it twice.
     non_empty = [p.expr.replace("", None) for p in parts]
     expr = pl.concat_str(non_empty, separator=spec.sep, ignore_nulls=True)
+    stages = tuple(st for p in parts for st in p.stages)
+    aggregates = tuple(ag for p in parts for ag in p.aggregates)
+    fields = set(expr.meta.root_names())
+    if len(fields) == 1 and not stages and not aggregates:
+        # Parts of one field (郵便番号 split at its hyphen): a value of that field always gives
+        # the same text, and such a field repeats (a few thousand 郵便番号 in 100k records).
+        expr = once_per_value(expr, fields.pop())
     return Compiled(
         expr,
         tuple(c for p in parts for c in p.checks),
-        tuple(st for p in parts for st in p.stages),
-        tuple(ag for p in parts for ag in p.aggregates),
+        stages,
+        aggregates,
+    )
+
+
+def once_per_value(expr: pl.Expr, field: str) -> pl.Expr:
+    """``expr``, a row-wise expression of the column ``field`` alone, evaluated once per
+    distinct value of it (every row where the values are mostly distinct)."""
+
+    def evaluate(values: pl.Series) -> pl.Series:
+        return values.to_frame().select(expr).to_series()
+
+    return pl.col(field).map_batches(
+        partial(per_distinct, convert=evaluate, most=0.25),
+        return_dtype=pl.String,
+        is_elementwise=True,
     )
