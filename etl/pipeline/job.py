@@ -591,37 +591,21 @@ def _run_staged(
             for target in stream.targets:
                 target.sink.discard()
             raise
-        # while the whole-file checks run (polars, no GIL), one thread reads the written files
-        # back for the control totals and writes what needs no finding: the extract rejects,
-        # the snapshot (none reads what the checks change: the lookup sides they release)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-tail") as pool:
-            reconciled = pool.submit(
-                _reconcile,
-                [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)],
-                writer,
-            )
-            rejected = pool.submit(write_rejects, stage, list(streamed.sources.values()))
-            kept_snapshot = pool.submit(
-                write_snapshot,
-                stage,
-                vendor_inputs,
-                kept_gaiji,
-                standard_inputs,
-                opts.layout_version,
-            )
-            try:
-                findings = _validate_all(streamed, checks)
-            finally:
-                stream.spill.remove()  # never published
-            controls, rejects, snapshot = (
-                reconciled.result(),
-                rejected.result(),
-                kept_snapshot.result(),
-            )
+        try:
+            findings = _validate_all(streamed, checks)
+        finally:
+            stream.spill.remove()  # never published
         sources = streamed.sources
+        controls = _reconcile(
+            [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)], writer
+        )
         findings = concat_findings([findings, reconciliation_findings(controls)])
+        rejects = write_rejects(stage, list(sources.values()))
         mapping_rejects = write_mapping_rejects(stage, written, findings)
         findings_file = write_findings(stage, findings)
+        snapshot = write_snapshot(
+            stage, vendor_inputs, kept_gaiji, standard_inputs, opts.layout_version
+        )
         manifest = build_manifest(
             tool_version=__version__,
             created_at=datetime.now(UTC),
