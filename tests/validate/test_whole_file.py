@@ -7,6 +7,8 @@ import random
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl.conditions import Subject, value_in
 from etl.findings import Severity, concat_findings
@@ -213,3 +215,55 @@ def test_a_lookup_in_another_layout_and_its_missing_items() -> None:
         ("inkan.person_in_juki", 2, f"{9:015d}")
     ]
     assert rule_findings(rules, INKAN, {"inkan": inkan}, {("juki", "jumin"): jumin}).equals(found)
+
+
+# The sorted-hash searches against polars' own grouping (is_duplicated, a group_by): random
+# digests over a few values, so that nearly every hash repeats, with nulls and guards that
+# differ within a hash.
+_HASHES = st.lists(st.none() | st.integers(0, 5), max_size=60)
+
+
+def _kept(hashes: list[int | None], guards: list[int], heads: list[bool]) -> KeptFile:
+    n = len(hashes)
+    digests = pl.DataFrame(
+        {
+            "_hash[g]": pl.Series(hashes, dtype=pl.UInt64),
+            "_guard[g]": pl.Series(
+                [None if h is None else g for h, g in zip(hashes, guards[:n], strict=True)],
+                dtype=pl.UInt64,
+            ),
+            "_when": pl.Series(heads[:n], dtype=pl.Boolean),
+        }
+    )
+    return KeptFile(digests, FrameValues(digests.with_row_index("position")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HASHES, st.booleans())
+def test_duplicated_finds_the_rows_is_duplicated_finds(
+    hashes: list[int | None], missing: bool
+) -> None:
+    kept = _kept(hashes, [0] * len(hashes), [False] * len(hashes))
+    hashed = pl.col("_hash[g]")
+    where = hashed.is_not_null() & hashed.is_duplicated()
+    where = (where | hashed.is_null()) if missing else where
+    expected = kept.digests.with_row_index("position").filter(where)["position"]
+    found = whole_file.duplicated(kept, whole_file.Digest(("g",)), missing=missing)
+    assert found["position"].to_list() == expected.to_list()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HASHES, st.lists(st.integers(0, 2), min_size=60), st.lists(st.booleans(), min_size=60))
+def test_not_exactly_one_finds_the_groups_a_group_by_finds(
+    hashes: list[int | None], guards: list[int], heads: list[bool]
+) -> None:
+    kept = _kept(hashes, guards, heads)
+    by, guard = pl.col("_hash[g]"), pl.col("_guard[g]")
+    failing = (
+        kept.digests.group_by(by)
+        .agg(pl.col("_when").sum().alias("n"), (guard.min() != guard.max()).alias("shared"))
+        .filter(by.is_not_null() & ((pl.col("n") != 1) | pl.col("shared")))
+    )["_hash[g]"]
+    expected = kept.digests.with_row_index("position").filter(by.is_in(failing.implode()))
+    found = whole_file.not_exactly_one(kept, whole_file.Digest(("g",)), "_when")
+    assert found["position"].to_list() == expected["position"].to_list()
