@@ -61,6 +61,7 @@ from etl.pipeline.snapshot import FolderInputs, kept_name, read_inputs, write_sn
 from etl.pipeline.sources import (
     KEYED_RULES,
     ExtractedSource,
+    RunExtractors,
     ScreenedChunk,
     SourceReading,
     check_delivery,
@@ -423,7 +424,7 @@ class _Stream:
         mapper = ThreadPoolExecutor(max_workers=1)
         writer = ThreadPoolExecutor(max_workers=1)
         try:
-            with decode_threads(opts.decode_threads):
+            with decode_threads(opts.decode_threads), RunExtractors() as extractors:
                 for name in self.order:
                     for target in self.targets:
                         if target.streamed and target.compiled.source == name:
@@ -438,6 +439,7 @@ class _Stream:
                         keep=self._keep(name),
                         spill=self.spill,
                         screened=None if self.engine is None else partial(self._remote, name),
+                        extractors=extractors,
                     )
             mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
             for job in list(self._pending):

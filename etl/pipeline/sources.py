@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import TracebackType
+from typing import Protocol, runtime_checkable
 
 import polars as pl
 
@@ -15,6 +18,7 @@ from etl.extract import (
     CONTROL_RULE,
     RECORD_NO,
     ExtractChunk,
+    Extractor,
     FieldType,
     LocationKind,
     SourceFile,
@@ -147,6 +151,41 @@ def _reject_findings(rejects: pl.DataFrame, gyomu: str, location: LocationKind) 
     )
 
 
+@runtime_checkable
+class _Releasing(Protocol):
+    def release(self) -> None:
+        """Drop what the extractor kept between the files of the run."""
+        ...
+
+
+class RunExtractors:
+    """The extractor instances of one run, one per format: what an extractor keeps from one
+    file to the next (the mainframe framing of a data set several layouts read) belongs to the
+    run, unseen by another run in the process, and is released when the run ends (``with``)."""
+
+    def __init__(self) -> None:
+        self._by_format: dict[str, Extractor] = {}
+
+    def get(self, name: str) -> Extractor:
+        if name not in self._by_format:
+            self._by_format[name] = get_extractor(name)
+        return self._by_format[name]
+
+    def __enter__(self) -> RunExtractors:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        for extractor in self._by_format.values():
+            if isinstance(extractor, _Releasing):
+                extractor.release()
+        self._by_format.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class SourceReading:
     """What screening a decoded chunk needs, resolved once per source file (picklable: a
@@ -254,6 +293,7 @@ def extract_source(
     keep: Collection[str] | None = None,
     spill: Spill | None = None,
     screened: Callable[[SplitFile, SourceReading], Iterator[ScreenedChunk]] | None = None,
+    extractors: RunExtractors | None = None,
 ) -> ExtractedSource:
     """Extract one source file; ``on_chunk`` sees each chunk's records as soon as decoded.
 
@@ -263,6 +303,7 @@ def extract_source(
     ``screened``: for a format whose files split into pieces (etl.extract.SplitExtractor),
     the pieces are decoded and screened elsewhere (worker processes, etl.pipeline.chunks) and
     come back through it, in order; ``on_chunk`` is not called then.
+    ``extractors``: the run's extractor instances (None: the file is read on its own).
 
     An OSError while reading (unreadable, vanished, I/O error) becomes an ExtractError naming the
     file. Every text column is screened for control characters here, whatever the format.
@@ -270,7 +311,11 @@ def extract_source(
     path = find_source_path(dump_dir, source, profile)
     reading = source_reading(source, profile, gaiji, keep)
     try:
-        return _extract_source(path, profile, reading, chunk_records, on_chunk, spill, screened)
+        with RunExtractors() if extractors is None else nullcontext(extractors) as run:
+            extractor = run.get(profile.format_of(source))
+            return _extract_source(
+                path, profile, reading, extractor, chunk_records, on_chunk, spill, screened
+            )
     except OSError as exc:
         raise ExtractError(path, f"cannot read the file: {_cause(exc)}") from exc
 
@@ -279,6 +324,7 @@ def _extract_source(
     path: Path,
     profile: SourceProfile,
     reading: SourceReading,
+    extractor: Extractor,
     chunk_records: int,
     on_chunk: Callable[[pl.DataFrame], object] | None,
     spill: Spill | None,
@@ -288,7 +334,6 @@ def _extract_source(
     with path.open("rb"):  # fail on an unreadable file before any thread starts
         pass
     size = path.stat().st_size
-    extractor = get_extractor(profile.format_of(source))
     # an estimate from the size: a cut-off last record still counts as one record (rejected),
     # so round up; the bar is closed with the true count at the end
     stride = source.options.record_stride() if source.options is not None else None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.extract import ExtractChunk, SourceFile, SourceProfile, get_extractor
+from etl.extract import ExtractChunk, Extractor, SourceFile, SourceProfile, get_extractor
 from etl.findings import concat_findings
 
 
@@ -36,11 +36,14 @@ def profile_for(
 
 
 def run(
-    path: Path, source: SourceFile, profile: SourceProfile, chunk_records: int = 200_000
+    path: Path,
+    source: SourceFile,
+    profile: SourceProfile,
+    chunk_records: int = 200_000,
+    extractor: Extractor | None = None,  # one kept across calls, as a run keeps it
 ) -> Extracted:
-    chunks = list(
-        get_extractor(profile.format).extract(path, source, profile, chunk_records=chunk_records)
-    )
+    ex = get_extractor(profile.format) if extractor is None else extractor
+    chunks = list(ex.extract(path, source, profile, chunk_records=chunk_records))
     assert_accounted(chunks)
     return Extracted(
         records_in=sum(c.records_in for c in chunks),

@@ -207,17 +207,18 @@ class Charset:
         shift_bytes = {b for seq in (*self.dbcs_in, *self.dbcs_out) for b in seq}
         shift_leads = {seq[0] for seq in (*self.dbcs_in, *self.dbcs_out)}
 
-        def padding(index: int) -> bool:  # decodes to padding only, and is no error
-            return t.flags[index] == 0 and t.texts.get(index, "x").strip(PADDING) == ""
-
         # what trailing padding is, so it can be cut off before decoding: a single byte that
         # is no part of a shift sequence; double-byte codes whose first byte begins none
-        self.pad_byte = _SPACE if padding(_SPACE) and _SPACE not in shift_bytes else None
+        blank = {  # decodes to padding only, and is no error
+            index for index, text in t.texts.items()
+            if not text.strip(PADDING) and t.flags[index] == 0
+        }  # fmt: skip
+        self.pad_byte = _SPACE if _SPACE in blank and _SPACE not in shift_bytes else None
         self.pad_codes = np.array(
             sorted(
                 index - DOUBLE
-                for index in t.texts
-                if DOUBLE <= index < SECOND and padding(index)
+                for index in blank
+                if DOUBLE <= index < SECOND
                 and (index - DOUBLE) >> 8 not in shift_leads
                 and t.utf8[index + (SECOND - DOUBLE)] == 0xFFFF_FFFF
             ),

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from etl.config import errors_as, read_config_bytes
@@ -38,6 +39,7 @@ SIZE = LONE + 3
 INVALID, CONTROL, VENDOR = 1, 2, 4
 PRIVATE_USE_BASE = 0xF0000  # an unmapped vendor code XXXX decodes to U+F0000 + XXXX
 MAX_UTF8 = 8  # bytes of text a double-byte code may have (a single byte: 4)
+_NO_BYTE = 0xFF  # pads a table entry's UTF-8 (never a UTF-8 byte)
 _UCS = re.compile(r"^U\+([0-9A-F]{4,6})$")
 
 
@@ -142,18 +144,19 @@ def from_jis(family: Family, jis: int) -> int:
 def vendor_codes(family: Family) -> frozenset[int]:
     """The double-byte codes that decode only through the vendor's table (the areas are the
     charset's own codes; JIPS(E)'s are given as JIPS(J) codes and translated)."""
-    codes = (
-        lead << 8 | trail
-        for lead_lo, lead_hi, trail_lo, trail_hi in family.vendor_areas
-        for lead in range(lead_lo, lead_hi + 1)
-        for trail in range(trail_lo, trail_hi + 1)
+    codes = np.concatenate(
+        [
+            (
+                np.arange(lead_lo, lead_hi + 1)[:, None] << 8 | np.arange(trail_lo, trail_hi + 1)
+            ).ravel()
+            for lead_lo, lead_hi, trail_lo, trail_hi in family.vendor_areas
+        ]
     )
     if family.dbcs_from_jis == "ebcdik":  # bytes outside 0x21–0x7E have no JIPS(E) form
-        to_e = _jips_e_bytes()
-        return frozenset(
-            from_jis(family, c) for c in codes if to_e[c >> 8] >= 0 and to_e[c & 0xFF] >= 0
-        )
-    return frozenset(codes)
+        to_e = np.array(_jips_e_bytes())
+        lead, trail = to_e[codes >> 8], to_e[codes & 0xFF]
+        codes = (lead << 8 | trail)[(lead >= 0) & (trail >= 0)]
+    return frozenset(codes.tolist())
 
 
 def dbcs_table(family: Family) -> dict[int, str]:
@@ -167,16 +170,29 @@ def dbcs_table(family: Family) -> dict[int, str]:
     return {c: t for c, t in table.items() if c not in reserved}
 
 
-def _has_control(text: str) -> bool:
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+def _utf8_rows(texts: list[str], width: int) -> NDArray[np.uint8]:
+    """The UTF-8 of each text as a row of ``width`` bytes, 0xFF-padded (encoded by pyarrow in
+    one call, scattered by numpy)."""
+    encoded = pa.array(texts, type=pa.large_string())
+    _, offsets_buffer, data_buffer = encoded.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[: len(texts) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer else np.empty(0, np.uint8)
+    lengths = np.diff(offsets)
+    if lengths.size and int(lengths.max()) > width:
+        raise ValueError(f"{texts[int(lengths.argmax())]!r} is longer than {width} UTF-8 bytes")
+    rows = np.full((len(texts), width), _NO_BYTE, dtype=np.uint8)
+    row = np.repeat(np.arange(len(texts)), lengths)
+    rows[row, np.arange(row.size) - offsets[row]] = data[offsets[0] : offsets[-1]]
+    return rows
 
 
-def _pack(text: str, limit: int) -> tuple[int, int]:
-    """The UTF-8 of ``text`` as two table entries: its first 4 bytes and the rest."""
-    raw = text.encode("utf-8")
-    if len(raw) > limit:
-        raise ValueError(f"{text!r} is longer than {limit} UTF-8 bytes")
-    return utf8_entry(raw[:4]), utf8_entry(raw[4:])
+def _has_control(rows: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Which UTF-8 rows hold a C0 control or DEL (one byte below 0x20, or 0x7F) or a C1
+    control (U+0080–U+009F: 0xC2 then 0x80–0x9F)."""
+    c0 = (rows < 0x20) | (rows == 0x7F)
+    c1 = (rows[:, :-1] == 0xC2) & (rows[:, 1:] >= 0x80) & (rows[:, 1:] <= 0x9F)
+    found: NDArray[np.bool_] = c0.any(axis=1) | c1.any(axis=1)
+    return found
 
 
 def build(
@@ -201,23 +217,27 @@ def build(
                 gaiji_path, f"gaiji {too_long[0]}: more than {MAX_UTF8} UTF-8 bytes of text"
             )
     texts |= {DOUBLE + c: t for c, t in mapped.items()}
-    utf8 = np.full(SIZE, 0xFFFF_FFFF, dtype=np.uint32)
-    flags = np.full(SIZE, INVALID, dtype=np.uint8)
     unmapped = {DOUBLE + code for code in reserved - mapped.keys()}
     texts |= {index: private_use_char(index - DOUBLE) for index in sorted(unmapped)}
-    for index, text in texts.items():
-        first, rest = _pack(text, 4 if index < DOUBLE else MAX_UTF8)
-        utf8[index] = first
-        flags[index] = VENDOR if index in unmapped else CONTROL if _has_control(text) else 0
-        if index >= DOUBLE:
-            utf8[index + 65536] = rest
-            flags[index + 65536] = 0
-    replacement, _ = _pack("\ufffd", 4)
+    index = np.fromiter(texts, dtype=np.int64, count=len(texts))
+    rows = _utf8_rows(list(texts.values()), MAX_UTF8)
+    single = index < DOUBLE
+    if (rows[single, 4:] != _NO_BYTE).any():
+        raise ValueError("a single byte's text is longer than 4 UTF-8 bytes")
+    entries = rows.view(np.uint32)  # (first 4 bytes, the rest) of each text
+    utf8 = np.full(SIZE, 0xFFFF_FFFF, dtype=np.uint32)
+    flags = np.full(SIZE, INVALID, dtype=np.uint8)
+    utf8[index] = entries[:, 0]
+    flags[index] = np.where(_has_control(rows), CONTROL, 0)
+    utf8[index[~single] + 65536] = entries[~single, 1]
+    flags[index[~single] + 65536] = 0
+    flags[np.fromiter(unmapped, dtype=np.int64, count=len(unmapped))] = VENDOR
+    replacement = utf8_entry("\ufffd".encode())
     utf8[flags & INVALID == INVALID] = replacement
     utf8[SECOND:LONE][flags[SECOND:LONE] & INVALID == INVALID] = 0xFFFF_FFFF
     flags[SECOND:LONE] &= ~np.uint8(INVALID)  # an invalid pair is reported at its first byte
     utf8[SILENT] = 0xFFFF_FFFF
     flags[SILENT] = 0
-    length = (utf8.view(np.uint8).reshape(SIZE, 4) != 0xFF).sum(axis=1).astype(np.uint8)
+    length = (utf8.view(np.uint8).reshape(SIZE, 4) != _NO_BYTE).sum(axis=1).astype(np.uint8)
     info = flags | (length << np.uint8(4))
     return LookupTables(utf8=utf8, length=length, info=info, flags=flags, texts=texts)

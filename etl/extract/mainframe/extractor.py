@@ -79,6 +79,15 @@ class MainframeExtractor:
     location = BYTES
     options_model = MainframeOptions
 
+    def __init__(self) -> None:
+        # blocks framed by one layout of a data set, kept for the layouts after it (_framed):
+        # state of the run this instance reads for (etl.pipeline.sources.RunExtractors)
+        self._kept: dict[tuple[object, ...], list[_Kept]] = {}
+
+    def release(self) -> None:
+        """Drop the blocks kept for layouts that were not read (the run is over)."""
+        self._kept.clear()
+
     def extract(
         self,
         path: Path,
@@ -101,7 +110,7 @@ class MainframeExtractor:
         events.step_started(
             f"read {source.name} ({path.name}) as {plan.charset.name}, RECFM {options.recfm}"
         )
-        return _SplitFile(plan, _framed(path, plan, profile, chunk_records))
+        return _SplitFile(plan, _framed(path, plan, profile, chunk_records, self._kept))
 
     def resolve_encoding(
         self, path: Path, source: SourceFile, profile: SourceProfile
@@ -216,8 +225,9 @@ def decode_number(raw: NDArray[np.uint8], f: SourceField) -> DecodedNumbers:
 # The first to read it frames it; the blocks it read are kept for the layouts that follow it
 # in the profile, less its own data records (records of another layout there: only their
 # numbers and offsets are kept), so the file is read, its RDW chain walked and its records
-# gathered once. Kept until taken, for the latest file only, and only when the whole file was
-# read (a reader that stopped early leaves nothing behind).
+# gathered once. Kept by the extractor instance (one per run) until taken, for the latest file
+# only, and only when the whole file was read (a reader that stopped early leaves nothing
+# behind); what no later layout took goes when the run releases the extractor.
 
 _Others = tuple[NDArray[np.int64], NDArray[np.int64]]  # record numbers, byte offsets
 
@@ -229,7 +239,6 @@ class _Kept:
     others: _Others
 
 
-_KEPT: dict[tuple[object, ...], list[_Kept]] = {}
 _NO_OTHERS: _Others = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
 
@@ -279,17 +288,22 @@ def _later_layouts(plan: Plan, profile: SourceProfile) -> list[Plan]:
 
 
 def _framed(
-    path: Path, plan: Plan, profile: SourceProfile, chunk_records: int
+    path: Path,
+    plan: Plan,
+    profile: SourceProfile,
+    chunk_records: int,
+    cache: dict[tuple[object, ...], list[_Kept]],
 ) -> Iterator[tuple[RecordBlock, bool, _Others]]:
     """The file's blocks (whether each ends the file, the records of another layout taken out
-    of it): kept by an earlier layout of the file, else read."""
+    of it): kept in ``cache`` by an earlier layout of the file, else read (and kept there for
+    the later layouts)."""
     key = _kept_key(path, plan.source, profile, chunk_records)
-    kept = _KEPT.pop(key, None)
+    kept = cache.pop(key, None)
     if kept is not None:
         for one in kept:
             yield one.block, one.ends_file, one.others
         return
-    _KEPT.clear()  # one file at a time
+    cache.clear()  # one file at a time
     later = [
         (p, _kept_key(path, p.source, profile, chunk_records))
         for p in _later_layouts(plan, profile)
@@ -304,7 +318,7 @@ def _framed(
             for _, key in later:
                 keeping[key].append(_Kept(rest, last_kept, others))
         yield block, ends_file, _NO_OTHERS
-    _KEPT.update(keeping)
+    cache.update(keeping)
 
 
 def _without(block: RecordBlock, drop: NDArray[np.bool_]) -> RecordBlock:
