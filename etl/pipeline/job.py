@@ -605,27 +605,40 @@ def _run_staged(
             for target in stream.targets:
                 target.sink.discard()
             raise
-        # The control totals read the written files back while the whole-file checks run on
-        # the spill: each mostly in polars, so the two share the cores the tail left idle.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile") as reconciling:
-            controls_read = reconciling.submit(
+        # On a thread beside the whole-file checks (which run on the spill): the control totals
+        # read the written files back, the rejects and the snapshot (neither depends on a
+        # finding) are written and synced; then findings.csv beside the mapping rejects. Polars
+        # and the disk, on the cores the tail left idle. The sources go without their records:
+        # the checks release those (_release_lookup_sides).
+        unrecorded = [replace(s, records=s.records.clear()) for s in streamed.sources.values()]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile") as beside:
+            controls_read = beside.submit(
                 _reconcile,
                 [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)],
                 writer,
+            )
+            rejects_written = beside.submit(write_rejects, stage, unrecorded)
+            snapshot_written = beside.submit(
+                write_snapshot,
+                stage,
+                vendor_inputs,
+                kept_gaiji,
+                standard_inputs,
+                opts.layout_version,
             )
             try:
                 findings = _validate_all(streamed, checks)
             finally:
                 stream.spill.remove()  # never published
             controls = controls_read.result()
+            findings = concat_findings([findings, reconciliation_findings(controls)])
+            # findings.csv (formatted, hashed and synced) beside the mapping rejects' files
+            findings_written = beside.submit(write_findings, stage, findings)
+            mapping_rejects = write_mapping_rejects(stage, written, findings)
+            rejects = rejects_written.result()
+            snapshot = snapshot_written.result()
+            findings_file = findings_written.result()
         sources = streamed.sources
-        findings = concat_findings([findings, reconciliation_findings(controls)])
-        rejects = write_rejects(stage, list(sources.values()))
-        mapping_rejects = write_mapping_rejects(stage, written, findings)
-        findings_file = write_findings(stage, findings)
-        snapshot = write_snapshot(
-            stage, vendor_inputs, kept_gaiji, standard_inputs, opts.layout_version
-        )
         manifest = build_manifest(
             tool_version=__version__,
             created_at=datetime.now(UTC),
