@@ -153,8 +153,22 @@ def test_missing_columns_as_before(frame: pl.DataFrame) -> None:
     assert set(found["rule"]) == {"schema.check_error"}
 
 
+LONG = "1" * 18, "-" + "9" * 17, "+" + "1" * 17, "1" * 19, "-" + "1" * 18, "1" * 25, "1" * 24 + "a"
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(alphabet=NOISE, max_size=6), st.text(max_size=3))))
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=NOISE, max_size=6),
+            st.text(max_size=3),
+            st.text(alphabet=NOISE + "+", min_size=17, max_size=21),  # parsed, or too long
+            st.sampled_from(LONG),
+        )
+    )
+)
+@example(["+5", "-0", "--5", "+", "-", " 5", "5 ", "1e5", "0x1", "1_0", "٣", "-+5", *LONG])
 def test_digit_patterns_match_as_their_regex(texts: list[str | None]) -> None:
     frame = pl.DataFrame({"v": texts}, schema={"v": pl.String})
     for pattern in ("[0-9]+", "-?[0-9]+"):
