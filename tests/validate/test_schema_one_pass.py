@@ -21,7 +21,7 @@ from etl.findings import FINDING_SCHEMA
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
 from etl.layout.types import CALENDAR_DATE_PATTERN, REGISTRY_DATE_PATTERN
 from etl.validate import SchemaChecks, schema
-from etl.validate.checks import _date_test, _digit_test
+from etl.validate.checks import _at_most_chars, _date_test, _digit_test
 
 KUBUN = CodeTable("kubun", "区分コード", {"1": "甲", "2": "乙", "10": "丙"})
 RF = RecordFile(
@@ -235,3 +235,17 @@ def test_date_test_matches_the_calendar_regex(texts: list[str | None]) -> None:
         regex = frame.filter(eight).select(pl.col("v").str.contains(f"^(?:{pattern})$"))
         assert got.filter(frame.select(eight).to_series()).to_list() == regex.to_series().to_list()
         assert got.to_list() == [t is not None and oracle(t) for t in texts]  # Python's date
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(alphabet=NOISE + "ｶ𠮷", max_size=8), st.text(max_size=5))
+    ),
+    st.integers(min_value=0, max_value=9),
+)
+def test_at_most_chars_counts_as_len_chars(texts: list[str | None], limit: int) -> None:
+    frame = pl.DataFrame({"v": texts}, schema={"v": pl.String})
+    got = frame.select(_at_most_chars(pl.col("v"), limit)).to_series().to_list()
+    assert got == frame.select(pl.col("v").str.len_chars() <= limit).to_series().to_list()
+    assert got == [None if t is None else len(t) <= limit for t in texts]  # Python's count
