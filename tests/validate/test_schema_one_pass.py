@@ -21,7 +21,7 @@ from etl.findings import FINDING_SCHEMA
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
 from etl.layout.types import CALENDAR_DATE_PATTERN, REGISTRY_DATE_PATTERN
 from etl.validate import SchemaChecks, schema
-from etl.validate.checks import _at_most_chars, _date_test, _digit_test
+from etl.validate.checks import _count_at_most, _date_test, _digit_count, _digit_test
 
 KUBUN = CodeTable("kubun", "区分コード", {"1": "甲", "2": "乙", "10": "丙"})
 RF = RecordFile(
@@ -242,10 +242,23 @@ def test_date_test_matches_the_calendar_regex(texts: list[str | None]) -> None:
     st.lists(
         st.one_of(st.none(), st.text(alphabet=NOISE + "ｶ𠮷", max_size=8), st.text(max_size=5))
     ),
+    st.sampled_from([ItemType.TEXT, ItemType.DIGITS, ItemType.INTEGER, ItemType.DECIMAL]),
     st.integers(min_value=0, max_value=9),
 )
-def test_at_most_chars_counts_as_len_chars(texts: list[str | None], limit: int) -> None:
+def test_count_at_most_counts_as_the_digit_count(
+    texts: list[str | None], item_type: ItemType, limit: int
+) -> None:
+    item = Item("v", item_type, limit, scale=2 if item_type is ItemType.DECIMAL else 0)
     frame = pl.DataFrame({"v": texts}, schema={"v": pl.String})
-    got = frame.select(_at_most_chars(pl.col("v"), limit)).to_series().to_list()
-    assert got == frame.select(pl.col("v").str.len_chars() <= limit).to_series().to_list()
-    assert got == [None if t is None else len(t) <= limit for t in texts]  # Python's count
+    got = frame.select(_count_at_most(item, pl.col("v"))).to_series().to_list()
+    assert got == frame.select(_digit_count(item, pl.col("v")) <= limit).to_series().to_list()
+    # Python's count: characters, less a leading sign and a decimal point for a number
+    numeric = item_type in (ItemType.INTEGER, ItemType.DECIMAL)
+    expected = [
+        None
+        if t is None
+        else len(t) - (numeric and t.startswith("-")) - (item_type is ItemType.DECIMAL and "." in t)
+        <= limit
+        for t in texts
+    ]
+    assert got == expected
