@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import polars as pl
-import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from etl.findings import KEY_SEPARATOR, mask_expr, record_key_expr
 from etl.layout import DATE_TYPES, Item, ItemType, Layout, Length, RecordFile, type_rule
@@ -98,21 +99,108 @@ def _digit_count(item: Item, col: pl.Expr) -> pl.Expr:
     return n
 
 
-def _ascii_digits(values: pl.Series) -> pl.Series:
-    # Arrow's ascii_is_decimal: true for a non-empty value of ASCII 0-9 only, null for null
-    arrow = values.to_arrow(compat_level=pl.CompatLevel.oldest())
-    return pl.Series(values.name, pc.ascii_is_decimal(arrow), pl.Boolean)
+def _count_at_most(item: Item, col: pl.Expr) -> pl.Expr:
+    """``_digit_count(item, col) <= item.digits`` (null for null), counted only in the few
+    values of more bytes than the limit (a byte holds at most one character, one digit): a
+    fifth to a half of the cost of counting every value's."""
+
+    def test(values: pl.Series) -> pl.Series:
+        fits = values.str.len_bytes() <= item.digits
+        longer = fits.not_().fill_null(False)
+        if longer.any():
+            counted = values.filter(longer).to_frame().select(_digit_count(item, pl.first()))
+            fits = fits.scatter(longer.arg_true(), counted.to_series() <= item.digits)
+        return fits
+
+    return col.map_batches(test, pl.Boolean, is_elementwise=True)
+
+
+# the longest value parsed as a number by ``_digit_test``: every 18 digits fit in an Int64
+_PARSED_DIGITS = 18
 
 
 def _digit_test(col: pl.Expr, pattern: str) -> pl.Expr | None:
     """The regex match of the pattern of a digits or integer item on a String column (null for
-    null), by Arrow's vectorised ASCII-digit test: 3x cheaper than a regex match per value, the
-    dearest part of the checks of a chunk. None for every other pattern."""
+    null), by polars' parse of the value as a number: a third of the cost of a regex match for
+    an integer (the strip of its sign is gone), two fifths for digits. None for every other
+    pattern.
+    """
     if pattern not in _DIGIT_PATTERNS:
         return None
-    if pattern.startswith("-?"):
-        col = col.str.strip_prefix("-")
-    return col.map_batches(_ascii_digits, pl.Boolean, is_elementwise=True)
+    signed = pattern.startswith("-?")
+    # the parse takes a leading "+" (and "-" when signed), both below the first allowed byte
+    first = pl.lit("-" if signed else "0")
+    parsed = (col >= first) & col.cast(
+        pl.Int64 if signed else pl.UInt64, strict=False
+    ).is_not_null()
+    regex = f"^(?:{pattern})$"
+
+    def longer(values: pl.Series) -> pl.Series:
+        # the few values too long to parse, by the regex; null for every other
+        long = values.str.len_bytes() > _PARSED_DIGITS
+        matched = pl.repeat(None, len(values), dtype=pl.Boolean, eager=True).alias(values.name)
+        if long.any():
+            matched = matched.scatter(long.arg_true(), values.filter(long).str.contains(regex))
+        return matched
+
+    return (
+        pl.when(col.str.len_bytes() <= _PARSED_DIGITS)
+        .then(parsed)
+        .otherwise(col.map_batches(longer, pl.Boolean, is_elementwise=True))
+    )
+
+
+def _month_days(*, registry: bool) -> NDArray[np.bool_]:
+    """Indexed by MMDD (0-9999): the month-days a date of any year may have (0229 left to the
+    leap-year test), and for a 住民記録 date its 不詳 parts (0000, MM00) and 0229 of any year."""
+    valid = np.zeros(10_000, dtype=np.bool_)
+    for month, days in enumerate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), start=1):
+        valid[month * 100 + 1 : month * 100 + days + 1] = True
+        if registry:
+            valid[month * 100] = True
+    if registry:
+        valid[[0, 229]] = True
+    return valid
+
+
+_CALENDAR_MONTH_DAYS = _month_days(registry=False)
+_REGISTRY_MONTH_DAYS = _month_days(registry=True)
+
+
+def _calendar_test(registry: bool) -> Callable[[pl.Series], pl.Series]:
+    month_days = _REGISTRY_MONTH_DAYS if registry else _CALENDAR_MONTH_DAYS
+
+    def test(yyyymmdd: pl.Series) -> pl.Series:
+        # a value that is no number (null) is 0, then failed
+        value = yyyymmdd.fill_null(0).to_numpy() if yyyymmdd.null_count() else yyyymmdd.to_numpy()
+        month_day = value % 10_000
+        # year 0001-9999, a month-day of the table (00000000 too, for a 住民記録 date)
+        year_ok = value >= 10_000
+        if registry:
+            year_ok |= value == 0
+        ok = year_ok & month_days[month_day]
+        if yyyymmdd.null_count():
+            ok &= yyyymmdd.is_not_null().to_numpy()
+        if not registry:  # 0229: only in a Gregorian leap year (the few rows of that day)
+            feb29 = np.flatnonzero(month_day == 229)
+            year = value[feb29] // 10_000
+            ok[feb29] = (year >= 1) & (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        return pl.Series(yyyymmdd.name, ok, pl.Boolean)
+
+    return test
+
+
+def _date_test(col: pl.Expr, item: Item) -> pl.Expr:
+    """The match of the calendar pattern of a date item on an 8-character String value (the
+    only ones its check tests), by arithmetic on the value as a number and a table of
+    month-days: half the cost of the regex, three of which were the dearest checks of a
+    chunk. Never null."""
+    # 8 bytes that parse as a number are 8 ASCII digits, but for a leading "+" (below "0")
+    number = pl.when((col.str.len_bytes() == 8) & (col >= "0")).then(
+        col.cast(pl.UInt32, strict=False)
+    )
+    test = _calendar_test(item.type is ItemType.REGISTRY_DATE)
+    return number.map_batches(test, pl.Boolean, is_elementwise=True)
 
 
 def _type_message(item: Item) -> str:
@@ -177,6 +265,7 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
                     _count(_digit_count(item, r)),
                     "桁）",
                 ),
+                _null_passes(col, _count_at_most(item, col)),
             )
         )
     if pattern is None:
@@ -186,13 +275,15 @@ def _item_checks(layout: Layout, item: Item) -> list[ItemCheck]:
         # The calendar pattern of the item-type table (the package's Table Schema says the
         # same): 20190230 is no date. Other lengths are left to the 桁数 check, so one bad value
         # gives one finding.
+        other_length = col.str.len_chars() != item.digits
         checks.append(
             check(
                 SchemaRule.DATE,
-                _null_passes(col, (col.str.len_chars() != item.digits) | matches),
+                _null_passes(col, other_length | matches),
                 lambda _r, s: _text(
                     f"{name}「", s, f"」は正しい{_DATE_FORM[item.type]}ではありません"
                 ),
+                _null_passes(col, other_length | _date_test(col, item)),
             )
         )
     else:

@@ -8,18 +8,20 @@ rows, in the same order, with the same text.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from etl.findings import FINDING_SCHEMA
 from etl.layout.model import CodeTable, Item, ItemType, Layout, Provenance, RecordFile
+from etl.layout.types import CALENDAR_DATE_PATTERN, REGISTRY_DATE_PATTERN
 from etl.validate import SchemaChecks, schema
-from etl.validate.checks import _digit_test
+from etl.validate.checks import _count_at_most, _date_test, _digit_count, _digit_test
 
 KUBUN = CodeTable("kubun", "区分コード", {"1": "甲", "2": "乙", "10": "丙"})
 RF = RecordFile(
@@ -151,8 +153,22 @@ def test_missing_columns_as_before(frame: pl.DataFrame) -> None:
     assert set(found["rule"]) == {"schema.check_error"}
 
 
+LONG = "1" * 18, "-" + "9" * 17, "+" + "1" * 17, "1" * 19, "-" + "1" * 18, "1" * 25, "1" * 24 + "a"
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(alphabet=NOISE, max_size=6), st.text(max_size=3))))
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=NOISE, max_size=6),
+            st.text(max_size=3),
+            st.text(alphabet=NOISE + "+", min_size=17, max_size=21),  # parsed, or too long
+            st.sampled_from(LONG),
+        )
+    )
+)
+@example(["+5", "-0", "--5", "+", "-", " 5", "5 ", "1e5", "0x1", "1_0", "٣", "-+5", *LONG])
 def test_digit_patterns_match_as_their_regex(texts: list[str | None]) -> None:
     frame = pl.DataFrame({"v": texts}, schema={"v": pl.String})
     for pattern in ("[0-9]+", "-?[0-9]+"):
@@ -163,3 +179,86 @@ def test_digit_patterns_match_as_their_regex(texts: list[str | None]) -> None:
         assert got == regex.to_list()
         # Python's re as a third opinion (\Z: no newline allowed at the end)
         assert got == [None if t is None else bool(re.match(f"(?:{pattern})\\Z", t)) for t in texts]
+
+
+def _is_calendar_date(text: str) -> bool:
+    if not (len(text) == 8 and text.isascii() and text.isdigit()):
+        return False
+    try:
+        return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:])).year >= 1
+    except ValueError:
+        return False
+
+
+def _is_registry_date(text: str) -> bool:
+    if text == "00000000" or _is_calendar_date(text):
+        return True
+    if not (len(text) == 8 and text.isascii() and text.isdigit()) or text[:4] == "0000":
+        return False
+    month, day = int(text[4:6]), int(text[6:])
+    return (month, day) == (2, 29) or (day == 0 and month <= 12)
+
+
+DIGIT8 = st.text(alphabet="0123456789", min_size=8, max_size=8)
+DATES = st.lists(
+    st.one_of(
+        st.none(),
+        DIGIT8,  # any year, month and day, 00 and 29 Feb of every kind of year among them
+        st.builds(
+            lambda y, md: f"{y:04d}{md}",
+            st.integers(0, 9999),
+            st.sampled_from(
+                ["0229", "0228", "0230", "0000", "0100", "1200", "1300", "0431", "0131", "1232"]
+            ),
+        ),
+        st.builds(
+            lambda p, d: p + d[len(p) :], st.sampled_from(["+", "-", " ", "１", "٣"]), DIGIT8
+        ),
+        st.text(alphabet=NOISE + "+", min_size=7, max_size=9),
+        st.text(max_size=8),
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(DATES)
+@example(["+0010101", "+0200229", "-0010101", " 0010101", "0010101\n", "00000229", "19000229"])
+def test_date_test_matches_the_calendar_regex(texts: list[str | None]) -> None:
+    frame = pl.DataFrame({"v": texts}, schema={"v": pl.String})
+    for item_type, pattern, oracle in (
+        (ItemType.DATE, CALENDAR_DATE_PATTERN, _is_calendar_date),
+        (ItemType.REGISTRY_DATE, REGISTRY_DATE_PATTERN, _is_registry_date),
+    ):
+        got = frame.select(_date_test(pl.col("v"), Item("v", item_type, 8))).to_series()
+        # null and every value that is not 8 characters fail: the check passes them before
+        eight = pl.col("v").str.len_chars() == 8
+        regex = frame.filter(eight).select(pl.col("v").str.contains(f"^(?:{pattern})$"))
+        assert got.filter(frame.select(eight).to_series()).to_list() == regex.to_series().to_list()
+        assert got.to_list() == [t is not None and oracle(t) for t in texts]  # Python's date
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(alphabet=NOISE + "ｶ𠮷", max_size=8), st.text(max_size=5))
+    ),
+    st.sampled_from([ItemType.TEXT, ItemType.DIGITS, ItemType.INTEGER, ItemType.DECIMAL]),
+    st.integers(min_value=0, max_value=9),
+)
+def test_count_at_most_counts_as_the_digit_count(
+    texts: list[str | None], item_type: ItemType, limit: int
+) -> None:
+    item = Item("v", item_type, limit, scale=2 if item_type is ItemType.DECIMAL else 0)
+    frame = pl.DataFrame({"v": texts}, schema={"v": pl.String})
+    got = frame.select(_count_at_most(item, pl.col("v"))).to_series().to_list()
+    assert got == frame.select(_digit_count(item, pl.col("v")) <= limit).to_series().to_list()
+    # Python's count: characters, less a leading sign and a decimal point for a number
+    numeric = item_type in (ItemType.INTEGER, ItemType.DECIMAL)
+    expected = [
+        None
+        if t is None
+        else len(t) - (numeric and t.startswith("-")) - (item_type is ItemType.DECIMAL and "." in t)
+        <= limit
+        for t in texts
+    ]
+    assert got == expected
