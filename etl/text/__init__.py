@@ -19,7 +19,7 @@ from etl.text.kana import (
     strip_spaces,
     zenkaku_kana_to_hankaku,
 )
-from etl.text.utf8 import any_edge_space, any_private_use
+from etl.text.utf8 import any_edge_space, any_private_use, value_bytes
 from etl.text.wareki import (
     NOT_A_DATE_JA,
     REGISTRY_DATE_FORMS,
@@ -66,6 +66,7 @@ __all__ = [
     "strip_spaces",
     "to_seireki",
     "to_wareki",
+    "value_bytes",
     "wareki_to_registry_date",
     "wareki_to_seireki",
     "zenkaku_kana_to_hankaku",

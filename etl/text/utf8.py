@@ -17,6 +17,19 @@ _IDEOGRAPHIC_SPACE = "\u3000".encode()  # E3 80 80
 _SPACE = ord(" ")
 
 
+def value_bytes(array: pa.Array) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """A large_string or large_binary Array's bytes and its n + 1 offsets into them, both from
+    its own buffers (no copy), the bytes cut to what its values span; a null holds no bytes."""
+    _validity, offsets_buf, data_buf = array.buffers()
+    offsets = np.frombuffer(
+        offsets_buf, dtype=np.int64, count=len(array) + 1, offset=array.offset * 8
+    )
+    if data_buf is None:
+        return np.empty(0, dtype=np.uint8), offsets - offsets[0]
+    base = int(offsets[0])
+    return np.frombuffer(data_buf, dtype=np.uint8)[base : int(offsets[-1])], offsets - base
+
+
 def _buffers(values: pl.Series) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
     """(the values' bytes, their n + 1 offsets into them); a null value holds no bytes."""
     arr = values.to_arrow()
@@ -24,11 +37,7 @@ def _buffers(values: pl.Series) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
         arr = arr.combine_chunks() if arr.num_chunks else pa.array([], pa.large_string())
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
-    _validity, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
-    if data_buf is None:
-        return np.empty(0, dtype=np.uint8), offsets
-    return np.frombuffer(data_buf, dtype=np.uint8), offsets
+    return value_bytes(arr)
 
 
 def any_private_use(values: pl.Series) -> bool:

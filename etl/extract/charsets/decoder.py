@@ -58,6 +58,7 @@ from etl.extract.charsets.tables import (
     sbcs_table,
 )
 from etl.extract.vector_codec import gather_utf8
+from etl.text import value_bytes
 
 LOW_VALUES = "low-values"  # a value of bytes 0x00 only
 HIGH_VALUES = "high-values"  # a value of bytes 0xFF only
@@ -747,17 +748,7 @@ def _as_buffers(
     present = None
     if values.null_count:
         present = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    n = len(values)
-    _validity, offsets_buf, data_buf = values.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=values.offset * 8)
-    data = (
-        np.frombuffer(data_buf, dtype=np.uint8)
-        if data_buf is not None
-        else np.empty(0, dtype=np.uint8)
-    )
-    base = int(offsets[0])
-    data = data[base : int(offsets[-1])]
-    offsets = offsets - base
+    data, offsets = value_bytes(values)
     return data, offsets, present
 
 
