@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 blocking findings or a refused gate, 2 usage or input error.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 from collections.abc import Iterator, MutableMapping
@@ -223,6 +224,12 @@ def main() -> None:
     # Everything chukan writes holds personal data or keys: owner-only whatever the caller's
     # umask (DuckDB's database and WAL files and key files are created through it).
     os.umask(0o077)
+    # A run makes few reference cycles but millions of short-lived containers: with the default
+    # thresholds the collector walked the whole heap, imports included, for ≈0.3 s of CPU on a
+    # 1M-record run (perf). What the imports made is frozen out of its reach, and young
+    # collections come every 100k allocations instead of 700.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     cli()
 
 
