@@ -99,3 +99,19 @@ def test_colliding_hashes_lose_nothing_and_add_nothing(
         patch.setattr(apply, "_key_hash", _weak_hash)
         got = _join_lookup(primary, lookup_index(lk, side, "juki"))
     assert got.to_dicts() == _join_lookup(primary, lookup_index(lk, side, "juki")).to_dicts()
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=cases(), weak=st.booleans())
+def test_duplicated_lookup_keys_are_those_of_the_plain_test(
+    case: tuple[LookupSpec, pl.DataFrame, pl.DataFrame], weak: bool
+) -> None:
+    lk, side, _ = case
+    keys = [t for _, t in lk.on]
+    with pytest.MonkeyPatch.context() as patch:
+        if weak:
+            patch.setattr(apply, "_key_hash", _weak_hash)
+        index = lookup_index(lk, side, "juki")
+    plain = side.filter(pl.struct(keys).is_duplicated())[RECORD_NO].to_list()
+    assert index.findings["record_no"].to_list() == plain
+    assert index.frame.height == side.select(keys).n_unique()
