@@ -20,7 +20,7 @@ from etl.resources import data_dir
 # and what a one-off run of a fixed-width vendor does not need: a pass's project, catalog
 # (DuckDB) and comparison, the mainframe extractor, the Parquet writer, chardet (an encoding
 # guess's tie-breaker); pandera, which words only the failures of a frame that does not have its
-# record file's columns (a chunk's checks run as one polars query).
+# record file's columns (a chunk's checks run as one polars query); the pass-to-pass diff.
 NOT_FOR_A_RUN = (
     "psycopg",
     "fontTools",
@@ -45,6 +45,8 @@ NOT_FOR_A_RUN = (
     "pyarrow.parquet",
     "chardet",
     "pandera",
+    "etl.diff",
+    "etl.report.diff",
 )
 
 
@@ -126,7 +128,7 @@ def test_the_commands_mapping_behaves_as_click_expects() -> None:
 
 
 def test_every_name_of_the_lazy_packages_resolves() -> None:
-    for package in ("etl.passes", "etl.extract"):
+    for package in ("etl.passes", "etl.extract", "etl.report"):
         module = importlib.import_module(package)
         for name in module.__all__:
             assert getattr(module, name) is not None, (package, name)
