@@ -7,17 +7,20 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
 
 from etl.cli import COMMANDS, cli
+from etl.resources import data_dir
 
 # What only other commands use: database loading, packaging, the 外字 ledger's fonts, the
 # XML and workbook readers (the spec workbook's too), layout conversion, the year-end export;
 # and what a one-off run of a fixed-width vendor does not need: a pass's project, catalog
 # (DuckDB) and comparison, the mainframe extractor, the Parquet writer, chardet (an encoding
-# guess's tie-breaker).
+# guess's tie-breaker); pandera, which words only the failures of a frame that does not have its
+# record file's columns (a chunk's checks run as one polars query); the pass-to-pass diff.
 NOT_FOR_A_RUN = (
     "psycopg",
     "fontTools",
@@ -41,6 +44,9 @@ NOT_FOR_A_RUN = (
     "etl.extract.sheet",
     "pyarrow.parquet",
     "chardet",
+    "pandera",
+    "etl.diff",
+    "etl.report.diff",
 )
 
 
@@ -93,6 +99,18 @@ def test_a_run_imports_none_of_the_other_commands_libraries() -> None:
     assert not (set(NOT_FOR_A_RUN) & modules), set(NOT_FOR_A_RUN) & modules
 
 
+def test_a_whole_run_of_the_sample_imports_none_of_them(tmp_path: Path) -> None:
+    sample = data_dir("fixtures") / "vendor-a" / "sample"
+    args = ["run", "--vendor", "vendor-a", "--dump", str(sample), "--out", str(tmp_path / "o")]
+    modules = _imported_after(
+        "from click.testing import CliRunner\nfrom etl.cli import cli\n"
+        f"done = CliRunner().invoke(cli, {args!r})\n"
+        "assert done.exit_code == 1, done.output"  # the sample's blocking findings
+    )
+    assert "etl.report.run" in modules
+    assert not (set(NOT_FOR_A_RUN) & modules), set(NOT_FOR_A_RUN) & modules
+
+
 def test_report_without_a_ledger_imports_no_ledger() -> None:
     modules = _imported_after(
         "from etl.cli import cli\nimport click\ncli.get_command(click.Context(cli), 'report')"
@@ -110,7 +128,7 @@ def test_the_commands_mapping_behaves_as_click_expects() -> None:
 
 
 def test_every_name_of_the_lazy_packages_resolves() -> None:
-    for package in ("etl.passes", "etl.extract"):
+    for package in ("etl.passes", "etl.extract", "etl.report"):
         module = importlib.import_module(package)
         for name in module.__all__:
             assert getattr(module, name) is not None, (package, name)

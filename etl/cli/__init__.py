@@ -5,10 +5,14 @@ Exit codes: 0 ok, 1 blocking findings or a refused gate, 2 usage or input error.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import importlib
 import os
+import sys
+import threading
 from collections.abc import Iterator, MutableMapping
+from typing import NoReturn
 
 import click
 
@@ -230,7 +234,32 @@ def main() -> None:
     # collections come every 100k allocations instead of 700.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    cli()
+    try:
+        cli()
+    except SystemExit as done:
+        _exit_without_teardown(done)
+
+
+def _exit_without_teardown(done: SystemExit) -> NoReturn:
+    """End the process as the interpreter would, minus its teardown: after a run the heap holds
+    millions of objects that it frees one by one only for the process to end (≈0.1 s of CPU
+    and 0.1–0.5 s of wall after a 1M-record run, measured). What comes before the teardown
+    still happens, in the interpreter's order (Py_FinalizeEx): running threads are waited for
+    and idle pool workers stopped (the decoders' cached pools), then the atexit work (logging's
+    flush, temporary folders, multiprocessing, Dask's client), then stdout and stderr flushed."""
+    if done.code is None or isinstance(done.code, int):
+        status = done.code or 0
+    else:  # sys.exit("message"): printed, status 1, as the interpreter does
+        print(done.code, file=sys.stderr)
+        status = 1
+    threading._shutdown()  # type: ignore[attr-defined]  # what Py_FinalizeEx calls first
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (chukan … | head): the interpreter's 120
+        status = 120
+    os._exit(status)
 
 
 __all__ = ["COMMANDS", "cli", "main"]

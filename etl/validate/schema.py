@@ -10,20 +10,34 @@ a failing row is reported as a Finding.
 
 from __future__ import annotations
 
-import pandera.polars as pa
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 import polars as pl
-from pandera.api.polars.types import PolarsData
-from pandera.config import ValidationDepth, config_context
-from pandera.errors import SchemaErrors
 
 from etl.findings import Severity, concat_findings, empty_findings, record_key_expr
 from etl.layout import Layout, RecordFile
 from etl.validate.checks import RECORD_NO, SOURCE, ItemCheck, SchemaRule, item_checks, key_check
 
+if TYPE_CHECKING:  # pandera is imported when a frame does not conform (≈70 ms a run saves)
+    import pandera.polars as pa
+    from pandera.api.polars.types import PolarsData
+
 _ROW = "_row"  # pandera's failure-case index: the row position in the validated frame
 
 
+def _columns(record_file: RecordFile) -> dict[str, tuple[type[pl.DataType], bool]]:
+    """The columns of a record file's checked frame: name → (dtype, nullable)."""
+    columns: dict[str, tuple[type[pl.DataType], bool]]
+    columns = {name: (pl.String, True) for name in record_file.item_names}
+    columns[RECORD_NO] = (pl.Int64, False)
+    columns[SOURCE] = (pl.String, True)
+    return columns
+
+
 def _pandera_check(check: ItemCheck) -> pa.Check:
+    import pandera.polars as pa
+
     passes = check.passes
 
     def run(data: PolarsData) -> pl.LazyFrame:
@@ -42,19 +56,22 @@ def build_schema(
     ``strict`` makes a missing or unknown column a failure: the frame must be exactly the
     layout's items plus the bookkeeping columns.
     """
+    import pandera.polars as pa
+
     checks: dict[str, list[pa.Check]] = {name: [] for name in record_file.item_names}
     for check in item_checks(layout, record_file, key=key):
         checks[check.column].append(_pandera_check(check))
     columns = {
-        name: pa.Column(pl.String, checks=col_checks, nullable=True)
-        for name, col_checks in checks.items()
+        name: pa.Column(dtype, checks=checks.get(name), nullable=nullable)
+        for name, (dtype, nullable) in _columns(record_file).items()
     }
-    columns[RECORD_NO] = pa.Column(pl.Int64, nullable=False)
-    columns[SOURCE] = pa.Column(pl.String, nullable=True)
     return pa.DataFrameSchema(columns, strict=True, name=f"{layout.id}.{record_file.id}")
 
 
 def _failure_cases(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame | None:
+    from pandera.config import ValidationDepth, config_context
+    from pandera.errors import SchemaErrors
+
     # Pin the depth: a LazyFrame, or PANDERA_VALIDATION_DEPTH / PANDERA_VALIDATION_ENABLED in the
     # environment, would otherwise skip the data checks without a word (MEASURED.md).
     with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
@@ -150,7 +167,8 @@ class SchemaChecks:
         self.checks = sorted(
             item_checks(layout, record_file, key=key), key=lambda c: column[c.column]
         )
-        self.schema = build_schema(layout, record_file, key=key)
+        self._key = key
+        self._columns = _columns(record_file)
         self._failing = [c.one_pass.not_().alias(str(i)) for i, c in enumerate(self.checks)]
 
     def findings(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -178,14 +196,17 @@ class SchemaChecks:
     def _conforms(self, frame: pl.DataFrame) -> bool:
         """The frame has the schema's columns and dtypes, and no null where none may be: then
         pandera's only failures are the checks' own."""
-        columns = self.schema.columns
-        if set(frame.columns) != set(columns):  # strict: none missing, none unknown
+        if set(frame.columns) != set(self._columns):  # strict: none missing, none unknown
             return False
         return all(
-            frame.schema[name] == column.dtype.type
-            and (column.nullable or not frame[name].null_count())
-            for name, column in columns.items()
+            frame.schema[name] == dtype and (nullable or not frame[name].null_count())
+            for name, (dtype, nullable) in self._columns.items()
         )
+
+    @cached_property
+    def schema(self) -> pa.DataFrameSchema:
+        """The pandera schema, built when a frame needs pandera's wording."""
+        return build_schema(self.layout, self.record_file, key=self._key)
 
     def pandera_findings(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The findings as pandera reports the failures: every check run by pandera, a
