@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_scale import CHUKAN, chukan_timeline, machine, measure, median  # noqa: E402
-from benchmarks.workdata import SEED, WORK  # noqa: E402
+from benchmarks.workdata import SEED, WORK, compile_etl  # noqa: E402
 
 FILES = ("JUKI.DAT", "NENKIN.DAT")
 KANJI_RUN = re.compile(rb"\x28([^\x29]*)\x29")  # KI … KO: the split keeps the runs at odd places
@@ -175,6 +175,7 @@ def main() -> None:
         run_child(args)
         return
 
+    compile_etl()
     t0 = time.perf_counter()
     dump = jef_dump(args.persons)
     ebcdik_table()

@@ -59,7 +59,9 @@ def main() -> None:
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from benchmarks.workdata import vendor_a_dump
+    from benchmarks.workdata import compile_etl, vendor_a_dump
+
+    compile_etl()
     from etl.extract import FixedWidthOptions, vendor_profile
 
     t0 = time.perf_counter()

@@ -483,7 +483,9 @@ def write_result(mode: str, body: dict[str, Any]) -> Path:
 
 
 def run_compare(args: argparse.Namespace) -> None:
-    from benchmarks.workdata import vendor_a_dump
+    from benchmarks.workdata import compile_etl, vendor_a_dump
+
+    compile_etl()
 
     py_pandas = pandas_python()
     at_start = machine()
@@ -519,7 +521,9 @@ def run_compare(args: argparse.Namespace) -> None:
 
 
 def run_memory(args: argparse.Namespace) -> None:
-    from benchmarks.workdata import vendor_a_dump
+    from benchmarks.workdata import compile_etl, vendor_a_dump
+
+    compile_etl()
 
     probe = vendor_a_dump(20_000)  # records per person of this generator
     per_person = juki_records(probe)[0] / 20_000
