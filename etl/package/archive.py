@@ -14,20 +14,18 @@ fast as zlib, and the thread lets hashing and table checks run meanwhile.
 
 from __future__ import annotations
 
-import os
 import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from isal import igzip_threaded
 
 from etl.deflate import GZIP_HEADER, ParallelGzipWriter
 from etl.package.descriptor import path_problem
 from etl.package.errors import PackageError
-from etl.write import FILE_MODE, sha256_file
+from etl.write import FILE_MODE, StagedFile
 
 BLOCK = tarfile.BLOCKSIZE
 RECORD = tarfile.RECORDSIZE
@@ -74,31 +72,30 @@ def canonical_entries(prefix: str, files: Sequence[tuple[str, int]]) -> list[tar
 
 
 def write_archive(src: Path, prefix: str, files: Sequence[str], dest: Path) -> str:
-    """Write ``dest`` (.tar.gz) from the files of ``src`` atomically; returns its SHA-256."""
+    """Write ``dest`` (.tar.gz) from the files of ``src`` atomically; returns its SHA-256.
+
+    Staged (etl.write.StagedFile): hashed as it is written, its pages handed to the disk as it
+    grows, synced and renamed into place whole.
+    """
     entries = canonical_entries(prefix, [(f, (src / f).stat().st_size) for f in files])
     if not prefix.isascii() or not all(f.isascii() for f in files):
         raise PackageError(dest, "archive member names must be ASCII")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    staged = StagedFile(dest)
     try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as raw:
-            with (
-                ParallelGzipWriter(raw) as gz,
-                tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,  # type: ignore[call-overload]
-            ):
-                for info in entries:
-                    if info.isdir():
-                        tar.addfile(info)
-                        continue
-                    with (src / info.name.removeprefix(prefix + "/")).open("rb") as fh:
-                        tar.addfile(info, fh)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, dest)
+        with (
+            ParallelGzipWriter(cast(BinaryIO, staged)) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,  # type: ignore[call-overload]
+        ):
+            for info in entries:
+                if info.isdir():
+                    tar.addfile(info)
+                    continue
+                with (src / info.name.removeprefix(prefix + "/")).open("rb") as fh:
+                    tar.addfile(info, fh)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        staged.discard()
         raise
-    return sha256_file(dest, CHUNK)
+    return staged.publish().sha256
 
 
 # ustar's size field holds at most 11 octal digits: a bigger member needs a GNU base-256 or

@@ -15,14 +15,17 @@ is left alone.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
 import stat
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +91,43 @@ def make_private_dir(path: Path) -> list[Path]:
     return created
 
 
+# Write-back started while a staged file grows. A large machine's page cache holds a whole run's
+# outputs (≈0.5 GB on 1M persons, below vm.dirty_background_ratio) until the fsync at publish,
+# which then waits on the disk with every core idle. Every WRITEBACK_STEP bytes the pages just
+# written are queued for the disk (sync_file_range SYNC_FILE_RANGE_WRITE: it neither waits for
+# them nor for earlier ones), so the disk works while the run computes and publish's fsync
+# waits for the last step only. The fsync remains the durability guarantee: this only moves
+# the disk's work earlier.
+WRITEBACK_STEP = 8 << 20
+_SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>
+
+
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """libc's sync_file_range (Linux only; a ctypes call releases the GIL while the kernel
+    queues the pages), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Queue ``length`` bytes of ``fd`` from ``offset`` for the disk without waiting.
+
+    A refusal (a file system or kernel without it) is ignored: the data is still synced by
+    the fsync that every publish does, only later.
+    """
+    call = _sync_file_range()
+    if call is not None and length > 0:
+        call(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+
 def _cause(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
@@ -132,6 +172,7 @@ class StagedFile:
         self.temp = Path(tmp)
         self._hash = hashlib.sha256()
         self.bytes = 0
+        self._queued = 0  # bytes handed to the disk's write-back (start_writeback) so far
         self._fh = os.fdopen(fd, "wb")
         try:
             os.fchmod(fd, FILE_MODE)
@@ -158,7 +199,18 @@ class StagedFile:
             raise _write_error(self.path, exc, "write") from exc
         self._hash.update(data)
         self.bytes += len(data)
+        if self.bytes - self._queued >= WRITEBACK_STEP:
+            self._start_writeback()
         return len(data)
+
+    def _start_writeback(self) -> None:
+        try:
+            self._fh.flush()  # what the buffer holds goes to the page cache first
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.path, exc, "write") from exc
+        start_writeback(self._fh.fileno(), self._queued, self.bytes - self._queued)
+        self._queued = self.bytes
 
     def publish(self) -> WrittenFile:
         """fsync and rename into place; the file's size and SHA-256."""
