@@ -152,6 +152,9 @@ class DecodedFields:
     # rows whose values may hold a C0 or C1 control character (sorted, each once): the control
     # character screen (etl.extract.control_chars) need look at these rows only
     control_rows: NDArray[np.int64]
+    # per field: whether some value may hold a private-use character (a vendor 外字 the gaiji
+    # table may map); False is certain, so the 外字 step skips that column
+    private_use: tuple[bool, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +214,11 @@ def decode_record_fields(
     control_rows = np.empty(0, dtype=np.int64)
     if not records.shape[0]:
         empty = pl.Series(values=[], dtype=pl.String)
-        return DecodedFields(tuple(empty for _ in fields), tuple(() for _ in fields), control_rows)
+        nothing = tuple(False for _ in fields)
+        return DecodedFields(
+            tuple(empty for _ in fields), tuple(() for _ in fields), control_rows, nothing
+        )
+    private_use = [False] * len(fields)  # ASCII and digits values hold none
     coded: list[int] = []  # the fields the codec decodes
     for i, spec in enumerate(fields):
         if not spec.digits and spec.length > _ASCII_TRIED:
@@ -227,13 +234,14 @@ def decode_record_fields(
     if coded:
         part = tuple(fields[i] for i in coded)
         found: list[list[BadBytes]] = [[] for _ in part]
-        strings, control_rows = _texts(records, part, codec, found)
-        for i, series, problems in zip(coded, strings, found, strict=True):
-            values[i], bad[i] = series, problems
+        strings, control_rows, pua = _texts(records, part, codec, found)
+        for i, series, problems, may in zip(coded, strings, found, pua, strict=True):
+            values[i], bad[i], private_use[i] = series, problems, may
     return DecodedFields(
         tuple(values[i] for i in range(len(fields))),
         tuple(tuple(sorted(b, key=lambda p: (p.row, p.offset))) for b in bad),
         control_rows,
+        tuple(private_use),
     )
 
 
@@ -266,8 +274,9 @@ def _texts(
     fields: tuple[FieldBytes, ...],
     codec: str,
     bad: list[list[BadBytes]],
-) -> tuple[list[pl.Series], NDArray[np.int64]]:
-    """Text fields decoded: their values and the rows that may hold a control character."""
+) -> tuple[list[pl.Series], NDArray[np.int64], list[bool]]:
+    """Text fields decoded: their values, the rows that may hold a control character and, per
+    field, whether a value may hold a private-use character."""
     n, k = records.shape[0], len(fields)
     grid = _grid(fields)
     cells = _cells(records, grid)
@@ -285,7 +294,7 @@ def _texts(
         _span_problems(records, text, lengths, fields, codec, bad)
     if codec == "cp932":
         _silent_problems(records, text, fields, bad)
-    return _by_field(text.utf8, text.ends, k), _control_rows(text, k)
+    return _by_field(text.utf8, text.ends, k), _control_rows(text, k), _private_use(text, k)
 
 
 def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int) -> list[pl.Series]:
@@ -535,6 +544,26 @@ def _without_wide_padding(u: NDArray[np.uint8], ends: NDArray[np.intp]) -> NDArr
         todo, begins = todo[more], begins[more]
         cut[todo] -= step[more]
     return cut
+
+
+def _private_use(text: _Text, k: int) -> list[bool]:
+    """Per field (of ``k``, values record-major), whether some value may hold a private-use
+    character: U+E000–U+F8FF (EE, or EF then 80–A3 in UTF-8) or planes 15–16 (F3 then B0–BF,
+    F4 then 80–8F; a U+FFFD's EF BF BD is not one). Byte searches first: such values are rare.
+    """
+    utf8 = text.utf8
+    found = [
+        _followed_by(utf8, 0xEF, 0x80, 0xA3),
+        _followed_by(utf8, 0xF3, 0xB0, 0xBF),
+        _followed_by(utf8, 0xF4, 0x80, 0x8F),
+    ]
+    if b"\xee" in utf8:
+        found.append(np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == 0xEE))
+    at = np.concatenate(found)
+    hit = [False] * k
+    for f in np.unique(np.searchsorted(text.ends, at) % k).tolist():
+        hit[f] = True
+    return hit
 
 
 def _control_rows(text: _Text, k: int) -> NDArray[np.int64]:

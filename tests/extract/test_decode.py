@@ -298,6 +298,13 @@ def test_whole_block_decodes_as_each_value_alone(block: tuple) -> None:
         controls <= hinted
     )  # a hint may name more rows (a bad row's U+FFFD neighbours), never fewer
     assert got.control_rows.tolist() == sorted(hinted)
+    # the 外字 hint is exact: a field is named where some value holds a private-use character
+    assert list(got.private_use) == [any(map(_is_private_use, "".join(v))) for v in values]
+
+
+def _is_private_use(ch: str) -> bool:
+    c = ord(ch)
+    return 0xE000 <= c <= 0xF8FF or 0xF0000 <= c <= 0x10FFFF  # planes 15-16, whole
 
 
 def test_euc_jp_three_byte_lead_at_the_end_of_a_column() -> None:
