@@ -164,9 +164,7 @@ class _Grid:
     columns: NDArray[np.intp]  # (slots,) the record column each slot copies (0 for a line feed)
     starts: NDArray[np.int64]  # (fields,) first slot of each field
     lengths: NDArray[np.int64]  # (fields,)
-    # (slots,) 1-based position within its field, 0 in a line feed slot (uint8 when every field
-    # is shorter than 256 bytes: the keep mask compares it with a grid of lengths of that type)
-    position: NDArray[np.unsignedinteger]
+    slots: int  # per record: every field's bytes and its line feed
     line_feeds: NDArray[np.intp]  # (fields,) the line feed slot after each field
     field_of: NDArray[np.intp]  # (slots,) the field of each slot
 
@@ -178,13 +176,12 @@ def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
     columns = np.concatenate(
         [np.append(np.arange(f.offset, f.offset + f.length), 0) for f in fields]
     ).astype(np.intp)
-    position = np.concatenate([np.append(np.arange(1, f.length + 1), 0) for f in fields])
     field_of = np.repeat(np.arange(len(fields)), lengths + 1).astype(np.intp)
     return _Grid(
         columns=columns,
         starts=starts,
         lengths=lengths,
-        position=position.astype(np.uint8 if lengths.max() < 256 else np.uint16),
+        slots=int(columns.size),
         line_feeds=(starts + lengths).astype(np.intp),
         field_of=field_of,
     )
@@ -280,14 +277,14 @@ def _texts(
     n, k = records.shape[0], len(fields)
     grid = _grid(fields)
     cells = _cells(records, grid)
-    lengths = _trimmed_lengths(cells != 0x20, grid)
-    packed = _packed(cells, lengths, grid)
+    packed, lengths = _packed(cells, grid)
     del cells  # as large as the block: not held while the text is decoded
     text = _decode(packed, lengths.size, codec)
     if text.ends.size != n * k:  # a line feed inside a value would shift every later value
         cells = _cells(records, grid)
-        _blank_line_feeds(cells, lengths, grid, fields, bad)
-        text = _decode(_packed(cells, lengths, grid), lengths.size, codec)
+        _blank_line_feeds(cells, grid, fields, bad)
+        packed, lengths = _packed(cells, grid)
+        text = _decode(packed, lengths.size, codec)
         if text.ends.size != n * k:  # impossible unless the handler misbehaves
             raise RuntimeError(f"decoded {text.ends.size} values for {n * k} cells")
     if text.spans:
@@ -336,39 +333,6 @@ def _check_digits(raw: NDArray[np.uint8], spec: FieldBytes, bad: list[BadBytes])
     raw[rows, cols] = 0x3F  # keep the text valid; these rows are rejected anyway
 
 
-_HIGHEST_BIT = np.array([int(b).bit_length() for b in range(256)], dtype=np.int64)
-
-
-def _trimmed_lengths(not_space: NDArray[np.bool_], grid: _Grid) -> NDArray[np.int64]:
-    """(n, fields) length of each value without its trailing ASCII spaces (0x20 is never part
-    of a character): one past the last slot of the field that holds something else
-    (``not_space``: the grid's cells that are not 0x20).
-
-    Found on bits: the grid's non-space mask packed 8 slots to a byte and turned so that each
-    byte of slots is one contiguous row; per field, the last row with a bit set in the field
-    and its highest bit (``key``: row number and byte, so one running maximum finds both).
-    """
-    n = not_space.shape[0]
-    packed = np.packbits(not_space, axis=1, bitorder="little")
-    by_byte = np.ascontiguousarray(packed.T)  # (slots / 8, n)
-    out = np.empty((grid.starts.size, n), dtype=np.int64)
-    key = np.empty(n, dtype=np.uint32)
-    spans = zip(grid.starts.tolist(), grid.lengths.tolist(), strict=True)
-    for i, (start, length) in enumerate(spans):
-        first, last = start // 8, (start + length - 1) // 8
-        key[:] = 0
-        for j, b in enumerate(range(first, last + 1), start=1):
-            byte = by_byte[b]
-            if b == first:  # not the slots before the field
-                byte = byte & np.uint8((0xFF << (start % 8)) & 0xFF)
-            if b == last:  # nor those after it
-                byte = byte & np.uint8(0xFF >> (7 - (start + length - 1) % 8))
-            np.copyto(key, np.add(byte, j << 8, dtype=np.uint32), where=byte != 0)
-        row = (key >> 8).astype(np.int64)
-        out[i] = np.where(row > 0, (first + row - 1) * 8 + _HIGHEST_BIT[key & 0xFF] - start, 0)
-    return out.T
-
-
 @dataclass(frozen=True, slots=True)
 class _Text:
     """A grid decoded: its UTF-8, the line feed ending each value, the bad spans."""
@@ -380,12 +344,30 @@ class _Text:
     controls: NDArray[np.intp]  # bytes below 0x20 that are not a line feed
 
 
-def _packed(cells: NDArray[np.uint8], lengths: NDArray[np.int64], grid: _Grid) -> NDArray[np.uint8]:
-    """Every value cut to its length, each followed by its line feed, record-major."""
-    short = lengths.astype(grid.position.dtype)
-    keep = grid.position[None, :] <= np.repeat(short, grid.lengths + 1, axis=1)
-    packed: NDArray[np.uint8] = cells[keep]
-    return packed
+def _packed(cells: NDArray[np.uint8], grid: _Grid) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Every value cut before its trailing ASCII spaces (0x20 is never part of a character),
+    each followed by its line feed, record-major; and (n, fields) the length of each value.
+
+    The grid is read as one string array whose values are each a field's bytes after the line
+    feed before it (none before the first): Arrow's rtrim cuts every value and packs them
+    together in one pass; the last value's line feed is then put back.
+    """
+    n, k = cells.shape[0], grid.starts.size
+    m = n * k
+    starts = (np.arange(n, dtype=np.int64)[:, None] * grid.slots + grid.starts[None, :]).ravel()
+    offsets = np.empty(m + 1, dtype=np.int64)
+    offsets[0], offsets[1:m], offsets[m] = 0, starts[1:] - 1, cells.size - 1
+    whole = pa.LargeStringArray.from_buffers(m, pa.py_buffer(offsets), pa.py_buffer(cells))
+    cut = pc.ascii_rtrim(whole, characters=" ")
+    _, cut_offsets, cut_data = cut.buffers()
+    ends = np.frombuffer(cut_offsets, dtype=np.int64, count=m + 1, offset=cut.offset * 8)
+    packed = np.empty(int(ends[-1] - ends[0]) + 1, dtype=np.uint8)
+    if cut_data is not None:
+        packed[:-1] = np.frombuffer(cut_data, dtype=np.uint8)[int(ends[0]) : int(ends[-1])]
+    packed[-1] = LF
+    lengths = np.diff(ends)
+    lengths[1:] -= 1  # each value but the first holds the line feed before it
+    return packed, lengths.reshape(n, k)
 
 
 def _decode(packed: NDArray[np.uint8], values: int, codec: str) -> _Text:
@@ -402,19 +384,19 @@ def _decode(packed: NDArray[np.uint8], values: int, codec: str) -> _Text:
 
 def _blank_line_feeds(
     cells: NDArray[np.uint8],
-    lengths: NDArray[np.int64],
     grid: _Grid,
     fields: tuple[FieldBytes, ...],
     bad: list[list[BadBytes]],
 ) -> None:
-    """Report each value holding a line feed (its first) and blank it (rare)."""
+    """Report each value holding a line feed (its first) and blank it in ``cells`` (rare)."""
     inside = cells == LF
     inside[:, grid.line_feeds] = False
     rows, slots = np.nonzero(inside)
     for row, f, col in _first_in_each_value(rows, slots, grid):
         at = fields[f].offset + col
         bad[f].append(BadBytes(row, at, b"\n", "line feed 0x0A inside a text field"))
-        lengths[row, f] = 0
+        start = int(grid.starts[f])
+        cells[row, start : start + int(grid.lengths[f])] = 0x20
 
 
 def _span_problems(
