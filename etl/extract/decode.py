@@ -153,8 +153,8 @@ class DecodedFields:
     # character screen (etl.extract.control_chars) need look at these rows only
     control_rows: NDArray[np.int64]
     # per field: whether some value may hold a private-use character (a vendor 外字 the gaiji
-    # table may map); False is certain, so the 外字 step skips that column
-    private_use: tuple[bool, ...]
+    # table may map); False is certain, so the 外字 step skips that column. None: not asked
+    private_use: tuple[bool, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +188,11 @@ def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
 
 
 def decode_record_fields(
-    records: NDArray[np.uint8], fields: Sequence[FieldBytes], codec: str
+    records: NDArray[np.uint8],
+    fields: Sequence[FieldBytes],
+    codec: str,
+    *,
+    private_use: bool = False,
 ) -> DecodedFields:
     """Decode ``fields`` of every row of ``records`` (n, record_length), all in one go.
 
@@ -204,6 +208,10 @@ def decode_record_fields(
     Bad: undecodable bytes, a multi-byte character cut at the field end, a line feed inside a
     field, (cp932) the bytes 0x80, 0xA0, 0xFD–0xFF that cp932 maps silently to non-text, and in
     digits fields any byte but 0-9 and space (shown as ``?``: those rows are rejected anyway).
+
+    ``private_use``: name the fields whose values may hold a private-use character (a pass
+    over the decoded text, ~5 ms per 100k JUMIN records: asked only where a gaiji table maps
+    them).
     """
     fields = tuple(fields)
     values: dict[int, pl.Series] = {}
@@ -211,11 +219,11 @@ def decode_record_fields(
     control_rows = np.empty(0, dtype=np.int64)
     if not records.shape[0]:
         empty = pl.Series(values=[], dtype=pl.String)
-        nothing = tuple(False for _ in fields)
+        nothing = tuple(False for _ in fields) if private_use else None
         return DecodedFields(
             tuple(empty for _ in fields), tuple(() for _ in fields), control_rows, nothing
         )
-    private_use = [False] * len(fields)  # ASCII and digits values hold none
+    pua = [False] * len(fields)  # ASCII and digits values hold none
     coded: list[int] = []  # the fields the codec decodes
     for i, spec in enumerate(fields):
         if not spec.digits and spec.length > _ASCII_TRIED:
@@ -231,14 +239,17 @@ def decode_record_fields(
     if coded:
         part = tuple(fields[i] for i in coded)
         found: list[list[BadBytes]] = [[] for _ in part]
-        strings, control_rows, pua = _texts(records, part, codec, found)
-        for i, series, problems, may in zip(coded, strings, found, pua, strict=True):
-            values[i], bad[i], private_use[i] = series, problems, may
+        strings, control_rows, text = _texts(records, part, codec, found)
+        for i, series, problems in zip(coded, strings, found, strict=True):
+            values[i], bad[i] = series, problems
+        if private_use:
+            for i, may in zip(coded, _private_use(text, len(part)), strict=True):
+                pua[i] = may
     return DecodedFields(
         tuple(values[i] for i in range(len(fields))),
         tuple(tuple(sorted(b, key=lambda p: (p.row, p.offset))) for b in bad),
         control_rows,
-        tuple(private_use),
+        tuple(pua) if private_use else None,
     )
 
 
@@ -271,9 +282,9 @@ def _texts(
     fields: tuple[FieldBytes, ...],
     codec: str,
     bad: list[list[BadBytes]],
-) -> tuple[list[pl.Series], NDArray[np.int64], list[bool]]:
-    """Text fields decoded: their values, the rows that may hold a control character and, per
-    field, whether a value may hold a private-use character."""
+) -> tuple[list[pl.Series], NDArray[np.int64], _Text]:
+    """Text fields decoded: their values, the rows that may hold a control character, and the
+    decoded text."""
     n, k = records.shape[0], len(fields)
     grid = _grid(fields)
     cells = _cells(records, grid)
@@ -291,7 +302,7 @@ def _texts(
         _span_problems(records, text, lengths, fields, codec, bad)
     if codec == "cp932":
         _silent_problems(records, text, fields, bad)
-    return _by_field(text.utf8, text.ends, k), _control_rows(text, k), _private_use(text, k)
+    return _by_field(text.utf8, text.ends, k), _control_rows(text, k), text
 
 
 def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int) -> list[pl.Series]:
@@ -534,13 +545,14 @@ def _private_use(text: _Text, k: int) -> list[bool]:
     F4 then 80–8F; a U+FFFD's EF BF BD is not one). Byte searches first: such values are rare.
     """
     utf8 = text.utf8
-    found = [
-        _followed_by(utf8, 0xEF, 0x80, 0xA3),
-        _followed_by(utf8, 0xF3, 0xB0, 0xBF),
-        _followed_by(utf8, 0xF4, 0x80, 0x8F),
-    ]
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    found = [_followed_by(utf8, 0xF3, 0xB0, 0xBF), _followed_by(utf8, 0xF4, 0x80, 0x8F)]
     if b"\xee" in utf8:
-        found.append(np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == 0xEE))
+        found.append(np.flatnonzero(u == 0xEE))
+    # EF leads every half-width katakana (EF BD, EF BE): tested whole-array, located if found
+    pairs = (u[:-1] == 0xEF) & (u[1:] <= 0xA3)
+    if pairs.any():
+        found.append(np.flatnonzero(pairs))
     at = np.concatenate(found)
     hit = [False] * k
     for f in np.unique(np.searchsorted(text.ends, at) % k).tolist():

@@ -91,6 +91,7 @@ def test_a_chunk_without_a_hint_is_screened_whole(tmp_path: Path) -> None:
     path.write_bytes(b"001" + b"a\x1bb".ljust(9) + b"12" + b"c".ljust(6))
     chunk = next(get_extractor("fixed_width").extract(path, src, profile))
     assert chunk.control_rows is not None and chunk.control_rows.tolist() == [0]
+    assert chunk.private_use is None  # no gaiji table: the fields are not looked at
     reading = source_reading(src, profile, None, None)
     # a hint that names no row: nothing screened (the hint is trusted)
     none = dataclasses.replace(chunk, control_rows=np.empty(0, dtype=np.int64))
@@ -126,10 +127,12 @@ def test_gaiji_hint_replaces_what_every_column_replaced(texts: list, size: int) 
         options = FixedWidthOptions(record_length=LENGTH)
         src = SourceFile(name="jumin", path="JUMIN.DAT", fields=FIELDS, options=options)
         profile = profile_for(folder, src, "fixed_width", "cp932")
+        # the profile maps 外字 (the table itself is given: _GAIJI)
+        profile = dataclasses.replace(profile, gaiji_table=folder / "gaiji.csv")
         reading = source_reading(src, profile, _GAIJI, None)
         chunks = get_extractor("fixed_width").extract(path, src, profile, chunk_records=size)
         for chunk in chunks:
-            assert chunk.private_use is not None  # the fixed-width extractor always tells
+            assert chunk.private_use is not None  # the fixed-width extractor tells
             hinted = screen_chunk(reading, chunk, None)[0]
             whole = screen_chunk(reading, dataclasses.replace(chunk, private_use=None), None)[0]
             assert_frame_equal(hinted, whole)

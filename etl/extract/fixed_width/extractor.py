@@ -206,7 +206,7 @@ def _with_file_end(blocks: Iterator[RecordBlock]) -> Iterator[tuple[RecordBlock,
         yield b, i == 0 and b.records.shape[0] > 0
 
 
-_Hints = tuple[NDArray[np.int64], frozenset[str]]
+_Hints = tuple[NDArray[np.int64], frozenset[str] | None]
 
 
 def _extract_block(
@@ -328,10 +328,14 @@ def decode_threads(threads: int | None) -> Iterator[None]:
 def decode_fields(
     data: NDArray[np.uint8], plan: Plan
 ) -> tuple[
-    dict[str, pl.Series], dict[int, list[tuple[str, BadBytes]]], NDArray[np.int64], frozenset[str]
+    dict[str, pl.Series],
+    dict[int, list[tuple[str, BadBytes]]],
+    NDArray[np.int64],
+    frozenset[str] | None,
 ]:
     """(column per field, bad bytes per record row as (field name, problem), the rows whose
-    text may hold a control character, the fields whose text may hold a private-use one).
+    text may hold a control character, the fields whose text may hold a private-use one: None
+    when the profile maps no 外字).
 
     The text and digits fields are decoded together in one task (etl.extract.decode), each
     zoned or packed field in a task of its own.
@@ -343,7 +347,7 @@ def decode_fields(
     threads = _DECODE_THREADS.get() or min(4, os.cpu_count() or 1)
 
     def decode_texts() -> DecodedFields:
-        return decode_record_fields(data, spans, plan.codec)
+        return decode_record_fields(data, spans, plan.codec, private_use=plan.gaiji)
 
     decode_number = partial(_decode_number, data, plan)
     if threads == 1 or not numbers:
@@ -362,7 +366,11 @@ def decode_fields(
         columns[f.name] = values.alias(f.name)
         for p in problems:
             bad.setdefault(p.row, []).append((f.name, p))
-    private_use = frozenset(f.name for f, may in zip(texts, text.private_use, strict=True) if may)
+    private_use = None
+    if text.private_use is not None:
+        private_use = frozenset(
+            f.name for f, may in zip(texts, text.private_use, strict=True) if may
+        )
     return columns, bad, text.control_rows, private_use
 
 
