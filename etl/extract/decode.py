@@ -274,7 +274,9 @@ def _ascii_values(raw: NDArray[np.uint8]) -> pl.Series:
     n, length = raw.shape
     offsets = np.arange(0, (n + 1) * length, length, dtype=np.int64)
     whole = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw))
-    return pl.Series(pc.ascii_rtrim(whole, characters=" ").cast(pa.string_view()))
+    if (raw[:, -1] == 0x20).any():  # else no value has a space to cut (a full digits field)
+        whole = pc.ascii_rtrim(whole, characters=" ")
+    return pl.Series(whole.cast(pa.string_view()))
 
 
 def _texts(
