@@ -1,11 +1,11 @@
 """Decode fixed-width byte fields and byte runs, recording every bad byte.
 
-The fast path (see MEASURED.md): every text field of a block of records is gathered into one
-byte grid, each value cut before its trailing spaces and followed by a ``\\n``; the whole grid
-is decoded with one ``bytes.decode`` call and cut at the newlines into one string array
-(``decode_record_fields``); digits fields and short all-ASCII text fields need no codec. A
-codec error handler (free until it fires) records where each bad byte was, so it can be mapped
-back to (row, byte offset within the record).
+The fast path (benchmarks/bench_decode.py measures its codec): every text field of a block of
+records is gathered into one byte grid, each value cut before its trailing spaces and followed
+by a ``\\n``; the whole grid is decoded with one ``bytes.decode`` call and cut at the newlines
+into one string array (``decode_record_fields``); digits fields and short all-ASCII text fields
+need no codec. A codec error handler (free until it fires) records where each bad byte was, so
+it can be mapped back to (row, byte offset within the record).
 """
 
 from __future__ import annotations
