@@ -85,9 +85,8 @@ def _text_columns(dump: Path) -> list[bytes]:
     for f in source.fields:
         if f.type is FieldType.TEXT:
             grid = decode._grid((decode.FieldBytes(f.offset, f.length),))
-            cells = decode._cells(recs, grid)
-            lengths = decode._trimmed_lengths(cells != 0x20, grid)
-            out.append(decode._packed(cells, lengths, grid).tobytes())
+            packed, _ = decode._packed(decode._cells(recs, grid), grid)
+            out.append(packed.tobytes())
     return out
 
 

@@ -88,6 +88,10 @@ class ExtractChunk:
     # bytes anyway can tell for free (a byte below 0x20 but its separators, 0x7F, C2 80..9F);
     # None: not known, every row is screened.
     control_rows: NDArray[np.int64] | None = None
+    # The fields whose values may hold a private-use character (a vendor 外字): the 外字 step
+    # looks at these columns only. An extractor that sees its decoded bytes can tell for free;
+    # None: not known, every text column is looked at.
+    private_use: frozenset[str] | None = None
 
 
 @runtime_checkable

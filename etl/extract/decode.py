@@ -1,11 +1,11 @@
 """Decode fixed-width byte fields and byte runs, recording every bad byte.
 
-The fast path (see MEASURED.md): every text field of a block of records is gathered into one
-byte grid, each value cut before its trailing spaces and followed by a ``\\n``; the whole grid
-is decoded with one ``bytes.decode`` call and cut at the newlines into one string array
-(``decode_record_fields``); digits fields and short all-ASCII text fields need no codec. A
-codec error handler (free until it fires) records where each bad byte was, so it can be mapped
-back to (row, byte offset within the record).
+The fast path (benchmarks/bench_decode.py measures its codec): every text field of a block of
+records is gathered into one byte grid, each value cut before its trailing spaces and followed
+by a ``\\n``; the whole grid is decoded with one ``bytes.decode`` call and cut at the newlines
+into one string array (``decode_record_fields``); digits fields and short all-ASCII text fields
+need no codec. A codec error handler (free until it fires) records where each bad byte was, so
+it can be mapped back to (row, byte offset within the record).
 """
 
 from __future__ import annotations
@@ -152,6 +152,9 @@ class DecodedFields:
     # rows whose values may hold a C0 or C1 control character (sorted, each once): the control
     # character screen (etl.extract.control_chars) need look at these rows only
     control_rows: NDArray[np.int64]
+    # per field: whether some value may hold a private-use character (a vendor 外字 the gaiji
+    # table may map); False is certain, so the 外字 step skips that column. None: not asked
+    private_use: tuple[bool, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +164,7 @@ class _Grid:
     columns: NDArray[np.intp]  # (slots,) the record column each slot copies (0 for a line feed)
     starts: NDArray[np.int64]  # (fields,) first slot of each field
     lengths: NDArray[np.int64]  # (fields,)
-    # (slots,) 1-based position within its field, 0 in a line feed slot (uint8 when every field
-    # is shorter than 256 bytes: the keep mask compares it with a grid of lengths of that type)
-    position: NDArray[np.unsignedinteger]
+    slots: int  # per record: every field's bytes and its line feed
     line_feeds: NDArray[np.intp]  # (fields,) the line feed slot after each field
     field_of: NDArray[np.intp]  # (slots,) the field of each slot
 
@@ -175,20 +176,23 @@ def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
     columns = np.concatenate(
         [np.append(np.arange(f.offset, f.offset + f.length), 0) for f in fields]
     ).astype(np.intp)
-    position = np.concatenate([np.append(np.arange(1, f.length + 1), 0) for f in fields])
     field_of = np.repeat(np.arange(len(fields)), lengths + 1).astype(np.intp)
     return _Grid(
         columns=columns,
         starts=starts,
         lengths=lengths,
-        position=position.astype(np.uint8 if lengths.max() < 256 else np.uint16),
+        slots=int(columns.size),
         line_feeds=(starts + lengths).astype(np.intp),
         field_of=field_of,
     )
 
 
 def decode_record_fields(
-    records: NDArray[np.uint8], fields: Sequence[FieldBytes], codec: str
+    records: NDArray[np.uint8],
+    fields: Sequence[FieldBytes],
+    codec: str,
+    *,
+    private_use: bool = False,
 ) -> DecodedFields:
     """Decode ``fields`` of every row of ``records`` (n, record_length), all in one go.
 
@@ -204,6 +208,10 @@ def decode_record_fields(
     Bad: undecodable bytes, a multi-byte character cut at the field end, a line feed inside a
     field, (cp932) the bytes 0x80, 0xA0, 0xFD–0xFF that cp932 maps silently to non-text, and in
     digits fields any byte but 0-9 and space (shown as ``?``: those rows are rejected anyway).
+
+    ``private_use``: name the fields whose values may hold a private-use character (a pass
+    over the decoded text, ~5 ms per 100k JUMIN records: asked only where a gaiji table maps
+    them).
     """
     fields = tuple(fields)
     values: dict[int, pl.Series] = {}
@@ -211,7 +219,11 @@ def decode_record_fields(
     control_rows = np.empty(0, dtype=np.int64)
     if not records.shape[0]:
         empty = pl.Series(values=[], dtype=pl.String)
-        return DecodedFields(tuple(empty for _ in fields), tuple(() for _ in fields), control_rows)
+        nothing = tuple(False for _ in fields) if private_use else None
+        return DecodedFields(
+            tuple(empty for _ in fields), tuple(() for _ in fields), control_rows, nothing
+        )
+    pua = [False] * len(fields)  # ASCII and digits values hold none
     coded: list[int] = []  # the fields the codec decodes
     for i, spec in enumerate(fields):
         if not spec.digits and spec.length > _ASCII_TRIED:
@@ -227,13 +239,17 @@ def decode_record_fields(
     if coded:
         part = tuple(fields[i] for i in coded)
         found: list[list[BadBytes]] = [[] for _ in part]
-        strings, control_rows = _texts(records, part, codec, found)
+        strings, control_rows, text = _texts(records, part, codec, found)
         for i, series, problems in zip(coded, strings, found, strict=True):
             values[i], bad[i] = series, problems
+        if private_use:
+            for i, may in zip(coded, _private_use(text, len(part)), strict=True):
+                pua[i] = may
     return DecodedFields(
         tuple(values[i] for i in range(len(fields))),
         tuple(tuple(sorted(b, key=lambda p: (p.row, p.offset))) for b in bad),
         control_rows,
+        tuple(pua) if private_use else None,
     )
 
 
@@ -258,7 +274,9 @@ def _ascii_values(raw: NDArray[np.uint8]) -> pl.Series:
     n, length = raw.shape
     offsets = np.arange(0, (n + 1) * length, length, dtype=np.int64)
     whole = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw))
-    return pl.Series(pc.ascii_rtrim(whole, characters=" ").cast(pa.string_view()))
+    if (raw[:, -1] == 0x20).any():  # else no value has a space to cut (a full digits field)
+        whole = pc.ascii_rtrim(whole, characters=" ")
+    return pl.Series(whole.cast(pa.string_view()))
 
 
 def _texts(
@@ -266,26 +284,27 @@ def _texts(
     fields: tuple[FieldBytes, ...],
     codec: str,
     bad: list[list[BadBytes]],
-) -> tuple[list[pl.Series], NDArray[np.int64]]:
-    """Text fields decoded: their values and the rows that may hold a control character."""
+) -> tuple[list[pl.Series], NDArray[np.int64], _Text]:
+    """Text fields decoded: their values, the rows that may hold a control character, and the
+    decoded text."""
     n, k = records.shape[0], len(fields)
     grid = _grid(fields)
     cells = _cells(records, grid)
-    lengths = _trimmed_lengths(cells != 0x20, grid)
-    packed = _packed(cells, lengths, grid)
+    packed, lengths = _packed(cells, grid)
     del cells  # as large as the block: not held while the text is decoded
     text = _decode(packed, lengths.size, codec)
     if text.ends.size != n * k:  # a line feed inside a value would shift every later value
         cells = _cells(records, grid)
-        _blank_line_feeds(cells, lengths, grid, fields, bad)
-        text = _decode(_packed(cells, lengths, grid), lengths.size, codec)
+        _blank_line_feeds(cells, grid, fields, bad)
+        packed, lengths = _packed(cells, grid)
+        text = _decode(packed, lengths.size, codec)
         if text.ends.size != n * k:  # impossible unless the handler misbehaves
             raise RuntimeError(f"decoded {text.ends.size} values for {n * k} cells")
     if text.spans:
         _span_problems(records, text, lengths, fields, codec, bad)
     if codec == "cp932":
         _silent_problems(records, text, fields, bad)
-    return _by_field(text.utf8, text.ends, k), _control_rows(text, k)
+    return _by_field(text.utf8, text.ends, k), _control_rows(text, k), text
 
 
 def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int) -> list[pl.Series]:
@@ -327,39 +346,6 @@ def _check_digits(raw: NDArray[np.uint8], spec: FieldBytes, bad: list[BadBytes])
     raw[rows, cols] = 0x3F  # keep the text valid; these rows are rejected anyway
 
 
-_HIGHEST_BIT = np.array([int(b).bit_length() for b in range(256)], dtype=np.int64)
-
-
-def _trimmed_lengths(not_space: NDArray[np.bool_], grid: _Grid) -> NDArray[np.int64]:
-    """(n, fields) length of each value without its trailing ASCII spaces (0x20 is never part
-    of a character): one past the last slot of the field that holds something else
-    (``not_space``: the grid's cells that are not 0x20).
-
-    Found on bits: the grid's non-space mask packed 8 slots to a byte and turned so that each
-    byte of slots is one contiguous row; per field, the last row with a bit set in the field
-    and its highest bit (``key``: row number and byte, so one running maximum finds both).
-    """
-    n = not_space.shape[0]
-    packed = np.packbits(not_space, axis=1, bitorder="little")
-    by_byte = np.ascontiguousarray(packed.T)  # (slots / 8, n)
-    out = np.empty((grid.starts.size, n), dtype=np.int64)
-    key = np.empty(n, dtype=np.uint32)
-    spans = zip(grid.starts.tolist(), grid.lengths.tolist(), strict=True)
-    for i, (start, length) in enumerate(spans):
-        first, last = start // 8, (start + length - 1) // 8
-        key[:] = 0
-        for j, b in enumerate(range(first, last + 1), start=1):
-            byte = by_byte[b]
-            if b == first:  # not the slots before the field
-                byte = byte & np.uint8((0xFF << (start % 8)) & 0xFF)
-            if b == last:  # nor those after it
-                byte = byte & np.uint8(0xFF >> (7 - (start + length - 1) % 8))
-            np.copyto(key, np.add(byte, j << 8, dtype=np.uint32), where=byte != 0)
-        row = (key >> 8).astype(np.int64)
-        out[i] = np.where(row > 0, (first + row - 1) * 8 + _HIGHEST_BIT[key & 0xFF] - start, 0)
-    return out.T
-
-
 @dataclass(frozen=True, slots=True)
 class _Text:
     """A grid decoded: its UTF-8, the line feed ending each value, the bad spans."""
@@ -371,12 +357,30 @@ class _Text:
     controls: NDArray[np.intp]  # bytes below 0x20 that are not a line feed
 
 
-def _packed(cells: NDArray[np.uint8], lengths: NDArray[np.int64], grid: _Grid) -> NDArray[np.uint8]:
-    """Every value cut to its length, each followed by its line feed, record-major."""
-    short = lengths.astype(grid.position.dtype)
-    keep = grid.position[None, :] <= np.repeat(short, grid.lengths + 1, axis=1)
-    packed: NDArray[np.uint8] = cells[keep]
-    return packed
+def _packed(cells: NDArray[np.uint8], grid: _Grid) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Every value cut before its trailing ASCII spaces (0x20 is never part of a character),
+    each followed by its line feed, record-major; and (n, fields) the length of each value.
+
+    The grid is read as one string array whose values are each a field's bytes after the line
+    feed before it (none before the first): Arrow's rtrim cuts every value and packs them
+    together in one pass; the last value's line feed is then put back.
+    """
+    n, k = cells.shape[0], grid.starts.size
+    m = n * k
+    starts = (np.arange(n, dtype=np.int64)[:, None] * grid.slots + grid.starts[None, :]).ravel()
+    offsets = np.empty(m + 1, dtype=np.int64)
+    offsets[0], offsets[1:m], offsets[m] = 0, starts[1:] - 1, cells.size - 1
+    whole = pa.LargeStringArray.from_buffers(m, pa.py_buffer(offsets), pa.py_buffer(cells))
+    cut = pc.ascii_rtrim(whole, characters=" ")
+    _, cut_offsets, cut_data = cut.buffers()
+    ends = np.frombuffer(cut_offsets, dtype=np.int64, count=m + 1, offset=cut.offset * 8)
+    packed = np.empty(int(ends[-1] - ends[0]) + 1, dtype=np.uint8)
+    if cut_data is not None:
+        packed[:-1] = np.frombuffer(cut_data, dtype=np.uint8)[int(ends[0]) : int(ends[-1])]
+    packed[-1] = LF
+    lengths = np.diff(ends)
+    lengths[1:] -= 1  # each value but the first holds the line feed before it
+    return packed, lengths.reshape(n, k)
 
 
 def _decode(packed: NDArray[np.uint8], values: int, codec: str) -> _Text:
@@ -393,19 +397,19 @@ def _decode(packed: NDArray[np.uint8], values: int, codec: str) -> _Text:
 
 def _blank_line_feeds(
     cells: NDArray[np.uint8],
-    lengths: NDArray[np.int64],
     grid: _Grid,
     fields: tuple[FieldBytes, ...],
     bad: list[list[BadBytes]],
 ) -> None:
-    """Report each value holding a line feed (its first) and blank it (rare)."""
+    """Report each value holding a line feed (its first) and blank it in ``cells`` (rare)."""
     inside = cells == LF
     inside[:, grid.line_feeds] = False
     rows, slots = np.nonzero(inside)
     for row, f, col in _first_in_each_value(rows, slots, grid):
         at = fields[f].offset + col
         bad[f].append(BadBytes(row, at, b"\n", "line feed 0x0A inside a text field"))
-        lengths[row, f] = 0
+        start = int(grid.starts[f])
+        cells[row, start : start + int(grid.lengths[f])] = 0x20
 
 
 def _span_problems(
@@ -535,6 +539,27 @@ def _without_wide_padding(u: NDArray[np.uint8], ends: NDArray[np.intp]) -> NDArr
         todo, begins = todo[more], begins[more]
         cut[todo] -= step[more]
     return cut
+
+
+def _private_use(text: _Text, k: int) -> list[bool]:
+    """Per field (of ``k``, values record-major), whether some value may hold a private-use
+    character: U+E000–U+F8FF (EE, or EF then 80–A3 in UTF-8) or planes 15–16 (F3 then B0–BF,
+    F4 then 80–8F; a U+FFFD's EF BF BD is not one). Byte searches first: such values are rare.
+    """
+    utf8 = text.utf8
+    u = np.frombuffer(utf8, dtype=np.uint8)
+    found = [_followed_by(utf8, 0xF3, 0xB0, 0xBF), _followed_by(utf8, 0xF4, 0x80, 0x8F)]
+    if b"\xee" in utf8:
+        found.append(np.flatnonzero(u == 0xEE))
+    # EF leads every half-width katakana (EF BD, EF BE): tested whole-array, located if found
+    pairs = (u[:-1] == 0xEF) & (u[1:] <= 0xA3)
+    if pairs.any():
+        found.append(np.flatnonzero(pairs))
+    at = np.concatenate(found)
+    hit = [False] * k
+    for f in np.unique(np.searchsorted(text.ends, at) % k).tolist():
+        hit[f] = True
+    return hit
 
 
 def _control_rows(text: _Text, k: int) -> NDArray[np.int64]:

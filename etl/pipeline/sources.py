@@ -201,8 +201,14 @@ class SourceReading:
     def location(self) -> LocationKind:
         return get_extractor(self.format).location
 
-    def with_gaiji(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def with_gaiji(
+        self, frame: pl.DataFrame, private_use: frozenset[str] | None = None
+    ) -> pl.DataFrame:
+        """``frame`` with the mapped 外字 replaced; ``private_use``: the only columns that may
+        hold one (ExtractChunk.private_use; None: every text column may)."""
         texts = [f.name for f in self.source.fields if f.type is FieldType.TEXT]
+        if private_use is not None and self.gaiji is not None and self.gaiji.private_use_only:
+            texts = [n for n in texts if n in private_use]
         if self.gaiji is None or not frame.height or not texts:
             return frame
         # Only the columns that may hold a mapped gaiji: ruling one out costs less than replacing.
@@ -237,7 +243,7 @@ def screen_chunk(
     screened for control characters here, whatever the format (only the rows of
     ``chunk.control_rows`` when the extractor names them). With ``spill`` the kept columns wait
     on disk (or in memory when every field is kept and nothing spills)."""
-    records = reading.with_gaiji(chunk.records)
+    records = reading.with_gaiji(chunk.records, chunk.private_use)
     kind = reading.location
     # the extractor may know which rows can hold a control character: only those are screened
     hinted = chunk.records if chunk.control_rows is None else chunk.records[chunk.control_rows]

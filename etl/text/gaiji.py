@@ -67,6 +67,12 @@ class GaijiTable:
         # Single-character patterns never overlap, so the order of the patterns does not matter.
         return expr.str.replace_many(list(mapping), list(mapping.values()))
 
+    @property
+    def private_use_only(self) -> bool:
+        """Whether every character ``apply`` replaces is a private-use one (what a loaded table
+        holds): a column without any private-use character is then left as it is."""
+        return all(_is_pua(ch) for ch in self.pua_map())
+
     def may_change(self, values: pl.Series) -> bool:
         """False where ``apply`` would leave every value as it is; True where it may change one.
 

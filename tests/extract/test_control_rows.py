@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 from etl.extract import FieldType, FixedWidthOptions, SourceField, SourceFile, get_extractor
 from etl.extract.fixed_width import FixedWidthExtras
 from etl.pipeline.sources import ScreenedChunk, screen_chunk, source_reading
+from etl.text import GaijiEntry, GaijiTable
 
 from .conftest import profile_for
 
@@ -90,6 +91,7 @@ def test_a_chunk_without_a_hint_is_screened_whole(tmp_path: Path) -> None:
     path.write_bytes(b"001" + b"a\x1bb".ljust(9) + b"12" + b"c".ljust(6))
     chunk = next(get_extractor("fixed_width").extract(path, src, profile))
     assert chunk.control_rows is not None and chunk.control_rows.tolist() == [0]
+    assert chunk.private_use is None  # no gaiji table: the fields are not looked at
     reading = source_reading(src, profile, None, None)
     # a hint that names no row: nothing screened (the hint is trusted)
     none = dataclasses.replace(chunk, control_rows=np.empty(0, dtype=np.int64))
@@ -99,3 +101,44 @@ def test_a_chunk_without_a_hint_is_screened_whole(tmp_path: Path) -> None:
     assert controls.select("record_no", "item", "value").rows() == [(1, "shimei", "U+001B (ESC)")]
     assert controls.equals(_screened(chunk, reading).controls)
     assert isinstance(controls, pl.DataFrame)
+
+
+_GAIJI = GaijiTable((GaijiEntry("F040", "\u9089\U000e0101"), GaijiEntry("F041", "辺")))
+_GAIJI_CHARS = "ab 1山ｱ\u3000\ue000\ue001\ue002"  # U+E002 (F042): a gaiji the table lacks
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(_GAIJI_CHARS, max_size=9), st.text(_GAIJI_CHARS, max_size=6)),
+        min_size=1,
+    ),
+    st.integers(1, 12),
+)
+def test_gaiji_hint_replaces_what_every_column_replaced(texts: list, size: int) -> None:
+    records = [
+        b"001" + a.encode("cp932")[:9].ljust(9) + b"12" + b.encode("cp932")[:6].ljust(6)
+        for a, b in texts
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "JUMIN.DAT"
+        path.write_bytes(b"".join(records))
+        options = FixedWidthOptions(record_length=LENGTH)
+        src = SourceFile(name="jumin", path="JUMIN.DAT", fields=FIELDS, options=options)
+        profile = profile_for(folder, src, "fixed_width", "cp932")
+        # the profile maps 外字 (the table itself is given: _GAIJI)
+        profile = dataclasses.replace(profile, gaiji_table=folder / "gaiji.csv")
+        reading = source_reading(src, profile, _GAIJI, None)
+        chunks = get_extractor("fixed_width").extract(path, src, profile, chunk_records=size)
+        for chunk in chunks:
+            assert chunk.private_use is not None  # the fixed-width extractor tells
+            hinted = screen_chunk(reading, chunk, None)[0]
+            whole = screen_chunk(reading, dataclasses.replace(chunk, private_use=None), None)[0]
+            assert_frame_equal(hinted, whole)
+            rows = (chunk.records["_record_no"] - 1).to_list()
+            cut = {"shimei": (3, 12), "kana": (14, 20)}  # each value as Python decodes it
+            for name, (start, end) in cut.items():  # a column the hint leaves out holds none
+                values = [records[i][start:end].decode("cp932", "replace") for i in rows]
+                if name not in chunk.private_use:
+                    assert not any("\ue000" <= ch <= "\ue002" for v in values for ch in v)

@@ -289,7 +289,7 @@ def _problems(got: DecodedFields) -> list[list[Problem]]:
 def test_whole_block_decodes_as_each_value_alone(block: tuple) -> None:
     codec, fields, records = block
     arr = np.frombuffer(b"".join(records), dtype=np.uint8).reshape(len(records), -1)
-    got = decode_record_fields(arr, fields, codec)
+    got = decode_record_fields(arr, fields, codec, private_use=True)
     values, problems, controls = oracle(records, fields, codec)
     assert [v.to_list() for v in got.values] == values
     assert _problems(got) == problems
@@ -298,6 +298,14 @@ def test_whole_block_decodes_as_each_value_alone(block: tuple) -> None:
         controls <= hinted
     )  # a hint may name more rows (a bad row's U+FFFD neighbours), never fewer
     assert got.control_rows.tolist() == sorted(hinted)
+    # the 外字 hint is exact: a field is named where some value holds a private-use character
+    assert got.private_use is not None
+    assert list(got.private_use) == [any(map(_is_private_use, "".join(v))) for v in values]
+
+
+def _is_private_use(ch: str) -> bool:
+    c = ord(ch)
+    return 0xE000 <= c <= 0xF8FF or 0xF0000 <= c <= 0x10FFFF  # planes 15-16, whole
 
 
 def test_euc_jp_three_byte_lead_at_the_end_of_a_column() -> None:

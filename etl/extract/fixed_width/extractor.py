@@ -119,7 +119,7 @@ class _Piece:
 
     def decode(self) -> DecodedPiece:
         totals = Totals(records_in=self.block.records_in)
-        records, rejects, filtered, partial, control_rows = _extract_block(
+        records, rejects, filtered, partial, (control_rows, private_use) = _extract_block(
             self.block, self.plan, totals, self.ends_file
         )
         chunk = ExtractChunk(
@@ -131,6 +131,7 @@ class _Piece:
             empty_findings(),
             partial,
             control_rows,
+            private_use,
         )
         return DecodedPiece(chunk, totals, self.block.last)
 
@@ -205,11 +206,15 @@ def _with_file_end(blocks: Iterator[RecordBlock]) -> Iterator[tuple[RecordBlock,
         yield b, i == 0 and b.records.shape[0] > 0
 
 
+_Hints = tuple[NDArray[np.int64], frozenset[str] | None]
+
+
 def _extract_block(
     block: RecordBlock, plan: Plan, totals: Totals, ends_file: bool
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None, NDArray[np.int64]]:
-    """(records, rejects, filtered, partial, control rows: the rows of records that may hold a
-    control character) of one block; ``totals`` gathers trailer facts.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None, _Hints]:
+    """(records, rejects, filtered, partial, (control rows: the rows of records that may hold a
+    control character, the fields that may hold a private-use character)) of one block;
+    ``totals`` gathers trailer facts.
 
     ``ends_file``: the block's last well-formed record is the file's last, where a trailer
     belongs. A header anywhere but record 1, or a trailer anywhere but the last record, is
@@ -246,7 +251,7 @@ def _extract_block(
     data_idx = np.flatnonzero(kind == DATA)
     data = recs if data_idx.size == recs.shape[0] else recs[data_idx]
     totals.data_records += int(data_idx.size)
-    columns, bad, control_rows = decode_fields(data, plan)
+    columns, bad, control_rows, private_use = decode_fields(data, plan)
     offsets = block.byte_offset[data_idx]
     numbers = block.record_no[data_idx]
     keep = np.ones(data_idx.size, dtype=np.bool_)
@@ -268,7 +273,7 @@ def _extract_block(
         partial = decoded.filter(~pl.Series(keep))
         control_rows = (np.cumsum(keep) - 1)[control_rows[keep[control_rows]]]
     rejects, filtered = out.frames()
-    return records, rejects, filtered, partial, control_rows
+    return records, rejects, filtered, partial, (control_rows, private_use)
 
 
 def _type_reason(kind: int, text: str, record_no: int, offset: int) -> str:
@@ -322,9 +327,15 @@ def decode_threads(threads: int | None) -> Iterator[None]:
 
 def decode_fields(
     data: NDArray[np.uint8], plan: Plan
-) -> tuple[dict[str, pl.Series], dict[int, list[tuple[str, BadBytes]]], NDArray[np.int64]]:
+) -> tuple[
+    dict[str, pl.Series],
+    dict[int, list[tuple[str, BadBytes]]],
+    NDArray[np.int64],
+    frozenset[str] | None,
+]:
     """(column per field, bad bytes per record row as (field name, problem), the rows whose
-    text may hold a control character).
+    text may hold a control character, the fields whose text may hold a private-use one: None
+    when the profile maps no 外字).
 
     The text and digits fields are decoded together in one task (etl.extract.decode), each
     zoned or packed field in a task of its own.
@@ -336,7 +347,7 @@ def decode_fields(
     threads = _DECODE_THREADS.get() or min(4, os.cpu_count() or 1)
 
     def decode_texts() -> DecodedFields:
-        return decode_record_fields(data, spans, plan.codec)
+        return decode_record_fields(data, spans, plan.codec, private_use=plan.gaiji)
 
     decode_number = partial(_decode_number, data, plan)
     if threads == 1 or not numbers:
@@ -355,7 +366,12 @@ def decode_fields(
         columns[f.name] = values.alias(f.name)
         for p in problems:
             bad.setdefault(p.row, []).append((f.name, p))
-    return columns, bad, text.control_rows
+    private_use = None
+    if text.private_use is not None:
+        private_use = frozenset(
+            f.name for f, may in zip(texts, text.private_use, strict=True) if may
+        )
+    return columns, bad, text.control_rows, private_use
 
 
 _TEXT_TYPES = (FieldType.TEXT, FieldType.DIGITS)

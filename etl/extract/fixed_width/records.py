@@ -35,6 +35,7 @@ class Plan:
     options: FixedWidthOptions
     codec: str
     kinds: tuple[tuple[bytes, int], ...]  # encoded discriminator value → kind
+    gaiji: bool  # the profile maps 外字: name the fields that may hold a private-use character
 
     @property
     def record_length(self) -> int:
@@ -66,7 +67,7 @@ def make_plan(
                         f"the discriminator is {rt.length}",
                     )
                 kinds.append((encoded, kind))
-    return Plan(source, options, codec, tuple(kinds))
+    return Plan(source, options, codec, tuple(kinds), profile.gaiji_table is not None)
 
 
 def classify(recs: NDArray[np.uint8], plan: Plan) -> NDArray[np.int8]:
