@@ -37,7 +37,7 @@ STEPS = [
     ("etl.pipeline.spill", "Spill.read"),
     ("etl.validate.rule_checks", "_exactly_one"),
     ("etl.validate.validate", "key_findings"),
-    ("etl.pipeline.job", "_reconcile"),
+    ("etl.pipeline.job", "_publish"),
     ("etl.pipeline.job", "write_findings"),
     ("etl.pipeline.job", "write_mapping_rejects"),
     ("etl.pipeline.job", "write_rejects"),

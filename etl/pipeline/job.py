@@ -142,17 +142,26 @@ class JobResult:
         return int(self.findings.filter(pl.col("severity") == Severity.ERROR.value).height)
 
 
-def _reconcile(
-    written: list[tuple[_Target, MappedRecordFile, WrittenFile]], writer: RecordFileWriter
-) -> list[ControlRow]:
-    """Control totals of every V2.1 file that declares some: the source side summed chunk by
-    chunk, the target side read from disk (scanned, so in bounded memory)."""
+Written = list[tuple[str, MappedRecordFile, WrittenFile]]  # (layout id, mapped, published)
+
+
+def _publish(streamed: _Streamed, writer: RecordFileWriter) -> tuple[Written, list[ControlRow]]:
+    """Publish every V2.1 file (its sink synced and renamed into the stage: mostly a wait on
+    the disk), then its control totals: the source side summed chunk by chunk, the target side
+    read from disk (scanned, so in bounded memory). If one cannot be published, none is."""
+    pairs = list(zip(streamed.targets, streamed.mapped, strict=True))
+    try:
+        written = [(target.layout, mt, target.sink.close()) for target, (_, mt) in pairs]
+    except BaseException:
+        for target in streamed.targets:
+            target.sink.discard()
+        raise
     rows: list[ControlRow] = []
-    for target, mt, wf in written:
+    for (target, _), (_, mt, wf) in zip(pairs, written, strict=True):
         if mt.controls:
             scanned = writer.scan_columns(wf.path, control_columns(mt))
             rows += reconcile_target(target.layout, mt, scanned, target.tallies)
-    return rows
+    return written, rows
 
 
 MappedKey = tuple[str, str]  # (Layout id, RecordFile id)
@@ -596,27 +605,20 @@ def _run_staged(
         stream = _Stream(opts, profile, mappings, checks, writer, stage, engine)
         try:
             streamed = stream.run()
-            events.step_started("write V2.1 files")
-            written = [
-                (target.layout, mt, target.sink.close())
-                for target, (_, mt) in zip(streamed.targets, streamed.mapped, strict=True)
-            ]
         except BaseException:
             for target in stream.targets:
                 target.sink.discard()
             raise
-        # On a thread beside the whole-file checks (which run on the spill): the control totals
-        # read the written files back, the rejects and the snapshot (neither depends on a
-        # finding) are written and synced; then findings.csv beside the mapping rejects. Polars
-        # and the disk, on the cores the tail left idle. The sources go without their records:
-        # the checks release those (_release_lookup_sides).
+        # On two threads beside the whole-file checks (which read the spill, never a V2.1
+        # file): the V2.1 files are published, then their control totals read back; the
+        # rejects and the snapshot (neither depends on a finding) are written and synced; then
+        # findings.csv beside the mapping rejects. The waits on the disk (each file's fsync)
+        # and polars, on the cores the checks leave idle. The sources go without their
+        # records: the checks release those (_release_lookup_sides).
         unrecorded = [replace(s, records=s.records.clear()) for s in streamed.sources.values()]
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile") as beside:
-            controls_read = beside.submit(
-                _reconcile,
-                [(t, mt, wf) for t, (_, mt, wf) in zip(streamed.targets, written, strict=True)],
-                writer,
-            )
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside") as beside:
+            events.step_started("write V2.1 files")
+            published = beside.submit(_publish, streamed, writer)
             rejects_written = beside.submit(write_rejects, stage, unrecorded)
             snapshot_written = beside.submit(
                 write_snapshot,
@@ -630,7 +632,7 @@ def _run_staged(
                 findings = _validate_all(streamed, checks)
             finally:
                 stream.spill.remove()  # never published
-            controls = controls_read.result()
+            written, controls = published.result()
             findings = concat_findings([findings, reconciliation_findings(controls)])
             # findings.csv (formatted, hashed and synced) beside the mapping rejects' files
             findings_written = beside.submit(write_findings, stage, findings)

@@ -260,3 +260,25 @@ def test_digests_made_chunk_by_chunk_are_those_of_the_written_file(tmp_path: Pat
         written = pl.read_csv(result.out_dir / lay / wf.path.name, infer_schema=False)
         assert written.height > 7 and digests  # several chunks, something to compare
         assert mt.frame.equals(digest_frame(written, digests), null_equal=True), lay
+
+
+def test_a_v21_file_that_cannot_be_published_stops_the_run_with_nothing_visible(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the V2.1 files are published on a thread beside the whole-file checks: a failure there
+    # is the run's, and the files published before it go with the stage
+    from etl.write import atomic
+
+    publish = atomic.StagedFile.publish
+
+    def failing(self: atomic.StagedFile) -> Any:
+        if self.path.name == "setai.csv":
+            raise WriteError(f"{self.path}: cannot write: disk full")
+        return publish(self)
+
+    monkeypatch.setattr(atomic.StagedFile, "publish", failing)
+    out = tmp_path / "out"
+    with pytest.raises(WriteError, match=r"setai\.csv"):
+        _run("vendor-a", out)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [], "no staging folder or temp file is left"
