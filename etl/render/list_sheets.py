@@ -47,17 +47,17 @@ def column_letters(col: int) -> str:
     return name
 
 
-def shared_string_xml(strings: pl.Expr) -> pl.Expr:
-    """Each string's <si> element as rust_xlsxwriter writes it into sharedStrings.xml."""
-    escaped = strings.str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F$1").str.replace_many(
-        _SI_ESCAPES
-    )
+def shared_string_xml(strings: pl.Series) -> pl.Series:
+    """Each string's <si> element as rust_xlsxwriter writes it into sharedStrings.xml. Only
+    the strings holding something to escape are rewritten (few: most are plain text)."""
+    escapes = strings.str.contains_any([*_SI_ESCAPES, "_x"]).arg_true()
+    escaped = strings.gather(escapes).str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F$1")
+    text = strings.clone().scatter(escapes, escaped.str.replace_many(_SI_ESCAPES))
     preserve = strings.str.contains(r"^[ \t\n]|[ \t\n]$")
-    return pl.concat_str(
-        pl.when(preserve).then(pl.lit('<si><t xml:space="preserve">')).otherwise(pl.lit("<si><t>")),
-        escaped,
-        pl.lit("</t></si>"),
-    )
+    opening = pl.when(preserve).then(pl.lit('<si><t xml:space="preserve">'))
+    return pl.select(
+        pl.concat_str(opening.otherwise(pl.lit("<si><t>")), pl.lit(text), pl.lit("</t></si>"))
+    ).to_series()
 
 
 def _text_columns(rows: pl.DataFrame) -> list[str]:
@@ -68,19 +68,22 @@ def _non_empty(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.col(name) != "")
 
 
-def _string_cells(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """Every string cell of ``frames``, column after column, frame after frame (v), and where
-    the writer meets it (at: sheet, row, column, as one number)."""
-    cells = []
+def _string_cells(frames: list[pl.DataFrame]) -> tuple[pl.Series, pl.Series]:
+    """Every string cell of ``frames``, column after column, frame after frame, and the order
+    the writer meets them in (frame after frame, row after row, left to right), as the
+    position of each in the first series."""
+    cells, order = [], []
     start = 0
     for rows in frames:
-        for col in _text_columns(rows):
-            place = pl.int_range(pl.len(), dtype=pl.Int64) * rows.width + rows.columns.index(col)
-            cells.append(rows.select(pl.col(col).alias("v"), (place + start).alias("at")))
-        start += rows.height * rows.width
+        text = _text_columns(rows)
+        k, n = len(text), rows.height
+        cells += [rows.get_column(c) for c in text]
+        row_major = pl.int_range(n * k, dtype=pl.Int64, eager=True)
+        order.append(row_major % k * n + row_major // k + start)
+        start += n * k
     if not cells:
-        return pl.DataFrame(schema={"v": pl.String, "at": pl.Int64})
-    return pl.concat(cells)
+        return pl.Series("v", [], pl.String), pl.Series("at", [], pl.Int64)
+    return pl.concat(cells), pl.concat(order)
 
 
 def _end_to_end(strings: pl.Series) -> memoryview:
@@ -98,8 +101,8 @@ def _rows_xml(
     rows: pl.DataFrame, indices: pl.Series, styles: Mapping[int, int]
 ) -> tuple[memoryview, str] | None:
     """The <row> elements of ``rows`` from sheet row 2 on and the number of the last one
-    (None: not one cell); ``indices``: the shared string of each text cell, column after
-    column (null: no cell)."""
+    (None: not one cell); ``indices``: the shared string of each text cell, row after row
+    (null: no cell)."""
     if not rows.height:
         return None
     text = _text_columns(rows)
@@ -109,7 +112,7 @@ def _rows_xml(
         style = f' s="{styles[col]}"' if col in styles else ""
         if dtype == pl.String:
             n = text.index(name)
-            value = indices.slice(n * rows.height, rows.height).cast(pl.String)
+            value = indices.gather_every(len(text), n).cast(pl.String)
             style += ' t="s"'
         elif dtype.is_integer() or dtype.is_float():
             value = rows[name].cast(pl.Float64).cast(pl.String)
@@ -159,21 +162,22 @@ def filled_lists(
     known = pl.DataFrame({"xml": [m.decode() for m in _SI.findall(sst, head.end())]})
     known = known.with_row_index("idx")
     distinct = {id(rows): rows for rows in lists.values()}
-    cells = _string_cells(list(distinct.values()))
-    # Each distinct string as a number from 0 (a categorical of its own; "" and null: none),
-    # so that finding its first use and each cell's index are integer work.
-    fresh = pl.Categorical(pl.Categories.random())
-    string = pl.when(_non_empty("v")).then("v")
-    coded = cells.select(string.cast(fresh).to_physical().alias("code"), "at", "v")
-    used = coded.drop_nulls("code").group_by("code").agg(pl.col("at").min(), pl.first("v"))
-    used = used.sort("at").with_columns(shared_string_xml(pl.col("v")).alias("xml"))
+    cells, order = _string_cells(list(distinct.values()))
+    # Each distinct string as a number (a categorical of its own), so that finding its first
+    # use and each cell's index are integer work; "" and null make no cell, so no code.
+    string = cells.cast(pl.Categorical(pl.Categories.random())).to_physical()
+    codes = pl.select(pl.when(cells != "").then(string)).to_series().gather(order)
+    first = codes.is_first_distinct() & codes.is_not_null()
+    used = pl.DataFrame({"code": codes.filter(first), "v": cells.gather(order.filter(first))})
+    used = used.with_columns(shared_string_xml(used["v"]).alias("xml"))  # first use first
     unique = used.join(known, on="xml", how="left", maintain_order="left")
     new = unique.filter(pl.col("idx").is_null())
     added = pl.col("idx").is_null().cum_sum().cast(pl.UInt32)  # new strings numbered on
     unique = unique.with_columns(pl.col("idx").fill_null(known.height + added - 1))
-    index_of = pl.zeros(unique.height, pl.UInt32, eager=True).scatter(unique["code"], unique["idx"])
-    indices = index_of.gather(coded["code"])  # null code (no cell): null
-    own: dict[int, pl.Series] = {}  # each frame's part of indices
+    size = int(unique["code"].max() or 0) + 1  # type: ignore[arg-type]
+    index_of = pl.zeros(size, pl.UInt32, eager=True).scatter(unique["code"], unique["idx"])
+    indices = index_of.gather(codes)  # null code (no cell): null
+    own: dict[int, pl.Series] = {}  # each frame's part of indices, row after row
     start = 0
     for key, rows in distinct.items():
         own[key] = indices.slice(start, rows.height * len(_text_columns(rows)))

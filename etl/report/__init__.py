@@ -27,8 +27,14 @@ from etl.report.model import (
     open_run,
     rule_counts,
 )
-from etl.report.run import render_html, render_json, workbook_bytes, write_xlsx
-from etl.write import write_bytes_atomic
+from etl.report.run import (
+    compile_templates,
+    render_html,
+    render_json,
+    workbook_bytes,
+    write_xlsx,
+)
+from etl.write import make_private_dir, write_bytes_atomic
 
 REPORT_FILES = {"html": "report.html", "xlsx": "report.xlsx", "json": "report.json"}
 DIFF_REPORT_FILES = {"html": "diff.html", "xlsx": "diff.xlsx", "json": "diff.json"}
@@ -52,15 +58,19 @@ def write_reports(report: RunReport, out_dir: Path) -> dict[str, Path]:
     """Write the three reports into ``out_dir``, each atomically and owner-only (0600).
 
     The workbook is built on a second thread while the page and the JSON are rendered: its
-    writer and its frames work without the GIL, and the workbook is most of the time."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-xlsx") as pool:
+    writer and its frames work without the GIL, and the workbook is most of the time. All
+    three are rendered before the first is written; then they are written side by side (the
+    page's and the JSON's fsync wait beside the workbook's)."""
+    with ThreadPoolExecutor(max_workers=len(REPORT_FILES), thread_name_prefix="report") as pool:
         xlsx = pool.submit(workbook_bytes, report)
         html = render_html(report).encode("utf-8")
         contents = {"html": html, "xlsx": xlsx.result(), "json": render_json(report)}
-    return {
-        kind: write_bytes_atomic(out_dir / REPORT_FILES[kind], data).path
-        for kind, data in contents.items()
-    }
+        make_private_dir(out_dir)  # once, not raced by the three writers
+        writes = {
+            kind: pool.submit(write_bytes_atomic, out_dir / REPORT_FILES[kind], data)
+            for kind, data in contents.items()
+        }
+        return {kind: write.result().path for kind, write in writes.items()}
 
 
 def write_run_reports(
@@ -70,11 +80,17 @@ def write_run_reports(
 ) -> dict[str, Path]:
     """Render the reports of a run folder into it, or into ``out_dir`` (the reconciliation from
     its manifest; ``extra_sections``: title → JSON-like data, added after it). All three are
-    rendered before the first is written, so a bad run folder leaves the old reports in place."""
+    rendered before the first is written, so a bad run folder leaves the old reports in place.
+    The page's templates are compiled on a thread while the run folder is read."""
     events.step_started("write reports")  # timed apart in the run's timeline (benchmarks)
-    reconciliation = open_run(run_dir).manifest.reconciliation.model_dump(mode="json")
-    extra = {"reconciliation": reconciliation, **(extra_sections or {})}
-    written = write_reports(load_run_report(run_dir, extra_sections=extra), out_dir or run_dir)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-templates") as pool:
+        templates = pool.submit(compile_templates)
+        run = open_run(run_dir)
+        reconciliation = run.manifest.reconciliation.model_dump(mode="json")
+        extra = {"reconciliation": reconciliation, **(extra_sections or {})}
+        report = load_run_report(run, extra_sections=extra)
+        templates.result()
+    written = write_reports(report, out_dir or run_dir)
     events.step_finished("write reports", len(written))
     return written
 

@@ -221,17 +221,18 @@ def top_per_rule(findings: pl.DataFrame, top: int) -> pl.DataFrame:
 
 
 def load_run_report(
-    run_dir: Path,
+    run_dir: Path | RunFolder,
     *,
     top: int = DEFAULT_TOP,
     extra_sections: Mapping[str, object] | None = None,
 ) -> RunReport:
-    """Read a run folder: manifest.json, findings.csv and, when a pass wrote one, run.json.
+    """Read a run folder (its path, or the folder already opened): manifest.json, findings.csv
+    and, when a pass wrote one, run.json.
 
     ``diff`` / ``reconciliation`` objects in run.json become the sections 差分 / 突合;
     ``extra_sections`` (key → JSON-like data) adds or replaces sections.
     """
-    run = open_run(run_dir)
+    run = run_dir if isinstance(run_dir, RunFolder) else open_run(run_dir)
     manifest = run.manifest
     findings = read_findings(run)
     sources = tuple(

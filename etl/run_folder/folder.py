@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,11 +188,14 @@ class RunFolder:
                 data = fh.read()
             except OSError as exc:
                 raise RunFolderError(path, f"cannot read: {exc.strerror or exc}") from None
-        digest = hashlib.sha256(data).hexdigest()
-        try:
-            frame = parse_findings(data)
-        except NotAFindingsFile as exc:
-            raise RunFolderError(path, str(exc)) from None
+        # hashed on a thread while parsed: both release the GIL (polars, hashlib)
+        with ThreadPoolExecutor(1, thread_name_prefix="findings-sha256") as pool:
+            hashed = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+            try:
+                frame = parse_findings(data)
+            except NotAFindingsFile as exc:
+                raise RunFolderError(path, str(exc)) from None
+            digest = hashed.result()
         if digest != summary.sha256:
             raise RunFolderError(
                 path, f"differs from the run's {MANIFEST_FILE} (SHA-256): changed after the run"

@@ -144,6 +144,21 @@ def test_a_file_changed_after_the_run_is_named_never_read_as_the_runs(run: Path)
         folder.verified(entry.file_ref)
 
 
+def test_findings_changed_after_the_run_are_refused_and_broken_ones_named(run: Path) -> None:
+    """The hash (on a thread) and the parse of findings.csv: an edit of the same shape is
+    caught by the hash, a file that is no longer a findings file by the parse."""
+    path = run / "findings.csv"
+    data = path.read_bytes()
+    assert RunFolder.open(run).findings().height > 0
+    head, _, rows = data.partition(b"\r\n")
+    path.write_bytes(head + b"\r\n" + rows.replace(b"error", b"warning", 1))
+    with pytest.raises(RunFolderError, match=r"findings\.csv: differs .*SHA-256"):
+        RunFolder.open(run).findings()
+    path.write_bytes(b"a,b\r\n1,2\r\n")
+    with pytest.raises(RunFolderError, match=r"findings\.csv: not a findings file"):
+        RunFolder.open(run).findings()
+
+
 @pytest.mark.parametrize("kind", ["symlink-outside", "symlinked-folder", "fifo", "folder"])
 def test_only_regular_files_below_the_run_folder_are_read(
     run: Path, tmp_path: Path, kind: str

@@ -121,6 +121,14 @@ def _labels() -> dict[str, object]:
     }
 
 
+def compile_templates() -> None:
+    """Compile every template of the page into the environment's cache (pure Python, under the
+    GIL: a run does it on a thread while the findings are read, which hold the GIL little)."""
+    env = environment(PACKAGE)
+    for name in env.list_templates():
+        env.get_template(name)
+
+
 def reconciliation_html(data: object, report: RunReport) -> str:
     """The body of the 突合 section alone: status, one table per V2.1 file, the link to the
     record counts."""
