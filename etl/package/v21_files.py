@@ -7,7 +7,6 @@ constraints the data already breaks (each one a recorded finding of the run, lis
 
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from etl.package.schema import relax_schema, table_fields
 from etl.package.table_stream import TableStream
 from etl.paths import NotARegularFile, open_regular
 from etl.run_folder import OutputEntry, RunFolder
-from etl.write import FILE_MODE
+from etl.write import copy_staged
 
 
 class RunRecordFile(NamedTuple):
@@ -47,35 +46,23 @@ def copy_hashed(
     """Byte copy of a file of the run (a regular file below the run folder, no link followed:
     a FIFO put there must not make packaging wait forever) that hashes on the way, one read of
     the source; a table's bytes are also fed to its streaming check."""
-    h, size = hashlib.sha256(), 0
-    with run.open_file(rel) as fin, dest.open("xb") as fout:
-        dest.chmod(FILE_MODE)
-        while block := fin.read(CHUNK):
-            h.update(block)
-            fout.write(block)
-            size += len(block)
-            if table is not None:
-                table.feed(block)
+    with run.open_file(rel) as fin:
+        written = copy_staged(fin, dest, chunk=CHUNK, feed=None if table is None else table.feed)
     if table is not None:
         table.close()
-    return size, h.hexdigest()
+    return written.bytes, written.sha256
 
 
 def copy_file_hashed(src: Path, dest: Path) -> tuple[int, str]:
     """Byte copy of a regular file outside any run (an older run's gaiji table, named by
     --vendor), hashed on the way."""
-    h, size = hashlib.sha256(), 0
     try:
         fd = open_regular(src)
     except NotARegularFile as exc:
         raise PackageError(src, exc.why.value) from None
-    with os.fdopen(fd, "rb") as fin, dest.open("xb") as fout:
-        dest.chmod(FILE_MODE)
-        while block := fin.read(CHUNK):
-            h.update(block)
-            fout.write(block)
-            size += len(block)
-    return size, h.hexdigest()
+    with os.fdopen(fd, "rb") as fin:
+        written = copy_staged(fin, dest, chunk=CHUNK)
+    return written.bytes, written.sha256
 
 
 def seal_v21_files(

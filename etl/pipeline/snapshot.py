@@ -27,7 +27,7 @@ from etl.run_folder import (
     Snapshot,
     SnapshotError,
 )
-from etl.write import FILE_MODE, make_private_dir
+from etl.write import copy_staged, make_private_dir
 
 # A vendor folder holds specs and tables (kilobytes); a folder far beyond that is a wrong
 # vendor path (a project root, a dump folder), refused before anything is copied.
@@ -115,18 +115,12 @@ def read_inputs(folder: Path) -> FolderInputs:
 
 
 def _copy(src: Path, dest: Path) -> tuple[int, str]:
-    make_private_dir(dest.parent)
-    h, size = hashlib.sha256(), 0
     try:
-        with src.open("rb") as fin, dest.open("xb") as fout:
-            dest.chmod(FILE_MODE)
-            while block := fin.read(_CHUNK):
-                h.update(block)
-                fout.write(block)
-                size += len(block)
+        with src.open("rb") as fin:
+            written = copy_staged(fin, dest, chunk=_CHUNK)
     except OSError as exc:
         raise SnapshotError(src, f"cannot be kept in the run: {exc.strerror or exc}") from exc
-    return size, h.hexdigest()
+    return written.bytes, written.sha256
 
 
 def _write_copy(stage: Path, rel_root: str, inputs: FolderInputs) -> tuple[FileRef, ...]:

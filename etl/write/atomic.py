@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from etl.errors import WriteError
 
@@ -229,6 +230,28 @@ class StagedFile:
             self._fh.close()
         with contextlib.suppress(OSError):
             os.unlink(self.temp)
+
+
+def copy_staged(
+    source: BinaryIO,
+    dest: Path,
+    *,
+    chunk: int = 1 << 20,
+    feed: Callable[[bytes], None] | None = None,
+) -> WrittenFile:
+    """Copy what is left of ``source`` to ``dest`` through a StagedFile: owner-only, hashed as
+    written (one read of the source), synced and renamed into place whole; ``feed`` sees every
+    block too. A failed read (an OSError, the caller's to name) leaves nothing behind."""
+    staged = StagedFile(dest)
+    try:
+        while block := source.read(chunk):
+            staged.write(block)
+            if feed is not None:
+                feed(block)
+    except BaseException:
+        staged.discard()
+        raise
+    return staged.publish()
 
 
 def copy_tree_private(source: Path, target: Path) -> None:
@@ -458,8 +481,17 @@ def _publish(stage: Path, final: Path, marker: OwnerMarker) -> None:
             old_marker.release(unlink=False)
         else:
             stage.rename(final)
+        _sync_dir(final.parent)  # the rename itself, durable (the files were synced before)
     except OSError as exc:
         raise _write_error(final, exc, "publish the folder") from exc
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
