@@ -30,13 +30,22 @@ text = st.text(
 columns = st.lists(st.one_of(st.none(), text), max_size=40)
 
 
+# values polars keeps outside their views (over 12 bytes) that every scan would notice
+NOISY = (" \ue000\u3000\U000f0000\U00100000 ", "\u3000" * 5, "\ue000" * 5)
+
+
 def series(values: list[str | None], cut: int) -> pl.Series:
-    """The values as a String column; with ``cut``, as two chunks sliced off a longer one (so
-    the Arrow buffers begin at an offset and hold bytes outside the values)."""
+    """The values as a String column; with ``cut``, as two chunks sliced off a longer one
+    whose every other value was filtered away (so the views begin at an offset and the data
+    buffers hold bytes outside the values)."""
     whole = pl.Series("s", values, dtype=pl.String)
     if not cut:
         return whole
-    padded = pl.Series("s", ["\ue000 ", *values, " \ue000"], dtype=pl.String)
+    noisy = [NOISY[(cut + k) % len(NOISY)] for k in range(len(values) + 2)]
+    interleaved = [v for pair in zip(noisy, [None, *values, None], strict=True) for v in pair]
+    frame = pl.DataFrame({"s": interleaved, "keep": [k % 2 == 1 for k in range(len(interleaved))]})
+    padded = frame.filter("keep")["s"]
+    assert padded.to_arrow(compat_level=pl.CompatLevel.newest()).buffers()[2:] != []
     inner = padded.slice(1, len(values))
     head, tail = inner.slice(0, cut % (len(values) + 1)), inner.slice(cut % (len(values) + 1))
     joined = pl.concat([head, tail], rechunk=False)
