@@ -250,7 +250,10 @@ def screen_chunk(
     controls = detached(control_char_findings(hinted, reading.source, reading.allowed, kind))
     flagged = None
     if controls.height:  # few: kept so their findings can name a key
-        flagged = detached(records.filter(pl.col(RECORD_NO).is_in(controls["record_no"].implode())))
+        # among the hinted rows only (ascending, as the chunk's): a filter of the whole chunk
+        # cost more than the findings themselves
+        among = records if chunk.control_rows is None else records[chunk.control_rows]
+        flagged = detached(among.filter(pl.col(RECORD_NO).is_in(controls["record_no"].implode())))
     kept: pl.DataFrame | Path = reading.kept(records)
     if spill is not None and isinstance(kept, pl.DataFrame):
         kept = spill(kept)
