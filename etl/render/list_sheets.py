@@ -15,10 +15,12 @@ the archive deflates it on threads (etl.render.workbook.with_created).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import polars as pl
 import pyarrow as pa
+
+from etl.render.workbook import Parts
 
 SHARED_STRINGS = "xl/sharedStrings.xml"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)1:([A-Z]+)1"/>')
@@ -150,15 +152,25 @@ def _rows_xml(
 
 def filled_lists(
     members: Mapping[str, bytes], lists: Mapping[str, pl.DataFrame]
-) -> dict[str, bytes]:
-    """The members to put in the archive: each sheet of ``lists`` (member → its rows, in sheet
-    order) with its rows after the header the writer wrote, and sharedStrings.xml with their
-    strings. ``members``: the uncompressed header-only sheets and sharedStrings.xml. The same
-    frame twice gives the same bytes object (one deflate)."""
+) -> Iterator[tuple[str, Parts]]:
+    """The members to put in the archive, as parts end to end (etl.render.with_created): first
+    sharedStrings.xml with the lists' strings, then each sheet of ``lists`` (member → its rows,
+    in sheet order) with its rows after the header the writer wrote, each built while the one
+    before is deflated. ``members``: the uncompressed header-only sheets and sharedStrings.xml.
+    The same frame twice gives the same parts object (one deflate). Checked before the first is
+    given: a writer whose XML is not what this module fills raises ListSheetError here."""
     sst = members[SHARED_STRINGS]
     head = _SST_HEAD.match(sst)
     if head is None or not sst.endswith(b"</sst>"):
         raise ListSheetError("sharedStrings.xml is not the writer's")
+    sheets = {member: _HeaderSheet(members[member], rows) for member, rows in lists.items()}
+    return _filled(sst, head, sheets, lists)
+
+
+def _filled(
+    sst: bytes, head: re.Match[bytes], sheets: Mapping[str, _HeaderSheet],
+    lists: Mapping[str, pl.DataFrame],
+) -> Iterator[tuple[str, Parts]]:  # fmt: skip
     known = pl.DataFrame({"xml": [m.decode() for m in _SI.findall(sst, head.end())]})
     known = known.with_row_index("idx")
     distinct = {id(rows): rows for rows in lists.values()}
@@ -182,45 +194,54 @@ def filled_lists(
     for key, rows in distinct.items():
         own[key] = indices.slice(start, rows.height * len(_text_columns(rows)))
         start += own[key].len()
-    out: dict[str, bytes] = {}
-    filled: dict[tuple[int, bytes], bytes] = {}  # the same rows under the same header: once
-    for member, rows in lists.items():
-        sheet = (id(rows), members[member])
-        if sheet not in filled:
-            filled[sheet] = _filled_sheet(members[member], rows, own[id(rows)])
-        out[member] = filled[sheet]
     refs = sum(own[id(rows)].count() for rows in lists.values())
     count, unique_count = int(head[2]) + refs, int(head[3]) + new.height
-    out[SHARED_STRINGS] = b"".join(
+    yield (
+        SHARED_STRINGS,
         (
             head[1],
             b'count="%d" uniqueCount="%d">' % (count, unique_count),
-            sst[head.end() : -len(b"</sst>")],
+            memoryview(sst)[head.end() : -len(b"</sst>")],
             _end_to_end(new["xml"]) if new.height else b"",
             b"</sst>",
-        )
+        ),
     )
-    return out
+    filled: dict[tuple[int, bytes], Parts] = {}  # the same rows under the same header: once
+    for member, rows in lists.items():
+        sheet = sheets[member]
+        if (id(rows), sheet.xml) not in filled:
+            filled[id(rows), sheet.xml] = sheet.filled(own[id(rows)])
+        yield member, filled[id(rows), sheet.xml]
 
 
-def _filled_sheet(sheet: bytes, rows: pl.DataFrame, indices: pl.Series) -> bytes:
-    dimension = _DIMENSION.search(sheet)
-    spans = _HEADER_SPANS.search(sheet)
-    end = sheet.rfind(b"</sheetData>")
-    if dimension is None or spans is None or end < 0:
-        raise ListSheetError("the list sheet has no header row of its own")
-    if (int(spans[1]), int(spans[2])) != (1, rows.width):
-        raise ListSheetError(f"the header spans {spans[1]!r}:{spans[2]!r}, not the list's columns")
-    styles = {
-        col: int(style)
-        for low, high, style in _COL_STYLE.findall(sheet)
-        for col in range(int(low) - 1, int(high))
-    }
-    filled = _rows_xml(rows, indices, styles)
-    if filled is None:
-        return sheet
-    body, last_row = filled
-    ref = b'<dimension ref="%s1:%s%s"/>' % (dimension[1], dimension[2], last_row.encode())
-    return b"".join(
-        (sheet[: dimension.start()], ref, sheet[dimension.end() : end], body, sheet[end:])
-    )
+class _HeaderSheet:
+    """A list's sheet as the writer wrote it (its header row only), and ``rows`` to fill in."""
+
+    def __init__(self, xml: bytes, rows: pl.DataFrame) -> None:
+        self.xml, self.rows = xml, rows
+        dimension = _DIMENSION.search(xml)
+        spans = _HEADER_SPANS.search(xml)
+        self.end = xml.rfind(b"</sheetData>")
+        if dimension is None or spans is None or self.end < 0:
+            raise ListSheetError("the list sheet has no header row of its own")
+        if (int(spans[1]), int(spans[2])) != (1, rows.width):
+            raise ListSheetError(
+                f"the header spans {spans[1]!r}:{spans[2]!r}, not the list's columns"
+            )
+        self.dimension = dimension
+        self.styles = {
+            col: int(style)
+            for low, high, style in _COL_STYLE.findall(xml)
+            for col in range(int(low) - 1, int(high))
+        }
+
+    def filled(self, indices: pl.Series) -> Parts:
+        """The sheet with its rows; ``indices``: the shared string of each text cell, row after
+        row (null: no cell)."""
+        rows_xml = _rows_xml(self.rows, indices, self.styles)
+        if rows_xml is None:
+            return (self.xml,)
+        body, last_row = rows_xml
+        d, xml = self.dimension, memoryview(self.xml)
+        ref = b'<dimension ref="%s1:%s%s"/>' % (d[1], d[2], last_row.encode())
+        return (xml[: d.start()], ref, xml[d.end() : self.end], body, xml[self.end :])
