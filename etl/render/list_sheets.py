@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from itertools import chain
 
 import polars as pl
 import pyarrow as pa
@@ -28,6 +29,7 @@ _COL_STYLE = re.compile(rb'<col min="(\d+)" max="(\d+)"[^>]*? style="(\d+)"')
 _HEADER_SPANS = re.compile(rb'<row r="1" spans="(\d+):(\d+)"')
 _SST_HEAD = re.compile(rb'^(.*?<sst [^>]*?)count="(\d+)" uniqueCount="(\d+)">', re.S)
 _SI = re.compile(rb"<si>.*?</si>", re.S)
+SLICE_ROWS = 1 << 14  # rows built at a time (≈5 MB of XML), deflated while the next are built
 SPAN_ROWS = 16  # the writer gives the rows of each block of 16 the columns used in the block
 # What the writer escapes in a shared string, after marking literal "_xHHHH_" text.
 _SI_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"} | {
@@ -53,13 +55,29 @@ def shared_string_xml(strings: pl.Series) -> pl.Series:
     """Each string's <si> element as rust_xlsxwriter writes it into sharedStrings.xml. Only
     the strings holding something to escape are rewritten (few: most are plain text)."""
     escapes = strings.str.contains_any([*_SI_ESCAPES, "_x"]).arg_true()
-    escaped = strings.gather(escapes).str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F$1")
+    escaped = _literal_escapes_marked(strings.gather(escapes))
     text = strings.clone().scatter(escapes, escaped.str.replace_many(_SI_ESCAPES))
     preserve = strings.str.contains(r"^[ \t\n]|[ \t\n]$")
     opening = pl.when(preserve).then(pl.lit('<si><t xml:space="preserve">'))
     return pl.select(
         pl.concat_str(opening.otherwise(pl.lit("<si><t>")), pl.lit(text), pl.lit("</t></si>"))
     ).to_series()
+
+
+def _literal_escapes_marked(strings: pl.Series) -> pl.Series:
+    """Each literal "_xHHHH_" of ``strings`` (no nulls) as "_x005F_xHHHH_", the writer's way:
+    also where two share an underscore ("_x004F_x0041_": both), which one regex replacement
+    (its matches never overlap, and polars' regexes have no lookahead) would miss. Cut at each
+    "_x": the text after a cut is marked when it starts with four hex digits and "_", or is
+    those four digits alone with another cut (and so "_") after it."""
+    cut = pl.DataFrame({"text": strings.str.split("_x")}).with_row_index("row").explode("text")
+    at = pl.int_range(pl.len()).over("row")
+    hex4 = pl.col("text").str.contains("^[0-9a-fA-F]{4}_") | (
+        pl.col("text").str.contains("^[0-9a-fA-F]{4}$") & (at < pl.len().over("row") - 1)
+    )
+    joint = pl.when(at == 0).then(pl.lit("")).when(hex4).then(pl.lit("_x005F_x"))
+    whole = pl.concat_str(joint.otherwise(pl.lit("_x")), "text").str.join("").alias("text")
+    return cut.group_by("row", maintain_order=True).agg(whole).get_column("text")
 
 
 def _text_columns(rows: pl.DataFrame) -> list[str]:
@@ -101,8 +119,9 @@ def _end_to_end(strings: pl.Series) -> memoryview:
 
 def _rows_xml(
     rows: pl.DataFrame, indices: pl.Series, styles: Mapping[int, int]
-) -> tuple[memoryview, str] | None:
-    """The <row> elements of ``rows`` from sheet row 2 on and the number of the last one
+) -> tuple[Iterator[memoryview], str] | None:
+    """The <row> elements of ``rows`` from sheet row 2 on, built slice by slice as they are
+    read, and the number of the last one
     (None: not one cell); ``indices``: the shared string of each text cell, row after row
     (null: no cell)."""
     if not rows.height:
@@ -139,15 +158,20 @@ def _rows_xml(
     laid = laid.filter(pl.col("lo").is_not_null())  # a row without a cell is not written
     if not laid.height:
         return None
-    xml = laid.select(
-        pl.concat_str(
-            pl.lit('<row r="'), "r", pl.lit('" spans="'),
-            pl.when(header).then(1).otherwise(pl.col("lo").min().over("block")), pl.lit(":"),
-            pl.when(header).then(rows.width).otherwise(pl.col("hi").max().over("block")),
-            pl.lit('">'), *pieces, pl.lit("</row>"), ignore_nulls=True,  # null: no such cell
-        )
+    laid = laid.with_columns(  # each row's spans: its block's, over the whole list
+        pl.when(header).then(1).otherwise(pl.col("lo").min().over("block")).alias("lo"),
+        pl.when(header).then(rows.width).otherwise(pl.col("hi").max().over("block")).alias("hi"),
+    )
+    row = pl.concat_str(
+        pl.lit('<row r="'), "r", pl.lit('" spans="'), "lo", pl.lit(":"), "hi", pl.lit('">'),
+        *pieces, pl.lit("</row>"), ignore_nulls=True,  # null: no such cell
     )  # fmt: skip
-    return _end_to_end(xml.to_series()), laid["r"][-1]
+
+    def built() -> Iterator[memoryview]:  # slice after slice: the first deflate meanwhile
+        for start in range(0, laid.height, SLICE_ROWS):
+            yield _end_to_end(laid.slice(start, SLICE_ROWS).select(row).to_series())
+
+    return built(), laid["r"][-1]
 
 
 def filled_lists(
@@ -244,4 +268,4 @@ class _HeaderSheet:
         body, last_row = rows_xml
         d, xml = self.dimension, memoryview(self.xml)
         ref = b'<dimension ref="%s1:%s%s"/>' % (d[1], d[2], last_row.encode())
-        return (xml[: d.start()], ref, xml[d.end() : self.end], body, xml[self.end :])
+        return chain((xml[: d.start()], ref, xml[d.end() : self.end]), body, (xml[self.end :],))

@@ -13,10 +13,9 @@ import struct
 import zipfile
 import zlib
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from itertools import accumulate
 
 from rvgsrust_xlsxwriter import Format, Workbook, Worksheet
 
@@ -81,17 +80,25 @@ def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]
 
 Buffer = bytes | memoryview
 # A member's uncompressed bytes as buffers end to end (a long list's sheet: the writer's head,
-# the rows built by polars, the writer's tail), deflated without being joined into one.
-Parts = Sequence[Buffer]
+# its rows built by polars slice after slice, the writer's tail), deflated as they come: never
+# joined into one, the first pieces deflating while the later rows are still being built.
+Parts = Iterable[Buffer]
 
 
 class _EndToEnd:
-    """Buffers read as one by byte range: only a range across two of them is copied."""
+    """Buffers read as one by byte range (only a range across two of them is copied); appended
+    to, never changed, so a job reads the bytes given before it was submitted while more come."""
 
-    def __init__(self, parts: Parts) -> None:
-        self.parts = [memoryview(p).cast("B") for p in parts if len(p)]
-        self.ends = list(accumulate(len(p) for p in self.parts))
-        self.size = self.ends[-1] if self.ends else 0
+    def __init__(self) -> None:
+        self.parts: list[memoryview] = []
+        self.ends: list[int] = []
+        self.size = 0
+
+    def append(self, part: Buffer) -> None:
+        if len(part):
+            self.parts.append(memoryview(part).cast("B"))
+            self.size += len(self.parts[-1])
+            self.ends.append(self.size)
 
     def range(self, start: int, end: int) -> Buffer:
         taken: list[memoryview] = []
@@ -110,21 +117,29 @@ class _EndToEnd:
         return crc
 
 
-def _piece(data: _EndToEnd, start: int, level: int) -> bytes:
-    end = min(start + PIECE, data.size)
+def _piece(data: _EndToEnd, start: int, end: int, level: int, last: bool) -> bytes:
     history = bytes(data.range(max(0, start - WINDOW), start))
-    return deflate_piece(data.range(start, end), history, level, last=end == data.size)
+    return deflate_piece(data.range(start, end), history, level, last=last)
 
 
 class _Deflation:
-    """One member as one raw deflate stream and its CRC-32, every piece a job of ``pool``."""
+    """One member as one raw deflate stream and its CRC-32, every piece a job of ``pool``
+    submitted as soon as the bytes after it show it is not the last (the pieces, and so the
+    bytes, are those of the joined member: etl.deflate)."""
 
     def __init__(self, pool: ThreadPoolExecutor, parts: Parts, level: int) -> None:
-        self.parts = parts  # held: its id keys the deflation (with_created)
-        self.data = _EndToEnd(parts)
+        self.data = _EndToEnd()
+        self.pieces: list[Future[bytes]] = []
+        start = 0
+        for part in parts:
+            self.data.append(part)
+            while self.data.size > start + PIECE:
+                self.pieces.append(
+                    pool.submit(_piece, self.data, start, start + PIECE, level, False)
+                )
+                start += PIECE
+        self.pieces.append(pool.submit(_piece, self.data, start, self.data.size, level, True))
         self.crc = pool.submit(self.data.crc32)
-        self.pieces = [pool.submit(_piece, self.data, start, level)
-                       for start in range(0, max(self.data.size, 1), PIECE)]  # fmt: skip
 
     def result(self) -> tuple[bytes, int, int]:
         """The raw deflate stream, its CRC-32 and the uncompressed size."""
@@ -153,13 +168,13 @@ def with_created(
     core = _CORE_DATES.sub(lambda m: m.group(1) + stamp, source.read(_CORE))
     with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="deflate") as pool:
         deflations = {_CORE: _Deflation(pool, (core,), 6)}
-        by_parts: dict[int, _Deflation] = {}  # id of the parts → their deflation (kept alive)
+        by_parts: dict[int, tuple[Parts, _Deflation]] = {}  # parts held: their id is the key
         for member, parts in replaced:
             if member not in names:
                 raise ValueError(f"member not in the workbook: {member}")
             if id(parts) not in by_parts:
-                by_parts[id(parts)] = _Deflation(pool, parts, LIST_LEVEL)
-            deflations[member] = by_parts[id(parts)]
+                by_parts[id(parts)] = parts, _Deflation(pool, parts, LIST_LEVEL)
+            deflations[member] = by_parts[id(parts)][1]
         deflated = {member: d.result() for member, d in deflations.items()}
     out = io.BytesIO()
     central = []

@@ -129,3 +129,11 @@ def test_cells_at_excels_limit_and_a_thousand_rows() -> None:
         }
     )
     assert _members(_filled([rows])) == _members(_book([rows], rows_by_writer=True)[0])
+
+
+def test_literal_escapes_sharing_an_underscore_are_each_marked() -> None:
+    """ "_x004F_x0041_" holds two literal escapes (one underscore between them): the writer marks
+    both, so must the columnar lists (one regex replacement marked only the first)."""
+    texts = ["_x004F_x0041_", "_x0041__x0042_", "_xABCD_x", "_x_x0041_"]
+    rows = pl.DataFrame({"種別": texts, "番号": [1] * 4, "値": texts[::-1], "内容": texts}, SCHEMA)
+    assert _members(_filled([rows])) == _members(_book([rows], rows_by_writer=True)[0])
