@@ -15,10 +15,13 @@ the archive deflates it on threads (etl.render.workbook.with_created).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from itertools import chain
 
 import polars as pl
 import pyarrow as pa
+
+from etl.render.workbook import Parts
 
 SHARED_STRINGS = "xl/sharedStrings.xml"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)1:([A-Z]+)1"/>')
@@ -26,6 +29,7 @@ _COL_STYLE = re.compile(rb'<col min="(\d+)" max="(\d+)"[^>]*? style="(\d+)"')
 _HEADER_SPANS = re.compile(rb'<row r="1" spans="(\d+):(\d+)"')
 _SST_HEAD = re.compile(rb'^(.*?<sst [^>]*?)count="(\d+)" uniqueCount="(\d+)">', re.S)
 _SI = re.compile(rb"<si>.*?</si>", re.S)
+SLICE_ROWS = 1 << 14  # rows built at a time (≈5 MB of XML), deflated while the next are built
 SPAN_ROWS = 16  # the writer gives the rows of each block of 16 the columns used in the block
 # What the writer escapes in a shared string, after marking literal "_xHHHH_" text.
 _SI_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"} | {
@@ -51,13 +55,29 @@ def shared_string_xml(strings: pl.Series) -> pl.Series:
     """Each string's <si> element as rust_xlsxwriter writes it into sharedStrings.xml. Only
     the strings holding something to escape are rewritten (few: most are plain text)."""
     escapes = strings.str.contains_any([*_SI_ESCAPES, "_x"]).arg_true()
-    escaped = strings.gather(escapes).str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F$1")
+    escaped = _literal_escapes_marked(strings.gather(escapes))
     text = strings.clone().scatter(escapes, escaped.str.replace_many(_SI_ESCAPES))
     preserve = strings.str.contains(r"^[ \t\n]|[ \t\n]$")
     opening = pl.when(preserve).then(pl.lit('<si><t xml:space="preserve">'))
     return pl.select(
         pl.concat_str(opening.otherwise(pl.lit("<si><t>")), pl.lit(text), pl.lit("</t></si>"))
     ).to_series()
+
+
+def _literal_escapes_marked(strings: pl.Series) -> pl.Series:
+    """Each literal "_xHHHH_" of ``strings`` (no nulls) as "_x005F_xHHHH_", the writer's way:
+    also where two share an underscore ("_x004F_x0041_": both), which one regex replacement
+    (its matches never overlap, and polars' regexes have no lookahead) would miss. Cut at each
+    "_x": the text after a cut is marked when it starts with four hex digits and "_", or is
+    those four digits alone with another cut (and so "_") after it."""
+    cut = pl.DataFrame({"text": strings.str.split("_x")}).with_row_index("row").explode("text")
+    at = pl.int_range(pl.len()).over("row")
+    hex4 = pl.col("text").str.contains("^[0-9a-fA-F]{4}_") | (
+        pl.col("text").str.contains("^[0-9a-fA-F]{4}$") & (at < pl.len().over("row") - 1)
+    )
+    joint = pl.when(at == 0).then(pl.lit("")).when(hex4).then(pl.lit("_x005F_x"))
+    whole = pl.concat_str(joint.otherwise(pl.lit("_x")), "text").str.join("").alias("text")
+    return cut.group_by("row", maintain_order=True).agg(whole).get_column("text")
 
 
 def _text_columns(rows: pl.DataFrame) -> list[str]:
@@ -99,8 +119,9 @@ def _end_to_end(strings: pl.Series) -> memoryview:
 
 def _rows_xml(
     rows: pl.DataFrame, indices: pl.Series, styles: Mapping[int, int]
-) -> tuple[memoryview, str] | None:
-    """The <row> elements of ``rows`` from sheet row 2 on and the number of the last one
+) -> tuple[Iterator[memoryview], str] | None:
+    """The <row> elements of ``rows`` from sheet row 2 on, built slice by slice as they are
+    read, and the number of the last one
     (None: not one cell); ``indices``: the shared string of each text cell, row after row
     (null: no cell)."""
     if not rows.height:
@@ -137,28 +158,43 @@ def _rows_xml(
     laid = laid.filter(pl.col("lo").is_not_null())  # a row without a cell is not written
     if not laid.height:
         return None
-    xml = laid.select(
-        pl.concat_str(
-            pl.lit('<row r="'), "r", pl.lit('" spans="'),
-            pl.when(header).then(1).otherwise(pl.col("lo").min().over("block")), pl.lit(":"),
-            pl.when(header).then(rows.width).otherwise(pl.col("hi").max().over("block")),
-            pl.lit('">'), *pieces, pl.lit("</row>"), ignore_nulls=True,  # null: no such cell
-        )
+    laid = laid.with_columns(  # each row's spans: its block's, over the whole list
+        pl.when(header).then(1).otherwise(pl.col("lo").min().over("block")).alias("lo"),
+        pl.when(header).then(rows.width).otherwise(pl.col("hi").max().over("block")).alias("hi"),
+    )
+    row = pl.concat_str(
+        pl.lit('<row r="'), "r", pl.lit('" spans="'), "lo", pl.lit(":"), "hi", pl.lit('">'),
+        *pieces, pl.lit("</row>"), ignore_nulls=True,  # null: no such cell
     )  # fmt: skip
-    return _end_to_end(xml.to_series()), laid["r"][-1]
+
+    def built() -> Iterator[memoryview]:  # slice after slice: the first deflate meanwhile
+        for start in range(0, laid.height, SLICE_ROWS):
+            yield _end_to_end(laid.slice(start, SLICE_ROWS).select(row).to_series())
+
+    return built(), laid["r"][-1]
 
 
 def filled_lists(
     members: Mapping[str, bytes], lists: Mapping[str, pl.DataFrame]
-) -> dict[str, bytes]:
-    """The members to put in the archive: each sheet of ``lists`` (member → its rows, in sheet
-    order) with its rows after the header the writer wrote, and sharedStrings.xml with their
-    strings. ``members``: the uncompressed header-only sheets and sharedStrings.xml. The same
-    frame twice gives the same bytes object (one deflate)."""
+) -> Iterator[tuple[str, Parts]]:
+    """The members to put in the archive, as parts end to end (etl.render.with_created): first
+    sharedStrings.xml with the lists' strings, then each sheet of ``lists`` (member → its rows,
+    in sheet order) with its rows after the header the writer wrote, each built while the one
+    before is deflated. ``members``: the uncompressed header-only sheets and sharedStrings.xml.
+    The same frame twice gives the same parts object (one deflate). Checked before the first is
+    given: a writer whose XML is not what this module fills raises ListSheetError here."""
     sst = members[SHARED_STRINGS]
     head = _SST_HEAD.match(sst)
     if head is None or not sst.endswith(b"</sst>"):
         raise ListSheetError("sharedStrings.xml is not the writer's")
+    sheets = {member: _HeaderSheet(members[member], rows) for member, rows in lists.items()}
+    return _filled(sst, head, sheets, lists)
+
+
+def _filled(
+    sst: bytes, head: re.Match[bytes], sheets: Mapping[str, _HeaderSheet],
+    lists: Mapping[str, pl.DataFrame],
+) -> Iterator[tuple[str, Parts]]:  # fmt: skip
     known = pl.DataFrame({"xml": [m.decode() for m in _SI.findall(sst, head.end())]})
     known = known.with_row_index("idx")
     distinct = {id(rows): rows for rows in lists.values()}
@@ -182,45 +218,54 @@ def filled_lists(
     for key, rows in distinct.items():
         own[key] = indices.slice(start, rows.height * len(_text_columns(rows)))
         start += own[key].len()
-    out: dict[str, bytes] = {}
-    filled: dict[tuple[int, bytes], bytes] = {}  # the same rows under the same header: once
-    for member, rows in lists.items():
-        sheet = (id(rows), members[member])
-        if sheet not in filled:
-            filled[sheet] = _filled_sheet(members[member], rows, own[id(rows)])
-        out[member] = filled[sheet]
     refs = sum(own[id(rows)].count() for rows in lists.values())
     count, unique_count = int(head[2]) + refs, int(head[3]) + new.height
-    out[SHARED_STRINGS] = b"".join(
+    yield (
+        SHARED_STRINGS,
         (
             head[1],
             b'count="%d" uniqueCount="%d">' % (count, unique_count),
-            sst[head.end() : -len(b"</sst>")],
+            memoryview(sst)[head.end() : -len(b"</sst>")],
             _end_to_end(new["xml"]) if new.height else b"",
             b"</sst>",
-        )
+        ),
     )
-    return out
+    filled: dict[tuple[int, bytes], Parts] = {}  # the same rows under the same header: once
+    for member, rows in lists.items():
+        sheet = sheets[member]
+        if (id(rows), sheet.xml) not in filled:
+            filled[id(rows), sheet.xml] = sheet.filled(own[id(rows)])
+        yield member, filled[id(rows), sheet.xml]
 
 
-def _filled_sheet(sheet: bytes, rows: pl.DataFrame, indices: pl.Series) -> bytes:
-    dimension = _DIMENSION.search(sheet)
-    spans = _HEADER_SPANS.search(sheet)
-    end = sheet.rfind(b"</sheetData>")
-    if dimension is None or spans is None or end < 0:
-        raise ListSheetError("the list sheet has no header row of its own")
-    if (int(spans[1]), int(spans[2])) != (1, rows.width):
-        raise ListSheetError(f"the header spans {spans[1]!r}:{spans[2]!r}, not the list's columns")
-    styles = {
-        col: int(style)
-        for low, high, style in _COL_STYLE.findall(sheet)
-        for col in range(int(low) - 1, int(high))
-    }
-    filled = _rows_xml(rows, indices, styles)
-    if filled is None:
-        return sheet
-    body, last_row = filled
-    ref = b'<dimension ref="%s1:%s%s"/>' % (dimension[1], dimension[2], last_row.encode())
-    return b"".join(
-        (sheet[: dimension.start()], ref, sheet[dimension.end() : end], body, sheet[end:])
-    )
+class _HeaderSheet:
+    """A list's sheet as the writer wrote it (its header row only), and ``rows`` to fill in."""
+
+    def __init__(self, xml: bytes, rows: pl.DataFrame) -> None:
+        self.xml, self.rows = xml, rows
+        dimension = _DIMENSION.search(xml)
+        spans = _HEADER_SPANS.search(xml)
+        self.end = xml.rfind(b"</sheetData>")
+        if dimension is None or spans is None or self.end < 0:
+            raise ListSheetError("the list sheet has no header row of its own")
+        if (int(spans[1]), int(spans[2])) != (1, rows.width):
+            raise ListSheetError(
+                f"the header spans {spans[1]!r}:{spans[2]!r}, not the list's columns"
+            )
+        self.dimension = dimension
+        self.styles = {
+            col: int(style)
+            for low, high, style in _COL_STYLE.findall(xml)
+            for col in range(int(low) - 1, int(high))
+        }
+
+    def filled(self, indices: pl.Series) -> Parts:
+        """The sheet with its rows; ``indices``: the shared string of each text cell, row after
+        row (null: no cell)."""
+        rows_xml = _rows_xml(self.rows, indices, self.styles)
+        if rows_xml is None:
+            return (self.xml,)
+        body, last_row = rows_xml
+        d, xml = self.dimension, memoryview(self.xml)
+        ref = b'<dimension ref="%s1:%s%s"/>' % (d[1], d[2], last_row.encode())
+        return chain((xml[: d.start()], ref, xml[d.end() : self.end]), body, (xml[self.end :],))

@@ -12,8 +12,9 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from bisect import bisect_right
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from rvgsrust_xlsxwriter import Format, Workbook, Worksheet
@@ -77,34 +78,76 @@ def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]
     return h << 11 | mi << 5 | s // 2, (y - 1980) << 9 | mo << 5 | d
 
 
-def _piece(data: memoryview, start: int, level: int) -> bytes:
-    end = min(start + PIECE, len(data))
-    history = bytes(data[max(0, start - WINDOW) : start])
-    return deflate_piece(data[start:end], history, level, last=end == len(data))
+Buffer = bytes | memoryview
+# A member's uncompressed bytes as buffers end to end (a long list's sheet: the writer's head,
+# its rows built by polars slice after slice, the writer's tail), deflated as they come: never
+# joined into one, the first pieces deflating while the later rows are still being built.
+Parts = Iterable[Buffer]
 
 
-def _deflated(members: Mapping[str, bytes], level: int) -> dict[str, tuple[bytes, int]]:
-    """Each member as one raw deflate stream and its CRC-32, every piece of every member on a
-    thread of one pool (one member given twice, as the same object, is deflated once)."""
-    distinct = {id(data): data for data in members.values()}
-    with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="deflate") as pool:
-        jobs = {
-            key: (
-                pool.submit(zlib.crc32, data),
-                [pool.submit(_piece, memoryview(data), start, level)
-                 for start in range(0, max(len(data), 1), PIECE)],
-            )
-            for key, data in distinct.items()
-        }  # fmt: skip
-        done = {
-            key: (b"".join(p.result() for p in pieces), crc.result())
-            for key, (crc, pieces) in jobs.items()
-        }
-    return {name: done[id(data)] for name, data in members.items()}
+class _EndToEnd:
+    """Buffers read as one by byte range (only a range across two of them is copied); appended
+    to, never changed, so a job reads the bytes given before it was submitted while more come."""
+
+    def __init__(self) -> None:
+        self.parts: list[memoryview] = []
+        self.ends: list[int] = []
+        self.size = 0
+
+    def append(self, part: Buffer) -> None:
+        if len(part):
+            self.parts.append(memoryview(part).cast("B"))
+            self.size += len(self.parts[-1])
+            self.ends.append(self.size)
+
+    def range(self, start: int, end: int) -> Buffer:
+        taken: list[memoryview] = []
+        at = bisect_right(self.ends, start)
+        while start < end:
+            part, part_start = self.parts[at], self.ends[at] - len(self.parts[at])
+            taken.append(part[start - part_start : min(end, self.ends[at]) - part_start])
+            start += len(taken[-1])
+            at += 1
+        return taken[0] if len(taken) == 1 else b"".join(taken)
+
+    def crc32(self) -> int:
+        crc = 0
+        for part in self.parts:
+            crc = zlib.crc32(part, crc)
+        return crc
+
+
+def _piece(data: _EndToEnd, start: int, end: int, level: int, last: bool) -> bytes:
+    history = bytes(data.range(max(0, start - WINDOW), start))
+    return deflate_piece(data.range(start, end), history, level, last=last)
+
+
+class _Deflation:
+    """One member as one raw deflate stream and its CRC-32, every piece a job of ``pool``
+    submitted as soon as the bytes after it show it is not the last (the pieces, and so the
+    bytes, are those of the joined member: etl.deflate)."""
+
+    def __init__(self, pool: ThreadPoolExecutor, parts: Parts, level: int) -> None:
+        self.data = _EndToEnd()
+        self.pieces: list[Future[bytes]] = []
+        start = 0
+        for part in parts:
+            self.data.append(part)
+            while self.data.size > start + PIECE:
+                self.pieces.append(
+                    pool.submit(_piece, self.data, start, start + PIECE, level, False)
+                )
+                start += PIECE
+        self.pieces.append(pool.submit(_piece, self.data, start, self.data.size, level, True))
+        self.crc = pool.submit(self.data.crc32)
+
+    def result(self) -> tuple[bytes, int, int]:
+        """The raw deflate stream, its CRC-32 and the uncompressed size."""
+        return b"".join(p.result() for p in self.pieces), self.crc.result(), self.data.size
 
 
 def with_created(
-    xlsx: bytes, created: datetime, replaced: Mapping[str, bytes] | None = None
+    xlsx: bytes, created: datetime, replaced: Iterable[tuple[str, Parts]] = ()
 ) -> bytes:
     """The workbook with ``created`` as its creation and modification date.
 
@@ -113,24 +156,33 @@ def with_created(
     archive is rebuilt around a new core.xml: every other member is copied still compressed
     (no second deflate), in order, with the same names and DOS times.
 
-    ``replaced`` (member → its uncompressed bytes): members written apart from the writer (the
-    long lists, etl.render.list_sheets) put in place of the writer's, deflated on threads.
+    ``replaced`` (member, its uncompressed bytes as parts): members written apart from the
+    writer (the long lists, etl.render.list_sheets) put in place of the writer's. Each is
+    deflated on threads as soon as it is given, while the next is still being built (the
+    same parts object given twice is deflated once).
     """
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     source = zipfile.ZipFile(io.BytesIO(xlsx))
     infos = source.infolist()
-    replaced = dict(replaced or {})
-    if not set(replaced) <= {info.filename for info in infos}:
-        raise ValueError(f"members not in the workbook: {sorted(replaced)}")
+    names = {info.filename for info in infos}
     core = _CORE_DATES.sub(lambda m: m.group(1) + stamp, source.read(_CORE))
-    deflated = _deflated(replaced, LIST_LEVEL) | _deflated({_CORE: core}, 6)
+    with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="deflate") as pool:
+        deflations = {_CORE: _Deflation(pool, (core,), 6)}
+        by_parts: dict[int, tuple[Parts, _Deflation]] = {}  # parts held: their id is the key
+        for member, parts in replaced:
+            if member not in names:
+                raise ValueError(f"member not in the workbook: {member}")
+            if id(parts) not in by_parts:
+                by_parts[id(parts)] = parts, _Deflation(pool, parts, LIST_LEVEL)
+            deflations[member] = by_parts[id(parts)][1]
+        deflated = {member: d.result() for member, d in deflations.items()}
     out = io.BytesIO()
     central = []
     for info in infos:
         name = info.filename.encode()
         if info.filename in deflated:
-            raw, crc = deflated[info.filename]
-            size, method = len(replaced.get(info.filename, core)), zipfile.ZIP_DEFLATED
+            raw, crc, size = deflated[info.filename]
+            method = zipfile.ZIP_DEFLATED
         else:
             name_len, extra_len = struct.unpack_from("<HH", xlsx, info.header_offset + 26)
             start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len

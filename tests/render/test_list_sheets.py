@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -129,3 +130,20 @@ def test_cells_at_excels_limit_and_a_thousand_rows() -> None:
         }
     )
     assert _members(_filled([rows])) == _members(_book([rows], rows_by_writer=True)[0])
+
+
+def test_literal_escapes_sharing_an_underscore_are_each_marked() -> None:
+    """ "_x004F_x0041_" holds two literal escapes (one underscore between them): the writer marks
+    both, so must the columnar lists (one regex replacement marked only the first)."""
+    texts = ["_x004F_x0041_", "_x0041__x0042_", "_xABCD_x", "_x_x0041_"]
+    rows = pl.DataFrame({"種別": texts, "番号": [1] * 4, "値": texts[::-1], "内容": texts}, SCHEMA)
+    assert _members(_filled([rows])) == _members(_book([rows], rows_by_writer=True)[0])
+
+
+def test_a_list_built_in_slices_is_the_same_sheet() -> None:
+    """Rows built a few at a time (slices cut inside blocks of 16) give the writer's bytes."""
+    rows = pl.DataFrame({"種別": ["x"] * 15 + [""] * 20, "番号": list(range(35)),
+                         "値": ["y", None] * 17 + ["z"], "内容": [""] * 35}, SCHEMA)  # fmt: skip
+    with mock.patch("etl.render.list_sheets.SLICE_ROWS", 5):
+        sliced = _members(_filled([rows, rows]))
+    assert sliced == _members(_book([rows, rows], rows_by_writer=True)[0])
