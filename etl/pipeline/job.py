@@ -79,7 +79,14 @@ from etl.reconcile import (
 )
 from etl.run_folder import Manifest, RunMeta, write_findings, write_manifest, write_run_meta
 from etl.text import load_gaiji_table
-from etl.validate import Digests, KeptFile, LayoutChecks, digest_frame, kept_digests
+from etl.validate import (
+    Digests,
+    KeptFile,
+    LayoutChecks,
+    OwnFindings,
+    digest_frame,
+    kept_digests,
+)
 from etl.write import (
     CsvFormat,
     OutputFormat,
@@ -198,6 +205,7 @@ class _Streamed:
     sources: dict[str, ExtractedSource]  # in first-use order
     targets: list[_Target]  # in mapping order
     mapped: list[tuple[str, MappedRecordFile]]  # the targets merged, frames = their kept columns
+    own: dict[str, dict[str, OwnFindings]]  # by layout, RecordFile: those checked as they ended
 
 
 class _Stream:
@@ -257,6 +265,9 @@ class _Stream:
         self.engine = engine
         self._tasks: Path | None = None  # the chunk tasks' folder, in the spill's
         self._numbers = itertools.count()
+        # a source's files merged and checked alone while the next sources stream (by position)
+        self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="own-checks")
+        self._early: dict[int, Future[tuple[MappedRecordFile, OwnFindings]]] = {}
         # a worker process decodes a chunk on one thread: the processes are the parallelism
         threads = 1 if opts.decode_threads is None else opts.decode_threads
         self._run_spec = RunSpec(
@@ -419,7 +430,11 @@ class _Stream:
         """Stream every source; the spill stays until ``spill.remove`` (after the whole-file
         checks, which read it back), or goes at once if the stream fails."""
         try:
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                # after the writing thread (which feeds it): nothing reads the spill once it goes
+                self._side.shutdown(cancel_futures=True)
         except BaseException:
             self.spill.remove()  # the chunk tasks' folder with it
             raise
@@ -450,6 +465,10 @@ class _Stream:
                         screened=None if self.engine is None else partial(self._remote, name),
                         extractors=extractors,
                     )
+                    # the checks of a file alone need not wait for the next sources; those of
+                    # the last source stay in the tail, beside the publishing
+                    if name != self.order[-1]:
+                        self._pending.append(mapper.submit(self._after_source, writer, name))
             mapper.shutdown()  # every chunk mapped and handed on: the writer has them all
             for job in list(self._pending):
                 job.result()
@@ -458,27 +477,60 @@ class _Stream:
                 job.cancel()
             mapper.shutdown()
             writer.shutdown()  # a failed run's threads finish before its stage is removed
+        return self._finish(extracted)
+
+    def _finish(self, extracted: dict[str, ExtractedSource]) -> _Streamed:
+        """Every V2.1 file merged (the streamed ones on the side thread as their source ended),
+        the record files mapped whole."""
         sources = {name: extracted[name] for name in self.needed}
-        check_delivery(opts.dump_dir, sources.values())
+        check_delivery(self.opts.dump_dir, sources.values())
         mapped: list[tuple[str, MappedRecordFile]] = []
+        own: dict[str, dict[str, OwnFindings]] = {lay: {} for lay in self.checks}
         for target in self.targets:
+            early = self._early.get(target.position)
+            if early is not None:
+                mt, own[target.layout][target.key[1]] = early.result()
+                mapped.append((target.layout, mt))
+                continue
             if not target.streamed or not target.parts:  # whole, or no chunk came
                 lay, rf = target.key
                 events.step_started(f"map {lay}/{rf}")
                 self._index(target, sources)
                 self._write(target, self._map(target, sources[target.compiled.source].records))
-            merged = merge_mapped(target.parts)
-            # what the whole-file checks keep in memory: the digests, made as each chunk was
-            # spilled and read back without the values (those stay on disk)
-            empty = digest_frame(merged.frame, target.digests)
-            frame = Spill.read(target.kept, empty, empty.columns) if empty.width else empty
-            merged = replace(merged, frame=frame)
-            findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
-            mt = replace(merged, findings=findings)
-            if not mt.balanced:
-                raise ChukanError(f"mapping lost records in {target.key[0]}/{target.key[1]}")
-            mapped.append((target.layout, mt))
-        return _Streamed(sources, self.targets, mapped)
+            mapped.append((target.layout, self._merged(target)))
+        return _Streamed(sources, self.targets, mapped, own)
+
+    def _merged(self, target: _Target) -> MappedRecordFile:
+        """A V2.1 file once every chunk is written: its parts merged, the frame holding what
+        the whole-file checks keep in memory (the digests, made as each chunk was spilled and
+        read back without the values: those stay on disk)."""
+        merged = merge_mapped(target.parts)
+        empty = digest_frame(merged.frame, target.digests)
+        frame = Spill.read(target.kept, empty, empty.columns) if empty.width else empty
+        merged = replace(merged, frame=frame)
+        findings = concat_findings([*(ix.findings for ix in target.indexes), merged.findings])
+        mt = replace(merged, findings=findings)
+        if not mt.balanced:
+            raise ChukanError(f"mapping lost records in {target.key[0]}/{target.key[1]}")
+        return mt
+
+    def _own_checks(self, target: _Target) -> tuple[MappedRecordFile, OwnFindings]:
+        """On the side thread: a file's merge and its own whole-file checks (key uniqueness,
+        exactly_one, unique), while the sources after it stream."""
+        mt = self._merged(target)
+        kept = KeptFile(mt.frame, Spilled(target.kept, target.keep))
+        return mt, self.checks[target.layout].own_findings(target.key[1], kept)
+
+    def _start_own_checks(self, name: str) -> None:
+        """On the writing thread, once every chunk of source ``name`` is written (it takes its
+        tasks in order): its streamed files go to the side thread."""
+        for target in self.targets:
+            if target.streamed and target.compiled.source == name and target.parts:
+                self._early[target.position] = self._side.submit(self._own_checks, target)
+
+    def _after_source(self, writer: ThreadPoolExecutor, name: str) -> None:
+        """On the mapping thread, after the last chunk of ``name`` was handed to the writer."""
+        self._pending.append(writer.submit(self._start_own_checks, name))
 
 
 def _rejected_keys(streamed: _Streamed) -> pl.DataFrame:
@@ -534,7 +586,7 @@ def _validate_all(streamed: _Streamed, checks: dict[str, LayoutChecks]) -> pl.Da
     finding_frames += [mt.findings for _, mt in streamed.mapped]
     for layout_id, of_layout in checks.items():
         events.step_started(f"validate {layout_id}")
-        finding_frames.append(of_layout.findings(kept))
+        finding_frames.append(of_layout.findings(kept, streamed.own[layout_id]))
     findings = _one_per_unknown_code(concat_findings(finding_frames))
     findings = _name_rejected(findings, rejected_keys)
     return findings.sort(["gyomu", "file", "record_no"], nulls_last=True, maintain_order=True)

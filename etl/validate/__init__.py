@@ -17,7 +17,13 @@ from etl.validate.rules import (
     load_rules,
 )
 from etl.validate.schema import SchemaChecks, build_schema, schema_findings
-from etl.validate.validate import ChunkFindings, LayoutChecks, kept_digests, validate_layout
+from etl.validate.validate import (
+    ChunkFindings,
+    LayoutChecks,
+    OwnFindings,
+    kept_digests,
+    validate_layout,
+)
 from etl.validate.whole_file import Digests, FrameValues, KeptFile, KeptValues, digest_frame
 
 __all__ = [
@@ -34,6 +40,7 @@ __all__ = [
     "KeptFile",
     "KeptValues",
     "LayoutChecks",
+    "OwnFindings",
     "Reference",
     "RequiredIf",
     "Rule",

@@ -38,6 +38,16 @@ class ChunkFindings:
     rules: dict[int, pl.DataFrame]  # by the rule's index in the rule file
 
 
+@dataclass(frozen=True, slots=True)
+class OwnFindings:
+    """The findings of the whole-file checks that read one record file only: its key's
+    uniqueness, its exactly_one and unique rules'. A run computes them once that file has
+    streamed by, while the next one streams (``LayoutChecks.own_findings``)."""
+
+    key: pl.DataFrame
+    rules: dict[int, pl.DataFrame]  # by the rule's index in the rule file
+
+
 class LayoutChecks:
     """The checks of one layout over the record files it maps (``mapped``: RecordFile ids).
 
@@ -113,29 +123,52 @@ class LayoutChecks:
         for i, frame in found.rules.items():
             self._per_record[i].append(frame)
 
-    def findings(self, kept: Mapping[tuple[str, str], KeptFile]) -> pl.DataFrame:
+    def own_findings(self, record_file: str, kept: KeptFile) -> OwnFindings:
+        """The whole-file checks of mapped ``record_file`` that read no other file, on its
+        kept digests and values. Reads nothing ``add_chunk`` changes: a run calls it on a side
+        thread while the chunks of other files are added."""
+        rf = self.layout.record_file(record_file)
+        key = key_findings(self.layout, rf, duplicated(kept, Digest(rf.key), missing=True))
+        rules = {
+            i: whole_file_findings(self.rules, rule, self.layout, kept, {})
+            for i, rule in enumerate(self.rules.rules)
+            if isinstance(rule, ExactlyOne | Unique) and rule.file == record_file
+        }
+        return OwnFindings(key, rules)
+
+    def findings(
+        self,
+        kept: Mapping[tuple[str, str], KeptFile],
+        own: Mapping[str, OwnFindings] | None = None,
+    ) -> pl.DataFrame:
         """Every finding, the whole-file checks run on ``kept`` (by layout id, file id: every
         mapped record file of the run, its ``digests`` and at least the columns ``reads``
-        names)."""
+        names); ``own``: the ``own_findings`` of some mapped files, already computed (by
+        RecordFile id; those of the others are computed here)."""
+        done = dict(own or {})
+        for rf_id in self._mapped:
+            whole = kept.get((self.layout.id, rf_id))
+            if rf_id not in done and whole is not None:
+                done[rf_id] = self.own_findings(rf_id, whole)
         parts = []
         for rf in self.layout.record_files:
             if rf.id not in self._mapped:
                 continue
             found = list(self._schema[rf.id])  # each chunk's records, then the file's keys
-            whole = kept.get((self.layout.id, rf.id))
-            if whole is not None:
-                rows = duplicated(whole, Digest(rf.key), missing=True)
-                found.append(key_findings(self.layout, rf, rows))
+            if rf.id in done:
+                found.append(done[rf.id].key)
             parts.append(concat_findings(found))
         for i, rule in enumerate(self.rules.rules):
             if i in self._per_record and rule.file in self._mapped:
                 parts.append(concat_findings(self._per_record[i]))
             elif i in self._per_record:
                 parts.append(run_rule(self.rules, rule, self.layout, None, {}))  # no data
+            elif isinstance(rule, ExactlyOne | Unique) and rule.file in done:
+                parts.append(done[rule.file].rules[i])
             else:
                 assert isinstance(rule, ExactlyOne | Unique | ExistsIn)
-                own = kept.get((self.layout.id, rule.file)) if rule.file in self._mapped else None
-                parts.append(whole_file_findings(self.rules, rule, self.layout, own, kept))
+                of = kept.get((self.layout.id, rule.file)) if rule.file in self._mapped else None
+                parts.append(whole_file_findings(self.rules, rule, self.layout, of, kept))
         return concat_findings(parts)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from etl.pipeline.job import _one_per_unknown_code
 from etl.resources import data_dir
 from etl.run_folder import STANDARD_SNAPSHOT, VENDOR_SNAPSHOT
 from etl.text.gaiji import load_gaiji_table
-from etl.validate import digest_frame, kept_digests
+from etl.validate import KeptFile, LayoutChecks, OwnFindings, digest_frame, kept_digests
 from etl.write import CsvFormat, LineEnding, encode_csv
 from tests.golden import assert_golden
 
@@ -282,3 +283,23 @@ def test_a_v21_file_that_cannot_be_published_stops_the_run_with_nothing_visible(
         _run("vendor-a", out)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [], "no staging folder or temp file is left"
+
+
+def test_a_file_checked_alone_as_its_stream_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks of 住民 alone (its key, 個人番号, one head per 世帯) run on the side thread
+    once its stream ends; those of the last source stream's files in the tail. The findings
+    are the goldens' either way (test_golden_outputs)."""
+    called: list[tuple[str, str]] = []
+    own_findings = LayoutChecks.own_findings
+
+    def recorded(self: LayoutChecks, record_file: str, kept: KeptFile) -> OwnFindings:
+        called.append((record_file, threading.current_thread().name.split("_")[0]))
+        return own_findings(self, record_file, kept)
+
+    monkeypatch.setattr(LayoutChecks, "own_findings", recorded)
+    result = _run("vendor-a", tmp_path / "out", gyomu=("juki",), chunk_records=7)
+    assert ("jumin", "own-checks") in called
+    assert all(thread == "MainThread" for rf, thread in called if rf != "jumin")
+    assert {rf for rf, _ in called} == {mt.record_file.id for _, mt, _ in result.targets}

@@ -121,6 +121,23 @@ def test_hashes_find_what_the_values_find(seed: int) -> None:
     assert validate_layout(JUKI, frames, RULES).equals(expected, null_equal=True)
 
 
+@pytest.mark.parametrize("ahead", [("jumin",), ("rireki",), ("jumin", "rireki")])
+def test_own_findings_computed_ahead_give_the_whole_values_findings(ahead: tuple[str, ...]) -> None:
+    """A run checks a file alone (own_findings) once it has streamed by, the others at the
+    end: the findings, and their order, are those of the checks on the values."""
+    frames = _frames(4)
+    checks = LayoutChecks(JUKI, RULES, frames)
+    for rf in JUKI.record_files:
+        checks.check_chunk(rf.id, frames[rf.id])
+    kept = {
+        ("juki", rf): KeptFile(digest_frame(f, checks.digests("juki", rf)), FrameValues(f))
+        for rf, f in frames.items()
+    }
+    own = {rf: checks.own_findings(rf, kept[("juki", rf)]) for rf in ahead}
+    found = checks.findings(kept, own)
+    assert found.equals(_on_whole_values(frames), null_equal=True)
+
+
 def _collide(bits: int, seed: int) -> object:
     """A key_hash whose ``seed`` hashes keep ``bits`` bits only: nearly every key collides."""
     real = whole_file.key_hash
