@@ -19,6 +19,8 @@ baseline, pandas, chukan, reports, baseline; the
 baseline of a repeat is the mean of its two runs (load on a shared machine drifts), every run is
 listed. Peak RSS: the child's own high-water mark (wait4 ru_maxrss) and the sum of VmRSS over
 the child's process tree, sampled every 50 ms (what matters once chukan uses worker processes).
+Before each contender the machine's dirty pages are flushed (os.sync), so none pays the disk for
+another's unsynced output.
 
     python benchmarks/bench_scale.py [--persons 1000000] [--repeat 3] [--dirty-fraction 0.15]
                                      [--workers 0 --workers 2]
@@ -125,6 +127,11 @@ def mem_available_mib() -> int:
 def measure(cmd: list[str], log: Path, kill_above_mib: int | None = None) -> Measured:
     """Run ``cmd`` (output to ``log``) and measure it; kill it if its tree passes the limit."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    # What the previous contender wrote (pandas' and the baseline's ≈400 MB of CSV, never
+    # synced) is flushed before this one starts, not charged to it: chukan syncs its own
+    # outputs, behind whatever else is queued for the disk (a run right after pandas once spent
+    # 3.8 s on its first 300k records, 0.9 s otherwise).
+    os.sync()
     peak = [0]
     samples: list[tuple[float, int]] = []
     killed = [""]
