@@ -254,17 +254,6 @@ def copy_staged(
     return staged.publish()
 
 
-def copy_tree_private(source: Path, target: Path) -> None:
-    """Copy a folder tree with chukan's modes (folders 0700, files 0600), not the source's."""
-    make_private_dir(target)
-    for folder, dirs, files in os.walk(source):
-        rel = Path(folder).relative_to(source)
-        for name in sorted(dirs):
-            make_private_dir(target / rel / name)
-        for name in sorted(files):
-            write_bytes_atomic(target / rel / name, (Path(folder) / name).read_bytes())
-
-
 class OwnerMarker:
     """A marker file that says "a live chukan process owns this folder" while it is held.
 
