@@ -19,8 +19,9 @@ from fixtures.generate import generate_vendor_a
 def project_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("kill") / "mig"
     init_project(root, code="012343", name="模擬市", vendor="vendor-a", gyomu=("juki", "inkan"))
-    # ≈ 4 s per run here: long enough that every kill below lands mid-run
-    generate_vendor_a(root / "dumps" / "test1", 80_000, seed=3, broken=False)
+    # long enough that every kill below lands mid-run: 80k persons ran in under 2 s once the
+    # runs got faster (issue 11); 240k take ≈3–5 s here
+    generate_vendor_a(root / "dumps" / "test1", 240_000, seed=3, broken=False)
     return root
 
 
