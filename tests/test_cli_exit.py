@@ -95,7 +95,7 @@ def test_unflushed_output_atexit_work_and_running_threads_are_kept(tmp_path: Pat
         "    with marks.open('a') as f: f.write('atexit\\n')\n"
         "atexit.register(at_exit)\n"
         "threading.Thread(target=late).start()\n"
-        "ThreadPoolExecutor(2).submit(print, 'from a pool', end='')\n"  # an idle pool worker
+        "ThreadPoolExecutor(2).submit(print, 'from a pool', end='').result()\n"  # then idle
         "sys.stdout.write('no newline')\n"
         "sys.stderr.write('err, no newline')\n"
         "leave(SystemExit(5))\n"
