@@ -10,5 +10,10 @@ import os
 # on a 1M run, ~20% of its wall time) for little more memory saved. docs/architecture.md,
 # "The streaming run", has the measurements.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:1000,muzzy_decay_ms:0")
+# numpy's OpenBLAS starts a worker thread per extra core when numpy loads, and it spins for work
+# chukan never gives it (no linear algebra here): on two cores it took CPU from the decoding and
+# polars threads (perf: blas_thread_server 1.3% of a 1M run's samples; the run's CPU time fell
+# 0.2-0.6 s without it). Read when numpy loads, so set here too; a user's setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 __version__ = "0.1.0"
