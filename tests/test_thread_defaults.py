@@ -10,6 +10,9 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+
+_SET_BY_ETL = ("OPENBLAS_NUM_THREADS", "_RJEM_MALLOC_CONF")
 _PROBE = (
     "import os, etl, numpy; "
     "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['_RJEM_MALLOC_CONF'], "
@@ -18,8 +21,7 @@ _PROBE = (
 
 
 def _probe(**env: str) -> list[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS",)}
-    clean.pop("_RJEM_MALLOC_CONF", None)
+    clean = {k: v for k, v in os.environ.items() if k not in _SET_BY_ETL}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE],
         env=clean | env,
@@ -30,7 +32,6 @@ def _probe(**env: str) -> list[str]:
     return done.stdout.split()
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 def test_numpy_starts_no_blas_threads_under_etl() -> None:
     blas, jemalloc, threads = _probe()
     assert blas == "1"
