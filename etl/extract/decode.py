@@ -161,7 +161,7 @@ class DecodedFields:
 class _Grid:
     """The slots of the gathered byte grid: each field's bytes, then a line feed."""
 
-    columns: NDArray[np.intp]  # (slots,) the record column each slot copies (0 for a line feed)
+    offsets: tuple[int, ...]  # (fields,) where each field starts in the record
     starts: NDArray[np.int64]  # (fields,) first slot of each field
     lengths: NDArray[np.int64]  # (fields,)
     slots: int  # per record: every field's bytes and its line feed
@@ -173,15 +173,12 @@ class _Grid:
 def _grid(fields: tuple[FieldBytes, ...]) -> _Grid:
     lengths = np.array([f.length for f in fields], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
-    columns = np.concatenate(
-        [np.append(np.arange(f.offset, f.offset + f.length), 0) for f in fields]
-    ).astype(np.intp)
     field_of = np.repeat(np.arange(len(fields)), lengths + 1).astype(np.intp)
     return _Grid(
-        columns=columns,
+        offsets=tuple(f.offset for f in fields),
         starts=starts,
         lengths=lengths,
-        slots=int(columns.size),
+        slots=int(field_of.size),
         line_feeds=(starts + lengths).astype(np.intp),
         field_of=field_of,
     )
@@ -315,9 +312,18 @@ def _by_field(utf8: bytes, ends: NDArray[np.intp], k: int) -> list[pl.Series]:
 
 
 def _cells(records: NDArray[np.uint8], grid: _Grid) -> NDArray[np.uint8]:
-    """(n, slots) the fields' bytes of every record, each field followed by a line feed."""
-    cells = np.take(records, grid.columns, axis=1)
-    cells[:, grid.line_feeds] = LF
+    """(n, slots) the fields' bytes of every record, each field followed by a line feed. Each
+    field is copied as one item of its length per record (half the CPU of a gather of its
+    columns, np.take: measured on the vendor-a JUMIN block)."""
+    cells = np.empty((records.shape[0], grid.slots), dtype=np.uint8)
+    for offset, start, length in zip(
+        grid.offsets, grid.starts.tolist(), grid.lengths.tolist(), strict=True
+    ):
+        item = f"V{length}"
+        cells[:, start : start + length].view(item)[:, 0] = records[
+            :, offset : offset + length
+        ].view(item)[:, 0]
+        cells[:, start + length] = LF
     return cells
 
 

@@ -36,7 +36,7 @@ from etl.mapping import (
     map_chunk,
 )
 from etl.pipeline.sources import ScreenedChunk, SourceReading, screen_chunk
-from etl.reconcile import SourceTallies, source_tallies
+from etl.reconcile import ControlTallies, chunk_tallies
 from etl.text import load_eras
 from etl.validate import (
     ChunkFindings,
@@ -121,7 +121,7 @@ class TargetPart:
 
     output: pl.DataFrame | Path
     checks: ChunkFindings
-    tallies: SourceTallies
+    tallies: ControlTallies
     kept: Path
     part: MappedRecordFile  # frame emptied; filtered, findings and rejected detached
     fingerprints: pl.DataFrame | None
@@ -146,7 +146,7 @@ def target_part(
     return TargetPart(
         output=output(mt.frame.drop(RECORD_NO, SOURCE_COL)),
         checks=checks.chunk_findings(rf.id, mt.frame),
-        tallies=source_tallies(mt),
+        tallies=chunk_tallies(mt),
         kept=put(kept.hstack(digest_frame(kept, digests))),
         part=replace(
             mt,

@@ -71,9 +71,8 @@ from etl.pipeline.sources import (
 from etl.pipeline.spill import Spill, Spilled
 from etl.reconcile import (
     ControlRow,
-    SourceTallies,
-    add_source_tallies,
-    control_columns,
+    ControlTallies,
+    add_control_tallies,
     reconcile_target,
     reconciliation_findings,
 )
@@ -152,10 +151,10 @@ class JobResult:
 Written = list[tuple[str, MappedRecordFile, WrittenFile]]  # (layout id, mapped, published)
 
 
-def _publish(streamed: _Streamed, writer: RecordFileWriter) -> tuple[Written, list[ControlRow]]:
+def _publish(streamed: _Streamed) -> tuple[Written, list[ControlRow]]:
     """Publish every V2.1 file (its sink synced and renamed into the stage: mostly a wait on
-    the disk), then its control totals: the source side summed chunk by chunk, the target side
-    read from disk (scanned, so in bounded memory). If one cannot be published, none is."""
+    the disk), and its control rows (each side summed chunk by chunk). If one cannot be
+    published, none is."""
     pairs = list(zip(streamed.targets, streamed.mapped, strict=True))
     try:
         written = [(target.layout, mt, target.sink.close()) for target, (_, mt) in pairs]
@@ -164,10 +163,9 @@ def _publish(streamed: _Streamed, writer: RecordFileWriter) -> tuple[Written, li
             target.sink.discard()
         raise
     rows: list[ControlRow] = []
-    for (target, _), (_, mt, wf) in zip(pairs, written, strict=True):
+    for (target, _), (_, mt, _) in zip(pairs, written, strict=True):
         if mt.controls:
-            scanned = writer.scan_columns(wf.path, control_columns(mt))
-            rows += reconcile_target(target.layout, mt, scanned, target.tallies)
+            rows += reconcile_target(target.layout, mt, target.tallies)
     return written, rows
 
 
@@ -192,7 +190,7 @@ class _Target:
     # each chunk's, its frame emptied: the kept columns wait on disk (``kept``) until the end
     parts: list[MappedRecordFile] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)  # each chunk's ``keep`` and digests, Arrow IPC
-    tallies: SourceTallies | None = None  # the source side of its control totals, summed
+    tallies: ControlTallies | None = None  # its control totals' sides, summed chunk by chunk
     fingerprints: list[pl.DataFrame] = field(default_factory=list)
 
     @property
@@ -345,7 +343,7 @@ class _Stream:
         target.tallies = (
             part.tallies
             if target.tallies is None
-            else add_source_tallies(target.tallies, part.tallies)
+            else add_control_tallies(target.tallies, part.tallies)
         )
         target.kept.append(part.kept)
         target.parts.append(part.part)
@@ -662,7 +660,7 @@ def _run_staged(
                 target.sink.discard()
             raise
         # On two threads beside the whole-file checks (which read the spill, never a V2.1
-        # file): the V2.1 files are published, then their control totals read back; the
+        # file): the V2.1 files are published with their control rows; the
         # rejects and the snapshot (neither depends on a finding) are written and synced; then
         # findings.csv beside the mapping rejects. The waits on the disk (each file's fsync)
         # and polars, on the cores the checks leave idle. The sources go without their
@@ -670,7 +668,7 @@ def _run_staged(
         unrecorded = [replace(s, records=s.records.clear()) for s in streamed.sources.values()]
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside") as beside:
             events.step_started("write V2.1 files")
-            published = beside.submit(_publish, streamed, writer)
+            published = beside.submit(_publish, streamed)
             rejects_written = beside.submit(write_rejects, stage, unrecorded)
             snapshot_written = beside.submit(
                 write_snapshot,

@@ -3,27 +3,25 @@
 from etl.reconcile.controls import (
     BLANK,
     ControlRow,
-    SourceTallies,
+    ControlTallies,
     Total,
-    add_source_tallies,
-    control_columns,
+    add_control_tallies,
+    chunk_tallies,
     control_number,
     reconcile_target,
     reconciliation_findings,
-    source_tallies,
     total_json,
 )
 
 __all__ = [
     "BLANK",
     "ControlRow",
-    "SourceTallies",
+    "ControlTallies",
     "Total",
-    "add_source_tallies",
-    "control_columns",
+    "add_control_tallies",
+    "chunk_tallies",
     "control_number",
     "reconcile_target",
     "reconciliation_findings",
-    "source_tallies",
     "total_json",
 ]

@@ -1,10 +1,11 @@
 """Control totals declared in a mapping spec (``controls:``), computed on both sides.
 
 For each control: the source side is read from every data record of the primary source (before
-filters), the target side from the V2.1 file *as written* (read back from disk), and the
-filtered records' share separately. ``source = target + filtered`` must hold; a non-zero rest is
-an unexplained difference, a blocking finding. Rejected records never reach the source side
-(they could not be read): they are explained by the rejects file and counted per input file.
+filters), the target side from the records handed to the V2.1 file's writer, and the filtered
+records' share separately, each summed chunk by chunk. ``source = target + filtered`` must
+hold; a non-zero rest is an unexplained difference, a blocking finding. Rejected records never
+reach the source side (they could not be read): they are explained by the rejects file and
+counted per input file.
 """
 
 from __future__ import annotations
@@ -89,17 +90,9 @@ class ControlRow:
         }
 
 
-Frame = pl.DataFrame | pl.LazyFrame
 # One side of one control: a total (sum), the count of each code (count_by) or the total of each
 # code (sum_by).
 Tally = Total | dict[str, int] | dict[str, Total]
-
-
-def _collect(frame: Frame, exprs: list[pl.Expr]) -> pl.DataFrame:
-    """Aggregations over a frame, or over a file scanned in bounded memory (a LazyFrame)."""
-    if isinstance(frame, pl.LazyFrame):
-        return frame.select(exprs).collect(engine="streaming")
-    return frame.select(exprs)
 
 
 def _amount(column: str, item: Item) -> pl.Expr:
@@ -123,30 +116,29 @@ def _exact(total: int | Decimal | None, item: Item) -> Total:
     return EXACT.quantize(Decimal(0) if total is None else Decimal(str(total)), quantum)
 
 
-def _sum(frame: Frame, column: str, item: Item) -> Total:
-    return _exact(_collect(frame, [_amount(column, item).sum()]).item(), item)
+def _sum(frame: pl.DataFrame, column: str, item: Item) -> Total:
+    return _exact(frame.select(_amount(column, item).sum()).item(), item)
 
 
 def _code(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String).fill_null(BLANK).replace("", BLANK).alias("_code")
 
 
-def _grouped(frame: Frame, aggregation: pl.Expr, column: str) -> list[tuple[Any, Any]]:
+def _grouped(frame: pl.DataFrame, aggregation: pl.Expr, column: str) -> list[tuple[Any, Any]]:
     grouped = frame.group_by(_code(column)).agg(aggregation.alias("_value"))
-    rows = grouped.collect(engine="streaming") if isinstance(grouped, pl.LazyFrame) else grouped
-    return list(rows.iter_rows())
+    return list(grouped.iter_rows())
 
 
-def _counts(frame: Frame, column: str) -> dict[str, int]:
+def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
     return {str(code): int(n) for code, n in _grouped(frame, pl.len(), column)}
 
 
-def _sums_by(frame: Frame, column: str, by: str, item: Item) -> dict[str, Total]:
+def _sums_by(frame: pl.DataFrame, column: str, by: str, item: Item) -> dict[str, Total]:
     rows = _grouped(frame, _amount(column, item).sum(), by)
     return {str(code): _exact(total, item) for code, total in rows}
 
 
-def _tally(frame: Frame, column: str, kind: str, item: Item, by: str | None = None) -> Tally:
+def _tally(frame: pl.DataFrame, column: str, kind: str, item: Item, by: str | None = None) -> Tally:
     if kind == "sum":
         return _sum(frame, column, item)
     if kind == "sum_by":
@@ -167,54 +159,50 @@ def add_tallies(a: Tally, b: Tally) -> Tally:
     return _add(a, b)
 
 
-SourceTallies = list[tuple[Tally, Tally]]  # (source, filtered) of each control, in order
+# Each control's three sides over a chunk or a whole file, in order: (source, target, filtered).
+ControlTallies = list[tuple[Tally, Tally, Tally]]
 
 
-def control_columns(mapped: MappedRecordFile) -> list[str]:
-    """The items of the written V2.1 file its controls read: amounts, codes, sum_by's codes."""
-    named = [name for _, item, by in mapped.controls for name in (item, by) if name is not None]
-    return list(dict.fromkeys(named))
-
-
-def source_tallies(mapped: MappedRecordFile) -> SourceTallies:
-    """The source side of each control of a mapped record file (or one chunk of it): over every
-    readable primary record, and over the records its filters dropped."""
+def chunk_tallies(mapped: MappedRecordFile) -> ControlTallies:
+    """Each control's sides over a mapped record file (or one chunk of it): the source side over
+    every readable primary record, the target side over the records handed to the writer (the
+    V2.1 text of ``mapped.frame``, which the file holds row for row: the writers' round trip
+    is tested, and the file's bytes are sealed by their SHA-256 in the manifest), the filtered
+    side over the records its filters dropped. Summed chunk by chunk where the chunk is
+    written, so no V2.1 file is read back at the end of a run."""
     values = mapped.control_values
     dropped = values.filter(pl.col(RECORD_NO).is_in(mapped.filtered["record_no"].implode()))
-    tallies: SourceTallies = []
+    tallies: ControlTallies = []
     for i, (kind, item, by) in enumerate(mapped.controls):
         it = mapped.record_file.item(item)
         by_column = None if by is None else f"_ctl{i}_by"
         tallies.append(
             (
                 _tally(values, f"_ctl{i}", kind, it, by_column),
+                _tally(mapped.frame, item, kind, it, by),
                 _tally(dropped, f"_ctl{i}", kind, it, by_column),
             )
         )
     return tallies
 
 
-def add_source_tallies(a: SourceTallies, b: SourceTallies) -> SourceTallies:
+def add_control_tallies(a: ControlTallies, b: ControlTallies) -> ControlTallies:
     return [
-        (add_tallies(s1, s2), add_tallies(f1, f2)) for (s1, f1), (s2, f2) in zip(a, b, strict=True)
+        (add_tallies(s1, s2), add_tallies(t1, t2), add_tallies(f1, f2))
+        for (s1, t1, f1), (s2, t2, f2) in zip(a, b, strict=True)
     ]
 
 
 def reconcile_target(
-    gyomu: str,
-    mapped: MappedRecordFile,
-    written: Frame,
-    tallies: SourceTallies | None = None,
+    gyomu: str, mapped: MappedRecordFile, tallies: ControlTallies | None = None
 ) -> list[ControlRow]:
-    """Control rows of one V2.1 file; ``written`` holds its control items as read back from
-    disk (a LazyFrame scanning the file: aggregated in bounded memory). ``tallies``: the source
-    side summed chunk by chunk (default: from ``mapped``'s control values)."""
-    sides = source_tallies(mapped) if tallies is None else tallies
+    """Control rows of one V2.1 file; ``tallies``: its sides summed chunk by chunk (default:
+    over ``mapped`` whole)."""
+    sides = chunk_tallies(mapped) if tallies is None else tallies
     rows: list[ControlRow] = []
-    for (kind, item, by), (src, flt) in zip(mapped.controls, sides, strict=True):
+    for (kind, item, by), (src, tgt, flt) in zip(mapped.controls, sides, strict=True):
         base = (gyomu, mapped.record_file.id, kind, item)
         it = mapped.record_file.item(item)
-        tgt = _tally(written, item, kind, it, by)
         if not isinstance(src, dict) and not isinstance(tgt, dict) and not isinstance(flt, dict):
             rows.append(ControlRow(*base, None, src, tgt, flt))
             continue

@@ -2,10 +2,11 @@
 
 A writer opens one RecordFile's file as a sink, appends the mapped chunks to it as they come and
 publishes it whole on close, atomically and owner-only (``write``: the same with one chunk); it
-reads columns of it back for the reconciliation (件数・金額の突合 compares the file as written, not
-the frame in memory). The values are the V2.1 text of each item either way; only the container
-differs. To add a format: a class with the members of ``RecordFileWriter``, a member of
-``OutputFormat``, and a branch in ``record_file_writer`` (docs/architecture.md).
+reads columns of it back (the tests' proof that a file holds the values it was given, which the
+run's 件数・金額の突合 sums as they are handed over). The values are the V2.1 text of each item
+either way; only the container differs. To add a format: a class with the members of
+``RecordFileWriter``, a member of ``OutputFormat``, and a branch in ``record_file_writer``
+(docs/architecture.md).
 """
 
 from __future__ import annotations
