@@ -26,6 +26,7 @@ from typing import Protocol
 import polars as pl
 
 from etl.findings import KEY_SEPARATOR
+from etl.hash_counts import once, repeated
 
 # polars' hash is deterministic for a seed, across processes too (one polars version: a run
 # computes and compares its hashes itself); hashes of two seeds are independent (measured:
@@ -120,30 +121,13 @@ def suspects(kept: KeptFile, where: pl.Expr) -> pl.DataFrame:
     return kept.values.rows(positions)
 
 
-def _repeated(hashes: pl.Series) -> pl.Series:
-    """The values found more than once in ``hashes`` (nulls left out). On the sorted values, an
-    equal neighbour: polars sorts 64-bit integers by radix, ≈8× cheaper than hashing every row
-    (is_duplicated, a group_by), measured on 1M digests."""
-    ordered = hashes.drop_nulls().sort()
-    return ordered.filter(ordered == ordered.shift(1)).unique()
-
-
-def _once(hashes: pl.Series) -> pl.Series:
-    """The values found exactly once in ``hashes`` (nulls left out), on the sorted values."""
-    ordered = hashes.drop_nulls().sort()
-    apart = (ordered != ordered.shift(1)).fill_null(True) & (
-        ordered != ordered.shift(-1)
-    ).fill_null(True)
-    return ordered.filter(apart)
-
-
 def duplicated(kept: KeptFile, digest: Digest, *, missing: bool = False) -> pl.DataFrame:
     """The rows whose hash is another row's too: every row of a duplicated value (and those of
     a collision: the caller's rule decides on the values); ``missing``: every row with a value
     missing too (key uniqueness: a null key part is a value there, rows with one are few)."""
     hashed = pl.col(digest.column)
-    repeated = _repeated(kept.digests.get_column(digest.column))
-    where = hashed.is_not_null() & hashed.is_in(repeated.implode())
+    twice = repeated(kept.digests.get_column(digest.column))
+    where = hashed.is_not_null() & hashed.is_in(twice.implode())
     return suspects(kept, (where | hashed.is_null()) if missing else where)
 
 
@@ -154,7 +138,7 @@ def not_exactly_one(kept: KeptFile, group: Digest, when: str) -> pl.DataFrame:
     no two of its rows have different guards (adjacent once its rows are sorted by hash)."""
     by, guard = pl.col(group.column), pl.col(group.guarded.column)
     digests = kept.digests.select(by, guard, pl.col(when)).filter(by.is_not_null())
-    single = _once(digests.filter(pl.col(when)).get_column(group.column))
+    single = once(digests.filter(pl.col(when)).get_column(group.column))
     ordered = digests.select(by, guard).sort(by)
     shared = ordered.filter((by == by.shift(1)) & (guard != guard.shift(1))).get_column(
         group.column
