@@ -156,9 +156,17 @@ def missing_in(
     not found has no equal value there, and one found without it needs both hashes to collide
     (each with some value of the reference)."""
     hashed, guard = pl.col(items.column), pl.col(items.guarded.column)
-    missing = hashed.is_not_null()
-    for found, ref in references:  # a row found in any of them passes
+    # Each membership test is a column of its own: polars evaluates a select's columns side by
+    # side, where one expression's two is_in ran one after the other on the calling thread
+    # (0.16 → ≈0.09 s for 433k 世帯 against 1M 住民, the tail's critical path).
+    tests: list[pl.Expr] = []
+    for n, (found, ref) in enumerate(references):
         hashes = found.digests.get_column(ref.column).drop_nulls().implode()
         guards = found.digests.get_column(ref.guarded.column).drop_nulls().implode()
-        missing = missing & ~(hashed.is_in(hashes) & guard.is_in(guards))
-    return suspects(kept, missing)
+        tests += [hashed.is_in(hashes).alias(f"_in{n}"), guard.is_in(guards).alias(f"_guard{n}")]
+    membership = kept.digests.select(hashed, *tests)
+    missing = hashed.is_not_null()
+    for n in range(len(references)):  # a row found in any of them passes
+        missing = missing & ~(pl.col(f"_in{n}") & pl.col(f"_guard{n}"))
+    positions = membership.select(pl.arg_where(missing).alias(_POSITION)).to_series()
+    return kept.values.rows(positions)
