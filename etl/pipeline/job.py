@@ -665,56 +665,62 @@ def _run_staged(
         # findings.csv beside the mapping rejects. The waits on the disk (each file's fsync)
         # and polars, on the cores the checks leave idle. The sources go without their
         # records: the checks release those (_release_lookup_sides).
-        unrecorded = [replace(s, records=s.records.clear()) for s in streamed.sources.values()]
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside") as beside:
-            events.step_started("write V2.1 files")
-            published = beside.submit(_publish, streamed)
-            rejects_written = beside.submit(write_rejects, stage, unrecorded)
-            snapshot_written = beside.submit(
-                write_snapshot,
-                stage,
-                vendor_inputs,
-                kept_gaiji,
-                standard_inputs,
-                opts.layout_version,
+        # The spill goes on a thread of its own, waited for before the stage is published (or
+        # removed, if the run fails): the checks are done with it, the rest need not wait.
+        cleaner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spill-removal")
+        try:
+            unrecorded = [replace(s, records=s.records.clear()) for s in streamed.sources.values()]
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside") as beside:
+                events.step_started("write V2.1 files")
+                published = beside.submit(_publish, streamed)
+                rejects_written = beside.submit(write_rejects, stage, unrecorded)
+                snapshot_written = beside.submit(
+                    write_snapshot,
+                    stage,
+                    vendor_inputs,
+                    kept_gaiji,
+                    standard_inputs,
+                    opts.layout_version,
+                )
+                try:
+                    findings = _validate_all(streamed, checks)
+                finally:  # never published; its files unlinked beside the rest (≈60 ms at 1M)
+                    cleaner.submit(stream.spill.remove)
+                written, controls = published.result()
+                findings = concat_findings([findings, reconciliation_findings(controls)])
+                # findings.csv (formatted, hashed and synced) beside the mapping rejects' files
+                findings_written = beside.submit(write_findings, stage, findings)
+                mapping_rejects = write_mapping_rejects(stage, written, findings)
+                rejects = rejects_written.result()
+                snapshot = snapshot_written.result()
+                findings_file = findings_written.result()
+            sources = streamed.sources
+            manifest = build_manifest(
+                tool_version=__version__,
+                created_at=datetime.now(UTC),
+                vendor=profile.vendor,
+                layout_version=opts.layout_version,
+                dump_dir=opts.dump_dir,
+                csv=opts.csv,
+                sources=list(sources.values()),
+                written=written,
+                rejects=rejects,
+                mapping_rejects=mapping_rejects,
+                findings=findings,
+                findings_file=findings_file,
+                controls=controls,
+                stage=stage,
+                snapshot=snapshot,
+                output_format=writer.format,
+                override=opts.override,
             )
-            try:
-                findings = _validate_all(streamed, checks)
-            finally:
-                stream.spill.remove()  # never published
-            written, controls = published.result()
-            findings = concat_findings([findings, reconciliation_findings(controls)])
-            # findings.csv (formatted, hashed and synced) beside the mapping rejects' files
-            findings_written = beside.submit(write_findings, stage, findings)
-            mapping_rejects = write_mapping_rejects(stage, written, findings)
-            rejects = rejects_written.result()
-            snapshot = snapshot_written.result()
-            findings_file = findings_written.result()
-        sources = streamed.sources
-        manifest = build_manifest(
-            tool_version=__version__,
-            created_at=datetime.now(UTC),
-            vendor=profile.vendor,
-            layout_version=opts.layout_version,
-            dump_dir=opts.dump_dir,
-            csv=opts.csv,
-            sources=list(sources.values()),
-            written=written,
-            rejects=rejects,
-            mapping_rejects=mapping_rejects,
-            findings=findings,
-            findings_file=findings_file,
-            controls=controls,
-            stage=stage,
-            snapshot=snapshot,
-            output_format=writer.format,
-            override=opts.override,
-        )
-        if opts.run_meta is not None:
-            write_run_meta(stage, opts.run_meta)
-        write_manifest(stage, manifest)
-        if opts.finalize is not None:
-            opts.finalize(stage)
+            if opts.run_meta is not None:
+                write_run_meta(stage, opts.run_meta)
+            write_manifest(stage, manifest)
+            if opts.finalize is not None:
+                opts.finalize(stage)
+        finally:
+            cleaner.shutdown()
     fingerprints = [f for target in streamed.targets for f in target.fingerprints]
     return JobResult(
         out_dir=opts.out_dir,
