@@ -323,7 +323,7 @@ def _cells(records: NDArray[np.uint8], grid: _Grid) -> NDArray[np.uint8]:
         cells[:, start : start + length].view(item)[:, 0] = records[
             :, offset : offset + length
         ].view(item)[:, 0]
-        cells[:, start + length] = LF
+    cells[:, grid.line_feeds] = LF
     return cells
 
 

@@ -163,7 +163,7 @@ def _publish(streamed: _Streamed) -> tuple[Written, list[ControlRow]]:
             target.sink.discard()
         raise
     rows: list[ControlRow] = []
-    for (target, _), (_, mt, _) in zip(pairs, written, strict=True):
+    for target, (_, mt) in pairs:
         if mt.controls:
             rows += reconcile_target(target.layout, mt, target.tallies)
     return written, rows

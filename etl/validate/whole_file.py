@@ -115,9 +115,11 @@ def digest_frame(frame: pl.DataFrame, digests: Digests) -> pl.DataFrame:
     )
 
 
-def suspects(kept: KeptFile, where: pl.Expr) -> pl.DataFrame:
-    """The values of the records where ``where`` holds over the digests, in record order."""
-    positions = kept.digests.select(pl.arg_where(where).alias(_POSITION)).to_series()
+def suspects(kept: KeptFile, where: pl.Expr, over: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The values of the records where ``where`` holds over the digests (or ``over``: columns
+    computed from them, row for row), in record order."""
+    frame = kept.digests if over is None else over
+    positions = frame.select(pl.arg_where(where).alias(_POSITION)).to_series()
     return kept.values.rows(positions)
 
 
@@ -168,5 +170,4 @@ def missing_in(
     missing = hashed.is_not_null()
     for n in range(len(references)):  # a row found in any of them passes
         missing = missing & ~(pl.col(f"_in{n}") & pl.col(f"_guard{n}"))
-    positions = membership.select(pl.arg_where(missing).alias(_POSITION)).to_series()
-    return kept.values.rows(positions)
+    return suspects(kept, missing, over=membership)

@@ -12,6 +12,7 @@ either way; only the container differs. To add a format: a class with the member
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -64,13 +65,8 @@ class RecordFileWriter(Protocol):
         """``frame`` whole: ``open``, one ``append``, ``close`` (write_whole)."""
         ...
 
-    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
-        """Some columns of a file this writer wrote, as String columns (nulls where empty),
-        scanned: an aggregation over them holds a piece of the file at a time."""
-        ...
-
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        """``scan_columns``, collected."""
+        """Some columns of a file this writer wrote, as String columns (nulls where empty)."""
         ...
 
 
@@ -84,11 +80,11 @@ def write_whole(writer: RecordFileWriter, frame: pl.DataFrame, path: Path) -> Wr
     return sink.close()
 
 
-def _read(writer: RecordFileWriter, path: Path, columns: list[str]) -> pl.DataFrame:
+def _read(fmt: OutputFormat, path: Path, scan: Callable[[], pl.LazyFrame]) -> pl.DataFrame:
     try:
-        return writer.scan_columns(path, columns).collect()
+        return scan().collect()
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise WriteError(f"{path}: cannot read the {writer.format.value} file back: {exc}") from exc
+        raise WriteError(f"{path}: cannot read the {fmt.value} file back: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +106,8 @@ class CsvRecordWriter:
     def write(self, frame: pl.DataFrame, path: Path) -> WrittenFile:
         return write_whole(self, frame, path)
 
-    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
-        return scan_csv_columns(path, self.csv, columns)
-
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        return _read(self, path, columns)
+        return _read(self.format, path, lambda: scan_csv_columns(path, self.csv, columns))
 
 
 PARQUET_COMPRESSION: Final = "zstd"  # polars' default, named so the choice is visible and kept
@@ -202,11 +195,11 @@ class ParquetRecordWriter:
     def write(self, frame: pl.DataFrame, path: Path) -> WrittenFile:
         return write_whole(self, frame, path)
 
-    def scan_columns(self, path: Path, columns: list[str]) -> pl.LazyFrame:
-        return pl.scan_parquet(path).select(pl.col(c).cast(pl.String) for c in columns)
-
     def read_columns(self, path: Path, columns: list[str]) -> pl.DataFrame:
-        return _read(self, path, columns)
+        def scan() -> pl.LazyFrame:
+            return pl.scan_parquet(path).select(pl.col(c).cast(pl.String) for c in columns)
+
+        return _read(self.format, path, scan)
 
 
 def record_file_writer(fmt: OutputFormat | str, csv: CsvFormat | None = None) -> RecordFileWriter:
